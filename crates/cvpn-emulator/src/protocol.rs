@@ -1,0 +1,377 @@
+//! The EC2 Query protocol: strict parsing of form-encoded parameters, EC2 error documents and XML
+//! responses in the 2016-11-15 namespace.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+pub const API_VERSION: &str = "2016-11-15";
+const NAMESPACE: &str = "http://ec2.amazonaws.com/doc/2016-11-15/";
+
+/// An error as EC2 reports it: an HTTP status, a code and a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid_value(message: impl Into<String>) -> Self {
+        Self::new(400, "InvalidParameterValue", message)
+    }
+
+    pub fn missing(parameter: &str) -> Self {
+        Self::new(
+            400,
+            "MissingParameter",
+            format!("The request must contain the parameter {parameter}"),
+        )
+    }
+
+    pub fn malformed(message: impl Into<String>) -> Self {
+        Self::new(400, "InvalidQueryParameter", message)
+    }
+
+    pub fn to_xml(&self, request_id: &str) -> String {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{}</Code>\
+             <Message>{}</Message></Error></Errors><RequestID>{}</RequestID></Response>",
+            self.code,
+            escape(&self.message),
+            request_id
+        )
+    }
+}
+
+/// The parameters of one request. Duplicate names and broken percent-escapes are refused, as EC2
+/// refuses a query string it cannot read.
+#[derive(Debug, Default)]
+pub struct Params(BTreeMap<String, String>);
+
+impl Params {
+    pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
+        let text = std::str::from_utf8(body)
+            .map_err(|_| ApiError::malformed("The request body is not UTF-8 form data"))?;
+        let mut params = BTreeMap::new();
+        for pair in text.split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = pair.split_once('=').ok_or_else(|| {
+                ApiError::malformed(format!(
+                    "Malformed parameter `{}`: expected name=value",
+                    clip(pair)
+                ))
+            })?;
+            let name = decode(name)?;
+            let value = decode(value)?;
+            if name.is_empty() {
+                return Err(ApiError::malformed("A parameter has an empty name"));
+            }
+            if params.insert(name.clone(), value).is_some() {
+                return Err(ApiError::malformed(format!(
+                    "The parameter {name} is given twice"
+                )));
+            }
+        }
+        Ok(Self(params))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    pub fn required(&self, name: &str) -> Result<&str, ApiError> {
+        match self.get(name) {
+            Some(v) if !v.is_empty() => Ok(v),
+            _ => Err(ApiError::missing(name)),
+        }
+    }
+
+    pub fn flag(&self, name: &str) -> Result<bool, ApiError> {
+        match self.get(name) {
+            None => Ok(false),
+            Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+            Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+            Some(v) => Err(ApiError::invalid_value(format!(
+                "Value ({}) for parameter {name} is invalid. Expected a boolean",
+                clip(v)
+            ))),
+        }
+    }
+
+    /// An optional integer that must lie within `range`.
+    pub fn int_in(
+        &self,
+        name: &str,
+        range: std::ops::RangeInclusive<u32>,
+    ) -> Result<Option<u32>, ApiError> {
+        let Some(v) = self.get(name) else {
+            return Ok(None);
+        };
+        match v.parse::<u32>() {
+            Ok(n) if range.contains(&n) => Ok(Some(n)),
+            _ => Err(ApiError::invalid_value(format!(
+                "Value ( {} ) for parameter {name} is invalid. Parameter must be between {} and {}",
+                clip(v),
+                range.start(),
+                range.end()
+            ))),
+        }
+    }
+
+    /// Refuses any parameter the action does not take. `allowed` lists plain names; a name ending in
+    /// `.N` takes `Name.1`, `Name.2`, …; `Filter.N` takes `Filter.N.Name` and `Filter.N.Value.M`.
+    pub fn only(&self, allowed: &[&str]) -> Result<(), ApiError> {
+        for name in self.0.keys() {
+            if name == "Action" || name == "Version" {
+                continue;
+            }
+            if !allowed.iter().any(|pattern| matches_pattern(pattern, name)) {
+                return Err(ApiError::new(
+                    400,
+                    "UnknownParameter",
+                    format!("The parameter {name} is not recognized"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The values of `Name.1`, `Name.2`, … in index order.
+    pub fn list(&self, prefix: &str) -> Vec<&str> {
+        let mut items: Vec<(u32, &str)> = self
+            .0
+            .iter()
+            .filter_map(|(k, v)| {
+                let index = k.strip_prefix(prefix)?.strip_prefix('.')?.parse().ok()?;
+                Some((index, v.as_str()))
+            })
+            .collect();
+        items.sort_unstable_by_key(|(i, _)| *i);
+        items.into_iter().map(|(_, v)| v).collect()
+    }
+
+    /// `Filter.N.Name` with its `Filter.N.Value.M`, in index order.
+    pub fn filters(&self) -> Result<Vec<(String, Vec<String>)>, ApiError> {
+        // Per filter index: its name, and its values with their own indexes.
+        type Parts = (Option<String>, Vec<(u32, String)>);
+        let mut by_index: BTreeMap<u32, Parts> = BTreeMap::new();
+        for (k, v) in &self.0 {
+            let Some(rest) = k.strip_prefix("Filter.") else {
+                continue;
+            };
+            let (index, field) = rest.split_once('.').unwrap_or((rest, ""));
+            let index = index_of(index, k)?;
+            let entry = by_index.entry(index).or_default();
+            if field == "Name" {
+                entry.0 = Some(v.clone());
+            } else if let Some(value_index) = field.strip_prefix("Value.") {
+                entry.1.push((index_of(value_index, k)?, v.clone()));
+            }
+        }
+        by_index
+            .into_iter()
+            .map(|(index, (name, mut values))| {
+                let name =
+                    name.ok_or_else(|| ApiError::missing(&format!("Filter.{index}.Name")))?;
+                values.sort_unstable_by_key(|(i, _)| *i);
+                Ok((name, values.into_iter().map(|(_, v)| v).collect()))
+            })
+            .collect()
+    }
+}
+
+fn index_of(text: &str, name: &str) -> Result<u32, ApiError> {
+    match text.parse::<u32>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(ApiError::malformed(format!(
+            "The parameter {name} has a bad list index: indexes start at 1"
+        ))),
+    }
+}
+
+fn matches_pattern(pattern: &str, name: &str) -> bool {
+    let is_index = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if pattern == "Filter.N" {
+        let Some(rest) = name.strip_prefix("Filter.") else {
+            return false;
+        };
+        let Some((index, field)) = rest.split_once('.') else {
+            return false;
+        };
+        return is_index(index)
+            && (field == "Name" || field.strip_prefix("Value.").is_some_and(is_index));
+    }
+    match pattern.strip_suffix(".N") {
+        Some(prefix) => name
+            .strip_prefix(prefix)
+            .and_then(|r| r.strip_prefix('.'))
+            .is_some_and(is_index),
+        None => pattern == name,
+    }
+}
+
+fn decode(text: &str) -> Result<String, ApiError> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| {
+                        ApiError::malformed(format!("Bad percent-escape in `{}`", clip(text)))
+                    })?;
+                out.push(hex);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out)
+        .map_err(|_| ApiError::malformed(format!("`{}` does not decode to UTF-8", clip(text))))
+}
+
+/// Keeps echoed client input short in error messages.
+fn clip(text: &str) -> String {
+    text.chars().take(64).collect()
+}
+
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A success document: `<{Action}Response xmlns=…><requestId>…</requestId>…`.
+pub struct Xml {
+    out: String,
+    action: &'static str,
+}
+
+impl Xml {
+    pub fn response(action: &'static str, request_id: &str) -> Self {
+        let mut out = String::with_capacity(1024);
+        let _ = write!(
+            out,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<{action}Response xmlns=\"{NAMESPACE}\">\
+             <requestId>{request_id}</requestId>"
+        );
+        Self { out, action }
+    }
+
+    pub fn open(&mut self, name: &str) -> &mut Self {
+        let _ = write!(self.out, "<{name}>");
+        self
+    }
+
+    pub fn close(&mut self, name: &str) -> &mut Self {
+        let _ = write!(self.out, "</{name}>");
+        self
+    }
+
+    pub fn leaf(&mut self, name: &str, value: &str) -> &mut Self {
+        let _ = write!(self.out, "<{name}>{}</{name}>", escape(value));
+        self
+    }
+
+    pub fn leaf_opt(&mut self, name: &str, value: Option<&str>) -> &mut Self {
+        if let Some(v) = value {
+            self.leaf(name, v);
+        }
+        self
+    }
+
+    pub fn finish(mut self) -> String {
+        let _ = write!(self.out, "</{}Response>", self.action);
+        self.out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_lists_and_filters_in_index_order() {
+        let p = Params::parse(
+            b"Action=X&Filter.2.Name=username&Filter.2.Value.1=bob&Filter.1.Name=connection-id\
+              &Filter.1.Value.2=b&Filter.1.Value.1=a&ClientVpnEndpointId.10=z&ClientVpnEndpointId.2=y",
+        )
+        .unwrap();
+        assert_eq!(p.list("ClientVpnEndpointId"), ["y", "z"]);
+        assert_eq!(
+            p.filters().unwrap(),
+            vec![
+                (
+                    "connection-id".to_owned(),
+                    vec!["a".to_owned(), "b".to_owned()]
+                ),
+                ("username".to_owned(), vec!["bob".to_owned()])
+            ]
+        );
+    }
+
+    #[test]
+    fn refuses_malformed_bodies() {
+        for body in [
+            &b"Action"[..],
+            b"A=%zz",
+            b"A=1&A=2",
+            b"=x",
+            b"A=\xff",
+            b"Filter.0.Name=x",
+        ] {
+            let err = Params::parse(body)
+                .and_then(|p| p.filters().map(|_| ()))
+                .unwrap_err();
+            assert_eq!(err.code, "InvalidQueryParameter", "{body:?}");
+        }
+    }
+
+    #[test]
+    fn decodes_percent_and_plus() {
+        let p = Params::parse(b"Username=alice%40example.com&Reason=a+b").unwrap();
+        assert_eq!(p.get("Username"), Some("alice@example.com"));
+        assert_eq!(p.get("Reason"), Some("a b"));
+    }
+
+    #[test]
+    fn only_accepts_declared_parameters() {
+        let p =
+            Params::parse(b"Action=X&Version=1&Filter.1.Name=a&Filter.1.Value.3=b&Id.4=c").unwrap();
+        assert!(p.only(&["Filter.N", "Id.N"]).is_ok());
+        assert_eq!(p.only(&["Filter.N"]).unwrap_err().code, "UnknownParameter");
+        let p = Params::parse(b"Filter.1.Bogus=a").unwrap();
+        assert_eq!(p.only(&["Filter.N"]).unwrap_err().code, "UnknownParameter");
+    }
+
+    #[test]
+    fn escapes_xml() {
+        assert_eq!(escape("a<b&\"c'>"), "a&lt;b&amp;&quot;c&apos;&gt;");
+        let err = ApiError::invalid_value("bad <x>");
+        assert!(err
+            .to_xml("r-1")
+            .contains("<Message>bad &lt;x&gt;</Message>"));
+    }
+}

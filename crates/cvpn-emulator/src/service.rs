@@ -1,0 +1,296 @@
+//! The emulator's state behind one lock, and the operations on it: API calls and the admin API's
+//! changes. The HTTP layer (`http.rs`) only translates requests into these calls.
+
+use crate::actions::{self, Ctx};
+use crate::faults::{ActionStats, FaultState, Faults, Verdict, ACTIONS};
+use crate::pagination::Pages;
+use crate::protocol::{ApiError, Params, API_VERSION};
+use crate::state::{api_time, Clock, ConnectionState, StateFile, World};
+use chrono::TimeDelta;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// How the emulator behaves beyond its state.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Emulated time a connection spends `terminating` before it is `terminated`.
+    pub terminate_delay: Duration,
+    pub faults: Faults,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            terminate_delay: Duration::from_secs(2),
+            faults: Faults::default(),
+        }
+    }
+}
+
+struct Inner {
+    world: World,
+    clock: Clock,
+    pages: Pages,
+    faults: FaultState,
+    terminate_delay: TimeDelta,
+    requests: u64,
+}
+
+pub struct Service {
+    inner: Mutex<Inner>,
+}
+
+/// An HTTP status and an XML body.
+pub type Reply = (u16, String);
+
+/// A change to one connection's traffic counters: `add*` fields add, the others set.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TrafficChange {
+    pub connection_id: String,
+    #[serde(default)]
+    pub add_ingress_bytes: u64,
+    #[serde(default)]
+    pub add_egress_bytes: u64,
+    #[serde(default)]
+    pub add_ingress_packets: u64,
+    #[serde(default)]
+    pub add_egress_packets: u64,
+    #[serde(default)]
+    pub ingress_bytes: Option<u64>,
+    #[serde(default)]
+    pub egress_bytes: Option<u64>,
+}
+
+/// `now` sets the time (and freezes the clock unless `frozen` is false); `advanceSeconds` moves it
+/// on; `frozen` alone stops or restarts it.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClockChange {
+    #[serde(default)]
+    pub now: Option<String>,
+    #[serde(default)]
+    pub advance_seconds: Option<i64>,
+    #[serde(default)]
+    pub frozen: Option<bool>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClockView {
+    pub now: String,
+    pub frozen: bool,
+}
+
+impl Service {
+    pub fn new(state: StateFile, options: Options) -> Result<Self, String> {
+        options.faults.validate()?;
+        Ok(Self {
+            inner: Mutex::new(Inner {
+                world: World::load(state)?,
+                clock: Clock::running(),
+                pages: Pages::default(),
+                faults: FaultState::new(options.faults),
+                terminate_delay: TimeDelta::from_std(options.terminate_delay)
+                    .map_err(|e| format!("terminate delay: {e}"))?,
+                requests: 0,
+            }),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic inside the lock cannot leave the world half-changed in a way later calls care
+        // about more than losing the emulator would, so keep serving.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Answers one signed API request whose parameters are `body` (form-encoded).
+    pub async fn call(&self, body: &[u8]) -> Reply {
+        let request_id = {
+            let mut inner = self.lock();
+            inner.requests += 1;
+            format!("00000000-0000-4000-8000-{:012x}", inner.requests)
+        };
+        match self.dispatch(body, &request_id).await {
+            Ok(xml) => (200, xml),
+            Err(e) => (e.status, e.to_xml(&request_id)),
+        }
+    }
+
+    async fn dispatch(&self, body: &[u8], request_id: &str) -> Result<String, ApiError> {
+        let params = Params::parse(body)?;
+        let action = match params.get("Action") {
+            Some(a) if !a.is_empty() => a,
+            _ => {
+                return Err(ApiError::new(
+                    400,
+                    "MissingAction",
+                    "The request must contain the parameter Action",
+                ))
+            }
+        };
+        let Some(action) = ACTIONS.iter().copied().find(|a| *a == action) else {
+            return Err(ApiError::new(
+                400,
+                "InvalidAction",
+                format!("The action {action} is not valid for this web service"),
+            ));
+        };
+        match params.get("Version") {
+            Some(API_VERSION) => {}
+            None => return Err(ApiError::missing("Version")),
+            Some(other) => {
+                return Err(ApiError::invalid_value(format!(
+                    "Version {other} is not supported; use {API_VERSION}"
+                )))
+            }
+        }
+
+        let (verdict, latency) = self.lock().faults.admit(action);
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        match verdict {
+            Verdict::Proceed => {}
+            Verdict::Throttled => {
+                return Err(ApiError::new(
+                    503,
+                    "RequestLimitExceeded",
+                    "Request limit exceeded.",
+                ))
+            }
+            Verdict::ServerError => {
+                return Err(ApiError::new(
+                    500,
+                    "InternalError",
+                    "An internal error has occurred (injected by the emulator)",
+                ))
+            }
+            Verdict::Denied => {
+                return Err(ApiError::new(
+                    403,
+                    "UnauthorizedOperation",
+                    format!("You are not authorized to perform this operation: ec2:{action}"),
+                ))
+            }
+        }
+
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let ctx = Ctx {
+            world: &mut inner.world,
+            pages: &mut inner.pages,
+            now: inner.clock.now(),
+            terminate_delay: inner.terminate_delay,
+            request_id,
+        };
+        let result = match action {
+            "DescribeClientVpnEndpoints" => actions::describe_endpoints(ctx, &params),
+            "DescribeClientVpnConnections" => actions::describe_connections(ctx, &params),
+            _ => actions::terminate_connections(ctx, &params),
+        };
+        if result.is_err() {
+            inner.faults.count_client_error(action);
+        }
+        result
+    }
+
+    pub fn snapshot(&self) -> StateFile {
+        let mut inner = self.lock();
+        let now = inner.clock.now();
+        inner.world.snapshot(now)
+    }
+
+    /// Replaces the whole world; every pagination token issued before is refused afterwards.
+    pub fn replace_state(&self, state: StateFile) -> Result<(), String> {
+        let world = World::load(state)?;
+        let mut inner = self.lock();
+        inner.world = world;
+        inner.pages.clear();
+        Ok(())
+    }
+
+    pub fn upsert_connections(
+        &self,
+        endpoint_id: &str,
+        connections: Vec<ConnectionState>,
+    ) -> Result<usize, String> {
+        self.lock()
+            .world
+            .upsert_connections(endpoint_id, connections)
+    }
+
+    /// Applies every change or none: an unknown connection ID refuses the whole batch.
+    pub fn change_traffic(&self, changes: &[TrafficChange]) -> Result<usize, String> {
+        let mut inner = self.lock();
+        if let Some(unknown) = changes
+            .iter()
+            .find(|c| inner.world.endpoint_of(&c.connection_id).is_none())
+        {
+            return Err(format!("no connection {}", unknown.connection_id));
+        }
+        for change in changes {
+            let c = inner
+                .world
+                .connection_mut(&change.connection_id)
+                .expect("checked above");
+            c.ingress_bytes =
+                change.ingress_bytes.unwrap_or(c.ingress_bytes) + change.add_ingress_bytes;
+            c.egress_bytes =
+                change.egress_bytes.unwrap_or(c.egress_bytes) + change.add_egress_bytes;
+            c.ingress_packets += change.add_ingress_packets;
+            c.egress_packets += change.add_egress_packets;
+        }
+        Ok(changes.len())
+    }
+
+    pub fn clock(&self) -> ClockView {
+        let inner = self.lock();
+        ClockView {
+            now: inner
+                .clock
+                .now()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            frozen: inner.clock.frozen(),
+        }
+    }
+
+    pub fn set_clock(&self, change: &ClockChange) -> Result<ClockView, String> {
+        {
+            let mut inner = self.lock();
+            let clock = &mut inner.clock;
+            let mut now = clock.now();
+            let mut frozen = clock.frozen();
+            if let Some(text) = &change.now {
+                now = api_time::parse(text)
+                    .ok_or_else(|| format!("now: `{text}` is not an RFC 3339 time"))?;
+                frozen = true;
+            }
+            if let Some(seconds) = change.advance_seconds {
+                now += TimeDelta::try_seconds(seconds).ok_or("advanceSeconds is out of range")?;
+            }
+            clock.set(now, change.frozen.unwrap_or(frozen));
+        }
+        Ok(self.clock())
+    }
+
+    pub fn faults(&self) -> Faults {
+        self.lock().faults.config().clone()
+    }
+
+    pub fn set_faults(&self, faults: Faults) -> Result<(), String> {
+        faults.validate()?;
+        self.lock().faults.replace(faults);
+        Ok(())
+    }
+
+    pub fn stats(&self) -> BTreeMap<String, ActionStats> {
+        self.lock().faults.stats.clone()
+    }
+
+    pub fn reset_stats(&self) {
+        self.lock().faults.reset_stats();
+    }
+}

@@ -1,0 +1,300 @@
+//! The emulated world: endpoints, their connections and the emulated clock.
+//!
+//! The state file and `GET /_emulator/state` share one shape, written with the API's own lower camel
+//! case names, so a Describe response and a state file read alike.
+
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+/// How long Describe keeps reporting a terminated connection (documented by AWS).
+pub const TERMINATED_VISIBLE_FOR: TimeDelta = TimeDelta::minutes(60);
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StateFile {
+    #[serde(default)]
+    pub endpoints: Vec<EndpointState>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EndpointState {
+    pub client_vpn_endpoint_id: String,
+    #[serde(default = "default_cidr")]
+    pub client_cidr_block: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default = "default_endpoint_status")]
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc_id: Option<String>,
+    #[serde(default)]
+    pub connections: Vec<ConnectionState>,
+}
+
+fn default_cidr() -> String {
+    "10.100.0.0/16".to_owned()
+}
+
+fn default_endpoint_status() -> String {
+    "available".to_owned()
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConnectionStatus {
+    #[default]
+    Active,
+    FailedToTerminate,
+    Terminating,
+    Terminated,
+}
+
+impl ConnectionStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::FailedToTerminate => "failed-to-terminate",
+            Self::Terminating => "terminating",
+            Self::Terminated => "terminated",
+        }
+    }
+}
+
+/// One client connection. While `status` is `terminating`, `connectionEndTime` holds the emulated
+/// time at which it becomes `terminated`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConnectionState {
+    pub connection_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub common_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ipv6_address: Option<String>,
+    #[serde(default)]
+    pub status: ConnectionStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_message: Option<String>,
+    #[serde(with = "api_time")]
+    pub connection_established_time: DateTime<Utc>,
+    #[serde(
+        default,
+        with = "api_time_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub connection_end_time: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub ingress_bytes: u64,
+    #[serde(default)]
+    pub egress_bytes: u64,
+    #[serde(default)]
+    pub ingress_packets: u64,
+    #[serde(default)]
+    pub egress_packets: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub posture_compliance_status_set: Vec<String>,
+}
+
+impl ConnectionState {
+    /// Moves a `terminating` connection on to `terminated` once its end time has come.
+    pub fn settle(&mut self, now: DateTime<Utc>) {
+        if self.status == ConnectionStatus::Terminating
+            && self.connection_end_time.is_some_and(|end| end <= now)
+        {
+            self.status = ConnectionStatus::Terminated;
+        }
+    }
+
+    /// Whether Describe still reports this connection (active, or ended within the last hour).
+    pub fn visible(&self, now: DateTime<Utc>) -> bool {
+        match (self.status, self.connection_end_time) {
+            (ConnectionStatus::Terminated, Some(end)) => now - end < TERMINATED_VISIBLE_FOR,
+            _ => true,
+        }
+    }
+}
+
+/// Timestamps are read in RFC 3339 or in the API's own `2018-12-13 18:38:10` form (UTC), and
+/// written in RFC 3339.
+pub mod api_time {
+    use super::*;
+
+    pub fn parse(text: &str) -> Option<DateTime<Utc>> {
+        DateTime::parse_from_rfc3339(text)
+            .map(|t| t.with_timezone(&Utc))
+            .ok()
+            .or_else(|| {
+                NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
+                    .ok()
+                    .map(|t| t.and_utc())
+            })
+    }
+
+    /// The form the EC2 API uses in Describe responses.
+    pub fn wire(time: DateTime<Utc>) -> String {
+        time.format("%Y-%m-%d %H:%M:%S").to_string()
+    }
+
+    pub fn serialize<S: Serializer>(time: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let text = String::deserialize(d)?;
+        parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not a time: use RFC 3339 (2026-11-22T08:00:00Z) or `2026-11-22 08:00:00`"
+            ))
+        })
+    }
+}
+
+mod api_time_opt {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(time: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+        match time {
+            Some(t) => api_time::serialize(t, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+        api_time::deserialize(d).map(Some)
+    }
+}
+
+/// Emulated time: it runs with the wall clock from a base until a test sets it, then stands still
+/// until it is set or advanced again, so tests step through time without waiting.
+#[derive(Clone, Debug)]
+pub struct Clock {
+    base: DateTime<Utc>,
+    running_since: Option<Instant>,
+}
+
+impl Clock {
+    pub fn running() -> Self {
+        Self {
+            base: Utc::now(),
+            running_since: Some(Instant::now()),
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        match self.running_since {
+            Some(since) => self.base + TimeDelta::from_std(since.elapsed()).unwrap_or_default(),
+            None => self.base,
+        }
+    }
+
+    pub fn set(&mut self, now: DateTime<Utc>, frozen: bool) {
+        self.base = now;
+        self.running_since = (!frozen).then(Instant::now);
+    }
+
+    pub fn frozen(&self) -> bool {
+        self.running_since.is_none()
+    }
+}
+
+pub struct Endpoint {
+    pub meta: EndpointState,
+    /// Keyed by connection ID, so that pagination can resume after the last ID it returned.
+    pub connections: BTreeMap<String, ConnectionState>,
+}
+
+/// Endpoints keyed by ID, with their connections.
+#[derive(Default)]
+pub struct World {
+    pub endpoints: BTreeMap<String, Endpoint>,
+}
+
+impl World {
+    pub fn load(file: StateFile) -> Result<Self, String> {
+        let mut world = World::default();
+        for mut endpoint in file.endpoints {
+            let id = endpoint.client_vpn_endpoint_id.clone();
+            let connections = std::mem::take(&mut endpoint.connections);
+            if world.endpoints.contains_key(&id) {
+                return Err(format!("endpoint {id} appears twice"));
+            }
+            world.endpoints.insert(
+                id.clone(),
+                Endpoint {
+                    meta: endpoint,
+                    connections: BTreeMap::new(),
+                },
+            );
+            world.upsert_connections(&id, connections)?;
+        }
+        Ok(world)
+    }
+
+    /// Adds connections to an endpoint, replacing those with the same ID. A connection ID must be
+    /// unique across endpoints, as it is in AWS.
+    pub fn upsert_connections(
+        &mut self,
+        endpoint_id: &str,
+        connections: Vec<ConnectionState>,
+    ) -> Result<usize, String> {
+        for c in &connections {
+            if let Some(other) = self.endpoint_of(&c.connection_id) {
+                if other != endpoint_id {
+                    return Err(format!(
+                        "connection {} already belongs to endpoint {other}",
+                        c.connection_id
+                    ));
+                }
+            }
+        }
+        let endpoint = self
+            .endpoints
+            .get_mut(endpoint_id)
+            .ok_or_else(|| format!("no endpoint {endpoint_id}"))?;
+        let count = connections.len();
+        for c in connections {
+            endpoint.connections.insert(c.connection_id.clone(), c);
+        }
+        Ok(count)
+    }
+
+    pub fn endpoint_of(&self, connection_id: &str) -> Option<&str> {
+        self.endpoints
+            .iter()
+            .find(|(_, e)| e.connections.contains_key(connection_id))
+            .map(|(id, _)| id.as_str())
+    }
+
+    pub fn connection_mut(&mut self, connection_id: &str) -> Option<&mut ConnectionState> {
+        self.endpoints
+            .values_mut()
+            .find_map(|e| e.connections.get_mut(connection_id))
+    }
+
+    pub fn snapshot(&mut self, now: DateTime<Utc>) -> StateFile {
+        StateFile {
+            endpoints: self
+                .endpoints
+                .values_mut()
+                .map(|e| {
+                    let mut meta = e.meta.clone();
+                    meta.connections = e
+                        .connections
+                        .values_mut()
+                        .map(|c| {
+                            c.settle(now);
+                            c.clone()
+                        })
+                        .collect();
+                    meta
+                })
+                .collect(),
+        }
+    }
+}
