@@ -1,1 +1,215 @@
-fn main() {}
+//! Under Lambda (`AWS_LAMBDA_RUNTIME_API` set) the runtime loop; otherwise a command-line tool on
+//! the same handler.
+
+use aws_config::retry::RetryConfig;
+use aws_config::BehaviorVersion;
+use cvpn_terminator::execute::{self, Calls};
+use cvpn_terminator::{logging, App, Config, Ec2};
+use lambda_runtime::{service_fn, LambdaEvent};
+use serde_json::{json, Value};
+use std::io::Read;
+use std::process::ExitCode;
+
+const USAGE: &str = "usage:
+  cvpn-terminator invoke --event FILE     run the handler on one JSON event (FILE or - for stdin)
+                                          and print its JSON response
+  cvpn-terminator connections [--endpoint ID]
+                                          list live connections as JSON lines
+  cvpn-terminator terminate (--username NAME | --connection-id ID) [--endpoint ID]
+                            [--dry-run] [--reason TEXT]
+                                          end a user's or a connection's sessions now
+
+Settings come from CVPN_* environment variables (see README); AWS credentials, Region and
+endpoint (AWS_ENDPOINT_URL_EC2) from the usual AWS configuration. Exit status: 0 done,
+1 the handler failed (the response, if any, is still printed), 2 bad usage or settings.";
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    logging::init();
+    let lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if !lambda
+        && matches!(
+            args.first().map(String::as_str),
+            None | Some("-h" | "--help" | "help")
+        )
+    {
+        eprintln!("{USAGE}");
+        return ExitCode::from(if args.is_empty() { 2 } else { 0 });
+    }
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(
+                event = "bad_config",
+                variable = e.variable,
+                error = e.message.as_str(),
+                "bad configuration"
+            );
+            eprintln!("cvpn-terminator: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::adaptive().with_max_attempts(config.max_attempts))
+        .load()
+        .await;
+    let app = App {
+        config,
+        api: Ec2::new(aws_sdk_ec2::Client::new(&sdk)),
+    };
+    if lambda {
+        let app = &app;
+        let handler =
+            service_fn(
+                move |event: LambdaEvent<Value>| async move { app.handle(&event.payload).await },
+            );
+        return match lambda_runtime::run(handler).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                tracing::error!(event = "runtime_failed", error = %e, "Lambda runtime loop ended");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    match cli(&app, &args).await {
+        Ok(code) => code,
+        Err(usage) => {
+            eprintln!("cvpn-terminator: {usage}\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Options as `--name value` pairs (and bare `--dry-run`).
+fn options(
+    args: &[String],
+    flags: &[&str],
+    valued: &[&str],
+) -> Result<Vec<(String, Option<String>)>, String> {
+    let mut out = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if flags.contains(&a.as_str()) {
+            out.push((a.clone(), None));
+        } else if valued.contains(&a.as_str()) {
+            let v = it.next().ok_or_else(|| format!("{a} needs a value"))?;
+            out.push((a.clone(), Some(v.clone())));
+        } else {
+            return Err(format!("unexpected argument `{a}`"));
+        }
+    }
+    Ok(out)
+}
+
+fn value(opts: &[(String, Option<String>)], name: &str) -> Option<String> {
+    opts.iter()
+        .find(|(n, _)| n == name)
+        .and_then(|(_, v)| v.clone())
+}
+
+async fn cli(app: &App<Ec2>, args: &[String]) -> Result<ExitCode, String> {
+    let (command, rest) = args.split_first().expect("checked in main");
+    match command.as_str() {
+        "invoke" => {
+            let opts = options(rest, &[], &["--event"])?;
+            let path =
+                value(&opts, "--event").ok_or("invoke needs --event FILE (or - for stdin)")?;
+            let text = if path == "-" {
+                let mut s = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut s)
+                    .map_err(|e| format!("stdin: {e}"))?;
+                s
+            } else {
+                std::fs::read_to_string(&path).map_err(|e| format!("--event {path}: {e}"))?
+            };
+            let event: Value = serde_json::from_str(&text)
+                .map_err(|e| format!("--event {path}: not JSON: {e}"))?;
+            Ok(run_handler(app, &event).await)
+        }
+        "terminate" => {
+            let opts = options(
+                rest,
+                &["--dry-run"],
+                &["--username", "--connection-id", "--endpoint", "--reason"],
+            )?;
+            let mut event = serde_json::Map::new();
+            for (flag, field) in [
+                ("--endpoint", "ClientVpnEndpointId"),
+                ("--username", "Username"),
+                ("--connection-id", "ConnectionId"),
+                ("--reason", "Reason"),
+            ] {
+                if let Some(v) = value(&opts, flag) {
+                    event.insert(field.into(), json!(v));
+                }
+            }
+            if opts.iter().any(|(n, _)| n == "--dry-run") {
+                event.insert("DryRun".into(), json!(true));
+            }
+            Ok(run_handler(app, &Value::Object(event)).await)
+        }
+        "connections" => {
+            let opts = options(rest, &[], &["--endpoint"])?;
+            let calls = Calls::default();
+            let endpoints = match value(&opts, "--endpoint") {
+                Some(e) => vec![e],
+                None if !app.config.endpoint_ids.is_empty() => app.config.endpoint_ids.clone(),
+                None => match execute::list_endpoints(&app.api, &calls).await {
+                    Ok(all) => all,
+                    Err(e) => {
+                        eprintln!("cvpn-terminator: {}: {} {}", e.action, e.code, e.message);
+                        return Ok(ExitCode::FAILURE);
+                    }
+                },
+            };
+            let (connections, errors) =
+                execute::list_connections(&app.api, &endpoints, app.config.concurrency, &calls)
+                    .await;
+            for c in &connections {
+                println!(
+                    "{}",
+                    serde_json::to_string(c).expect("connections serialize")
+                );
+            }
+            for e in &errors {
+                eprintln!(
+                    "cvpn-terminator: {} {}: {} {}",
+                    e.action,
+                    e.endpoint_id.as_deref().unwrap_or(""),
+                    e.code,
+                    e.message
+                );
+            }
+            Ok(if errors.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        other => Err(format!("unknown command `{other}`")),
+    }
+}
+
+async fn run_handler(app: &App<Ec2>, event: &Value) -> ExitCode {
+    match app.handle(event).await {
+        Ok(response) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&response).expect("responses serialize")
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            if let Some(response) = e.response() {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(response).expect("responses serialize")
+                );
+            }
+            eprintln!("cvpn-terminator: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

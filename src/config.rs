@@ -1,0 +1,343 @@
+//! Settings from environment variables, validated once at start; every error names its variable.
+
+use crate::gates::{Gates, TypePattern};
+use crate::mapping::{CaseRule, UsernameMapping};
+use crate::model::{is_resource_id, ENDPOINT_PREFIX};
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// Which connection attributes a finding's indicators may match.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MatchBy {
+    pub username: bool,
+    pub common_name: bool,
+    pub connection_id: bool,
+    pub client_ip: bool,
+}
+
+impl MatchBy {
+    pub const ALL: MatchBy = MatchBy {
+        username: true,
+        common_name: true,
+        connection_id: true,
+        client_ip: true,
+    };
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Empty: every endpoint in the Region.
+    pub endpoint_ids: Vec<String>,
+    pub dry_run: bool,
+    /// Compared with usernames and common names under `mapping.case`.
+    pub protected_users: BTreeSet<String>,
+    pub max_terminations: usize,
+    pub gates: Gates,
+    pub mapping: UsernameMapping,
+    pub match_by: MatchBy,
+    /// Terminate calls and endpoint listings in flight at once.
+    pub concurrency: usize,
+    /// Attempts per API call, retries included (the SDK's adaptive retry).
+    pub max_attempts: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            endpoint_ids: Vec::new(),
+            dry_run: false,
+            protected_users: BTreeSet::new(),
+            max_terminations: 10,
+            gates: Gates::default(),
+            mapping: UsernameMapping::default(),
+            match_by: MatchBy::ALL,
+            concurrency: 8,
+            max_attempts: 5,
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.variable, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads every setting through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let defaults = Config::default();
+        let err = |variable: &'static str, message: String| ConfigError { variable, message };
+
+        let endpoint_ids = list(get("CVPN_ENDPOINT_IDS"));
+        if let Some(bad) = endpoint_ids
+            .iter()
+            .find(|id| !is_resource_id(id, ENDPOINT_PREFIX))
+        {
+            return Err(err(
+                "CVPN_ENDPOINT_IDS",
+                format!(
+                    "`{bad}` is not a Client VPN endpoint ID (cvpn-endpoint- and 17 hex digits)"
+                ),
+            ));
+        }
+        let dry_run = match get("CVPN_DRY_RUN") {
+            None => false,
+            Some(v) => parse_bool(&v)
+                .ok_or_else(|| err("CVPN_DRY_RUN", format!("`{v}` is not true or false")))?,
+        };
+        let case = match get("CVPN_USERNAME_CASE").as_deref() {
+            None | Some("insensitive") => CaseRule::Insensitive,
+            Some("sensitive") => CaseRule::Sensitive,
+            Some(v) => {
+                return Err(err(
+                    "CVPN_USERNAME_CASE",
+                    format!("`{v}` is not `insensitive` or `sensitive`"),
+                ))
+            }
+        };
+        let mapping = match get("CVPN_USERNAME_TEMPLATE") {
+            None => UsernameMapping::new("{user}", case).expect("the default template is valid"),
+            Some(t) => {
+                UsernameMapping::new(&t, case).map_err(|m| err("CVPN_USERNAME_TEMPLATE", m))?
+            }
+        };
+        let protected_users = list(get("CVPN_PROTECTED_USERS"))
+            .into_iter()
+            .map(|u| mapping.case.fold(&u))
+            .collect();
+        let max_terminations = number(
+            get("CVPN_MAX_TERMINATIONS"),
+            1..=100_000,
+            defaults.max_terminations,
+        )
+        .map_err(|m| err("CVPN_MAX_TERMINATIONS", m))?;
+        let min_severity = match get("CVPN_MIN_SEVERITY") {
+            None => defaults.gates.min_severity,
+            Some(v) => v
+                .parse::<f64>()
+                .ok()
+                .filter(|s| (0.0..=10.0).contains(s))
+                .ok_or_else(|| {
+                    err(
+                        "CVPN_MIN_SEVERITY",
+                        format!("`{v}` is not a number from 0 to 10"),
+                    )
+                })?,
+        };
+        let patterns = |variable: &'static str| {
+            list(get(variable))
+                .iter()
+                .map(|p| TypePattern::new(p))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|m| err(variable, m))
+        };
+        let gates = Gates {
+            min_severity,
+            allow_types: patterns("CVPN_FINDING_TYPES_ALLOW")?,
+            deny_types: patterns("CVPN_FINDING_TYPES_DENY")?,
+        };
+        let match_by = match get("CVPN_MATCH_BY") {
+            None => MatchBy::ALL,
+            Some(v) => parse_match_by(&v).map_err(|m| err("CVPN_MATCH_BY", m))?,
+        };
+        let concurrency = number(get("CVPN_CONCURRENCY"), 1..=256, defaults.concurrency)
+            .map_err(|m| err("CVPN_CONCURRENCY", m))?;
+        let max_attempts = number(
+            get("CVPN_MAX_ATTEMPTS"),
+            1..=20,
+            defaults.max_attempts as usize,
+        )
+        .map_err(|m| err("CVPN_MAX_ATTEMPTS", m))? as u32;
+        Ok(Config {
+            endpoint_ids,
+            dry_run,
+            protected_users,
+            max_terminations,
+            gates,
+            mapping,
+            match_by,
+            concurrency,
+            max_attempts,
+        })
+    }
+
+    pub fn is_protected(&self, name: &str) -> bool {
+        self.protected_users.contains(&self.mapping.case.fold(name))
+    }
+}
+
+fn list(value: Option<String>) -> Vec<String> {
+    value
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Some(true),
+        "false" | "0" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+fn number(
+    value: Option<String>,
+    range: std::ops::RangeInclusive<usize>,
+    default: usize,
+) -> Result<usize, String> {
+    let Some(v) = value else { return Ok(default) };
+    v.parse::<usize>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| {
+            format!(
+                "`{v}` is not a whole number from {} to {}",
+                range.start(),
+                range.end()
+            )
+        })
+}
+
+fn parse_match_by(v: &str) -> Result<MatchBy, String> {
+    let mut by = MatchBy {
+        username: false,
+        common_name: false,
+        connection_id: false,
+        client_ip: false,
+    };
+    for item in list(Some(v.to_owned())) {
+        match item.as_str() {
+            "username" => by.username = true,
+            "common-name" => by.common_name = true,
+            "connection-id" => by.connection_id = true,
+            "client-ip" => by.client_ip = true,
+            other => {
+                return Err(format!(
+                    "`{other}` is not one of username, common-name, connection-id, client-ip"
+                ))
+            }
+        }
+    }
+    if by
+        == (MatchBy {
+            username: false,
+            common_name: false,
+            connection_id: false,
+            client_ip: false,
+        })
+    {
+        return Err("name at least one of username, common-name, connection-id, client-ip".into());
+    }
+    Ok(by)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_without_variables() {
+        let c = from(&[]).unwrap();
+        assert!(c.endpoint_ids.is_empty());
+        assert!(!c.dry_run);
+        assert_eq!(c.max_terminations, 10);
+        assert_eq!(c.gates.min_severity, 7.0);
+        assert_eq!(c.match_by, MatchBy::ALL);
+    }
+
+    #[test]
+    fn reads_every_variable() {
+        let c = from(&[
+            (
+                "CVPN_ENDPOINT_IDS",
+                " cvpn-endpoint-0123456789abcdef0 ,cvpn-endpoint-0123456789abcdef1,",
+            ),
+            ("CVPN_DRY_RUN", "TRUE"),
+            ("CVPN_PROTECTED_USERS", "BreakGlass, admin"),
+            ("CVPN_MAX_TERMINATIONS", "3"),
+            ("CVPN_MIN_SEVERITY", "4.5"),
+            ("CVPN_FINDING_TYPES_ALLOW", "UnauthorizedAccess:*"),
+            ("CVPN_FINDING_TYPES_DENY", "*:Runtime/*"),
+            ("CVPN_USERNAME_TEMPLATE", "{local}"),
+            ("CVPN_USERNAME_CASE", "sensitive"),
+            ("CVPN_MATCH_BY", "username,connection-id"),
+            ("CVPN_CONCURRENCY", "4"),
+            ("CVPN_MAX_ATTEMPTS", "2"),
+        ])
+        .unwrap();
+        assert_eq!(c.endpoint_ids.len(), 2);
+        assert!(c.dry_run);
+        assert!(c.is_protected("BreakGlass"));
+        assert!(
+            !c.is_protected("breakglass"),
+            "case-sensitive when configured so"
+        );
+        assert_eq!((c.max_terminations, c.gates.min_severity), (3, 4.5));
+        assert_eq!(
+            (c.gates.allow_types.len(), c.gates.deny_types.len()),
+            (1, 1)
+        );
+        assert!(!c.match_by.client_ip && c.match_by.connection_id);
+        assert_eq!((c.concurrency, c.max_attempts), (4, 2));
+    }
+
+    #[test]
+    fn protected_users_fold_case_by_default() {
+        let c = from(&[("CVPN_PROTECTED_USERS", "BreakGlass")]).unwrap();
+        assert!(c.is_protected("breakglass"));
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        let cases = [
+            ("CVPN_ENDPOINT_IDS", "vpn-1"),
+            ("CVPN_DRY_RUN", "perhaps"),
+            ("CVPN_MAX_TERMINATIONS", "0"),
+            ("CVPN_MAX_TERMINATIONS", "-1"),
+            ("CVPN_MIN_SEVERITY", "11"),
+            ("CVPN_MIN_SEVERITY", "high"),
+            ("CVPN_USERNAME_TEMPLATE", "{nickname}"),
+            ("CVPN_USERNAME_CASE", "lower"),
+            ("CVPN_MATCH_BY", "email"),
+            ("CVPN_CONCURRENCY", "0"),
+            ("CVPN_MAX_ATTEMPTS", "100"),
+            ("CVPN_FINDING_TYPES_ALLOW", "a**b"),
+        ];
+        for (variable, value) in cases {
+            let e = from(&[(variable, value)]).unwrap_err();
+            assert_eq!(e.variable, variable, "{value}");
+            assert!(e.to_string().starts_with(variable));
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! The EC2 Client VPN API behind a small trait: the three calls the function makes, one page or one
+//! Terminate at a time, so the shell above counts and paces every call. `Ec2` implements it with
+//! aws-sdk-ec2 over HTTP.
+
+use crate::model::{parse_api_time, ApiError, By, Connection, Page, Status, StatusChange};
+use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ec2::types::{ClientVpnConnectionStatus, ClientVpnEndpointStatusCode};
+use std::future::Future;
+
+pub trait ClientVpnApi: Send + Sync {
+    /// IDs of the Region's endpoints that can have connections (not deleting or deleted).
+    fn endpoints_page(
+        &self,
+        token: Option<String>,
+    ) -> impl Future<Output = Result<Page<String>, ApiError>> + Send;
+
+    fn connections_page(
+        &self,
+        endpoint_id: &str,
+        token: Option<String>,
+    ) -> impl Future<Output = Result<Page<Connection>, ApiError>> + Send;
+
+    fn terminate(
+        &self,
+        endpoint_id: &str,
+        by: &By,
+        dry_run: bool,
+    ) -> impl Future<Output = Result<Vec<StatusChange>, ApiError>> + Send;
+}
+
+/// The largest page Describe allows.
+const PAGE: i32 = 1000;
+
+#[derive(Clone)]
+pub struct Ec2 {
+    client: aws_sdk_ec2::Client,
+}
+
+impl Ec2 {
+    pub fn new(client: aws_sdk_ec2::Client) -> Self {
+        Self { client }
+    }
+}
+
+impl ClientVpnApi for Ec2 {
+    async fn endpoints_page(&self, token: Option<String>) -> Result<Page<String>, ApiError> {
+        let out = self
+            .client
+            .describe_client_vpn_endpoints()
+            .max_results(PAGE)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(api_error)?;
+        let items = out
+            .client_vpn_endpoints()
+            .iter()
+            .filter(|e| {
+                !matches!(
+                    e.status().and_then(|s| s.code()),
+                    Some(
+                        ClientVpnEndpointStatusCode::Deleting
+                            | ClientVpnEndpointStatusCode::Deleted
+                    )
+                )
+            })
+            .filter_map(|e| e.client_vpn_endpoint_id().map(str::to_owned))
+            .collect();
+        Ok(Page {
+            items,
+            next_token: out.next_token().map(str::to_owned),
+        })
+    }
+
+    async fn connections_page(
+        &self,
+        endpoint_id: &str,
+        token: Option<String>,
+    ) -> Result<Page<Connection>, ApiError> {
+        let out = self
+            .client
+            .describe_client_vpn_connections()
+            .client_vpn_endpoint_id(endpoint_id)
+            .max_results(PAGE)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(api_error)?;
+        let items = out
+            .connections()
+            .iter()
+            .filter_map(|c| {
+                Some(Connection {
+                    endpoint_id: c.client_vpn_endpoint_id().unwrap_or(endpoint_id).to_owned(),
+                    connection_id: c.connection_id()?.to_owned(),
+                    username: c.username().filter(|u| !u.is_empty()).map(str::to_owned),
+                    common_name: c.common_name().filter(|u| !u.is_empty()).map(str::to_owned),
+                    client_ip: c.client_ip().and_then(|ip| ip.parse().ok()),
+                    status: c
+                        .status()
+                        .and_then(|s| s.code())
+                        .map_or("unknown", |code| code.as_str())
+                        .to_owned(),
+                    established: c.connection_established_time().and_then(parse_api_time),
+                    ingress_bytes: counter(c.ingress_bytes()),
+                    egress_bytes: counter(c.egress_bytes()),
+                })
+            })
+            .collect();
+        Ok(Page {
+            items,
+            next_token: out.next_token().map(str::to_owned),
+        })
+    }
+
+    async fn terminate(
+        &self,
+        endpoint_id: &str,
+        by: &By,
+        dry_run: bool,
+    ) -> Result<Vec<StatusChange>, ApiError> {
+        let request = self
+            .client
+            .terminate_client_vpn_connections()
+            .client_vpn_endpoint_id(endpoint_id)
+            .dry_run(dry_run);
+        let request = match by {
+            By::Username(u) => request.username(u),
+            By::ConnectionId(id) => request.connection_id(id),
+        };
+        let out = request.send().await.map_err(api_error)?;
+        Ok(out
+            .connection_statuses()
+            .iter()
+            .map(|s| StatusChange {
+                connection_id: s.connection_id().unwrap_or_default().to_owned(),
+                previous: status(s.previous_status()),
+                current: status(s.current_status()),
+            })
+            .collect())
+    }
+}
+
+fn counter(text: Option<&str>) -> u64 {
+    text.and_then(|t| t.trim().parse().ok()).unwrap_or(0)
+}
+
+fn status(s: Option<&ClientVpnConnectionStatus>) -> Status {
+    Status {
+        code: s
+            .and_then(|s| s.code())
+            .map_or("unknown", |c| c.as_str())
+            .to_owned(),
+        message: s.and_then(|s| s.message()).map(str::to_owned),
+    }
+}
+
+/// The service's error code where there is one; otherwise the kind of failure in reaching it.
+fn api_error<E, R>(e: SdkError<E, R>) -> ApiError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    if let Some(code) = e.code() {
+        return ApiError {
+            code: code.to_owned(),
+            message: e.message().unwrap_or_default().to_owned(),
+        };
+    }
+    let code = match &e {
+        SdkError::TimeoutError(_) => "Timeout",
+        SdkError::DispatchFailure(_) => "DispatchFailure",
+        SdkError::ResponseError(_) => "ResponseError",
+        SdkError::ConstructionFailure(_) => "ConstructionFailure",
+        _ => "Unknown",
+    };
+    ApiError {
+        code: code.to_owned(),
+        message: DisplayErrorContext(&e).to_string(),
+    }
+}

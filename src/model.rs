@@ -1,0 +1,133 @@
+//! Plain data shared by the pure core and the EC2 adapter.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::Serialize;
+use std::net::IpAddr;
+
+/// One Client VPN connection as Describe reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Connection {
+    pub endpoint_id: String,
+    pub connection_id: String,
+    pub username: Option<String>,
+    pub common_name: Option<String>,
+    pub client_ip: Option<IpAddr>,
+    /// `active`, `terminating`, `terminated` or `failed-to-terminate`.
+    pub status: String,
+    pub established: Option<DateTime<Utc>>,
+    pub ingress_bytes: u64,
+    pub egress_bytes: u64,
+}
+
+impl Connection {
+    pub fn is_active(&self) -> bool {
+        self.status == "active"
+    }
+}
+
+/// How one Terminate call selects connections.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum By {
+    Username(String),
+    ConnectionId(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Status {
+    pub code: String,
+    pub message: Option<String>,
+}
+
+/// One entry of Terminate's `connectionStatuses`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusChange {
+    pub connection_id: String,
+    pub previous: Status,
+    pub current: Status,
+}
+
+/// An error from the EC2 API (its code), or from reaching it (a code of our own naming the failure).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    pub code: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+pub const DRY_RUN_OPERATION: &str = "DryRunOperation";
+pub const LIMIT_EXCEEDED: &str = "ClientVpnTerminateConnectionsLimitExceeded";
+pub const USER_NOT_FOUND: &str = "InvalidClientVpnConnection.UserNotFound";
+pub const CONNECTION_NOT_FOUND: &str = "InvalidClientVpnConnection.IdNotFound";
+
+/// Most connections one `Username` call may end (documented by AWS).
+pub const USERNAME_LIMIT: usize = 5;
+
+/// One page of a listing and the token for the next.
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_token: Option<String>,
+}
+
+/// Client VPN times come as `2018-12-13 18:38:10` (UTC); RFC 3339 is accepted too.
+pub fn parse_api_time(text: &str) -> Option<DateTime<Utc>> {
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
+        .map(|t| t.and_utc())
+        .ok()
+        .or_else(|| {
+            DateTime::parse_from_rfc3339(text)
+                .ok()
+                .map(|t| t.with_timezone(&Utc))
+        })
+}
+
+/// Whether `text` is `prefix` followed by exactly 17 lower-case hex digits, the form of Client VPN
+/// endpoint and connection IDs.
+pub fn is_resource_id(text: &str, prefix: &str) -> bool {
+    text.strip_prefix(prefix).is_some_and(|hex| {
+        hex.len() == 17
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
+pub const ENDPOINT_PREFIX: &str = "cvpn-endpoint-";
+pub const CONNECTION_PREFIX: &str = "cvpn-connection-";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_both_time_forms() {
+        let t = parse_api_time("2026-11-22 08:00:00").unwrap();
+        assert_eq!(Some(t), parse_api_time("2026-11-22T08:00:00Z"));
+        assert_eq!(parse_api_time("yesterday"), None);
+    }
+
+    #[test]
+    fn recognises_resource_ids() {
+        assert!(is_resource_id(
+            "cvpn-endpoint-0123456789abcdef0",
+            ENDPOINT_PREFIX
+        ));
+        assert!(!is_resource_id(
+            "cvpn-endpoint-0123456789ABCDEF0",
+            ENDPOINT_PREFIX
+        ));
+        assert!(!is_resource_id(
+            "cvpn-endpoint-0123456789abcdef",
+            ENDPOINT_PREFIX
+        ));
+        assert!(!is_resource_id(
+            "cvpn-connection-0123456789abcdef0",
+            ENDPOINT_PREFIX
+        ));
+    }
+}

@@ -1,0 +1,471 @@
+//! Deciding which connections to end and how to call Terminate. Pure: takes the live connections
+//! and what to look for, returns targets, skips and calls.
+
+use crate::config::MatchBy;
+use crate::indicators::Named;
+use crate::mapping::CaseRule;
+use crate::model::{By, Connection, USERNAME_LIMIT};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// What led to a decision: a finding, or a direct request.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Origin {
+    pub source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finding_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finding_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub severity: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// What one finding (or request) asks to end.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Selector {
+    pub origin: Origin,
+    pub match_by: MatchBy,
+    /// VPN usernames (after mapping), each with where it came from.
+    pub usernames: Vec<Named<String>>,
+    pub ips: Vec<Named<IpAddr>>,
+    pub connection_ids: Vec<String>,
+    /// Limits matching to these endpoints; empty means every endpoint looked at.
+    pub endpoint_ids: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Target {
+    pub connection: Connection,
+    /// Every reason it matched, e.g. `username alice (event.detail…principalId (session name))`.
+    pub why: Vec<String>,
+    pub origin: Origin,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Skipped {
+    pub connection: Option<Connection>,
+    /// Stable, for machines: `protected`, `not_active`, `no_match`, and the gates' reasons.
+    pub reason: &'static str,
+    pub detail: String,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Default, PartialEq)]
+pub struct Selection {
+    pub targets: Vec<Target>,
+    pub skipped: Vec<Skipped>,
+}
+
+pub struct Rules<'a> {
+    pub case: CaseRule,
+    pub is_protected: &'a dyn Fn(&str) -> bool,
+}
+
+fn reasons(s: &Selector, c: &Connection, case: CaseRule) -> Vec<String> {
+    let mut why = Vec::new();
+    if !s.endpoint_ids.is_empty() && !s.endpoint_ids.contains(&c.endpoint_id) {
+        return why;
+    }
+    let name_match = |field: &Option<String>| {
+        field
+            .as_deref()
+            .and_then(|v| s.usernames.iter().find(|u| case.same(&u.value, v)))
+    };
+    if s.match_by.username {
+        if let Some(u) = name_match(&c.username) {
+            why.push(format!("username {} ({})", u.value, u.origin));
+        }
+    }
+    if s.match_by.common_name {
+        if let Some(u) = name_match(&c.common_name) {
+            why.push(format!("common name {} ({})", u.value, u.origin));
+        }
+    }
+    if s.match_by.connection_id && s.connection_ids.contains(&c.connection_id) {
+        why.push(format!(
+            "connection ID {} named by the trigger",
+            c.connection_id
+        ));
+    }
+    if s.match_by.client_ip {
+        if let Some(ip) = c
+            .client_ip
+            .and_then(|a| s.ips.iter().find(|i| i.value == a))
+        {
+            why.push(format!("client IP {} ({})", ip.value, ip.origin));
+        }
+    }
+    why
+}
+
+/// Matches every selector against every connection. A matched connection is a target only when
+/// it is active and its user is not protected; otherwise it is skipped with the reason. A selector
+/// that matched nothing is reported too, so a quiet run still says why.
+pub fn select(selectors: &[Selector], connections: &[Connection], rules: &Rules) -> Selection {
+    let mut out = Selection::default();
+    let mut matched = vec![false; selectors.len()];
+    for c in connections {
+        let mut hit: Option<(usize, Vec<String>)> = None;
+        for (i, s) in selectors.iter().enumerate() {
+            let why = reasons(s, c, rules.case);
+            if why.is_empty() {
+                continue;
+            }
+            matched[i] = true;
+            match &mut hit {
+                Some((_, all)) => all.extend(why),
+                None => hit = Some((i, why)),
+            }
+        }
+        let Some((first, why)) = hit else { continue };
+        let origin = selectors[first].origin.clone();
+        let protected = [&c.username, &c.common_name]
+            .into_iter()
+            .flatten()
+            .find(|name| (rules.is_protected)(name));
+        if let Some(name) = protected {
+            out.skipped.push(Skipped {
+                connection: Some(c.clone()),
+                reason: "protected",
+                detail: format!("{name} is a protected user; matched by {}", why.join("; ")),
+                origin,
+            });
+        } else if !c.is_active() {
+            out.skipped.push(Skipped {
+                connection: Some(c.clone()),
+                reason: "not_active",
+                detail: format!("the connection is {}", c.status),
+                origin,
+            });
+        } else {
+            out.targets.push(Target {
+                connection: c.clone(),
+                why,
+                origin,
+            });
+        }
+    }
+    for (s, _) in selectors.iter().zip(matched).filter(|(_, m)| !m) {
+        out.skipped.push(Skipped {
+            connection: None,
+            reason: "no_match",
+            detail: describe_selector(s),
+            origin: s.origin.clone(),
+        });
+    }
+    out
+}
+
+fn describe_selector(s: &Selector) -> String {
+    let mut parts = Vec::new();
+    if !s.usernames.is_empty() {
+        parts.push(format!(
+            "users {:?}",
+            s.usernames.iter().map(|u| &u.value).collect::<Vec<_>>()
+        ));
+    }
+    if !s.ips.is_empty() {
+        parts.push(format!(
+            "client IPs {:?}",
+            s.ips.iter().map(|i| i.value).collect::<Vec<_>>()
+        ));
+    }
+    if !s.connection_ids.is_empty() {
+        parts.push(format!("connections {:?}", s.connection_ids));
+    }
+    if parts.is_empty() {
+        return "the trigger names no user, client IP or connection".into();
+    }
+    format!("no live connection matches {}", parts.join(", "))
+}
+
+/// One Terminate call and the targets it is meant to end.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Call {
+    pub endpoint_id: String,
+    pub by: By,
+    pub targets: Vec<Target>,
+}
+
+/// One `Username` call per user and endpoint when the targets are all of that user's active
+/// connections there and at most five; otherwise one `ConnectionId` call per target, so a call
+/// never ends a connection that was not chosen.
+pub fn calls(targets: Vec<Target>, connections: &[Connection]) -> Vec<Call> {
+    let mut active_per_user: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for c in connections.iter().filter(|c| c.is_active()) {
+        if let Some(u) = c.username.as_deref().filter(|u| !u.is_empty()) {
+            *active_per_user
+                .entry((c.endpoint_id.as_str(), u))
+                .or_default() += 1;
+        }
+    }
+    let mut by_user: BTreeMap<(String, String), Vec<Target>> = BTreeMap::new();
+    let mut out = Vec::new();
+    for t in targets {
+        match t.connection.username.clone().filter(|u| !u.is_empty()) {
+            Some(u) => by_user
+                .entry((t.connection.endpoint_id.clone(), u))
+                .or_default()
+                .push(t),
+            None => out.push(single(t)),
+        }
+    }
+    for ((endpoint_id, user), group) in by_user {
+        let active = active_per_user
+            .get(&(endpoint_id.as_str(), user.as_str()))
+            .copied()
+            .unwrap_or(0);
+        if group.len() == active && active <= USERNAME_LIMIT {
+            out.push(Call {
+                endpoint_id,
+                by: By::Username(user),
+                targets: group,
+            });
+        } else {
+            out.extend(group.into_iter().map(single));
+        }
+    }
+    out
+}
+
+pub fn single(t: Target) -> Call {
+    Call {
+        endpoint_id: t.connection.endpoint_id.clone(),
+        by: By::ConnectionId(t.connection.connection_id.clone()),
+        targets: vec![t],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn conn(
+        endpoint: &str,
+        id: u32,
+        user: Option<&str>,
+        cn: Option<&str>,
+        ip: &str,
+        status: &str,
+    ) -> Connection {
+        Connection {
+            endpoint_id: endpoint.into(),
+            connection_id: format!("cvpn-connection-{id:017x}"),
+            username: user.map(str::to_owned),
+            common_name: cn.map(str::to_owned),
+            client_ip: ip.parse().ok(),
+            status: status.into(),
+            established: None,
+            ingress_bytes: 0,
+            egress_bytes: 0,
+        }
+    }
+
+    fn selector(users: &[&str], ips: &[&str], ids: &[u32]) -> Selector {
+        Selector {
+            origin: Origin {
+                source: "test".into(),
+                finding_id: Some("f-1".into()),
+                ..Default::default()
+            },
+            match_by: MatchBy::ALL,
+            usernames: users
+                .iter()
+                .map(|u| Named {
+                    value: u.to_string(),
+                    origin: "test".into(),
+                })
+                .collect(),
+            ips: ips
+                .iter()
+                .map(|i| Named {
+                    value: i.parse().unwrap(),
+                    origin: "test".into(),
+                })
+                .collect(),
+            connection_ids: ids
+                .iter()
+                .map(|i| format!("cvpn-connection-{i:017x}"))
+                .collect(),
+            endpoint_ids: vec![],
+        }
+    }
+
+    fn run(selectors: &[Selector], connections: &[Connection], protected: &[&str]) -> Selection {
+        let is_protected = |n: &str| protected.iter().any(|p| p.eq_ignore_ascii_case(n));
+        select(
+            selectors,
+            connections,
+            &Rules {
+                case: CaseRule::Insensitive,
+                is_protected: &is_protected,
+            },
+        )
+    }
+
+    fn ids(s: &Selection) -> Vec<String> {
+        s.targets
+            .iter()
+            .map(|t| {
+                t.connection.connection_id[16..]
+                    .trim_start_matches('0')
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn matches_by_username_common_name_id_and_ip() {
+        let cs = vec![
+            conn("e1", 1, Some("Alice"), None, "10.0.0.1", "active"),
+            conn("e1", 2, None, Some("alice"), "10.0.0.2", "active"),
+            conn("e1", 3, Some("bob"), Some("bob"), "10.0.0.3", "active"),
+            conn("e1", 4, Some("carol"), None, "10.0.0.4", "active"),
+            conn("e1", 5, Some("dave"), None, "10.0.0.5", "active"),
+        ];
+        let s = run(&[selector(&["alice"], &["10.0.0.4"], &[3])], &cs, &[]);
+        assert_eq!(ids(&s), ["1", "2", "3", "4"]);
+        assert!(s.targets[0].why[0].starts_with("username alice"));
+        assert!(s.targets[1].why[0].starts_with("common name alice"));
+        assert!(s.targets[3].why[0].starts_with("client IP 10.0.0.4"));
+        assert!(s.skipped.is_empty());
+    }
+
+    #[test]
+    fn match_by_switches_attributes_off() {
+        let cs = vec![
+            conn("e1", 1, Some("x"), None, "10.0.0.1", "active"),
+            conn("e1", 2, None, Some("alice"), "10.0.0.2", "active"),
+        ];
+        let mut sel = selector(&["alice"], &["10.0.0.1"], &[]);
+        sel.match_by = MatchBy {
+            username: true,
+            common_name: false,
+            connection_id: true,
+            client_ip: false,
+        };
+        let s = run(&[sel], &cs, &[]);
+        assert!(s.targets.is_empty());
+        assert_eq!(s.skipped[0].reason, "no_match");
+    }
+
+    #[test]
+    fn protected_and_inactive_are_skipped_with_reasons() {
+        let cs = vec![
+            conn("e1", 1, Some("BreakGlass"), None, "10.0.0.1", "active"),
+            conn("e1", 2, None, Some("breakglass"), "10.0.0.2", "active"),
+            conn("e1", 3, Some("alice"), None, "10.0.0.3", "terminated"),
+            conn("e1", 4, Some("alice"), None, "10.0.0.1", "active"),
+        ];
+        // The IP also points at the protected user's connection: protection wins.
+        let s = run(
+            &[selector(&["breakglass", "alice"], &["10.0.0.1"], &[])],
+            &cs,
+            &["BREAKGLASS"],
+        );
+        assert_eq!(ids(&s), ["4"]);
+        let reasons: Vec<_> = s.skipped.iter().map(|k| k.reason).collect();
+        assert_eq!(reasons, ["protected", "protected", "not_active"]);
+    }
+
+    #[test]
+    fn endpoint_scope_limits_matches() {
+        let cs = vec![
+            conn("e1", 1, Some("alice"), None, "10.0.0.1", "active"),
+            conn("e2", 2, Some("alice"), None, "10.0.0.1", "active"),
+        ];
+        let mut sel = selector(&["alice"], &[], &[]);
+        sel.endpoint_ids = vec!["e2".into()];
+        assert_eq!(ids(&run(&[sel], &cs, &[])), ["2"]);
+    }
+
+    #[test]
+    fn a_selector_without_indicators_matches_nothing() {
+        let cs = vec![conn("e1", 1, Some("alice"), None, "10.0.0.1", "active")];
+        let mut sel = selector(&[], &[], &[]);
+        sel.endpoint_ids = vec!["e1".into()];
+        let s = run(&[sel], &cs, &[]);
+        assert!(s.targets.is_empty());
+        assert_eq!(
+            s.skipped[0].detail,
+            "the trigger names no user, client IP or connection"
+        );
+    }
+
+    #[test]
+    fn several_selectors_merge_reasons_once_per_connection() {
+        let cs = vec![conn("e1", 1, Some("alice"), None, "10.0.0.1", "active")];
+        let s = run(
+            &[
+                selector(&["alice"], &[], &[]),
+                selector(&[], &["10.0.0.1"], &[]),
+            ],
+            &cs,
+            &[],
+        );
+        assert_eq!(s.targets.len(), 1);
+        assert_eq!(s.targets[0].why.len(), 2);
+    }
+
+    fn targets_of(cs: &[Connection], which: &[u32]) -> Vec<Target> {
+        cs.iter()
+            .filter(|c| {
+                which
+                    .iter()
+                    .any(|w| c.connection_id.ends_with(&format!("{w:017x}")))
+            })
+            .map(|c| Target {
+                connection: c.clone(),
+                why: vec![],
+                origin: Origin::default(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn username_call_only_for_all_of_a_users_active_connections_up_to_five() {
+        let mut cs: Vec<Connection> = (1..=3)
+            .map(|i| conn("e1", i, Some("alice"), None, "10.0.0.1", "active"))
+            .collect();
+        cs.extend((10..16).map(|i| conn("e1", i, Some("bob"), None, "10.0.0.2", "active")));
+        cs.push(conn("e1", 20, Some("carol"), None, "10.0.0.3", "active"));
+        cs.push(conn("e1", 21, Some("carol"), None, "10.0.0.4", "active"));
+        cs.push(conn(
+            "e1",
+            22,
+            Some("carol"),
+            None,
+            "10.0.0.4",
+            "terminated",
+        ));
+        cs.push(conn("e1", 30, None, Some("dave"), "10.0.0.5", "active"));
+        cs.push(conn("e2", 40, Some("alice"), None, "10.0.0.1", "active"));
+
+        let all: Vec<u32> = vec![1, 2, 3, 10, 11, 12, 13, 14, 15, 20, 30, 40];
+        let calls = calls(targets_of(&cs, &all), &cs);
+        let shapes: Vec<(String, By, usize)> = calls
+            .iter()
+            .map(|c| (c.endpoint_id.clone(), c.by.clone(), c.targets.len()))
+            .collect();
+        assert!(shapes.contains(&("e1".into(), By::Username("alice".into()), 3)));
+        assert!(shapes.contains(&("e2".into(), By::Username("alice".into()), 1)));
+        // Six of bob's: per connection. One of carol's two: per connection, to spare the other.
+        assert_eq!(
+            shapes
+                .iter()
+                .filter(|(_, b, _)| matches!(b, By::ConnectionId(_)))
+                .count(),
+            6 + 1 + 1
+        );
+        assert!(!shapes.iter().any(
+            |(_, b, _)| b == &By::Username("bob".into()) || b == &By::Username("carol".into())
+        ));
+        assert_eq!(
+            calls.iter().map(|c| c.targets.len()).sum::<usize>(),
+            all.len()
+        );
+    }
+}

@@ -1,0 +1,238 @@
+//! The `cvpn-terminator` binary as a person or a script runs it: configured only by environment,
+//! pointed at the emulator with AWS_ENDPOINT_URL_EC2, JSON response on stdout, JSON logs on stderr.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+const SECRET: &str = "wJalrXUtnFEMI-secret-that-must-not-be-logged";
+
+struct Run {
+    code: i32,
+    stdout: String,
+    logs: Vec<Value>,
+    stderr: String,
+}
+
+async fn run(url: &str, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cvpn-terminator"));
+    cmd.args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_clear()
+        .env("AWS_ENDPOINT_URL_EC2", url)
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .env("AWS_REGION", "eu-west-1")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let stdin = stdin.map(str::to_owned);
+    // The emulator serves on this test's runtime, so the child is waited for on another thread.
+    let out = tokio::task::spawn_blocking(move || {
+        let mut child = cmd.spawn().unwrap();
+        let mut input = child.stdin.take().unwrap();
+        if let Some(text) = stdin {
+            input.write_all(text.as_bytes()).unwrap();
+        }
+        drop(input);
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let logs = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    Run {
+        code: out.status.code().unwrap(),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        logs,
+        stderr,
+    }
+}
+
+#[tokio::test]
+async fn invoke_prints_the_response_and_logs_each_status_as_json() {
+    let h = harness(sample_state(), Default::default()).await;
+    let r = run(
+        &h.emulator.url(),
+        &[
+            "invoke",
+            "--event",
+            "events/guardduty-iam-assumed-role.json",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let response: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(response["terminated"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        h.ended(),
+        set(&[cid("a11ce", 1), cid("a11ce", 2), cid("a11ce", 3)])
+    );
+
+    assert!(
+        r.stderr
+            .lines()
+            .all(|l| serde_json::from_str::<Value>(l).is_ok()),
+        "every log line is JSON:\n{}",
+        r.stderr
+    );
+    let statuses: Vec<&Value> = r
+        .logs
+        .iter()
+        .filter(|l| l["event"] == "connection_status")
+        .collect();
+    assert_eq!(statuses.len(), 3);
+    for line in statuses {
+        for field in [
+            "timestamp",
+            "level",
+            "endpoint_id",
+            "connection_id",
+            "username",
+            "previous_status",
+            "current_status",
+            "trigger_source",
+            "finding_id",
+            "finding_type",
+            "severity",
+            "why",
+            "dry_run",
+        ] {
+            assert!(!line[field].is_null(), "{field} missing in {line}");
+        }
+        assert_eq!(
+            (
+                line["previous_status"].as_str(),
+                line["current_status"].as_str()
+            ),
+            (Some("active"), Some("terminating"))
+        );
+        assert_eq!(line["trigger_source"], "guard_duty");
+        assert_eq!(line["finding_id"], "6ec9f4b2d2a0f2a7b3e8c1d5f0a9e8b7");
+    }
+    let summary: Vec<&Value> = r.logs.iter().filter(|l| l["event"] == "summary").collect();
+    assert_eq!(summary.len(), 1);
+    assert_eq!(summary[0]["terminated"], 3);
+    assert!(!r.stderr.contains(SECRET) && !r.stdout.contains(SECRET));
+}
+
+#[tokio::test]
+async fn invoke_reads_stdin_and_fails_on_bad_events_without_calls() {
+    let h = harness(sample_state(), Default::default()).await;
+    let r = run(
+        &h.emulator.url(),
+        &["invoke", "--event", "-"],
+        &[],
+        Some(r#"{"Username": "frank"}"#),
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(h.ended(), set(&[cid("f4a4c", 1), cid("f4a4c", 2)]));
+
+    let h = harness(sample_state(), Default::default()).await;
+    let bad = r#"{"detail-type": "GuardDuty Finding", "source": "aws.guardduty", "detail": {"id": "x", "type": "t", "severity": "high"}}"#;
+    let r = run(
+        &h.emulator.url(),
+        &["invoke", "--event", "-"],
+        &[],
+        Some(bad),
+    )
+    .await;
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("event.detail.severity"), "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+    assert_eq!(
+        h.emulator
+            .service()
+            .stats()
+            .values()
+            .map(|s| s.calls)
+            .sum::<u64>(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn failures_exit_non_zero_with_the_response() {
+    let h = harness(sample_state(), Default::default()).await;
+    let r = run(
+        &h.emulator.url(),
+        &[
+            "invoke",
+            "--event",
+            "events/guardduty-iam-assumed-role.json",
+        ],
+        &[("CVPN_MAX_TERMINATIONS", "2")],
+        None,
+    )
+    .await;
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("CVPN_MAX_TERMINATIONS"));
+    let response: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(response["terminated"].as_array().unwrap().len(), 0);
+    assert!(h.ended().is_empty());
+}
+
+#[tokio::test]
+async fn bad_settings_stop_it_at_start_naming_the_variable() {
+    let h = harness(sample_state(), Default::default()).await;
+    let r = run(
+        &h.emulator.url(),
+        &["invoke", "--event", "events/direct-username.json"],
+        &[("CVPN_MIN_SEVERITY", "eleven")],
+        None,
+    )
+    .await;
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("CVPN_MIN_SEVERITY"), "{}", r.stderr);
+    assert!(h.ended().is_empty());
+}
+
+#[tokio::test]
+async fn commands_for_people() {
+    let h = harness(sample_state(), Default::default()).await;
+    let url = h.emulator.url();
+    let r = run(&url, &["connections", "--endpoint", EP_B], &[], None).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let listed: Vec<Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(listed.len(), 3);
+    assert!(listed.iter().all(|c| c["endpoint_id"] == EP_B));
+
+    let r = run(
+        &url,
+        &["terminate", "--username", "ivan", "--dry-run"],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(h.ended().is_empty());
+    let r = run(
+        &url,
+        &["terminate", "--username", "ivan", "--reason", "offboarded"],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(h.ended(), set(&[cid("1fa4", 1)]));
+
+    let r = run(&url, &["terminate", "--user", "ivan"], &[], None).await;
+    assert_eq!(r.code, 2);
+}

@@ -1,0 +1,198 @@
+//! Properties of the decision core over random findings and connection sets: no protected user is
+//! ever a target, nothing outside the trigger's indicators is a target, and the Terminate calls end
+//! exactly the targets.
+
+use cvpn_terminator::config::MatchBy;
+use cvpn_terminator::indicators::Named;
+use cvpn_terminator::mapping::CaseRule;
+use cvpn_terminator::model::{By, Connection, USERNAME_LIMIT};
+use cvpn_terminator::plan::{calls, select, Origin, Rules, Selector};
+use proptest::prelude::*;
+use std::collections::BTreeSet;
+
+const USERS: [&str; 6] = ["alice", "Alice", "bob", "breakglass", "carol", "dave"];
+const ENDPOINTS: [&str; 2] = [
+    "cvpn-endpoint-0000000000000000a",
+    "cvpn-endpoint-0000000000000000b",
+];
+
+fn ip(i: u8) -> std::net::IpAddr {
+    format!("10.100.0.{i}").parse().unwrap()
+}
+
+/// Endpoint index, username index, common name index, IP index, active.
+type RawConnection = (usize, Option<usize>, Option<usize>, u8, bool);
+
+fn connection_strategy() -> impl Strategy<Value = RawConnection> {
+    (
+        0..2usize,
+        proptest::option::of(0..USERS.len()),
+        proptest::option::of(0..USERS.len()),
+        0..8u8,
+        prop::bool::weighted(0.8),
+    )
+}
+
+fn connections(raw: Vec<RawConnection>) -> Vec<Connection> {
+    raw.into_iter()
+        .enumerate()
+        .map(|(i, (e, u, cn, ip_i, active))| Connection {
+            endpoint_id: ENDPOINTS[e].into(),
+            connection_id: format!("cvpn-connection-{i:017x}"),
+            username: u.map(|u| USERS[u].to_owned()),
+            common_name: cn.map(|u| USERS[u].to_owned()),
+            client_ip: Some(ip(ip_i)),
+            status: if active { "active" } else { "terminated" }.into(),
+            established: None,
+            ingress_bytes: 0,
+            egress_bytes: 0,
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone)]
+struct RawSelector {
+    users: Vec<usize>,
+    ips: Vec<u8>,
+    ids: Vec<usize>,
+    scope: Option<usize>,
+    match_by: (bool, bool, bool, bool),
+}
+
+fn selector_strategy() -> impl Strategy<Value = RawSelector> {
+    (
+        prop::collection::vec(0..USERS.len(), 0..3),
+        prop::collection::vec(0..10u8, 0..3),
+        prop::collection::vec(0..40usize, 0..3),
+        proptest::option::of(0..2usize),
+        (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()),
+    )
+        .prop_map(|(users, ips, ids, scope, match_by)| RawSelector {
+            users,
+            ips,
+            ids,
+            scope,
+            match_by,
+        })
+}
+
+fn selector(r: &RawSelector) -> Selector {
+    Selector {
+        origin: Origin {
+            source: "property".into(),
+            ..Origin::default()
+        },
+        match_by: MatchBy {
+            username: r.match_by.0,
+            common_name: r.match_by.1,
+            connection_id: r.match_by.2,
+            client_ip: r.match_by.3,
+        },
+        usernames: r
+            .users
+            .iter()
+            .map(|u| Named {
+                value: USERS[*u].to_owned(),
+                origin: "p".into(),
+            })
+            .collect(),
+        ips: r
+            .ips
+            .iter()
+            .map(|i| Named {
+                value: ip(*i),
+                origin: "p".into(),
+            })
+            .collect(),
+        connection_ids: r
+            .ids
+            .iter()
+            .map(|i| format!("cvpn-connection-{i:017x}"))
+            .collect(),
+        endpoint_ids: r
+            .scope
+            .map(|e| vec![ENDPOINTS[e].to_owned()])
+            .unwrap_or_default(),
+    }
+}
+
+/// Whether `c` is named by `s`, decided independently of the planner's own matching.
+fn named_by(s: &Selector, c: &Connection, case: CaseRule) -> bool {
+    let in_scope = s.endpoint_ids.is_empty() || s.endpoint_ids.contains(&c.endpoint_id);
+    let user = |field: &Option<String>| {
+        field
+            .as_deref()
+            .is_some_and(|v| s.usernames.iter().any(|u| case.same(&u.value, v)))
+    };
+    in_scope
+        && ((s.match_by.username && user(&c.username))
+            || (s.match_by.common_name && user(&c.common_name))
+            || (s.match_by.connection_id && s.connection_ids.contains(&c.connection_id))
+            || (s.match_by.client_ip
+                && c.client_ip
+                    .is_some_and(|a| s.ips.iter().any(|i| i.value == a))))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn never_a_protected_user_nor_anything_outside_the_indicators(
+        raw_connections in prop::collection::vec(connection_strategy(), 0..40),
+        raw_selectors in prop::collection::vec(selector_strategy(), 1..4),
+        protected in prop::collection::btree_set(0..USERS.len(), 0..3),
+        sensitive in any::<bool>(),
+    ) {
+        let case = if sensitive { CaseRule::Sensitive } else { CaseRule::Insensitive };
+        let connections = connections(raw_connections);
+        let selectors: Vec<Selector> = raw_selectors.iter().map(selector).collect();
+        let protected: BTreeSet<String> = protected.iter().map(|u| case.fold(USERS[*u])).collect();
+        let is_protected = |name: &str| protected.contains(&case.fold(name));
+        let selection = select(&selectors, &connections, &Rules { case, is_protected: &is_protected });
+
+        for t in &selection.targets {
+            let c = &t.connection;
+            prop_assert!(c.is_active());
+            for name in [&c.username, &c.common_name].into_iter().flatten() {
+                prop_assert!(!is_protected(name), "protected {name} targeted");
+            }
+            prop_assert!(selectors.iter().any(|s| named_by(s, c, case)), "{c:?} is outside every selector");
+        }
+        // Conversely, every active, unprotected connection that a selector names is a target.
+        for c in &connections {
+            let named = selectors.iter().any(|s| named_by(s, c, case));
+            let protected = [&c.username, &c.common_name].into_iter().flatten().any(|n| is_protected(n));
+            let target = selection.targets.iter().any(|t| t.connection.connection_id == c.connection_id);
+            prop_assert_eq!(target, named && c.is_active() && !protected);
+        }
+
+        let targets: BTreeSet<String> = selection.targets.iter().map(|t| t.connection.connection_id.clone()).collect();
+        let planned = calls(selection.targets, &connections);
+        let mut covered = BTreeSet::new();
+        for call in &planned {
+            for t in &call.targets {
+                prop_assert!(covered.insert(t.connection.connection_id.clone()), "planned twice");
+                prop_assert_eq!(&t.connection.endpoint_id, &call.endpoint_id);
+            }
+            match &call.by {
+                By::ConnectionId(id) => {
+                    prop_assert_eq!(call.targets.len(), 1);
+                    prop_assert_eq!(&call.targets[0].connection.connection_id, id);
+                }
+                By::Username(u) => {
+                    // A Username call ends every active connection of that exact username there:
+                    // those must all be targets, and at most five.
+                    let ended: BTreeSet<String> = connections
+                        .iter()
+                        .filter(|c| c.endpoint_id == call.endpoint_id && c.is_active() && c.username.as_deref() == Some(u.as_str()))
+                        .map(|c| c.connection_id.clone())
+                        .collect();
+                    prop_assert!(ended.len() <= USERNAME_LIMIT);
+                    let call_targets: BTreeSet<String> = call.targets.iter().map(|t| t.connection.connection_id.clone()).collect();
+                    prop_assert_eq!(ended, call_targets);
+                }
+            }
+        }
+        prop_assert_eq!(covered, targets);
+    }
+}
