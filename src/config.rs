@@ -3,8 +3,10 @@
 use crate::gates::{Gates, TypePattern};
 use crate::mapping::{CaseRule, UsernameMapping};
 use crate::model::{is_resource_id, ENDPOINT_PREFIX};
+use crate::policy::{Limits, SweepPolicy};
 use std::collections::BTreeSet;
 use std::fmt;
+use std::time::Duration;
 
 /// Which connection attributes a finding's indicators may match.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,6 +41,14 @@ pub struct Config {
     pub concurrency: usize,
     /// Attempts per API call, retries included (the SDK's adaptive retry).
     pub max_attempts: u32,
+    /// The scheduled cleanup's policy.
+    pub sweep: SweepPolicy,
+    /// DynamoDB table for the idle policy's state.
+    pub state_table: Option<String>,
+    /// Ceiling on terminations per sweep: the most idle go first, the rest are deferred.
+    pub max_sweep_terminations: usize,
+    /// No new termination starts when less than this remains before the Lambda deadline.
+    pub deadline_margin: Duration,
 }
 
 impl Default for Config {
@@ -53,6 +63,10 @@ impl Default for Config {
             match_by: MatchBy::ALL,
             concurrency: 8,
             max_attempts: 5,
+            sweep: SweepPolicy::default(),
+            state_table: None,
+            max_sweep_terminations: 10,
+            deadline_margin: Duration::from_secs(5),
         }
     }
 }
@@ -166,6 +180,69 @@ impl Config {
             defaults.max_attempts as usize,
         )
         .map_err(|m| err("CVPN_MAX_ATTEMPTS", m))? as u32;
+        let minutes = |variable: &'static str| -> Result<Option<u32>, ConfigError> {
+            get(variable)
+                .map(|v| {
+                    number(Some(v), 1..=5_256_000, 0)
+                        .map(|n| n as u32)
+                        .map_err(|m| err(variable, m))
+                })
+                .transpose()
+        };
+        let limits = Limits {
+            idle_minutes: minutes("CVPN_IDLE_MINUTES")?,
+            max_session_minutes: minutes("CVPN_MAX_SESSION_MINUTES")?,
+        };
+        let extended = Limits {
+            idle_minutes: minutes("CVPN_EXTENDED_IDLE_MINUTES")?,
+            max_session_minutes: minutes("CVPN_EXTENDED_MAX_SESSION_MINUTES")?,
+        };
+        for (variable, longer, shorter) in [
+            (
+                "CVPN_EXTENDED_IDLE_MINUTES",
+                extended.idle_minutes,
+                limits.idle_minutes,
+            ),
+            (
+                "CVPN_EXTENDED_MAX_SESSION_MINUTES",
+                extended.max_session_minutes,
+                limits.max_session_minutes,
+            ),
+        ] {
+            if let (Some(l), Some(s)) = (longer, shorter) {
+                if l < s {
+                    return Err(err(variable, format!("{l} is shorter than the ordinary limit {s}; the extended policy is the longer one")));
+                }
+            }
+        }
+        let sweep = SweepPolicy {
+            limits,
+            idle_bytes: number(
+                get("CVPN_IDLE_BYTES"),
+                1..=usize::MAX,
+                defaults.sweep.idle_bytes as usize,
+            )
+            .map_err(|m| err("CVPN_IDLE_BYTES", m))? as u64,
+            extended_users: patterns("CVPN_EXTENDED_USERS")?,
+            extended,
+        };
+        let state_table = get("CVPN_STATE_TABLE");
+        if sweep.tracks_idle() && state_table.is_none() {
+            return Err(err(
+                "CVPN_STATE_TABLE",
+                "the idle policy (CVPN_IDLE_MINUTES or CVPN_EXTENDED_IDLE_MINUTES) keeps counters between ticks \
+                 and needs a DynamoDB table: set CVPN_STATE_TABLE"
+                    .into(),
+            ));
+        }
+        let max_sweep_terminations = number(
+            get("CVPN_MAX_SWEEP_TERMINATIONS"),
+            1..=1_000_000,
+            max_terminations,
+        )
+        .map_err(|m| err("CVPN_MAX_SWEEP_TERMINATIONS", m))?;
+        let deadline_margin = number(get("CVPN_DEADLINE_MARGIN_SECONDS"), 0..=900, 5)
+            .map_err(|m| err("CVPN_DEADLINE_MARGIN_SECONDS", m))?;
         Ok(Config {
             endpoint_ids,
             dry_run,
@@ -176,6 +253,10 @@ impl Config {
             match_by,
             concurrency,
             max_attempts,
+            sweep,
+            state_table,
+            max_sweep_terminations,
+            deadline_margin: Duration::from_secs(deadline_margin as u64),
         })
     }
 
@@ -333,11 +414,71 @@ mod tests {
             ("CVPN_CONCURRENCY", "0"),
             ("CVPN_MAX_ATTEMPTS", "100"),
             ("CVPN_FINDING_TYPES_ALLOW", "a**b"),
+            ("CVPN_IDLE_MINUTES", "0"),
+            ("CVPN_IDLE_MINUTES", "-30"),
+            ("CVPN_IDLE_MINUTES", "30"),
+            ("CVPN_EXTENDED_IDLE_MINUTES", "60"),
+            ("CVPN_MAX_SESSION_MINUTES", "0"),
+            ("CVPN_MAX_SESSION_MINUTES", "soon"),
+            ("CVPN_IDLE_BYTES", "0"),
+            ("CVPN_IDLE_BYTES", "-1"),
+            ("CVPN_MAX_SWEEP_TERMINATIONS", "0"),
+            ("CVPN_DEADLINE_MARGIN_SECONDS", "-2"),
         ];
         for (variable, value) in cases {
             let e = from(&[(variable, value)]).unwrap_err();
-            assert_eq!(e.variable, variable, "{value}");
-            assert!(e.to_string().starts_with(variable));
+            // The idle policy's own value is fine: what is missing is the table.
+            let expected = if ["30", "60"].contains(&value) {
+                "CVPN_STATE_TABLE"
+            } else {
+                variable
+            };
+            assert_eq!(e.variable, expected, "{variable}={value}");
+            assert!(e.to_string().starts_with(expected));
         }
+    }
+
+    #[test]
+    fn sweep_settings() {
+        let c = from(&[
+            ("CVPN_STATE_TABLE", "cvpn-state"),
+            ("CVPN_IDLE_MINUTES", "45"),
+            ("CVPN_IDLE_BYTES", "20000"),
+            ("CVPN_MAX_SESSION_MINUTES", "720"),
+            ("CVPN_EXTENDED_USERS", "svc-*,*.build.example.com"),
+            ("CVPN_EXTENDED_MAX_SESSION_MINUTES", "2880"),
+            ("CVPN_MAX_TERMINATIONS", "4"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.sweep.limits,
+            Limits {
+                idle_minutes: Some(45),
+                max_session_minutes: Some(720)
+            }
+        );
+        assert_eq!(
+            c.sweep.extended,
+            Limits {
+                idle_minutes: None,
+                max_session_minutes: Some(2880)
+            }
+        );
+        assert_eq!(
+            (c.sweep.idle_bytes, c.sweep.extended_users.len()),
+            (20000, 2)
+        );
+        assert_eq!(
+            c.max_sweep_terminations, 4,
+            "defaults to CVPN_MAX_TERMINATIONS"
+        );
+        // The age policy alone needs no table.
+        assert!(from(&[("CVPN_MAX_SESSION_MINUTES", "600")]).is_ok());
+        let shorter = from(&[
+            ("CVPN_STATE_TABLE", "t"),
+            ("CVPN_IDLE_MINUTES", "45"),
+            ("CVPN_EXTENDED_IDLE_MINUTES", "30"),
+        ]);
+        assert_eq!(shorter.unwrap_err().variable, "CVPN_EXTENDED_IDLE_MINUTES");
     }
 }

@@ -2,8 +2,8 @@
 //! Terminate at a time, so the shell above counts and paces every call. `Ec2` implements it with
 //! aws-sdk-ec2 over HTTP.
 
+use crate::aws::api_error;
 use crate::model::{parse_api_time, ApiError, By, Connection, Page, Status, StatusChange};
-use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::types::{ClientVpnConnectionStatus, ClientVpnEndpointStatusCode};
 use std::future::Future;
 
@@ -152,30 +152,5 @@ fn status(s: Option<&ClientVpnConnectionStatus>) -> Status {
             .map_or("unknown", |c| c.as_str())
             .to_owned(),
         message: s.and_then(|s| s.message()).map(str::to_owned),
-    }
-}
-
-/// The service's error code where there is one; otherwise the kind of failure in reaching it.
-fn api_error<E, R>(e: SdkError<E, R>) -> ApiError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    if let Some(code) = e.code() {
-        return ApiError {
-            code: code.to_owned(),
-            message: e.message().unwrap_or_default().to_owned(),
-        };
-    }
-    let code = match &e {
-        SdkError::TimeoutError(_) => "Timeout",
-        SdkError::DispatchFailure(_) => "DispatchFailure",
-        SdkError::ResponseError(_) => "ResponseError",
-        SdkError::ConstructionFailure(_) => "ConstructionFailure",
-        _ => "Unknown",
-    };
-    ApiError {
-        code: code.to_owned(),
-        message: DisplayErrorContext(&e).to_string(),
     }
 }

@@ -10,10 +10,12 @@ use crate::model::{
 use crate::plan::{single, Call, Target};
 use futures::stream::{self, StreamExt};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 
-/// An endpoint, or the endpoint listing, that could not be read.
+/// A call that failed for a whole step rather than one connection: an endpoint or the endpoint
+/// listing that could not be read, or the idle state that could not be loaded or saved.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct DescribeError {
+pub struct CallError {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub endpoint_id: Option<String>,
     pub action: &'static str,
@@ -39,12 +41,12 @@ impl Calls {
 pub async fn list_endpoints(
     api: &impl ClientVpnApi,
     calls: &Calls,
-) -> Result<Vec<String>, DescribeError> {
+) -> Result<Vec<String>, CallError> {
     let mut out = Vec::new();
     let mut token = None;
     loop {
         calls.count();
-        let page = api.endpoints_page(token).await.map_err(|e| DescribeError {
+        let page = api.endpoints_page(token).await.map_err(|e| CallError {
             endpoint_id: None,
             action: "DescribeClientVpnEndpoints",
             code: e.code,
@@ -64,22 +66,22 @@ pub async fn list_connections(
     endpoints: &[String],
     concurrency: usize,
     calls: &Calls,
-) -> (Vec<Connection>, Vec<DescribeError>) {
-    let results: Vec<Result<Vec<Connection>, DescribeError>> = stream::iter(endpoints)
+) -> (Vec<Connection>, Vec<CallError>) {
+    let results: Vec<Result<Vec<Connection>, CallError>> = stream::iter(endpoints)
         .map(|endpoint| async move {
             let mut out = Vec::new();
             let mut token = None;
             loop {
                 calls.count();
-                let page =
-                    api.connections_page(endpoint, token)
-                        .await
-                        .map_err(|e| DescribeError {
-                            endpoint_id: Some(endpoint.clone()),
-                            action: "DescribeClientVpnConnections",
-                            code: e.code,
-                            message: e.message,
-                        })?;
+                let page = api
+                    .connections_page(endpoint, token)
+                    .await
+                    .map_err(|e| CallError {
+                        endpoint_id: Some(endpoint.clone()),
+                        action: "DescribeClientVpnConnections",
+                        code: e.code,
+                        message: e.message,
+                    })?;
                 out.extend(page.items);
                 match page.next_token {
                     Some(t) => token = Some(t),
@@ -122,6 +124,12 @@ pub enum Outcome {
         message: String,
         change: Option<StatusChange>,
     },
+    /// Not attempted: the deadline came (`deadline`) or the sweep's ceiling was reached (`ceiling`).
+    /// A sweep picks it up at the next tick.
+    Deferred {
+        target: Target,
+        reason: &'static str,
+    },
     /// A status for a connection that was not planned: a `Username` call also ended a connection
     /// discovery had not seen (the user connected again).
     Unplanned {
@@ -131,15 +139,29 @@ pub enum Outcome {
     },
 }
 
+/// Carries out `planned`; no call starts after `stop_at`, its targets are deferred instead.
 pub async fn run_calls(
     api: &impl ClientVpnApi,
     planned: Vec<Call>,
     dry_run: bool,
     concurrency: usize,
     calls: &Calls,
+    stop_at: Option<Instant>,
 ) -> Vec<Outcome> {
     stream::iter(planned)
-        .map(|call| run_call(api, call, dry_run, calls))
+        .map(|call| async move {
+            if stop_at.is_some_and(|t| Instant::now() >= t) {
+                return call
+                    .targets
+                    .into_iter()
+                    .map(|target| Outcome::Deferred {
+                        target,
+                        reason: "deadline",
+                    })
+                    .collect();
+            }
+            run_call(api, call, dry_run, calls).await
+        })
         .buffer_unordered(concurrency.max(1))
         .flat_map(stream::iter)
         .collect()

@@ -1,20 +1,29 @@
-//! One invocation: decode the event, decide, act through the API, report. The same handler serves
+//! One invocation: decode the event, hand it to the incident path (`incident.rs`) or the scheduled
+//! cleanup (`sweep.rs`), and turn the outcome into a response or an error. The same handler serves
 //! the Lambda runtime loop and `cvpn-terminator invoke`.
 
-use crate::config::{Config, MatchBy};
+use crate::config::Config;
 use crate::ec2::ClientVpnApi;
-use crate::execute::{self, Calls, Outcome};
-use crate::indicators::Named;
+use crate::execute::Calls;
 use crate::json::DecodeError;
-use crate::plan::{self, Origin, Rules, Selector};
-use crate::report::{self, Entry, FindingInfo, Response, TriggerInfo};
-use crate::trigger::{self, DirectRequest, FindingEvent, FindingSource, Trigger};
+use crate::report::{self, Response};
+use crate::state::StateStore;
+use crate::trigger::{self, Trigger};
 use serde_json::Value;
 use std::fmt;
+use std::time::Instant;
 
-pub struct App<A> {
+pub struct App<A, S> {
     pub config: Config,
     pub api: A,
+    /// The idle policy's state; `None` without `CVPN_STATE_TABLE`.
+    pub store: Option<S>,
+}
+
+/// Why a path refused to act; nothing was terminated.
+pub(crate) enum Refusal {
+    BadEvent(DecodeError),
+    Cap { planned: usize, cap: usize },
 }
 
 #[derive(Debug)]
@@ -84,10 +93,11 @@ impl fmt::Display for HandlerError {
                     .collect();
                 write!(
                     f,
-                    "incomplete: {} of {} planned terminations failed [{}]; {} listings failed [{}]",
+                    "incomplete: {} of {} planned terminations failed [{}], {} were deferred; {} steps failed [{}]",
                     r.failed.len(),
-                    r.failed.len() + r.terminated.len() + r.would_terminate.len(),
+                    r.failed.len() + r.terminated.len() + r.would_terminate.len() + r.deferred.len(),
                     failed.join(", "),
+                    r.deferred.len(),
                     r.errors.len(),
                     errors.join(", ")
                 )
@@ -107,15 +117,18 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
     }
 }
 
-fn source_name(source: FindingSource) -> String {
-    serde_json::to_value(source)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
-impl<A: ClientVpnApi> App<A> {
+impl<A: ClientVpnApi, S: StateStore> App<A, S> {
     pub async fn handle(&self, event: &Value) -> Result<Response, HandlerError> {
+        self.handle_until(event, None).await
+    }
+
+    /// As [`App::handle`], for an invocation that must return by `deadline`: no termination starts
+    /// within `CVPN_DEADLINE_MARGIN_SECONDS` of it; what is left is deferred.
+    pub async fn handle_until(
+        &self,
+        event: &Value,
+        deadline: Option<Instant>,
+    ) -> Result<Response, HandlerError> {
         let trigger = trigger::decode(event).map_err(|e| {
             tracing::error!(
                 event = "bad_event",
@@ -125,251 +138,60 @@ impl<A: ClientVpnApi> App<A> {
             );
             HandlerError::BadEvent(e)
         })?;
+        let stop_at = deadline.map(|d| d.checked_sub(self.config.deadline_margin).unwrap_or(d));
         let mut response = Response {
             dry_run: self.config.dry_run,
             ..Response::default()
         };
-        let selectors = match &trigger {
-            Trigger::Findings(findings) => self.finding_selectors(findings, &mut response),
+        let calls = Calls::default();
+        let result = match &trigger {
+            Trigger::Findings(findings) => {
+                let selectors = self.finding_selectors(findings, &mut response);
+                self.incident(selectors, &mut response, &calls, stop_at)
+                    .await
+            }
             Trigger::Direct(request) => {
                 response.dry_run |= request.dry_run;
-                vec![self.direct_selector(request, &mut response)?]
-            }
-        };
-        let calls = Calls::default();
-        let result = self.act(selectors, &mut response, &calls).await;
-        response.api_calls = calls.get();
-        report::log_summary(&response);
-        match result {
-            Err(cap) => Err(HandlerError::CapExceeded {
-                planned: cap.0,
-                cap: cap.1,
-                response: Box::new(response),
-            }),
-            Ok(()) if response.complete() => Ok(response),
-            Ok(()) => Err(HandlerError::Incomplete(Box::new(response))),
-        }
-    }
-
-    fn finding_selectors(&self, event: &FindingEvent, response: &mut Response) -> Vec<Selector> {
-        let source = source_name(event.source);
-        response.trigger = TriggerInfo {
-            source: source.clone(),
-            action_name: event.action_name.clone(),
-            findings: event
-                .findings
-                .iter()
-                .map(|f| FindingInfo {
-                    id: f.id.clone(),
-                    types: f.types.clone(),
-                    severity: f.severity,
-                    severity_label: f.severity_label.clone(),
-                    account: f.account.clone(),
-                    region: f.region.clone(),
-                })
-                .collect(),
-            reason: None,
-        };
-        let mut selectors = Vec::new();
-        for f in &event.findings {
-            let origin = Origin {
-                source: source.clone(),
-                finding_id: Some(f.id.clone()),
-                finding_type: f.types.first().cloned(),
-                severity: Some(f.severity),
-                reason: event.action_name.clone(),
-            };
-            let skip = |response: &mut Response, reason: &'static str, detail: String| {
-                let entry = Entry::finding_skipped(&origin, reason, detail);
-                report::log_skipped(&entry, &origin);
-                response.skipped.push(entry);
-            };
-            if let Err(gate) = self.config.gates.check(f, event.source.severity_gated()) {
-                skip(response, gate.reason, gate.detail);
-                continue;
-            }
-            let named = &f.indicators.endpoint_ids;
-            let endpoint_ids: Vec<String> = named
-                .iter()
-                .filter(|e| {
-                    self.config.endpoint_ids.is_empty() || self.config.endpoint_ids.contains(e)
-                })
-                .cloned()
-                .collect();
-            if !named.is_empty() && endpoint_ids.is_empty() {
-                skip(
-                    response,
-                    "out_of_scope",
-                    format!(
-                        "the finding names endpoints {named:?}, none of them in CVPN_ENDPOINT_IDS"
-                    ),
-                );
-                continue;
-            }
-            let usernames = f
-                .indicators
-                .identities
-                .iter()
-                .filter_map(|identity| {
-                    let vpn = self.config.mapping.map(&identity.value)?;
-                    let origin = if vpn == identity.value {
-                        identity.origin.clone()
-                    } else {
-                        format!("mapped from {} at {}", identity.value, identity.origin)
-                    };
-                    Some(Named { value: vpn, origin })
-                })
-                .collect();
-            selectors.push(Selector {
-                origin: origin.clone(),
-                match_by: self.config.match_by.clone(),
-                usernames,
-                ips: f.indicators.ips.clone(),
-                connection_ids: f.indicators.connection_ids.clone(),
-                endpoint_ids,
-            });
-        }
-        selectors
-    }
-
-    fn direct_selector(
-        &self,
-        request: &DirectRequest,
-        response: &mut Response,
-    ) -> Result<Selector, HandlerError> {
-        if let Some(endpoint) = &request.endpoint_id {
-            if !self.config.endpoint_ids.is_empty() && !self.config.endpoint_ids.contains(endpoint)
-            {
-                return Err(HandlerError::BadEvent(DecodeError {
-                    path: "event.ClientVpnEndpointId".into(),
-                    message: format!(
-                        "{endpoint} is not among CVPN_ENDPOINT_IDS; nothing was terminated"
-                    ),
-                }));
-            }
-        }
-        let origin = Origin {
-            source: "direct".into(),
-            reason: request.reason.clone(),
-            ..Origin::default()
-        };
-        response.trigger = TriggerInfo {
-            source: "direct".into(),
-            reason: request.reason.clone(),
-            ..TriggerInfo::default()
-        };
-        Ok(Selector {
-            origin,
-            // A person named the user or the connection: match what they named wherever it shows.
-            match_by: MatchBy::ALL,
-            usernames: request
-                .username
-                .iter()
-                .map(|u| Named {
-                    value: u.clone(),
-                    origin: "event.Username".into(),
-                })
-                .collect(),
-            ips: Vec::new(),
-            connection_ids: request.connection_id.iter().cloned().collect(),
-            endpoint_ids: request.endpoint_id.iter().cloned().collect(),
-        })
-    }
-
-    /// Lists, decides and terminates. `Err((planned, cap))` when the cap refuses the plan.
-    async fn act(
-        &self,
-        selectors: Vec<Selector>,
-        response: &mut Response,
-        calls: &Calls,
-    ) -> Result<(), (usize, usize)> {
-        if selectors.is_empty() {
-            return Ok(());
-        }
-        let config = &self.config;
-        let endpoints = if selectors.iter().all(|s| !s.endpoint_ids.is_empty()) {
-            let mut named: Vec<String> = selectors
-                .iter()
-                .flat_map(|s| s.endpoint_ids.iter().cloned())
-                .collect();
-            named.sort();
-            named.dedup();
-            named
-        } else if !config.endpoint_ids.is_empty() {
-            config.endpoint_ids.clone()
-        } else {
-            match execute::list_endpoints(&self.api, calls).await {
-                Ok(all) => all,
-                Err(e) => {
-                    tracing::error!(
-                        event = "describe_failed",
-                        action = e.action,
-                        error_code = e.code.as_str(),
-                        error = e.message.as_str(),
-                        "cannot list endpoints"
-                    );
-                    response.errors.push(e);
-                    return Ok(());
+                match self.direct_selector(request, &mut response) {
+                    Ok(selector) => {
+                        self.incident(vec![selector], &mut response, &calls, stop_at)
+                            .await
+                    }
+                    Err(refusal) => Err(refusal),
                 }
             }
+            Trigger::Sweep(request) => self.sweep(request, &mut response, &calls, stop_at).await,
         };
-        let (connections, errors) =
-            execute::list_connections(&self.api, &endpoints, config.concurrency, calls).await;
-        for e in &errors {
-            tracing::error!(
-                event = "describe_failed",
-                action = e.action,
-                endpoint_id = e.endpoint_id.as_deref(),
-                error_code = e.code.as_str(),
-                error = e.message.as_str(),
-                "cannot list connections"
-            );
+        response.api_calls = calls.get();
+        // A sweep leaves deferred connections to the next tick; an incident must not leave any.
+        let done = response.complete()
+            && (matches!(trigger, Trigger::Sweep(_)) || response.deferred.is_empty());
+        match result {
+            Err(Refusal::BadEvent(e)) => {
+                tracing::error!(
+                    event = "bad_event",
+                    path = e.path.as_str(),
+                    error = e.message.as_str(),
+                    "bad event"
+                );
+                Err(HandlerError::BadEvent(e))
+            }
+            Err(Refusal::Cap { planned, cap }) => {
+                report::log_summary(&response, false);
+                Err(HandlerError::CapExceeded {
+                    planned,
+                    cap,
+                    response: Box::new(response),
+                })
+            }
+            Ok(()) => {
+                report::log_summary(&response, done);
+                if done {
+                    Ok(response)
+                } else {
+                    Err(HandlerError::Incomplete(Box::new(response)))
+                }
+            }
         }
-        response.errors.extend(errors);
-
-        let is_protected = |name: &str| config.is_protected(name);
-        let selection = plan::select(
-            &selectors,
-            &connections,
-            &Rules {
-                case: config.mapping.case,
-                is_protected: &is_protected,
-            },
-        );
-        for s in &selection.skipped {
-            let entry = Entry::skipped(s);
-            report::log_skipped(&entry, &s.origin);
-            response.skipped.push(entry);
-        }
-        if selection.targets.len() > config.max_terminations {
-            let planned = selection.targets.len();
-            tracing::error!(
-                event = "cap_exceeded",
-                planned,
-                cap = config.max_terminations,
-                "refusing to terminate"
-            );
-            response
-                .skipped
-                .extend(selection.targets.iter().map(|t| Entry {
-                    reason: Some("cap_exceeded".into()),
-                    ..Entry::planned(t)
-                }));
-            return Err((planned, config.max_terminations));
-        }
-        let planned = plan::calls(selection.targets, &connections);
-        let outcomes: Vec<Outcome> = execute::run_calls(
-            &self.api,
-            planned,
-            response.dry_run,
-            config.concurrency,
-            calls,
-        )
-        .await;
-        for o in &outcomes {
-            report::log_outcome(o, response.dry_run);
-            response.record(o);
-        }
-        Ok(())
     }
 }

@@ -2,25 +2,32 @@
 //! direct requests.
 //!
 //! The pure core decodes events ([`trigger`]), extracts indicators ([`indicators`]), maps
-//! identities ([`mapping`]), gates findings ([`gates`]) and decides what to end ([`plan`]). The
-//! shell lists and terminates through [`ec2`] ([`execute`]) and reports ([`report`]); [`handler`]
-//! ties one invocation together.
+//! identities ([`mapping`]), gates findings ([`gates`]), decides what to end ([`plan`]) and judges
+//! idle and over-age connections ([`policy`]). The shell lists and terminates through [`ec2`]
+//! ([`execute`]), keeps idle state through [`state`], and reports ([`report`]); [`handler`] ties one
+//! invocation together, handing findings and requests to [`incident`] and schedules to [`sweep`].
 
+pub mod aws;
 pub mod config;
 pub mod ec2;
 pub mod execute;
 pub mod gates;
 pub mod handler;
+pub mod incident;
 pub mod indicators;
 pub mod json;
 pub mod logging;
 pub mod mapping;
 pub mod model;
 pub mod plan;
+pub mod policy;
 pub mod report;
+pub mod state;
+pub mod sweep;
 pub mod trigger;
 
 pub use config::Config;
 pub use ec2::{ClientVpnApi, Ec2};
 pub use handler::{App, HandlerError};
 pub use report::Response;
+pub use state::{Dynamo, StateStore};

@@ -4,11 +4,12 @@
 use aws_config::retry::RetryConfig;
 use aws_config::BehaviorVersion;
 use cvpn_terminator::execute::{self, Calls};
-use cvpn_terminator::{logging, App, Config, Ec2};
+use cvpn_terminator::{logging, App, Config, Dynamo, Ec2};
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::{json, Value};
 use std::io::Read;
 use std::process::ExitCode;
+use std::time::{Instant, SystemTime};
 
 const USAGE: &str = "usage:
   cvpn-terminator invoke --event FILE     run the handler on one JSON event (FILE or - for stdin)
@@ -54,16 +55,21 @@ async fn main() -> ExitCode {
         .retry_config(RetryConfig::adaptive().with_max_attempts(config.max_attempts))
         .load()
         .await;
+    let store = config
+        .state_table
+        .as_ref()
+        .map(|table| Dynamo::new(aws_sdk_dynamodb::Client::new(&sdk), table));
     let app = App {
         config,
         api: Ec2::new(aws_sdk_ec2::Client::new(&sdk)),
+        store,
     };
     if lambda {
         let app = &app;
-        let handler =
-            service_fn(
-                move |event: LambdaEvent<Value>| async move { app.handle(&event.payload).await },
-            );
+        let handler = service_fn(move |event: LambdaEvent<Value>| async move {
+            let deadline = instant_of(event.context.deadline());
+            app.handle_until(&event.payload, Some(deadline)).await
+        });
         return match lambda_runtime::run(handler).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -79,6 +85,14 @@ async fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Lambda gives the deadline as wall-clock time; timing it needs a monotonic instant.
+fn instant_of(deadline: SystemTime) -> Instant {
+    let left = deadline
+        .duration_since(SystemTime::now())
+        .unwrap_or_default();
+    Instant::now() + left
 }
 
 /// Options as `--name value` pairs (and bare `--dry-run`).
@@ -108,7 +122,7 @@ fn value(opts: &[(String, Option<String>)], name: &str) -> Option<String> {
         .and_then(|(_, v)| v.clone())
 }
 
-async fn cli(app: &App<Ec2>, args: &[String]) -> Result<ExitCode, String> {
+async fn cli(app: &App<Ec2, Dynamo>, args: &[String]) -> Result<ExitCode, String> {
     let (command, rest) = args.split_first().expect("checked in main");
     match command.as_str() {
         "invoke" => {
@@ -192,7 +206,7 @@ async fn cli(app: &App<Ec2>, args: &[String]) -> Result<ExitCode, String> {
     }
 }
 
-async fn run_handler(app: &App<Ec2>, event: &Value) -> ExitCode {
+async fn run_handler(app: &App<Ec2, Dynamo>, event: &Value) -> ExitCode {
     match app.handle(event).await {
         Ok(response) => {
             println!(

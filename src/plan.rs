@@ -5,6 +5,7 @@ use crate::config::MatchBy;
 use crate::indicators::Named;
 use crate::mapping::CaseRule;
 use crate::model::{By, Connection, USERNAME_LIMIT};
+use crate::policy::Verdict;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -42,6 +43,8 @@ pub struct Target {
     /// Every reason it matched, e.g. `username alice (event.detail…principalId (session name))`.
     pub why: Vec<String>,
     pub origin: Origin,
+    /// For sweeps: the idle minutes, bytes and age that made it a target.
+    pub verdict: Option<Verdict>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -145,6 +148,7 @@ pub fn select(selectors: &[Selector], connections: &[Connection], rules: &Rules)
                 connection: c.clone(),
                 why,
                 origin,
+                verdict: None,
             });
         }
     }
@@ -421,6 +425,7 @@ mod tests {
                 connection: c.clone(),
                 why: vec![],
                 origin: Origin::default(),
+                verdict: None,
             })
             .collect()
     }

@@ -1,9 +1,10 @@
 //! The handler's JSON response and its log lines. Field names here are a stable interface: log
 //! queries and runbooks read them.
 
-use crate::execute::{DescribeError, Outcome};
+use crate::execute::{CallError, Outcome};
 use crate::model::{By, Connection, StatusChange};
 use crate::plan::{Origin, Skipped, Target};
+use crate::policy::Verdict;
 use serde::Serialize;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -15,8 +16,11 @@ pub struct Response {
     pub would_terminate: Vec<Entry>,
     pub skipped: Vec<Entry>,
     pub failed: Vec<Entry>,
-    /// Endpoints that could not be listed: connections there may have been missed.
-    pub errors: Vec<DescribeError>,
+    /// Sweeps: targets left for the next tick, with the reason (`deadline`, `ceiling`).
+    pub deferred: Vec<Entry>,
+    /// Steps that failed as a whole: endpoints that could not be listed (connections there may have
+    /// been missed), idle state that could not be read or written.
+    pub errors: Vec<CallError>,
     pub api_calls: usize,
 }
 
@@ -29,6 +33,9 @@ pub struct TriggerInfo {
     pub findings: Vec<FindingInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Sweeps: the tick's time, which is the sweep's "now".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -73,6 +80,15 @@ pub struct Entry {
     pub detail: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finding_id: Option<String>,
+    /// Sweeps: minutes since the connection was last seen active.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle_minutes: Option<i64>,
+    /// Sweeps: bytes moved since the connection was last seen active.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes_since_active: Option<u64>,
+    /// Sweeps: minutes since the connection was established.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub age_minutes: Option<i64>,
 }
 
 impl Entry {
@@ -124,8 +140,12 @@ impl Entry {
     }
 
     pub fn planned(t: &Target) -> Self {
+        let v = t.verdict.as_ref();
         Entry {
             detail: Some(t.why.join("; ")),
+            idle_minutes: v.and_then(|v| v.idle_minutes),
+            bytes_since_active: v.and_then(|v| v.bytes_since_active),
+            age_minutes: v.and_then(|v| v.age_minutes),
             ..Entry::of(&t.connection, &t.origin)
         }
     }
@@ -152,6 +172,10 @@ impl Response {
                 self.skipped.push(e);
             }
             Outcome::Permitted { target } => self.would_terminate.push(Entry::planned(target)),
+            Outcome::Deferred { target, reason } => self.deferred.push(Entry {
+                reason: Some((*reason).into()),
+                ..Entry::planned(target)
+            }),
             Outcome::Failed {
                 target,
                 code,
@@ -215,6 +239,7 @@ struct Line<'a> {
     why: String,
     change: Option<&'a StatusChange>,
     error_code: Option<&'a str>,
+    verdict: Option<&'a Verdict>,
 }
 
 impl<'a> Line<'a> {
@@ -235,6 +260,7 @@ impl<'a> Line<'a> {
             why: t.why.join("; "),
             change,
             error_code,
+            verdict: t.verdict.as_ref(),
         }
     }
 }
@@ -251,6 +277,7 @@ pub fn log_outcome(outcome: &Outcome, dry_run: bool) {
             Line::of("connection_status", target, change.as_ref(), None)
         }
         Outcome::Permitted { target } => Line::of("dry_run_permitted", target, None, None),
+        Outcome::Deferred { target, .. } => Line::of("deferred", target, None, None),
         Outcome::Failed {
             target,
             change,
@@ -274,6 +301,7 @@ pub fn log_outcome(outcome: &Outcome, dry_run: bool) {
             why: "ended by the same Username call: the user connected again after discovery".into(),
             change: Some(change),
             error_code: None,
+            verdict: None,
         },
     };
     macro_rules! line {
@@ -294,6 +322,9 @@ pub fn log_outcome(outcome: &Outcome, dry_run: bool) {
                 finding_type = l.origin.finding_type.as_deref(),
                 severity = l.origin.severity,
                 why = l.why.as_str(),
+                idle_minutes = l.verdict.and_then(|v| v.idle_minutes),
+                bytes_since_active = l.verdict.and_then(|v| v.bytes_since_active),
+                age_minutes = l.verdict.and_then(|v| v.age_minutes),
                 dry_run,
                 $message
             )
@@ -304,6 +335,17 @@ pub fn log_outcome(outcome: &Outcome, dry_run: bool) {
     } else {
         line!(info, "connection status");
     }
+}
+
+pub fn log_call_error(e: &CallError) {
+    tracing::error!(
+        event = "call_failed",
+        action = e.action,
+        endpoint_id = e.endpoint_id.as_deref(),
+        error_code = e.code.as_str(),
+        error = e.message.as_str(),
+        "a call failed"
+    );
 }
 
 pub fn log_skipped(entry: &Entry, origin: &Origin) {
@@ -322,8 +364,9 @@ pub fn log_skipped(entry: &Entry, origin: &Origin) {
     );
 }
 
-pub fn log_summary(r: &Response) {
-    let level_ok = r.complete();
+/// One line per invocation; at error level when the invocation did not finish its work.
+pub fn log_summary(r: &Response, done: bool) {
+    let level_ok = done;
     macro_rules! summary {
         ($level:ident) => {
             tracing::$level!(
@@ -335,6 +378,7 @@ pub fn log_summary(r: &Response) {
                 would_terminate = r.would_terminate.len(),
                 skipped = r.skipped.len(),
                 failed = r.failed.len(),
+                deferred = r.deferred.len(),
                 endpoint_errors = r.errors.len(),
                 api_calls = r.api_calls,
                 "invocation summary"

@@ -3,6 +3,7 @@
 use crate::indicators::{self, Indicators};
 use crate::json::{At, DecodeError};
 use crate::model::{is_resource_id, CONNECTION_PREFIX, ENDPOINT_PREFIX};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -10,7 +11,35 @@ use serde_json::Value;
 pub enum Trigger {
     Findings(FindingEvent),
     Direct(DirectRequest),
+    Sweep(SweepRequest),
 }
+
+/// A scheduled cleanup: an EventBridge rule's `Scheduled Event`, or an EventBridge Scheduler payload
+/// `{"Sweep": {...}}`. Either may override the policy for this run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SweepRequest {
+    /// The tick's time: the event's `time`, or the Scheduler payload's `Time`.
+    pub time: Option<DateTime<Utc>>,
+    pub overrides: SweepOverrides,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SweepOverrides {
+    pub endpoint_ids: Option<Vec<String>>,
+    pub idle_minutes: Option<u32>,
+    pub idle_bytes: Option<u64>,
+    pub max_session_minutes: Option<u32>,
+    pub dry_run: Option<bool>,
+}
+
+const SWEEP_FIELDS: [&str; 6] = [
+    "Time",
+    "ClientVpnEndpointIds",
+    "IdleMinutes",
+    "IdleBytes",
+    "MaxSessionMinutes",
+    "DryRun",
+];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -68,10 +97,11 @@ const DIRECT_FIELDS: [&str; 5] = [
     "Reason",
 ];
 
-const EXPECTED: &str = "expected an EventBridge event from aws.guardduty (\"GuardDuty Finding\") or \
-aws.securityhub (\"Security Hub Findings - Imported\", \"Security Hub Findings - Custom Action\", \
+const EXPECTED: &str = "expected an EventBridge event from aws.events (\"Scheduled Event\"), \
+aws.guardduty (\"GuardDuty Finding\") or aws.securityhub (\"Security Hub Findings - Imported\", \"Security Hub Findings - Custom Action\", \
 \"Findings Imported V2\"), a GuardDuty or Security Hub finding as GetFindings returns it, or a direct \
-request with ClientVpnEndpointId, ConnectionId or Username, DryRun and Reason";
+request with ClientVpnEndpointId, ConnectionId or Username, DryRun and Reason, or a Scheduler payload \
+{\"Sweep\": {...}}";
 
 pub fn decode(event: &Value) -> Result<Trigger, DecodeError> {
     let root = At::root(event);
@@ -80,6 +110,18 @@ pub fn decode(event: &Value) -> Result<Trigger, DecodeError> {
     }
     if root.get("detail-type").is_some() || root.get("source").is_some() {
         return decode_eventbridge(&root);
+    }
+    if let Some(sweep) = root.get("Sweep") {
+        if let Some(other) = event
+            .as_object()
+            .and_then(|o| o.keys().find(|k| *k != "Sweep"))
+        {
+            return Err(DecodeError {
+                path: format!("event.{other}"),
+                message: "a Scheduler payload holds only Sweep".into(),
+            });
+        }
+        return decode_sweep(&sweep, None).map(Trigger::Sweep);
     }
     let object = event.as_object().expect("checked above");
     // Case-insensitively, so that `UserName` gets "not a field of a direct request" rather than
@@ -117,6 +159,20 @@ fn decode_eventbridge(root: &At) -> Result<Trigger, DecodeError> {
     let source = root.require("source")?;
     let detail_type = root.require("detail-type")?;
     let (source_name, type_name) = (source.str()?, detail_type.str()?);
+    if (source_name, type_name) == ("aws.events", "Scheduled Event") {
+        let time = root.require("time")?;
+        let at = time.str()?;
+        let time = DateTime::parse_from_rfc3339(at)
+            .map_err(|_| time.error(format!("`{at}` is not an RFC 3339 time")))?
+            .with_timezone(&Utc);
+        return match root.get("detail") {
+            Some(detail) => decode_sweep(&detail, Some(time)).map(Trigger::Sweep),
+            None => Ok(Trigger::Sweep(SweepRequest {
+                time: Some(time),
+                overrides: SweepOverrides::default(),
+            })),
+        };
+    }
     let detail = root.require("detail")?;
     let (kind, decode_one): (FindingSource, DecodeFinding) = match (source_name, type_name) {
         ("aws.guardduty", "GuardDuty Finding") => {
@@ -373,6 +429,76 @@ fn ocsf(at: &At) -> Result<Finding, DecodeError> {
         account: account.transpose()?,
         region: region.transpose()?,
         indicators: indicators::ocsf(at),
+    })
+}
+
+/// The overrides of a Scheduler payload's `Sweep`, or of a scheduled event's `detail` (where the
+/// time comes from the envelope).
+fn decode_sweep(
+    at: &At,
+    envelope_time: Option<DateTime<Utc>>,
+) -> Result<SweepRequest, DecodeError> {
+    let object = at.value.as_object().ok_or_else(|| {
+        at.error(format!(
+            "expected an object, found {}",
+            crate::json::kind(at.value)
+        ))
+    })?;
+    if let Some(unknown) = object
+        .keys()
+        .find(|k| !SWEEP_FIELDS.contains(&k.as_str()) || (envelope_time.is_some() && *k == "Time"))
+    {
+        return Err(DecodeError {
+            path: format!("{}.{unknown}", at.path()),
+            message: format!("not a sweep setting; expected {}", SWEEP_FIELDS.join(", ")),
+        });
+    }
+    let positive = |key: &str, max: u64| -> Result<Option<u64>, DecodeError> {
+        let Some(v) = at.get(key) else {
+            return Ok(None);
+        };
+        match v.value.as_u64() {
+            Some(n) if (1..=max).contains(&n) => Ok(Some(n)),
+            _ => Err(v.error(format!("expected a whole number from 1 to {max}"))),
+        }
+    };
+    let time = match at.get("Time") {
+        Some(t) => {
+            let text = t.str()?;
+            Some(
+                DateTime::parse_from_rfc3339(text)
+                    .map_err(|_| t.error(format!("`{text}` is not an RFC 3339 time")))?
+                    .with_timezone(&Utc),
+            )
+        }
+        None => envelope_time,
+    };
+    let endpoint_ids = match at.get("ClientVpnEndpointIds") {
+        Some(list) => {
+            let mut ids = Vec::new();
+            for item in list.items()? {
+                let id = item.str()?;
+                if !is_resource_id(id, ENDPOINT_PREFIX) {
+                    return Err(item.error(format!("`{id}` is not a Client VPN endpoint ID")));
+                }
+                ids.push(id.to_owned());
+            }
+            if ids.is_empty() {
+                return Err(list.error("empty; leave it out to sweep every endpoint"));
+            }
+            Some(ids)
+        }
+        None => None,
+    };
+    Ok(SweepRequest {
+        time,
+        overrides: SweepOverrides {
+            endpoint_ids,
+            idle_minutes: positive("IdleMinutes", 5_256_000)?.map(|n| n as u32),
+            idle_bytes: positive("IdleBytes", u64::MAX)?,
+            max_session_minutes: positive("MaxSessionMinutes", 5_256_000)?.map(|n| n as u32),
+            dry_run: at.get("DryRun").map(|d| d.bool()).transpose()?,
+        },
     })
 }
 
@@ -652,6 +778,83 @@ mod tests {
             let e = decode(&event).unwrap_err();
             assert_eq!(e.path, path, "{event}: {e}");
             assert!(!e.message.is_empty());
+        }
+    }
+
+    #[test]
+    fn scheduled_events_and_scheduler_payloads() {
+        let rule = json!({"version": "0", "id": "x", "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": "111122223333", "time": "2026-11-22T10:00:00Z", "region": "eu-west-1", "resources": [], "detail": {}});
+        let Trigger::Sweep(s) = decode(&rule).unwrap() else {
+            panic!()
+        };
+        assert_eq!(s.time, Some("2026-11-22T10:00:00Z".parse().unwrap()));
+        assert_eq!(s.overrides, SweepOverrides::default());
+
+        let payload = json!({"Sweep": {"Time": "2026-11-22T10:05:00Z", "ClientVpnEndpointIds": ["cvpn-endpoint-0a1b2c3d4e5f60718"],
+            "IdleMinutes": 45, "IdleBytes": 20000, "MaxSessionMinutes": 600, "DryRun": true}});
+        let Trigger::Sweep(s) = decode(&payload).unwrap() else {
+            panic!()
+        };
+        assert_eq!(s.time, Some("2026-11-22T10:05:00Z".parse().unwrap()));
+        assert_eq!(
+            s.overrides,
+            SweepOverrides {
+                endpoint_ids: Some(vec!["cvpn-endpoint-0a1b2c3d4e5f60718".into()]),
+                idle_minutes: Some(45),
+                idle_bytes: Some(20000),
+                max_session_minutes: Some(600),
+                dry_run: Some(true),
+            }
+        );
+        let Trigger::Sweep(s) = decode(&json!({"Sweep": {}})).unwrap() else {
+            panic!()
+        };
+        assert_eq!(s, SweepRequest::default());
+    }
+
+    #[test]
+    fn bad_sweep_settings_name_the_field() {
+        let cases = [
+            (
+                json!({"Sweep": {"IdleMinutes": 0}}),
+                "event.Sweep.IdleMinutes",
+            ),
+            (
+                json!({"Sweep": {"IdleMinutes": -5}}),
+                "event.Sweep.IdleMinutes",
+            ),
+            (
+                json!({"Sweep": {"IdleBytes": "lots"}}),
+                "event.Sweep.IdleBytes",
+            ),
+            (
+                json!({"Sweep": {"IdleMinuets": 5}}),
+                "event.Sweep.IdleMinuets",
+            ),
+            (json!({"Sweep": {"Time": "yesterday"}}), "event.Sweep.Time"),
+            (
+                json!({"Sweep": {"ClientVpnEndpointIds": []}}),
+                "event.Sweep.ClientVpnEndpointIds",
+            ),
+            (
+                json!({"Sweep": {"ClientVpnEndpointIds": ["vpn-1"]}}),
+                "event.Sweep.ClientVpnEndpointIds[0]",
+            ),
+            (json!({"Sweep": 5}), "event.Sweep"),
+            (json!({"Sweep": {}, "Username": "x"}), "event.Username"),
+            (
+                json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}),
+                "event.time",
+            ),
+            (
+                json!({"detail-type": "Scheduled Event", "source": "aws.events", "time": "2026-11-22T10:00:00Z", "detail": {"Time": "2026-11-22T10:00:00Z"}}),
+                "event.detail.Time",
+            ),
+        ];
+        for (event, path) in cases {
+            let e = decode(&event).unwrap_err();
+            assert_eq!(e.path, path, "{event}: {e}");
         }
     }
 

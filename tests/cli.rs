@@ -211,7 +211,7 @@ async fn commands_for_people() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(listed.len(), 3);
+    assert_eq!(listed.len(), 4);
     assert!(listed.iter().all(|c| c["endpoint_id"] == EP_B));
 
     let r = run(

@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use cvpn_emulator::{ActionFaults, ConnectionStatus, Faults, Service, Throttle};
 use cvpn_terminator::model::{ApiError, By, Connection, Page, StatusChange};
-use cvpn_terminator::{App, ClientVpnApi, Config, Ec2, HandlerError, Response};
+use cvpn_terminator::{App, ClientVpnApi, Config, Dynamo, Ec2, HandlerError, Response};
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -263,6 +263,7 @@ async fn handle_meanwhile(
             service: h.emulator.service(),
             done: AtomicBool::new(false),
         },
+        store: None::<Dynamo>,
     };
     app.handle(&event).await
 }

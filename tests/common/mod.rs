@@ -7,7 +7,7 @@ use aws_sdk_ec2::config::Credentials;
 use cvpn_emulator::{
     ClockChange, ConnectionState, ConnectionStatus, Options, RunningEmulator, StateFile,
 };
-use cvpn_terminator::{App, Config, Ec2};
+use cvpn_terminator::{App, Config, Dynamo, Ec2};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -77,7 +77,7 @@ pub fn ec2_client(url: &str, max_attempts: u32) -> aws_sdk_ec2::Client {
 
 pub struct Harness {
     pub emulator: RunningEmulator,
-    pub app: App<Ec2>,
+    pub app: App<Ec2, Dynamo>,
 }
 
 pub async fn harness(state: StateFile, config: Config) -> Harness {
@@ -101,7 +101,11 @@ pub async fn harness(state: StateFile, config: Config) -> Harness {
     let api = Ec2::new(ec2_client(&emulator.url(), config.max_attempts));
     Harness {
         emulator,
-        app: App { config, api },
+        app: App {
+            config,
+            api,
+            store: None,
+        },
     }
 }
 
@@ -122,4 +126,113 @@ impl Harness {
 
 pub fn set(ids: &[String]) -> BTreeSet<String> {
     ids.iter().cloned().collect()
+}
+
+/// moto's server on a free loopback port, for DynamoDB; killed when dropped.
+pub struct Moto {
+    child: std::process::Child,
+    pub url: String,
+}
+
+impl Moto {
+    /// Starts `moto_server` (or `$MOTO_SERVER`) and waits for the line that gives its address.
+    pub fn start() -> Moto {
+        use std::io::{BufRead, BufReader};
+        let program = std::env::var("MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
+        let mut child = std::process::Command::new(&program)
+            .args(["-H", "127.0.0.1", "-p", "0"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start {program} ({e}): pip install 'moto[server]' (scripts/test does)"
+                )
+            });
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let url = loop {
+            let line = lines
+                .next()
+                .expect("moto_server exited before it listened")
+                .unwrap();
+            if let Some(at) = line.find("http://") {
+                break line[at..].trim().to_owned();
+            }
+        };
+        // Keep draining its log so the pipe never fills and stalls it.
+        std::thread::spawn(move || lines.for_each(drop));
+        Moto { child, url }
+    }
+
+    /// A fresh table shaped as the function expects (string key `pk`, TTL on `expiresAt`).
+    pub async fn table(&self, name: &str) -> Dynamo {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+            TimeToLiveSpecification,
+        };
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("eu-west-1"))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "AKIDEXAMPLE",
+                "example-secret",
+                None,
+                None,
+                "test",
+            ))
+            .endpoint_url(&self.url)
+            .build();
+        let client = aws_sdk_dynamodb::Client::from_conf(config);
+        client
+            .create_table()
+            .table_name(name)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("pk")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("pk")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await
+            .unwrap();
+        client
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name("expiresAt")
+                    .enabled(true)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        Dynamo::new(client, name)
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An EventBridge rule's scheduled event at `time`.
+pub fn tick(time: &str) -> Value {
+    serde_json::json!({
+        "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa", "detail-type": "Scheduled Event",
+        "source": "aws.events", "account": "111122223333", "time": time, "region": "eu-west-1",
+        "resources": ["arn:aws:events:eu-west-1:111122223333:rule/cvpn-terminator-sweep"], "detail": {}
+    })
 }

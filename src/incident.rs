@@ -1,0 +1,240 @@
+//! The incident path: findings and direct requests become selectors, selectors meet the live
+//! connections, and the chosen ones are terminated.
+
+use crate::config::MatchBy;
+use crate::ec2::ClientVpnApi;
+use crate::execute::{self, Calls, Outcome};
+use crate::handler::{App, Refusal};
+use crate::indicators::Named;
+use crate::json::DecodeError;
+use crate::plan::{self, Origin, Rules, Selector};
+use crate::report::{self, Entry, FindingInfo, Response, TriggerInfo};
+use crate::state::StateStore;
+use crate::trigger::{DirectRequest, FindingEvent, FindingSource};
+use std::time::Instant;
+
+fn source_name(source: FindingSource) -> String {
+    serde_json::to_value(source)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+impl<A: ClientVpnApi, S: StateStore> App<A, S> {
+    pub(crate) fn finding_selectors(
+        &self,
+        event: &FindingEvent,
+        response: &mut Response,
+    ) -> Vec<Selector> {
+        let source = source_name(event.source);
+        response.trigger = TriggerInfo {
+            source: source.clone(),
+            action_name: event.action_name.clone(),
+            findings: event
+                .findings
+                .iter()
+                .map(|f| FindingInfo {
+                    id: f.id.clone(),
+                    types: f.types.clone(),
+                    severity: f.severity,
+                    severity_label: f.severity_label.clone(),
+                    account: f.account.clone(),
+                    region: f.region.clone(),
+                })
+                .collect(),
+            reason: None,
+            time: None,
+        };
+        let mut selectors = Vec::new();
+        for f in &event.findings {
+            let origin = Origin {
+                source: source.clone(),
+                finding_id: Some(f.id.clone()),
+                finding_type: f.types.first().cloned(),
+                severity: Some(f.severity),
+                reason: event.action_name.clone(),
+            };
+            let skip = |response: &mut Response, reason: &'static str, detail: String| {
+                let entry = Entry::finding_skipped(&origin, reason, detail);
+                report::log_skipped(&entry, &origin);
+                response.skipped.push(entry);
+            };
+            if let Err(gate) = self.config.gates.check(f, event.source.severity_gated()) {
+                skip(response, gate.reason, gate.detail);
+                continue;
+            }
+            let named = &f.indicators.endpoint_ids;
+            let endpoint_ids: Vec<String> = named
+                .iter()
+                .filter(|e| {
+                    self.config.endpoint_ids.is_empty() || self.config.endpoint_ids.contains(e)
+                })
+                .cloned()
+                .collect();
+            if !named.is_empty() && endpoint_ids.is_empty() {
+                skip(
+                    response,
+                    "out_of_scope",
+                    format!(
+                        "the finding names endpoints {named:?}, none of them in CVPN_ENDPOINT_IDS"
+                    ),
+                );
+                continue;
+            }
+            let usernames = f
+                .indicators
+                .identities
+                .iter()
+                .filter_map(|identity| {
+                    let vpn = self.config.mapping.map(&identity.value)?;
+                    let origin = if vpn == identity.value {
+                        identity.origin.clone()
+                    } else {
+                        format!("mapped from {} at {}", identity.value, identity.origin)
+                    };
+                    Some(Named { value: vpn, origin })
+                })
+                .collect();
+            selectors.push(Selector {
+                origin: origin.clone(),
+                match_by: self.config.match_by.clone(),
+                usernames,
+                ips: f.indicators.ips.clone(),
+                connection_ids: f.indicators.connection_ids.clone(),
+                endpoint_ids,
+            });
+        }
+        selectors
+    }
+
+    pub(crate) fn direct_selector(
+        &self,
+        request: &DirectRequest,
+        response: &mut Response,
+    ) -> Result<Selector, Refusal> {
+        if let Some(endpoint) = &request.endpoint_id {
+            if !self.config.endpoint_ids.is_empty() && !self.config.endpoint_ids.contains(endpoint)
+            {
+                return Err(Refusal::BadEvent(DecodeError {
+                    path: "event.ClientVpnEndpointId".into(),
+                    message: format!(
+                        "{endpoint} is not among CVPN_ENDPOINT_IDS; nothing was terminated"
+                    ),
+                }));
+            }
+        }
+        let origin = Origin {
+            source: "direct".into(),
+            reason: request.reason.clone(),
+            ..Origin::default()
+        };
+        response.trigger = TriggerInfo {
+            source: "direct".into(),
+            reason: request.reason.clone(),
+            ..TriggerInfo::default()
+        };
+        Ok(Selector {
+            origin,
+            // A person named the user or the connection: match what they named wherever it shows.
+            match_by: MatchBy::ALL,
+            usernames: request
+                .username
+                .iter()
+                .map(|u| Named {
+                    value: u.clone(),
+                    origin: "event.Username".into(),
+                })
+                .collect(),
+            ips: Vec::new(),
+            connection_ids: request.connection_id.iter().cloned().collect(),
+            endpoint_ids: request.endpoint_id.iter().cloned().collect(),
+        })
+    }
+
+    /// Lists, decides and terminates; refuses when more than the cap would be ended.
+    pub(crate) async fn incident(
+        &self,
+        selectors: Vec<Selector>,
+        response: &mut Response,
+        calls: &Calls,
+        stop_at: Option<Instant>,
+    ) -> Result<(), Refusal> {
+        if selectors.is_empty() {
+            return Ok(());
+        }
+        let config = &self.config;
+        let endpoints = if selectors.iter().all(|s| !s.endpoint_ids.is_empty()) {
+            let mut named: Vec<String> = selectors
+                .iter()
+                .flat_map(|s| s.endpoint_ids.iter().cloned())
+                .collect();
+            named.sort();
+            named.dedup();
+            named
+        } else if !config.endpoint_ids.is_empty() {
+            config.endpoint_ids.clone()
+        } else {
+            match execute::list_endpoints(&self.api, calls).await {
+                Ok(all) => all,
+                Err(e) => {
+                    report::log_call_error(&e);
+                    response.errors.push(e);
+                    return Ok(());
+                }
+            }
+        };
+        let (connections, errors) =
+            execute::list_connections(&self.api, &endpoints, config.concurrency, calls).await;
+        errors.iter().for_each(report::log_call_error);
+        response.errors.extend(errors);
+
+        let is_protected = |name: &str| config.is_protected(name);
+        let selection = plan::select(
+            &selectors,
+            &connections,
+            &Rules {
+                case: config.mapping.case,
+                is_protected: &is_protected,
+            },
+        );
+        for s in &selection.skipped {
+            let entry = Entry::skipped(s);
+            report::log_skipped(&entry, &s.origin);
+            response.skipped.push(entry);
+        }
+        if selection.targets.len() > config.max_terminations {
+            let planned = selection.targets.len();
+            tracing::error!(
+                event = "cap_exceeded",
+                planned,
+                cap = config.max_terminations,
+                "refusing to terminate"
+            );
+            response
+                .skipped
+                .extend(selection.targets.iter().map(|t| Entry {
+                    reason: Some("cap_exceeded".into()),
+                    ..Entry::planned(t)
+                }));
+            return Err(Refusal::Cap {
+                planned,
+                cap: config.max_terminations,
+            });
+        }
+        let planned = plan::calls(selection.targets, &connections);
+        let outcomes: Vec<Outcome> = execute::run_calls(
+            &self.api,
+            planned,
+            response.dry_run,
+            config.concurrency,
+            calls,
+            stop_at,
+        )
+        .await;
+        for o in &outcomes {
+            report::log_outcome(o, response.dry_run);
+            response.record(o);
+        }
+        Ok(())
+    }
+}
