@@ -26,7 +26,6 @@ pub(crate) enum Refusal {
     Cap { planned: usize, cap: usize },
 }
 
-#[derive(Debug)]
 pub enum HandlerError {
     /// The event is not one we act on; nothing was terminated.
     BadEvent(DecodeError),
@@ -103,6 +102,14 @@ impl fmt::Display for HandlerError {
                 )
             }
         }
+    }
+}
+
+/// The Lambda runtime logs errors with `Debug`: keep that to the one-line summary, not the whole
+/// response (which the summary log line and the handler's own lines already carry).
+impl fmt::Debug for HandlerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {self}", self.kind())
     }
 }
 

@@ -68,7 +68,21 @@ async fn main() -> ExitCode {
         let app = &app;
         let handler = service_fn(move |event: LambdaEvent<Value>| async move {
             let deadline = instant_of(event.context.deadline());
-            app.handle_until(&event.payload, Some(deadline)).await
+            match deadline {
+                Some(d) => tracing::debug!(
+                    event = "invocation",
+                    request_id = event.context.request_id.as_str(),
+                    remaining_ms = d.saturating_duration_since(Instant::now()).as_millis() as u64,
+                    "invocation"
+                ),
+                None => tracing::warn!(
+                    event = "invocation",
+                    request_id = event.context.request_id.as_str(),
+                    deadline_ms = event.context.deadline,
+                    "the Runtime API's deadline is already past; running without one"
+                ),
+            }
+            app.handle_until(&event.payload, deadline).await
         });
         return match lambda_runtime::run(handler).await {
             Ok(()) => ExitCode::SUCCESS,
@@ -87,12 +101,12 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Lambda gives the deadline as wall-clock time; timing it needs a monotonic instant.
-fn instant_of(deadline: SystemTime) -> Instant {
-    let left = deadline
-        .duration_since(SystemTime::now())
-        .unwrap_or_default();
-    Instant::now() + left
+/// Lambda gives the deadline as wall-clock time; timing it needs a monotonic instant. A deadline
+/// already past when the invocation is picked up is not a real one (local Runtime API emulators
+/// such as `cargo lambda watch` send the timeout, 600000, instead of a time): then there is none.
+fn instant_of(deadline: SystemTime) -> Option<Instant> {
+    let left = deadline.duration_since(SystemTime::now()).ok()?;
+    Some(Instant::now() + left)
 }
 
 /// Options as `--name value` pairs (and bare `--dry-run`).

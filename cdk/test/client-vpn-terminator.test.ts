@@ -1,0 +1,151 @@
+import { test } from "node:test";
+import * as assert from "node:assert/strict";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { App, Aspects, Duration, Stack } from "aws-cdk-lib";
+import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
+import * as events from "aws-cdk-lib/aws-events";
+import { AwsSolutionsChecks } from "cdk-nag";
+import { ClientVpnTerminator, ClientVpnTerminatorProps } from "../lib/client-vpn-terminator";
+
+// Synthesis only hashes the asset, so a stand-in bootstrap does.
+const codePath = fs.mkdtempSync(path.join(os.tmpdir(), "cvpn-bootstrap-"));
+fs.writeFileSync(path.join(codePath, "bootstrap"), "stand-in");
+
+const env = { account: "111122223333", region: "eu-west-1" };
+
+function synth(props: ClientVpnTerminatorProps = {}, agnostic = false): { stack: Stack; template: Template } {
+  const app = new App();
+  const stack = new Stack(app, "Test", agnostic ? {} : { env });
+  new ClientVpnTerminator(stack, "Terminator", { codePath, ...props });
+  Aspects.of(stack).add(new AwsSolutionsChecks());
+  return { stack, template: Template.fromStack(stack) };
+}
+
+/** A resource ARN as a string, with the partition token read as `aws`. */
+function arn(value: any): string {
+  if (typeof value === "string") return value;
+  if (value.Ref === "AWS::Partition") return "aws";
+  if (value["Fn::Join"]) return value["Fn::Join"][1].map(arn).join(value["Fn::Join"][0]);
+  throw new Error(`unexpected ARN form ${JSON.stringify(value)}`);
+}
+
+function terminateStatement(template: Template): any {
+  const policies = Object.values(template.findResources("AWS::IAM::Policy")) as any[];
+  const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement);
+  const terminate = statements.filter((s) => [s.Action].flat().includes("ec2:TerminateClientVpnConnections"));
+  assert.equal(terminate.length, 1);
+  return terminate[0];
+}
+
+test("the function: arm64, provided.al2023, JSON logs, dry run by default", () => {
+  const { template } = synth();
+  template.hasResourceProperties("AWS::Lambda::Function", {
+    Runtime: "provided.al2023",
+    Architectures: ["arm64"],
+    Handler: "bootstrap",
+    LoggingConfig: Match.objectLike({ LogFormat: "JSON", ApplicationLogLevel: "INFO" }),
+    Environment: { Variables: Match.objectLike({ CVPN_DRY_RUN: "true", CVPN_MAX_TERMINATIONS: "10", CVPN_STATE_TABLE: "" }) },
+  });
+  template.hasResourceProperties("AWS::Logs::LogGroup", { RetentionInDays: 365 });
+});
+
+test("default triggers: GuardDuty with a severity floor and the custom action; no schedule, no table", () => {
+  const { template } = synth();
+  template.hasResourceProperties("AWS::Events::Rule", {
+    EventPattern: { source: ["aws.guardduty"], "detail-type": ["GuardDuty Finding"], detail: { severity: [{ numeric: [">=", 7] }] } },
+  });
+  template.resourceCountIs("AWS::SecurityHub::ActionTarget", 1);
+  template.hasResourceProperties("AWS::Events::Rule", {
+    EventPattern: Match.objectLike({ "detail-type": ["Security Hub Findings - Custom Action"] }),
+  });
+  template.resourceCountIs("AWS::Events::Rule", 2);
+  template.resourceCountIs("AWS::DynamoDB::Table", 0);
+  template.resourceCountIs("AWS::Lambda::Permission", 2);
+});
+
+test("every trigger when asked for", () => {
+  const { template } = synth({
+    securityHubImported: true,
+    securityHubOcsf: true,
+    schedule: events.Schedule.rate(Duration.minutes(5)),
+  });
+  template.resourceCountIs("AWS::Events::Rule", 5);
+  template.hasResourceProperties("AWS::Events::Rule", { ScheduleExpression: "rate(5 minutes)" });
+  template.hasResourceProperties("AWS::Events::Rule", {
+    EventPattern: {
+      source: ["aws.securityhub"],
+      "detail-type": ["Security Hub Findings - Imported"],
+      detail: { findings: { Severity: { Label: ["HIGH", "CRITICAL"] }, Workflow: { Status: ["NEW", "NOTIFIED"] }, RecordState: ["ACTIVE"] } },
+    },
+  });
+  template.hasResourceProperties("AWS::Events::Rule", {
+    EventPattern: Match.objectLike({ "detail-type": ["Findings Imported V2"] }),
+  });
+});
+
+test("Terminate is scoped to the Region's endpoints, or to the listed ones, never *", () => {
+  const everywhere = terminateStatement(synth().template);
+  assert.equal(arn(everywhere.Resource), "arn:aws:ec2:eu-west-1:111122223333:client-vpn-endpoint/*");
+
+  const listed = terminateStatement(
+    synth({ endpointIds: ["cvpn-endpoint-0a1b2c3d4e5f60718", "cvpn-endpoint-0b1c2d3e4f5a60719"] }).template,
+  );
+  assert.deepEqual(listed.Resource.map(arn), [
+    "arn:aws:ec2:eu-west-1:111122223333:client-vpn-endpoint/cvpn-endpoint-0a1b2c3d4e5f60718",
+    "arn:aws:ec2:eu-west-1:111122223333:client-vpn-endpoint/cvpn-endpoint-0b1c2d3e4f5a60719",
+  ]);
+});
+
+test("the idle policy brings the state table: TTL, PITR, encryption, and access to it only", () => {
+  const { template } = synth({ idleMinutes: 60, schedule: events.Schedule.rate(Duration.minutes(15)) });
+  template.hasResourceProperties("AWS::DynamoDB::Table", {
+    KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }],
+    AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }],
+    BillingMode: "PAY_PER_REQUEST",
+    TimeToLiveSpecification: { AttributeName: "expiresAt", Enabled: true },
+    PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    SSESpecification: { SSEEnabled: true },
+  });
+  template.hasResourceProperties("AWS::Lambda::Function", {
+    Environment: { Variables: Match.objectLike({ CVPN_IDLE_MINUTES: "60", CVPN_STATE_TABLE: { Ref: Match.anyValue() } }) },
+  });
+  const policies = Object.values(template.findResources("AWS::IAM::Policy")) as any[];
+  const dynamo = policies
+    .flatMap((p) => p.Properties.PolicyDocument.Statement)
+    .filter((s) => JSON.stringify(s.Action).includes("dynamodb:"));
+  assert.equal(dynamo.length, 1);
+  assert.deepEqual([dynamo[0].Action].flat().sort(), ["dynamodb:BatchGetItem", "dynamodb:PutItem"]);
+  assert.match(JSON.stringify(dynamo[0].Resource), /StateTable/);
+});
+
+test("failed async invocations go to an encrypted queue; errors raise an alarm", () => {
+  const { template } = synth();
+  template.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
+    MaximumRetryAttempts: 2,
+    MaximumEventAgeInSeconds: 3600,
+    DestinationConfig: { OnFailure: { Destination: { "Fn::GetAtt": [Match.stringLikeRegexp("FailureQueue"), "Arn"] } } },
+  });
+  template.hasResourceProperties("AWS::SQS::Queue", { KmsMasterKeyId: "alias/aws/sqs" });
+  template.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "Errors", Namespace: "AWS/Lambda", Threshold: 1 });
+});
+
+test("cdk-nag AwsSolutions: no unsuppressed findings", () => {
+  const everything = { idleMinutes: 30, securityHubImported: true, securityHubOcsf: true, schedule: events.Schedule.rate(Duration.minutes(5)) };
+  const cases: Array<[ClientVpnTerminatorProps, boolean]> = [
+    [{}, false],
+    [{}, true],
+    [everything, false],
+    [everything, true],
+    [{ ...everything, endpointIds: ["cvpn-endpoint-0a1b2c3d4e5f60718"] }, true],
+  ];
+  for (const [props, agnostic] of cases) {
+    const { stack } = synth(props, agnostic);
+    const findings = [
+      ...Annotations.fromStack(stack).findError("*", Match.stringLikeRegexp("AwsSolutions-.*")),
+      ...Annotations.fromStack(stack).findWarning("*", Match.stringLikeRegexp("AwsSolutions-.*")),
+    ];
+    assert.deepEqual(findings.map((f) => `${f.id}: ${f.entry.data}`), []);
+  }
+});

@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""Checks template.yaml beyond the linters: runs the SAM transform and asserts the properties a
+security reviewer reads first. Run with the deploy virtualenv's python (cfn-lint brings the YAML
+loader and aws-sam-translator)."""
+import json
+import os
+import sys
+
+from cfnlint.decode.cfn_yaml import load
+from samtranslator.translator.transform import transform
+
+checks = []
+
+
+def check(name, condition):
+    checks.append((name, bool(condition)))
+
+
+class NoManagedPolicies:
+    """The template uses no managed policies; the transform must not look any up."""
+
+    def load(self):
+        return {}
+
+
+template = json.loads(json.dumps(load(sys.argv[1] if len(sys.argv) > 1 else "template.yaml")))
+raw = template["Resources"]
+# As `sam package` would: the code is uploaded and CodeUri points at it.
+raw["Function"]["Properties"]["CodeUri"] = "s3://example-bucket/cvpn-terminator.zip"
+# The transform fills pseudo-parameters from a Region; any will do offline.
+os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
+out = transform(template, {}, NoManagedPolicies())
+res = out["Resources"]
+params = template["Parameters"]
+
+
+def of_type(kind):
+    return {k: v for k, v in res.items() if v["Type"] == kind}
+
+
+fn = res["Function"]["Properties"]
+check("function runs provided.al2023 on arm64 with Handler bootstrap",
+      fn["Runtime"] == "provided.al2023" and fn["Architectures"] == ["arm64"] and fn["Handler"] == "bootstrap")
+check("SAM builds it with rust-cargolambda", raw["Function"]["Metadata"]["BuildMethod"] == "rust-cargolambda")
+check("JSON logs with the application level as a parameter",
+      fn["LoggingConfig"]["LogFormat"] == "JSON" and fn["LoggingConfig"]["ApplicationLogLevel"] == {"Ref": "LogLevel"})
+check("a log group with retention", res["LogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"})
+check("timeout and memory are parameters", fn["Timeout"] == {"Ref": "Timeout"} and fn["MemorySize"] == {"Ref": "MemorySize"})
+
+env = fn["Environment"]["Variables"]
+for var in ["CVPN_ENDPOINT_IDS", "CVPN_DRY_RUN", "CVPN_PROTECTED_USERS", "CVPN_MAX_TERMINATIONS", "CVPN_MIN_SEVERITY",
+            "CVPN_IDLE_MINUTES", "CVPN_IDLE_BYTES", "CVPN_MAX_SESSION_MINUTES", "CVPN_STATE_TABLE"]:
+    check(f"environment passes {var}", var in env)
+for p in ["EndpointIds", "DryRun", "ProtectedUsers", "MaxTerminations", "MinSeverity", "IdleMinutes", "IdleBytes",
+          "MaxSessionMinutes", "ScheduleExpression", "LogLevel", "LogRetentionDays", "Timeout", "MemorySize"]:
+    check(f"parameter {p}", p in params)
+
+
+def statements(role):
+    for policy in role["Properties"]["Policies"]:
+        if "Fn::If" in policy:
+            policy = policy["Fn::If"][1]
+        for s in policy["PolicyDocument"]["Statement"]:
+            yield s
+
+
+def branches(value):
+    """Every concrete value an Fn::If may resolve to."""
+    if isinstance(value, dict) and "Fn::If" in value:
+        return branches(value["Fn::If"][1]) + branches(value["Fn::If"][2])
+    return [value]
+
+
+stmts = list(statements(res["FunctionRole"]))
+terminate = [s for s in stmts if "ec2:TerminateClientVpnConnections" in json.dumps(s["Action"])]
+check("exactly one statement grants Terminate", len(terminate) == 1)
+resources = branches(terminate[0]["Resource"])
+check("Terminate is never granted on *", all(r != "*" and r != ["*"] for r in resources))
+check("Terminate is scoped to client-vpn-endpoint ARNs", all("client-vpn-endpoint/" in json.dumps(r) for r in resources))
+check("Terminate is pinned to the account and Region",
+      set(terminate[0]["Condition"]["StringEquals"]) == {"aws:ResourceAccount", "aws:RequestedRegion"})
+describe = [s for s in stmts if "ec2:DescribeClientVpnConnections" in json.dumps(s["Action"])]
+check("Describe stands apart from Terminate", describe and "ec2:TerminateClientVpnConnections" not in json.dumps(describe[0]))
+dynamo = [s for s in stmts if "dynamodb:" in json.dumps(s["Action"])]
+check("DynamoDB only on the table", dynamo and all(s["Resource"] == {"Fn::GetAtt": ["StateTable", "Arn"]} for s in dynamo))
+check("no statement grants a wildcard action", not any("*" in json.dumps(s["Action"]) for s in stmts))
+check("the role has no managed policies", "ManagedPolicyArns" not in res["FunctionRole"]["Properties"])
+
+table = raw["StateTable"]["Properties"]
+check("table: one string key pk", table["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+      and table["AttributeDefinitions"] == [{"AttributeName": "pk", "AttributeType": "S"}])
+check("table: TTL on expiresAt", table["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True})
+check("table: point-in-time recovery", table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True)
+check("table: encrypted", table["SSESpecification"]["SSEEnabled"] is True)
+check("table only with the idle policy", raw["StateTable"].get("Condition") == "TracksIdle")
+
+invoke = res["AsyncConfig"]["Properties"]
+check("async: retry limit and event age", "MaximumRetryAttempts" in invoke and "MaximumEventAgeInSeconds" in invoke)
+check("async: on-failure destination is the queue",
+      invoke["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["FailureQueue", "Arn"]})
+check("the failure queue is encrypted", "KmsMasterKeyId" in res["FailureQueue"]["Properties"])
+alarm = res["ErrorsAlarm"]["Properties"]
+check("an alarm on function errors", alarm["MetricName"] == "Errors" and alarm["Namespace"] == "AWS/Lambda")
+
+rules = of_type("AWS::Events::Rule")
+patterns = {k: json.dumps(v["Properties"].get("EventPattern", {})) for k, v in rules.items()}
+check("schedule rule", any("ScheduleExpression" in v["Properties"] for v in rules.values()))
+check("GuardDuty rule with a numeric severity floor", any('"aws.guardduty"' in p and '"numeric"' in p for p in patterns.values()))
+check("Security Hub Imported rule filters label, workflow and record state",
+      any("Security Hub Findings - Imported" in p and "Label" in p and "Workflow" in p and "RecordState" in p for p in patterns.values()))
+check("custom action target and its rule",
+      of_type("AWS::SecurityHub::ActionTarget") and any("Security Hub Findings - Custom Action" in p for p in patterns.values()))
+check("OCSF Findings Imported V2 rule", any("Findings Imported V2" in p for p in patterns.values()))
+check("every trigger is switchable", all("Condition" in raw[k] for k in rules))
+permissions = of_type("AWS::Lambda::Permission")
+check("every rule may invoke the function", {json.dumps(p["Properties"]["SourceArn"]) for p in permissions.values()}
+      == {json.dumps({"Fn::GetAtt": [k, "Arn"]}) for k in rules})
+for output in ["FunctionArn", "FailureQueueUrl", "StateTableName"]:
+    check(f"output {output}", output in out["Outputs"])
+
+failed = [name for name, ok in checks if not ok]
+for name, ok in checks:
+    print(("ok - " if ok else "not ok - ") + name)
+print(f"check-template: {len(checks) - len(failed)} passed, {len(failed)} failed")
+sys.exit(1 if failed else 0)

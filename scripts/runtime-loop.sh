@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# The function under a Lambda Runtime API: `cargo lambda watch` (cargo-lambda's Runtime API emulator)
+# runs it against the Client VPN emulator, and `cargo lambda invoke --data-file` sends it every
+# event in events/, checking each response and, at the end, the emulator's state.
+# Needs cargo-lambda on PATH (scripts/test puts it there) and a built cvpn-emulator.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+emulator_bin=${1:?usage: runtime-loop.sh PATH/TO/cvpn-emulator}
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  pkill -f "cargo-lambda lambda watch --invoke-port $port" 2>/dev/null || true
+  rm -rf "$work"
+}
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+trap cleanup EXIT
+
+exec 3< <(exec "$emulator_bin" --listen 127.0.0.1:0 --state events/emulator-state.json)
+pids+=($!)
+read -r addr <&3
+
+cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --timeout 900 \
+  --env-var "AWS_ENDPOINT_URL_EC2=http://$addr" --env-var AWS_ACCESS_KEY_ID=runtime-loop \
+  --env-var AWS_SECRET_ACCESS_KEY=runtime-loop --env-var AWS_REGION=eu-west-1 \
+  --env-var AWS_EC2_METADATA_DISABLED=true --env-var CVPN_MAX_SESSION_MINUTES=720 \
+  >"$work/watch.log" 2>&1 &
+pids+=($!)
+# The Runtime API listens at once; the function is compiled and picked up on the first invoke.
+for _ in $(seq 1 300); do
+  python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$port" 2>/dev/null && break
+  kill -0 "${pids[1]}" 2>/dev/null || { cat "$work/watch.log"; echo "runtime-loop: cargo lambda watch exited"; exit 1; }
+  sleep 0.2
+done
+
+passed=0
+failed=0
+for event in events/*.json; do
+  name=$(basename "$event")
+  [ "$name" = emulator-state.json ] && continue
+  if cargo lambda invoke cvpn-terminator --invoke-address 127.0.0.1 --invoke-port "$port" \
+      --data-file "$event" --output-format json >"$work/$name.out" 2>"$work/$name.err"; then
+    status=0
+  else
+    status=$?
+  fi
+  if python3 - "$name" "$work/$name.out" "$status" <<'PY'
+import json, sys
+name, out, status = sys.argv[1], sys.argv[2], int(sys.argv[3])
+# What each sample does when run in this order against events/emulator-state.json.
+expected = {
+    "direct-connection-id.json": {"terminated": 1},
+    "direct-dry-run.json": {"would_terminate": 1},
+    "direct-username.json": {"terminated": 2},
+    "guardduty-ec2-vpn-client-ip.json": {"terminated": 1},
+    "guardduty-iam-assumed-role.json": {"terminated": 3},
+    "scheduled-event.json": {"terminated": 1},
+    "scheduler-sweep-override.json": {"would_terminate": 1},
+    "securityhub-custom-action.json": {"terminated": 1},
+    "securityhub-imported.json": {"terminated": 1},
+    "securityhub-ocsf-v2.json": {"terminated": 1},
+}[name]
+assert status == 0, f"cargo lambda invoke exited {status}"
+r = json.load(open(out))
+for key in ("terminated", "would_terminate", "failed", "deferred"):
+    want = expected.get(key, 0)
+    assert len(r[key]) == want, f"{key}: {len(r[key])} != {want} in {r}"
+assert not r["errors"], r["errors"]
+PY
+  then
+    passed=$((passed + 1)); echo "ok - $name"
+  else
+    failed=$((failed + 1)); echo "not ok - $name"; cat "$work/$name.err" "$work/$name.out"
+  fi
+done
+
+if python3 - "http://$addr/_emulator/state" <<'PY'
+import json, sys, urllib.request
+state = json.load(urllib.request.urlopen(sys.argv[1]))
+ended = sorted((c.get("username") or c.get("commonName")) for e in state["endpoints"] for c in e["connections"] if c["status"] != "active")
+want = sorted(["alice@example.com"] * 3 + ["carol.devices.example.com", "bob", "dave", "erin", "frank", "frank", "grace", "night-owl"])
+assert ended == want, ended
+PY
+then
+  passed=$((passed + 1)); echo "ok - emulator state: exactly the sampled users' connections ended"
+else
+  failed=$((failed + 1)); echo "not ok - emulator state"
+fi
+[ "$failed" = 0 ] || tail -50 "$work/watch.log"
+echo "runtime-loop: $passed passed, $failed failed"
+[ "$failed" = 0 ]
