@@ -4,8 +4,9 @@
 
 use crate::config::Config;
 use crate::ec2::ClientVpnApi;
-use crate::execute::Calls;
+use crate::execute::{self, Calls};
 use crate::json::DecodeError;
+use crate::model::Connection;
 use crate::report::{self, Response};
 use crate::state::StateStore;
 use crate::trigger::{self, Trigger};
@@ -125,6 +126,33 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
 }
 
 impl<A: ClientVpnApi, S: StateStore> App<A, S> {
+    /// The connections of `endpoints`, or when `None` of `CVPN_ENDPOINT_IDS`, or when that is empty
+    /// of every endpoint in the Region. Listings that fail are recorded in the response.
+    pub(crate) async fn connections_of(
+        &self,
+        endpoints: Option<Vec<String>>,
+        response: &mut Response,
+        calls: &Calls,
+    ) -> Vec<Connection> {
+        let endpoints = match endpoints {
+            Some(named) => named,
+            None if !self.config.endpoint_ids.is_empty() => self.config.endpoint_ids.clone(),
+            None => match execute::list_endpoints(&self.api, calls).await {
+                Ok(all) => all,
+                Err(e) => {
+                    report::log_call_error(&e);
+                    response.errors.push(e);
+                    return Vec::new();
+                }
+            },
+        };
+        let (connections, errors) =
+            execute::list_connections(&self.api, &endpoints, self.config.concurrency, calls).await;
+        errors.iter().for_each(report::log_call_error);
+        response.errors.extend(errors);
+        connections
+    }
+
     pub async fn handle(&self, event: &Value) -> Result<Response, HandlerError> {
         self.handle_until(event, None).await
     }

@@ -163,30 +163,20 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
             return Ok(());
         }
         let config = &self.config;
-        let endpoints = if selectors.iter().all(|s| !s.endpoint_ids.is_empty()) {
-            let mut named: Vec<String> = selectors
-                .iter()
-                .flat_map(|s| s.endpoint_ids.iter().cloned())
-                .collect();
-            named.sort();
-            named.dedup();
-            named
-        } else if !config.endpoint_ids.is_empty() {
-            config.endpoint_ids.clone()
-        } else {
-            match execute::list_endpoints(&self.api, calls).await {
-                Ok(all) => all,
-                Err(e) => {
-                    report::log_call_error(&e);
-                    response.errors.push(e);
-                    return Ok(());
-                }
-            }
-        };
-        let (connections, errors) =
-            execute::list_connections(&self.api, &endpoints, config.concurrency, calls).await;
-        errors.iter().for_each(report::log_call_error);
-        response.errors.extend(errors);
+        // The endpoints the selectors name, when all of them name some.
+        let named = selectors
+            .iter()
+            .all(|s| !s.endpoint_ids.is_empty())
+            .then(|| {
+                let mut named: Vec<String> = selectors
+                    .iter()
+                    .flat_map(|s| s.endpoint_ids.iter().cloned())
+                    .collect();
+                named.sort();
+                named.dedup();
+                named
+            });
+        let connections = self.connections_of(named, response, calls).await;
 
         let is_protected = |name: &str| config.is_protected(name);
         let selection = plan::select(

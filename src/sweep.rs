@@ -70,33 +70,20 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
             time: Some(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
             ..TriggerInfo::default()
         };
-        let endpoints = match &request.overrides.endpoint_ids {
-            Some(ids) => {
-                if let Some(outside) = ids
-                    .iter()
-                    .find(|id| !config.endpoint_ids.is_empty() && !config.endpoint_ids.contains(id))
-                {
-                    return Err(refuse(
-                        "event.Sweep.ClientVpnEndpointIds",
-                        format!("{outside} is not among CVPN_ENDPOINT_IDS"),
-                    ));
-                }
-                ids.clone()
+        if let Some(ids) = &request.overrides.endpoint_ids {
+            if let Some(outside) = ids
+                .iter()
+                .find(|id| !config.endpoint_ids.is_empty() && !config.endpoint_ids.contains(id))
+            {
+                return Err(refuse(
+                    "event.Sweep.ClientVpnEndpointIds",
+                    format!("{outside} is not among CVPN_ENDPOINT_IDS"),
+                ));
             }
-            None if !config.endpoint_ids.is_empty() => config.endpoint_ids.clone(),
-            None => match execute::list_endpoints(&self.api, calls).await {
-                Ok(all) => all,
-                Err(e) => {
-                    report::log_call_error(&e);
-                    response.errors.push(e);
-                    return Ok(());
-                }
-            },
-        };
-        let (connections, errors) =
-            execute::list_connections(&self.api, &endpoints, config.concurrency, calls).await;
-        errors.iter().for_each(report::log_call_error);
-        response.errors.extend(errors);
+        }
+        let connections = self
+            .connections_of(request.overrides.endpoint_ids.clone(), response, calls)
+            .await;
         let active: Vec<&Connection> = connections.iter().filter(|c| c.is_active()).collect();
 
         let tracks = match &self.store {

@@ -5,7 +5,7 @@ use crate::protocol::ApiError;
 use crate::service::{ClockChange, ClockView, Reply, Service, TrafficChange};
 use crate::state::{ConnectionState, StateFile};
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -17,6 +17,8 @@ use std::sync::Arc;
 
 /// EC2 accepts requests far larger than these actions need; this only bounds memory.
 const MAX_BODY: usize = 1 << 20;
+/// A whole state of tens of thousands of connections is tens of megabytes of JSON.
+const MAX_ADMIN_BODY: usize = 512 << 20;
 
 pub fn router(service: Arc<Service>) -> Router {
     Router::new()
@@ -31,6 +33,7 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/_emulator/faults", get(get_faults).put(put_faults))
         .route("/_emulator/stats", get(get_stats).delete(delete_stats))
         .fallback(|| async { admin_error(StatusCode::NOT_FOUND, "no such route".into()) })
+        .layer(DefaultBodyLimit::max(MAX_ADMIN_BODY))
         .with_state(service)
 }
 

@@ -1,0 +1,361 @@
+#!/usr/bin/env python3
+"""Benchmarks of the release build of cvpn-terminator against the Client VPN emulator.
+
+Scenarios: cold start under a Lambda Runtime API served here (beside the AWS CLI doing the same
+termination), incident latency across four endpoints with latency injected per call, sweeps of
+10,000 and 50,000 connections against token-bucket throttling, and package sizes. Prints one JSON
+object per scenario, then a table. Run through bench/run.sh, which builds what it needs.
+
+The function runs as its own process. Peak RSS is measured where it cannot include this harness:
+`ru_maxrss` of a child forked from a large Python process keeps the parent's pre-exec high-water
+mark, so processes that exit are run under GNU time (`%M`, its child forked from a small process),
+and the Runtime API's function process is read from /proc (`VmHWM`, reset at exec) before it is
+stopped."""
+import argparse
+import io
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import zipfile
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+ENDPOINTS = [f"cvpn-endpoint-{i:017x}" for i in range(0xA, 0xE)]
+TICK = "2026-11-22T09:00:00Z"
+
+
+def http(method, url, body=None, headers=None):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method, headers=headers or {"Content-Type": "application/json"})
+    with urllib.request.urlopen(req) as r:
+        text = r.read().decode()
+        return json.loads(text) if text else None
+
+
+def measured(cmd, env, stdin_text=None):
+    """Runs cmd under GNU time; returns (seconds, peak RSS in MiB, exit code, stdout)."""
+    with tempfile.NamedTemporaryFile("r") as rss:
+        start = time.perf_counter()
+        p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss.name, *cmd], env=env, input=(stdin_text or "").encode(),
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        seconds = time.perf_counter() - start
+        return seconds, int(rss.read().split()[-1]) / 1024, p.returncode, p.stdout.decode()
+
+
+def peak_rss(pid):
+    """VmHWM of a live process, in MiB."""
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmHWM for {pid}")
+
+
+def connection(n, user, established, total=200):
+    return {"connectionId": f"cvpn-connection-{n:017x}", "username": user, "commonName": user,
+            "clientIp": f"10.{100 + n // 65536 % 100}.{n // 256 % 256}.{n % 256}", "status": "active",
+            "connectionEstablishedTime": established, "ingressBytes": total // 2, "egressBytes": total - total // 2}
+
+
+class Emulator:
+    def __init__(self, binary):
+        self.proc = subprocess.Popen([binary, "--listen", "127.0.0.1:0", "--terminate-delay", "0"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.url = "http://" + self.proc.stdout.readline().strip()
+
+    def reset(self, endpoints, faults=None):
+        http("PUT", self.url + "/_emulator/state", {"endpoints": endpoints})
+        http("PUT", self.url + "/_emulator/faults", faults or {})
+        http("DELETE", self.url + "/_emulator/stats")
+        http("POST", self.url + "/_emulator/clock", {"now": TICK})
+
+    def stats(self):
+        return http("GET", self.url + "/_emulator/stats")
+
+    def ended(self):
+        state = http("GET", self.url + "/_emulator/state")
+        return sum(c["status"] != "active" for e in state["endpoints"] for c in e["connections"])
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+class Moto:
+    def __init__(self):
+        self.proc = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", "0"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        for line in self.proc.stderr:
+            if "http://" in line:
+                self.url = line[line.index("http://"):].strip()
+                break
+        threading.Thread(target=lambda: [None for _ in self.proc.stderr], daemon=True).start()
+
+    def create_table(self, name):
+        headers = {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "DynamoDB_20120810.CreateTable",
+                   "Authorization": "AWS4-HMAC-SHA256 Credential=bench/20261122/eu-west-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0"}
+        http("POST", self.url, {"TableName": name, "BillingMode": "PAY_PER_REQUEST",
+                                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+                                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}]}, headers)
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+class RuntimeApi:
+    """The Lambda Runtime API for one invocation at a time: /next hands out the event once, then
+    holds the caller until the process is killed; /response records when the answer arrived."""
+
+    def __init__(self):
+        api = self
+        self.event = None
+        self.answered = threading.Event()
+        self.response = None
+        self.answered_at = None
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                if api.event is None:
+                    threading.Event().wait(60)
+                    return
+                body, api.event = json.dumps(api.event).encode(), None
+                self.send_response(200)
+                self.send_header("Lambda-Runtime-Aws-Request-Id", "bench-request")
+                self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 60_000))
+                self.send_header("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:eu-west-1:111122223333:function:cvpn-terminator")
+                self.send_header("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000")
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", 0))
+                body = self.rfile.read(length)
+                api.answered_at = time.perf_counter()
+                api.response = (self.path, body.decode())
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                api.answered.set()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.address = f"127.0.0.1:{self.server.server_address[1]}"
+
+    def invoke(self, binary, env, event):
+        """Spawns the function as Lambda would; returns (seconds to the posted response, peak RSS MiB, response)."""
+        self.event, self.response = event, None
+        self.answered.clear()
+        start = time.perf_counter()
+        lambda_env = {"AWS_LAMBDA_RUNTIME_API": self.address, "AWS_LAMBDA_FUNCTION_NAME": "cvpn-terminator",
+                      "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128"}
+        p = subprocess.Popen([binary], env={**env, **lambda_env},
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not self.answered.wait(30):
+            p.kill()
+            raise RuntimeError("the function posted no response within 30 s")
+        seconds = self.answered_at - start
+        rss = peak_rss(p.pid)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        path, body = self.response
+        if not path.endswith("/response"):
+            raise RuntimeError(f"the function reported an error: {body}")
+        return seconds, rss, json.loads(body)
+
+
+def summary(values):
+    return {"median": round(statistics.median(values), 4), "min": round(min(values), 4), "max": round(max(values), 4)}
+
+
+def base_env(emulator):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CVPN_", "AWS_"))}
+    env.update({"AWS_ENDPOINT_URL_EC2": emulator.url, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+                "AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "eu-west-1", "AWS_EC2_METADATA_DISABLED": "true",
+                "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_PAGER": "",
+                "RUST_LOG": "warn"})
+    return env
+
+
+def cold_start(args, emulator):
+    """One user with two sessions on one endpoint among 100 others; end them by username."""
+    endpoint = [{"clientVpnEndpointId": ENDPOINTS[0], "connections":
+                 [connection(i, f"user{i}", "2026-11-22T08:00:00Z") for i in range(100)]
+                 + [connection(1000 + i, "mallory", "2026-11-22T08:00:00Z") for i in range(2)]}]
+    env = {**base_env(emulator), "CVPN_ENDPOINT_IDS": ENDPOINTS[0]}
+    api = RuntimeApi()
+    fn_times, fn_rss, cli_times, cli_rss = [], [], [], []
+    for _ in range(args.runs):
+        emulator.reset(endpoint)
+        seconds, rss, response = api.invoke(args.function, env, {"ClientVpnEndpointId": ENDPOINTS[0], "Username": "mallory"})
+        assert len(response["terminated"]) == 2, response
+        fn_times.append(seconds)
+        fn_rss.append(rss)
+        emulator.reset(endpoint)
+        seconds, rss, code, out = measured(["aws", "ec2", "terminate-client-vpn-connections", "--client-vpn-endpoint-id",
+                                            ENDPOINTS[0], "--username", "mallory", "--output", "json"], env)
+        assert code == 0 and len(json.loads(out)["ConnectionStatuses"]) == 2, out
+        cli_times.append(seconds)
+        cli_rss.append(rss)
+    ms = lambda values: summary([v * 1000 for v in values])
+    return {"scenario": "cold_start", "runs": args.runs,
+            "function_ms": ms(fn_times), "function_peak_rss_mib": summary(fn_rss),
+            "aws_cli_ms": ms(cli_times), "aws_cli_peak_rss_mib": summary(cli_rss),
+            "speedup": round(statistics.median(cli_times) / statistics.median(fn_times), 1)}
+
+
+def incident(args, emulator):
+    """A GuardDuty finding whose user has a session on each of four endpoints of 1,000 connections."""
+    endpoints = [{"clientVpnEndpointId": ep, "connections":
+                  [connection(e * 10_000 + i, f"user{e}-{i}", "2026-11-22T08:00:00Z") for i in range(999)]
+                  + [connection(e * 10_000 + 999, "mallory@example.com", "2026-11-22T08:00:00Z")]}
+                 for e, ep in enumerate(ENDPOINTS)]
+    event = json.load(open(os.path.join(args.root, "events", "guardduty-iam-assumed-role.json")))
+    event["detail"]["resource"]["accessKeyDetails"]["principalId"] = "AROAEXAMPLEEXAMPLE0001:mallory@example.com"
+    results = {}
+    for label, scoped in [("configured_endpoints", True), ("discovered_endpoints", False)]:
+        env = base_env(emulator)
+        if scoped:
+            env["CVPN_ENDPOINT_IDS"] = ",".join(ENDPOINTS)
+        walls = {}
+        for latency in (0, args.latency_ms):
+            faults = {"seed": 1, "actions": {a: {"latencyMs": latency} for a in
+                      ["DescribeClientVpnEndpoints", "DescribeClientVpnConnections", "TerminateClientVpnConnections"]}}
+            runs = []
+            for _ in range(args.runs):
+                emulator.reset(endpoints, faults)
+                seconds, _, code, out = measured([args.function, "invoke", "--event", "-"], env, json.dumps(event))
+                assert code == 0 and len(json.loads(out)["terminated"]) == 4, out
+                runs.append(seconds)
+            walls[latency] = runs
+        calls = sum(s["calls"] for s in emulator.stats().values())
+        added = statistics.median(walls[args.latency_ms]) - statistics.median(walls[0])
+        results[label] = {"wall_ms": summary([w * 1000 for w in walls[args.latency_ms]]),
+                          "wall_without_latency_ms": summary([w * 1000 for w in walls[0]]),
+                          "api_calls": calls,
+                          "sequential_round_trips": round(added / (args.latency_ms / 1000), 1)}
+    return {"scenario": "incident_latency", "runs": args.runs, "latency_ms_per_call": args.latency_ms, **results}
+
+
+def sweep(args, emulator, moto, size):
+    """`size` connections over four endpoints, 30% idle for two hours, the rest connected minutes ago."""
+    per = size // len(ENDPOINTS)
+    endpoints = [{"clientVpnEndpointId": ep, "connections": [
+        connection(e * per + i, f"user{e * per + i}", "2026-11-22T07:00:00Z" if (e * per + i) % 10 < 3 else "2026-11-22T08:50:00Z")
+        for i in range(per)]} for e, ep in enumerate(ENDPOINTS)]
+    idle = sum(1 for e in endpoints for c in e["connections"] if c["connectionEstablishedTime"].startswith("2026-11-22T07"))
+    throttle = {"TerminateClientVpnConnections": {"throttle": {"bucket": args.terminate_bucket, "refillPerSecond": args.terminate_refill}},
+                "DescribeClientVpnConnections": {"throttle": {"bucket": 100, "refillPerSecond": 20}},
+                "DescribeClientVpnEndpoints": {"throttle": {"bucket": 100, "refillPerSecond": 20}}}
+    table = f"bench-{size}"
+    moto.create_table(table)
+    env = {**base_env(emulator), "AWS_ENDPOINT_URL_DYNAMODB": moto.url, "CVPN_STATE_TABLE": table,
+           "CVPN_IDLE_BYTES": "10000", "CVPN_MAX_SWEEP_TERMINATIONS": "1000000",
+           "CVPN_CONCURRENCY": str(args.concurrency), "CVPN_MAX_ATTEMPTS": "20"}
+    tick = json.dumps({"version": "0", "id": "bench", "detail-type": "Scheduled Event", "source": "aws.events",
+                       "account": "111122223333", "time": TICK, "region": "eu-west-1", "resources": [], "detail": {}})
+    # Listing and state alone: the same sweep with nothing idle yet.
+    emulator.reset(endpoints, {"seed": 1, "actions": throttle})
+    describe_s, _, code, out = measured([args.function, "invoke", "--event", "-"], {**env, "CVPN_IDLE_MINUTES": "100000"}, tick)
+    assert code == 0 and not json.loads(out)["terminated"], out[:500]
+    walls, rss, calls, throttled, failed = [], [], [], [], []
+    for _ in range(args.sweep_runs):
+        emulator.reset(endpoints, {"seed": 1, "actions": throttle})
+        seconds, peak, code, out = measured([args.function, "invoke", "--event", "-"], {**env, "CVPN_IDLE_MINUTES": "60"}, tick)
+        r = json.loads(out) if out else {}
+        stats = emulator.stats()
+        assert len(r.get("terminated", [])) + len(r.get("deferred", [])) + len(r.get("failed", [])) == idle, (code, out[:500])
+        assert emulator.ended() == len(r["terminated"])
+        walls.append(seconds)
+        rss.append(peak)
+        calls.append(sum(s["calls"] for s in stats.values()))
+        throttled.append(sum(s["throttled"] for s in stats.values()))
+        failed.append(len(r["failed"]))
+    bound = max(0, idle - args.terminate_bucket) / args.terminate_refill + describe_s
+    return {"scenario": f"sweep_{size}", "runs": args.sweep_runs, "connections": size, "idle": idle,
+            "terminate_bucket": args.terminate_bucket, "terminate_refill_per_s": args.terminate_refill,
+            "wall_s": summary(walls), "describe_and_state_s": round(describe_s, 3), "lower_bound_s": round(bound, 3),
+            "ratio_to_bound": round(statistics.median(walls) / bound, 3),
+            "api_calls": int(statistics.median(calls)), "throttled_calls": int(statistics.median(throttled)),
+            "failures": max(failed), "peak_rss_mib": summary(rss)}
+
+
+def sizes(args):
+    out = {"scenario": "size"}
+    for arch, path in [("arm64", args.arm64), ("x86_64", args.function)]:
+        data = open(path, "rb").read()
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+            info = zipfile.ZipInfo("bootstrap")
+            info.external_attr = 0o755 << 16
+            z.writestr(info, data, zipfile.ZIP_DEFLATED, 9)
+        out[arch] = {"bootstrap_bytes": len(data), "zip_bytes": len(buffer.getvalue())}
+    return out
+
+
+def table(results, machine):
+    rows = [f"machine: {machine['cores']} cores, {machine['cpu']}, profile {machine['profile']}", ""]
+    for r in results:
+        s = r["scenario"]
+        if s == "cold_start":
+            rows.append(f"cold start (spawn -> response)  function {r['function_ms']['median']} ms, {r['function_peak_rss_mib']['median']:.1f} MiB | "
+                        f"aws cli {r['aws_cli_ms']['median']} ms, {r['aws_cli_peak_rss_mib']['median']:.1f} MiB | {r['speedup']}x")
+        elif s == "incident_latency":
+            for k in ("configured_endpoints", "discovered_endpoints"):
+                rows.append(f"incident, {k:<21} {r[k]['wall_ms']['median']} ms at {r['latency_ms_per_call']} ms/call, "
+                            f"{r[k]['sequential_round_trips']} sequential round trips, {r[k]['api_calls']} calls")
+        elif s.startswith("sweep"):
+            rows.append(f"{s:<12} {r['idle']} idle: {r['wall_s']['median']} s (bound {r['lower_bound_s']} s, ratio {r['ratio_to_bound']}), "
+                        f"{r['api_calls']} calls, {r['throttled_calls']} throttled, {r['failures']} failures, {r['peak_rss_mib']['median']:.1f} MiB")
+        elif s == "size":
+            for arch in ("arm64", "x86_64"):
+                rows.append(f"size {arch:<7} bootstrap {r[arch]['bootstrap_bytes']:,} B, zip {r[arch]['zip_bytes']:,} B")
+    return "\n".join(rows)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--function", required=True, help="release cvpn-terminator for this machine")
+    p.add_argument("--arm64", required=True, help="release cvpn-terminator for arm64 (size only)")
+    p.add_argument("--emulator", required=True)
+    p.add_argument("--root", default=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    p.add_argument("--runs", type=int, default=7)
+    p.add_argument("--sweep-runs", type=int, default=3)
+    p.add_argument("--sizes", default="10000,50000")
+    p.add_argument("--latency-ms", type=int, default=50)
+    p.add_argument("--terminate-bucket", type=int, default=50)
+    p.add_argument("--terminate-refill", type=float, default=200)
+    p.add_argument("--concurrency", type=int, default=16)
+    args = p.parse_args()
+    machine = {"cores": os.cpu_count(), "cpu": platform.processor() or platform.machine(), "profile": "release (lto, codegen-units=1, panic=abort)"}
+    print(json.dumps({"scenario": "machine", **machine}), flush=True)
+    emulator, moto = Emulator(args.emulator), Moto()
+    results = []
+    try:
+        for run in [lambda: sizes(args), lambda: cold_start(args, emulator), lambda: incident(args, emulator)] + \
+                   [lambda n=int(n): sweep(args, emulator, moto, n) for n in args.sizes.split(",") if n]:
+            results.append(run())
+            print(json.dumps(results[-1]), flush=True)
+    finally:
+        emulator.close()
+        moto.close()
+    print()
+    print(table(results, machine))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
