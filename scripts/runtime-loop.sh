@@ -10,7 +10,7 @@ work=$(mktemp -d)
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  pkill -f "cargo-lambda lambda watch --invoke-port $port" 2>/dev/null || true
+  pkill -f -- "lambda watch --invoke-address 127.0.0.1 --invoke-port $port" 2>/dev/null || true
   rm -rf "$work"
 }
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

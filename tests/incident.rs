@@ -410,6 +410,15 @@ async fn findings_that_fail_a_gate_make_no_call() {
     assert!(h.ended().is_empty());
 }
 
+/// Every Terminate call meets `storm`.
+fn storm_on_terminate(h: &Harness, storm: ActionFaults) {
+    let actions = [("TerminateClientVpnConnections".to_owned(), storm)].into();
+    h.emulator
+        .service()
+        .set_faults(Faults { seed: 5, actions })
+        .unwrap();
+}
+
 #[tokio::test]
 async fn a_throttling_storm_loses_no_termination() {
     let config = Config {
@@ -424,13 +433,7 @@ async fn a_throttling_storm_loses_no_termination() {
         }),
         ..Default::default()
     };
-    h.emulator
-        .service()
-        .set_faults(Faults {
-            seed: 5,
-            actions: [("TerminateClientVpnConnections".to_owned(), storm)].into(),
-        })
-        .unwrap();
+    storm_on_terminate(&h, storm);
     let err = h
         .app
         .handle(&json!({"Username": "mallory"}))
@@ -469,13 +472,7 @@ async fn a_server_error_storm_loses_no_termination() {
         error_rate: 1.0,
         ..Default::default()
     };
-    h.emulator
-        .service()
-        .set_faults(Faults {
-            seed: 5,
-            actions: [("TerminateClientVpnConnections".to_owned(), storm)].into(),
-        })
-        .unwrap();
+    storm_on_terminate(&h, storm);
     let err = h
         .app
         .handle(&event("guardduty-iam-assumed-role.json"))
