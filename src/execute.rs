@@ -4,11 +4,12 @@
 
 use crate::ec2::ClientVpnApi;
 use crate::model::{
-    ApiError, By, Connection, StatusChange, CONNECTION_NOT_FOUND, DRY_RUN_OPERATION,
+    ApiError, By, Connection, Page, StatusChange, CONNECTION_NOT_FOUND, DRY_RUN_OPERATION,
     LIMIT_EXCEEDED, USER_NOT_FOUND,
 };
 use crate::plan::{single, Call, Target};
 use futures::stream::{self, StreamExt};
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
@@ -21,6 +22,17 @@ pub struct CallError {
     pub action: &'static str,
     pub code: String,
     pub message: String,
+}
+
+impl CallError {
+    pub fn new(endpoint_id: Option<String>, action: &'static str, e: ApiError) -> Self {
+        Self {
+            endpoint_id,
+            action,
+            code: e.code,
+            message: e.message,
+        }
+    }
 }
 
 /// Counts the API calls of one invocation.
@@ -37,27 +49,33 @@ impl Calls {
     }
 }
 
-/// Every endpoint in the Region, through all pages.
-pub async fn list_endpoints(
-    api: &impl ClientVpnApi,
-    calls: &Calls,
-) -> Result<Vec<String>, CallError> {
+/// Every item of a listing, page after page, each page counted as a call.
+async fn all_pages<T, F, Fut>(calls: &Calls, mut page: F) -> Result<Vec<T>, ApiError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<Page<T>, ApiError>>,
+{
     let mut out = Vec::new();
     let mut token = None;
     loop {
         calls.count();
-        let page = api.endpoints_page(token).await.map_err(|e| CallError {
-            endpoint_id: None,
-            action: "DescribeClientVpnEndpoints",
-            code: e.code,
-            message: e.message,
-        })?;
-        out.extend(page.items);
-        match page.next_token {
+        let p = page(token).await?;
+        out.extend(p.items);
+        match p.next_token {
             Some(t) => token = Some(t),
             None => return Ok(out),
         }
     }
+}
+
+/// Every endpoint in the Region.
+pub async fn list_endpoints(
+    api: &impl ClientVpnApi,
+    calls: &Calls,
+) -> Result<Vec<String>, CallError> {
+    all_pages(calls, |token| api.endpoints_page(token))
+        .await
+        .map_err(|e| CallError::new(None, "DescribeClientVpnEndpoints", e))
 }
 
 /// The connections of `endpoints`, each endpoint paged in turn and endpoints listed concurrently.
@@ -69,25 +87,11 @@ pub async fn list_connections(
 ) -> (Vec<Connection>, Vec<CallError>) {
     let results: Vec<Result<Vec<Connection>, CallError>> = stream::iter(endpoints)
         .map(|endpoint| async move {
-            let mut out = Vec::new();
-            let mut token = None;
-            loop {
-                calls.count();
-                let page = api
-                    .connections_page(endpoint, token)
-                    .await
-                    .map_err(|e| CallError {
-                        endpoint_id: Some(endpoint.clone()),
-                        action: "DescribeClientVpnConnections",
-                        code: e.code,
-                        message: e.message,
-                    })?;
-                out.extend(page.items);
-                match page.next_token {
-                    Some(t) => token = Some(t),
-                    None => return Ok(out),
-                }
-            }
+            all_pages(calls, |token| api.connections_page(endpoint, token))
+                .await
+                .map_err(|e| {
+                    CallError::new(Some(endpoint.clone()), "DescribeClientVpnConnections", e)
+                })
         })
         .buffered(concurrency.max(1))
         .collect()

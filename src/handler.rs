@@ -4,9 +4,10 @@
 
 use crate::config::Config;
 use crate::ec2::ClientVpnApi;
-use crate::execute::{self, Calls};
+use crate::execute::{self, Calls, Outcome};
 use crate::json::DecodeError;
 use crate::model::Connection;
+use crate::plan::Call;
 use crate::report::{self, Response};
 use crate::state::StateStore;
 use crate::trigger::{self, Trigger};
@@ -127,13 +128,14 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
 
 impl<A: ClientVpnApi, S: StateStore> App<A, S> {
     /// The connections of `endpoints`, or when `None` of `CVPN_ENDPOINT_IDS`, or when that is empty
-    /// of every endpoint in the Region. Listings that fail are recorded in the response.
+    /// of every endpoint in the Region. Listings that fail are recorded in the response; `None`
+    /// when the Region's endpoints themselves could not be listed, so there is nothing to match.
     pub(crate) async fn connections_of(
         &self,
         endpoints: Option<Vec<String>>,
         response: &mut Response,
         calls: &Calls,
-    ) -> Vec<Connection> {
+    ) -> Option<Vec<Connection>> {
         let endpoints = match endpoints {
             Some(named) => named,
             None if !self.config.endpoint_ids.is_empty() => self.config.endpoint_ids.clone(),
@@ -142,7 +144,7 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
                 Err(e) => {
                     report::log_call_error(&e);
                     response.errors.push(e);
-                    return Vec::new();
+                    return None;
                 }
             },
         };
@@ -150,7 +152,32 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
             execute::list_connections(&self.api, &endpoints, self.config.concurrency, calls).await;
         errors.iter().for_each(report::log_call_error);
         response.errors.extend(errors);
-        connections
+        Some(connections)
+    }
+
+    /// Carries out the planned calls and reports every outcome, with those decided already
+    /// (`decided`, e.g. deferred beyond a ceiling), in the log and the response.
+    pub(crate) async fn carry_out(
+        &self,
+        planned: Vec<Call>,
+        decided: Vec<Outcome>,
+        response: &mut Response,
+        calls: &Calls,
+        stop_at: Option<Instant>,
+    ) {
+        let done = execute::run_calls(
+            &self.api,
+            planned,
+            response.dry_run,
+            self.config.concurrency,
+            calls,
+            stop_at,
+        )
+        .await;
+        for o in decided.iter().chain(&done) {
+            report::log_outcome(o, response.dry_run);
+            response.record(o);
+        }
     }
 
     pub async fn handle(&self, event: &Value) -> Result<Response, HandlerError> {

@@ -3,7 +3,7 @@
 
 use crate::config::MatchBy;
 use crate::ec2::ClientVpnApi;
-use crate::execute::{self, Calls, Outcome};
+use crate::execute::Calls;
 use crate::handler::{App, Refusal};
 use crate::indicators::Named;
 use crate::json::DecodeError;
@@ -176,7 +176,9 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
                 named.dedup();
                 named
             });
-        let connections = self.connections_of(named, response, calls).await;
+        let Some(connections) = self.connections_of(named, response, calls).await else {
+            return Ok(());
+        };
 
         let is_protected = |name: &str| config.is_protected(name);
         let selection = plan::select(
@@ -212,19 +214,8 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
             });
         }
         let planned = plan::calls(selection.targets, &connections);
-        let outcomes: Vec<Outcome> = execute::run_calls(
-            &self.api,
-            planned,
-            response.dry_run,
-            config.concurrency,
-            calls,
-            stop_at,
-        )
-        .await;
-        for o in &outcomes {
-            report::log_outcome(o, response.dry_run);
-            response.record(o);
-        }
+        self.carry_out(planned, Vec::new(), response, calls, stop_at)
+            .await;
         Ok(())
     }
 }

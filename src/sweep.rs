@@ -3,7 +3,7 @@
 //! connection ID only, since a `Username` call would also end a user's busy sessions.
 
 use crate::ec2::ClientVpnApi;
-use crate::execute::{self, CallError, Calls, Outcome};
+use crate::execute::{CallError, Calls, Outcome};
 use crate::handler::{App, Refusal};
 use crate::json::DecodeError;
 use crate::model::Connection;
@@ -81,9 +81,12 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
                 ));
             }
         }
-        let connections = self
+        let Some(connections) = self
             .connections_of(request.overrides.endpoint_ids.clone(), response, calls)
-            .await;
+            .await
+        else {
+            return Ok(());
+        };
         let active: Vec<&Connection> = connections.iter().filter(|c| c.is_active()).collect();
 
         let tracks = match &self.store {
@@ -151,7 +154,7 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
                 .then_with(|| a.connection.connection_id.cmp(&b.connection.connection_id))
         });
         let over_ceiling = targets.split_off(targets.len().min(config.max_sweep_terminations));
-        let mut outcomes: Vec<Outcome> = over_ceiling
+        let deferred: Vec<Outcome> = over_ceiling
             .into_iter()
             .map(|target| Outcome::Deferred {
                 target,
@@ -159,21 +162,8 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
             })
             .collect();
         let planned = targets.into_iter().map(plan::single).collect();
-        outcomes.extend(
-            execute::run_calls(
-                &self.api,
-                planned,
-                response.dry_run,
-                config.concurrency,
-                calls,
-                stop_at,
-            )
-            .await,
-        );
-        for o in &outcomes {
-            report::log_outcome(o, response.dry_run);
-            response.record(o);
-        }
+        self.carry_out(planned, deferred, response, calls, stop_at)
+            .await;
         Ok(())
     }
 
@@ -202,12 +192,7 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
         let stored = match store.load(&ids).await {
             Ok(stored) => stored,
             Err(e) => {
-                let e = CallError {
-                    endpoint_id: None,
-                    action: "BatchGetItem",
-                    code: e.code,
-                    message: e.message,
-                };
+                let e = CallError::new(None, "BatchGetItem", e);
                 report::log_call_error(&e);
                 response.errors.push(e);
                 return HashMap::new();
@@ -265,31 +250,23 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
                                         );
                                     }
                                     Err(e) => {
-                                        return (c.connection_id.clone(), observed.track, Some(e))
+                                        let e = CallError::new(None, "BatchGetItem", e);
+                                        return (c.connection_id.clone(), observed.track, Some(e));
                                     }
                                 }
                             }
                             // An activity mark that is not saved is seen again next tick, since the
                             // counters keep the bytes: judging by it now is safe.
-                            Err(e) => return (c.connection_id.clone(), observed.track, Some(e)),
+                            Err(e) => {
+                                let e = CallError::new(None, "PutItem", e);
+                                return (c.connection_id.clone(), observed.track, Some(e));
+                            }
                         }
                     }
                     (c.connection_id.clone(), observed.track, None)
                 }
             })
             .buffer_unordered(self.config.concurrency)
-            .map(|(id, track, e)| {
-                (
-                    id,
-                    track,
-                    e.map(|e| CallError {
-                        endpoint_id: None,
-                        action: "PutItem",
-                        code: e.code,
-                        message: e.message,
-                    }),
-                )
-            })
             .collect()
             .await;
         let mut tracks = HashMap::with_capacity(results.len());

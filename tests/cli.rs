@@ -153,15 +153,7 @@ async fn invoke_reads_stdin_and_fails_on_bad_events_without_calls() {
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("event.detail.severity"), "{}", r.stderr);
     assert!(r.stdout.is_empty());
-    assert_eq!(
-        h.emulator
-            .service()
-            .stats()
-            .values()
-            .map(|s| s.calls)
-            .sum::<u64>(),
-        0
-    );
+    assert_eq!(h.api_calls(), 0);
 }
 
 #[tokio::test]

@@ -384,15 +384,40 @@ async fn an_unknown_endpoint_is_reported_and_the_others_still_served() {
         .await
         .unwrap_err();
     assert!(matches!(err, HandlerError::BadEvent(_)), "{err}");
+    assert_eq!(h.api_calls(), 0);
+}
+
+#[tokio::test]
+async fn a_region_whose_endpoints_cannot_be_listed_is_reported_as_such() {
+    let h = harness(sample_state(), Config::default()).await;
+    let denied = ActionFaults {
+        deny: true,
+        ..Default::default()
+    };
+    let actions = [("DescribeClientVpnEndpoints".to_owned(), denied)].into();
+    h.emulator
+        .service()
+        .set_faults(Faults { seed: 5, actions })
+        .unwrap();
+    let err = h
+        .app
+        .handle(&event("guardduty-iam-assumed-role.json"))
+        .await
+        .unwrap_err();
+    let HandlerError::Incomplete(r) = err else {
+        panic!("{err}")
+    };
+    assert_eq!(r.errors.len(), 1);
     assert_eq!(
-        h.emulator
-            .service()
-            .stats()
-            .values()
-            .map(|s| s.calls)
-            .sum::<u64>(),
-        0
+        (r.errors[0].action, r.errors[0].code.as_str()),
+        ("DescribeClientVpnEndpoints", "UnauthorizedOperation")
     );
+    assert!(
+        r.skipped.is_empty(),
+        "not reported as matching nothing: {:?}",
+        r.skipped
+    );
+    assert!(h.ended().is_empty());
 }
 
 #[tokio::test]

@@ -110,6 +110,16 @@ pub async fn harness(state: StateFile, config: Config) -> Harness {
 }
 
 impl Harness {
+    /// Calls of every action the emulator has answered.
+    pub fn api_calls(&self) -> u64 {
+        self.emulator
+            .service()
+            .stats()
+            .values()
+            .map(|s| s.calls)
+            .sum()
+    }
+
     /// IDs of every connection that is no longer active.
     pub fn ended(&self) -> BTreeSet<String> {
         self.emulator
