@@ -1,6 +1,10 @@
 //! Under Lambda (`AWS_LAMBDA_RUNTIME_API` set) the runtime loop; otherwise a command-line tool on
 //! the same handler.
 
+// The handler's future nests the AWS SDK's deep async stacks; optimized builds compute its layout
+// past rustc's default query depth of 128.
+#![recursion_limit = "256"]
+
 use aws_config::retry::RetryConfig;
 use aws_config::BehaviorVersion;
 use cvpn_terminator::execute::{self, Calls};
