@@ -1,10 +1,9 @@
 //! Settings from environment variables, validated once at start; every error names its variable.
 
 use crate::gates::{Gates, TypePattern};
-use crate::mapping::{CaseRule, UsernameMapping};
+use crate::mapping::{CaseRule, NamePattern, UsernameMapping};
 use crate::model::{is_resource_id, ENDPOINT_PREFIX};
 use crate::policy::{Limits, SweepPolicy};
-use std::collections::BTreeSet;
 use std::fmt;
 use std::time::Duration;
 
@@ -32,7 +31,9 @@ pub struct Config {
     pub endpoint_ids: Vec<String>,
     pub dry_run: bool,
     /// Compared with usernames and common names under `mapping.case`.
-    pub protected_users: BTreeSet<String>,
+    pub protected_users: Vec<NamePattern>,
+    /// When not empty, only principals of these accounts name a VPN user.
+    pub identity_accounts: Vec<String>,
     pub max_terminations: usize,
     pub gates: Gates,
     pub mapping: UsernameMapping,
@@ -56,7 +57,8 @@ impl Default for Config {
         Self {
             endpoint_ids: Vec::new(),
             dry_run: false,
-            protected_users: BTreeSet::new(),
+            protected_users: Vec::new(),
+            identity_accounts: Vec::new(),
             max_terminations: 10,
             gates: Gates::default(),
             mapping: UsernameMapping::default(),
@@ -133,10 +135,29 @@ impl Config {
                 UsernameMapping::new(&t, case).map_err(|m| err("CVPN_USERNAME_TEMPLATE", m))?
             }
         };
-        let protected_users = list(get("CVPN_PROTECTED_USERS"))
-            .into_iter()
-            .map(|u| mapping.case.fold(&u))
-            .collect();
+        let names = |variable: &'static str| {
+            list(get(variable))
+                .iter()
+                .map(|p| NamePattern::new(p, case).map_err(|m| err(variable, m)))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let protected_users = names("CVPN_PROTECTED_USERS")?;
+        if let Some(all) = protected_users.iter().find(|p| p.matches_everyone()) {
+            return Err(err(
+                "CVPN_PROTECTED_USERS",
+                format!("`{all}` protects every user, so nothing could ever be ended; use CVPN_DRY_RUN to stop terminations"),
+            ));
+        }
+        let identity_accounts = list(get("CVPN_IDENTITY_ACCOUNTS"));
+        if let Some(bad) = identity_accounts
+            .iter()
+            .find(|a| a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(err(
+                "CVPN_IDENTITY_ACCOUNTS",
+                format!("`{bad}` is not an AWS account ID (12 digits)"),
+            ));
+        }
         let max_terminations = number(
             get("CVPN_MAX_TERMINATIONS"),
             1..=100_000,
@@ -223,7 +244,7 @@ impl Config {
                 defaults.sweep.idle_bytes as usize,
             )
             .map_err(|m| err("CVPN_IDLE_BYTES", m))? as u64,
-            extended_users: patterns("CVPN_EXTENDED_USERS")?,
+            extended_users: names("CVPN_EXTENDED_USERS")?,
             extended,
         };
         let state_table = get("CVPN_STATE_TABLE");
@@ -247,6 +268,7 @@ impl Config {
             endpoint_ids,
             dry_run,
             protected_users,
+            identity_accounts,
             max_terminations,
             gates,
             mapping,
@@ -261,7 +283,14 @@ impl Config {
     }
 
     pub fn is_protected(&self, name: &str) -> bool {
-        self.protected_users.contains(&self.mapping.case.fold(name))
+        self.protected_users.iter().any(|p| p.matches(name))
+    }
+
+    /// Whether a principal of `account` may name a VPN user (`CVPN_IDENTITY_ACCOUNTS`); an unknown
+    /// account may not when the list is set.
+    pub fn identity_account_allowed(&self, account: Option<&str>) -> bool {
+        self.identity_accounts.is_empty()
+            || account.is_some_and(|a| self.identity_accounts.iter().any(|x| x == a))
     }
 }
 
@@ -397,6 +426,35 @@ mod tests {
     fn protected_users_fold_case_by_default() {
         let c = from(&[("CVPN_PROTECTED_USERS", "BreakGlass")]).unwrap();
         assert!(c.is_protected("breakglass"));
+        assert!(!c.is_protected("breakglass2"));
+    }
+
+    #[test]
+    fn user_lists_share_one_pattern_syntax_and_case_rule() {
+        let c = from(&[
+            ("CVPN_PROTECTED_USERS", "break*"),
+            ("CVPN_EXTENDED_USERS", "SVC-*"),
+            ("CVPN_MAX_SESSION_MINUTES", "60"),
+        ])
+        .unwrap();
+        assert!(c.is_protected("BreakGlass") && c.is_protected("break"));
+        assert!(!c.is_protected("\u{212A}ate") && !c.is_protected("outbreak"));
+        assert!(c.sweep.extended_users[0].matches("svc-backup"));
+        let sensitive = from(&[
+            ("CVPN_PROTECTED_USERS", "break*"),
+            ("CVPN_USERNAME_CASE", "sensitive"),
+        ])
+        .unwrap();
+        assert!(sensitive.is_protected("breakglass") && !sensitive.is_protected("Breakglass"));
+    }
+
+    #[test]
+    fn identity_accounts() {
+        let c = from(&[("CVPN_IDENTITY_ACCOUNTS", "111122223333, 444455556666")]).unwrap();
+        assert!(c.identity_account_allowed(Some("444455556666")));
+        assert!(!c.identity_account_allowed(Some("999999999999")));
+        assert!(!c.identity_account_allowed(None));
+        assert!(from(&[]).unwrap().identity_account_allowed(None));
     }
 
     #[test]
@@ -411,6 +469,10 @@ mod tests {
             ("CVPN_USERNAME_TEMPLATE", "{nickname}"),
             ("CVPN_USERNAME_CASE", "lower"),
             ("CVPN_MATCH_BY", "email"),
+            ("CVPN_PROTECTED_USERS", "*"),
+            ("CVPN_PROTECTED_USERS", "admin, **"),
+            ("CVPN_EXTENDED_USERS", "svc-**"),
+            ("CVPN_IDENTITY_ACCOUNTS", "1111-2222-3333"),
             ("CVPN_CONCURRENCY", "0"),
             ("CVPN_MAX_ATTEMPTS", "100"),
             ("CVPN_FINDING_TYPES_ALLOW", "a**b"),

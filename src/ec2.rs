@@ -3,16 +3,18 @@
 //! aws-sdk-ec2 over HTTP.
 
 use crate::aws::api_error;
-use crate::model::{parse_api_time, ApiError, By, Connection, Page, Status, StatusChange};
+use crate::model::{
+    parse_api_time, ApiError, By, Cidr, Connection, Endpoint, Page, Status, StatusChange,
+};
 use aws_sdk_ec2::types::{ClientVpnConnectionStatus, ClientVpnEndpointStatusCode};
 use std::future::Future;
 
 pub trait ClientVpnApi: Send + Sync {
-    /// IDs of the Region's endpoints that can have connections (not deleting or deleted).
+    /// The Region's endpoints that can have connections (not deleting or deleted).
     fn endpoints_page(
         &self,
         token: Option<String>,
-    ) -> impl Future<Output = Result<Page<String>, ApiError>> + Send;
+    ) -> impl Future<Output = Result<Page<Endpoint>, ApiError>> + Send;
 
     fn connections_page(
         &self,
@@ -43,7 +45,7 @@ impl Ec2 {
 }
 
 impl ClientVpnApi for Ec2 {
-    async fn endpoints_page(&self, token: Option<String>) -> Result<Page<String>, ApiError> {
+    async fn endpoints_page(&self, token: Option<String>) -> Result<Page<Endpoint>, ApiError> {
         let out = self
             .client
             .describe_client_vpn_endpoints()
@@ -64,7 +66,12 @@ impl ClientVpnApi for Ec2 {
                     )
                 )
             })
-            .filter_map(|e| e.client_vpn_endpoint_id().map(str::to_owned))
+            .filter_map(|e| {
+                Some(Endpoint {
+                    id: e.client_vpn_endpoint_id()?.to_owned(),
+                    client_cidr: e.client_cidr_block().and_then(Cidr::parse),
+                })
+            })
             .collect();
         Ok(Page {
             items,
@@ -102,6 +109,7 @@ impl ClientVpnApi for Ec2 {
                         .map_or("unknown", |code| code.as_str())
                         .to_owned(),
                     established: c.connection_established_time().and_then(parse_api_time),
+                    ended: c.connection_end_time().and_then(parse_api_time),
                     ingress_bytes: counter(c.ingress_bytes()),
                     egress_bytes: counter(c.egress_bytes()),
                 })

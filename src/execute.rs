@@ -4,8 +4,8 @@
 
 use crate::ec2::ClientVpnApi;
 use crate::model::{
-    ApiError, By, Connection, Page, StatusChange, CONNECTION_NOT_FOUND, DRY_RUN_OPERATION,
-    LIMIT_EXCEEDED, USER_NOT_FOUND,
+    ApiError, By, Connection, Endpoint, Page, StatusChange, CONNECTION_NOT_FOUND,
+    DRY_RUN_OPERATION, LIMIT_EXCEEDED, USER_NOT_FOUND,
 };
 use crate::plan::{single, Call, Target};
 use futures::stream::{self, StreamExt};
@@ -13,8 +13,9 @@ use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-/// A call that failed for a whole step rather than one connection: an endpoint or the endpoint
-/// listing that could not be read, or the idle state that could not be loaded or saved.
+/// A step that failed as a whole rather than for one connection: an endpoint or the endpoint
+/// listing that could not be read, the idle state that could not be loaded or saved, or a finding
+/// of a batch that could not be decoded.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct CallError {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -22,6 +23,11 @@ pub struct CallError {
     pub action: &'static str,
     pub code: String,
     pub message: String,
+    /// For a bad finding: the field that was wrong, and the finding's position in its batch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<usize>,
 }
 
 impl CallError {
@@ -31,6 +37,19 @@ impl CallError {
             action,
             code: e.code,
             message: e.message,
+            path: None,
+            index: None,
+        }
+    }
+
+    pub fn bad_finding(bad: &crate::trigger::BadFinding) -> Self {
+        Self {
+            endpoint_id: None,
+            action: "DecodeFinding",
+            code: "BadFinding".into(),
+            message: bad.error.message.clone(),
+            path: Some(bad.error.path.clone()),
+            index: Some(bad.index),
         }
     }
 }
@@ -68,11 +87,11 @@ where
     }
 }
 
-/// Every endpoint in the Region.
+/// Every endpoint in the Region, with its client CIDR.
 pub async fn list_endpoints(
     api: &impl ClientVpnApi,
     calls: &Calls,
-) -> Result<Vec<String>, CallError> {
+) -> Result<Vec<Endpoint>, CallError> {
     all_pages(calls, |token| api.endpoints_page(token))
         .await
         .map_err(|e| CallError::new(None, "DescribeClientVpnEndpoints", e))

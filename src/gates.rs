@@ -1,6 +1,7 @@
 //! Whether a finding may lead to terminations: it must be live, severe enough and of an allowed type.
 //! A finding that fails a gate is reported as skipped with the reason, not as an error. Pure.
 
+use crate::pattern::glob;
 use crate::trigger::Finding;
 use serde::Serialize;
 
@@ -25,28 +26,6 @@ impl std::fmt::Display for TypePattern {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
-}
-
-fn glob(pattern: &[u8], text: &[u8]) -> bool {
-    // Iterative matching with one backtrack point per `*`: linear enough for short type names.
-    let (mut p, mut t) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        if p < pattern.len() && pattern[p] == b'*' {
-            star = Some((p, t));
-            p += 1;
-        } else if p < pattern.len() && pattern[p] == text[t] {
-            p += 1;
-            t += 1;
-        } else if let Some((sp, st)) = star {
-            p = sp + 1;
-            t = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    pattern[p..].iter().all(|&c| c == b'*')
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -122,7 +101,7 @@ impl Gates {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::indicators::Indicators;
+    use crate::trigger::Evidence;
 
     fn finding(severity: f64, types: &[&str], closed: Option<&str>) -> Finding {
         Finding {
@@ -133,7 +112,7 @@ mod tests {
             closed: closed.map(str::to_owned),
             account: None,
             region: None,
-            indicators: Indicators::default(),
+            evidence: Evidence::default(),
         }
     }
 

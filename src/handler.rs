@@ -6,7 +6,7 @@ use crate::config::Config;
 use crate::ec2::ClientVpnApi;
 use crate::execute::{self, Calls, Outcome};
 use crate::json::DecodeError;
-use crate::model::Connection;
+use crate::model::{Connection, Endpoint, ENDPOINT_NOT_FOUND};
 use crate::plan::Call;
 use crate::report::{self, Response};
 use crate::state::StateStore;
@@ -14,6 +14,14 @@ use crate::trigger::{self, Trigger};
 use serde_json::Value;
 use std::fmt;
 use std::time::Instant;
+
+/// What the listing saw.
+pub(crate) struct Picture {
+    pub endpoints: Vec<Endpoint>,
+    pub connections: Vec<Connection>,
+    /// Endpoints in scope whose connections could not be listed: the picture is incomplete.
+    pub unlisted: usize,
+}
 
 pub struct App<A, S> {
     pub config: Config,
@@ -128,31 +136,66 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
 
 impl<A: ClientVpnApi, S: StateStore> App<A, S> {
     /// The connections of `endpoints`, or when `None` of `CVPN_ENDPOINT_IDS`, or when that is empty
-    /// of every endpoint in the Region. Listings that fail are recorded in the response; `None`
-    /// when the Region's endpoints themselves could not be listed, so there is nothing to match.
+    /// of every endpoint in the Region; with the endpoints' client CIDRs when every endpoint is
+    /// listed or `cidrs` asks for them. Listings that fail are recorded in the response; `None`
+    /// when the endpoints themselves could not be listed, so there is nothing to match.
     pub(crate) async fn connections_of(
         &self,
         endpoints: Option<Vec<String>>,
+        cidrs: bool,
         response: &mut Response,
         calls: &Calls,
-    ) -> Option<Vec<Connection>> {
-        let endpoints = match endpoints {
-            Some(named) => named,
-            None if !self.config.endpoint_ids.is_empty() => self.config.endpoint_ids.clone(),
-            None => match execute::list_endpoints(&self.api, calls).await {
-                Ok(all) => all,
-                Err(e) => {
-                    report::log_call_error(&e);
-                    response.errors.push(e);
-                    return None;
+    ) -> Option<Picture> {
+        let named = endpoints.or_else(|| {
+            (!self.config.endpoint_ids.is_empty()).then(|| self.config.endpoint_ids.clone())
+        });
+        let endpoints = match named {
+            Some(ids) if !cidrs => ids
+                .into_iter()
+                .map(|id| Endpoint {
+                    id,
+                    client_cidr: None,
+                })
+                .collect(),
+            named => {
+                let all = match execute::list_endpoints(&self.api, calls).await {
+                    Ok(all) => all,
+                    Err(e) => {
+                        report::log_call_error(&e);
+                        response.errors.push(e);
+                        return None;
+                    }
+                };
+                match named {
+                    // Named endpoints the Region does not have are listed anyway, so the answer
+                    // says so; without a CIDR, no client IP matches there.
+                    Some(ids) => ids
+                        .into_iter()
+                        .map(|id| {
+                            let client_cidr =
+                                all.iter().find(|e| e.id == id).and_then(|e| e.client_cidr);
+                            Endpoint { id, client_cidr }
+                        })
+                        .collect(),
+                    None => all,
                 }
-            },
+            }
         };
+        let ids: Vec<String> = endpoints.iter().map(|e| e.id.clone()).collect();
         let (connections, errors) =
-            execute::list_connections(&self.api, &endpoints, self.config.concurrency, calls).await;
+            execute::list_connections(&self.api, &ids, self.config.concurrency, calls).await;
         errors.iter().for_each(report::log_call_error);
+        // An endpoint that does not exist hides no connection; any other failure might.
+        let unlisted = errors
+            .iter()
+            .filter(|e| e.code != ENDPOINT_NOT_FOUND)
+            .count();
         response.errors.extend(errors);
-        Some(connections)
+        Some(Picture {
+            endpoints,
+            connections,
+            unlisted,
+        })
     }
 
     /// Carries out the planned calls and reports every outcome, with those decided already

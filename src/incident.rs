@@ -3,13 +3,13 @@
 
 use crate::config::MatchBy;
 use crate::ec2::ClientVpnApi;
-use crate::execute::Calls;
+use crate::execute::{CallError, Calls};
 use crate::handler::{App, Refusal};
-use crate::indicators::Named;
 use crate::json::DecodeError;
 use crate::plan::{self, Origin, Rules, Selector};
 use crate::report::{self, Entry, FindingInfo, Response, TriggerInfo};
 use crate::state::StateStore;
+use crate::trigger::evidence::Named;
 use crate::trigger::{DirectRequest, FindingEvent, FindingSource};
 use std::time::Instant;
 
@@ -45,6 +45,11 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
             reason: None,
             time: None,
         };
+        for bad in &event.bad {
+            let e = CallError::bad_finding(bad);
+            report::log_call_error(&e);
+            response.errors.push(e);
+        }
         let mut selectors = Vec::new();
         for f in &event.findings {
             let origin = Origin {
@@ -54,16 +59,19 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
                 severity: Some(f.severity),
                 reason: event.action_name.clone(),
             };
-            let skip = |response: &mut Response, reason: &'static str, detail: String| {
+            let mut skipped = 0;
+            let mut skip = |response: &mut Response, reason: &'static str, detail: String| {
                 let entry = Entry::finding_skipped(&origin, reason, detail);
                 report::log_skipped(&entry, &origin);
                 response.skipped.push(entry);
+                skipped += 1;
             };
             if let Err(gate) = self.config.gates.check(f, event.source.severity_gated()) {
                 skip(response, gate.reason, gate.detail);
                 continue;
             }
-            let named = &f.indicators.endpoint_ids;
+            let evidence = &f.evidence;
+            let named = &evidence.endpoint_ids;
             let endpoint_ids: Vec<String> = named
                 .iter()
                 .filter(|e| {
@@ -81,28 +89,58 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
                 );
                 continue;
             }
-            let usernames = f
-                .indicators
-                .identities
-                .iter()
-                .filter_map(|identity| {
-                    let vpn = self.config.mapping.map(&identity.value)?;
-                    let origin = if vpn == identity.value {
-                        identity.origin.clone()
-                    } else {
-                        format!("mapped from {} at {}", identity.value, identity.origin)
-                    };
-                    Some(Named { value: vpn, origin })
-                })
-                .collect();
-            selectors.push(Selector {
+            for n in &evidence.no_identity {
+                skip(
+                    response,
+                    "no_identity",
+                    format!("{}: {}", n.field, n.detail),
+                );
+            }
+            let mut usernames = Vec::new();
+            for identity in &evidence.identities {
+                let name = &identity.name;
+                if !self
+                    .config
+                    .identity_account_allowed(identity.account.as_deref())
+                {
+                    skip(
+                        response,
+                        "foreign_account",
+                        format!(
+                            "{} ({}) is a principal of account {}, not one of CVPN_IDENTITY_ACCOUNTS",
+                            name.value,
+                            name.origin,
+                            identity.account.as_deref().unwrap_or("(unknown)")
+                        ),
+                    );
+                    continue;
+                }
+                let Some(vpn) = self.config.mapping.map(&name.value) else {
+                    continue;
+                };
+                let origin = if vpn == name.value {
+                    name.origin.clone()
+                } else {
+                    format!("mapped from {} at {}", name.value, name.origin)
+                };
+                usernames.push(Named { value: vpn, origin });
+            }
+            let selector = Selector {
                 origin: origin.clone(),
                 match_by: self.config.match_by.clone(),
                 usernames,
-                ips: f.indicators.ips.clone(),
-                connection_ids: f.indicators.connection_ids.clone(),
+                ips: evidence.ips.clone(),
+                connection_ids: evidence.connection_ids.clone(),
                 endpoint_ids,
-            });
+                seen_at: evidence.seen_at,
+            };
+            // A finding whose every principal was refused has said why already.
+            let names_something = !selector.usernames.is_empty()
+                || !selector.ips.is_empty()
+                || !selector.connection_ids.is_empty();
+            if names_something || skipped == 0 {
+                selectors.push(selector);
+            }
         }
         selectors
     }
@@ -148,6 +186,7 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
             ips: Vec::new(),
             connection_ids: request.connection_id.iter().cloned().collect(),
             endpoint_ids: request.endpoint_id.iter().cloned().collect(),
+            seen_at: None,
         })
     }
 
@@ -176,10 +215,22 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
                 named.dedup();
                 named
             });
-        let Some(connections) = self.connections_of(named, response, calls).await else {
+        let cidrs = selectors
+            .iter()
+            .any(|s| s.match_by.client_ip && !s.ips.is_empty());
+        let Some(picture) = self.connections_of(named, cidrs, response, calls).await else {
             return Ok(());
         };
-
+        if picture.unlisted > 0 {
+            // The cap and the matching need every connection in scope: decide on a retry instead.
+            tracing::error!(
+                event = "incomplete_picture",
+                unlisted = picture.unlisted,
+                "endpoints in scope could not be listed; nothing is ended"
+            );
+            return Ok(());
+        }
+        let connections = picture.connections;
         let is_protected = |name: &str| config.is_protected(name);
         let selection = plan::select(
             &selectors,
@@ -187,6 +238,7 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
             &Rules {
                 case: config.mapping.case,
                 is_protected: &is_protected,
+                endpoints: &picture.endpoints,
             },
         );
         for s in &selection.skipped {

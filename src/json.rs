@@ -1,6 +1,7 @@
 //! Reading events as JSON while keeping the path of each value, so an error can say exactly which
 //! field was wrong (`event.detail.findings[0].Severity.Label: expected a string, found a number`).
 
+use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
 use std::fmt;
 
@@ -103,6 +104,20 @@ impl<'a> At<'a> {
             Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(false),
             other => Err(self.error(format!("expected true or false, found {}", kind(other)))),
         }
+    }
+
+    /// An RFC 3339 time, or milliseconds since the epoch (OCSF's `*_time`).
+    pub fn time(&self) -> Result<DateTime<Utc>, DecodeError> {
+        if let Some(ms) = self.value.as_i64() {
+            return Utc
+                .timestamp_millis_opt(ms)
+                .single()
+                .ok_or_else(|| self.error(format!("{ms} is not a time in milliseconds")));
+        }
+        let text = self.str()?;
+        DateTime::parse_from_rfc3339(text.trim())
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| self.error(format!("`{text}` is not an RFC 3339 time")))
     }
 
     pub fn items(&self) -> Result<Vec<At<'a>>, DecodeError> {

@@ -1,8 +1,8 @@
 //! cvpn-terminator: ends AWS Client VPN sessions on GuardDuty and Security Hub findings and on
 //! direct requests.
 //!
-//! The pure core decodes events ([`trigger`]), extracts indicators ([`indicators`]), maps
-//! identities ([`mapping`]), gates findings ([`gates`]), decides what to end ([`plan`]) and judges
+//! The pure core decodes events ([`trigger`], one module per format, reading only the fields
+//! that are evidence), maps identities ([`mapping`]), gates findings ([`gates`]), decides what to end ([`plan`]) and judges
 //! idle and over-age connections ([`policy`]). The shell lists and terminates through [`ec2`]
 //! ([`execute`]), keeps idle state through [`state`], and reports ([`report`]); [`handler`] ties one
 //! invocation together, handing findings and requests to [`incident`] and schedules to [`sweep`].
@@ -14,11 +14,11 @@ pub mod execute;
 pub mod gates;
 pub mod handler;
 pub mod incident;
-pub mod indicators;
 pub mod json;
 pub mod logging;
 pub mod mapping;
 pub mod model;
+pub mod pattern;
 pub mod plan;
 pub mod policy;
 pub mod report;

@@ -189,7 +189,7 @@ async fn cli(app: &App<Ec2, Dynamo>, args: &[String]) -> Result<ExitCode, String
                 Some(e) => vec![e],
                 None if !app.config.endpoint_ids.is_empty() => app.config.endpoint_ids.clone(),
                 None => match execute::list_endpoints(&app.api, &calls).await {
-                    Ok(all) => all,
+                    Ok(all) => all.into_iter().map(|e| e.id).collect(),
                     Err(e) => {
                         eprintln!("cvpn-terminator: {}: {} {}", e.action, e.code, e.message);
                         return Ok(ExitCode::FAILURE);

@@ -3,6 +3,9 @@
 //! rewrites the identity, and case is folded or not when names are compared.
 
 /// How names are compared: Active Directory and most IdPs treat usernames case-insensitively.
+///
+/// Insensitive folds ASCII letters only. Unicode case folding maps look-alikes onto ordinary
+/// letters (the Kelvin sign U+212A folds to `k`), which would let a name nobody has end `kate`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum CaseRule {
     #[default]
@@ -13,16 +16,57 @@ pub enum CaseRule {
 impl CaseRule {
     pub fn fold(self, name: &str) -> String {
         match self {
-            Self::Insensitive => name.to_lowercase(),
+            Self::Insensitive => name.to_ascii_lowercase(),
             Self::Sensitive => name.to_owned(),
         }
     }
 
     pub fn same(self, a: &str, b: &str) -> bool {
         match self {
-            Self::Insensitive => a.to_lowercase() == b.to_lowercase(),
+            Self::Insensitive => a.eq_ignore_ascii_case(b),
             Self::Sensitive => a == b,
         }
+    }
+}
+
+/// An entry of a user list (`CVPN_PROTECTED_USERS`, `CVPN_EXTENDED_USERS`): a name, or a pattern
+/// with `*`, compared under the one case rule of `CVPN_USERNAME_CASE`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NamePattern {
+    folded: String,
+    case: CaseRule,
+}
+
+impl NamePattern {
+    pub fn new(entry: &str, case: CaseRule) -> Result<Self, String> {
+        if entry.is_empty() {
+            return Err("an empty entry".into());
+        }
+        if entry.contains("**") {
+            return Err(format!("`{entry}`: use a single `*`"));
+        }
+        if entry.chars().any(char::is_control) {
+            return Err(format!("{entry:?} holds a control character"));
+        }
+        Ok(Self {
+            folded: case.fold(entry),
+            case,
+        })
+    }
+
+    /// Whether it matches every name, which a list of protected users must not do.
+    pub fn matches_everyone(&self) -> bool {
+        self.folded.bytes().all(|b| b == b'*')
+    }
+
+    pub fn matches(&self, name: &str) -> bool {
+        crate::pattern::glob(self.folded.as_bytes(), self.case.fold(name).as_bytes())
+    }
+}
+
+impl std::fmt::Display for NamePattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.folded)
     }
 }
 
@@ -178,6 +222,27 @@ mod tests {
     fn case_rules() {
         assert!(CaseRule::Insensitive.same("Alice", "aLICE"));
         assert!(!CaseRule::Sensitive.same("Alice", "alice"));
-        assert_eq!(CaseRule::Insensitive.fold("ÄLICE"), "älice");
+        // ASCII only: a look-alike is another name.
+        assert_eq!(CaseRule::Insensitive.fold("ÄLICE"), "Älice");
+        assert!(!CaseRule::Insensitive.same("\u{212A}ate", "kate"));
+        assert!(!CaseRule::Insensitive.same("ǅ", "ǆ"));
+    }
+
+    #[test]
+    fn name_patterns_share_the_case_rule() {
+        let p = NamePattern::new("Break*", CaseRule::Insensitive).unwrap();
+        assert!(p.matches("breakglass") && p.matches("BREAK") && !p.matches("xbreak"));
+        assert!(!p.matches("\u{212A}reak"));
+        let s = NamePattern::new("Break*", CaseRule::Sensitive).unwrap();
+        assert!(s.matches("Breakglass") && !s.matches("breakglass"));
+        assert!(NamePattern::new("*", CaseRule::Insensitive)
+            .unwrap()
+            .matches_everyone());
+        for bad in ["", "a**", "a\u{7}b"] {
+            assert!(
+                NamePattern::new(bad, CaseRule::Insensitive).is_err(),
+                "{bad:?}"
+            );
+        }
     }
 }

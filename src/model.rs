@@ -15,6 +15,8 @@ pub struct Connection {
     /// `active`, `terminating`, `terminated` or `failed-to-terminate`.
     pub status: String,
     pub established: Option<DateTime<Utc>>,
+    /// Set once the connection ended (or, while terminating, when it will).
+    pub ended: Option<DateTime<Utc>>,
     pub ingress_bytes: u64,
     pub egress_bytes: u64,
 }
@@ -22,6 +24,46 @@ pub struct Connection {
 impl Connection {
     pub fn is_active(&self) -> bool {
         self.status == "active"
+    }
+}
+
+/// An endpoint and the block its clients' addresses come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    pub id: String,
+    pub client_cidr: Option<Cidr>,
+}
+
+/// An address block such as `10.100.0.0/16`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cidr {
+    base: IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    pub fn parse(text: &str) -> Option<Self> {
+        let (base, prefix) = text.trim().split_once('/')?;
+        let base: IpAddr = base.parse().ok()?;
+        let prefix: u8 = prefix.parse().ok()?;
+        let bits = if base.is_ipv4() { 32 } else { 128 };
+        (prefix <= bits).then_some(Self { base, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let (a, b, bits) = match (self.base, ip) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => (u32::from(a) as u128, u32::from(b) as u128, 32),
+            (IpAddr::V6(a), IpAddr::V6(b)) => (u128::from(a), u128::from(b), 128),
+            _ => return false,
+        };
+        let host_bits = bits - u32::from(self.prefix);
+        host_bits >= bits || (a >> host_bits) == (b >> host_bits)
+    }
+}
+
+impl std::fmt::Display for Cidr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.base, self.prefix)
     }
 }
 
@@ -64,6 +106,7 @@ pub const DRY_RUN_OPERATION: &str = "DryRunOperation";
 pub const LIMIT_EXCEEDED: &str = "ClientVpnTerminateConnectionsLimitExceeded";
 pub const USER_NOT_FOUND: &str = "InvalidClientVpnConnection.UserNotFound";
 pub const CONNECTION_NOT_FOUND: &str = "InvalidClientVpnConnection.IdNotFound";
+pub const ENDPOINT_NOT_FOUND: &str = "InvalidClientVpnEndpointId.NotFound";
 
 /// Most connections one `Username` call may end (documented by AWS).
 pub const USERNAME_LIMIT: usize = 5;
@@ -109,6 +152,26 @@ mod tests {
         let t = parse_api_time("2026-11-22 08:00:00").unwrap();
         assert_eq!(Some(t), parse_api_time("2026-11-22T08:00:00Z"));
         assert_eq!(parse_api_time("yesterday"), None);
+    }
+
+    #[test]
+    fn cidrs_contain_their_addresses_only() {
+        let c = Cidr::parse("10.100.0.0/16").unwrap();
+        assert!(c.contains("10.100.255.1".parse().unwrap()));
+        assert!(!c.contains("10.101.0.1".parse().unwrap()));
+        assert!(!c.contains("::1".parse().unwrap()));
+        assert!(Cidr::parse("0.0.0.0/0")
+            .unwrap()
+            .contains("8.8.8.8".parse().unwrap()));
+        assert!(Cidr::parse("10.0.0.7/32")
+            .unwrap()
+            .contains("10.0.0.7".parse().unwrap()));
+        assert!(Cidr::parse("fd00::/8")
+            .unwrap()
+            .contains("fd12::1".parse().unwrap()));
+        for bad in ["10.0.0.0", "10.0.0.0/33", "x/8", "::/129"] {
+            assert_eq!(Cidr::parse(bad), None, "{bad}");
+        }
     }
 
     #[test]

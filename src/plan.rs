@@ -2,10 +2,11 @@
 //! and what to look for, returns targets, skips and calls.
 
 use crate::config::MatchBy;
-use crate::indicators::Named;
 use crate::mapping::CaseRule;
-use crate::model::{By, Connection, USERNAME_LIMIT};
+use crate::model::{By, Connection, Endpoint, USERNAME_LIMIT};
 use crate::policy::Verdict;
+use crate::trigger::evidence::Named;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -35,6 +36,8 @@ pub struct Selector {
     pub connection_ids: Vec<String>,
     /// Limits matching to these endpoints; empty means every endpoint looked at.
     pub endpoint_ids: Vec<String>,
+    /// When the activity was last seen: a client IP names the connection that held it then.
+    pub seen_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -50,7 +53,8 @@ pub struct Target {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Skipped {
     pub connection: Option<Connection>,
-    /// Stable, for machines: `protected`, `not_active`, `no_match`, and the gates' reasons.
+    /// Stable, for machines: `protected`, `not_active`, `no_match`, `ambiguous_ip`,
+    /// `ip_reassigned`, and the gates' reasons.
     pub reason: &'static str,
     pub detail: String,
     pub origin: Origin,
@@ -65,11 +69,93 @@ pub struct Selection {
 pub struct Rules<'a> {
     pub case: CaseRule,
     pub is_protected: &'a dyn Fn(&str) -> bool,
+    /// The endpoints in scope with their client CIDRs; an IP matches only inside one.
+    pub endpoints: &'a [Endpoint],
 }
 
-fn reasons(s: &Selector, c: &Connection, case: CaseRule) -> Vec<String> {
+/// The one connection a client IP names, or why it names none.
+enum IpHolder<'c> {
+    One(&'c Connection),
+    /// Not a client address of any endpoint in scope, or no connection ever had it: no match.
+    Nobody,
+    Refused(&'static str, String),
+}
+
+/// A client IP names a connection only when the IP lies in that endpoint's client CIDR, the
+/// connection held it when the activity was last seen, and exactly one connection in scope did:
+/// addresses are reused across endpoints with the same CIDR and after a client disconnects.
+fn holder<'c>(
+    s: &Selector,
+    ip: &Named<std::net::IpAddr>,
+    connections: &'c [Connection],
+    endpoints: &[Endpoint],
+) -> IpHolder<'c> {
+    let in_cidr = |c: &Connection| {
+        endpoints.iter().any(|e| {
+            e.id == c.endpoint_id && e.client_cidr.is_some_and(|cidr| cidr.contains(ip.value))
+        })
+    };
+    let had_it: Vec<&Connection> = connections
+        .iter()
+        .filter(|c| c.client_ip == Some(ip.value) && in_scope(s, c) && in_cidr(c))
+        .collect();
+    if had_it.is_empty() {
+        return IpHolder::Nobody;
+    }
+    let Some(at) = s.seen_at else {
+        return IpHolder::Refused(
+            "ip_reassigned",
+            format!(
+                "client IP {} ({}): the finding gives no time of activity, so who held the address then cannot be told",
+                ip.value, ip.origin
+            ),
+        );
+    };
+    let held_then: Vec<&Connection> = had_it
+        .iter()
+        .copied()
+        .filter(|c| c.established.is_some_and(|e| e <= at) && c.ended.is_none_or(|e| e >= at))
+        .collect();
+    match held_then.as_slice() {
+        [one] => IpHolder::One(one),
+        [] => IpHolder::Refused(
+            "ip_reassigned",
+            format!(
+                "client IP {} ({}) was not held by any connection in scope at {at}: {} connection(s) had it at other times",
+                ip.value,
+                ip.origin,
+                had_it.len()
+            ),
+        ),
+        many => IpHolder::Refused(
+            "ambiguous_ip",
+            format!(
+                "client IP {} ({}) was held by {} connections in scope at {at} ({}); nothing is ended for it",
+                ip.value,
+                ip.origin,
+                many.len(),
+                many.iter()
+                    .map(|c| format!("{} on {}", c.connection_id, c.endpoint_id))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ),
+    }
+}
+
+fn in_scope(s: &Selector, c: &Connection) -> bool {
+    s.endpoint_ids.is_empty() || s.endpoint_ids.contains(&c.endpoint_id)
+}
+
+/// Why `c` matches `s`; `ips` are the selector's IPs with the connection each one names.
+fn reasons(
+    s: &Selector,
+    ips: &[(&Named<std::net::IpAddr>, &Connection)],
+    c: &Connection,
+    case: CaseRule,
+) -> Vec<String> {
     let mut why = Vec::new();
-    if !s.endpoint_ids.is_empty() && !s.endpoint_ids.contains(&c.endpoint_id) {
+    if !in_scope(s, c) {
         return why;
     }
     let name_match = |field: &Option<String>| {
@@ -93,13 +179,11 @@ fn reasons(s: &Selector, c: &Connection, case: CaseRule) -> Vec<String> {
             c.connection_id
         ));
     }
-    if s.match_by.client_ip {
-        if let Some(ip) = c
-            .client_ip
-            .and_then(|a| s.ips.iter().find(|i| i.value == a))
-        {
-            why.push(format!("client IP {} ({})", ip.value, ip.origin));
-        }
+    if let Some((ip, _)) = ips
+        .iter()
+        .find(|(_, holder)| holder.connection_id == c.connection_id)
+    {
+        why.push(format!("client IP {} ({})", ip.value, ip.origin));
     }
     why
 }
@@ -110,10 +194,30 @@ fn reasons(s: &Selector, c: &Connection, case: CaseRule) -> Vec<String> {
 pub fn select(selectors: &[Selector], connections: &[Connection], rules: &Rules) -> Selection {
     let mut out = Selection::default();
     let mut matched = vec![false; selectors.len()];
+    let mut ip_holders = Vec::with_capacity(selectors.len());
+    for (i, s) in selectors.iter().enumerate() {
+        let mut held = Vec::new();
+        for ip in s.ips.iter().filter(|_| s.match_by.client_ip) {
+            match holder(s, ip, connections, rules.endpoints) {
+                IpHolder::One(c) => held.push((ip, c)),
+                IpHolder::Nobody => {}
+                IpHolder::Refused(reason, detail) => {
+                    matched[i] = true;
+                    out.skipped.push(Skipped {
+                        connection: None,
+                        reason,
+                        detail,
+                        origin: s.origin.clone(),
+                    });
+                }
+            }
+        }
+        ip_holders.push(held);
+    }
     for c in connections {
         let mut hit: Option<(usize, Vec<String>)> = None;
         for (i, s) in selectors.iter().enumerate() {
-            let why = reasons(s, c, rules.case);
+            let why = reasons(s, &ip_holders[i], c, rules.case);
             if why.is_empty() {
                 continue;
             }
@@ -262,7 +366,8 @@ mod tests {
             common_name: cn.map(str::to_owned),
             client_ip: ip.parse().ok(),
             status: status.into(),
-            established: None,
+            established: Some("2026-11-22T07:30:00Z".parse().unwrap()),
+            ended: None,
             ingress_bytes: 0,
             egress_bytes: 0,
         }
@@ -295,17 +400,26 @@ mod tests {
                 .map(|i| format!("cvpn-connection-{i:017x}"))
                 .collect(),
             endpoint_ids: vec![],
+            seen_at: Some("2026-11-22T09:00:00Z".parse().unwrap()),
         }
     }
 
     fn run(selectors: &[Selector], connections: &[Connection], protected: &[&str]) -> Selection {
         let is_protected = |n: &str| protected.iter().any(|p| p.eq_ignore_ascii_case(n));
+        let endpoints: Vec<Endpoint> = ["e1", "e2"]
+            .into_iter()
+            .map(|id| Endpoint {
+                id: id.into(),
+                client_cidr: crate::model::Cidr::parse("10.0.0.0/16"),
+            })
+            .collect();
         select(
             selectors,
             connections,
             &Rules {
                 case: CaseRule::Insensitive,
                 is_protected: &is_protected,
+                endpoints: &endpoints,
             },
         )
     }
@@ -362,7 +476,7 @@ mod tests {
             conn("e1", 1, Some("BreakGlass"), None, "10.0.0.1", "active"),
             conn("e1", 2, None, Some("breakglass"), "10.0.0.2", "active"),
             conn("e1", 3, Some("alice"), None, "10.0.0.3", "terminated"),
-            conn("e1", 4, Some("alice"), None, "10.0.0.1", "active"),
+            conn("e1", 4, Some("alice"), None, "10.0.0.4", "active"),
         ];
         // The IP also points at the protected user's connection: protection wins.
         let s = run(
@@ -373,6 +487,53 @@ mod tests {
         assert_eq!(ids(&s), ["4"]);
         let reasons: Vec<_> = s.skipped.iter().map(|k| k.reason).collect();
         assert_eq!(reasons, ["protected", "protected", "not_active"]);
+    }
+
+    #[test]
+    fn an_ip_names_only_its_one_holder_at_the_time_inside_the_cidr() {
+        let at = |t: &str| Some(t.parse().unwrap());
+        let mut early = conn("e1", 1, Some("amy"), None, "10.0.0.9", "terminated");
+        early.ended = at("2026-11-22T08:00:00Z");
+        let late = conn("e1", 2, Some("ben"), None, "10.0.0.9", "active");
+        let mut late = Connection {
+            established: at("2026-11-22T08:30:00Z"),
+            ..late
+        };
+        // Held by ben at 09:00 (amy's session had ended): ben only.
+        let s = run(
+            &[selector(&[], &["10.0.0.9"], &[])],
+            &[early.clone(), late.clone()],
+            &[],
+        );
+        assert_eq!(ids(&s), ["2"]);
+        // Activity at 08:10, when nobody held it: ip_reassigned, nothing ended.
+        let mut sel = selector(&[], &["10.0.0.9"], &[]);
+        sel.seen_at = at("2026-11-22T08:10:00Z");
+        let s = run(&[sel.clone()], &[early.clone(), late.clone()], &[]);
+        assert!(s.targets.is_empty());
+        assert_eq!(s.skipped[0].reason, "ip_reassigned");
+        // No time at all: refused the same way.
+        sel.seen_at = None;
+        assert_eq!(
+            run(&[sel], &[late.clone()], &[]).skipped[0].reason,
+            "ip_reassigned"
+        );
+        // The same address on two endpoints with the same client CIDR: ambiguous, nothing ended.
+        late.established = at("2026-11-22T07:30:00Z");
+        let twin = conn("e2", 3, Some("cat"), None, "10.0.0.9", "active");
+        let s = run(
+            &[selector(&[], &["10.0.0.9"], &[])],
+            &[late.clone(), twin],
+            &[],
+        );
+        assert!(s.targets.is_empty());
+        assert_eq!(s.skipped.len(), 1);
+        assert_eq!(s.skipped[0].reason, "ambiguous_ip");
+        // Outside every client CIDR: not a VPN client address.
+        let outside = conn("e1", 4, Some("dan"), None, "192.168.0.9", "active");
+        let s = run(&[selector(&[], &["192.168.0.9"], &[])], &[outside], &[]);
+        assert!(s.targets.is_empty());
+        assert_eq!(s.skipped[0].reason, "no_match");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! `idle_minutes`. Activity is checked first, then idleness, so the verdict does not depend on how
 //! often the schedule fires, and a keepalive trickle counts only once it adds up to `idle_bytes`.
 
-use crate::gates::TypePattern;
+use crate::mapping::NamePattern;
 use chrono::{DateTime, TimeDelta, Utc};
 
 /// What is remembered of a connection between ticks.
@@ -102,7 +102,7 @@ pub struct SweepPolicy {
     /// Bytes that make a connection seen active.
     pub idle_bytes: u64,
     /// Users or common names (patterns) under `extended` instead of `limits`.
-    pub extended_users: Vec<TypePattern>,
+    pub extended_users: Vec<NamePattern>,
     pub extended: Limits,
 }
 
@@ -432,7 +432,9 @@ mod tests {
                 idle_minutes: Some(30),
                 max_session_minutes: Some(480),
             },
-            extended_users: vec![TypePattern::new("svc-*").unwrap()],
+            extended_users: vec![
+                NamePattern::new("svc-*", crate::mapping::CaseRule::Insensitive).unwrap(),
+            ],
             extended: Limits {
                 idle_minutes: None,
                 max_session_minutes: Some(1440),

@@ -338,6 +338,16 @@ pub fn log_outcome(outcome: &Outcome, dry_run: bool) {
 }
 
 pub fn log_call_error(e: &CallError) {
+    if let Some(path) = &e.path {
+        tracing::error!(
+            event = "bad_finding",
+            path = path.as_str(),
+            index = e.index,
+            error = e.message.as_str(),
+            "a finding of the batch could not be decoded; the others are acted on"
+        );
+        return;
+    }
     tracing::error!(
         event = "call_failed",
         action = e.action,

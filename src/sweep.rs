@@ -81,12 +81,18 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
                 ));
             }
         }
-        let Some(connections) = self
-            .connections_of(request.overrides.endpoint_ids.clone(), response, calls)
+        let Some(picture) = self
+            .connections_of(
+                request.overrides.endpoint_ids.clone(),
+                false,
+                response,
+                calls,
+            )
             .await
         else {
             return Ok(());
         };
+        let connections = picture.connections;
         let active: Vec<&Connection> = connections.iter().filter(|c| c.is_active()).collect();
 
         let tracks = match &self.store {

@@ -5,7 +5,8 @@ mod common;
 
 use common::*;
 use cvpn_emulator::{ActionFaults, ConnectionStatus, Faults, Service, Throttle};
-use cvpn_terminator::model::{ApiError, By, Connection, Page, StatusChange};
+use cvpn_terminator::mapping::{CaseRule, NamePattern};
+use cvpn_terminator::model::{ApiError, By, Connection, Endpoint, Page, StatusChange};
 use cvpn_terminator::{App, ClientVpnApi, Config, Dynamo, Ec2, HandlerError, Response};
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -123,7 +124,7 @@ async fn dry_run_changes_nothing_but_asks_ec2() {
 #[tokio::test]
 async fn protected_users_are_never_terminated_after_mapping() {
     let config = Config {
-        protected_users: ["alice@example.com".to_owned()].into(),
+        protected_users: vec![NamePattern::new("alice@example.com", CaseRule::Insensitive).unwrap()],
         ..Config::default()
     };
     let h = harness(sample_state(), config).await;
@@ -225,7 +226,7 @@ struct Meanwhile<'a> {
 }
 
 impl ClientVpnApi for Meanwhile<'_> {
-    async fn endpoints_page(&self, token: Option<String>) -> Result<Page<String>, ApiError> {
+    async fn endpoints_page(&self, token: Option<String>) -> Result<Page<Endpoint>, ApiError> {
         self.inner.endpoints_page(token).await
     }
 

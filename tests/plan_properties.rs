@@ -1,12 +1,12 @@
 //! Properties of the decision core over random findings and connection sets: no protected user is
-//! ever a target, nothing outside the trigger's indicators is a target, and the Terminate calls end
-//! exactly the targets.
+//! ever a target, nothing outside the trigger's evidence is a target (a client IP only through its
+//! one holder at the time of the activity), and the Terminate calls end exactly the targets.
 
 use cvpn_terminator::config::MatchBy;
-use cvpn_terminator::indicators::Named;
 use cvpn_terminator::mapping::CaseRule;
-use cvpn_terminator::model::{By, Connection, USERNAME_LIMIT};
+use cvpn_terminator::model::{By, Cidr, Connection, Endpoint, USERNAME_LIMIT};
 use cvpn_terminator::plan::{calls, select, Origin, Rules, Selector};
+use cvpn_terminator::trigger::evidence::Named;
 use proptest::prelude::*;
 use std::collections::BTreeSet;
 
@@ -20,8 +20,16 @@ fn ip(i: u8) -> std::net::IpAddr {
     format!("10.100.0.{i}").parse().unwrap()
 }
 
-/// Endpoint index, username index, common name index, IP index, active.
-type RawConnection = (usize, Option<usize>, Option<usize>, u8, bool);
+/// Endpoint index, username index, common name index, IP index, active, connected after the
+/// activity, ended before it (when not active).
+type RawConnection = (usize, Option<usize>, Option<usize>, u8, bool, bool, bool);
+
+fn time(t: &str) -> chrono::DateTime<chrono::Utc> {
+    t.parse().unwrap()
+}
+
+/// When the selectors' activity was last seen.
+const SEEN: &str = "2026-11-22T09:00:00Z";
 
 fn connection_strategy() -> impl Strategy<Value = RawConnection> {
     (
@@ -30,23 +38,38 @@ fn connection_strategy() -> impl Strategy<Value = RawConnection> {
         proptest::option::of(0..USERS.len()),
         0..8u8,
         prop::bool::weighted(0.8),
+        prop::bool::weighted(0.2),
+        any::<bool>(),
     )
 }
 
 fn connections(raw: Vec<RawConnection>) -> Vec<Connection> {
     raw.into_iter()
         .enumerate()
-        .map(|(i, (e, u, cn, ip_i, active))| Connection {
-            endpoint_id: ENDPOINTS[e].into(),
-            connection_id: format!("cvpn-connection-{i:017x}"),
-            username: u.map(|u| USERS[u].to_owned()),
-            common_name: cn.map(|u| USERS[u].to_owned()),
-            client_ip: Some(ip(ip_i)),
-            status: if active { "active" } else { "terminated" }.into(),
-            established: None,
-            ingress_bytes: 0,
-            egress_bytes: 0,
-        })
+        .map(
+            |(i, (e, u, cn, ip_i, active, late, ended_early))| Connection {
+                endpoint_id: ENDPOINTS[e].into(),
+                connection_id: format!("cvpn-connection-{i:017x}"),
+                username: u.map(|u| USERS[u].to_owned()),
+                common_name: cn.map(|u| USERS[u].to_owned()),
+                client_ip: Some(ip(ip_i)),
+                status: if active { "active" } else { "terminated" }.into(),
+                established: Some(time(if late {
+                    "2026-11-22T09:30:00Z"
+                } else {
+                    "2026-11-22T07:30:00Z"
+                })),
+                ended: (!active).then(|| {
+                    time(if ended_early {
+                        "2026-11-22T08:00:00Z"
+                    } else {
+                        "2026-11-22T09:40:00Z"
+                    })
+                }),
+                ingress_bytes: 0,
+                egress_bytes: 0,
+            },
+        )
         .collect()
 }
 
@@ -113,12 +136,27 @@ fn selector(r: &RawSelector) -> Selector {
             .scope
             .map(|e| vec![ENDPOINTS[e].to_owned()])
             .unwrap_or_default(),
+        seen_at: Some(time(SEEN)),
     }
 }
 
-/// Whether `c` is named by `s`, decided independently of the planner's own matching.
-fn named_by(s: &Selector, c: &Connection, case: CaseRule) -> bool {
-    let in_scope = s.endpoint_ids.is_empty() || s.endpoint_ids.contains(&c.endpoint_id);
+/// Whether `c` is named by `s`, decided independently of the planner's own matching. Both
+/// endpoints hand out 10.100.0.0/16, so the same address on both is ambiguous.
+fn named_by(s: &Selector, c: &Connection, all: &[Connection], case: CaseRule) -> bool {
+    let scoped =
+        |c: &Connection| s.endpoint_ids.is_empty() || s.endpoint_ids.contains(&c.endpoint_id);
+    let in_scope = scoped(c);
+    let held = |c: &Connection| {
+        c.established.is_some_and(|e| e <= time(SEEN)) && c.ended.is_none_or(|e| e >= time(SEEN))
+    };
+    let sole_holder = |a| {
+        held(c)
+            && all
+                .iter()
+                .filter(|o| o.client_ip == Some(a) && scoped(o) && held(o))
+                .count()
+                == 1
+    };
     let user = |field: &Option<String>| {
         field
             .as_deref()
@@ -130,7 +168,7 @@ fn named_by(s: &Selector, c: &Connection, case: CaseRule) -> bool {
             || (s.match_by.connection_id && s.connection_ids.contains(&c.connection_id))
             || (s.match_by.client_ip
                 && c.client_ip
-                    .is_some_and(|a| s.ips.iter().any(|i| i.value == a))))
+                    .is_some_and(|a| s.ips.iter().any(|i| i.value == a) && sole_holder(a))))
 }
 
 proptest! {
@@ -148,7 +186,11 @@ proptest! {
         let selectors: Vec<Selector> = raw_selectors.iter().map(selector).collect();
         let protected: BTreeSet<String> = protected.iter().map(|u| case.fold(USERS[*u])).collect();
         let is_protected = |name: &str| protected.contains(&case.fold(name));
-        let selection = select(&selectors, &connections, &Rules { case, is_protected: &is_protected });
+        let endpoints: Vec<Endpoint> = ENDPOINTS
+            .iter()
+            .map(|id| Endpoint { id: id.to_string(), client_cidr: Cidr::parse("10.100.0.0/16") })
+            .collect();
+        let selection = select(&selectors, &connections, &Rules { case, is_protected: &is_protected, endpoints: &endpoints });
 
         for t in &selection.targets {
             let c = &t.connection;
@@ -156,11 +198,11 @@ proptest! {
             for name in [&c.username, &c.common_name].into_iter().flatten() {
                 prop_assert!(!is_protected(name), "protected {name} targeted");
             }
-            prop_assert!(selectors.iter().any(|s| named_by(s, c, case)), "{c:?} is outside every selector");
+            prop_assert!(selectors.iter().any(|s| named_by(s, c, &connections, case)), "{c:?} is outside every selector");
         }
         // Conversely, every active, unprotected connection that a selector names is a target.
         for c in &connections {
-            let named = selectors.iter().any(|s| named_by(s, c, case));
+            let named = selectors.iter().any(|s| named_by(s, c, &connections, case));
             let protected = [&c.username, &c.common_name].into_iter().flatten().any(|n| is_protected(n));
             let target = selection.targets.iter().any(|t| t.connection.connection_id == c.connection_id);
             prop_assert_eq!(target, named && c.is_active() && !protected);

@@ -9,7 +9,7 @@ use cvpn_emulator::{
     TrafficChange,
 };
 use cvpn_terminator::config::Config;
-use cvpn_terminator::gates::TypePattern;
+use cvpn_terminator::mapping::{CaseRule, NamePattern};
 use cvpn_terminator::policy::{Limits, SweepPolicy};
 use cvpn_terminator::{App, Ec2, HandlerError, Response};
 use serde_json::json;
@@ -69,14 +69,14 @@ fn office() -> StateFile {
 fn sweep_config() -> Config {
     Config {
         endpoint_ids: vec![EP_A.into()],
-        protected_users: ["breakglass".to_owned()].into(),
+        protected_users: vec![NamePattern::new("breakglass", CaseRule::Insensitive).unwrap()],
         sweep: SweepPolicy {
             limits: Limits {
                 idle_minutes: Some(30),
                 max_session_minutes: Some(720),
             },
             idle_bytes: 10_000,
-            extended_users: vec![TypePattern::new("svc-*").unwrap()],
+            extended_users: vec![NamePattern::new("svc-*", CaseRule::Insensitive).unwrap()],
             extended: Limits {
                 idle_minutes: None,
                 max_session_minutes: Some(2880),

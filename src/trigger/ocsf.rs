@@ -1,0 +1,269 @@
+//! Security Hub findings in OCSF (`Findings Imported V2`).
+//!
+//! Fields read as evidence, and nothing else:
+//! - identity: `actor.user` and `evidences[].actor.user` — `type` decides; `IAMUser` is named by
+//!   `name`, `AssumedRole` by the session in `uid` (`AROA…:session`) or in an STS ARN in `uid` /
+//!   `uid_alt`, `FederatedUser` likewise; any other or missing type names nobody. The account is
+//!   `account.uid` of the user, else `cloud.account.uid`.
+//! - `resources[]`: `uid` of `type` `AwsEc2ClientVpnEndpoint` is an endpoint ID (or ARN); any other
+//!   `uid` that is an IAM user or STS session ARN names its person.
+//! - client IPs: `src_endpoint.ip` and `evidences[].src_endpoint.ip`.
+//! - time last seen: `finding_info.last_seen_time_dt` / `last_seen_time`, else `time_dt` / `time`,
+//!   else the envelope's `time`.
+//!
+//! Never read: `finding_info.title` / `desc`, `message`, `http_request` (user agents, URLs),
+//! `api.request`, `unmapped`, `observables[]` values, `actor.session` other than the above.
+//!
+//! Severity: `severity_id` (1 Informational … 5 Critical, 6 Fatal), else the `severity` label.
+//! Status `Suppressed`, `Resolved`, `Archived` and `Deleted` (or `status_id` 3–6) are closed.
+
+use super::evidence::{Evidence, Principal};
+use super::{label_score, Finding};
+use crate::json::{At, DecodeError};
+use chrono::{DateTime, Utc};
+
+pub fn decode(at: &At, event_time: Option<DateTime<Utc>>) -> Result<Finding, DecodeError> {
+    let info = at.get("finding_info");
+    let id = match (
+        info.as_ref().and_then(|i| i.get("uid")),
+        at.get("metadata").and_then(|m| m.get("uid")),
+    ) {
+        (Some(uid), _) | (None, Some(uid)) => uid.str()?.to_owned(),
+        (None, None) => return Err(at.error("needs finding_info.uid (or metadata.uid)")),
+    };
+    let types = match &info {
+        Some(i) => i.strings("types")?,
+        None => Vec::new(),
+    };
+    let (severity, severity_label) = severity(at)?;
+    let cloud = at.get("cloud");
+    let account = match cloud
+        .as_ref()
+        .and_then(|c| c.get("account"))
+        .and_then(|a| a.get("uid"))
+    {
+        Some(uid) => Some(uid.str()?.to_owned()),
+        None => None,
+    };
+    let region = match cloud.as_ref().and_then(|c| c.get("region")) {
+        Some(r) => Some(r.str()?.to_owned()),
+        None => None,
+    };
+    let mut evidence = Evidence::default();
+    read_actor_and_source(at, &account, &mut evidence)?;
+    if let Some(evidences) = at.get("evidences") {
+        for item in evidences.items()? {
+            read_actor_and_source(&item, &account, &mut evidence)?;
+        }
+    }
+    if let Some(resources) = at.get("resources") {
+        for resource in resources.items()? {
+            let Some(uid) = resource.get("uid") else {
+                continue;
+            };
+            match resource.get("type").and_then(|t| t.value.as_str()) {
+                Some("AwsEc2ClientVpnEndpoint") => evidence.endpoint_id(&uid)?,
+                _ => evidence.resource_arn(&uid),
+            }
+        }
+    }
+    let last_seen = info.as_ref().and_then(|i| {
+        i.get("last_seen_time_dt")
+            .or_else(|| i.get("last_seen_time"))
+    });
+    evidence.seen_at(
+        &[last_seen, at.get("time_dt").or_else(|| at.get("time"))],
+        event_time,
+    )?;
+    Ok(Finding {
+        id,
+        types,
+        severity,
+        severity_label,
+        closed: closed(at)?,
+        account,
+        region,
+        evidence,
+    })
+}
+
+fn read_actor_and_source(
+    holder: &At,
+    account: &Option<String>,
+    evidence: &mut Evidence,
+) -> Result<(), DecodeError> {
+    if let Some(user) = holder.get("actor").and_then(|a| a.get("user")) {
+        let kind = user.get("type");
+        let uid = user.get("uid");
+        let arn = user
+            .get("uid_alt")
+            .or_else(|| uid.clone())
+            .filter(|a| a.value.as_str().is_some_and(|t| t.starts_with("arn:")));
+        let user_account = user
+            .get("account")
+            .and_then(|a| a.get("uid"))
+            .and_then(|u| u.value.as_str().map(str::to_owned));
+        evidence.principal(Principal {
+            kind: kind
+                .as_ref()
+                .and_then(|k| Some((k.value.as_str()?, k.path()))),
+            at: user.path(),
+            name: user.get("name"),
+            principal_id: uid.filter(|u| u.value.as_str().is_some_and(|t| !t.starts_with("arn:"))),
+            arn,
+            account: user_account.or_else(|| account.clone()),
+        });
+    }
+    if let Some(ip) = holder.get("src_endpoint").and_then(|s| s.get("ip")) {
+        evidence.ip(&ip)?;
+    }
+    Ok(())
+}
+
+/// `severity_id` 1 Informational … 5 Critical, 6 Fatal; 0 Unknown and 99 Other count as 0.
+fn severity(at: &At) -> Result<(f64, String), DecodeError> {
+    match (at.get("severity_id"), at.get("severity")) {
+        (Some(sid), _) => {
+            let n = sid
+                .value
+                .as_i64()
+                .ok_or_else(|| sid.error("expected a whole number"))?;
+            let (score, label) = match n {
+                1 => (0.0, "INFORMATIONAL"),
+                2 => (1.0, "LOW"),
+                3 => (4.0, "MEDIUM"),
+                4 => (7.0, "HIGH"),
+                5 => (9.0, "CRITICAL"),
+                6 => (10.0, "FATAL"),
+                _ => (0.0, "UNKNOWN"),
+            };
+            Ok((score, label.to_owned()))
+        }
+        (None, Some(label)) => {
+            let text = label.str()?;
+            let score = match text.to_ascii_uppercase().as_str() {
+                "FATAL" => 10.0,
+                other => label_score(other).unwrap_or(0.0),
+            };
+            Ok((score, text.to_ascii_uppercase()))
+        }
+        (None, None) => Err(at.error("needs severity_id or severity")),
+    }
+}
+
+fn closed(at: &At) -> Result<Option<String>, DecodeError> {
+    let status = match at.get("status") {
+        Some(s) => Some(s.str()?.to_ascii_lowercase()),
+        None => match at.get("status_id").and_then(|s| s.value.as_i64()) {
+            Some(3) => Some("suppressed".to_owned()),
+            Some(4) => Some("resolved".to_owned()),
+            Some(5) => Some("archived".to_owned()),
+            Some(6) => Some("deleted".to_owned()),
+            _ => None,
+        },
+    };
+    let activity_closed = at
+        .get("activity_name")
+        .and_then(|a| a.value.as_str())
+        .is_some_and(|a| a.eq_ignore_ascii_case("close"));
+    Ok(status
+        .filter(|s| {
+            matches!(
+                s.as_str(),
+                "suppressed" | "resolved" | "archived" | "deleted"
+            )
+        })
+        .or_else(|| activity_closed.then(|| "closed".to_owned())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn finding(extra: Value) -> Finding {
+        let mut v = json!({"finding_info": {"uid": "u", "types": ["T"]}, "severity_id": 4,
+            "cloud": {"account": {"uid": "111122223333"}, "region": "eu-west-1"}});
+        v.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        decode(&At::root(&v), None).unwrap()
+    }
+
+    fn names(f: &Finding) -> Vec<&str> {
+        f.evidence
+            .identities
+            .iter()
+            .map(|i| i.name.value.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn actors_by_type_and_evidences() {
+        let f = finding(json!({
+            "actor": {"user": {"name": "grace", "type": "IAMUser", "uid": "AIDAX", "account": {"uid": "444455556666"}}},
+            "src_endpoint": {"ip": "10.100.0.10"},
+            "evidences": [{"actor": {"user": {"name": "Role", "type": "AssumedRole", "uid": "AROAX:heidi"}}, "src_endpoint": {"ip": "10.100.0.11"}}],
+            "resources": [{"type": "AwsIamUser", "uid": "arn:aws:iam::111122223333:user/ivan"}]
+        }));
+        assert_eq!(names(&f), ["grace", "heidi", "ivan"]);
+        assert_eq!(
+            f.evidence.identities[0].account.as_deref(),
+            Some("444455556666")
+        );
+        assert_eq!(
+            f.evidence.identities[1].account.as_deref(),
+            Some("111122223333")
+        );
+        assert_eq!(f.evidence.ips.len(), 2);
+    }
+
+    #[test]
+    fn users_without_a_person_type_name_nobody() {
+        for user in [
+            json!({"name": "erin"}),
+            json!({"name": "erin", "type_id": 1}),
+            json!({"name": "AdminRole", "type": "Role"}),
+            json!({"name": "root", "type": "Root"}),
+            json!({"name": "bob", "type": "IAMUser", "uid": "arn:aws:memorydb:eu-west-1:111122223333:user/bob"}),
+        ] {
+            let f = finding(json!({"actor": {"user": user.clone()}}));
+            assert!(f.evidence.identities.is_empty(), "{user}");
+            assert_eq!(f.evidence.no_identity.len(), 1, "{user}");
+        }
+    }
+
+    #[test]
+    fn deleted_and_other_closed_statuses() {
+        for (status, closed) in [
+            ("Deleted", Some("deleted")),
+            ("Resolved", Some("resolved")),
+            ("New", None),
+        ] {
+            assert_eq!(finding(json!({"status": status})).closed.as_deref(), closed);
+        }
+        assert_eq!(
+            finding(json!({"status_id": 6})).closed.as_deref(),
+            Some("deleted")
+        );
+        assert_eq!(
+            finding(json!({"activity_name": "Close"})).closed.as_deref(),
+            Some("closed")
+        );
+    }
+
+    #[test]
+    fn endpoints_and_times() {
+        let f = finding(json!({
+            "resources": [{"type": "AwsEc2ClientVpnEndpoint", "uid": "cvpn-endpoint-0123456789abcdef0"}],
+            "finding_info": {"uid": "u", "title": "cvpn-endpoint-0123456789abcdef1", "last_seen_time": 1795338000000_i64},
+            "http_request": {"user_agent": "cvpn-connection-0123456789abcdef1"}
+        }));
+        assert_eq!(f.evidence.endpoint_ids, ["cvpn-endpoint-0123456789abcdef0"]);
+        assert!(f.evidence.connection_ids.is_empty());
+        assert_eq!(
+            f.evidence.seen_at.unwrap().timestamp_millis(),
+            1795338000000
+        );
+    }
+}
