@@ -23,7 +23,13 @@ export interface ClientVpnTerminatorProps {
   readonly endpointIds?: string[];
   /** Plan and log, call Terminate with DryRun=true, end nothing. Default: true — start there. */
   readonly dryRun?: boolean;
+  /** VPN usernames or common names (`*` wildcard) never terminated. */
   readonly protectedUsers?: string[];
+  /**
+   * Account IDs whose principals may name a VPN user; a finding's principal from another account
+   * names nobody. Default: any account.
+   */
+  readonly identityAccounts?: string[];
   /** Most connections one incident may end. Default: 10. */
   readonly maxTerminations?: number;
   /** Minimum severity, 0-10 on GuardDuty's scale. Default: 7. */
@@ -154,6 +160,7 @@ export class ClientVpnTerminator extends Construct {
         CVPN_ENDPOINT_IDS: list(props.endpointIds),
         CVPN_DRY_RUN: String(props.dryRun ?? true),
         CVPN_PROTECTED_USERS: list(props.protectedUsers),
+        CVPN_IDENTITY_ACCOUNTS: list(props.identityAccounts),
         CVPN_MAX_TERMINATIONS: String(props.maxTerminations ?? 10),
         CVPN_MIN_SEVERITY: String(props.minSeverity ?? 7),
         CVPN_FINDING_TYPES_ALLOW: list(props.findingTypesAllow),

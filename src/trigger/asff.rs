@@ -12,7 +12,7 @@
 //!   - `AwsIamRole`: nobody (a role is not a session);
 //!   - any type: an `Id` that is an IAM user ARN or an STS session ARN
 //!     (`arn:aws:sts::…:assumed-role/ROLE/SESSION`, `…:federated-user/NAME`).
-//!   The account is the ARN's, else the finding's `AwsAccountId`.
+//!   - the account is the ARN's, else the finding's `AwsAccountId`.
 //! - endpoint IDs: `Resources[]` of `Type` `AwsEc2ClientVpnEndpoint`, `Id` (ID or ARN), and
 //!   `UserDefinedFields.ClientVpnEndpointId`.
 //! - connection IDs: that resource's `Details.Other.ClientVpnConnectionId`, and
