@@ -48,10 +48,10 @@ check("a log group with retention", res["LogGroup"]["Properties"]["RetentionInDa
 check("timeout and memory are parameters", fn["Timeout"] == {"Ref": "Timeout"} and fn["MemorySize"] == {"Ref": "MemorySize"})
 
 env = fn["Environment"]["Variables"]
-for var in ["CVPN_ENDPOINT_IDS", "CVPN_DRY_RUN", "CVPN_PROTECTED_USERS", "CVPN_IDENTITY_ACCOUNTS", "CVPN_MAX_TERMINATIONS", "CVPN_MIN_SEVERITY",
+for var in ["CVPN_ENDPOINT_IDS", "CVPN_DRY_RUN", "CVPN_PROTECTED_USERS", "CVPN_IDENTITY_ACCOUNTS", "CVPN_FINDING_PRODUCTS", "CVPN_MAX_TERMINATIONS", "CVPN_MIN_SEVERITY",
             "CVPN_IDLE_MINUTES", "CVPN_IDLE_BYTES", "CVPN_MAX_SESSION_MINUTES", "CVPN_STATE_TABLE"]:
     check(f"environment passes {var}", var in env)
-for p in ["EndpointIds", "DryRun", "ProtectedUsers", "IdentityAccounts", "MaxTerminations", "MinSeverity", "IdleMinutes", "IdleBytes",
+for p in ["EndpointIds", "DryRun", "ProtectedUsers", "IdentityAccounts", "FindingProducts", "MaxTerminations", "MinSeverity", "IdleMinutes", "IdleBytes",
           "MaxSessionMinutes", "ScheduleExpression", "LogLevel", "LogRetentionDays", "Timeout", "MemorySize"]:
     check(f"parameter {p}", p in params)
 

@@ -184,10 +184,16 @@ impl Config {
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|m| err(variable, m))
         };
+        let products = patterns("CVPN_FINDING_PRODUCTS")?;
         let gates = Gates {
             min_severity,
             allow_types: patterns("CVPN_FINDING_TYPES_ALLOW")?,
             deny_types: patterns("CVPN_FINDING_TYPES_DENY")?,
+            products: if products.is_empty() {
+                defaults.gates.products
+            } else {
+                products
+            },
         };
         let match_by = match get("CVPN_MATCH_BY") {
             None => MatchBy::ALL,

@@ -2,7 +2,7 @@
 //! A finding that fails a gate is reported as skipped with the reason, not as an error. Pure.
 
 use crate::pattern::glob;
-use crate::trigger::Finding;
+use crate::trigger::{Finding, FindingSource};
 use serde::Serialize;
 
 /// A finding type pattern; `*` stands for any run of characters.
@@ -36,7 +36,15 @@ pub struct Gates {
     pub allow_types: Vec<TypePattern>,
     /// A finding with a type matching one of these is skipped.
     pub deny_types: Vec<TypePattern>,
+    /// Security Hub products whose imported findings are trusted (their `ProductArn`).
+    pub products: Vec<TypePattern>,
 }
+
+/// AWS's own integrations (GuardDuty, Inspector, Macie, Security Hub's controls, …), ASFF and OCSF.
+pub const AWS_PRODUCTS: [&str; 2] = [
+    "arn:aws*:securityhub:*::product/aws/*",
+    "arn:aws*:securityhub:*::productv2/aws/*",
+];
 
 impl Default for Gates {
     fn default() -> Self {
@@ -44,26 +52,46 @@ impl Default for Gates {
             min_severity: 7.0,
             allow_types: Vec::new(),
             deny_types: Vec::new(),
+            products: AWS_PRODUCTS
+                .iter()
+                .map(|p| TypePattern::new(p).expect("the default products are valid"))
+                .collect(),
         }
     }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Skip {
-    /// Stable, for machines: `finding_closed`, `below_severity`, `type_not_allowed`, `type_denied`.
+    /// Stable, for machines: `finding_closed`, `untrusted_product`, `below_severity`,
+    /// `type_not_allowed`, `type_denied`.
     pub reason: &'static str,
     pub detail: String,
 }
 
 impl Gates {
-    pub fn check(&self, finding: &Finding, severity_gated: bool) -> Result<(), Skip> {
+    pub fn check(&self, finding: &Finding, source: FindingSource) -> Result<(), Skip> {
         if let Some(state) = &finding.closed {
             return Err(Skip {
                 reason: "finding_closed",
                 detail: format!("the finding is {state}"),
             });
         }
-        if severity_gated && finding.severity < self.min_severity {
+        // Any account may import findings into Security Hub; only trusted products name targets.
+        if source.product_gated()
+            && !finding
+                .product
+                .as_deref()
+                .is_some_and(|p| self.products.iter().any(|t| t.matches(p)))
+        {
+            return Err(Skip {
+                reason: "untrusted_product",
+                detail: format!(
+                    "product {} is not among CVPN_FINDING_PRODUCTS",
+                    finding.product.as_deref().unwrap_or("(none)")
+                ),
+            });
+        }
+        if source.severity_gated() && finding.severity < self.min_severity {
             return Err(Skip {
                 reason: "below_severity",
                 detail: format!(
@@ -110,6 +138,7 @@ mod tests {
             severity,
             severity_label: "X".into(),
             closed: closed.map(str::to_owned),
+            product: Some("arn:aws:securityhub:eu-west-1::product/aws/guardduty".into()),
             account: None,
             region: None,
             evidence: Evidence::default(),
@@ -121,6 +150,7 @@ mod tests {
             min_severity: 7.0,
             allow_types: allow.iter().map(|p| TypePattern::new(p).unwrap()).collect(),
             deny_types: deny.iter().map(|p| TypePattern::new(p).unwrap()).collect(),
+            ..Gates::default()
         }
     }
 
@@ -141,21 +171,55 @@ mod tests {
     #[test]
     fn severity_boundary_is_inclusive() {
         let g = gates(&[], &[]);
-        assert!(g.check(&finding(7.0, &[], None), true).is_ok());
+        assert!(g
+            .check(&finding(7.0, &[], None), FindingSource::GuardDuty)
+            .is_ok());
         assert_eq!(
-            g.check(&finding(6.9, &[], None), true).unwrap_err().reason,
+            g.check(&finding(6.9, &[], None), FindingSource::GuardDuty)
+                .unwrap_err()
+                .reason,
             "below_severity"
         );
         assert!(
-            g.check(&finding(6.9, &[], None), false).is_ok(),
+            g.check(
+                &finding(6.9, &[], None),
+                FindingSource::SecurityHubCustomAction
+            )
+            .is_ok(),
             "not gated for custom actions"
         );
     }
 
     #[test]
+    fn imported_findings_only_from_trusted_products() {
+        let g = gates(&[], &[]);
+        let mut f = finding(9.0, &[], None);
+        assert!(g.check(&f, FindingSource::SecurityHubImported).is_ok());
+        f.product =
+            Some("arn:aws:securityhub:eu-west-1:111122223333:product/111122223333/default".into());
+        for source in [
+            FindingSource::SecurityHubImported,
+            FindingSource::SecurityHubOcsf,
+        ] {
+            assert_eq!(g.check(&f, source).unwrap_err().reason, "untrusted_product");
+        }
+        // A person chose a custom action's finding; GuardDuty's own events name no product.
+        assert!(g.check(&f, FindingSource::SecurityHubCustomAction).is_ok());
+        f.product = None;
+        assert!(g.check(&f, FindingSource::GuardDuty).is_ok());
+        assert!(g.check(&f, FindingSource::SecurityHubImported).is_err());
+        f.product =
+            Some("arn:aws-us-gov:securityhub:us-gov-west-1::productv2/aws/inspector".into());
+        assert!(g.check(&f, FindingSource::SecurityHubOcsf).is_ok());
+    }
+
+    #[test]
     fn closed_findings_are_skipped_first() {
         let e = gates(&[], &[])
-            .check(&finding(9.0, &[], Some("archived")), false)
+            .check(
+                &finding(9.0, &[], Some("archived")),
+                FindingSource::SecurityHubCustomAction,
+            )
             .unwrap_err();
         assert_eq!(
             (e.reason, e.detail.as_str()),
@@ -173,20 +237,22 @@ mod tests {
                     &["UnauthorizedAccess:IAMUser/ConsoleLoginSuccess.B"],
                     None
                 ),
-                true
+                FindingSource::GuardDuty
             )
             .is_ok());
         assert_eq!(
             g.check(
                 &finding(8.0, &["Recon:EC2/PortProbeUnprotectedPort"], None),
-                true
+                FindingSource::GuardDuty
             )
             .unwrap_err()
             .reason,
             "type_not_allowed"
         );
         assert_eq!(
-            g.check(&finding(8.0, &[], None), true).unwrap_err().reason,
+            g.check(&finding(8.0, &[], None), FindingSource::GuardDuty)
+                .unwrap_err()
+                .reason,
             "type_not_allowed"
         );
         assert_eq!(
@@ -196,14 +262,14 @@ mod tests {
                     &["UnauthorizedAccess:IAMUser/TorIPCaller", "x.TorClient"],
                     None
                 ),
-                true
+                FindingSource::GuardDuty
             )
             .unwrap_err()
             .reason,
             "type_denied"
         );
         assert!(gates(&[], &["*.Tor*"])
-            .check(&finding(8.0, &[], None), true)
+            .check(&finding(8.0, &[], None), FindingSource::GuardDuty)
             .is_ok());
     }
 }

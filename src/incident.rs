@@ -66,7 +66,7 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
                 response.skipped.push(entry);
                 skipped += 1;
             };
-            if let Err(gate) = self.config.gates.check(f, event.source.severity_gated()) {
+            if let Err(gate) = self.config.gates.check(f, event.source) {
                 skip(response, gate.reason, gate.detail);
                 continue;
             }
@@ -99,10 +99,11 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
             let mut usernames = Vec::new();
             for identity in &evidence.identities {
                 let name = &identity.name;
-                if !self
-                    .config
-                    .identity_account_allowed(identity.account.as_deref())
-                {
+                // The finding's account and the principal's own (an ARN may name another).
+                let foreign = [f.account.as_deref(), identity.account.as_deref()]
+                    .into_iter()
+                    .find(|a| !self.config.identity_account_allowed(*a));
+                if let Some(account) = foreign {
                     skip(
                         response,
                         "foreign_account",
@@ -110,7 +111,7 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
                             "{} ({}) is a principal of account {}, not one of CVPN_IDENTITY_ACCOUNTS",
                             name.value,
                             name.origin,
-                            identity.account.as_deref().unwrap_or("(unknown)")
+                            account.unwrap_or("(unknown)")
                         ),
                     );
                     continue;
@@ -132,6 +133,7 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
                 ips: evidence.ips.clone(),
                 connection_ids: evidence.connection_ids.clone(),
                 endpoint_ids,
+                seen_from: evidence.first_seen,
                 seen_at: evidence.seen_at,
             };
             // A finding whose every principal was refused has said why already.
@@ -186,6 +188,7 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
             ips: Vec::new(),
             connection_ids: request.connection_id.iter().cloned().collect(),
             endpoint_ids: request.endpoint_id.iter().cloned().collect(),
+            seen_from: None,
             seen_at: None,
         })
     }

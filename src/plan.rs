@@ -36,6 +36,8 @@ pub struct Selector {
     pub connection_ids: Vec<String>,
     /// Limits matching to these endpoints; empty means every endpoint looked at.
     pub endpoint_ids: Vec<String>,
+    /// When the activity was first seen (`None`: only at `seen_at`).
+    pub seen_from: Option<DateTime<Utc>>,
     /// When the activity was last seen: a client IP names the connection that held it then.
     pub seen_at: Option<DateTime<Utc>>,
 }
@@ -48,6 +50,9 @@ pub struct Target {
     pub origin: Origin,
     /// For sweeps: the idle minutes, bytes and age that made it a target.
     pub verdict: Option<Verdict>,
+    /// Chosen by its username: only then may a `Username` call end it, since that call also ends
+    /// whatever else the user has open.
+    pub by_username: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -82,8 +87,9 @@ enum IpHolder<'c> {
 }
 
 /// A client IP names a connection only when the IP lies in that endpoint's client CIDR, the
-/// connection held it when the activity was last seen, and exactly one connection in scope did:
-/// addresses are reused across endpoints with the same CIDR and after a client disconnects.
+/// connection held it throughout the activity (from first to last seen), and no other connection
+/// in scope may have held it meanwhile: addresses are reused across endpoints with the same CIDR
+/// and after a client disconnects. A connection whose times are unknown may have held it.
 fn holder<'c>(
     s: &Selector,
     ip: &Named<std::net::IpAddr>,
@@ -97,12 +103,12 @@ fn holder<'c>(
     };
     let had_it: Vec<&Connection> = connections
         .iter()
-        .filter(|c| c.client_ip == Some(ip.value) && in_scope(s, c) && in_cidr(c))
+        .filter(|c| c.client_ip == Some(ip.value) && in_scope(s, c))
         .collect();
-    if had_it.is_empty() {
+    if !had_it.iter().any(|c| in_cidr(c)) {
         return IpHolder::Nobody;
     }
-    let Some(at) = s.seen_at else {
+    let Some(to) = s.seen_at else {
         return IpHolder::Refused(
             "ip_reassigned",
             format!(
@@ -111,33 +117,37 @@ fn holder<'c>(
             ),
         );
     };
-    let held_then: Vec<&Connection> = had_it
-        .iter()
-        .copied()
-        .filter(|c| c.established.is_some_and(|e| e <= at) && c.ended.is_none_or(|e| e >= at))
-        .collect();
-    match held_then.as_slice() {
-        [one] => IpHolder::One(one),
-        [] => IpHolder::Refused(
-            "ip_reassigned",
-            format!(
-                "client IP {} ({}) was not held by any connection in scope at {at}: {} connection(s) had it at other times",
-                ip.value,
-                ip.origin,
-                had_it.len()
-            ),
-        ),
-        many => IpHolder::Refused(
+    let from = s.seen_from.filter(|f| *f <= to).unwrap_or(to);
+    let overlaps = |c: &&Connection| {
+        c.established.is_none_or(|e| e <= to) && c.ended.is_none_or(|e| e >= from)
+    };
+    let covers = |c: &Connection| {
+        c.established.is_some_and(|e| e <= from) && c.ended.is_none_or(|e| e >= to)
+    };
+    let maybe_then: Vec<&Connection> = had_it.iter().copied().filter(overlaps).collect();
+    match maybe_then.as_slice() {
+        [one] if covers(one) && in_cidr(one) => IpHolder::One(one),
+        [_, _, ..] => IpHolder::Refused(
             "ambiguous_ip",
             format!(
-                "client IP {} ({}) was held by {} connections in scope at {at} ({}); nothing is ended for it",
+                "client IP {} ({}) may have been held by {} connections in scope between {from} and {to} ({}); nothing is ended for it",
                 ip.value,
                 ip.origin,
-                many.len(),
-                many.iter()
+                maybe_then.len(),
+                maybe_then
+                    .iter()
                     .map(|c| format!("{} on {}", c.connection_id, c.endpoint_id))
                     .collect::<Vec<_>>()
                     .join(", ")
+            ),
+        ),
+        _ => IpHolder::Refused(
+            "ip_reassigned",
+            format!(
+                "client IP {} ({}) was not held by one connection in scope from {from} to {to}: {} connection(s) had it at other times",
+                ip.value,
+                ip.origin,
+                had_it.len()
             ),
         ),
     }
@@ -153,19 +163,21 @@ fn reasons(
     ips: &[(&Named<std::net::IpAddr>, &Connection)],
     c: &Connection,
     case: CaseRule,
-) -> Vec<String> {
+) -> (Vec<String>, bool) {
     let mut why = Vec::new();
     if !in_scope(s, c) {
-        return why;
+        return (why, false);
     }
     let name_match = |field: &Option<String>| {
         field
             .as_deref()
             .and_then(|v| s.usernames.iter().find(|u| case.same(&u.value, v)))
     };
+    let mut by_username = false;
     if s.match_by.username {
         if let Some(u) = name_match(&c.username) {
             why.push(format!("username {} ({})", u.value, u.origin));
+            by_username = true;
         }
     }
     if s.match_by.common_name {
@@ -185,7 +197,7 @@ fn reasons(
     {
         why.push(format!("client IP {} ({})", ip.value, ip.origin));
     }
-    why
+    (why, by_username)
 }
 
 /// Matches every selector against every connection. A matched connection is a target only when
@@ -215,19 +227,24 @@ pub fn select(selectors: &[Selector], connections: &[Connection], rules: &Rules)
         ip_holders.push(held);
     }
     for c in connections {
-        let mut hit: Option<(usize, Vec<String>)> = None;
+        let mut hit: Option<(usize, Vec<String>, bool)> = None;
         for (i, s) in selectors.iter().enumerate() {
-            let why = reasons(s, &ip_holders[i], c, rules.case);
+            let (why, by_name) = reasons(s, &ip_holders[i], c, rules.case);
             if why.is_empty() {
                 continue;
             }
             matched[i] = true;
             match &mut hit {
-                Some((_, all)) => all.extend(why),
-                None => hit = Some((i, why)),
+                Some((_, all, by_username)) => {
+                    all.extend(why);
+                    *by_username |= by_name;
+                }
+                None => hit = Some((i, why, by_name)),
             }
         }
-        let Some((first, why)) = hit else { continue };
+        let Some((first, why, by_username)) = hit else {
+            continue;
+        };
         let origin = selectors[first].origin.clone();
         let protected = [&c.username, &c.common_name]
             .into_iter()
@@ -253,6 +270,7 @@ pub fn select(selectors: &[Selector], connections: &[Connection], rules: &Rules)
                 why,
                 origin,
                 verdict: None,
+                by_username,
             });
         }
     }
@@ -298,9 +316,9 @@ pub struct Call {
     pub targets: Vec<Target>,
 }
 
-/// One `Username` call per user and endpoint when the targets are all of that user's active
-/// connections there and at most five; otherwise one `ConnectionId` call per target, so a call
-/// never ends a connection that was not chosen.
+/// One `Username` call per user and endpoint when the targets were chosen by that username and
+/// are all of the user's active connections there, at most five; otherwise one `ConnectionId` call
+/// per target, so a call never ends a connection that was not chosen.
 pub fn calls(targets: Vec<Target>, connections: &[Connection]) -> Vec<Call> {
     let mut active_per_user: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for c in connections.iter().filter(|c| c.is_active()) {
@@ -313,7 +331,12 @@ pub fn calls(targets: Vec<Target>, connections: &[Connection]) -> Vec<Call> {
     let mut by_user: BTreeMap<(String, String), Vec<Target>> = BTreeMap::new();
     let mut out = Vec::new();
     for t in targets {
-        match t.connection.username.clone().filter(|u| !u.is_empty()) {
+        match t
+            .connection
+            .username
+            .clone()
+            .filter(|u| !u.is_empty() && t.by_username)
+        {
             Some(u) => by_user
                 .entry((t.connection.endpoint_id.clone(), u))
                 .or_default()
@@ -400,6 +423,7 @@ mod tests {
                 .map(|i| format!("cvpn-connection-{i:017x}"))
                 .collect(),
             endpoint_ids: vec![],
+            seen_from: None,
             seen_at: Some("2026-11-22T09:00:00Z".parse().unwrap()),
         }
     }
@@ -537,6 +561,56 @@ mod tests {
     }
 
     #[test]
+    fn an_ip_must_be_held_by_one_connection_throughout_the_activity() {
+        let at = |t: &str| Some(t.parse().unwrap());
+        let mut first = conn("e1", 1, Some("amy"), None, "10.0.0.9", "terminated");
+        first.ended = at("2026-11-22T08:20:00Z");
+        let mut second = conn("e1", 2, Some("ben"), None, "10.0.0.9", "active");
+        second.established = at("2026-11-22T08:30:00Z");
+        let mut sel = selector(&[], &["10.0.0.9"], &[]);
+        // Seen from 08:00 to 09:00: amy had it first, then ben. Either could be the actor.
+        sel.seen_from = at("2026-11-22T08:00:00Z");
+        let s = run(&[sel.clone()], &[first.clone(), second.clone()], &[]);
+        assert!(s.targets.is_empty());
+        assert_eq!(s.skipped[0].reason, "ambiguous_ip");
+        // Only ben in the data, but he connected after the activity began: not provably him.
+        let s = run(&[sel.clone()], &[second.clone()], &[]);
+        assert!(s.targets.is_empty());
+        assert_eq!(s.skipped[0].reason, "ip_reassigned");
+        // From 08:40 on, ben alone held it.
+        sel.seen_from = at("2026-11-22T08:40:00Z");
+        assert_eq!(
+            ids(&run(&[sel.clone()], &[first, second.clone()], &[])),
+            ["2"]
+        );
+        // A same-address connection whose times are unknown may have held it: ambiguous.
+        let mut unknown = conn("e2", 3, Some("cat"), None, "10.0.0.9", "active");
+        unknown.established = None;
+        let s = run(&[sel], &[second, unknown], &[]);
+        assert_eq!(s.skipped[0].reason, "ambiguous_ip");
+    }
+
+    #[test]
+    fn username_calls_only_for_targets_chosen_by_username() {
+        let cs = vec![conn("e1", 1, Some("amy"), None, "10.0.0.9", "active")];
+        let by_ip = run(&[selector(&[], &["10.0.0.9"], &[])], &cs, &[]);
+        assert_eq!(
+            calls(by_ip.targets, &cs)[0].by,
+            By::ConnectionId(cs[0].connection_id.clone())
+        );
+        let by_id = run(&[selector(&[], &[], &[1])], &cs, &[]);
+        assert!(matches!(
+            calls(by_id.targets, &cs)[0].by,
+            By::ConnectionId(_)
+        ));
+        let by_name = run(&[selector(&["AMY"], &[], &[])], &cs, &[]);
+        assert_eq!(
+            calls(by_name.targets, &cs)[0].by,
+            By::Username("amy".into())
+        );
+    }
+
+    #[test]
     fn endpoint_scope_limits_matches() {
         let cs = vec![
             conn("e1", 1, Some("alice"), None, "10.0.0.1", "active"),
@@ -587,6 +661,7 @@ mod tests {
                 why: vec![],
                 origin: Origin::default(),
                 verdict: None,
+                by_username: true,
             })
             .collect()
     }

@@ -139,6 +139,7 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
                         why: vec![],
                         origin: origin.clone(),
                         verdict: Some(verdict),
+                        by_username: false,
                     })
                 };
                 report::log_skipped(&entry, &origin);
@@ -150,6 +151,7 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
                 why: vec![why],
                 origin,
                 verdict: Some(verdict),
+                by_username: false,
             });
         }
         // Most idle first, then oldest; connection ID breaks ties so a replay decides the same way.

@@ -246,9 +246,40 @@ async fn principals_of_other_accounts_name_nobody_when_accounts_are_listed() {
     asff["detail"]["findings"][0]["Resources"] = json!([{"Type": "AwsIamUser",
         "Id": "arn:aws:iam::999988887777:user/bob", "Details": {"AwsIamUser": {"UserName": "bob"}}}]);
     let ours = config(&[("CVPN_IDENTITY_ACCOUNTS", "111122223333")]);
+    let (h, r) = run(sample_state(), ours.clone(), &asff).await;
+    assert!(h.ended().is_empty());
+    assert_eq!(reasons(&r), ["foreign_account"]);
+    // A finding from another account cannot vouch for a principal of ours by naming its ARN.
+    asff["detail"]["findings"][0]["AwsAccountId"] = json!("999988887777");
+    asff["detail"]["findings"][0]["Resources"][0]["Id"] =
+        json!("arn:aws:iam::111122223333:user/bob");
     let (h, r) = run(sample_state(), ours, &asff).await;
     assert!(h.ended().is_empty());
     assert_eq!(reasons(&r), ["foreign_account"]);
+}
+
+#[tokio::test]
+async fn findings_imported_by_an_account_of_its_own_accord_end_nothing() {
+    let mut e = event("securityhub-imported.json");
+    e["detail"]["findings"][0]["ProductArn"] =
+        json!("arn:aws:securityhub:eu-west-1:111122223333:product/111122223333/default");
+    let (h, r) = run(sample_state(), Config::default(), &e).await;
+    assert!(h.ended().is_empty());
+    assert_eq!(reasons(&r), ["untrusted_product"]);
+    // Trusted when the deployment says so.
+    let own = config(&[("CVPN_FINDING_PRODUCTS", "*:product/111122223333/*")]);
+    let (h, _) = run(sample_state(), own, &e).await;
+    assert_eq!(h.ended(), set(&[cid("b0b", 1)]));
+}
+
+#[tokio::test]
+async fn outbound_connections_name_no_client() {
+    let mut e = event("guardduty-ec2-vpn-client-ip.json");
+    e["detail"]["service"]["action"]["networkConnectionAction"]["connectionDirection"] =
+        json!("OUTBOUND");
+    let (h, r) = run(sample_state(), Config::default(), &e).await;
+    assert!(h.ended().is_empty());
+    assert_eq!(reasons(&r), ["no_match"]);
 }
 
 #[tokio::test]

@@ -204,6 +204,7 @@ fn targets(f: &Finding) -> BTreeSet<String> {
         ips: f.evidence.ips.clone(),
         connection_ids: f.evidence.connection_ids.clone(),
         endpoint_ids: f.evidence.endpoint_ids.clone(),
+        seen_from: f.evidence.first_seen,
         seen_at: f.evidence.seen_at,
     };
     let selection = select(

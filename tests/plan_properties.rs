@@ -136,6 +136,7 @@ fn selector(r: &RawSelector) -> Selector {
             .scope
             .map(|e| vec![ENDPOINTS[e].to_owned()])
             .unwrap_or_default(),
+        seen_from: None,
         seen_at: Some(time(SEEN)),
     }
 }

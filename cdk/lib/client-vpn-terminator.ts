@@ -36,6 +36,11 @@ export interface ClientVpnTerminatorProps {
   readonly minSeverity?: number;
   readonly findingTypesAllow?: string[];
   readonly findingTypesDeny?: string[];
+  /**
+   * Security Hub product ARN patterns whose imported findings are trusted. Default: AWS's own
+   * integrations (`product/aws/*`, `productv2/aws/*`).
+   */
+  readonly findingProducts?: string[];
   /** E.g. `{local}` or `{local}@corp.example.com`. Default: `{user}`. */
   readonly usernameTemplate?: string;
   readonly usernameCase?: "insensitive" | "sensitive";
@@ -165,6 +170,7 @@ export class ClientVpnTerminator extends Construct {
         CVPN_MIN_SEVERITY: String(props.minSeverity ?? 7),
         CVPN_FINDING_TYPES_ALLOW: list(props.findingTypesAllow),
         CVPN_FINDING_TYPES_DENY: list(props.findingTypesDeny),
+        CVPN_FINDING_PRODUCTS: list(props.findingProducts),
         CVPN_USERNAME_TEMPLATE: props.usernameTemplate ?? "{user}",
         CVPN_USERNAME_CASE: props.usernameCase ?? "insensitive",
         CVPN_MATCH_BY: list(props.matchBy ?? ["username", "common-name", "connection-id", "client-ip"]),

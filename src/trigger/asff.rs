@@ -17,9 +17,11 @@
 //!   `UserDefinedFields.ClientVpnEndpointId`.
 //! - connection IDs: that resource's `Details.Other.ClientVpnConnectionId`, and
 //!   `UserDefinedFields.ClientVpnConnectionId` (set by an analyst with BatchUpdateFindings).
-//! - client IPs: `Network.SourceIpV4/V6` and `Action.*.RemoteIpDetails.IpAddressV4/V6` (the
-//!   action kinds GuardDuty reports).
-//! - time last seen: `LastObservedAt`, else `UpdatedAt`, else the envelope's `time`.
+//! - client IPs: `Network.SourceIpV4/V6` when `Network.Direction` is `IN`, and
+//!   `Action.*.RemoteIpDetails.IpAddressV4/V6` (the action kinds GuardDuty reports; a network
+//!   connection only when its `ConnectionDirection` is `INBOUND`).
+//! - time of the activity: from `FirstObservedAt` to `LastObservedAt` (else `UpdatedAt`, else the
+//!   envelope's `time`).
 //!
 //! Never read: `Title`, `Description`, `ProductFields`, `Note`, other `UserDefinedFields` keys,
 //! `Resources[].Details` other than those above, and anything under `Action` but remote IPs.
@@ -73,22 +75,30 @@ pub fn decode(at: &At, event_time: Option<DateTime<Utc>>) -> Result<Finding, Dec
         }
     }
     if let Some(network) = at.get("Network") {
-        for key in ["SourceIpV4", "SourceIpV6"] {
-            if let Some(ip) = network.get(key) {
-                evidence.ip(&ip)?;
+        // Outbound, the source is the finding's own resource and the destination its victim.
+        if super::evidence::is_inbound(network.get("Direction").as_ref())? {
+            for key in ["SourceIpV4", "SourceIpV6"] {
+                if let Some(ip) = network.get(key) {
+                    evidence.ip(&ip)?;
+                }
             }
         }
     }
     if let Some(action) = at.get("Action") {
         evidence.remote_ips(&action)?;
     }
-    evidence.seen_at(&[at.get("LastObservedAt"), at.get("UpdatedAt")], event_time)?;
+    evidence.seen_between(
+        at.get("FirstObservedAt"),
+        &[at.get("LastObservedAt"), at.get("UpdatedAt")],
+        event_time,
+    )?;
     Ok(Finding {
         id,
         types: at.strings("Types")?,
         severity,
         severity_label,
         closed,
+        product: opt_str(at, "ProductArn")?,
         account,
         region: opt_str(at, "Region")?,
         evidence,
@@ -283,7 +293,7 @@ mod tests {
     #[test]
     fn network_and_action_addresses_and_times() {
         let v = json!({"Id": "f", "Severity": {"Label": "high"},
-            "Network": {"SourceIpV4": "10.100.0.9"}, "UpdatedAt": "2026-11-22T09:10:00Z",
+            "Network": {"Direction": "IN", "SourceIpV4": "10.100.0.9"}, "UpdatedAt": "2026-11-22T09:10:00Z",
             "Action": {"AwsApiCallAction": {"RemoteIpDetails": {"IpAddressV4": "203.0.113.5"},
                 "CallerType": "Remote IP", "ServiceName": "10.100.0.10"}}});
         let f = decode(&At::root(&v), None).unwrap();
@@ -293,5 +303,15 @@ mod tests {
             f.evidence.seen_at,
             Some("2026-11-22T09:10:00Z".parse().unwrap())
         );
+        // Outbound, the addresses are the resource's own and its victim's.
+        let mut out = v.clone();
+        out["Network"]["Direction"] = json!("OUT");
+        out["Action"] = json!({"NetworkConnectionAction": {"ConnectionDirection": "OUTBOUND",
+            "RemoteIpDetails": {"IpAddressV4": "10.100.0.11"}}});
+        assert!(decode(&At::root(&out), None)
+            .unwrap()
+            .evidence
+            .ips
+            .is_empty());
     }
 }

@@ -44,8 +44,22 @@ pub struct Evidence {
     pub ips: Vec<Named<IpAddr>>,
     pub connection_ids: Vec<String>,
     pub endpoint_ids: Vec<String>,
+    /// When the activity was first seen, if the finding says; else it is taken as `seen_at`.
+    pub first_seen: Option<DateTime<Utc>>,
     /// When the activity was last seen: a client IP names only the connection that held it then.
     pub seen_at: Option<DateTime<Utc>>,
+}
+
+/// Whether a direction field (ASFF `IN`, GuardDuty `INBOUND`) says the remote side started it; a
+/// missing direction does not.
+pub(super) fn is_inbound(direction: Option<&At>) -> Result<bool, DecodeError> {
+    match direction {
+        Some(d) => Ok(matches!(
+            d.str()?.to_ascii_uppercase().as_str(),
+            "IN" | "INBOUND"
+        )),
+        None => Ok(false),
+    }
 }
 
 /// The kinds of principal that are a person.
@@ -140,13 +154,19 @@ fn session_of(principal_id: &str, kind: Person) -> Option<&str> {
         Person::FederatedUser => id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()),
         Person::IamUser => false,
     };
-    (well_formed && !session.trim().is_empty()).then_some(session)
+    (well_formed && !session.trim_ascii().is_empty()).then_some(session)
 }
 
 impl Evidence {
     fn identity(&mut self, name: &str, origin: String, account: Option<String>) {
-        let name = name.trim();
-        if !name.is_empty() && !self.identities.iter().any(|i| i.name.value == name) {
+        // ASCII only: a trailing ideographic space is part of another name.
+        let name = name.trim_ascii();
+        if !name.is_empty()
+            && !self
+                .identities
+                .iter()
+                .any(|i| i.name.value == name && i.account == account)
+        {
             self.identities.push(Identity {
                 name: Named {
                     value: name.to_owned(),
@@ -204,7 +224,7 @@ impl Evidence {
             Person::IamUser => p
                 .name
                 .as_ref()
-                .and_then(|n| Some((n.path(), n.value.as_str()?.trim().to_owned())))
+                .and_then(|n| Some((n.path(), n.value.as_str()?.trim_ascii().to_owned())))
                 .filter(|(_, n)| !n.is_empty()),
             Person::AssumedRole | Person::FederatedUser => p.principal_id.as_ref().and_then(|id| {
                 let session = session_of(id.value.as_str()?, kind)?;
@@ -273,20 +293,23 @@ impl Evidence {
         Ok(())
     }
 
-    /// Every `remoteIpDetails` of the action kinds GuardDuty (and ASFF, in upper camel case)
-    /// reports: network connections, API calls, Kubernetes API calls, RDS logins, port probes.
+    /// The `remoteIpDetails` of the action kinds GuardDuty (and ASFF, in upper camel case)
+    /// reports where the remote side is the actor: API calls, RDS logins, port probes, and inbound
+    /// network connections. Not Kubernetes API calls, whose source IPs the caller can forward.
     pub(super) fn remote_ips(&mut self, action: &At) -> Result<(), DecodeError> {
-        for kind in [
-            "networkConnectionAction",
-            "awsApiCallAction",
-            "kubernetesApiCallAction",
-            "rdsLoginAttemptAction",
-        ] {
+        for kind in ["awsApiCallAction", "rdsLoginAttemptAction"] {
             if let Some(details) = action
                 .get_either(kind)
                 .and_then(|a| a.get_either("remoteIpDetails"))
             {
                 self.remote_ip_details(&details)?;
+            }
+        }
+        if let Some(connection) = action.get_either("networkConnectionAction") {
+            if is_inbound(connection.get_either("connectionDirection").as_ref())? {
+                if let Some(details) = connection.get_either("remoteIpDetails") {
+                    self.remote_ip_details(&details)?;
+                }
             }
         }
         if let Some(probes) = action
@@ -344,16 +367,21 @@ impl Evidence {
         Ok(())
     }
 
-    /// The first of `candidates` present, as the time the activity was last seen; else `fallback`
-    /// (the envelope's time).
-    pub(super) fn seen_at(
+    /// The activity's window: from `first` (if given) to the first of `last` present, else
+    /// `fallback` (the envelope's time).
+    pub(super) fn seen_between(
         &mut self,
-        candidates: &[Option<At>],
+        first: Option<At>,
+        last: &[Option<At>],
         fallback: Option<DateTime<Utc>>,
     ) -> Result<(), DecodeError> {
-        self.seen_at = match candidates.iter().flatten().next() {
+        self.seen_at = match last.iter().flatten().next() {
             Some(at) => Some(at.time()?),
             None => fallback,
+        };
+        self.first_seen = match first {
+            Some(at) => Some(at.time()?),
+            None => None,
         };
         Ok(())
     }

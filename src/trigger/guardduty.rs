@@ -6,11 +6,15 @@
 //!   `userName`, an `AssumedRole` by the session in `principalId` (`AROA…:session`), a
 //!   `FederatedUser` by the name in `principalId` (`ACCOUNT:name`); any other or missing type names
 //!   nobody. The account is the finding's `accountId`.
-//! - client IPs: `service.action.{networkConnectionAction, awsApiCallAction,
-//!   kubernetesApiCallAction, rdsLoginAttemptAction}.remoteIpDetails.ipAddressV4/V6` and
-//!   `service.action.portProbeAction.portProbeDetails[].remoteIpDetails.ipAddressV4/V6`.
+//! - client IPs: `service.action.{awsApiCallAction, rdsLoginAttemptAction}.remoteIpDetails`,
+//!   `networkConnectionAction.remoteIpDetails` when its `connectionDirection` is `INBOUND`
+//!   (outbound, the remote address is whatever the resource chose to reach), and
+//!   `portProbeAction.portProbeDetails[].remoteIpDetails` (`ipAddressV4/V6` of each). Not
+//!   `kubernetesApiCallAction`: the API server's source IPs begin with `X-Forwarded-For`, which the
+//!   caller writes.
 //! - connection and endpoint IDs: none (GuardDuty has no Client VPN resource).
-//! - time last seen: `service.eventLastSeen`, else `updatedAt`, else the envelope's `time`.
+//! - time of the activity: from `service.eventFirstSeen` to `service.eventLastSeen` (else
+//!   `updatedAt`, else the envelope's `time`).
 //!
 //! Never read: `userAgent`, `additionalInfo`, API request parameters, `title`, `description`,
 //! geolocation and organisation names, DNS names: the actor writes those.
@@ -63,7 +67,10 @@ pub fn decode(at: &At, event_time: Option<DateTime<Utc>>) -> Result<Finding, Dec
     if let Some(action) = service.as_ref().and_then(|s| s.get_either("action")) {
         evidence.remote_ips(&action)?;
     }
-    evidence.seen_at(
+    evidence.seen_between(
+        service
+            .as_ref()
+            .and_then(|s| s.get_either("eventFirstSeen")),
         &[
             service.as_ref().and_then(|s| s.get_either("eventLastSeen")),
             at.get_either("updatedAt"),
@@ -76,6 +83,7 @@ pub fn decode(at: &At, event_time: Option<DateTime<Utc>>) -> Result<Finding, Dec
         severity,
         severity_label: super::label_of(severity).to_owned(),
         closed: archived.then(|| "archived".to_owned()),
+        product: None,
         account,
         region: opt_str(at, "region")?,
         evidence,
@@ -178,7 +186,10 @@ mod tests {
     #[test]
     fn port_probes_list_their_addresses_once() {
         let v = json!({"id": "f", "type": "t", "severity": 8, "resource": {},
-            "service": {"action": {"portProbeAction": {"portProbeDetails": [
+            "service": {"action": {
+            "networkConnectionAction": {"connectionDirection": "OUTBOUND", "remoteIpDetails": {"ipAddressV4": "10.100.0.20"}},
+            "kubernetesApiCallAction": {"remoteIpDetails": {"ipAddressV4": "10.100.0.21"}},
+            "portProbeAction": {"portProbeDetails": [
             {"remoteIpDetails": {"ipAddressV4": "10.100.0.7"}}, {"remoteIpDetails": {"ipAddressV4": "10.100.0.8"}},
             {"remoteIpDetails": {"ipAddressV4": "10.100.0.7"}}]}}}});
         let ips: Vec<String> = decode(&At::root(&v), None)

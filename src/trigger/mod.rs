@@ -40,6 +40,13 @@ impl FindingSource {
     pub fn severity_gated(self) -> bool {
         self != Self::SecurityHubCustomAction
     }
+
+    /// Findings imported into Security Hub may come from any product allowed to import, including
+    /// an account's own `BatchImportFindings`; GuardDuty's own events and a person's custom action
+    /// do not.
+    pub fn product_gated(self) -> bool {
+        matches!(self, Self::SecurityHubImported | Self::SecurityHubOcsf)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -68,6 +75,8 @@ pub struct Finding {
     pub severity_label: String,
     /// Why the finding is no longer live (archived, suppressed, resolved, deleted, closed).
     pub closed: Option<String>,
+    /// The Security Hub product that wrote it (ASFF `ProductArn`, OCSF `metadata.product.uid`).
+    pub product: Option<String>,
     pub account: Option<String>,
     pub region: Option<String>,
     pub evidence: Evidence,
@@ -97,13 +106,14 @@ pub fn decode(event: &Value) -> Result<Trigger, DecodeError> {
         return direct::decode(&root).map(Trigger::Direct);
     }
     if let Some(findings) = root.get("Findings") {
-        let (source, decode_one): (FindingSource, DecodeFinding) = match findings.items()?.first() {
-            Some(first) if first.get("ProductArn").is_some() => {
-                (FindingSource::SecurityHubImported, asff::decode)
-            }
-            _ => (FindingSource::GuardDuty, guardduty::decode),
+        // GetFindings of GuardDuty or of Security Hub: each item says which by its own fields.
+        let asff_items = findings.items()?.iter().any(asff::looks_like);
+        let source = if asff_items {
+            FindingSource::SecurityHubImported
+        } else {
+            FindingSource::GuardDuty
         };
-        return batch(source, None, &findings, decode_one, None);
+        return batch(source, None, &findings, get_findings_item, None);
     }
     if guardduty::looks_like(&root) {
         return single(FindingSource::GuardDuty, guardduty::decode(&root, None)?);
@@ -115,6 +125,14 @@ pub fn decode(event: &Value) -> Result<Trigger, DecodeError> {
         );
     }
     Err(root.error(EXPECTED))
+}
+
+fn get_findings_item(at: &At, time: Option<DateTime<Utc>>) -> Result<Finding, DecodeError> {
+    if at.get("ProductArn").is_some() {
+        asff::decode(at, time)
+    } else {
+        guardduty::decode(at, time)
+    }
 }
 
 fn single(source: FindingSource, finding: Finding) -> Result<Trigger, DecodeError> {
@@ -379,6 +397,17 @@ pub(crate) mod tests {
             ),
             (9.5, "CRITICAL")
         );
+    }
+
+    #[test]
+    fn get_findings_items_are_told_apart_one_by_one() {
+        let asff = sample("securityhub-imported.json")["detail"]["findings"][0].clone();
+        let v = json!({"Findings": [{"Id": "junk"}, asff.clone(), asff]});
+        let e = findings(&v);
+        assert_eq!(e.source, FindingSource::SecurityHubImported);
+        assert_eq!(e.findings.len(), 2);
+        assert_eq!(e.bad.len(), 1);
+        assert_eq!(e.bad[0].index, 0);
     }
 
     #[test]

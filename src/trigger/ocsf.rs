@@ -2,20 +2,22 @@
 //!
 //! Fields read as evidence, and nothing else:
 //! - identity: `actor.user` and `evidences[].actor.user` — `type` decides; `IAMUser` is named by
-//!   `name`, `AssumedRole` by the session in `uid` (`AROA…:session`) or in an STS ARN in `uid` /
-//!   `uid_alt`, `FederatedUser` likewise; any other or missing type names nobody. The account is
-//!   `account.uid` of the user, else `cloud.account.uid`.
+//!   `name`, `AssumedRole` by the session in the principal ID (`AROA…:session`) or the STS ARN,
+//!   `FederatedUser` likewise; any other or missing type names nobody. `uid` and `uid_alt` hold the
+//!   principal ID and the ARN in either order; an ARN of another service than the type's names
+//!   nobody. The account is `account.uid` of the user, else `cloud.account.uid`.
 //! - `resources[]`: `uid` of `type` `AwsEc2ClientVpnEndpoint` is an endpoint ID (or ARN); any other
 //!   `uid` that is an IAM user or STS session ARN names its person.
 //! - client IPs: `src_endpoint.ip` and `evidences[].src_endpoint.ip`.
-//! - time last seen: `finding_info.last_seen_time_dt` / `last_seen_time`, else `time_dt` / `time`,
-//!   else the envelope's `time`.
+//! - time of the activity: from `finding_info.first_seen_time(_dt)` to
+//!   `finding_info.last_seen_time(_dt)` (else `time(_dt)`, else the envelope's `time`).
 //!
 //! Never read: `finding_info.title` / `desc`, `message`, `http_request` (user agents, URLs),
 //! `api.request`, `unmapped`, `observables[]` values, `actor.session` other than the above.
 //!
 //! Severity: `severity_id` (1 Informational … 5 Critical, 6 Fatal), else the `severity` label.
-//! Status `Suppressed`, `Resolved`, `Archived` and `Deleted` (or `status_id` 3–6) are closed.
+//! Status `Suppressed`, `Resolved`, `Archived` and `Deleted` (or `status_id` 3–6) are closed, and so
+//! is a Close activity.
 
 use super::evidence::{Evidence, Principal};
 use super::{label_score, Finding};
@@ -67,12 +69,16 @@ pub fn decode(at: &At, event_time: Option<DateTime<Utc>>) -> Result<Finding, Dec
             }
         }
     }
-    let last_seen = info.as_ref().and_then(|i| {
-        i.get("last_seen_time_dt")
-            .or_else(|| i.get("last_seen_time"))
-    });
-    evidence.seen_at(
-        &[last_seen, at.get("time_dt").or_else(|| at.get("time"))],
+    let seen = |key: &str| {
+        let info = info.as_ref()?;
+        info.get(&format!("{key}_dt")).or_else(|| info.get(key))
+    };
+    evidence.seen_between(
+        seen("first_seen_time"),
+        &[
+            seen("last_seen_time"),
+            at.get("time_dt").or_else(|| at.get("time")),
+        ],
         event_time,
     )?;
     Ok(Finding {
@@ -81,6 +87,14 @@ pub fn decode(at: &At, event_time: Option<DateTime<Utc>>) -> Result<Finding, Dec
         severity,
         severity_label,
         closed: closed(at)?,
+        product: match at
+            .get("metadata")
+            .and_then(|m| m.get("product"))
+            .and_then(|p| p.get("uid"))
+        {
+            Some(uid) => Some(uid.str()?.to_owned()),
+            None => None,
+        },
         account,
         region,
         evidence,
@@ -94,22 +108,22 @@ fn read_actor_and_source(
 ) -> Result<(), DecodeError> {
     if let Some(user) = holder.get("actor").and_then(|a| a.get("user")) {
         let kind = user.get("type");
-        let uid = user.get("uid");
-        let arn = user
-            .get("uid_alt")
-            .or_else(|| uid.clone())
-            .filter(|a| a.value.as_str().is_some_and(|t| t.starts_with("arn:")));
-        let user_account = user
-            .get("account")
-            .and_then(|a| a.get("uid"))
-            .and_then(|u| u.value.as_str().map(str::to_owned));
+        // `uid` and `uid_alt` hold the principal ID and the ARN, in either order by producer.
+        let ids = [user.get("uid"), user.get("uid_alt")];
+        let is_arn = |a: &At| a.value.as_str().is_some_and(|t| t.starts_with("arn:"));
+        let arn = ids.iter().flatten().find(|a| is_arn(a)).cloned();
+        let principal_id = ids.iter().flatten().find(|a| !is_arn(a)).cloned();
+        let user_account = match user.get("account").and_then(|a| a.get("uid")) {
+            Some(uid) => Some(uid.str()?.to_owned()),
+            None => None,
+        };
         evidence.principal(Principal {
             kind: kind
                 .as_ref()
                 .and_then(|k| Some((k.value.as_str()?, k.path()))),
             at: user.path(),
             name: user.get("name"),
-            principal_id: uid.filter(|u| u.value.as_str().is_some_and(|t| !t.starts_with("arn:"))),
+            principal_id,
             arn,
             account: user_account.or_else(|| account.clone()),
         });
@@ -151,28 +165,36 @@ fn severity(at: &At) -> Result<(f64, String), DecodeError> {
     }
 }
 
+/// Closed when `status` or `status_id` says so, or the activity is Close (`activity_id` 3).
 fn closed(at: &At) -> Result<Option<String>, DecodeError> {
     let status = match at.get("status") {
         Some(s) => Some(s.str()?.to_ascii_lowercase()),
-        None => match at.get("status_id").and_then(|s| s.value.as_i64()) {
-            Some(3) => Some("suppressed".to_owned()),
-            Some(4) => Some("resolved".to_owned()),
-            Some(5) => Some("archived".to_owned()),
-            Some(6) => Some("deleted".to_owned()),
-            _ => None,
+        None => None,
+    }
+    .filter(|s| {
+        matches!(
+            s.as_str(),
+            "suppressed" | "resolved" | "archived" | "deleted"
+        )
+    });
+    let status_id = match at.get("status_id") {
+        Some(id) => match id.value.as_i64() {
+            Some(3) => Some("suppressed"),
+            Some(4) => Some("resolved"),
+            Some(5) => Some("archived"),
+            Some(6) => Some("deleted"),
+            Some(_) => None,
+            None => return Err(id.error("expected a whole number")),
         },
+        None => None,
     };
     let activity_closed = at
         .get("activity_name")
         .and_then(|a| a.value.as_str())
-        .is_some_and(|a| a.eq_ignore_ascii_case("close"));
+        .is_some_and(|a| a.eq_ignore_ascii_case("close"))
+        || at.get("activity_id").and_then(|a| a.value.as_i64()) == Some(3);
     Ok(status
-        .filter(|s| {
-            matches!(
-                s.as_str(),
-                "suppressed" | "resolved" | "archived" | "deleted"
-            )
-        })
+        .or_else(|| status_id.map(str::to_owned))
         .or_else(|| activity_closed.then(|| "closed".to_owned())))
 }
 
@@ -207,6 +229,18 @@ mod tests {
             "resources": [{"type": "AwsIamUser", "uid": "arn:aws:iam::111122223333:user/ivan"}]
         }));
         assert_eq!(names(&f), ["grace", "heidi", "ivan"]);
+        // Security Lake's layout: the ARN in uid, the principal ID in uid_alt.
+        let lake = finding(
+            json!({"actor": {"user": {"type": "AssumedRole", "name": "R",
+            "uid": "arn:aws:sts::111122223333:assumed-role/R/judy", "uid_alt": "AROAX:judy"}}}),
+        );
+        assert_eq!(names(&lake), ["judy"]);
+        let bad = json!({"finding_info": {"uid": "u"}, "severity_id": 4,
+            "actor": {"user": {"type": "IAMUser", "name": "x", "account": {"uid": 444455556666_u64}}}});
+        assert_eq!(
+            decode(&At::root(&bad), None).unwrap_err().path,
+            "event.actor.user.account.uid"
+        );
         assert_eq!(
             f.evidence.identities[0].account.as_deref(),
             Some("444455556666")
@@ -226,6 +260,7 @@ mod tests {
             json!({"name": "AdminRole", "type": "Role"}),
             json!({"name": "root", "type": "Root"}),
             json!({"name": "bob", "type": "IAMUser", "uid": "arn:aws:memorydb:eu-west-1:111122223333:user/bob"}),
+            json!({"name": "bob", "type": "IAMUser", "uid": "arn:aws:memorydb:eu-west-1:111122223333:user/bob", "uid_alt": "AIDAX"}),
         ] {
             let f = finding(json!({"actor": {"user": user.clone()}}));
             assert!(f.evidence.identities.is_empty(), "{user}");
@@ -248,6 +283,16 @@ mod tests {
         );
         assert_eq!(
             finding(json!({"activity_name": "Close"})).closed.as_deref(),
+            Some("closed")
+        );
+        assert_eq!(
+            finding(json!({"status": "Other", "status_id": 6}))
+                .closed
+                .as_deref(),
+            Some("deleted")
+        );
+        assert_eq!(
+            finding(json!({"activity_id": 3})).closed.as_deref(),
             Some("closed")
         );
     }
