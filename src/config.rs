@@ -48,8 +48,12 @@ pub struct Config {
     pub state_table: Option<String>,
     /// Ceiling on terminations per sweep: the most idle go first, the rest are deferred.
     pub max_sweep_terminations: usize,
-    /// No new termination starts when less than this remains before the Lambda deadline.
+    /// No call starts, and none runs, when less than this remains before the Lambda deadline.
     pub deadline_margin: Duration,
+    /// How far a tick's time may be ahead of this machine's clock.
+    pub max_clock_skew: chrono::TimeDelta,
+    /// The shortest idle or session limit a schedule's overrides may set.
+    pub min_override_minutes: u32,
 }
 
 impl Default for Config {
@@ -69,6 +73,8 @@ impl Default for Config {
             state_table: None,
             max_sweep_terminations: 10,
             deadline_margin: Duration::from_secs(5),
+            max_clock_skew: chrono::TimeDelta::seconds(300),
+            min_override_minutes: 15,
         }
     }
 }
@@ -270,6 +276,10 @@ impl Config {
         .map_err(|m| err("CVPN_MAX_SWEEP_TERMINATIONS", m))?;
         let deadline_margin = number(get("CVPN_DEADLINE_MARGIN_SECONDS"), 0..=900, 5)
             .map_err(|m| err("CVPN_DEADLINE_MARGIN_SECONDS", m))?;
+        let max_clock_skew = number(get("CVPN_MAX_CLOCK_SKEW_SECONDS"), 0..=86_400, 300)
+            .map_err(|m| err("CVPN_MAX_CLOCK_SKEW_SECONDS", m))?;
+        let min_override_minutes = number(get("CVPN_MIN_OVERRIDE_MINUTES"), 1..=5_256_000, 15)
+            .map_err(|m| err("CVPN_MIN_OVERRIDE_MINUTES", m))?;
         Ok(Config {
             endpoint_ids,
             dry_run,
@@ -285,6 +295,8 @@ impl Config {
             state_table,
             max_sweep_terminations,
             deadline_margin: Duration::from_secs(deadline_margin as u64),
+            max_clock_skew: chrono::TimeDelta::seconds(max_clock_skew as i64),
+            min_override_minutes: min_override_minutes as u32,
         })
     }
 

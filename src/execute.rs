@@ -54,22 +54,58 @@ impl CallError {
     }
 }
 
-/// Counts the API calls of one invocation.
-#[derive(Default)]
-pub struct Calls(AtomicUsize);
+/// The error code of a call cut off at the deadline (ours, not EC2's).
+pub const DEADLINE: &str = "Deadline";
 
-impl Calls {
-    fn count(&self) {
-        self.0.fetch_add(1, Ordering::Relaxed);
+/// What one invocation may spend: no call starts after `stop_at` and none runs past it (the SDK's
+/// own retries included), and every call is counted.
+#[derive(Debug, Default)]
+pub struct Budget {
+    stop_at: Option<Instant>,
+    calls: AtomicUsize,
+}
+
+impl Budget {
+    pub fn new(stop_at: Option<Instant>) -> Self {
+        Self {
+            stop_at,
+            calls: AtomicUsize::new(0),
+        }
     }
 
-    pub fn get(&self) -> usize {
-        self.0.load(Ordering::Relaxed)
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    pub fn expired(&self) -> bool {
+        self.stop_at.is_some_and(|t| Instant::now() >= t)
+    }
+
+    /// One API call, counted, and cut off at `stop_at` with a [`DEADLINE`] error: an operation
+    /// timeout derived from the time left.
+    pub async fn call<T>(
+        &self,
+        call: impl Future<Output = Result<T, ApiError>>,
+    ) -> Result<T, ApiError> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let Some(stop_at) = self.stop_at else {
+            return call.await;
+        };
+        tokio::time::timeout_at(stop_at.into(), call)
+            .await
+            .unwrap_or_else(|_| {
+                Err(ApiError {
+                    code: DEADLINE.into(),
+                    message:
+                        "cut off at the invocation's deadline (less CVPN_DEADLINE_MARGIN_SECONDS)"
+                            .into(),
+                })
+            })
     }
 }
 
-/// Every item of a listing, page after page, each page counted as a call.
-async fn all_pages<T, F, Fut>(calls: &Calls, mut page: F) -> Result<Vec<T>, ApiError>
+/// Every item of a listing, page after page, each page a call of the budget.
+async fn all_pages<T, F, Fut>(budget: &Budget, mut page: F) -> Result<Vec<T>, ApiError>
 where
     F: FnMut(Option<String>) -> Fut,
     Fut: Future<Output = Result<Page<T>, ApiError>>,
@@ -77,8 +113,7 @@ where
     let mut out = Vec::new();
     let mut token = None;
     loop {
-        calls.count();
-        let p = page(token).await?;
+        let p = budget.call(page(token)).await?;
         out.extend(p.items);
         match p.next_token {
             Some(t) => token = Some(t),
@@ -90,9 +125,9 @@ where
 /// Every endpoint in the Region, with its client CIDR.
 pub async fn list_endpoints(
     api: &impl ClientVpnApi,
-    calls: &Calls,
+    budget: &Budget,
 ) -> Result<Vec<Endpoint>, CallError> {
-    all_pages(calls, |token| api.endpoints_page(token))
+    all_pages(budget, |token| api.endpoints_page(token))
         .await
         .map_err(|e| CallError::new(None, "DescribeClientVpnEndpoints", e))
 }
@@ -102,11 +137,11 @@ pub async fn list_connections(
     api: &impl ClientVpnApi,
     endpoints: &[String],
     concurrency: usize,
-    calls: &Calls,
+    budget: &Budget,
 ) -> (Vec<Connection>, Vec<CallError>) {
     let results: Vec<Result<Vec<Connection>, CallError>> = stream::iter(endpoints)
         .map(|endpoint| async move {
-            all_pages(calls, |token| api.connections_page(endpoint, token))
+            all_pages(budget, |token| api.connections_page(endpoint, token))
                 .await
                 .map_err(|e| {
                     CallError::new(Some(endpoint.clone()), "DescribeClientVpnConnections", e)
@@ -153,6 +188,12 @@ pub enum Outcome {
         target: Target,
         reason: &'static str,
     },
+    /// A `Username` call was refused as over the limit: the user has connections the listing did
+    /// not see. The planned ones were then ended one by one.
+    UsernameRefused {
+        endpoint_id: String,
+        username: String,
+    },
     /// A status for a connection that was not planned: a `Username` call also ended a connection
     /// discovery had not seen (the user connected again).
     Unplanned {
@@ -162,28 +203,32 @@ pub enum Outcome {
     },
 }
 
-/// Carries out `planned`; no call starts after `stop_at`, its targets are deferred instead.
+/// Carries out `planned` within the budget; a call that cannot start in time has its targets
+/// deferred. `log` sees each call's outcomes the moment the call returns, so an ended connection
+/// has its log line even if the invocation is cut off later.
 pub async fn run_calls(
     api: &impl ClientVpnApi,
     planned: Vec<Call>,
     dry_run: bool,
     concurrency: usize,
-    calls: &Calls,
-    stop_at: Option<Instant>,
+    budget: &Budget,
+    log: &(dyn Fn(&Outcome) + Sync),
 ) -> Vec<Outcome> {
     stream::iter(planned)
         .map(|call| async move {
-            if stop_at.is_some_and(|t| Instant::now() >= t) {
-                return call
-                    .targets
+            let outcomes = if budget.expired() {
+                call.targets
                     .into_iter()
                     .map(|target| Outcome::Deferred {
                         target,
                         reason: "deadline",
                     })
-                    .collect();
-            }
-            run_call(api, call, dry_run, calls).await
+                    .collect()
+            } else {
+                run_call(api, call, dry_run, budget).await
+            };
+            outcomes.iter().for_each(log);
+            outcomes
         })
         .buffer_unordered(concurrency.max(1))
         .flat_map(stream::iter)
@@ -195,26 +240,34 @@ async fn run_call(
     api: &impl ClientVpnApi,
     call: Call,
     dry_run: bool,
-    calls: &Calls,
+    budget: &Budget,
 ) -> Vec<Outcome> {
-    calls.count();
-    match api.terminate(&call.endpoint_id, &call.by, dry_run).await {
+    let answer = budget
+        .call(api.terminate(&call.endpoint_id, &call.by, dry_run))
+        .await;
+    match answer {
         Ok(changes) => settle(call, changes),
-        Err(e) if e.code == LIMIT_EXCEEDED && matches!(call.by, By::Username(_)) => {
+        Err(e) => match call.by.clone() {
             // More connections than discovery saw: end the planned ones one by one instead.
-            let mut out = Vec::new();
-            for target in call.targets {
-                let one = single(target);
-                calls.count();
-                let result = api.terminate(&one.endpoint_id, &one.by, dry_run).await;
-                out.extend(match result {
-                    Ok(changes) => settle(one, changes),
-                    Err(e) => refused(one.targets, e),
-                });
+            By::Username(username) if e.code == LIMIT_EXCEEDED => {
+                let mut out = vec![Outcome::UsernameRefused {
+                    endpoint_id: call.endpoint_id.clone(),
+                    username,
+                }];
+                for target in call.targets {
+                    let one = single(target);
+                    let result = budget
+                        .call(api.terminate(&one.endpoint_id, &one.by, dry_run))
+                        .await;
+                    out.extend(match result {
+                        Ok(changes) => settle(one, changes),
+                        Err(e) => refused(one.targets, e),
+                    });
+                }
+                out
             }
-            out
-        }
-        Err(e) => refused(call.targets, e),
+            _ => refused(call.targets, e),
+        },
     }
 }
 

@@ -3,15 +3,17 @@
 
 use crate::config::MatchBy;
 use crate::ec2::ClientVpnApi;
-use crate::execute::{CallError, Calls};
-use crate::handler::{App, Refusal};
+use crate::execute::{CallError, Outcome};
+use crate::handler::HandlerError;
+use crate::invocation::Invocation;
 use crate::json::DecodeError;
+use crate::model::By;
 use crate::plan::{self, Origin, Rules, Selector};
 use crate::report::{self, Entry, FindingInfo, Response, TriggerInfo};
 use crate::state::StateStore;
 use crate::trigger::evidence::Named;
 use crate::trigger::{DirectRequest, FindingEvent, FindingSource};
-use std::time::Instant;
+use std::collections::BTreeSet;
 
 fn source_name(source: FindingSource) -> String {
     serde_json::to_value(source)
@@ -20,12 +22,10 @@ fn source_name(source: FindingSource) -> String {
         .unwrap_or_default()
 }
 
-impl<A: ClientVpnApi, S: StateStore> App<A, S> {
-    pub(crate) fn finding_selectors(
-        &self,
-        event: &FindingEvent,
-        response: &mut Response,
-    ) -> Vec<Selector> {
+impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
+    pub(crate) fn finding_selectors(&mut self, event: &FindingEvent) -> Vec<Selector> {
+        let config = &self.app.config;
+        let response = &mut self.response;
         let source = source_name(event.source);
         response.trigger = TriggerInfo {
             source: source.clone(),
@@ -66,7 +66,7 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
                 response.skipped.push(entry);
                 skipped += 1;
             };
-            if let Err(gate) = self.config.gates.check(f, event.source) {
+            if let Err(gate) = config.gates.check(f, event.source) {
                 skip(response, gate.reason, gate.detail);
                 continue;
             }
@@ -74,9 +74,7 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
             let named = &evidence.endpoint_ids;
             let endpoint_ids: Vec<String> = named
                 .iter()
-                .filter(|e| {
-                    self.config.endpoint_ids.is_empty() || self.config.endpoint_ids.contains(e)
-                })
+                .filter(|e| config.endpoint_ids.is_empty() || config.endpoint_ids.contains(e))
                 .cloned()
                 .collect();
             if !named.is_empty() && endpoint_ids.is_empty() {
@@ -102,7 +100,7 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
                 // The finding's account and the principal's own (an ARN may name another).
                 let foreign = [f.account.as_deref(), identity.account.as_deref()]
                     .into_iter()
-                    .find(|a| !self.config.identity_account_allowed(*a));
+                    .find(|a| !config.identity_account_allowed(*a));
                 if let Some(account) = foreign {
                     skip(
                         response,
@@ -116,7 +114,7 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
                     );
                     continue;
                 }
-                let Some(vpn) = self.config.mapping.map(&name.value) else {
+                let Some(vpn) = config.mapping.map(&name.value) else {
                     continue;
                 };
                 let origin = if vpn == name.value {
@@ -128,7 +126,7 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
             }
             let selector = Selector {
                 origin: origin.clone(),
-                match_by: self.config.match_by.clone(),
+                match_by: config.match_by.clone(),
                 usernames,
                 ips: evidence.ips.clone(),
                 connection_ids: evidence.connection_ids.clone(),
@@ -148,14 +146,13 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
     }
 
     pub(crate) fn direct_selector(
-        &self,
+        &mut self,
         request: &DirectRequest,
-        response: &mut Response,
-    ) -> Result<Selector, Refusal> {
+    ) -> Result<Selector, HandlerError> {
+        let config = &self.app.config;
         if let Some(endpoint) = &request.endpoint_id {
-            if !self.config.endpoint_ids.is_empty() && !self.config.endpoint_ids.contains(endpoint)
-            {
-                return Err(Refusal::BadEvent(DecodeError {
+            if !config.endpoint_ids.is_empty() && !config.endpoint_ids.contains(endpoint) {
+                return Err(HandlerError::BadEvent(DecodeError {
                     path: "event.ClientVpnEndpointId".into(),
                     message: format!(
                         "{endpoint} is not among CVPN_ENDPOINT_IDS; nothing was terminated"
@@ -168,7 +165,7 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
             reason: request.reason.clone(),
             ..Origin::default()
         };
-        response.trigger = TriggerInfo {
+        self.response.trigger = TriggerInfo {
             source: "direct".into(),
             reason: request.reason.clone(),
             ..TriggerInfo::default()
@@ -193,18 +190,13 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
         })
     }
 
-    /// Lists, decides and terminates; refuses when more than the cap would be ended.
-    pub(crate) async fn incident(
-        &self,
-        selectors: Vec<Selector>,
-        response: &mut Response,
-        calls: &Calls,
-        stop_at: Option<Instant>,
-    ) -> Result<(), Refusal> {
+    /// Lists, decides and terminates; refuses when more than the cap would be ended, and ends
+    /// nothing when any endpoint in scope could not be listed.
+    pub(crate) async fn incident(&mut self, selectors: Vec<Selector>) -> Result<(), HandlerError> {
         if selectors.is_empty() {
             return Ok(());
         }
-        let config = &self.config;
+        let config = &self.app.config;
         // The endpoints the selectors name, when all of them name some.
         let named = selectors
             .iter()
@@ -221,7 +213,7 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
         let cidrs = selectors
             .iter()
             .any(|s| s.match_by.client_ip && !s.ips.is_empty());
-        let Some(picture) = self.connections_of(named, cidrs, response, calls).await else {
+        let Some(picture) = self.connections_of(named, cidrs).await else {
             return Ok(());
         };
         if picture.unlisted > 0 {
@@ -247,7 +239,7 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
         for s in &selection.skipped {
             let entry = Entry::skipped(s);
             report::log_skipped(&entry, &s.origin);
-            response.skipped.push(entry);
+            self.response.skipped.push(entry);
         }
         if selection.targets.len() > config.max_terminations {
             let planned = selection.targets.len();
@@ -257,20 +249,82 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
                 cap = config.max_terminations,
                 "refusing to terminate"
             );
-            response
+            self.response
                 .skipped
                 .extend(selection.targets.iter().map(|t| Entry {
                     reason: Some("cap_exceeded".into()),
                     ..Entry::planned(t)
                 }));
-            return Err(Refusal::Cap {
-                planned,
-                cap: config.max_terminations,
-            });
+            return Err(self.cap_exceeded(planned, config.max_terminations));
         }
-        let planned = plan::calls(selection.targets, &connections);
-        self.carry_out(planned, Vec::new(), response, calls, stop_at)
-            .await;
+        // What a Username call may end beyond its plan must fit under the cap too.
+        let headroom = config.max_terminations - selection.targets.len();
+        let planned_ids: BTreeSet<String> = selection
+            .targets
+            .iter()
+            .map(|t| t.connection.connection_id.clone())
+            .collect();
+        let planned = plan::calls(selection.targets, &connections, headroom);
+        // Users chosen by name whose connections are ended one by one: one who connected again
+        // after the listing keeps that connection.
+        let mut one_by_one: BTreeSet<(String, String)> = planned
+            .iter()
+            .filter(|c| matches!(c.by, By::ConnectionId(_)))
+            .flat_map(|c| &c.targets)
+            .filter(|t| t.by_username)
+            .filter_map(|t| {
+                Some((
+                    t.connection.endpoint_id.clone(),
+                    t.connection.username.clone()?,
+                ))
+            })
+            .collect();
+        let outcomes = self.carry_out(planned, Vec::new()).await;
+        one_by_one.extend(outcomes.iter().filter_map(|o| match o {
+            Outcome::UsernameRefused {
+                endpoint_id,
+                username,
+            } => Some((endpoint_id.clone(), username.clone())),
+            _ => None,
+        }));
+        if !one_by_one.is_empty() && !self.response.dry_run {
+            self.report_left_active(one_by_one, &planned_ids).await;
+        }
         Ok(())
+    }
+
+    /// Lists the endpoints of `users` again and reports each active connection of theirs that was
+    /// not planned as `left_active`.
+    async fn report_left_active(
+        &mut self,
+        users: BTreeSet<(String, String)>,
+        planned: &BTreeSet<String>,
+    ) {
+        let endpoints: BTreeSet<String> = users.iter().map(|(e, _)| e.clone()).collect();
+        let Some(picture) = self
+            .connections_of(Some(endpoints.into_iter().collect()), false)
+            .await
+        else {
+            return;
+        };
+        let config = &self.app.config;
+        let left = picture.connections.iter().filter(|c| {
+            c.is_active()
+                && !planned.contains(&c.connection_id)
+                && c.username.as_deref().is_some_and(|u| {
+                    users.contains(&(c.endpoint_id.clone(), u.to_owned()))
+                        && !config.is_protected(u)
+                })
+        });
+        for c in left {
+            tracing::error!(
+                event = "left_active",
+                endpoint_id = c.endpoint_id.as_str(),
+                connection_id = c.connection_id.as_str(),
+                username = c.username.as_deref(),
+                "a targeted user has a connection that was not ended"
+            );
+            self.response.left_active.push(Entry::left_active(c));
+        }
     }
 }

@@ -14,6 +14,7 @@ pub mod execute;
 pub mod gates;
 pub mod handler;
 pub mod incident;
+mod invocation;
 pub mod json;
 pub mod logging;
 pub mod mapping;

@@ -7,7 +7,7 @@
 
 use aws_config::retry::RetryConfig;
 use aws_config::BehaviorVersion;
-use cvpn_terminator::execute::{self, Calls};
+use cvpn_terminator::execute::{self, Budget};
 use cvpn_terminator::{logging, App, Config, Dynamo, Ec2};
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::{json, Value};
@@ -184,11 +184,11 @@ async fn cli(app: &App<Ec2, Dynamo>, args: &[String]) -> Result<ExitCode, String
         }
         "connections" => {
             let opts = options(rest, &[], &["--endpoint"])?;
-            let calls = Calls::default();
+            let budget = Budget::default();
             let endpoints = match value(&opts, "--endpoint") {
                 Some(e) => vec![e],
                 None if !app.config.endpoint_ids.is_empty() => app.config.endpoint_ids.clone(),
-                None => match execute::list_endpoints(&app.api, &calls).await {
+                None => match execute::list_endpoints(&app.api, &budget).await {
                     Ok(all) => all.into_iter().map(|e| e.id).collect(),
                     Err(e) => {
                         eprintln!("cvpn-terminator: {}: {} {}", e.action, e.code, e.message);
@@ -197,7 +197,7 @@ async fn cli(app: &App<Ec2, Dynamo>, args: &[String]) -> Result<ExitCode, String
                 },
             };
             let (connections, errors) =
-                execute::list_connections(&app.api, &endpoints, app.config.concurrency, &calls)
+                execute::list_connections(&app.api, &endpoints, app.config.concurrency, &budget)
                     .await;
             for c in &connections {
                 println!(

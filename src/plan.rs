@@ -319,7 +319,11 @@ pub struct Call {
 /// One `Username` call per user and endpoint when the targets were chosen by that username and
 /// are all of the user's active connections there, at most five; otherwise one `ConnectionId` call
 /// per target, so a call never ends a connection that was not chosen.
-pub fn calls(targets: Vec<Target>, connections: &[Connection]) -> Vec<Call> {
+///
+/// A `Username` call also ends what the user opened after the listing, up to five in all: it is
+/// made only while those possible extra connections fit in `headroom` (what the cap leaves beyond
+/// the targets), so the cap holds for everything the calls can end.
+pub fn calls(targets: Vec<Target>, connections: &[Connection], mut headroom: usize) -> Vec<Call> {
     let mut active_per_user: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for c in connections.iter().filter(|c| c.is_active()) {
         if let Some(u) = c.username.as_deref().filter(|u| !u.is_empty()) {
@@ -349,7 +353,9 @@ pub fn calls(targets: Vec<Target>, connections: &[Connection]) -> Vec<Call> {
             .get(&(endpoint_id.as_str(), user.as_str()))
             .copied()
             .unwrap_or(0);
-        if group.len() == active && active <= USERNAME_LIMIT {
+        let extra = USERNAME_LIMIT.saturating_sub(group.len());
+        if group.len() == active && active <= USERNAME_LIMIT && extra <= headroom {
+            headroom -= extra;
             out.push(Call {
                 endpoint_id,
                 by: By::Username(user),
@@ -595,19 +601,28 @@ mod tests {
         let cs = vec![conn("e1", 1, Some("amy"), None, "10.0.0.9", "active")];
         let by_ip = run(&[selector(&[], &["10.0.0.9"], &[])], &cs, &[]);
         assert_eq!(
-            calls(by_ip.targets, &cs)[0].by,
+            calls(by_ip.targets, &cs, 100)[0].by,
             By::ConnectionId(cs[0].connection_id.clone())
         );
         let by_id = run(&[selector(&[], &[], &[1])], &cs, &[]);
         assert!(matches!(
-            calls(by_id.targets, &cs)[0].by,
+            calls(by_id.targets, &cs, 100)[0].by,
             By::ConnectionId(_)
         ));
         let by_name = run(&[selector(&["AMY"], &[], &[])], &cs, &[]);
         assert_eq!(
-            calls(by_name.targets, &cs)[0].by,
+            calls(by_name.targets.clone(), &cs, 100)[0].by,
             By::Username("amy".into())
         );
+        // One target: the call could end four more; with less room under the cap, one by one.
+        assert_eq!(
+            calls(by_name.targets.clone(), &cs, 4)[0].by,
+            By::Username("amy".into())
+        );
+        assert!(matches!(
+            calls(by_name.targets, &cs, 3)[0].by,
+            By::ConnectionId(_)
+        ));
     }
 
     #[test]
@@ -686,7 +701,7 @@ mod tests {
         cs.push(conn("e2", 40, Some("alice"), None, "10.0.0.1", "active"));
 
         let all: Vec<u32> = vec![1, 2, 3, 10, 11, 12, 13, 14, 15, 20, 30, 40];
-        let calls = calls(targets_of(&cs, &all), &cs);
+        let calls = calls(targets_of(&cs, &all), &cs, 100);
         let shapes: Vec<(String, By, usize)> = calls
             .iter()
             .map(|c| (c.endpoint_id.clone(), c.by.clone(), c.targets.len()))

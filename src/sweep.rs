@@ -1,42 +1,44 @@
 //! The scheduled cleanup: list the live connections, bring each one's idle track up to date in the
-//! state table, judge it by the policy at the tick's time, and end the most idle first — by
-//! connection ID only, since a `Username` call would also end a user's busy sessions.
+//! state table, judge them by the policy at the tick's time (`policy::sweep`), and end the most
+//! idle first — by connection ID only, since a `Username` call would also end a user's busy
+//! sessions.
 
 use crate::ec2::ClientVpnApi;
-use crate::execute::{CallError, Calls, Outcome};
-use crate::handler::{App, Refusal};
+use crate::execute::{CallError, Outcome};
+use crate::handler::HandlerError;
+use crate::invocation::Invocation;
 use crate::json::DecodeError;
 use crate::model::Connection;
 use crate::plan::{self, Origin, Target};
-use crate::policy::{judge, observe, Limits, SweepPolicy, Track};
-use crate::report::{self, Entry, Response, TriggerInfo};
+use crate::policy::sweep::{decide, overrides_thresholds, with_overrides, Judged};
+use crate::policy::{observe, Limits, SweepPolicy, Track};
+use crate::report::{self, Entry, TriggerInfo};
 use crate::state::{StateStore, Stored};
 use crate::trigger::SweepRequest;
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
-use std::cmp::Reverse;
 use std::collections::HashMap;
-use std::time::Instant;
 
 /// Conditional writes lost to overlapping runs are retried after re-reading, this many times.
 const SAVE_ATTEMPTS: usize = 3;
 
-fn refuse(path: &str, message: impl Into<String>) -> Refusal {
-    Refusal::BadEvent(DecodeError {
+fn refuse(path: impl Into<String>, message: impl Into<String>) -> HandlerError {
+    HandlerError::BadEvent(DecodeError {
         path: path.into(),
         message: message.into(),
     })
 }
 
-impl<A: ClientVpnApi, S: StateStore> App<A, S> {
+impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
     /// The policy for this run: the configured one with the schedule's overrides.
-    fn sweep_policy(&self, request: &SweepRequest) -> Result<SweepPolicy, Refusal> {
-        let o = &request.overrides;
-        let mut policy = self.config.sweep.clone();
-        policy.limits.idle_minutes = o.idle_minutes.or(policy.limits.idle_minutes);
-        policy.limits.max_session_minutes =
-            o.max_session_minutes.or(policy.limits.max_session_minutes);
-        policy.idle_bytes = o.idle_bytes.unwrap_or(policy.idle_bytes);
+    fn sweep_policy(&self, request: &SweepRequest) -> Result<SweepPolicy, HandlerError> {
+        let config = &self.app.config;
+        let policy = with_overrides(
+            &config.sweep,
+            &request.overrides,
+            config.min_override_minutes,
+        )
+        .map_err(|r| refuse(format!("{}.{}", request.path, r.field), r.message))?;
         if policy.limits == Limits::default() && policy.extended == Limits::default() {
             return Err(refuse(
                 "event",
@@ -44,28 +46,43 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
                  MaxSessionMinutes in the schedule's input",
             ));
         }
-        if policy.tracks_idle() && self.store.is_none() {
+        if policy.tracks_idle() && self.app.store.is_none() {
             return Err(refuse(
-                "event.Sweep.IdleMinutes",
+                format!("{}.IdleMinutes", request.path),
                 "the idle policy keeps counters between ticks and needs CVPN_STATE_TABLE, which is not set",
             ));
         }
         Ok(policy)
     }
 
-    pub(crate) async fn sweep(
-        &self,
-        request: &SweepRequest,
-        response: &mut Response,
-        calls: &Calls,
-        stop_at: Option<Instant>,
-    ) -> Result<(), Refusal> {
-        let config = &self.config;
+    /// The tick's time, which is the sweep's "now": refused when it is further ahead of this
+    /// machine's clock than `CVPN_MAX_CLOCK_SKEW_SECONDS`, so a payload cannot write activity marks
+    /// in the future.
+    fn sweep_time(&self, request: &SweepRequest) -> Result<DateTime<Utc>, HandlerError> {
+        let system = Utc::now();
+        let Some(time) = request.time else {
+            return Ok(system);
+        };
+        let skew = self.app.config.max_clock_skew;
+        if time > system + skew {
+            return Err(refuse(
+                request.time_path.clone(),
+                format!(
+                    "{time} is more than CVPN_MAX_CLOCK_SKEW_SECONDS ({}) ahead of this machine's clock ({system})",
+                    skew.num_seconds()
+                ),
+            ));
+        }
+        Ok(time)
+    }
+
+    pub(crate) async fn sweep(&mut self, request: &SweepRequest) -> Result<(), HandlerError> {
+        let config = &self.app.config;
         let policy = self.sweep_policy(request)?;
+        let now = self.sweep_time(request)?;
         // A schedule may turn dry run on for its runs, never off against the deployment's setting.
-        response.dry_run |= request.overrides.dry_run.unwrap_or(false);
-        let now = request.time.unwrap_or_else(Utc::now);
-        response.trigger = TriggerInfo {
+        self.response.dry_run |= request.overrides.dry_run.unwrap_or(false);
+        self.response.trigger = TriggerInfo {
             source: "schedule".into(),
             time: Some(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
             ..TriggerInfo::default()
@@ -76,115 +93,75 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
                 .find(|id| !config.endpoint_ids.is_empty() && !config.endpoint_ids.contains(id))
             {
                 return Err(refuse(
-                    "event.Sweep.ClientVpnEndpointIds",
+                    format!("{}.ClientVpnEndpointIds", request.path),
                     format!("{outside} is not among CVPN_ENDPOINT_IDS"),
                 ));
             }
         }
         let Some(picture) = self
-            .connections_of(
-                request.overrides.endpoint_ids.clone(),
-                false,
-                response,
-                calls,
-            )
+            .connections_of(request.overrides.endpoint_ids.clone(), false)
             .await
         else {
             return Ok(());
         };
-        let connections = picture.connections;
-        let active: Vec<&Connection> = connections.iter().filter(|c| c.is_active()).collect();
-
-        let tracks = match &self.store {
+        let active: Vec<&Connection> = picture
+            .connections
+            .iter()
+            .filter(|c| c.is_active())
+            .collect();
+        let tracks = match &self.app.store {
             Some(store) if policy.tracks_idle() => {
-                self.observe_all(store, &active, &policy, now, response)
-                    .await
+                self.observe_all(store, &active, &policy, now).await
             }
             _ => HashMap::new(),
         };
-        let mut targets = Vec::new();
-        for c in active {
-            let (limits, extended) =
-                policy.limits_for(c.username.as_deref(), c.common_name.as_deref());
-            let total = c.ingress_bytes.saturating_add(c.egress_bytes);
-            let verdict = judge(
-                &limits,
-                tracks.get(&c.connection_id).copied(),
-                total,
-                c.established,
-                now,
-            );
-            if !verdict.is_target() {
-                continue;
-            }
-            let mut why = verdict.describe(&limits);
-            if extended {
-                why.push_str(" (extended policy)");
-            }
-            let origin = Origin {
-                source: "schedule".into(),
-                reason: Some(if verdict.idle { "idle" } else { "max_session" }.into()),
-                ..Origin::default()
+        // A run whose thresholds the schedule changed is capped as an incident is.
+        let ceiling = if overrides_thresholds(&request.overrides) {
+            config.max_sweep_terminations.min(config.max_terminations)
+        } else {
+            config.max_sweep_terminations
+        };
+        let is_protected = |name: &str| config.is_protected(name);
+        let decision = decide(&active, &tracks, &policy, now, &is_protected, ceiling);
+        for (judged, name) in &decision.protected {
+            let target = target(judged);
+            let entry = Entry {
+                reason: Some("protected".into()),
+                detail: Some(format!("{name} is a protected user; {}", target.why[0])),
+                ..Entry::planned(&target)
             };
-            if let Some(name) = [&c.username, &c.common_name]
-                .into_iter()
-                .flatten()
-                .find(|n| config.is_protected(n))
-            {
-                let entry = Entry {
-                    reason: Some("protected".into()),
-                    detail: Some(format!("{name} is a protected user; {why}")),
-                    ..Entry::planned(&Target {
-                        connection: c.clone(),
-                        why: vec![],
-                        origin: origin.clone(),
-                        verdict: Some(verdict),
-                        by_username: false,
-                    })
-                };
-                report::log_skipped(&entry, &origin);
-                response.skipped.push(entry);
-                continue;
-            }
-            targets.push(Target {
-                connection: c.clone(),
-                why: vec![why],
-                origin,
-                verdict: Some(verdict),
-                by_username: false,
-            });
+            report::log_skipped(&entry, &target.origin);
+            self.response.skipped.push(entry);
         }
-        // Most idle first, then oldest; connection ID breaks ties so a replay decides the same way.
-        targets.sort_by(|a, b| {
-            let rank = |t: &Target| Reverse(t.verdict.as_ref().map(|v| v.rank()));
-            rank(a)
-                .cmp(&rank(b))
-                .then_with(|| a.connection.connection_id.cmp(&b.connection.connection_id))
-        });
-        let over_ceiling = targets.split_off(targets.len().min(config.max_sweep_terminations));
-        let deferred: Vec<Outcome> = over_ceiling
-            .into_iter()
-            .map(|target| Outcome::Deferred {
-                target,
+        let deferred = decision
+            .over_ceiling
+            .iter()
+            .map(|j| Outcome::Deferred {
+                target: target(j),
                 reason: "ceiling",
             })
             .collect();
-        let planned = targets.into_iter().map(plan::single).collect();
-        self.carry_out(planned, deferred, response, calls, stop_at)
-            .await;
+        let planned = decision
+            .end
+            .iter()
+            .map(|j| plan::single(target(j)))
+            .collect();
+        self.carry_out(planned, deferred).await;
         Ok(())
     }
 
     /// Brings the idle track of every connection under an idle limit up to date, writing new
     /// activity marks conditionally. Without readable state, idle is not judged this tick.
     async fn observe_all(
-        &self,
+        &mut self,
         store: &S,
         active: &[&Connection],
         policy: &SweepPolicy,
         now: DateTime<Utc>,
-        response: &mut Response,
     ) -> HashMap<String, Track> {
+        // A dry run reads the state but writes none: it must not change what later runs decide.
+        let write = !self.response.dry_run;
+        let budget = &self.budget;
         let tracked: Vec<&Connection> = active
             .iter()
             .copied()
@@ -197,12 +174,12 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
             })
             .collect();
         let ids: Vec<String> = tracked.iter().map(|c| c.connection_id.clone()).collect();
-        let stored = match store.load(&ids).await {
+        let stored = match budget.call(store.load(&ids)).await {
             Ok(stored) => stored,
             Err(e) => {
                 let e = CallError::new(None, "BatchGetItem", e);
                 report::log_call_error(&e);
-                response.errors.push(e);
+                self.response.errors.push(e);
                 return HashMap::new();
             }
         };
@@ -229,24 +206,23 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
                     );
                     for _ in 0..SAVE_ATTEMPTS {
                         let renew = current.is_some_and(|s| s.expires_at - now_s < retention / 2);
-                        if !observed.write && !renew {
+                        if !write || (!observed.write && !renew) {
                             break;
                         }
                         let expected = current.map(|s| s.track);
-                        match store
-                            .save(
-                                &c.connection_id,
-                                &c.endpoint_id,
-                                observed.track,
-                                expected,
-                                now_s + retention,
-                            )
-                            .await
-                        {
+                        let save = store.save(
+                            &c.connection_id,
+                            &c.endpoint_id,
+                            observed.track,
+                            expected,
+                            now_s + retention,
+                        );
+                        match budget.call(save).await {
                             Ok(true) => break,
                             // Another run wrote first: judge from what it wrote.
                             Ok(false) => {
-                                match store.load(std::slice::from_ref(&c.connection_id)).await {
+                                let reload = store.load(std::slice::from_ref(&c.connection_id));
+                                match budget.call(reload).await {
                                     Ok(mut fresh) => {
                                         current = fresh.remove(&c.connection_id);
                                         observed = observe(
@@ -274,17 +250,43 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
                     (c.connection_id.clone(), observed.track, None)
                 }
             })
-            .buffer_unordered(self.config.concurrency)
+            .buffer_unordered(self.app.config.concurrency)
             .collect()
             .await;
         let mut tracks = HashMap::with_capacity(results.len());
         for (id, track, error) in results {
             if let Some(e) = error {
                 report::log_call_error(&e);
-                response.errors.push(e);
+                self.response.errors.push(e);
             }
             tracks.insert(id, track);
         }
         tracks
+    }
+}
+
+/// The target a sweep hands to the shared steps, with why it was judged one.
+fn target(j: &Judged) -> Target {
+    let mut why = j.verdict.describe(&j.limits);
+    if j.extended {
+        why.push_str(" (extended policy)");
+    }
+    Target {
+        connection: j.connection.clone(),
+        why: vec![why],
+        origin: Origin {
+            source: "schedule".into(),
+            reason: Some(
+                if j.verdict.idle {
+                    "idle"
+                } else {
+                    "max_session"
+                }
+                .into(),
+            ),
+            ..Origin::default()
+        },
+        verdict: Some(j.verdict.clone()),
+        by_username: false,
     }
 }

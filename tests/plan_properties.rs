@@ -181,6 +181,7 @@ proptest! {
         raw_selectors in prop::collection::vec(selector_strategy(), 1..4),
         protected in prop::collection::btree_set(0..USERS.len(), 0..3),
         sensitive in any::<bool>(),
+        headroom in 0..12usize,
     ) {
         let case = if sensitive { CaseRule::Sensitive } else { CaseRule::Insensitive };
         let connections = connections(raw_connections);
@@ -210,7 +211,14 @@ proptest! {
         }
 
         let targets: BTreeSet<String> = selection.targets.iter().map(|t| t.connection.connection_id.clone()).collect();
-        let planned = calls(selection.targets, &connections);
+        let planned = calls(selection.targets, &connections, headroom);
+        // What Username calls could end beyond their targets fits in the headroom under the cap.
+        let extra: usize = planned
+            .iter()
+            .filter(|c| matches!(c.by, By::Username(_)))
+            .map(|c| USERNAME_LIMIT - c.targets.len())
+            .sum();
+        prop_assert!(extra <= headroom);
         let mut covered = BTreeSet::new();
         for call in &planned {
             for t in &call.targets {

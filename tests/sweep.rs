@@ -10,11 +10,12 @@ use cvpn_emulator::{
 };
 use cvpn_terminator::config::Config;
 use cvpn_terminator::mapping::{CaseRule, NamePattern};
+use cvpn_terminator::model::{ApiError, By, Connection, Endpoint, Page, StatusChange};
 use cvpn_terminator::policy::{Limits, SweepPolicy};
-use cvpn_terminator::{App, Ec2, HandlerError, Response};
+use cvpn_terminator::{App, ClientVpnApi, Ec2, HandlerError, Response};
 use serde_json::json;
 use std::collections::BTreeSet;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 fn conn(name: &str, n: u32, established: &str, bytes: u64) -> ConnectionState {
     let mut c = connection(cid(name_tag(name), n), Some(name), &format!("10.100.1.{n}"));
@@ -370,8 +371,8 @@ async fn a_sweep_of_10000_connections_under_throttling_loses_none() {
     );
     assert_eq!(
         r.api_calls,
-        1 + 4 * 3 + ended.len(),
-        "endpoints, 3 pages each, one Terminate per connection"
+        1 + 4 * 3 + 1 + ended.len(),
+        "endpoints, 3 pages each, one state read, one Terminate per connection"
     );
 }
 
@@ -390,24 +391,60 @@ async fn the_ceiling_ends_the_most_idle_first_and_the_deadline_defers_the_rest()
     assert_eq!(r.deferred[0].reason.as_deref(), Some("ceiling"));
     assert_eq!(r.deferred[0].username.as_deref(), Some("marathon"));
 
-    let h = with_store(office(), sweep_config(), &moto, "deadline").await;
+    // EC2 whose Terminate never answers: only the deadline ends the wait. One call at a time, no
+    // margin: the first call is cut off at the deadline, the second never starts.
+    let mut h = with_store(office(), sweep_config(), &moto, "deadline").await;
     set_clock(&h, "2026-11-22T09:40:00Z");
-    let r = h
-        .app
-        .handle_until(&tick("2026-11-22T09:40:00Z"), Some(Instant::now()))
+    let app = App {
+        config: Config {
+            concurrency: 1,
+            deadline_margin: Duration::ZERO,
+            ..sweep_config()
+        },
+        api: Unanswered(h.app.api.clone()),
+        store: h.app.store.take(),
+    };
+    let err = app
+        .handle_until(
+            &tick("2026-11-22T09:40:00Z"),
+            Some(Instant::now() + Duration::from_secs(2)),
+        )
         .await
-        .unwrap();
+        .unwrap_err();
+    let HandlerError::Incomplete(r) = &err else {
+        panic!("{err}")
+    };
     assert!(r.terminated.is_empty());
-    assert_eq!(r.deferred.len(), 2);
-    assert!(r
-        .deferred
-        .iter()
-        .all(|d| d.reason.as_deref() == Some("deadline")));
-    assert!(h.ended().is_empty());
     assert_eq!(
-        h.emulator.service().stats()["TerminateClientVpnConnections"].calls,
-        0
+        (r.failed.len(), r.failed[0].reason.as_deref()),
+        (1, Some("deadline"))
     );
+    assert_eq!(
+        (r.deferred.len(), r.deferred[0].reason.as_deref()),
+        (1, Some("deadline"))
+    );
+    assert!(h.ended().is_empty());
+}
+
+/// The emulator's EC2, but a Terminate that is never answered.
+struct Unanswered(Ec2);
+
+impl ClientVpnApi for Unanswered {
+    async fn endpoints_page(&self, token: Option<String>) -> Result<Page<Endpoint>, ApiError> {
+        self.0.endpoints_page(token).await
+    }
+
+    async fn connections_page(
+        &self,
+        endpoint_id: &str,
+        token: Option<String>,
+    ) -> Result<Page<Connection>, ApiError> {
+        self.0.connections_page(endpoint_id, token).await
+    }
+
+    async fn terminate(&self, _: &str, _: &By, _: bool) -> Result<Vec<StatusChange>, ApiError> {
+        std::future::pending().await
+    }
 }
 
 #[tokio::test]

@@ -12,6 +12,10 @@ use chrono::{DateTime, Utc};
 pub struct SweepRequest {
     /// The tick's time: the event's `time`, or the Scheduler payload's `Time`.
     pub time: Option<DateTime<Utc>>,
+    /// Where the time was read, for errors about it.
+    pub time_path: String,
+    /// Where the settings sit (`event.Sweep`, `event.detail`), for errors about them.
+    pub path: String,
     pub overrides: SweepOverrides,
 }
 
@@ -73,9 +77,9 @@ pub fn decode(at: &At, envelope_time: Option<DateTime<Utc>>) -> Result<SweepRequ
             _ => Err(v.error(format!("expected a whole number from 1 to {max}"))),
         }
     };
-    let time = match at.get("Time") {
-        Some(t) => Some(t.time()?),
-        None => envelope_time,
+    let (time, time_path) = match at.get("Time") {
+        Some(t) => (Some(t.time()?), t.path()),
+        None => (envelope_time, "event.time".to_owned()),
     };
     let endpoint_ids = match at.get("ClientVpnEndpointIds") {
         Some(list) => {
@@ -96,6 +100,8 @@ pub fn decode(at: &At, envelope_time: Option<DateTime<Utc>>) -> Result<SweepRequ
     };
     Ok(SweepRequest {
         time,
+        time_path,
+        path: at.path(),
         overrides: SweepOverrides {
             endpoint_ids,
             idle_minutes: positive("IdleMinutes", 5_256_000)?.map(|n| n as u32),
@@ -128,6 +134,7 @@ mod tests {
             panic!()
         };
         assert_eq!(s.time, Some("2026-11-22T10:05:00Z".parse().unwrap()));
+        assert_eq!(s.time_path, "event.Sweep.Time");
         assert_eq!(
             s.overrides,
             SweepOverrides {
@@ -141,7 +148,8 @@ mod tests {
         let Trigger::Sweep(s) = decode(&json!({"Sweep": {}})).unwrap() else {
             panic!()
         };
-        assert_eq!(s, SweepRequest::default());
+        assert_eq!((s.time, s.path.as_str()), (None, "event.Sweep"));
+        assert_eq!(s.overrides, SweepOverrides::default());
     }
 
     #[test]

@@ -5,11 +5,13 @@ use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_ec2::config::Credentials;
 use cvpn_emulator::{
-    ClockChange, ConnectionState, ConnectionStatus, Options, RunningEmulator, StateFile,
+    ClockChange, ConnectionState, ConnectionStatus, Options, RunningEmulator, Service, StateFile,
 };
-use cvpn_terminator::{App, Config, Dynamo, Ec2};
+use cvpn_terminator::model::{ApiError, By, Connection, Endpoint, Page, StatusChange};
+use cvpn_terminator::{App, ClientVpnApi, Config, Dynamo, Ec2, HandlerError, Response};
 use serde_json::Value;
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 pub const EP_A: &str = "cvpn-endpoint-0a1b2c3d4e5f60718";
@@ -134,6 +136,14 @@ impl Harness {
     }
 }
 
+/// The connection IDs of response entries.
+pub fn ids(entries: &[cvpn_terminator::report::Entry]) -> BTreeSet<String> {
+    entries
+        .iter()
+        .filter_map(|e| e.connection_id.clone())
+        .collect()
+}
+
 pub fn set(ids: &[String]) -> BTreeSet<String> {
     ids.iter().cloned().collect()
 }
@@ -245,4 +255,57 @@ pub fn tick(time: &str) -> Value {
         "source": "aws.events", "account": "111122223333", "time": time, "region": "eu-west-1",
         "resources": ["arn:aws:events:eu-west-1:111122223333:rule/cvpn-terminator-sweep"], "detail": {}
     })
+}
+
+/// The real EC2 adapter, plus one change to the emulator's world just before the first Terminate:
+/// what happens when the world moves between discovery and termination.
+pub struct Meanwhile<'a> {
+    pub inner: Ec2,
+    pub change: Box<dyn Fn(&Service) + Send + Sync + 'a>,
+    pub service: &'a Service,
+    pub done: AtomicBool,
+}
+
+impl ClientVpnApi for Meanwhile<'_> {
+    async fn endpoints_page(&self, token: Option<String>) -> Result<Page<Endpoint>, ApiError> {
+        self.inner.endpoints_page(token).await
+    }
+
+    async fn connections_page(
+        &self,
+        endpoint_id: &str,
+        token: Option<String>,
+    ) -> Result<Page<Connection>, ApiError> {
+        self.inner.connections_page(endpoint_id, token).await
+    }
+
+    async fn terminate(
+        &self,
+        endpoint_id: &str,
+        by: &By,
+        dry_run: bool,
+    ) -> Result<Vec<StatusChange>, ApiError> {
+        if !self.done.swap(true, Ordering::SeqCst) {
+            (self.change)(self.service);
+        }
+        self.inner.terminate(endpoint_id, by, dry_run).await
+    }
+}
+
+pub async fn handle_meanwhile(
+    h: &Harness,
+    change: impl Fn(&Service) + Send + Sync,
+    event: serde_json::Value,
+) -> Result<Response, HandlerError> {
+    let app = App {
+        config: h.app.config.clone(),
+        api: Meanwhile {
+            inner: Ec2::new(ec2_client(&h.emulator.url(), 2)),
+            change: Box::new(change),
+            service: h.emulator.service(),
+            done: AtomicBool::new(false),
+        },
+        store: None::<Dynamo>,
+    };
+    app.handle(&event).await
 }

@@ -278,7 +278,12 @@ pub fn terminate_connections(ctx: Ctx, p: &Params) -> Result<String, ApiError> {
         let mut message = None;
         if previous == ConnectionStatus::Active {
             c.status = ConnectionStatus::Terminating;
-            c.connection_end_time = Some(now + ctx.terminate_delay);
+            // Cannot overflow (the clock ends in 9999, the delay is at most a year), but saturate
+            // rather than panic should either limit change.
+            c.connection_end_time = Some(
+                now.checked_add_signed(ctx.terminate_delay)
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC),
+            );
         } else {
             message = Some("The connection is not active");
         }

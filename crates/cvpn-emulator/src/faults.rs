@@ -13,6 +13,10 @@ pub const ACTIONS: [&str; 3] = [
     "TerminateClientVpnConnections",
 ];
 
+/// The longest `latencyMs` accepted: an hour. Longer would only hang the caller (and `u64::MAX`
+/// milliseconds does not fit after an `Instant`).
+pub const MAX_LATENCY_MS: u64 = 60 * 60 * 1000;
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Faults {
@@ -32,7 +36,7 @@ pub struct ActionFaults {
     /// Share of calls, 0 to 1, answered with `InternalError` (HTTP 500).
     #[serde(default)]
     pub error_rate: f64,
-    /// Added to every call before it is answered.
+    /// Added to every call before it is answered; at most [`MAX_LATENCY_MS`].
     #[serde(default)]
     pub latency_ms: u64,
     /// Answer every call with `UnauthorizedOperation`, as EC2 does without the IAM permission.
@@ -58,6 +62,11 @@ impl Faults {
             if !(0.0..=1.0).contains(&f.error_rate) {
                 return Err(format!(
                     "faults.actions.{action}.errorRate must be between 0 and 1"
+                ));
+            }
+            if f.latency_ms > MAX_LATENCY_MS {
+                return Err(format!(
+                    "faults.actions.{action}.latencyMs must be at most {MAX_LATENCY_MS} (an hour)"
                 ));
             }
             if let Some(t) = f.throttle {
@@ -253,6 +262,16 @@ mod tests {
             ..Default::default()
         });
         assert!(bad.validate().unwrap_err().contains("errorRate"));
+        let slow = |latency_ms| {
+            faults(ActionFaults {
+                latency_ms,
+                ..Default::default()
+            })
+        };
+        assert!(slow(MAX_LATENCY_MS).validate().is_ok());
+        for too_slow in [MAX_LATENCY_MS + 1, u64::MAX] {
+            assert!(slow(too_slow).validate().unwrap_err().contains("latencyMs"));
+        }
         let mut unknown = Faults::default();
         unknown
             .actions

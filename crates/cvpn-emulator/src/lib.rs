@@ -18,7 +18,7 @@ mod service;
 mod state;
 
 pub use faults::{ActionFaults, ActionStats, Faults, Throttle};
-pub use service::{ClockChange, ClockView, Options, Service, TrafficChange};
+pub use service::{ClockChange, ClockView, Options, Service, TrafficChange, MAX_TERMINATE_DELAY};
 pub use state::{ConnectionState, ConnectionStatus, EndpointState, StateFile};
 
 use std::net::SocketAddr;

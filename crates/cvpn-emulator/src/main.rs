@@ -1,7 +1,7 @@
 //! `cvpn-emulator --listen 127.0.0.1:0 --state FILE`: prints the bound address as the first line
 //! on stdout, then serves until killed.
 
-use cvpn_emulator::{Faults, Options, StateFile};
+use cvpn_emulator::{Faults, Options, StateFile, MAX_TERMINATE_DELAY};
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -11,13 +11,14 @@ const USAGE: &str = "usage: cvpn-emulator [--listen ADDR] [--state FILE] [--faul
   --listen ADDR             address to bind (default 127.0.0.1:0, a free port)
   --state FILE              endpoints and connections to serve (JSON; default: none)
   --faults FILE             faults to inject from the start (JSON, as PUT /_emulator/faults)
-  --terminate-delay SECONDS emulated seconds from `terminating` to `terminated` (default 2)";
+  --terminate-delay SECONDS emulated seconds from `terminating` to `terminated`, 0 to 31536000
+                            (a year; default 2)";
 
 struct Args {
     listen: String,
     state: Option<String>,
     faults: Option<String>,
-    terminate_delay: f64,
+    terminate_delay: Duration,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -25,7 +26,7 @@ fn parse_args() -> Result<Args, String> {
         listen: "127.0.0.1:0".into(),
         state: None,
         faults: None,
-        terminate_delay: 2.0,
+        terminate_delay: Duration::from_secs(2),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -37,19 +38,25 @@ fn parse_args() -> Result<Args, String> {
             "--listen" => args.listen = value,
             "--state" => args.state = Some(value),
             "--faults" => args.faults = Some(value),
-            "--terminate-delay" => {
-                args.terminate_delay = value
-                    .parse()
-                    .ok()
-                    .filter(|s: &f64| s.is_finite() && *s >= 0.0)
-                    .ok_or_else(|| {
-                        format!("--terminate-delay: `{value}` is not a number of seconds >= 0")
-                    })?
-            }
+            "--terminate-delay" => args.terminate_delay = parse_terminate_delay(&value)?,
             other => return Err(format!("unknown option {other}")),
         }
     }
     Ok(args)
+}
+
+/// Seconds, fractions allowed, from 0 to [`MAX_TERMINATE_DELAY`]; NaN, infinities, negative and
+/// larger values are refused (`Duration::from_secs_f64` would panic on some of them).
+fn parse_terminate_delay(value: &str) -> Result<Duration, String> {
+    let max = MAX_TERMINATE_DELAY.as_secs();
+    let refuse =
+        || format!("--terminate-delay: `{value}` is not a number of seconds from 0 to {max}");
+    let seconds: f64 = value.trim().parse().map_err(|_| refuse())?;
+    if !(0.0..=max as f64).contains(&seconds) {
+        return Err(refuse());
+    }
+    // `abs` turns -0 into 0, which the range lets through.
+    Duration::try_from_secs_f64(seconds.abs()).map_err(|_| refuse())
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(flag: &str, path: &str) -> Result<T, String> {
@@ -88,7 +95,7 @@ async fn main() -> ExitCode {
         }
     };
     let options = Options {
-        terminate_delay: Duration::from_secs_f64(args.terminate_delay),
+        terminate_delay: args.terminate_delay,
         faults,
     };
     let emulator = match cvpn_emulator::start(&args.listen, state, options).await {
@@ -103,4 +110,41 @@ async fn main() -> ExitCode {
     let _ = stdout.flush();
     emulator.wait().await;
     ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminate_delay_is_validated() {
+        for (text, seconds) in [
+            ("0", 0.0),
+            ("2", 2.0),
+            ("0.25", 0.25),
+            ("-0", 0.0),
+            ("31536000", 31_536_000.0),
+        ] {
+            assert_eq!(
+                parse_terminate_delay(text),
+                Ok(Duration::from_secs_f64(seconds)),
+                "{text}"
+            );
+        }
+        for text in [
+            "1e30",
+            "31536000.5",
+            "1e19",
+            "-1",
+            "-inf",
+            "inf",
+            "NaN",
+            "",
+            "two",
+            "2s",
+        ] {
+            let err = parse_terminate_delay(text).unwrap_err();
+            assert!(err.starts_with("--terminate-delay: `"), "{text}: {err}");
+        }
+    }
 }

@@ -248,6 +248,13 @@ fn clip(text: &str) -> String {
     text.chars().take(64).collect()
 }
 
+/// Escapes text for XML 1.0 content: the five markup characters become entity references.
+///
+/// XML 1.0 forbids U+0000–U+0008, U+000B, U+000C, U+000E–U+001F, U+FFFE and U+FFFF (and the
+/// surrogates, which a Rust string cannot hold) — even as character references such as `&#x1;` —
+/// so no parser would read a document holding them. Each becomes U+FFFD REPLACEMENT CHARACTER,
+/// the usual stand-in for a character that cannot be represented. Tab and LF are written as they
+/// are; CR is written `&#xD;`, since a parser turns a raw CR (or CR LF) into LF.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -257,6 +264,9 @@ pub fn escape(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            '\r' => out.push_str("&#xD;"),
+            '\t' | '\n' => out.push(c),
+            '\u{0}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}' => out.push(char::REPLACEMENT_CHARACTER),
             c => out.push(c),
         }
     }
@@ -373,5 +383,29 @@ mod tests {
         assert!(err
             .to_xml("r-1")
             .contains("<Message>bad &lt;x&gt;</Message>"));
+    }
+
+    #[test]
+    fn replaces_characters_xml_forbids() {
+        let forbidden: String = ('\u{0}'..='\u{8}')
+            .chain(['\u{b}', '\u{c}'])
+            .chain('\u{e}'..='\u{1f}')
+            .chain(['\u{fffe}', '\u{ffff}'])
+            .collect();
+        assert_eq!(forbidden.chars().count(), 31);
+        assert_eq!(
+            escape(&format!("a{forbidden}b")),
+            format!("a{}b", "\u{fffd}".repeat(31))
+        );
+        // Allowed: tab, LF, CR (as a reference, so parsing keeps it), DEL, C1 controls, the rest of
+        // the BMP and beyond.
+        assert_eq!(
+            escape("1\t2\n3\r4\u{7f}\u{85}\u{fffd}\u{d7ff}\u{e000}\u{10ffff}"),
+            "1\t2\n3&#xD;4\u{7f}\u{85}\u{fffd}\u{d7ff}\u{e000}\u{10ffff}"
+        );
+        let err = ApiError::invalid_value("user `\u{1b}[31m\u{0}`");
+        assert!(err
+            .to_xml("r-1")
+            .contains("<Message>user `\u{fffd}[31m\u{fffd}`</Message>"));
     }
 }

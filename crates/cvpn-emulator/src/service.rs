@@ -8,14 +8,20 @@ use crate::protocol::{ApiError, Params, API_VERSION};
 use crate::state::{api_time, Clock, ConnectionState, StateFile, World};
 use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
+/// The longest terminate delay accepted: a year of emulated time, far beyond any test's need and
+/// far from the limits of chrono's times, so adding it to the clock cannot overflow.
+pub const MAX_TERMINATE_DELAY: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
 /// How the emulator behaves beyond its state.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// Emulated time a connection spends `terminating` before it is `terminated`.
+    /// Emulated time a connection spends `terminating` before it is `terminated`; at most
+    /// [`MAX_TERMINATE_DELAY`].
     pub terminate_delay: Duration,
     pub faults: Faults,
 }
@@ -87,6 +93,13 @@ pub struct ClockView {
 impl Service {
     pub fn new(state: StateFile, options: Options) -> Result<Self, String> {
         options.faults.validate()?;
+        if options.terminate_delay > MAX_TERMINATE_DELAY {
+            return Err(format!(
+                "terminate delay: {} s is longer than the maximum of {} s (a year)",
+                options.terminate_delay.as_secs_f64(),
+                MAX_TERMINATE_DELAY.as_secs()
+            ));
+        }
         Ok(Self {
             inner: Mutex::new(Inner {
                 world: World::load(state)?,
@@ -222,26 +235,37 @@ impl Service {
             .upsert_connections(endpoint_id, connections)
     }
 
-    /// Applies every change or none: an unknown connection ID refuses the whole batch.
+    /// Applies every change or none: an unknown connection ID, or a counter that would overflow,
+    /// refuses the whole batch. Changes are worked out on copies of the counters, in order (so
+    /// several changes to one connection add up), and stored only once all of them fit.
     pub fn change_traffic(&self, changes: &[TrafficChange]) -> Result<usize, String> {
         let mut inner = self.lock();
-        if let Some(unknown) = changes
-            .iter()
-            .find(|c| inner.world.endpoint_of(&c.connection_id).is_none())
-        {
-            return Err(format!("no connection {}", unknown.connection_id));
+        let mut staged: BTreeMap<&str, [u64; 4]> = BTreeMap::new();
+        for (i, change) in changes.iter().enumerate() {
+            let id = change.connection_id.as_str();
+            let counters = match staged.entry(id) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => {
+                    let c = inner
+                        .world
+                        .connection(id)
+                        .ok_or_else(|| format!("traffic[{i}].connectionId: no connection {id}"))?;
+                    e.insert([
+                        c.ingress_bytes,
+                        c.egress_bytes,
+                        c.ingress_packets,
+                        c.egress_packets,
+                    ])
+                }
+            };
+            apply_traffic(counters, change).map_err(|e| format!("traffic[{i}].{e}"))?;
         }
-        for change in changes {
-            let c = inner
-                .world
-                .connection_mut(&change.connection_id)
-                .expect("checked above");
-            c.ingress_bytes =
-                change.ingress_bytes.unwrap_or(c.ingress_bytes) + change.add_ingress_bytes;
-            c.egress_bytes =
-                change.egress_bytes.unwrap_or(c.egress_bytes) + change.add_egress_bytes;
-            c.ingress_packets += change.add_ingress_packets;
-            c.egress_packets += change.add_egress_packets;
+        for (id, [ingress_bytes, egress_bytes, ingress_packets, egress_packets]) in staged {
+            let c = inner.world.connection_mut(id).expect("looked up above");
+            c.ingress_bytes = ingress_bytes;
+            c.egress_bytes = egress_bytes;
+            c.ingress_packets = ingress_packets;
+            c.egress_packets = egress_packets;
         }
         Ok(changes.len())
     }
@@ -257,7 +281,16 @@ impl Service {
         }
     }
 
+    /// Sets, moves, freezes or restarts the clock. A time outside [`Clock::EARLIEST`] to
+    /// [`Clock::LATEST`] (what RFC 3339 can write) is refused and leaves the clock as it was.
     pub fn set_clock(&self, change: &ClockChange) -> Result<ClockView, String> {
+        let range = || {
+            format!(
+                "{} to {}",
+                Clock::EARLIEST.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                Clock::LATEST.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )
+        };
         {
             let mut inner = self.lock();
             let clock = &mut inner.clock;
@@ -266,10 +299,25 @@ impl Service {
             if let Some(text) = &change.now {
                 now = api_time::parse(text)
                     .ok_or_else(|| format!("now: `{text}` is not an RFC 3339 time"))?;
+                if !Clock::in_range(now) {
+                    return Err(format!(
+                        "now: `{text}` is outside the clock's range, {}",
+                        range()
+                    ));
+                }
                 frozen = true;
             }
             if let Some(seconds) = change.advance_seconds {
-                now += TimeDelta::try_seconds(seconds).ok_or("advanceSeconds is out of range")?;
+                now = TimeDelta::try_seconds(seconds)
+                    .and_then(|delta| now.checked_add_signed(delta))
+                    .filter(|t| Clock::in_range(*t))
+                    .ok_or_else(|| {
+                        format!(
+                            "advanceSeconds: {seconds} moves the clock from {} outside its range, {}",
+                            now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                            range()
+                        )
+                    })?;
             }
             clock.set(now, change.frozen.unwrap_or(frozen));
         }
@@ -292,5 +340,173 @@ impl Service {
 
     pub fn reset_stats(&self) {
         self.lock().faults.reset_stats();
+    }
+}
+
+/// Applies one change to a connection's counters (ingress bytes, egress bytes, ingress packets,
+/// egress packets); on overflow, names the field and leaves the counters half-changed (they are a
+/// copy the caller discards).
+fn apply_traffic(counters: &mut [u64; 4], change: &TrafficChange) -> Result<(), String> {
+    let steps = [
+        (
+            "ingressBytes",
+            "addIngressBytes",
+            change.ingress_bytes,
+            change.add_ingress_bytes,
+        ),
+        (
+            "egressBytes",
+            "addEgressBytes",
+            change.egress_bytes,
+            change.add_egress_bytes,
+        ),
+        (
+            "ingressPackets",
+            "addIngressPackets",
+            None,
+            change.add_ingress_packets,
+        ),
+        (
+            "egressPackets",
+            "addEgressPackets",
+            None,
+            change.add_egress_packets,
+        ),
+    ];
+    for (counter, (name, add_name, set, add)) in counters.iter_mut().zip(steps) {
+        let base = set.unwrap_or(*counter);
+        *counter = base.checked_add(add).ok_or_else(|| {
+            format!(
+                "{add_name}: {name} {base} + {add} overflows the 64-bit counter of connection {}",
+                change.connection_id
+            )
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> StateFile {
+        serde_json::from_value(serde_json::json!({"endpoints": [{
+            "clientVpnEndpointId": "cvpn-endpoint-1",
+            "connections": [
+                {"connectionId": "c-1", "connectionEstablishedTime": "2026-11-22T08:00:00Z", "ingressBytes": 10},
+                {"connectionId": "c-2", "connectionEstablishedTime": "2026-11-22T08:00:00Z", "egressPackets": 5}
+            ]
+        }]}))
+        .unwrap()
+    }
+
+    #[test]
+    fn terminate_delay_longer_than_a_year_is_refused() {
+        let options = |terminate_delay| Options {
+            terminate_delay,
+            faults: Faults::default(),
+        };
+        assert!(Service::new(state(), options(MAX_TERMINATE_DELAY)).is_ok());
+        for too_long in [
+            MAX_TERMINATE_DELAY + Duration::from_nanos(1),
+            // Accepted by `TimeDelta::from_std`, but adding it to the clock overflowed.
+            Duration::from_secs(9_000_000_000_000_000),
+            Duration::MAX,
+        ] {
+            let err = Service::new(state(), options(too_long)).err().unwrap();
+            assert!(err.starts_with("terminate delay"), "{err}");
+        }
+    }
+
+    #[test]
+    fn traffic_batches_apply_all_or_nothing() {
+        let service = Service::new(state(), Options::default()).unwrap();
+        let change = |id: &str| TrafficChange {
+            connection_id: id.into(),
+            ..Default::default()
+        };
+        let before = service.snapshot();
+        let overflowing = [
+            TrafficChange {
+                add_ingress_bytes: 1,
+                ..change("c-1")
+            },
+            TrafficChange {
+                add_egress_packets: u64::MAX - 4,
+                ..change("c-2")
+            },
+        ];
+        let err = service.change_traffic(&overflowing).unwrap_err();
+        assert!(err.starts_with("traffic[1].addEgressPackets:"), "{err}");
+        assert_eq!(service.snapshot(), before);
+        // Each change fits alone; together they overflow.
+        let cumulative = [
+            TrafficChange {
+                egress_bytes: Some(u64::MAX - 1),
+                ..change("c-1")
+            },
+            TrafficChange {
+                add_egress_bytes: 2,
+                ..change("c-1")
+            },
+        ];
+        let err = service.change_traffic(&cumulative).unwrap_err();
+        assert!(err.starts_with("traffic[1].addEgressBytes:"), "{err}");
+        assert_eq!(service.snapshot(), before);
+
+        let summed = [
+            TrafficChange {
+                add_ingress_bytes: 1,
+                ..change("c-1")
+            },
+            TrafficChange {
+                add_ingress_bytes: 2,
+                add_ingress_packets: 7,
+                ..change("c-1")
+            },
+        ];
+        assert_eq!(service.change_traffic(&summed), Ok(2));
+        let c = &service.snapshot().endpoints[0].connections[0];
+        assert_eq!((c.ingress_bytes, c.ingress_packets), (13, 7));
+    }
+
+    #[test]
+    fn clock_moves_out_of_range_are_refused() {
+        let service = Service::new(state(), Options::default()).unwrap();
+        let set = |change: ClockChange| service.set_clock(&change);
+        let start = set(ClockChange {
+            now: Some("2026-11-22T09:00:00Z".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        for seconds in [
+            9_000_000_000_000_000,
+            -9_000_000_000_000_000,
+            300_000_000_000,
+            i64::MAX,
+        ] {
+            let err = set(ClockChange {
+                advance_seconds: Some(seconds),
+                frozen: Some(false),
+                ..Default::default()
+            })
+            .unwrap_err();
+            assert!(err.starts_with("advanceSeconds:"), "{err}");
+            assert_eq!(service.clock(), start);
+        }
+        let err = set(ClockChange {
+            now: Some("0000-01-01T00:00:00+01:00".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(err.starts_with("now:"), "{err}");
+        assert_eq!(service.clock(), start);
+        let latest = set(ClockChange {
+            now: Some("9999-12-31T23:00:00Z".into()),
+            advance_seconds: Some(3599),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(latest.now, "9999-12-31T23:59:59Z");
     }
 }

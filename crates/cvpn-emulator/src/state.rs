@@ -179,6 +179,18 @@ pub struct Clock {
 }
 
 impl Clock {
+    /// The earliest time the clock takes: the first RFC 3339 can write (0000-01-01T00:00:00Z).
+    pub const EARLIEST: DateTime<Utc> = DateTime::from_timestamp(-62_167_219_200, 0)
+        .expect("0000-01-01T00:00:00Z is within chrono's range");
+    /// The latest time the clock takes: the last RFC 3339 and the API's `%Y-%m-%d %H:%M:%S` can
+    /// write (9999-12-31T23:59:59Z). A running clock stops there.
+    pub const LATEST: DateTime<Utc> = DateTime::from_timestamp(253_402_300_799, 0)
+        .expect("9999-12-31T23:59:59Z is within chrono's range");
+
+    pub fn in_range(time: DateTime<Utc>) -> bool {
+        (Self::EARLIEST..=Self::LATEST).contains(&time)
+    }
+
     pub fn running() -> Self {
         Self {
             base: Utc::now(),
@@ -188,7 +200,10 @@ impl Clock {
 
     pub fn now(&self) -> DateTime<Utc> {
         match self.running_since {
-            Some(since) => self.base + TimeDelta::from_std(since.elapsed()).unwrap_or_default(),
+            Some(since) => TimeDelta::from_std(since.elapsed())
+                .ok()
+                .and_then(|elapsed| self.base.checked_add_signed(elapsed))
+                .map_or(Self::LATEST, |now| now.min(Self::LATEST)),
             None => self.base,
         }
     }
@@ -271,6 +286,12 @@ impl World {
             .map(|(id, _)| id.as_str())
     }
 
+    pub fn connection(&self, connection_id: &str) -> Option<&ConnectionState> {
+        self.endpoints
+            .values()
+            .find_map(|e| e.connections.get(connection_id))
+    }
+
     pub fn connection_mut(&mut self, connection_id: &str) -> Option<&mut ConnectionState> {
         self.endpoints
             .values_mut()
@@ -296,5 +317,29 @@ impl World {
                 })
                 .collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_running_clock_stops_at_its_latest_time() {
+        let mut clock = Clock::running();
+        clock.set(Clock::LATEST, false);
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert_eq!(clock.now(), Clock::LATEST);
+        // Before the clock had a range, a base at chrono's own limit overflowed (and panicked).
+        clock.base = DateTime::<Utc>::MAX_UTC;
+        assert_eq!(clock.now(), Clock::LATEST);
+        assert_eq!(
+            Clock::EARLIEST.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "0000-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            Clock::LATEST.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "9999-12-31T23:59:59Z"
+        );
     }
 }

@@ -371,3 +371,173 @@ async fn admin_api_reads_and_changes_the_world() {
         json!({"endpoints": []})
     );
 }
+
+#[tokio::test]
+async fn admin_inputs_that_would_overflow_are_refused_and_change_nothing() {
+    let emulator = cvpn_emulator::start("127.0.0.1:0", sample_state(), Options::default())
+        .await
+        .unwrap();
+    let addr = emulator.addr();
+    let json_header = [("Content-Type", "application/json")];
+    let post = |path: &'static str, body: String| async move {
+        request(addr, "POST", path, &json_header, body.as_bytes()).await
+    };
+    let added = post(
+        "/_emulator/endpoints/cvpn-endpoint-0123456789abcdef0/connections",
+        json!([{"connectionId": "cvpn-connection-0123456789abcdef1", "username": "bob",
+                "connectionEstablishedTime": "2026-11-22T08:30:00Z", "ingressBytes": 7}])
+        .to_string(),
+    )
+    .await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    let state = || async move {
+        request(addr, "GET", "/_emulator/state", &[], b"")
+            .await
+            .json()
+    };
+    let before = state().await;
+
+    let alice = "cvpn-connection-0123456789abcdef0";
+    let bob = "cvpn-connection-0123456789abcdef1";
+    let refused_batches = [
+        (
+            json!([{"connectionId": alice, "addIngressBytes": u64::MAX}]),
+            "traffic[0].addIngressBytes",
+        ),
+        // The first item alone is fine; the second overflows, so neither applies.
+        (
+            json!([{"connectionId": alice, "addEgressBytes": 5},
+                   {"connectionId": bob, "ingressBytes": u64::MAX, "addIngressBytes": 1}]),
+            "traffic[1].addIngressBytes",
+        ),
+        (
+            json!([{"connectionId": alice, "addIngressPackets": 1},
+                   {"connectionId": alice, "addIngressPackets": u64::MAX}]),
+            "traffic[1].addIngressPackets",
+        ),
+        (
+            json!([{"connectionId": bob, "addEgressPackets": 1},
+                   {"connectionId": "cvpn-connection-nope"}]),
+            "traffic[1].connectionId",
+        ),
+    ];
+    for (batch, field) in refused_batches {
+        let reply = post("/_emulator/traffic", batch.to_string()).await;
+        assert_eq!(reply.status, 400, "{batch}: {}", reply.body);
+        let error = reply.json()["error"].as_str().unwrap().to_owned();
+        assert!(error.starts_with(field), "{batch}: {error}");
+        assert_eq!(state().await, before, "{batch} changed the state");
+    }
+    let fits = post(
+        "/_emulator/traffic",
+        json!([{"connectionId": bob, "ingressBytes": u64::MAX - 1, "addIngressBytes": 1}])
+            .to_string(),
+    )
+    .await;
+    assert_eq!(fits.json(), json!({"changed": 1}));
+    assert_eq!(
+        state().await["endpoints"][0]["connections"][1]["ingressBytes"],
+        u64::MAX
+    );
+
+    let set = post(
+        "/_emulator/clock",
+        json!({"now": "2026-11-22T09:00:00Z"}).to_string(),
+    )
+    .await
+    .json();
+    for change in [
+        // Within `TimeDelta`, beyond `DateTime`: this overflowed (and panicked).
+        json!({"advanceSeconds": 9_000_000_000_000_000_i64}),
+        json!({"advanceSeconds": -9_000_000_000_000_000_i64}),
+        // Past the year 9999, which RFC 3339 cannot write.
+        json!({"advanceSeconds": 300_000_000_000_i64, "frozen": false}),
+        json!({"now": "9999-12-31T23:59:59-01:00"}),
+    ] {
+        let reply = post("/_emulator/clock", change.to_string()).await;
+        assert_eq!(reply.status, 400, "{change}: {}", reply.body);
+        let error = reply.json()["error"].as_str().unwrap().to_owned();
+        let field = change.as_object().unwrap().keys().next().unwrap().clone();
+        assert!(error.starts_with(&format!("{field}:")), "{change}: {error}");
+        let clock = request(addr, "GET", "/_emulator/clock", &[], b"")
+            .await
+            .json();
+        assert_eq!(clock, set, "{change} moved the clock");
+    }
+
+    let slow = json!({"actions": {"DescribeClientVpnEndpoints": {"latencyMs": u64::MAX}}});
+    let reply = request(
+        addr,
+        "PUT",
+        "/_emulator/faults",
+        &json_header,
+        slow.to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!(reply.status, 400);
+    assert!(reply.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("latencyMs"));
+    assert_eq!(
+        request(addr, "GET", "/_emulator/faults", &[], b"")
+            .await
+            .json(),
+        json!({"seed": 0, "actions": {}})
+    );
+}
+
+#[tokio::test]
+async fn characters_xml_forbids_do_not_reach_responses() {
+    let emulator = cvpn_emulator::start("127.0.0.1:0", sample_state(), Options::default())
+        .await
+        .unwrap();
+    let addr = emulator.addr();
+    let added = request(
+        addr,
+        "POST",
+        "/_emulator/endpoints/cvpn-endpoint-0123456789abcdef0/connections",
+        &[("Content-Type", "application/json")],
+        json!([{"connectionId": "cvpn-connection-0123456789abcdef1", "username": "eve\u{7}\u{1b}[0m\r\n",
+                "connectionEstablishedTime": "2026-11-22T08:30:00Z"}])
+        .to_string()
+        .as_bytes(),
+    )
+    .await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    let forbidden = |c: char| matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}');
+
+    let describe = api(
+        addr,
+        "Action=DescribeClientVpnConnections&Version=2016-11-15&ClientVpnEndpointId=cvpn-endpoint-0123456789abcdef0",
+    )
+    .await;
+    assert_eq!(describe.status, 200, "{}", describe.body);
+    assert!(
+        describe
+            .body
+            .contains("<username>eve\u{fffd}\u{fffd}[0m&#xD;\n</username>"),
+        "{}",
+        describe.body
+    );
+    assert!(!describe.body.contains(forbidden), "{:?}", describe.body);
+
+    // Echoed client input in an error message.
+    let terminate = api(
+        addr,
+        "Action=TerminateClientVpnConnections&Version=2016-11-15&ClientVpnEndpointId=cvpn-endpoint-0123456789abcdef0&Username=%01bob%1F%EF%BF%BF",
+    )
+    .await;
+    assert_eq!(
+        terminate.error_code(),
+        "InvalidClientVpnConnection.UserNotFound"
+    );
+    assert!(
+        terminate
+            .body
+            .contains("&apos;\u{fffd}bob\u{fffd}\u{fffd}&apos;"),
+        "{}",
+        terminate.body
+    );
+    assert!(!terminate.body.contains(forbidden), "{:?}", terminate.body);
+}

@@ -1,17 +1,26 @@
 //! The handler's JSON response and its log lines. Field names here are a stable interface: log
 //! queries and runbooks read them.
 
-use crate::execute::{CallError, Outcome};
+use crate::execute::{CallError, Outcome, DEADLINE};
 use crate::model::{By, Connection, StatusChange};
 use crate::plan::{Origin, Skipped, Target};
-use crate::policy::Verdict;
 use serde::Serialize;
+
+mod log;
+pub use log::{log_call_error, log_outcome, log_skipped, log_summary};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Response {
     pub trigger: TriggerInfo,
     pub dry_run: bool,
     pub terminated: Vec<Entry>,
+    /// Ended by a `Username` call though not planned: the user connected again after the listing.
+    /// They count against the cap, which leaves room for them before such a call is made.
+    pub unplanned: Vec<Entry>,
+    /// Connections of a targeted user still active after the calls (connected again after the
+    /// listing, where connections were ended one by one): the invocation fails, so a retry ends
+    /// them.
+    pub left_active: Vec<Entry>,
     /// Dry run: the connections EC2 confirmed it would end.
     pub would_terminate: Vec<Entry>,
     pub skipped: Vec<Entry>,
@@ -139,6 +148,16 @@ impl Entry {
         }
     }
 
+    pub fn left_active(c: &Connection) -> Self {
+        Self {
+            reason: Some("left_active".into()),
+            detail: Some(
+                "a targeted user's connection, not seen by the listing, is still active".into(),
+            ),
+            ..Entry::of(c, &Origin::default())
+        }
+    }
+
     pub fn planned(t: &Target) -> Self {
         let v = t.verdict.as_ref();
         Entry {
@@ -188,6 +207,9 @@ impl Response {
                 }
                 e.error_code = Some(code.clone());
                 e.detail = Some(message.clone());
+                if code == DEADLINE {
+                    e.reason = Some("deadline".into());
+                }
                 self.failed.push(e);
             }
             Outcome::Unplanned {
@@ -210,7 +232,7 @@ impl Response {
                 }
                 .with_change(change);
                 if change.previous.code == "active" {
-                    self.terminated.push(e);
+                    self.unplanned.push(e);
                 } else {
                     self.skipped.push(Entry {
                         reason: Some("already_ended".into()),
@@ -218,186 +240,13 @@ impl Response {
                     });
                 }
             }
+            Outcome::UsernameRefused { .. } => {}
         }
     }
 
-    /// Complete means every planned termination was carried out (or skipped for a reason) and
-    /// every endpoint could be read.
+    /// Complete means every planned termination was carried out (or skipped for a reason), every
+    /// endpoint could be read, and no targeted user was left with an active connection.
     pub fn complete(&self) -> bool {
-        self.failed.is_empty() && self.errors.is_empty()
-    }
-}
-
-/// The fields of one connection's log line.
-struct Line<'a> {
-    event: &'static str,
-    endpoint_id: &'a str,
-    connection_id: &'a str,
-    username: Option<&'a str>,
-    common_name: Option<&'a str>,
-    origin: &'a Origin,
-    why: String,
-    change: Option<&'a StatusChange>,
-    error_code: Option<&'a str>,
-    verdict: Option<&'a Verdict>,
-}
-
-impl<'a> Line<'a> {
-    fn of(
-        event: &'static str,
-        t: &'a Target,
-        change: Option<&'a StatusChange>,
-        error_code: Option<&'a str>,
-    ) -> Self {
-        let c = &t.connection;
-        Line {
-            event,
-            endpoint_id: &c.endpoint_id,
-            connection_id: &c.connection_id,
-            username: c.username.as_deref(),
-            common_name: c.common_name.as_deref(),
-            origin: &t.origin,
-            why: t.why.join("; "),
-            change,
-            error_code,
-            verdict: t.verdict.as_ref(),
-        }
-    }
-}
-
-/// One log line per returned status (and per dry-run permission and failure), with the trigger
-/// and why the connection was chosen.
-pub fn log_outcome(outcome: &Outcome, dry_run: bool) {
-    let no_origin = Origin::default();
-    let l = match outcome {
-        Outcome::Ended { target, change } => {
-            Line::of("connection_status", target, Some(change), None)
-        }
-        Outcome::AlreadyEnded { target, change, .. } => {
-            Line::of("connection_status", target, change.as_ref(), None)
-        }
-        Outcome::Permitted { target } => Line::of("dry_run_permitted", target, None, None),
-        Outcome::Deferred { target, .. } => Line::of("deferred", target, None, None),
-        Outcome::Failed {
-            target,
-            change,
-            code,
-            ..
-        } => Line::of("termination_failed", target, change.as_ref(), Some(code)),
-        Outcome::Unplanned {
-            endpoint_id,
-            by,
-            change,
-        } => Line {
-            event: "connection_status",
-            endpoint_id,
-            connection_id: &change.connection_id,
-            username: match by {
-                By::Username(u) => Some(u),
-                By::ConnectionId(_) => None,
-            },
-            common_name: None,
-            origin: &no_origin,
-            why: "ended by the same Username call: the user connected again after discovery".into(),
-            change: Some(change),
-            error_code: None,
-            verdict: None,
-        },
-    };
-    macro_rules! line {
-        ($level:ident, $message:literal) => {
-            tracing::$level!(
-                event = l.event,
-                endpoint_id = l.endpoint_id,
-                connection_id = l.connection_id,
-                username = l.username,
-                common_name = l.common_name,
-                previous_status = l.change.map(|c| c.previous.code.as_str()),
-                previous_message = l.change.and_then(|c| c.previous.message.as_deref()),
-                current_status = l.change.map(|c| c.current.code.as_str()),
-                current_message = l.change.and_then(|c| c.current.message.as_deref()),
-                error_code = l.error_code,
-                trigger_source = l.origin.source.as_str(),
-                finding_id = l.origin.finding_id.as_deref(),
-                finding_type = l.origin.finding_type.as_deref(),
-                severity = l.origin.severity,
-                why = l.why.as_str(),
-                idle_minutes = l.verdict.and_then(|v| v.idle_minutes),
-                bytes_since_active = l.verdict.and_then(|v| v.bytes_since_active),
-                age_minutes = l.verdict.and_then(|v| v.age_minutes),
-                dry_run,
-                $message
-            )
-        };
-    }
-    if l.error_code.is_some() {
-        line!(warn, "termination failed");
-    } else {
-        line!(info, "connection status");
-    }
-}
-
-pub fn log_call_error(e: &CallError) {
-    if let Some(path) = &e.path {
-        tracing::error!(
-            event = "bad_finding",
-            path = path.as_str(),
-            index = e.index,
-            error = e.message.as_str(),
-            "a finding of the batch could not be decoded; the others are acted on"
-        );
-        return;
-    }
-    tracing::error!(
-        event = "call_failed",
-        action = e.action,
-        endpoint_id = e.endpoint_id.as_deref(),
-        error_code = e.code.as_str(),
-        error = e.message.as_str(),
-        "a call failed"
-    );
-}
-
-pub fn log_skipped(entry: &Entry, origin: &Origin) {
-    tracing::info!(
-        event = "skipped",
-        endpoint_id = entry.endpoint_id.as_deref(),
-        connection_id = entry.connection_id.as_deref(),
-        username = entry.username.as_deref(),
-        reason = entry.reason.as_deref(),
-        detail = entry.detail.as_deref(),
-        trigger_source = origin.source.as_str(),
-        finding_id = origin.finding_id.as_deref(),
-        finding_type = origin.finding_type.as_deref(),
-        severity = origin.severity,
-        "skipped"
-    );
-}
-
-/// One line per invocation; at error level when the invocation did not finish its work.
-pub fn log_summary(r: &Response, done: bool) {
-    let level_ok = done;
-    macro_rules! summary {
-        ($level:ident) => {
-            tracing::$level!(
-                event = "summary",
-                trigger_source = r.trigger.source.as_str(),
-                findings = r.trigger.findings.len(),
-                dry_run = r.dry_run,
-                terminated = r.terminated.len(),
-                would_terminate = r.would_terminate.len(),
-                skipped = r.skipped.len(),
-                failed = r.failed.len(),
-                deferred = r.deferred.len(),
-                endpoint_errors = r.errors.len(),
-                api_calls = r.api_calls,
-                "invocation summary"
-            )
-        };
-    }
-    if level_ok {
-        summary!(info);
-    } else {
-        summary!(error);
+        self.failed.is_empty() && self.errors.is_empty() && self.left_active.is_empty()
     }
 }

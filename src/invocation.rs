@@ -1,0 +1,126 @@
+//! One invocation's working state — the app, the response being built, and its budget (deadline
+//! and API-call count) — and the steps the incident path and the sweep share: listing what is in
+//! scope and carrying out Terminate calls.
+
+use crate::ec2::ClientVpnApi;
+use crate::execute::{self, Budget, Outcome};
+use crate::handler::{App, HandlerError};
+use crate::model::{Connection, Endpoint, ENDPOINT_NOT_FOUND};
+use crate::plan::Call;
+use crate::report::{self, Response};
+use crate::state::StateStore;
+
+pub(crate) struct Invocation<'a, A, S> {
+    pub app: &'a App<A, S>,
+    pub response: Response,
+    pub budget: Budget,
+}
+
+/// What the listing saw.
+pub(crate) struct Picture {
+    pub endpoints: Vec<Endpoint>,
+    pub connections: Vec<Connection>,
+    /// Endpoints in scope whose connections could not be listed: the picture is incomplete.
+    pub unlisted: usize,
+}
+
+impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
+    /// Ends the invocation with `CapExceeded`, handing over the response built so far.
+    pub fn cap_exceeded(&mut self, planned: usize, cap: usize) -> HandlerError {
+        HandlerError::CapExceeded {
+            planned,
+            cap,
+            response: Box::new(self.take_response()),
+        }
+    }
+
+    /// The response as built, with the count of API calls made.
+    pub fn take_response(&mut self) -> Response {
+        let mut response = std::mem::take(&mut self.response);
+        response.api_calls = self.budget.calls();
+        response
+    }
+
+    /// The connections of `endpoints`, or when `None` of `CVPN_ENDPOINT_IDS`, or when that is empty
+    /// of every endpoint in the Region; with the endpoints' client CIDRs when every endpoint is
+    /// listed or `cidrs` asks for them. Listings that fail are recorded in the response; `None`
+    /// when the endpoints themselves could not be listed, so there is nothing to match.
+    pub async fn connections_of(
+        &mut self,
+        endpoints: Option<Vec<String>>,
+        cidrs: bool,
+    ) -> Option<Picture> {
+        let app = self.app;
+        let named = endpoints.or_else(|| {
+            (!app.config.endpoint_ids.is_empty()).then(|| app.config.endpoint_ids.clone())
+        });
+        let endpoints = match named {
+            Some(ids) if !cidrs => ids
+                .into_iter()
+                .map(|id| Endpoint {
+                    id,
+                    client_cidr: None,
+                })
+                .collect(),
+            named => {
+                let all = match execute::list_endpoints(&app.api, &self.budget).await {
+                    Ok(all) => all,
+                    Err(e) => {
+                        report::log_call_error(&e);
+                        self.response.errors.push(e);
+                        return None;
+                    }
+                };
+                match named {
+                    // Named endpoints the Region does not have are listed anyway, so the answer
+                    // says so; without a CIDR, no client IP matches there.
+                    Some(ids) => ids
+                        .into_iter()
+                        .map(|id| {
+                            let client_cidr =
+                                all.iter().find(|e| e.id == id).and_then(|e| e.client_cidr);
+                            Endpoint { id, client_cidr }
+                        })
+                        .collect(),
+                    None => all,
+                }
+            }
+        };
+        let ids: Vec<String> = endpoints.iter().map(|e| e.id.clone()).collect();
+        let (connections, errors) =
+            execute::list_connections(&app.api, &ids, app.config.concurrency, &self.budget).await;
+        errors.iter().for_each(report::log_call_error);
+        // An endpoint that does not exist hides no connection; any other failure might.
+        let unlisted = errors
+            .iter()
+            .filter(|e| e.code != ENDPOINT_NOT_FOUND)
+            .count();
+        self.response.errors.extend(errors);
+        Some(Picture {
+            endpoints,
+            connections,
+            unlisted,
+        })
+    }
+
+    /// Carries out the planned calls, each outcome logged as its call returns, and records every
+    /// outcome, with those decided already (`decided`, e.g. deferred beyond a ceiling).
+    pub async fn carry_out(&mut self, planned: Vec<Call>, decided: Vec<Outcome>) -> Vec<Outcome> {
+        let dry_run = self.response.dry_run;
+        let log = |o: &Outcome| report::log_outcome(o, dry_run);
+        decided.iter().for_each(log);
+        let done = execute::run_calls(
+            &self.app.api,
+            planned,
+            dry_run,
+            self.app.config.concurrency,
+            &self.budget,
+            &log,
+        )
+        .await;
+        for o in decided.iter().chain(&done) {
+            self.response.record(o);
+        }
+        done
+    }
+}

@@ -1,0 +1,143 @@
+//! Every decision holds under partial failures and a world that moves between listing and
+//! Terminate: the cap needs the whole picture and holds for everything a call can end, and a
+//! targeted user's connection that stays up is reported. Through the handler, aws-sdk-ec2 and the
+//! emulator.
+
+mod common;
+
+use common::*;
+use cvpn_terminator::model::{ApiError, By, Connection, Endpoint, Page, StatusChange};
+use cvpn_terminator::{App, ClientVpnApi, Config, Dynamo, Ec2, HandlerError};
+use serde_json::json;
+
+/// The emulator's EC2, but one endpoint's connections cannot be listed.
+struct Unlistable {
+    inner: Ec2,
+    endpoint: &'static str,
+}
+
+impl ClientVpnApi for Unlistable {
+    async fn endpoints_page(&self, token: Option<String>) -> Result<Page<Endpoint>, ApiError> {
+        self.inner.endpoints_page(token).await
+    }
+
+    async fn connections_page(
+        &self,
+        endpoint_id: &str,
+        token: Option<String>,
+    ) -> Result<Page<Connection>, ApiError> {
+        if endpoint_id == self.endpoint {
+            return Err(ApiError {
+                code: "InternalError".into(),
+                message: "injected".into(),
+            });
+        }
+        self.inner.connections_page(endpoint_id, token).await
+    }
+
+    async fn terminate(
+        &self,
+        endpoint_id: &str,
+        by: &By,
+        dry_run: bool,
+    ) -> Result<Vec<StatusChange>, ApiError> {
+        self.inner.terminate(endpoint_id, by, dry_run).await
+    }
+}
+
+#[tokio::test]
+async fn a_partial_listing_ends_nothing_so_the_retry_decides_on_the_whole_picture() {
+    // alice has two connections on endpoint A and one on B; the cap is 2.
+    let config = Config {
+        max_terminations: 2,
+        ..Config::default()
+    };
+    let h = harness(sample_state(), config.clone()).await;
+    let flaky = App {
+        config: config.clone(),
+        api: Unlistable {
+            inner: Ec2::new(ec2_client(&h.emulator.url(), 2)),
+            endpoint: EP_B,
+        },
+        store: None::<Dynamo>,
+    };
+    let finding = event("guardduty-iam-assumed-role.json");
+    let err = flaky.handle(&finding).await.unwrap_err();
+    let HandlerError::Incomplete(r) = &err else {
+        panic!("{err}")
+    };
+    assert!(h.ended().is_empty(), "the two it could see are not ended");
+    assert!(r.terminated.is_empty());
+    assert_eq!(r.errors[0].endpoint_id.as_deref(), Some(EP_B));
+    // Lambda's retry, with the listing working again, sees all three: over the cap, nothing ends.
+    let err = h.app.handle(&finding).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            HandlerError::CapExceeded {
+                planned: 3,
+                cap: 2,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(h.ended().is_empty());
+}
+
+#[tokio::test]
+async fn a_username_call_reports_what_it_ended_beyond_the_plan() {
+    let h = harness(sample_state(), Config::default()).await;
+    let late = cid("f4a4c", 3);
+    let late_connection = connection(late.clone(), Some("frank"), "10.100.0.30");
+    let r = handle_meanwhile(
+        &h,
+        move |service| {
+            service
+                .upsert_connections(EP_A, vec![late_connection.clone()])
+                .unwrap();
+        },
+        json!({"Username": "frank"}),
+    )
+    .await
+    .unwrap();
+    let planned = set(&[cid("f4a4c", 1), cid("f4a4c", 2)]);
+    assert_eq!(ids(&r.terminated), planned);
+    assert_eq!(ids(&r.unplanned), set(std::slice::from_ref(&late)));
+    assert_eq!(h.ended(), set(&[cid("f4a4c", 1), cid("f4a4c", 2), late]));
+}
+
+#[tokio::test]
+async fn without_room_under_the_cap_a_user_is_ended_one_by_one_and_what_is_left_is_reported() {
+    // frank's two connections, a cap of 4: a Username call could end five, so one by one.
+    let config = Config {
+        max_terminations: 4,
+        ..Config::default()
+    };
+    let h = harness(sample_state(), config).await;
+    let late = cid("f4a4c", 3);
+    let late_connection = connection(late.clone(), Some("frank"), "10.100.0.30");
+    let err = handle_meanwhile(
+        &h,
+        move |service| {
+            service
+                .upsert_connections(EP_A, vec![late_connection.clone()])
+                .unwrap();
+        },
+        json!({"Username": "frank"}),
+    )
+    .await
+    .unwrap_err();
+    let HandlerError::Incomplete(r) = &err else {
+        panic!("{err}")
+    };
+    let planned = set(&[cid("f4a4c", 1), cid("f4a4c", 2)]);
+    assert_eq!(ids(&r.terminated), planned);
+    assert_eq!(h.ended(), planned, "never more than the plan");
+    assert!(r.unplanned.is_empty());
+    assert_eq!(ids(&r.left_active), set(&[late]));
+    assert_eq!(
+        h.emulator.service().stats()["TerminateClientVpnConnections"].calls,
+        2
+    );
+}
