@@ -3,140 +3,16 @@
 
 mod common;
 
+use common::office::*;
 use common::*;
-use cvpn_emulator::{
-    ActionFaults, ClockChange, ConnectionState, EndpointState, Faults, StateFile, Throttle,
-    TrafficChange,
-};
+use cvpn_emulator::{ActionFaults, Faults, StateFile, Throttle};
 use cvpn_terminator::config::Config;
-use cvpn_terminator::mapping::{CaseRule, NamePattern};
 use cvpn_terminator::model::{ApiError, By, Connection, Endpoint, Page, StatusChange};
 use cvpn_terminator::policy::{Limits, SweepPolicy};
-use cvpn_terminator::{App, ClientVpnApi, Ec2, HandlerError, Response};
+use cvpn_terminator::{App, ClientVpnApi, Ec2, HandlerError};
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
-
-fn conn(name: &str, n: u32, established: &str, bytes: u64) -> ConnectionState {
-    let mut c = connection(cid(name_tag(name), n), Some(name), &format!("10.100.1.{n}"));
-    c.connection_established_time = established.parse().unwrap();
-    c.ingress_bytes = bytes / 2;
-    c.egress_bytes = bytes - bytes / 2;
-    c
-}
-
-/// Hex tags for readable IDs.
-fn name_tag(name: &str) -> &'static str {
-    match name {
-        "busy" => "b05e",
-        "quiet" => "901e7",
-        "newbie" => "7eb1e",
-        "marathon" => "3a7a",
-        "breakglass" => "b4ea6",
-        "svc-backup" => "5bac",
-        _ => "f",
-    }
-}
-
-fn endpoint(id: &str, connections: Vec<ConnectionState>) -> EndpointState {
-    EndpointState {
-        client_vpn_endpoint_id: id.into(),
-        client_cidr_block: "10.100.0.0/16".into(),
-        description: None,
-        status: "available".into(),
-        vpc_id: None,
-        connections,
-    }
-}
-
-/// busy and quiet have moved plenty; newbie has moved almost nothing since 08:55; marathon has been
-/// connected since the evening before; breakglass is protected; svc-backup is under the extended policy.
-fn office() -> StateFile {
-    StateFile {
-        endpoints: vec![endpoint(
-            EP_A,
-            vec![
-                conn("busy", 1, "2026-11-22T07:00:00Z", 100_000),
-                conn("quiet", 1, "2026-11-22T07:00:00Z", 100_000),
-                conn("newbie", 1, "2026-11-22T08:55:00Z", 500),
-                conn("marathon", 1, "2026-11-21T20:00:00Z", 900_000),
-                conn("breakglass", 1, "2026-11-22T07:00:00Z", 100_000),
-                conn("svc-backup", 1, "2026-11-22T07:00:00Z", 100_000),
-            ],
-        )],
-    }
-}
-
-fn sweep_config() -> Config {
-    Config {
-        endpoint_ids: vec![EP_A.into()],
-        protected_users: vec![NamePattern::new("breakglass", CaseRule::Insensitive).unwrap()],
-        sweep: SweepPolicy {
-            limits: Limits {
-                idle_minutes: Some(30),
-                max_session_minutes: Some(720),
-            },
-            idle_bytes: 10_000,
-            extended_users: vec![NamePattern::new("svc-*", CaseRule::Insensitive).unwrap()],
-            extended: Limits {
-                idle_minutes: None,
-                max_session_minutes: Some(2880),
-            },
-        },
-        state_table: Some("unused: the test passes its store".into()),
-        max_sweep_terminations: 10_000,
-        max_attempts: 8,
-        concurrency: 16,
-        ..Config::default()
-    }
-}
-
-async fn with_store(state: StateFile, config: Config, moto: &Moto, table: &str) -> Harness {
-    let mut h = harness(state, config).await;
-    h.app.store = Some(moto.table(table).await);
-    h
-}
-
-fn set_clock(h: &Harness, time: &str) {
-    h.emulator
-        .service()
-        .set_clock(&ClockChange {
-            now: Some(time.into()),
-            ..Default::default()
-        })
-        .unwrap();
-}
-
-fn traffic(h: &Harness, changes: &[(&str, u64)]) {
-    let changes: Vec<TrafficChange> = changes
-        .iter()
-        .map(|(name, bytes)| TrafficChange {
-            connection_id: cid(name_tag(name), 1),
-            add_ingress_bytes: *bytes,
-            ..Default::default()
-        })
-        .collect();
-    h.emulator.service().change_traffic(&changes).unwrap();
-}
-
-fn ended_ids(r: &Response) -> BTreeSet<String> {
-    r.terminated
-        .iter()
-        .filter_map(|e| e.connection_id.clone())
-        .collect()
-}
-
-fn ids(names: &[&str]) -> BTreeSet<String> {
-    names.iter().map(|n| cid(name_tag(n), 1)).collect()
-}
-
-async fn tick_at(h: &Harness, time: &str) -> Response {
-    set_clock(h, time);
-    h.app
-        .handle(&tick(time))
-        .await
-        .unwrap_or_else(|e| panic!("tick {time}: {e}"))
-}
 
 #[tokio::test]
 async fn ticks_end_exactly_the_idle_and_over_age_connections() {
@@ -146,7 +22,7 @@ async fn ticks_end_exactly_the_idle_and_over_age_connections() {
     let r = tick_at(&h, "2026-11-22T09:00:00Z").await;
     assert_eq!(
         ended_ids(&r),
-        ids(&["marathon"]),
+        named(&["marathon"]),
         "over age: 780 minutes > 720"
     );
     let marathon = &r.terminated[0];
@@ -181,7 +57,7 @@ async fn ticks_end_exactly_the_idle_and_over_age_connections() {
         ],
     );
     let r = tick_at(&h, "2026-11-22T09:30:00Z").await;
-    assert_eq!(ended_ids(&r), ids(&["quiet", "newbie"]));
+    assert_eq!(ended_ids(&r), named(&["quiet", "newbie"]));
     let newbie = r
         .terminated
         .iter()
@@ -213,7 +89,7 @@ async fn ticks_end_exactly_the_idle_and_over_age_connections() {
     traffic(&h, &[("busy", 50_000)]);
     let r = tick_at(&h, "2026-11-22T09:45:00Z").await;
     assert!(r.terminated.is_empty(), "{r:?}");
-    assert_eq!(h.ended(), ids(&["marathon", "quiet", "newbie"]));
+    assert_eq!(h.ended(), named(&["marathon", "quiet", "newbie"]));
 }
 
 #[tokio::test]
@@ -247,8 +123,8 @@ async fn two_sweeps_at_once_agree_and_end_each_connection_once() {
         store: h.app.store.clone(),
     };
     for (time, expected) in [
-        ("2026-11-22T09:00:00Z", ids(&["marathon"])),
-        ("2026-11-22T09:30:00Z", ids(&["quiet", "newbie", "busy"])),
+        ("2026-11-22T09:00:00Z", named(&["marathon"])),
+        ("2026-11-22T09:30:00Z", named(&["quiet", "newbie", "busy"])),
     ] {
         set_clock(&h, time);
         let event = tick(time);
@@ -261,7 +137,7 @@ async fn two_sweeps_at_once_agree_and_end_each_connection_once() {
         let both: BTreeSet<String> = ended_ids(&a).union(&ended_ids(&b)).cloned().collect();
         assert_eq!(both, expected, "at {time}");
     }
-    assert_eq!(h.ended(), ids(&["marathon", "quiet", "newbie", "busy"]));
+    assert_eq!(h.ended(), named(&["marathon", "quiet", "newbie", "busy"]));
 }
 
 #[tokio::test]
@@ -386,7 +262,7 @@ async fn the_ceiling_ends_the_most_idle_first_and_the_deadline_defers_the_rest()
     let h = with_store(office(), config, &moto, "ceiling").await;
     let r = tick_at(&h, "2026-11-22T09:40:00Z").await;
     // newbie (idle 45 min) and marathon (over age, idle 40) are targets; newbie is the more idle.
-    assert_eq!(ended_ids(&r), ids(&["newbie"]));
+    assert_eq!(ended_ids(&r), named(&["newbie"]));
     assert_eq!(r.deferred.len(), 1);
     assert_eq!(r.deferred[0].reason.as_deref(), Some("ceiling"));
     assert_eq!(r.deferred[0].username.as_deref(), Some("marathon"));
@@ -463,7 +339,7 @@ async fn schedule_input_overrides_the_policy_for_its_run() {
         .collect();
     // Connected since 07:00 (120 min) or the evening before: over a 60-minute limit. svc-backup's
     // extended limit still applies, and breakglass is protected.
-    assert_eq!(would, ids(&["busy", "quiet", "marathon"]));
+    assert_eq!(would, named(&["busy", "quiet", "marathon"]));
     assert!(h.ended().is_empty());
 
     // Without a policy, and without a table for the idle policy, a sweep is refused.

@@ -1,6 +1,8 @@
 //! Harness for tests that run the production path (aws-sdk-ec2 over HTTP) against the emulator.
 #![allow(dead_code)] // each test crate uses its own subset
 
+pub mod office;
+
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_ec2::config::Credentials;

@@ -1,0 +1,226 @@
+//! The function under a Lambda Runtime API with a short deadline and a slow EC2: the response
+//! reaches the Runtime API before the deadline, and every connection the emulator ended has its log
+//! line. The Runtime API here is a minimal one on loopback that hands out one invocation; the
+//! function is the real binary, talking to the emulator through aws-sdk-ec2.
+
+mod common;
+
+use common::*;
+use cvpn_emulator::{ActionFaults, Faults, Options};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader as AsyncBufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+/// What the function posted back: the path (`…/response` or `…/error`), the body, and when.
+struct Posted {
+    path: String,
+    body: Value,
+    at: SystemTime,
+}
+
+/// Serves `GET …/invocation/next` once with `event` and `deadline`, then never again (the
+/// function waits there until it is stopped); reports each `POST` on `posted`.
+async fn runtime_api(
+    listener: TcpListener,
+    event: Value,
+    deadline: SystemTime,
+    posted: mpsc::Sender<Posted>,
+) {
+    let mut served = false;
+    loop {
+        let (stream, _) = listener.accept().await.unwrap();
+        let next = if served {
+            None
+        } else {
+            Some((event.clone(), deadline))
+        };
+        served = true;
+        tokio::spawn(serve(stream, next, posted.clone()));
+    }
+}
+
+async fn serve(
+    stream: TcpStream,
+    mut next: Option<(Value, SystemTime)>,
+    posted: mpsc::Sender<Posted>,
+) {
+    let mut reader = AsyncBufReader::new(stream);
+    loop {
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).await.unwrap_or(0) == 0 {
+            return;
+        }
+        let mut length = 0;
+        let mut chunked = false;
+        loop {
+            let mut header = String::new();
+            reader.read_line(&mut header).await.unwrap();
+            let header = header.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            let lower = header.to_ascii_lowercase();
+            if let Some(v) = lower.strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap();
+            }
+            chunked |= lower.starts_with("transfer-encoding:") && lower.contains("chunked");
+        }
+        let mut body = Vec::new();
+        if chunked {
+            loop {
+                let mut size = String::new();
+                reader.read_line(&mut size).await.unwrap();
+                let size = usize::from_str_radix(size.trim(), 16).unwrap();
+                let mut chunk = vec![0; size + 2];
+                reader.read_exact(&mut chunk).await.unwrap();
+                if size == 0 {
+                    break;
+                }
+                body.extend_from_slice(&chunk[..size]);
+            }
+        } else {
+            body.resize(length, 0);
+            reader.read_exact(&mut body).await.unwrap();
+        }
+        let path = request_line
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or("")
+            .to_owned();
+        let reply = if request_line.starts_with("GET") && path.ends_with("/invocation/next") {
+            let Some((event, deadline)) = next.take() else {
+                // The next invocation never comes: the function waits until it is stopped.
+                std::future::pending::<()>().await;
+                return;
+            };
+            let body = event.to_string();
+            let ms = deadline.duration_since(UNIX_EPOCH).unwrap().as_millis();
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Runtime-Aws-Request-Id: req-1\r\n\
+                 Lambda-Runtime-Deadline-Ms: {ms}\r\n\
+                 Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:eu-west-1:111122223333:function:cvpn-terminator\r\n\
+                 Lambda-Runtime-Trace-Id: Root=1-00000000-000000000000000000000000\r\n\
+                 Content-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+        } else {
+            let at = SystemTime::now();
+            let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let _ = posted.send(Posted { path, body, at }).await;
+            "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n".to_owned()
+        };
+        reader.get_mut().write_all(reply.as_bytes()).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn under_a_short_deadline_the_answer_comes_in_time_and_every_ended_session_is_logged() {
+    // Eight connections of one user (more than a Username call may end: one call each), and a
+    // Terminate that takes 700 ms.
+    let mut state = sample_state();
+    state.endpoints[0].connections.extend(
+        (1..=8).map(|i| connection(cid("510e", i), Some("slowpoke"), &format!("10.100.7.{i}"))),
+    );
+    let emulator = cvpn_emulator::start("127.0.0.1:0", state, Options::default())
+        .await
+        .unwrap();
+    let slow = ActionFaults {
+        latency_ms: 700,
+        ..Default::default()
+    };
+    emulator
+        .service()
+        .set_faults(Faults {
+            seed: 1,
+            actions: [("TerminateClientVpnConnections".to_owned(), slow)].into(),
+        })
+        .unwrap();
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let runtime = listener.local_addr().unwrap();
+    let mut function = Command::new(env!("CARGO_BIN_EXE_cvpn-terminator"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_LAMBDA_RUNTIME_API", runtime.to_string())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "cvpn-terminator")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_ENDPOINT_URL_EC2", emulator.url())
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "example-secret")
+        .env("AWS_REGION", "eu-west-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("CVPN_MAX_TERMINATIONS", "20")
+        .env("CVPN_CONCURRENCY", "1")
+        .env("CVPN_DEADLINE_MARGIN_SECONDS", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = function.stderr.take().unwrap();
+    let logs = std::thread::spawn(move || {
+        BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .filter_map(|l| serde_json::from_str::<Value>(&l).ok())
+            .collect::<Vec<Value>>()
+    });
+
+    let deadline = SystemTime::now() + Duration::from_secs(4);
+    let (tx, mut rx) = mpsc::channel(4);
+    let server = tokio::spawn(runtime_api(
+        listener,
+        json!({"Username": "slowpoke"}),
+        deadline,
+        tx,
+    ));
+    let posted = rx.recv().await.expect("the function answered");
+    function.kill().unwrap();
+    function.wait().unwrap();
+    server.abort();
+    let logs = logs.join().unwrap();
+
+    assert!(
+        posted.at <= deadline,
+        "answered {:?} after the deadline",
+        posted.at.duration_since(deadline).unwrap_or_default()
+    );
+    // Not all eight fit before the deadline: the invocation says so as an error, with the rest
+    // deferred (or cut off), and Lambda's retry picks them up.
+    assert!(
+        posted.path.ends_with("/error"),
+        "{}: {}",
+        posted.path,
+        posted.body
+    );
+    let ended = emulator
+        .service()
+        .snapshot()
+        .endpoints
+        .iter()
+        .flat_map(|e| e.connections.iter())
+        .filter(|c| {
+            c.username.as_deref() == Some("slowpoke")
+                && c.status != cvpn_emulator::ConnectionStatus::Active
+        })
+        .map(|c| c.connection_id.clone())
+        .collect::<Vec<_>>();
+    assert!(
+        !ended.is_empty() && ended.len() < 8,
+        "the deadline fell mid-way: {ended:?}"
+    );
+    for id in &ended {
+        assert!(
+            logs.iter().any(|l| l["connection_id"] == id.as_str()
+                && ["connection_status", "termination_failed"]
+                    .contains(&l["event"].as_str().unwrap_or(""))),
+            "{id} was ended but has no log line"
+        );
+    }
+    let deferred = logs.iter().filter(|l| l["event"] == "deferred").count();
+    assert!(deferred > 0, "some calls never started");
+}

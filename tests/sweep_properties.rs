@@ -1,0 +1,101 @@
+//! Properties of the sweep's judgement over random connections, tracks and ceilings: the ceiling
+//! holds, a protected user is never ended, every connection the policy judges a target is ended,
+//! deferred or protected (nothing else, nothing lost), and the most idle go first.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use cvpn_terminator::mapping::{CaseRule, NamePattern};
+use cvpn_terminator::model::Connection;
+use cvpn_terminator::policy::sweep::decide;
+use cvpn_terminator::policy::{judge, Limits, SweepPolicy, Track};
+use proptest::prelude::*;
+use std::collections::{BTreeSet, HashMap};
+
+const USERS: [&str; 5] = ["amy", "ben", "BreakGlass", "svc-a", "cat"];
+
+fn now() -> DateTime<Utc> {
+    "2026-11-22T12:00:00Z".parse().unwrap()
+}
+
+/// User index, minutes since established, bytes, minutes since last active (if tracked).
+type Raw = (usize, i64, u64, Option<i64>);
+
+fn raw() -> impl Strategy<Value = Raw> {
+    (
+        0..USERS.len(),
+        0..600i64,
+        0..50_000u64,
+        proptest::option::of(0..600i64),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn the_ceiling_and_protection_hold_and_nothing_is_lost(
+        raws in prop::collection::vec(raw(), 0..30),
+        ceiling in 0..12usize,
+    ) {
+        let policy = SweepPolicy {
+            limits: Limits { idle_minutes: Some(30), max_session_minutes: Some(240) },
+            idle_bytes: 10_000,
+            extended_users: vec![NamePattern::new("svc-*", CaseRule::Insensitive).unwrap()],
+            extended: Limits { idle_minutes: None, max_session_minutes: Some(480) },
+        };
+        let connections: Vec<Connection> = raws
+            .iter()
+            .enumerate()
+            .map(|(i, (u, age, bytes, _))| Connection {
+                endpoint_id: "cvpn-endpoint-0000000000000000a".into(),
+                connection_id: format!("cvpn-connection-{i:017x}"),
+                username: Some(USERS[*u].into()),
+                common_name: None,
+                client_ip: None,
+                status: "active".into(),
+                established: Some(now() - TimeDelta::minutes(*age)),
+                ended: None,
+                ingress_bytes: *bytes,
+                egress_bytes: 0,
+            })
+            .collect();
+        let tracks: HashMap<String, Track> = raws
+            .iter()
+            .zip(&connections)
+            .filter_map(|((_, _, bytes, idle), c)| {
+                Some((c.connection_id.clone(), Track {
+                    last_active_at: (now() - TimeDelta::minutes((*idle)?)).timestamp(),
+                    last_active_total: *bytes,
+                }))
+            })
+            .collect();
+        let protected = NamePattern::new("break*", CaseRule::Insensitive).unwrap();
+        let is_protected = |n: &str| protected.matches(n);
+        let active: Vec<&Connection> = connections.iter().collect();
+        let d = decide(&active, &tracks, &policy, now(), &is_protected, ceiling);
+
+        prop_assert!(d.end.len() <= ceiling);
+        for j in d.end.iter().chain(&d.over_ceiling) {
+            prop_assert!(!is_protected(j.connection.username.as_deref().unwrap()));
+        }
+        // Every target, judged independently, is in exactly one of the three lists.
+        let targets: BTreeSet<&str> = connections
+            .iter()
+            .filter(|c| {
+                let (limits, _) = policy.limits_for(c.username.as_deref(), None);
+                judge(&limits, tracks.get(&c.connection_id).copied(), c.ingress_bytes, c.established, now())
+                    .is_target()
+            })
+            .map(|c| c.connection_id.as_str())
+            .collect();
+        let decided: Vec<&str> = d.end.iter().chain(&d.over_ceiling).chain(d.protected.iter().map(|(j, _)| j))
+            .map(|j| j.connection.connection_id.as_str())
+            .collect();
+        prop_assert_eq!(decided.len(), targets.len());
+        prop_assert_eq!(decided.into_iter().collect::<BTreeSet<_>>(), targets);
+        // Nothing deferred outranks anything ended.
+        if let (Some(last), Some(first)) = (d.end.last(), d.over_ceiling.first()) {
+            prop_assert!(last.verdict.rank() >= first.verdict.rank());
+        }
+        prop_assert!(d.end.len() == ceiling || d.over_ceiling.is_empty());
+    }
+}
