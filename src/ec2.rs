@@ -4,7 +4,8 @@
 
 use crate::aws::api_error;
 use crate::model::{
-    parse_api_time, ApiError, By, Cidr, Connection, Endpoint, Page, Status, StatusChange,
+    parse_api_time, ApiError, By, Cidr, Connection, ConnectionStatus, Endpoint, Page, Status,
+    StatusChange,
 };
 use aws_sdk_ec2::types::{ClientVpnConnectionStatus, ClientVpnEndpointStatusCode};
 use std::future::Future;
@@ -103,11 +104,7 @@ impl ClientVpnApi for Ec2 {
                     username: c.username().filter(|u| !u.is_empty()).map(str::to_owned),
                     common_name: c.common_name().filter(|u| !u.is_empty()).map(str::to_owned),
                     client_ip: c.client_ip().and_then(|ip| ip.parse().ok()),
-                    status: c
-                        .status()
-                        .and_then(|s| s.code())
-                        .map_or("unknown", |code| code.as_str())
-                        .to_owned(),
+                    status: status(c.status()).code,
                     established: c.connection_established_time().and_then(parse_api_time),
                     ended: c.connection_end_time().and_then(parse_api_time),
                     ingress_bytes: counter(c.ingress_bytes()),
@@ -157,8 +154,9 @@ fn status(s: Option<&ClientVpnConnectionStatus>) -> Status {
     Status {
         code: s
             .and_then(|s| s.code())
-            .map_or("unknown", |c| c.as_str())
-            .to_owned(),
+            .map_or(ConnectionStatus::Unknown, |c| {
+                ConnectionStatus::parse(c.as_str())
+            }),
         message: s.and_then(|s| s.message()).map(str::to_owned),
     }
 }

@@ -4,8 +4,8 @@
 
 use crate::ec2::ClientVpnApi;
 use crate::model::{
-    ApiError, By, Connection, Endpoint, Page, StatusChange, CONNECTION_NOT_FOUND,
-    DRY_RUN_OPERATION, LIMIT_EXCEEDED, USER_NOT_FOUND,
+    ApiError, By, Connection, ConnectionStatus, Endpoint, Page, Reason, StatusChange,
+    CONNECTION_NOT_FOUND, DRY_RUN_OPERATION, LIMIT_EXCEEDED, USER_NOT_FOUND,
 };
 use crate::plan::{single, Call, Target};
 use futures::stream::{self, StreamExt};
@@ -184,10 +184,7 @@ pub enum Outcome {
     },
     /// Not attempted: the deadline came (`deadline`) or the sweep's ceiling was reached (`ceiling`).
     /// A sweep picks it up at the next tick.
-    Deferred {
-        target: Target,
-        reason: &'static str,
-    },
+    Deferred { target: Target, reason: Reason },
     /// A `Username` call was refused as over the limit: the user has connections the listing did
     /// not see. The planned ones were then ended one by one.
     UsernameRefused {
@@ -221,7 +218,7 @@ pub async fn run_calls(
                     .into_iter()
                     .map(|target| Outcome::Deferred {
                         target,
-                        reason: "deadline",
+                        reason: Reason::Deadline,
                     })
                     .collect()
             } else {
@@ -308,23 +305,25 @@ fn settle(call: Call, mut changes: Vec<StatusChange>) -> Vec<Outcome> {
             });
             continue;
         };
-        out.push(if change.current.code == "failed-to-terminate" {
-            Outcome::Failed {
-                code: "failed-to-terminate".into(),
-                message: change.current.message.clone().unwrap_or_default(),
-                target,
-                change: Some(change),
-            }
-        } else if change.previous.code == "active" {
-            Outcome::Ended { target, change }
-        } else {
-            let detail = format!("it was already {}", change.previous.code);
-            Outcome::AlreadyEnded {
-                target,
-                change: Some(change),
-                detail,
-            }
-        });
+        out.push(
+            if change.current.code == ConnectionStatus::FailedToTerminate {
+                Outcome::Failed {
+                    code: "failed-to-terminate".into(),
+                    message: change.current.message.clone().unwrap_or_default(),
+                    target,
+                    change: Some(change),
+                }
+            } else if change.previous.code == ConnectionStatus::Active {
+                Outcome::Ended { target, change }
+            } else {
+                let detail = format!("it was already {}", change.previous.code);
+                Outcome::AlreadyEnded {
+                    target,
+                    change: Some(change),
+                    detail,
+                }
+            },
+        );
     }
     out.extend(changes.into_iter().map(|change| Outcome::Unplanned {
         endpoint_id: call.endpoint_id.clone(),

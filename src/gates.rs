@@ -1,6 +1,7 @@
 //! Whether a finding may lead to terminations: it must be live, severe enough and of an allowed type.
 //! A finding that fails a gate is reported as skipped with the reason, not as an error. Pure.
 
+use crate::model::Reason;
 use crate::pattern::glob;
 use crate::trigger::{Finding, FindingSource};
 use serde::Serialize;
@@ -62,9 +63,7 @@ impl Default for Gates {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Skip {
-    /// Stable, for machines: `finding_closed`, `untrusted_product`, `below_severity`,
-    /// `type_not_allowed`, `type_denied`.
-    pub reason: &'static str,
+    pub reason: Reason,
     pub detail: String,
 }
 
@@ -72,7 +71,7 @@ impl Gates {
     pub fn check(&self, finding: &Finding, source: FindingSource) -> Result<(), Skip> {
         if let Some(state) = &finding.closed {
             return Err(Skip {
-                reason: "finding_closed",
+                reason: Reason::FindingClosed,
                 detail: format!("the finding is {state}"),
             });
         }
@@ -84,7 +83,7 @@ impl Gates {
                 .is_some_and(|p| self.products.iter().any(|t| t.matches(p)))
         {
             return Err(Skip {
-                reason: "untrusted_product",
+                reason: Reason::UntrustedProduct,
                 detail: format!(
                     "product {} is not among CVPN_FINDING_PRODUCTS",
                     finding.product.as_deref().unwrap_or("(none)")
@@ -93,7 +92,7 @@ impl Gates {
         }
         if source.severity_gated() && finding.severity < self.min_severity {
             return Err(Skip {
-                reason: "below_severity",
+                reason: Reason::BelowSeverity,
                 detail: format!(
                     "severity {} ({}) is below the minimum {}",
                     finding.severity, finding.severity_label, self.min_severity
@@ -107,7 +106,7 @@ impl Gates {
                 .map(|p| (t, p))
         }) {
             return Err(Skip {
-                reason: "type_denied",
+                reason: Reason::TypeDenied,
                 detail: format!("type {t} matches denied {p}"),
             });
         }
@@ -118,7 +117,7 @@ impl Gates {
                 .any(|t| self.allow_types.iter().any(|p| p.matches(t)))
         {
             return Err(Skip {
-                reason: "type_not_allowed",
+                reason: Reason::TypeNotAllowed,
                 detail: format!("no type of {:?} is in the allowed list", finding.types),
             });
         }
@@ -178,7 +177,7 @@ mod tests {
             g.check(&finding(6.9, &[], None), FindingSource::GuardDuty)
                 .unwrap_err()
                 .reason,
-            "below_severity"
+            Reason::BelowSeverity
         );
         assert!(
             g.check(
@@ -201,7 +200,10 @@ mod tests {
             FindingSource::SecurityHubImported,
             FindingSource::SecurityHubOcsf,
         ] {
-            assert_eq!(g.check(&f, source).unwrap_err().reason, "untrusted_product");
+            assert_eq!(
+                g.check(&f, source).unwrap_err().reason,
+                Reason::UntrustedProduct
+            );
         }
         // A person chose a custom action's finding; GuardDuty's own events name no product.
         assert!(g.check(&f, FindingSource::SecurityHubCustomAction).is_ok());
@@ -223,7 +225,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             (e.reason, e.detail.as_str()),
-            ("finding_closed", "the finding is archived")
+            (Reason::FindingClosed, "the finding is archived")
         );
     }
 
@@ -247,13 +249,13 @@ mod tests {
             )
             .unwrap_err()
             .reason,
-            "type_not_allowed"
+            Reason::TypeNotAllowed
         );
         assert_eq!(
             g.check(&finding(8.0, &[], None), FindingSource::GuardDuty)
                 .unwrap_err()
                 .reason,
-            "type_not_allowed"
+            Reason::TypeNotAllowed
         );
         assert_eq!(
             g.check(
@@ -266,7 +268,7 @@ mod tests {
             )
             .unwrap_err()
             .reason,
-            "type_denied"
+            Reason::TypeDenied
         );
         assert!(gates(&[], &["*.Tor*"])
             .check(&finding(8.0, &[], None), FindingSource::GuardDuty)

@@ -7,7 +7,7 @@ use crate::execute::{CallError, Outcome};
 use crate::handler::HandlerError;
 use crate::invocation::Invocation;
 use crate::json::DecodeError;
-use crate::model::By;
+use crate::model::{By, Reason};
 use crate::plan::{self, Origin, Rules, Selector};
 use crate::report::{self, Entry, FindingInfo, Response, TriggerInfo};
 use crate::state::StateStore;
@@ -60,7 +60,7 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
                 reason: event.action_name.clone(),
             };
             let mut skipped = 0;
-            let mut skip = |response: &mut Response, reason: &'static str, detail: String| {
+            let mut skip = |response: &mut Response, reason: Reason, detail: String| {
                 let entry = Entry::finding_skipped(&origin, reason, detail);
                 report::log_skipped(&entry, &origin);
                 response.skipped.push(entry);
@@ -80,7 +80,7 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
             if !named.is_empty() && endpoint_ids.is_empty() {
                 skip(
                     response,
-                    "out_of_scope",
+                    Reason::OutOfScope,
                     format!(
                         "the finding names endpoints {named:?}, none of them in CVPN_ENDPOINT_IDS"
                     ),
@@ -90,7 +90,7 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
             for n in &evidence.no_identity {
                 skip(
                     response,
-                    "no_identity",
+                    Reason::NoIdentity,
                     format!("{}: {}", n.field, n.detail),
                 );
             }
@@ -104,7 +104,7 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
                 if let Some(account) = foreign {
                     skip(
                         response,
-                        "foreign_account",
+                        Reason::ForeignAccount,
                         format!(
                             "{} ({}) is a principal of account {}, not one of CVPN_IDENTITY_ACCOUNTS",
                             name.value,
@@ -252,7 +252,7 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
             self.response
                 .skipped
                 .extend(selection.targets.iter().map(|t| Entry {
-                    reason: Some("cap_exceeded".into()),
+                    reason: Some(Reason::CapExceeded),
                     ..Entry::planned(t)
                 }));
             return Err(self.cap_exceeded(planned, config.max_terminations));

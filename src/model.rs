@@ -12,8 +12,7 @@ pub struct Connection {
     pub username: Option<String>,
     pub common_name: Option<String>,
     pub client_ip: Option<IpAddr>,
-    /// `active`, `terminating`, `terminated` or `failed-to-terminate`.
-    pub status: String,
+    pub status: ConnectionStatus,
     pub established: Option<DateTime<Utc>>,
     /// Set once the connection ended (or, while terminating, when it will).
     pub ended: Option<DateTime<Utc>>,
@@ -23,7 +22,98 @@ pub struct Connection {
 
 impl Connection {
     pub fn is_active(&self) -> bool {
-        self.status == "active"
+        self.status == ConnectionStatus::Active
+    }
+}
+
+/// A connection's status as Client VPN reports it; `unknown` for a code it has not documented.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConnectionStatus {
+    Active,
+    Terminating,
+    Terminated,
+    FailedToTerminate,
+    Unknown,
+}
+
+impl ConnectionStatus {
+    pub fn parse(code: &str) -> Self {
+        match code {
+            "active" => Self::Active,
+            "terminating" => Self::Terminating,
+            "terminated" => Self::Terminated,
+            "failed-to-terminate" => Self::FailedToTerminate,
+            _ => Self::Unknown,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Terminating => "terminating",
+            Self::Terminated => "terminated",
+            Self::FailedToTerminate => "failed-to-terminate",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for ConnectionStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a finding or a connection was skipped, deferred or failed. The strings are a stable
+/// interface (README, "Response and logs"): log queries and runbooks read them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    FindingClosed,
+    UntrustedProduct,
+    BelowSeverity,
+    TypeDenied,
+    TypeNotAllowed,
+    OutOfScope,
+    NoIdentity,
+    ForeignAccount,
+    NoMatch,
+    AmbiguousIp,
+    IpReassigned,
+    Protected,
+    NotActive,
+    AlreadyEnded,
+    CapExceeded,
+    LeftActive,
+    /// Not started, or cut off, at the invocation's deadline.
+    Deadline,
+    /// Beyond the sweep's ceiling: left for the next tick.
+    Ceiling,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::FindingClosed => "finding_closed",
+            Self::UntrustedProduct => "untrusted_product",
+            Self::BelowSeverity => "below_severity",
+            Self::TypeDenied => "type_denied",
+            Self::TypeNotAllowed => "type_not_allowed",
+            Self::OutOfScope => "out_of_scope",
+            Self::NoIdentity => "no_identity",
+            Self::ForeignAccount => "foreign_account",
+            Self::NoMatch => "no_match",
+            Self::AmbiguousIp => "ambiguous_ip",
+            Self::IpReassigned => "ip_reassigned",
+            Self::Protected => "protected",
+            Self::NotActive => "not_active",
+            Self::AlreadyEnded => "already_ended",
+            Self::CapExceeded => "cap_exceeded",
+            Self::LeftActive => "left_active",
+            Self::Deadline => "deadline",
+            Self::Ceiling => "ceiling",
+        }
     }
 }
 
@@ -77,7 +167,7 @@ pub enum By {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Status {
-    pub code: String,
+    pub code: ConnectionStatus,
     pub message: Option<String>,
 }
 
@@ -146,6 +236,26 @@ pub const CONNECTION_PREFIX: &str = "cvpn-connection-";
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statuses_and_reasons_serialise_to_their_documented_strings() {
+        for status in [
+            ConnectionStatus::Active,
+            ConnectionStatus::Terminating,
+            ConnectionStatus::Terminated,
+            ConnectionStatus::FailedToTerminate,
+        ] {
+            assert_eq!(ConnectionStatus::parse(status.as_str()), status);
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
+        assert_eq!(
+            ConnectionStatus::parse("pending"),
+            ConnectionStatus::Unknown
+        );
+        for reason in [Reason::NoIdentity, Reason::IpReassigned, Reason::LeftActive] {
+            assert_eq!(serde_json::to_value(reason).unwrap(), reason.as_str());
+        }
+    }
 
     #[test]
     fn parses_both_time_forms() {

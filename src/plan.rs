@@ -3,7 +3,7 @@
 
 use crate::config::MatchBy;
 use crate::mapping::CaseRule;
-use crate::model::{By, Connection, Endpoint, USERNAME_LIMIT};
+use crate::model::{By, Connection, Endpoint, Reason, USERNAME_LIMIT};
 use crate::policy::Verdict;
 use crate::trigger::evidence::Named;
 use chrono::{DateTime, Utc};
@@ -58,9 +58,7 @@ pub struct Target {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Skipped {
     pub connection: Option<Connection>,
-    /// Stable, for machines: `protected`, `not_active`, `no_match`, `ambiguous_ip`,
-    /// `ip_reassigned`, and the gates' reasons.
-    pub reason: &'static str,
+    pub reason: Reason,
     pub detail: String,
     pub origin: Origin,
 }
@@ -83,7 +81,7 @@ enum IpHolder<'c> {
     One(&'c Connection),
     /// Not a client address of any endpoint in scope, or no connection ever had it: no match.
     Nobody,
-    Refused(&'static str, String),
+    Refused(Reason, String),
 }
 
 /// A client IP names a connection only when the IP lies in that endpoint's client CIDR, the
@@ -110,7 +108,7 @@ fn holder<'c>(
     }
     let Some(to) = s.seen_at else {
         return IpHolder::Refused(
-            "ip_reassigned",
+            Reason::IpReassigned,
             format!(
                 "client IP {} ({}): the finding gives no time of activity, so who held the address then cannot be told",
                 ip.value, ip.origin
@@ -128,7 +126,7 @@ fn holder<'c>(
     match maybe_then.as_slice() {
         [one] if covers(one) && in_cidr(one) => IpHolder::One(one),
         [_, _, ..] => IpHolder::Refused(
-            "ambiguous_ip",
+            Reason::AmbiguousIp,
             format!(
                 "client IP {} ({}) may have been held by {} connections in scope between {from} and {to} ({}); nothing is ended for it",
                 ip.value,
@@ -142,7 +140,7 @@ fn holder<'c>(
             ),
         ),
         _ => IpHolder::Refused(
-            "ip_reassigned",
+            Reason::IpReassigned,
             format!(
                 "client IP {} ({}) was not held by one connection in scope from {from} to {to}: {} connection(s) had it at other times",
                 ip.value,
@@ -253,14 +251,14 @@ pub fn select(selectors: &[Selector], connections: &[Connection], rules: &Rules)
         if let Some(name) = protected {
             out.skipped.push(Skipped {
                 connection: Some(c.clone()),
-                reason: "protected",
+                reason: Reason::Protected,
                 detail: format!("{name} is a protected user; matched by {}", why.join("; ")),
                 origin,
             });
         } else if !c.is_active() {
             out.skipped.push(Skipped {
                 connection: Some(c.clone()),
-                reason: "not_active",
+                reason: Reason::NotActive,
                 detail: format!("the connection is {}", c.status),
                 origin,
             });
@@ -277,7 +275,7 @@ pub fn select(selectors: &[Selector], connections: &[Connection], rules: &Rules)
     for (s, _) in selectors.iter().zip(matched).filter(|(_, m)| !m) {
         out.skipped.push(Skipped {
             connection: None,
-            reason: "no_match",
+            reason: Reason::NoMatch,
             detail: describe_selector(s),
             origin: s.origin.clone(),
         });
@@ -379,6 +377,7 @@ pub fn single(t: Target) -> Call {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ConnectionStatus;
 
     pub(crate) fn conn(
         endpoint: &str,
@@ -394,7 +393,7 @@ mod tests {
             username: user.map(str::to_owned),
             common_name: cn.map(str::to_owned),
             client_ip: ip.parse().ok(),
-            status: status.into(),
+            status: ConnectionStatus::parse(status),
             established: Some("2026-11-22T07:30:00Z".parse().unwrap()),
             ended: None,
             ingress_bytes: 0,
@@ -497,7 +496,7 @@ mod tests {
         };
         let s = run(&[sel], &cs, &[]);
         assert!(s.targets.is_empty());
-        assert_eq!(s.skipped[0].reason, "no_match");
+        assert_eq!(s.skipped[0].reason, Reason::NoMatch);
     }
 
     #[test]
@@ -516,7 +515,10 @@ mod tests {
         );
         assert_eq!(ids(&s), ["4"]);
         let reasons: Vec<_> = s.skipped.iter().map(|k| k.reason).collect();
-        assert_eq!(reasons, ["protected", "protected", "not_active"]);
+        assert_eq!(
+            reasons,
+            [Reason::Protected, Reason::Protected, Reason::NotActive]
+        );
     }
 
     #[test]
@@ -541,12 +543,12 @@ mod tests {
         sel.seen_at = at("2026-11-22T08:10:00Z");
         let s = run(&[sel.clone()], &[early.clone(), late.clone()], &[]);
         assert!(s.targets.is_empty());
-        assert_eq!(s.skipped[0].reason, "ip_reassigned");
+        assert_eq!(s.skipped[0].reason, Reason::IpReassigned);
         // No time at all: refused the same way.
         sel.seen_at = None;
         assert_eq!(
             run(&[sel], &[late.clone()], &[]).skipped[0].reason,
-            "ip_reassigned"
+            Reason::IpReassigned
         );
         // The same address on two endpoints with the same client CIDR: ambiguous, nothing ended.
         late.established = at("2026-11-22T07:30:00Z");
@@ -558,12 +560,12 @@ mod tests {
         );
         assert!(s.targets.is_empty());
         assert_eq!(s.skipped.len(), 1);
-        assert_eq!(s.skipped[0].reason, "ambiguous_ip");
+        assert_eq!(s.skipped[0].reason, Reason::AmbiguousIp);
         // Outside every client CIDR: not a VPN client address.
         let outside = conn("e1", 4, Some("dan"), None, "192.168.0.9", "active");
         let s = run(&[selector(&[], &["192.168.0.9"], &[])], &[outside], &[]);
         assert!(s.targets.is_empty());
-        assert_eq!(s.skipped[0].reason, "no_match");
+        assert_eq!(s.skipped[0].reason, Reason::NoMatch);
     }
 
     #[test]
@@ -578,11 +580,11 @@ mod tests {
         sel.seen_from = at("2026-11-22T08:00:00Z");
         let s = run(&[sel.clone()], &[first.clone(), second.clone()], &[]);
         assert!(s.targets.is_empty());
-        assert_eq!(s.skipped[0].reason, "ambiguous_ip");
+        assert_eq!(s.skipped[0].reason, Reason::AmbiguousIp);
         // Only ben in the data, but he connected after the activity began: not provably him.
         let s = run(&[sel.clone()], &[second.clone()], &[]);
         assert!(s.targets.is_empty());
-        assert_eq!(s.skipped[0].reason, "ip_reassigned");
+        assert_eq!(s.skipped[0].reason, Reason::IpReassigned);
         // From 08:40 on, ben alone held it.
         sel.seen_from = at("2026-11-22T08:40:00Z");
         assert_eq!(
@@ -593,7 +595,7 @@ mod tests {
         let mut unknown = conn("e2", 3, Some("cat"), None, "10.0.0.9", "active");
         unknown.established = None;
         let s = run(&[sel], &[second, unknown], &[]);
-        assert_eq!(s.skipped[0].reason, "ambiguous_ip");
+        assert_eq!(s.skipped[0].reason, Reason::AmbiguousIp);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::execute::{CallError, Outcome};
 use crate::handler::HandlerError;
 use crate::invocation::Invocation;
 use crate::json::DecodeError;
-use crate::model::Connection;
+use crate::model::{Connection, Reason};
 use crate::plan::{self, Origin, Target};
 use crate::policy::sweep::{decide, overrides_thresholds, with_overrides, Judged};
 use crate::policy::{observe, Limits, SweepPolicy, Track};
@@ -126,7 +126,7 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
         for (judged, name) in &decision.protected {
             let target = target(judged);
             let entry = Entry {
-                reason: Some("protected".into()),
+                reason: Some(Reason::Protected),
                 detail: Some(format!("{name} is a protected user; {}", target.why[0])),
                 ..Entry::planned(&target)
             };
@@ -138,7 +138,7 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
             .iter()
             .map(|j| Outcome::Deferred {
                 target: target(j),
-                reason: "ceiling",
+                reason: Reason::Ceiling,
             })
             .collect();
         let planned = decision

@@ -6,6 +6,7 @@ mod common;
 
 use common::*;
 use cvpn_emulator::{EndpointState, StateFile};
+use cvpn_terminator::model::Reason;
 use cvpn_terminator::{Config, HandlerError, Response};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -24,12 +25,12 @@ fn reasons(r: &Response) -> Vec<&str> {
     r.skipped
         .iter()
         .filter(|e| {
-            !(e.reason.as_deref() == Some("no_match")
+            !(e.reason.map(Reason::as_str) == Some("no_match")
                 && e.detail
                     .as_deref()
                     .is_some_and(|d| d.starts_with("no live connection matches client IPs [")))
         })
-        .filter_map(|e| e.reason.as_deref())
+        .filter_map(|e| e.reason.map(Reason::as_str))
         .collect()
 }
 

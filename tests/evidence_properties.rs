@@ -8,7 +8,7 @@ mod common;
 use common::{event, EP_A, EP_B};
 use cvpn_terminator::config::MatchBy;
 use cvpn_terminator::mapping::CaseRule;
-use cvpn_terminator::model::{Cidr, Connection, Endpoint};
+use cvpn_terminator::model::{Cidr, Connection, ConnectionStatus, Endpoint};
 use cvpn_terminator::plan::{select, Origin, Rules, Selector};
 use cvpn_terminator::trigger::evidence::Named;
 use cvpn_terminator::trigger::{decode, Finding, Trigger};
@@ -167,7 +167,7 @@ fn connection(endpoint: &str, id: &str, user: &str, ip: &str) -> Connection {
         username: Some(user.into()),
         common_name: Some(user.into()),
         client_ip: ip.parse().ok(),
-        status: "active".into(),
+        status: ConnectionStatus::Active,
         established: Some("2026-11-22T07:30:00Z".parse().unwrap()),
         ended: None,
         ingress_bytes: 0,

@@ -6,6 +6,7 @@ mod common;
 use common::*;
 use cvpn_emulator::{ActionFaults, ConnectionStatus, Faults, Throttle};
 use cvpn_terminator::mapping::{CaseRule, NamePattern};
+use cvpn_terminator::model::{ConnectionStatus as Status, Reason};
 use cvpn_terminator::{Config, HandlerError};
 use serde_json::json;
 
@@ -50,7 +51,10 @@ async fn every_sample_ends_exactly_its_connections() {
         );
         for t in &response.terminated {
             assert_eq!(
-                (t.previous_status.as_deref(), t.current_status.as_deref()),
+                (
+                    t.previous_status.map(Status::as_str),
+                    t.current_status.map(Status::as_str)
+                ),
                 (Some("active"), Some("terminating"))
             );
             assert!(
@@ -127,7 +131,7 @@ async fn protected_users_are_never_terminated_after_mapping() {
     assert_eq!(
         r.skipped
             .iter()
-            .filter(|s| s.reason.as_deref() == Some("protected"))
+            .filter(|s| s.reason.map(Reason::as_str) == Some("protected"))
             .count(),
         3
     );
@@ -147,7 +151,7 @@ async fn protected_users_are_never_terminated_after_mapping() {
         json!("AROAEXAMPLE:Breakglass@example.com");
     let r = h.app.handle(&e).await.unwrap();
     assert!(h.ended().is_empty());
-    assert_eq!(r.skipped[0].reason.as_deref(), Some("protected"));
+    assert_eq!(r.skipped[0].reason.map(Reason::as_str), Some("protected"));
     assert_eq!(
         r.skipped[0].connection_id.as_deref(),
         Some(cid("b4ea6", 1).as_str())
@@ -180,7 +184,7 @@ async fn over_the_cap_ends_nothing_and_fails_loudly() {
         response
             .skipped
             .iter()
-            .filter(|s| s.reason.as_deref() == Some("cap_exceeded"))
+            .filter(|s| s.reason.map(Reason::as_str) == Some("cap_exceeded"))
             .count(),
         3
     );
@@ -262,7 +266,7 @@ async fn a_user_gone_before_the_call_is_reported_not_failed() {
     let reasons: Vec<_> = r
         .skipped
         .iter()
-        .map(|s| s.reason.as_deref().unwrap())
+        .map(|s| s.reason.map(Reason::as_str).unwrap())
         .collect();
     assert_eq!(reasons, ["already_ended", "already_ended"]);
     assert!(r.skipped[0]
@@ -281,7 +285,7 @@ async fn a_user_without_connections_matches_nothing() {
         .await
         .unwrap();
     assert!(r.terminated.is_empty() && h.ended().is_empty());
-    assert_eq!(r.skipped[0].reason.as_deref(), Some("no_match"));
+    assert_eq!(r.skipped[0].reason.map(Reason::as_str), Some("no_match"));
     assert_eq!(terminate_stats(&h).calls, 0);
 }
 
@@ -368,12 +372,18 @@ async fn findings_that_fail_a_gate_make_no_call() {
     let mut e = event("guardduty-iam-assumed-role.json");
     e["detail"]["severity"] = json!(5.5);
     let r = h.app.handle(&e).await.unwrap();
-    assert_eq!(r.skipped[0].reason.as_deref(), Some("below_severity"));
+    assert_eq!(
+        r.skipped[0].reason.map(Reason::as_str),
+        Some("below_severity")
+    );
     assert_eq!(r.api_calls, 0);
     e["detail"]["severity"] = json!(8);
     e["detail"]["service"]["archived"] = json!(true);
     let r = h.app.handle(&e).await.unwrap();
-    assert_eq!(r.skipped[0].reason.as_deref(), Some("finding_closed"));
+    assert_eq!(
+        r.skipped[0].reason.map(Reason::as_str),
+        Some("finding_closed")
+    );
     assert!(h.ended().is_empty());
 }
 

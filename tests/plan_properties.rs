@@ -4,7 +4,7 @@
 
 use cvpn_terminator::config::MatchBy;
 use cvpn_terminator::mapping::CaseRule;
-use cvpn_terminator::model::{By, Cidr, Connection, Endpoint, USERNAME_LIMIT};
+use cvpn_terminator::model::{By, Cidr, Connection, ConnectionStatus, Endpoint, USERNAME_LIMIT};
 use cvpn_terminator::plan::{calls, select, Origin, Rules, Selector};
 use cvpn_terminator::trigger::evidence::Named;
 use proptest::prelude::*;
@@ -53,7 +53,11 @@ fn connections(raw: Vec<RawConnection>) -> Vec<Connection> {
                 username: u.map(|u| USERS[u].to_owned()),
                 common_name: cn.map(|u| USERS[u].to_owned()),
                 client_ip: Some(ip(ip_i)),
-                status: if active { "active" } else { "terminated" }.into(),
+                status: if active {
+                    ConnectionStatus::Active
+                } else {
+                    ConnectionStatus::Terminated
+                },
                 established: Some(time(if late {
                     "2026-11-22T09:30:00Z"
                 } else {

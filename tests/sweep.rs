@@ -7,7 +7,7 @@ use common::office::*;
 use common::*;
 use cvpn_emulator::{ActionFaults, Faults, StateFile, Throttle};
 use cvpn_terminator::config::Config;
-use cvpn_terminator::model::{ApiError, By, Connection, Endpoint, Page, StatusChange};
+use cvpn_terminator::model::{ApiError, By, Connection, Endpoint, Page, Reason, StatusChange};
 use cvpn_terminator::policy::{Limits, SweepPolicy};
 use cvpn_terminator::{App, ClientVpnApi, Ec2, HandlerError};
 use serde_json::json;
@@ -81,7 +81,7 @@ async fn ticks_end_exactly_the_idle_and_over_age_connections() {
     let protected: Vec<_> = r
         .skipped
         .iter()
-        .filter(|s| s.reason.as_deref() == Some("protected"))
+        .filter(|s| s.reason.map(Reason::as_str) == Some("protected"))
         .collect();
     assert_eq!(protected.len(), 1);
     assert_eq!(protected[0].username.as_deref(), Some("breakglass"));
@@ -264,7 +264,7 @@ async fn the_ceiling_ends_the_most_idle_first_and_the_deadline_defers_the_rest()
     // newbie (idle 45 min) and marathon (over age, idle 40) are targets; newbie is the more idle.
     assert_eq!(ended_ids(&r), named(&["newbie"]));
     assert_eq!(r.deferred.len(), 1);
-    assert_eq!(r.deferred[0].reason.as_deref(), Some("ceiling"));
+    assert_eq!(r.deferred[0].reason.map(Reason::as_str), Some("ceiling"));
     assert_eq!(r.deferred[0].username.as_deref(), Some("marathon"));
 
     // EC2 whose Terminate never answers: only the deadline ends the wait. One call at a time, no
@@ -292,11 +292,11 @@ async fn the_ceiling_ends_the_most_idle_first_and_the_deadline_defers_the_rest()
     };
     assert!(r.terminated.is_empty());
     assert_eq!(
-        (r.failed.len(), r.failed[0].reason.as_deref()),
+        (r.failed.len(), r.failed[0].reason.map(Reason::as_str)),
         (1, Some("deadline"))
     );
     assert_eq!(
-        (r.deferred.len(), r.deferred[0].reason.as_deref()),
+        (r.deferred.len(), r.deferred[0].reason.map(Reason::as_str)),
         (1, Some("deadline"))
     );
     assert!(h.ended().is_empty());

@@ -7,6 +7,7 @@ mod common;
 use common::office::*;
 use common::*;
 use cvpn_terminator::config::Config;
+use cvpn_terminator::model::Reason;
 use cvpn_terminator::{HandlerError, StateStore};
 use serde_json::{json, Value};
 
@@ -141,6 +142,6 @@ async fn a_run_with_overridden_thresholds_is_capped_as_an_incident() {
     assert!(r
         .deferred
         .iter()
-        .all(|d| d.reason.as_deref() == Some("ceiling")));
+        .all(|d| d.reason.map(Reason::as_str) == Some("ceiling")));
     assert_eq!(h.ended().len(), 1);
 }

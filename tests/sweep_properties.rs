@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use cvpn_terminator::mapping::{CaseRule, NamePattern};
-use cvpn_terminator::model::Connection;
+use cvpn_terminator::model::{Connection, ConnectionStatus};
 use cvpn_terminator::policy::sweep::decide;
 use cvpn_terminator::policy::{judge, Limits, SweepPolicy, Track};
 use proptest::prelude::*;
@@ -51,7 +51,7 @@ proptest! {
                 username: Some(USERS[*u].into()),
                 common_name: None,
                 client_ip: None,
-                status: "active".into(),
+                status: ConnectionStatus::Active,
                 established: Some(now() - TimeDelta::minutes(*age)),
                 ended: None,
                 ingress_bytes: *bytes,

@@ -155,7 +155,7 @@ pub fn log_skipped(entry: &Entry, origin: &Origin) {
         endpoint_id = entry.endpoint_id.as_deref(),
         connection_id = entry.connection_id.as_deref(),
         username = entry.username.as_deref(),
-        reason = entry.reason.as_deref(),
+        reason = entry.reason.map(|r| r.as_str()),
         detail = entry.detail.as_deref(),
         trigger_source = origin.source.as_str(),
         finding_id = origin.finding_id.as_deref(),

@@ -2,7 +2,7 @@
 //! queries and runbooks read them.
 
 use crate::execute::{CallError, Outcome, DEADLINE};
-use crate::model::{By, Connection, StatusChange};
+use crate::model::{By, Connection, ConnectionStatus, Reason, StatusChange};
 use crate::plan::{Origin, Skipped, Target};
 use serde::Serialize;
 
@@ -73,14 +73,14 @@ pub struct Entry {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_ip: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub previous_status: Option<String>,
+    pub previous_status: Option<ConnectionStatus>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub current_status: Option<String>,
+    pub current_status: Option<ConnectionStatus>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    /// Why it was skipped, as a stable code (`protected`, `not_active`, `already_ended`, …).
+    /// Why it was skipped, deferred or failed, as a stable code.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<Reason>,
     /// Why it failed: the EC2 error code.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
@@ -114,8 +114,8 @@ impl Entry {
     }
 
     fn with_change(mut self, change: &StatusChange) -> Self {
-        self.previous_status = Some(change.previous.code.clone());
-        self.current_status = Some(change.current.code.clone());
+        self.previous_status = Some(change.previous.code);
+        self.current_status = Some(change.current.code);
         self.message = change
             .current
             .message
@@ -124,10 +124,10 @@ impl Entry {
         self
     }
 
-    pub fn finding_skipped(origin: &Origin, reason: &'static str, detail: String) -> Self {
+    pub fn finding_skipped(origin: &Origin, reason: Reason, detail: String) -> Self {
         Self {
             finding_id: origin.finding_id.clone(),
-            reason: Some(reason.to_owned()),
+            reason: Some(reason),
             detail: Some(detail),
             ..Self::default()
         }
@@ -142,7 +142,7 @@ impl Entry {
             },
         };
         Entry {
-            reason: Some(s.reason.to_owned()),
+            reason: Some(s.reason),
             detail: Some(s.detail.clone()),
             ..base
         }
@@ -150,7 +150,7 @@ impl Entry {
 
     pub fn left_active(c: &Connection) -> Self {
         Self {
-            reason: Some("left_active".into()),
+            reason: Some(Reason::LeftActive),
             detail: Some(
                 "a targeted user's connection, not seen by the listing, is still active".into(),
             ),
@@ -186,13 +186,13 @@ impl Response {
                 if let Some(change) = change {
                     e = e.with_change(change);
                 }
-                e.reason = Some("already_ended".into());
+                e.reason = Some(Reason::AlreadyEnded);
                 e.detail = Some(detail.clone());
                 self.skipped.push(e);
             }
             Outcome::Permitted { target } => self.would_terminate.push(Entry::planned(target)),
             Outcome::Deferred { target, reason } => self.deferred.push(Entry {
-                reason: Some((*reason).into()),
+                reason: Some(*reason),
                 ..Entry::planned(target)
             }),
             Outcome::Failed {
@@ -208,7 +208,7 @@ impl Response {
                 e.error_code = Some(code.clone());
                 e.detail = Some(message.clone());
                 if code == DEADLINE {
-                    e.reason = Some("deadline".into());
+                    e.reason = Some(Reason::Deadline);
                 }
                 self.failed.push(e);
             }
@@ -231,11 +231,11 @@ impl Response {
                     ..Entry::default()
                 }
                 .with_change(change);
-                if change.previous.code == "active" {
+                if change.previous.code == ConnectionStatus::Active {
                     self.unplanned.push(e);
                 } else {
                     self.skipped.push(Entry {
-                        reason: Some("already_ended".into()),
+                        reason: Some(Reason::AlreadyEnded),
                         ..e
                     });
                 }
