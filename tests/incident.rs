@@ -4,15 +4,11 @@
 mod common;
 
 use common::*;
-use cvpn_emulator::{ActionFaults, ConnectionStatus, Faults, Throttle};
+use cvpn_emulator::{ActionFaults, ConnectionStatus, Faults};
 use cvpn_terminator::mapping::{CaseRule, NamePattern};
 use cvpn_terminator::model::{ConnectionStatus as Status, Reason};
 use cvpn_terminator::{Config, HandlerError};
 use serde_json::json;
-
-fn terminate_stats(h: &Harness) -> cvpn_emulator::ActionStats {
-    h.emulator.service().stats()["TerminateClientVpnConnections"]
-}
 
 #[tokio::test]
 async fn every_sample_ends_exactly_its_connections() {
@@ -190,14 +186,6 @@ async fn over_the_cap_ends_nothing_and_fails_loudly() {
     );
     assert!(h.ended().is_empty());
     assert_eq!(terminate_stats(&h).calls, 0);
-}
-
-fn with_user(user: &str, tag: &str, count: u32) -> cvpn_emulator::StateFile {
-    let mut state = sample_state();
-    state.endpoints[0]
-        .connections
-        .extend((1..=count).map(|i| connection(cid(tag, i), Some(user), &format!("10.100.9.{i}"))));
-    state
 }
 
 #[tokio::test]
@@ -383,94 +371,6 @@ async fn findings_that_fail_a_gate_make_no_call() {
     assert_eq!(
         r.skipped[0].reason.map(Reason::as_str),
         Some("finding_closed")
-    );
-    assert!(h.ended().is_empty());
-}
-
-/// Every Terminate call meets `storm`.
-fn storm_on_terminate(h: &Harness, storm: ActionFaults) {
-    let actions = [("TerminateClientVpnConnections".to_owned(), storm)].into();
-    h.emulator
-        .service()
-        .set_faults(Faults { seed: 5, actions })
-        .unwrap();
-}
-
-#[tokio::test]
-async fn a_throttling_storm_loses_no_termination() {
-    let config = Config {
-        max_attempts: 3,
-        ..Config::default()
-    };
-    let h = harness(with_user("mallory", "3a11", 8), config).await;
-    let storm = ActionFaults {
-        throttle: Some(Throttle {
-            bucket: 3.0,
-            refill_per_second: 0.0,
-        }),
-        ..Default::default()
-    };
-    storm_on_terminate(&h, storm);
-    let err = h
-        .app
-        .handle(&json!({"Username": "mallory"}))
-        .await
-        .unwrap_err();
-    let HandlerError::Incomplete(r) = err else {
-        panic!()
-    };
-    assert_eq!(
-        r.terminated.len() + r.failed.len(),
-        8,
-        "every planned termination is accounted for"
-    );
-    assert_eq!(r.terminated.len(), 3);
-    assert!(r
-        .failed
-        .iter()
-        .all(|f| f.error_code.as_deref() == Some("RequestLimitExceeded")));
-    assert_eq!(h.ended(), ids(&r.terminated));
-    let stats = terminate_stats(&h);
-    assert_eq!(
-        stats.throttled,
-        5 * 3,
-        "the SDK retried each throttled call"
-    );
-}
-
-#[tokio::test]
-async fn a_server_error_storm_loses_no_termination() {
-    let config = Config {
-        max_attempts: 3,
-        ..Config::default()
-    };
-    let h = harness(sample_state(), config).await;
-    let storm = ActionFaults {
-        error_rate: 1.0,
-        ..Default::default()
-    };
-    storm_on_terminate(&h, storm);
-    let err = h
-        .app
-        .handle(&event("guardduty-iam-assumed-role.json"))
-        .await
-        .unwrap_err();
-    let HandlerError::Incomplete(r) = err else {
-        panic!()
-    };
-    assert!(r.terminated.is_empty());
-    assert_eq!(
-        ids(&r.failed),
-        set(&[cid("a11ce", 1), cid("a11ce", 2), cid("a11ce", 3)])
-    );
-    assert!(r
-        .failed
-        .iter()
-        .all(|f| f.error_code.as_deref() == Some("InternalError")));
-    assert_eq!(
-        terminate_stats(&h).failed,
-        2 * 3,
-        "two calls, each tried three times"
     );
     assert!(h.ended().is_empty());
 }

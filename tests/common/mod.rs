@@ -311,3 +311,16 @@ pub async fn handle_meanwhile(
     };
     app.handle(&event).await
 }
+
+pub fn terminate_stats(h: &Harness) -> cvpn_emulator::ActionStats {
+    h.emulator.service().stats()["TerminateClientVpnConnections"]
+}
+
+/// The sample state plus `count` connections of `user` on endpoint A.
+pub fn with_user(user: &str, tag: &str, count: u32) -> cvpn_emulator::StateFile {
+    let mut state = sample_state();
+    state.endpoints[0]
+        .connections
+        .extend((1..=count).map(|i| connection(cid(tag, i), Some(user), &format!("10.100.9.{i}"))));
+    state
+}

@@ -1,0 +1,178 @@
+use super::*;
+use std::collections::HashMap;
+
+fn from(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let map: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Config::from_lookup(|name| map.get(name).cloned())
+}
+
+#[test]
+fn defaults_without_variables() {
+    let c = from(&[]).unwrap();
+    assert!(c.endpoint_ids.is_empty());
+    assert!(!c.dry_run);
+    assert_eq!(c.max_terminations, 10);
+    assert_eq!(c.gates.min_severity, 7.0);
+    assert_eq!(c.match_by, MatchBy::ALL);
+}
+
+#[test]
+fn reads_every_variable() {
+    let c = from(&[
+        (
+            "CVPN_ENDPOINT_IDS",
+            " cvpn-endpoint-0123456789abcdef0 ,cvpn-endpoint-0123456789abcdef1,",
+        ),
+        ("CVPN_DRY_RUN", "TRUE"),
+        ("CVPN_PROTECTED_USERS", "BreakGlass, admin"),
+        ("CVPN_MAX_TERMINATIONS", "3"),
+        ("CVPN_MIN_SEVERITY", "4.5"),
+        ("CVPN_FINDING_TYPES_ALLOW", "UnauthorizedAccess:*"),
+        ("CVPN_FINDING_TYPES_DENY", "*:Runtime/*"),
+        ("CVPN_USERNAME_TEMPLATE", "{local}"),
+        ("CVPN_USERNAME_CASE", "sensitive"),
+        ("CVPN_MATCH_BY", "username,connection-id"),
+        ("CVPN_CONCURRENCY", "4"),
+        ("CVPN_MAX_ATTEMPTS", "2"),
+    ])
+    .unwrap();
+    assert_eq!(c.endpoint_ids.len(), 2);
+    assert!(c.dry_run);
+    assert!(c.is_protected("BreakGlass"));
+    assert!(
+        !c.is_protected("breakglass"),
+        "case-sensitive when configured so"
+    );
+    assert_eq!((c.max_terminations, c.gates.min_severity), (3, 4.5));
+    assert_eq!(
+        (c.gates.allow_types.len(), c.gates.deny_types.len()),
+        (1, 1)
+    );
+    assert!(!c.match_by.client_ip && c.match_by.connection_id);
+    assert_eq!((c.concurrency, c.max_attempts), (4, 2));
+}
+
+#[test]
+fn protected_users_fold_case_by_default() {
+    let c = from(&[("CVPN_PROTECTED_USERS", "BreakGlass")]).unwrap();
+    assert!(c.is_protected("breakglass"));
+    assert!(!c.is_protected("breakglass2"));
+}
+
+#[test]
+fn user_lists_share_one_pattern_syntax_and_case_rule() {
+    let c = from(&[
+        ("CVPN_PROTECTED_USERS", "break*"),
+        ("CVPN_EXTENDED_USERS", "SVC-*"),
+        ("CVPN_MAX_SESSION_MINUTES", "60"),
+    ])
+    .unwrap();
+    assert!(c.is_protected("BreakGlass") && c.is_protected("break"));
+    assert!(!c.is_protected("\u{212A}ate") && !c.is_protected("outbreak"));
+    assert!(c.sweep.extended_users[0].matches("svc-backup"));
+    let sensitive = from(&[
+        ("CVPN_PROTECTED_USERS", "break*"),
+        ("CVPN_USERNAME_CASE", "sensitive"),
+    ])
+    .unwrap();
+    assert!(sensitive.is_protected("breakglass") && !sensitive.is_protected("Breakglass"));
+}
+
+#[test]
+fn identity_accounts() {
+    let c = from(&[("CVPN_IDENTITY_ACCOUNTS", "111122223333, 444455556666")]).unwrap();
+    assert!(c.identity_account_allowed(Some("444455556666")));
+    assert!(!c.identity_account_allowed(Some("999999999999")));
+    assert!(!c.identity_account_allowed(None));
+    assert!(from(&[]).unwrap().identity_account_allowed(None));
+}
+
+#[test]
+fn errors_name_the_variable() {
+    let cases = [
+        ("CVPN_ENDPOINT_IDS", "vpn-1"),
+        ("CVPN_DRY_RUN", "perhaps"),
+        ("CVPN_MAX_TERMINATIONS", "0"),
+        ("CVPN_MAX_TERMINATIONS", "-1"),
+        ("CVPN_MIN_SEVERITY", "11"),
+        ("CVPN_MIN_SEVERITY", "high"),
+        ("CVPN_USERNAME_TEMPLATE", "{nickname}"),
+        ("CVPN_USERNAME_CASE", "lower"),
+        ("CVPN_MATCH_BY", "email"),
+        ("CVPN_PROTECTED_USERS", "*"),
+        ("CVPN_PROTECTED_USERS", "admin, **"),
+        ("CVPN_EXTENDED_USERS", "svc-**"),
+        ("CVPN_IDENTITY_ACCOUNTS", "1111-2222-3333"),
+        ("CVPN_CONCURRENCY", "0"),
+        ("CVPN_MAX_ATTEMPTS", "100"),
+        ("CVPN_FINDING_TYPES_ALLOW", "a**b"),
+        ("CVPN_IDLE_MINUTES", "0"),
+        ("CVPN_IDLE_MINUTES", "-30"),
+        ("CVPN_IDLE_MINUTES", "30"),
+        ("CVPN_EXTENDED_IDLE_MINUTES", "60"),
+        ("CVPN_MAX_SESSION_MINUTES", "0"),
+        ("CVPN_MAX_SESSION_MINUTES", "soon"),
+        ("CVPN_IDLE_BYTES", "0"),
+        ("CVPN_IDLE_BYTES", "-1"),
+        ("CVPN_MAX_SWEEP_TERMINATIONS", "0"),
+        ("CVPN_DEADLINE_MARGIN_SECONDS", "-2"),
+    ];
+    for (variable, value) in cases {
+        let e = from(&[(variable, value)]).unwrap_err();
+        // The idle policy's own value is fine: what is missing is the table.
+        let expected = if ["30", "60"].contains(&value) {
+            "CVPN_STATE_TABLE"
+        } else {
+            variable
+        };
+        assert_eq!(e.variable, expected, "{variable}={value}");
+        assert!(e.to_string().starts_with(expected));
+    }
+}
+
+#[test]
+fn sweep_settings() {
+    let c = from(&[
+        ("CVPN_STATE_TABLE", "cvpn-state"),
+        ("CVPN_IDLE_MINUTES", "45"),
+        ("CVPN_IDLE_BYTES", "20000"),
+        ("CVPN_MAX_SESSION_MINUTES", "720"),
+        ("CVPN_EXTENDED_USERS", "svc-*,*.build.example.com"),
+        ("CVPN_EXTENDED_MAX_SESSION_MINUTES", "2880"),
+        ("CVPN_MAX_TERMINATIONS", "4"),
+    ])
+    .unwrap();
+    assert_eq!(
+        c.sweep.limits,
+        Limits {
+            idle_minutes: Some(45),
+            max_session_minutes: Some(720)
+        }
+    );
+    assert_eq!(
+        c.sweep.extended,
+        Limits {
+            idle_minutes: None,
+            max_session_minutes: Some(2880)
+        }
+    );
+    assert_eq!(
+        (c.sweep.idle_bytes, c.sweep.extended_users.len()),
+        (20000, 2)
+    );
+    assert_eq!(
+        c.max_sweep_terminations, 4,
+        "defaults to CVPN_MAX_TERMINATIONS"
+    );
+    // The age policy alone needs no table.
+    assert!(from(&[("CVPN_MAX_SESSION_MINUTES", "600")]).is_ok());
+    let shorter = from(&[
+        ("CVPN_STATE_TABLE", "t"),
+        ("CVPN_IDLE_MINUTES", "45"),
+        ("CVPN_EXTENDED_IDLE_MINUTES", "30"),
+    ]);
+    assert_eq!(shorter.unwrap_err().variable, "CVPN_EXTENDED_IDLE_MINUTES");
+}

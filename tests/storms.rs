@@ -1,0 +1,97 @@
+//! The incident path under throttling and server-error storms on Terminate: every target is
+//! accounted for, none lost, through aws-sdk-ec2's retries against the emulator.
+
+mod common;
+
+use common::*;
+use cvpn_emulator::{ActionFaults, Faults, Throttle};
+use cvpn_terminator::{Config, HandlerError};
+use serde_json::json;
+
+/// Every Terminate call meets `storm`.
+fn storm_on_terminate(h: &Harness, storm: ActionFaults) {
+    let actions = [("TerminateClientVpnConnections".to_owned(), storm)].into();
+    h.emulator
+        .service()
+        .set_faults(Faults { seed: 5, actions })
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_throttling_storm_loses_no_termination() {
+    let config = Config {
+        max_attempts: 3,
+        ..Config::default()
+    };
+    let h = harness(with_user("mallory", "3a11", 8), config).await;
+    let storm = ActionFaults {
+        throttle: Some(Throttle {
+            bucket: 3.0,
+            refill_per_second: 0.0,
+        }),
+        ..Default::default()
+    };
+    storm_on_terminate(&h, storm);
+    let err = h
+        .app
+        .handle(&json!({"Username": "mallory"}))
+        .await
+        .unwrap_err();
+    let HandlerError::Incomplete(r) = err else {
+        panic!()
+    };
+    assert_eq!(
+        r.terminated.len() + r.failed.len(),
+        8,
+        "every planned termination is accounted for"
+    );
+    assert_eq!(r.terminated.len(), 3);
+    assert!(r
+        .failed
+        .iter()
+        .all(|f| f.error_code.as_deref() == Some("RequestLimitExceeded")));
+    assert_eq!(h.ended(), ids(&r.terminated));
+    let stats = terminate_stats(&h);
+    assert_eq!(
+        stats.throttled,
+        5 * 3,
+        "the SDK retried each throttled call"
+    );
+}
+
+#[tokio::test]
+async fn a_server_error_storm_loses_no_termination() {
+    let config = Config {
+        max_attempts: 3,
+        ..Config::default()
+    };
+    let h = harness(sample_state(), config).await;
+    let storm = ActionFaults {
+        error_rate: 1.0,
+        ..Default::default()
+    };
+    storm_on_terminate(&h, storm);
+    let err = h
+        .app
+        .handle(&event("guardduty-iam-assumed-role.json"))
+        .await
+        .unwrap_err();
+    let HandlerError::Incomplete(r) = err else {
+        panic!()
+    };
+    assert!(r.terminated.is_empty());
+    assert_eq!(
+        ids(&r.failed),
+        set(&[cid("a11ce", 1), cid("a11ce", 2), cid("a11ce", 3)])
+    );
+    assert!(r
+        .failed
+        .iter()
+        .all(|f| f.error_code.as_deref() == Some("InternalError")));
+    assert_eq!(
+        terminate_stats(&h).failed,
+        2 * 3,
+        "two calls, each tried three times"
+    );
+    assert!(h.ended().is_empty());
+}
