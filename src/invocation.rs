@@ -54,15 +54,44 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
         let named = endpoints.or_else(|| {
             (!app.config.endpoint_ids.is_empty()).then(|| app.config.endpoint_ids.clone())
         });
-        let endpoints = match named {
-            Some(ids) if !cidrs => ids
-                .into_iter()
-                .map(|id| Endpoint {
-                    id,
-                    client_cidr: None,
-                })
-                .collect(),
-            named => {
+        let config = &app.config;
+        let (endpoints, (connections, errors)) = match named {
+            // Endpoints known: their connections, and (if asked) their CIDRs at the same time, so
+            // the CIDRs cost no round trip of their own.
+            Some(ids) => {
+                let listing =
+                    execute::list_connections(&app.api, &ids, config.concurrency, &self.budget);
+                let cidrs_of = async {
+                    if cidrs {
+                        execute::list_endpoints(&app.api, &self.budget)
+                            .await
+                            .map(Some)
+                    } else {
+                        Ok(None)
+                    }
+                };
+                let (all, listed) = futures::join!(cidrs_of, listing);
+                let all = match all {
+                    Ok(all) => all.unwrap_or_default(),
+                    Err(e) => {
+                        report::log_call_error(&e);
+                        self.response.errors.push(e);
+                        return None;
+                    }
+                };
+                // Named endpoints the Region does not have are listed anyway, so the answer says
+                // so; without a CIDR, no client IP matches there.
+                let endpoints = ids
+                    .into_iter()
+                    .map(|id| {
+                        let client_cidr =
+                            all.iter().find(|e| e.id == id).and_then(|e| e.client_cidr);
+                        Endpoint { id, client_cidr }
+                    })
+                    .collect();
+                (endpoints, listed)
+            }
+            None => {
                 let all = match execute::list_endpoints(&app.api, &self.budget).await {
                     Ok(all) => all,
                     Err(e) => {
@@ -71,24 +100,13 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
                         return None;
                     }
                 };
-                match named {
-                    // Named endpoints the Region does not have are listed anyway, so the answer
-                    // says so; without a CIDR, no client IP matches there.
-                    Some(ids) => ids
-                        .into_iter()
-                        .map(|id| {
-                            let client_cidr =
-                                all.iter().find(|e| e.id == id).and_then(|e| e.client_cidr);
-                            Endpoint { id, client_cidr }
-                        })
-                        .collect(),
-                    None => all,
-                }
+                let ids: Vec<String> = all.iter().map(|e| e.id.clone()).collect();
+                let listed =
+                    execute::list_connections(&app.api, &ids, config.concurrency, &self.budget)
+                        .await;
+                (all, listed)
             }
         };
-        let ids: Vec<String> = endpoints.iter().map(|e| e.id.clone()).collect();
-        let (connections, errors) =
-            execute::list_connections(&app.api, &ids, app.config.concurrency, &self.budget).await;
         errors.iter().for_each(report::log_call_error);
         // An endpoint that does not exist hides no connection; any other failure might.
         let unlisted = errors
