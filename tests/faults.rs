@@ -6,44 +6,8 @@
 mod common;
 
 use common::*;
-use cvpn_terminator::model::{ApiError, By, Connection, Endpoint, Page, StatusChange};
-use cvpn_terminator::{App, ClientVpnApi, Config, Dynamo, Ec2, HandlerError};
+use cvpn_terminator::{App, Config, Dynamo, Ec2, HandlerError, Response};
 use serde_json::json;
-
-/// The emulator's EC2, but one endpoint's connections cannot be listed.
-struct Unlistable {
-    inner: Ec2,
-    endpoint: &'static str,
-}
-
-impl ClientVpnApi for Unlistable {
-    async fn endpoints_page(&self, token: Option<String>) -> Result<Page<Endpoint>, ApiError> {
-        self.inner.endpoints_page(token).await
-    }
-
-    async fn connections_page(
-        &self,
-        endpoint_id: &str,
-        token: Option<String>,
-    ) -> Result<Page<Connection>, ApiError> {
-        if endpoint_id == self.endpoint {
-            return Err(ApiError {
-                code: "InternalError".into(),
-                message: "injected".into(),
-            });
-        }
-        self.inner.connections_page(endpoint_id, token).await
-    }
-
-    async fn terminate(
-        &self,
-        endpoint_id: &str,
-        by: &By,
-        dry_run: bool,
-    ) -> Result<Vec<StatusChange>, ApiError> {
-        self.inner.terminate(endpoint_id, by, dry_run).await
-    }
-}
 
 #[tokio::test]
 async fn a_partial_listing_ends_nothing_so_the_retry_decides_on_the_whole_picture() {
@@ -55,9 +19,9 @@ async fn a_partial_listing_ends_nothing_so_the_retry_decides_on_the_whole_pictur
     let h = harness(sample_state(), config.clone()).await;
     let flaky = App {
         config: config.clone(),
-        api: Unlistable {
-            inner: Ec2::new(ec2_client(&h.emulator.url(), 2)),
-            endpoint: EP_B,
+        api: Faulty {
+            unlistable: Some(EP_B),
+            ..Faulty::new(Ec2::new(ec2_client(&h.emulator.url(), 2)))
         },
         store: None::<Dynamo>,
     };
@@ -85,13 +49,13 @@ async fn a_partial_listing_ends_nothing_so_the_retry_decides_on_the_whole_pictur
     assert!(h.ended().is_empty());
 }
 
-#[tokio::test]
-async fn a_username_call_reports_what_it_ended_beyond_the_plan() {
-    let h = harness(sample_state(), Config::default()).await;
+/// Ends frank's sessions while he connects again between the listing and Terminate; the new
+/// connection's ID and the handler's answer.
+async fn frank_connects_again(h: &Harness) -> (String, Result<Response, HandlerError>) {
     let late = cid("f4a4c", 3);
     let late_connection = connection(late.clone(), Some("frank"), "10.100.0.30");
-    let r = handle_meanwhile(
-        &h,
+    let answer = handle_meanwhile(
+        h,
         move |service| {
             service
                 .upsert_connections(EP_A, vec![late_connection.clone()])
@@ -99,8 +63,15 @@ async fn a_username_call_reports_what_it_ended_beyond_the_plan() {
         },
         json!({"Username": "frank"}),
     )
-    .await
-    .unwrap();
+    .await;
+    (late, answer)
+}
+
+#[tokio::test]
+async fn a_username_call_reports_what_it_ended_beyond_the_plan() {
+    let h = harness(sample_state(), Config::default()).await;
+    let (late, answer) = frank_connects_again(&h).await;
+    let r = answer.unwrap();
     let planned = set(&[cid("f4a4c", 1), cid("f4a4c", 2)]);
     assert_eq!(ids(&r.terminated), planned);
     assert_eq!(ids(&r.unplanned), set(std::slice::from_ref(&late)));
@@ -115,19 +86,8 @@ async fn without_room_under_the_cap_a_user_is_ended_one_by_one_and_what_is_left_
         ..Config::default()
     };
     let h = harness(sample_state(), config).await;
-    let late = cid("f4a4c", 3);
-    let late_connection = connection(late.clone(), Some("frank"), "10.100.0.30");
-    let err = handle_meanwhile(
-        &h,
-        move |service| {
-            service
-                .upsert_connections(EP_A, vec![late_connection.clone()])
-                .unwrap();
-        },
-        json!({"Username": "frank"}),
-    )
-    .await
-    .unwrap_err();
+    let (late, answer) = frank_connects_again(&h).await;
+    let err = answer.unwrap_err();
     let HandlerError::Incomplete(r) = &err else {
         panic!("{err}")
     };

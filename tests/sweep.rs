@@ -7,9 +7,9 @@ use common::office::*;
 use common::*;
 use cvpn_emulator::{ActionFaults, Faults, StateFile, Throttle};
 use cvpn_terminator::config::Config;
-use cvpn_terminator::model::{ApiError, By, Connection, Endpoint, Page, Reason, StatusChange};
+use cvpn_terminator::model::Reason;
 use cvpn_terminator::policy::{Limits, SweepPolicy};
-use cvpn_terminator::{App, ClientVpnApi, Ec2, HandlerError};
+use cvpn_terminator::{App, Ec2, HandlerError};
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -277,7 +277,10 @@ async fn the_ceiling_ends_the_most_idle_first_and_the_deadline_defers_the_rest()
             deadline_margin: Duration::ZERO,
             ..sweep_config()
         },
-        api: Unanswered(h.app.api.clone()),
+        api: Faulty {
+            unanswered: true,
+            ..Faulty::new(h.app.api.clone())
+        },
         store: h.app.store.take(),
     };
     let err = app
@@ -300,27 +303,6 @@ async fn the_ceiling_ends_the_most_idle_first_and_the_deadline_defers_the_rest()
         (1, Some("deadline"))
     );
     assert!(h.ended().is_empty());
-}
-
-/// The emulator's EC2, but a Terminate that is never answered.
-struct Unanswered(Ec2);
-
-impl ClientVpnApi for Unanswered {
-    async fn endpoints_page(&self, token: Option<String>) -> Result<Page<Endpoint>, ApiError> {
-        self.0.endpoints_page(token).await
-    }
-
-    async fn connections_page(
-        &self,
-        endpoint_id: &str,
-        token: Option<String>,
-    ) -> Result<Page<Connection>, ApiError> {
-        self.0.connections_page(endpoint_id, token).await
-    }
-
-    async fn terminate(&self, _: &str, _: &By, _: bool) -> Result<Vec<StatusChange>, ApiError> {
-        std::future::pending().await
-    }
 }
 
 #[tokio::test]

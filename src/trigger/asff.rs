@@ -202,20 +202,13 @@ fn read_resource(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::trigger::tests::identities as names;
     use serde_json::{json, Value};
 
     fn finding(resources: Value) -> Finding {
         let v = json!({"Id": "f", "Severity": {"Label": "HIGH"}, "AwsAccountId": "111122223333",
             "Resources": resources});
         decode(&At::root(&v), None).unwrap()
-    }
-
-    fn names(f: &Finding) -> Vec<&str> {
-        f.evidence
-            .identities
-            .iter()
-            .map(|i| i.name.value.as_str())
-            .collect()
     }
 
     #[test]

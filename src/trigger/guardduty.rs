@@ -93,20 +93,13 @@ pub fn decode(at: &At, event_time: Option<DateTime<Utc>>) -> Result<Finding, Dec
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::trigger::tests::identities as names;
     use serde_json::{json, Value};
 
     fn finding(key: Value) -> Finding {
         let v = json!({"id": "f", "type": "t", "severity": 8, "accountId": "111122223333",
             "resource": {"accessKeyDetails": key}});
         decode(&At::root(&v), None).unwrap()
-    }
-
-    fn names(f: &Finding) -> Vec<&str> {
-        f.evidence
-            .identities
-            .iter()
-            .map(|i| i.name.value.as_str())
-            .collect()
     }
 
     #[test]

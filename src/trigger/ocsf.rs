@@ -201,6 +201,7 @@ fn closed(at: &At) -> Result<Option<String>, DecodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::trigger::tests::identities as names;
     use serde_json::{json, Value};
 
     fn finding(extra: Value) -> Finding {
@@ -210,14 +211,6 @@ mod tests {
             .unwrap()
             .extend(extra.as_object().unwrap().clone());
         decode(&At::root(&v), None).unwrap()
-    }
-
-    fn names(f: &Finding) -> Vec<&str> {
-        f.evidence
-            .identities
-            .iter()
-            .map(|i| i.name.value.as_str())
-            .collect()
     }
 
     #[test]

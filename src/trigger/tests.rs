@@ -13,7 +13,8 @@ fn findings(v: &Value) -> FindingEvent {
     }
 }
 
-fn identities(f: &Finding) -> Vec<&str> {
+/// The names a finding's evidence gives, in order.
+pub(crate) fn identities(f: &Finding) -> Vec<&str> {
     f.evidence
         .identities
         .iter()

@@ -259,41 +259,8 @@ pub fn tick(time: &str) -> Value {
     })
 }
 
-/// The real EC2 adapter, plus one change to the emulator's world just before the first Terminate:
-/// what happens when the world moves between discovery and termination.
-pub struct Meanwhile<'a> {
-    pub inner: Ec2,
-    pub change: Box<dyn Fn(&Service) + Send + Sync + 'a>,
-    pub service: &'a Service,
-    pub done: AtomicBool,
-}
-
-impl ClientVpnApi for Meanwhile<'_> {
-    async fn endpoints_page(&self, token: Option<String>) -> Result<Page<Endpoint>, ApiError> {
-        self.inner.endpoints_page(token).await
-    }
-
-    async fn connections_page(
-        &self,
-        endpoint_id: &str,
-        token: Option<String>,
-    ) -> Result<Page<Connection>, ApiError> {
-        self.inner.connections_page(endpoint_id, token).await
-    }
-
-    async fn terminate(
-        &self,
-        endpoint_id: &str,
-        by: &By,
-        dry_run: bool,
-    ) -> Result<Vec<StatusChange>, ApiError> {
-        if !self.done.swap(true, Ordering::SeqCst) {
-            (self.change)(self.service);
-        }
-        self.inner.terminate(endpoint_id, by, dry_run).await
-    }
-}
-
+/// Handles `event` with the harness's configuration while `change` moves the emulator's world
+/// between the listing and the first Terminate.
 pub async fn handle_meanwhile(
     h: &Harness,
     change: impl Fn(&Service) + Send + Sync,
@@ -301,11 +268,9 @@ pub async fn handle_meanwhile(
 ) -> Result<Response, HandlerError> {
     let app = App {
         config: h.app.config.clone(),
-        api: Meanwhile {
-            inner: Ec2::new(ec2_client(&h.emulator.url(), 2)),
-            change: Box::new(change),
-            service: h.emulator.service(),
-            done: AtomicBool::new(false),
+        api: Faulty {
+            meanwhile: Some((Box::new(change), h.emulator.service())),
+            ..Faulty::new(Ec2::new(ec2_client(&h.emulator.url(), 2)))
         },
         store: None::<Dynamo>,
     };
@@ -323,4 +288,67 @@ pub fn with_user(user: &str, tag: &str, count: u32) -> cvpn_emulator::StateFile 
         .connections
         .extend((1..=count).map(|i| connection(cid(tag, i), Some(user), &format!("10.100.9.{i}"))));
     state
+}
+
+/// One change to the emulator's world, made just before the first Terminate.
+pub type Meanwhile<'a> = (Box<dyn Fn(&Service) + Send + Sync + 'a>, &'a Service);
+
+/// The emulator's EC2 with what the emulator alone cannot express: one endpoint whose connections
+/// cannot be listed, a Terminate that is never answered (only a deadline ends the wait), or the
+/// world moving between the listing and the first Terminate.
+pub struct Faulty<'a> {
+    pub inner: Ec2,
+    pub unlistable: Option<&'static str>,
+    pub unanswered: bool,
+    pub meanwhile: Option<Meanwhile<'a>>,
+    pub done: AtomicBool,
+}
+
+impl Faulty<'_> {
+    pub fn new(inner: Ec2) -> Self {
+        Self {
+            inner,
+            unlistable: None,
+            unanswered: false,
+            meanwhile: None,
+            done: AtomicBool::new(false),
+        }
+    }
+}
+
+impl ClientVpnApi for Faulty<'_> {
+    async fn endpoints_page(&self, token: Option<String>) -> Result<Page<Endpoint>, ApiError> {
+        self.inner.endpoints_page(token).await
+    }
+
+    async fn connections_page(
+        &self,
+        endpoint_id: &str,
+        token: Option<String>,
+    ) -> Result<Page<Connection>, ApiError> {
+        if self.unlistable == Some(endpoint_id) {
+            return Err(ApiError {
+                code: "InternalError".into(),
+                message: "injected".into(),
+            });
+        }
+        self.inner.connections_page(endpoint_id, token).await
+    }
+
+    async fn terminate(
+        &self,
+        endpoint_id: &str,
+        by: &By,
+        dry_run: bool,
+    ) -> Result<Vec<StatusChange>, ApiError> {
+        if self.unanswered {
+            std::future::pending::<()>().await;
+        }
+        if let Some((change, service)) = &self.meanwhile {
+            if !self.done.swap(true, Ordering::SeqCst) {
+                change(service);
+            }
+        }
+        self.inner.terminate(endpoint_id, by, dry_run).await
+    }
 }
