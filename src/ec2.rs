@@ -7,6 +7,7 @@ use crate::model::{
     parse_api_time, ApiError, By, Cidr, Connection, ConnectionStatus, Endpoint, Page, Status,
     StatusChange,
 };
+use aws_sdk_ec2::config::retry::RetryConfig;
 use aws_sdk_ec2::types::{ClientVpnConnectionStatus, ClientVpnEndpointStatusCode};
 use std::future::Future;
 
@@ -23,6 +24,7 @@ pub trait ClientVpnApi: Send + Sync {
         token: Option<String>,
     ) -> impl Future<Output = Result<Page<Connection>, ApiError>> + Send;
 
+    /// One Terminate call; a `Username` call is sent once, without the SDK's retries.
     fn terminate(
         &self,
         endpoint_id: &str,
@@ -107,6 +109,7 @@ impl ClientVpnApi for Ec2 {
                     status: status(c.status()).code,
                     established: c.connection_established_time().and_then(parse_api_time),
                     ended: c.connection_end_time().and_then(parse_api_time),
+                    observed: c.timestamp().and_then(parse_api_time),
                     ingress_bytes: counter(c.ingress_bytes()),
                     egress_bytes: counter(c.egress_bytes()),
                 })
@@ -129,11 +132,24 @@ impl ClientVpnApi for Ec2 {
             .terminate_client_vpn_connections()
             .client_vpn_endpoint_id(endpoint_id)
             .dry_run(dry_run);
-        let request = match by {
-            By::Username(u) => request.username(u),
-            By::ConnectionId(id) => request.connection_id(id),
-        };
-        let out = request.send().await.map_err(api_error)?;
+        let out = match by {
+            // Sent once: a retry after a lost answer could end connections the user opened in the
+            // meantime, beyond what the cap left room for. The caller falls back to connection
+            // IDs, which are safe to retry.
+            By::Username(u) => {
+                request
+                    .username(u)
+                    .customize()
+                    .config_override(
+                        aws_sdk_ec2::config::Builder::default()
+                            .retry_config(RetryConfig::standard().with_max_attempts(1)),
+                    )
+                    .send()
+                    .await
+            }
+            By::ConnectionId(id) => request.connection_id(id).send().await,
+        }
+        .map_err(api_error)?;
         Ok(out
             .connection_statuses()
             .iter()

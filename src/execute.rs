@@ -5,7 +5,7 @@
 use crate::ec2::ClientVpnApi;
 use crate::model::{
     ApiError, By, Connection, ConnectionStatus, Endpoint, Page, Reason, StatusChange,
-    CONNECTION_NOT_FOUND, DRY_RUN_OPERATION, LIMIT_EXCEEDED, USER_NOT_FOUND,
+    CONNECTION_NOT_FOUND, DRY_RUN_OPERATION, USER_NOT_FOUND,
 };
 use crate::plan::{single, Call, Target};
 use futures::stream::{self, StreamExt};
@@ -56,6 +56,8 @@ impl CallError {
 
 /// The error code of a call cut off at the deadline (ours, not EC2's).
 pub const DEADLINE: &str = "Deadline";
+/// The error code of a call not started because the deadline had come (ours).
+pub const NOT_STARTED: &str = "DeadlineNotStarted";
 
 /// What one invocation may spend: no call starts after `stop_at` and none runs past it (the SDK's
 /// own retries included), and every call is counted.
@@ -87,6 +89,13 @@ impl Budget {
         &self,
         call: impl Future<Output = Result<T, ApiError>>,
     ) -> Result<T, ApiError> {
+        if self.expired() {
+            return Err(ApiError {
+                code: NOT_STARTED.into(),
+                message: "not started: the invocation's deadline (less CVPN_DEADLINE_MARGIN_SECONDS) had come"
+                    .into(),
+            });
+        }
         self.calls.fetch_add(1, Ordering::Relaxed);
         let Some(stop_at) = self.stop_at else {
             return call.await;
@@ -185,11 +194,13 @@ pub enum Outcome {
     /// Not attempted: the deadline came (`deadline`) or the sweep's ceiling was reached (`ceiling`).
     /// A sweep picks it up at the next tick.
     Deferred { target: Target, reason: Reason },
-    /// A `Username` call was refused as over the limit: the user has connections the listing did
-    /// not see. The planned ones were then ended one by one.
+    /// A `Username` call did not go through (`code`): refused as over five because the user has
+    /// connections the listing did not see, or failed on its one attempt. The planned connections
+    /// were then ended one by one.
     UsernameRefused {
         endpoint_id: String,
         username: String,
+        code: String,
     },
     /// A status for a connection that was not planned: a `Username` call also ended a connection
     /// discovery had not seen (the user connected again).
@@ -245,11 +256,16 @@ async fn run_call(
     match answer {
         Ok(changes) => settle(call, changes),
         Err(e) => match call.by.clone() {
-            // More connections than discovery saw: end the planned ones one by one instead.
-            By::Username(username) if e.code == LIMIT_EXCEEDED => {
+            // Refused as over five (the user connected again), or failed or lost on its one
+            // attempt: the planned connections one by one, each call safe to retry.
+            By::Username(username)
+                if ![DRY_RUN_OPERATION, USER_NOT_FOUND, DEADLINE, NOT_STARTED]
+                    .contains(&e.code.as_str()) =>
+            {
                 let mut out = vec![Outcome::UsernameRefused {
                     endpoint_id: call.endpoint_id.clone(),
                     username,
+                    code: e.code,
                 }];
                 for target in call.targets {
                     let one = single(target);
@@ -274,6 +290,10 @@ fn refused(targets: Vec<Target>, e: ApiError) -> Vec<Outcome> {
         .into_iter()
         .map(|target| match e.code.as_str() {
             DRY_RUN_OPERATION => Outcome::Permitted { target },
+            NOT_STARTED => Outcome::Deferred {
+                target,
+                reason: Reason::Deadline,
+            },
             USER_NOT_FOUND | CONNECTION_NOT_FOUND => Outcome::AlreadyEnded {
                 target,
                 change: None,

@@ -58,9 +58,9 @@ impl fmt::Display for HandlerError {
             Self::BadEvent(e) => write!(f, "bad event: {e}; nothing was terminated"),
             Self::CapExceeded { planned, cap, .. } => write!(
                 f,
-                "refused: the trigger matches {planned} active connections, more than \
-                 CVPN_MAX_TERMINATIONS ({cap}); nothing was terminated. Check the username mapping \
-                 and the finding"
+                "refused: the trigger matches {planned} connections (active, or ended since the \
+                 event by an earlier attempt or by themselves), more than CVPN_MAX_TERMINATIONS \
+                 ({cap}); nothing was terminated. Check the username mapping and the finding"
             ),
             Self::Incomplete(r) => {
                 let failed: Vec<String> = r
@@ -88,13 +88,14 @@ impl fmt::Display for HandlerError {
                     .collect();
                 write!(
                     f,
-                    "incomplete: {} of {} planned terminations failed [{}], {} were deferred; {} steps failed [{}]",
+                    "incomplete: {} of {} planned terminations failed [{}], {} were deferred; {} steps failed [{}]; {} connections of targeted users left active",
                     r.failed.len(),
                     r.failed.len() + r.terminated.len() + r.would_terminate.len() + r.deferred.len(),
                     failed.join(", "),
                     r.deferred.len(),
                     r.errors.len(),
-                    errors.join(", ")
+                    errors.join(", "),
+                    r.left_active.len()
                 )
             }
         }
@@ -145,7 +146,7 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
             ),
             Err(HandlerError::CapExceeded { response, .. }) => report::log_summary(response, false),
             Err(HandlerError::Incomplete(response)) => report::log_summary(response, false),
-            Ok(response) => report::log_summary(response, true),
+            Ok(response) => report::log_summary(response, response.complete()),
         }
         result
     }
@@ -177,13 +178,14 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
             Trigger::Sweep(request) => invocation.sweep(request).await?,
         }
         let response = invocation.take_response();
-        // A sweep leaves deferred connections to the next tick; an incident must not leave any.
-        let done = response.complete()
-            && (matches!(trigger, Trigger::Sweep(_)) || response.deferred.is_empty());
-        if done {
-            Ok(response)
-        } else {
-            Err(HandlerError::Incomplete(Box::new(response)))
+        match trigger {
+            // A sweep's faults are in its answer and its summary line (at error level); what it
+            // left is the next tick's work. Failing would have Lambda retry the same tick and end
+            // another ceiling's worth of sessions.
+            Trigger::Sweep(_) => Ok(response),
+            // An incident must leave nothing undone: failing lets Lambda's retry finish it.
+            _ if response.complete() && response.deferred.is_empty() => Ok(response),
+            _ => Err(HandlerError::Incomplete(Box::new(response))),
         }
     }
 }

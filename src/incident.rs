@@ -133,6 +133,7 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
                 endpoint_ids,
                 seen_from: evidence.first_seen,
                 seen_at: evidence.seen_at,
+                since: event.time.or(evidence.seen_at),
             };
             // A finding whose every principal was refused has said why already.
             let names_something = !selector.usernames.is_empty()
@@ -187,6 +188,7 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
             endpoint_ids: request.endpoint_id.iter().cloned().collect(),
             seen_from: None,
             seen_at: None,
+            since: None,
         })
     }
 
@@ -241,11 +243,14 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
             report::log_skipped(&entry, &s.origin);
             self.response.skipped.push(entry);
         }
-        if selection.targets.len() > config.max_terminations {
-            let planned = selection.targets.len();
+        // What earlier attempts at this event ended counts too, so a retry cannot spend the cap
+        // again.
+        let planned = selection.targets.len() + selection.spent;
+        if planned > config.max_terminations {
             tracing::error!(
                 event = "cap_exceeded",
                 planned,
+                already_ended = selection.spent,
                 cap = config.max_terminations,
                 "refusing to terminate"
             );
@@ -258,7 +263,7 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
             return Err(self.cap_exceeded(planned, config.max_terminations));
         }
         // What a Username call may end beyond its plan must fit under the cap too.
-        let headroom = config.max_terminations - selection.targets.len();
+        let headroom = config.max_terminations - planned;
         let planned_ids: BTreeSet<String> = selection
             .targets
             .iter()
@@ -284,6 +289,7 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
             Outcome::UsernameRefused {
                 endpoint_id,
                 username,
+                ..
             } => Some((endpoint_id.clone(), username.clone())),
             _ => None,
         }));

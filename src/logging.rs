@@ -2,6 +2,11 @@
 
 use tracing_subscriber::EnvFilter;
 
+/// The target of the lines that are the audit trail (every status Terminate returned, failure,
+/// deferral, skip and summary): kept at `info` whatever the level, so a deployment that logs only
+/// warnings still has a line for every ended session.
+pub const AUDIT: &str = "cvpn_audit";
+
 /// The level comes from `AWS_LAMBDA_LOG_LEVEL` (set by Lambda's JSON log format) or `RUST_LOG`;
 /// the SDK's own chatter is kept to warnings unless asked for.
 pub fn init() {
@@ -12,7 +17,7 @@ pub fn init() {
     let directives = if level.contains('=') {
         level
     } else {
-        format!("{level},aws_config=warn,aws_smithy_runtime=warn,aws_sdk_ec2=warn,lambda_runtime=warn,hyper=warn")
+        format!("{level},{AUDIT}=info,aws_config=warn,aws_smithy_runtime=warn,aws_sdk_ec2=warn,lambda_runtime=warn,hyper=warn")
     };
     let filter = EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()

@@ -13,7 +13,7 @@ use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::{json, Value};
 use std::io::Read;
 use std::process::ExitCode;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const USAGE: &str = "usage:
   cvpn-terminator invoke --event FILE     run the handler on one JSON event (FILE or - for stdin)
@@ -71,7 +71,7 @@ async fn main() -> ExitCode {
     if lambda {
         let app = &app;
         let handler = service_fn(move |event: LambdaEvent<Value>| async move {
-            let deadline = instant_of(event.context.deadline());
+            let deadline = instant_of(event.context.deadline);
             match deadline {
                 Some(d) => tracing::debug!(
                     event = "invocation",
@@ -83,7 +83,7 @@ async fn main() -> ExitCode {
                     event = "invocation",
                     request_id = event.context.request_id.as_str(),
                     deadline_ms = event.context.deadline,
-                    "the Runtime API's deadline is already past; running without one"
+                    "the Runtime API's deadline is not a time; running without one"
                 ),
             }
             app.handle_until(&event.payload, deadline).await
@@ -105,11 +105,19 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Lambda gives the deadline as wall-clock time; timing it needs a monotonic instant. A deadline
-/// already past when the invocation is picked up is not a real one (local Runtime API emulators
-/// such as `cargo lambda watch` send the timeout, 600000, instead of a time): then there is none.
-fn instant_of(deadline: SystemTime) -> Option<Instant> {
-    let left = deadline.duration_since(SystemTime::now()).ok()?;
+/// Lambda gives the deadline as epoch milliseconds; timing it needs a monotonic instant. A value
+/// too small to be a time of this century is not one (local Runtime API emulators such as
+/// `cargo lambda watch` send the timeout, 600000): then there is none. A real deadline already
+/// past leaves no time at all, so nothing new starts.
+fn instant_of(deadline_ms: u64) -> Option<Instant> {
+    const YEAR_2001_MS: u64 = 978_307_200_000;
+    if deadline_ms < YEAR_2001_MS {
+        return None;
+    }
+    let deadline = UNIX_EPOCH + Duration::from_millis(deadline_ms);
+    let left = deadline
+        .duration_since(SystemTime::now())
+        .unwrap_or(Duration::ZERO);
     Some(Instant::now() + left)
 }
 

@@ -16,6 +16,8 @@ pub struct Connection {
     pub established: Option<DateTime<Utc>>,
     /// Set once the connection ended (or, while terminating, when it will).
     pub ended: Option<DateTime<Utc>>,
+    /// When EC2 read these counters (Describe's `timestamp`).
+    pub observed: Option<DateTime<Utc>>,
     pub ingress_bytes: u64,
     pub egress_bytes: u64,
 }
@@ -193,7 +195,6 @@ impl std::fmt::Display for ApiError {
 }
 
 pub const DRY_RUN_OPERATION: &str = "DryRunOperation";
-pub const LIMIT_EXCEEDED: &str = "ClientVpnTerminateConnectionsLimitExceeded";
 pub const USER_NOT_FOUND: &str = "InvalidClientVpnConnection.UserNotFound";
 pub const CONNECTION_NOT_FOUND: &str = "InvalidClientVpnConnection.IdNotFound";
 pub const ENDPOINT_NOT_FOUND: &str = "InvalidClientVpnEndpointId.NotFound";

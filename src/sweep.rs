@@ -8,7 +8,7 @@ use crate::execute::{CallError, Outcome};
 use crate::handler::HandlerError;
 use crate::invocation::Invocation;
 use crate::json::DecodeError;
-use crate::model::{Connection, Reason};
+use crate::model::{ApiError, Connection, Reason};
 use crate::plan::{self, Origin, Target};
 use crate::policy::sweep::{decide, overrides_thresholds, with_overrides, Judged};
 use crate::policy::{observe, Limits, SweepPolicy, Track};
@@ -191,10 +191,12 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
             .max()
             .unwrap_or(0);
         let retention = i64::from(longest) * 60 + 86_400;
-        let now_s = now.timestamp();
         let results: Vec<(String, Track, Option<CallError>)> = stream::iter(tracked)
             .map(|c| {
                 let mut current = stored.get(&c.connection_id).copied();
+                // The counters' own time: a late tick must not stamp them with its older one.
+                let now = c.observed.unwrap_or(now);
+                let now_s = now.timestamp();
                 async move {
                     let total = c.ingress_bytes.saturating_add(c.egress_bytes);
                     let mut observed = observe(
@@ -204,8 +206,9 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
                         now,
                         policy.idle_bytes,
                     );
-                    for _ in 0..SAVE_ATTEMPTS {
-                        let renew = current.is_some_and(|s| s.expires_at - now_s < retention / 2);
+                    for attempt in 1..=SAVE_ATTEMPTS {
+                        let renew = current
+                            .is_some_and(|s| s.expires_at.saturating_sub(now_s) < retention / 2);
                         if !write || (!observed.write && !renew) {
                             break;
                         }
@@ -219,6 +222,17 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
                         );
                         match budget.call(save).await {
                             Ok(true) => break,
+                            Ok(false) if attempt == SAVE_ATTEMPTS => {
+                                let e = ApiError {
+                                    code: "ConditionalCheckFailed".into(),
+                                    message: format!(
+                                        "the activity mark of {} lost to other writers {SAVE_ATTEMPTS} times",
+                                        c.connection_id
+                                    ),
+                                };
+                                let e = CallError::new(None, "PutItem", e);
+                                return (c.connection_id.clone(), observed.track, Some(e));
+                            }
                             // Another run wrote first: judge from what it wrote.
                             Ok(false) => {
                                 let reload = store.load(std::slice::from_ref(&c.connection_id));

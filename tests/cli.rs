@@ -129,6 +129,27 @@ async fn invoke_prints_the_response_and_logs_each_status_as_json() {
 }
 
 #[tokio::test]
+async fn every_status_is_logged_even_when_only_warnings_are() {
+    let h = harness(sample_state(), Default::default()).await;
+    let r = run(
+        &h.emulator.url(),
+        &["invoke", "--event", "events/direct-username.json"],
+        &[("AWS_LAMBDA_LOG_LEVEL", "WARN")],
+        None,
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let logged: Vec<&str> = r
+        .logs
+        .iter()
+        .filter(|l| l["event"] == "connection_status")
+        .filter_map(|l| l["connection_id"].as_str())
+        .collect();
+    assert_eq!(logged.len(), 2, "{}", r.stderr);
+    assert!(r.logs.iter().any(|l| l["event"] == "summary"));
+}
+
+#[tokio::test]
 async fn invoke_reads_stdin_and_fails_on_bad_events_without_calls() {
     let h = harness(sample_state(), Default::default()).await;
     let r = run(

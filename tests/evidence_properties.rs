@@ -170,6 +170,7 @@ fn connection(endpoint: &str, id: &str, user: &str, ip: &str) -> Connection {
         status: ConnectionStatus::Active,
         established: Some("2026-11-22T07:30:00Z".parse().unwrap()),
         ended: None,
+        observed: None,
         ingress_bytes: 0,
         egress_bytes: 0,
     }
@@ -206,6 +207,7 @@ fn targets(f: &Finding) -> BTreeSet<String> {
         endpoint_ids: f.evidence.endpoint_ids.clone(),
         seen_from: f.evidence.first_seen,
         seen_at: f.evidence.seen_at,
+        since: None,
     };
     let selection = select(
         &[selector],

@@ -101,3 +101,38 @@ async fn without_room_under_the_cap_a_user_is_ended_one_by_one_and_what_is_left_
         2
     );
 }
+
+#[tokio::test]
+async fn a_retry_cannot_spend_the_cap_again() {
+    // alice's three connections, a cap of three: the first delivery ends all three.
+    let config = Config {
+        max_terminations: 3,
+        ..Config::default()
+    };
+    let h = harness(sample_state(), config).await;
+    let finding = event("guardduty-iam-assumed-role.json");
+    let r = h.app.handle(&finding).await.unwrap();
+    assert_eq!(r.terminated.len(), 3);
+    // Her clients reconnect twice; the same event comes again (a retry or a second delivery).
+    let again: Vec<_> = (4..=5)
+        .map(|i| connection(cid("a11ce", i), Some("alice@example.com"), "10.100.0.40"))
+        .collect();
+    h.emulator
+        .service()
+        .upsert_connections(EP_A, again)
+        .unwrap();
+    let err = h.app.handle(&finding).await.unwrap_err();
+    // Three ended since the event plus two new ones is more than three: nothing more ends.
+    assert!(
+        matches!(
+            err,
+            HandlerError::CapExceeded {
+                planned: 5,
+                cap: 3,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(h.ended().len(), 3);
+}

@@ -70,6 +70,7 @@ fn connections(raw: Vec<RawConnection>) -> Vec<Connection> {
                         "2026-11-22T09:40:00Z"
                     })
                 }),
+                observed: None,
                 ingress_bytes: 0,
                 egress_bytes: 0,
             },
@@ -142,6 +143,7 @@ fn selector(r: &RawSelector) -> Selector {
             .unwrap_or_default(),
         seen_from: None,
         seen_at: Some(time(SEEN)),
+        since: None,
     }
 }
 

@@ -90,8 +90,8 @@ async fn a_server_error_storm_loses_no_termination() {
         .all(|f| f.error_code.as_deref() == Some("InternalError")));
     assert_eq!(
         terminate_stats(&h).failed,
-        2 * 3,
-        "two calls, each tried three times"
+        2 + 3 * 3,
+        "two Username calls sent once each, then the three connections by ID, each tried three times"
     );
     assert!(h.ended().is_empty());
 }

@@ -145,3 +145,21 @@ async fn a_run_with_overridden_thresholds_is_capped_as_an_incident() {
         .all(|d| d.reason.map(Reason::as_str) == Some("ceiling")));
     assert_eq!(h.ended().len(), 1);
 }
+
+#[tokio::test]
+async fn a_redelivered_tick_marks_activity_when_the_counters_were_read() {
+    let moto = Moto::start();
+    let h = with_store(office(), sweep_config(), &moto, "redelivered").await;
+    tick_at(&h, "2026-11-22T09:00:00Z").await;
+    // busy moves data until 09:59; the 09:20 tick is delivered again and runs at 10:00.
+    traffic(&h, &[("busy", 50_000)]);
+    set_clock(&h, "2026-11-22T10:00:00Z");
+    h.app.handle(&tick("2026-11-22T09:20:00Z")).await.unwrap();
+    // At 10:05 busy was last seen active at 10:00, not 09:20: not idle for 30 minutes.
+    let r = tick_at(&h, "2026-11-22T10:05:00Z").await;
+    assert!(
+        !ended_ids(&r).contains(&cid(name_tag("busy"), 1)),
+        "{:?}",
+        r.terminated
+    );
+}

@@ -54,6 +54,7 @@ proptest! {
                 status: ConnectionStatus::Active,
                 established: Some(now() - TimeDelta::minutes(*age)),
                 ended: None,
+                observed: None,
                 ingress_bytes: *bytes,
                 egress_bytes: 0,
             })

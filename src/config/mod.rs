@@ -274,7 +274,9 @@ impl Config {
             max_terminations,
         )
         .map_err(|m| err("CVPN_MAX_SWEEP_TERMINATIONS", m))?;
-        let deadline_margin = number(get("CVPN_DEADLINE_MARGIN_SECONDS"), 0..=900, 5)
+        // At least a second: what follows the last call (its log line, the summary, the answer)
+        // must land before Lambda freezes the process.
+        let deadline_margin = number(get("CVPN_DEADLINE_MARGIN_SECONDS"), 1..=900, 5)
             .map_err(|m| err("CVPN_DEADLINE_MARGIN_SECONDS", m))?;
         let max_clock_skew = number(get("CVPN_MAX_CLOCK_SKEW_SECONDS"), 0..=86_400, 300)
             .map_err(|m| err("CVPN_MAX_CLOCK_SKEW_SECONDS", m))?;

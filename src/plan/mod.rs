@@ -42,6 +42,9 @@ pub struct Selector {
     pub endpoint_ids: Vec<String>,
     /// When the activity was first seen (`None`: only at `seen_at`).
     pub seen_from: Option<DateTime<Utc>>,
+    /// When the trigger was raised (a finding event's time, the same on every retry): matching
+    /// connections that ended since then count against the cap, which a retry cannot spend again.
+    pub since: Option<DateTime<Utc>>,
     /// When the activity was last seen: a client IP names the connection that held it then.
     pub seen_at: Option<DateTime<Utc>>,
 }
@@ -71,6 +74,9 @@ pub struct Skipped {
 pub struct Selection {
     pub targets: Vec<Target>,
     pub skipped: Vec<Skipped>,
+    /// Matching connections that ended since their trigger was raised: by an earlier attempt at
+    /// the same event, or by themselves; either way they count against the cap.
+    pub spent: usize,
 }
 
 pub struct Rules<'a> {
@@ -181,6 +187,10 @@ pub fn select(selectors: &[Selector], connections: &[Connection], rules: &Rules)
                 origin,
             });
         } else if !c.is_active() {
+            let since = selectors[first].since;
+            if since.is_some_and(|t| c.ended.is_none_or(|e| e >= t)) {
+                out.spent += 1;
+            }
             out.skipped.push(Skipped {
                 connection: Some(c.clone()),
                 reason: Reason::NotActive,

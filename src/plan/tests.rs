@@ -18,6 +18,7 @@ pub(crate) fn conn(
         status: ConnectionStatus::parse(status),
         established: Some("2026-11-22T07:30:00Z".parse().unwrap()),
         ended: None,
+        observed: None,
         ingress_bytes: 0,
         egress_bytes: 0,
     }
@@ -52,6 +53,7 @@ fn selector(users: &[&str], ips: &[&str], ids: &[u32]) -> Selector {
         endpoint_ids: vec![],
         seen_from: None,
         seen_at: Some("2026-11-22T09:00:00Z".parse().unwrap()),
+        since: None,
     }
 }
 

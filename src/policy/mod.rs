@@ -124,7 +124,7 @@ pub fn judge(
             // Never idle from before it existed: a mark older than the connection is its start.
             let from =
                 established.map_or(t.last_active_at, |e| t.last_active_at.max(e.timestamp()));
-            let since = now.timestamp() - from;
+            let since = now.timestamp().saturating_sub(from);
             (
                 since >= i64::from(limit) * 60,
                 Some(since / 60),

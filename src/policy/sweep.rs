@@ -76,7 +76,8 @@ pub struct Decision<'c> {
     pub protected: Vec<(Judged<'c>, String)>,
 }
 
-/// Judges every active connection at `now` and splits the targets at `ceiling`.
+/// Judges every active connection when its counters were read (else at `now`) and splits the
+/// targets at `ceiling`.
 pub fn decide<'c>(
     active: &[&'c Connection],
     tracks: &HashMap<String, Track>,
@@ -94,7 +95,7 @@ pub fn decide<'c>(
             tracks.get(&c.connection_id).copied(),
             total,
             c.established,
-            now,
+            c.observed.unwrap_or(now),
         );
         if !verdict.is_target() {
             continue;

@@ -2,8 +2,9 @@
 //! stable interface: log queries and alarms read them.
 
 use super::{Entry, Response};
-use crate::execute::{CallError, Outcome};
-use crate::model::{By, StatusChange};
+use crate::execute::{CallError, Outcome, DEADLINE};
+use crate::logging::AUDIT;
+use crate::model::{By, Reason, StatusChange};
 use crate::plan::{Origin, Target};
 use crate::policy::Verdict;
 
@@ -18,6 +19,9 @@ struct Line<'a> {
     why: String,
     change: Option<&'a StatusChange>,
     error_code: Option<&'a str>,
+    error_message: Option<&'a str>,
+    /// Why it was deferred or failed, for the lines that have one.
+    reason: Option<&'static str>,
     verdict: Option<&'a Verdict>,
 }
 
@@ -39,6 +43,8 @@ impl<'a> Line<'a> {
             why: t.why.join("; "),
             change,
             error_code,
+            error_message: None,
+            reason: None,
             verdict: t.verdict.as_ref(),
         }
     }
@@ -56,13 +62,20 @@ pub fn log_outcome(outcome: &Outcome, dry_run: bool) {
             Line::of("connection_status", target, change.as_ref(), None)
         }
         Outcome::Permitted { target } => Line::of("dry_run_permitted", target, None, None),
-        Outcome::Deferred { target, .. } => Line::of("deferred", target, None, None),
+        Outcome::Deferred { target, reason } => Line {
+            reason: Some(reason.as_str()),
+            ..Line::of("deferred", target, None, None)
+        },
         Outcome::Failed {
             target,
             change,
             code,
-            ..
-        } => Line::of("termination_failed", target, change.as_ref(), Some(code)),
+            message,
+        } => Line {
+            error_message: Some(message),
+            reason: (code == DEADLINE).then_some(Reason::Deadline.as_str()),
+            ..Line::of("termination_failed", target, change.as_ref(), Some(code))
+        },
         Outcome::Unplanned {
             endpoint_id,
             by,
@@ -80,17 +93,22 @@ pub fn log_outcome(outcome: &Outcome, dry_run: bool) {
             why: "ended by the same Username call: the user connected again after discovery".into(),
             change: Some(change),
             error_code: None,
+            error_message: None,
+            reason: None,
             verdict: None,
         },
         Outcome::UsernameRefused {
             endpoint_id,
             username,
+            code,
         } => {
             tracing::warn!(
+                target: AUDIT,
                 event = "username_refused",
                 endpoint_id = endpoint_id.as_str(),
                 username = username.as_str(),
-                "the user has more connections than the listing saw; ending the planned ones one by one"
+                error_code = code.as_str(),
+                "the Username call did not go through; ending the planned connections one by one"
             );
             return;
         }
@@ -98,6 +116,7 @@ pub fn log_outcome(outcome: &Outcome, dry_run: bool) {
     macro_rules! line {
         ($level:ident, $message:literal) => {
             tracing::$level!(
+                target: AUDIT,
                 event = l.event,
                 endpoint_id = l.endpoint_id,
                 connection_id = l.connection_id,
@@ -108,6 +127,8 @@ pub fn log_outcome(outcome: &Outcome, dry_run: bool) {
                 current_status = l.change.map(|c| c.current.code.as_str()),
                 current_message = l.change.and_then(|c| c.current.message.as_deref()),
                 error_code = l.error_code,
+                error = l.error_message,
+                reason = l.reason,
                 trigger_source = l.origin.source.as_str(),
                 finding_id = l.origin.finding_id.as_deref(),
                 finding_type = l.origin.finding_type.as_deref(),
@@ -131,6 +152,7 @@ pub fn log_outcome(outcome: &Outcome, dry_run: bool) {
 pub fn log_call_error(e: &CallError) {
     if let Some(path) = &e.path {
         tracing::error!(
+            target: AUDIT,
             event = "bad_finding",
             path = path.as_str(),
             index = e.index,
@@ -140,6 +162,7 @@ pub fn log_call_error(e: &CallError) {
         return;
     }
     tracing::error!(
+        target: AUDIT,
         event = "call_failed",
         action = e.action,
         endpoint_id = e.endpoint_id.as_deref(),
@@ -151,6 +174,7 @@ pub fn log_call_error(e: &CallError) {
 
 pub fn log_skipped(entry: &Entry, origin: &Origin) {
     tracing::info!(
+        target: AUDIT,
         event = "skipped",
         endpoint_id = entry.endpoint_id.as_deref(),
         connection_id = entry.connection_id.as_deref(),
@@ -171,6 +195,7 @@ pub fn log_summary(r: &Response, done: bool) {
     macro_rules! summary {
         ($level:ident) => {
             tracing::$level!(
+                target: AUDIT,
                 event = "summary",
                 trigger_source = r.trigger.source.as_str(),
                 findings = r.trigger.findings.len(),
@@ -180,6 +205,8 @@ pub fn log_summary(r: &Response, done: bool) {
                 skipped = r.skipped.len(),
                 failed = r.failed.len(),
                 deferred = r.deferred.len(),
+                unplanned = r.unplanned.len(),
+                left_active = r.left_active.len(),
                 endpoint_errors = r.errors.len(),
                 api_calls = r.api_calls,
                 "invocation summary"

@@ -57,6 +57,8 @@ pub struct FindingEvent {
     pub findings: Vec<Finding>,
     /// Findings of the batch that could not be decoded: reported, while the others are acted on.
     pub bad: Vec<BadFinding>,
+    /// The envelope's time, the same on every delivery and retry of the event.
+    pub time: Option<DateTime<Utc>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -116,12 +118,17 @@ pub fn decode(event: &Value) -> Result<Trigger, DecodeError> {
         return batch(source, None, &findings, get_findings_item, None);
     }
     if guardduty::looks_like(&root) {
-        return single(FindingSource::GuardDuty, guardduty::decode(&root, None)?);
+        return single(
+            FindingSource::GuardDuty,
+            guardduty::decode(&root, None)?,
+            None,
+        );
     }
     if asff::looks_like(&root) {
         return single(
             FindingSource::SecurityHubImported,
             asff::decode(&root, None)?,
+            None,
         );
     }
     Err(root.error(EXPECTED))
@@ -135,12 +142,17 @@ fn get_findings_item(at: &At, time: Option<DateTime<Utc>>) -> Result<Finding, De
     }
 }
 
-fn single(source: FindingSource, finding: Finding) -> Result<Trigger, DecodeError> {
+fn single(
+    source: FindingSource,
+    finding: Finding,
+    time: Option<DateTime<Utc>>,
+) -> Result<Trigger, DecodeError> {
     Ok(Trigger::Findings(FindingEvent {
         source,
         action_name: None,
         findings: vec![finding],
         bad: Vec::new(),
+        time,
     }))
 }
 
@@ -173,6 +185,7 @@ fn batch(
         action_name,
         findings,
         bad,
+        time,
     }))
 }
 
@@ -193,7 +206,8 @@ fn decode_eventbridge(root: &At) -> Result<Trigger, DecodeError> {
             return schedule::decode(&detail, time).map(Trigger::Sweep);
         }
         ("aws.guardduty", "GuardDuty Finding") => {
-            return single(FindingSource::GuardDuty, guardduty::decode(&detail, time)?);
+            let finding = guardduty::decode(&detail, time)?;
+            return single(FindingSource::GuardDuty, finding, time);
         }
         ("aws.securityhub", "Security Hub Findings - Imported") => {
             (FindingSource::SecurityHubImported, asff::decode)
