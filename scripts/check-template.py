@@ -44,6 +44,8 @@ check("function runs provided.al2023 on arm64 with Handler bootstrap",
 check("SAM builds it with rust-cargolambda", raw["Function"]["Metadata"]["BuildMethod"] == "rust-cargolambda")
 check("JSON logs with the application level as a parameter",
       fn["LoggingConfig"]["LogFormat"] == "JSON" and fn["LoggingConfig"]["ApplicationLogLevel"] == {"Ref": "LogLevel"})
+check("the log level cannot drop the INFO line of an ended session",
+      set(params["LogLevel"]["AllowedValues"]) <= {"TRACE", "DEBUG", "INFO"})
 check("a log group with retention", res["LogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"})
 check("timeout and memory are parameters", fn["Timeout"] == {"Ref": "Timeout"} and fn["MemorySize"] == {"Ref": "MemorySize"})
 

@@ -8,9 +8,11 @@ cd "$(dirname "$0")/.."
 emulator_bin=${1:?usage: runtime-loop.sh PATH/TO/cvpn-emulator}
 work=$(mktemp -d)
 pids=()
+watch_group=
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  pkill -f -- "lambda watch --invoke-address 127.0.0.1 --invoke-port $port" 2>/dev/null || true
+  # cargo lambda watch runs the function as its own child: stop its whole process group.
+  [ -z "$watch_group" ] || kill -- -"$watch_group" 2>/dev/null || true
   rm -rf "$work"
 }
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -19,12 +21,21 @@ trap cleanup EXIT
 exec 3< <(exec "$emulator_bin" --listen 127.0.0.1:0 --state events/emulator-state.json)
 pids+=($!)
 read -r addr <&3
-
-cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --timeout 900 \
+# The samples' "now": the sweep samples' tick is 09:15, and a sweep judges each connection at the
+# time EC2 read its counters, which is the emulator's clock.
+python3 - "http://$addr/_emulator/clock" <<'PY'
+import json, sys, urllib.request
+request = urllib.request.Request(sys.argv[1], json.dumps({"now": "2026-11-22T09:15:00Z"}).encode(),
+                                 {"Content-Type": "application/json"})
+urllib.request.urlopen(request).read()
+PY
+# In a session (and process group) of its own, so cleanup stops it and the function it runs.
+setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --timeout 900 \
   --env-var "AWS_ENDPOINT_URL_EC2=http://$addr" --env-var AWS_ACCESS_KEY_ID=runtime-loop \
   --env-var AWS_SECRET_ACCESS_KEY=runtime-loop --env-var AWS_REGION=eu-west-1 \
   --env-var AWS_EC2_METADATA_DISABLED=true --env-var CVPN_MAX_SESSION_MINUTES=720 \
   >"$work/watch.log" 2>&1 &
+watch_group=$!
 pids+=($!)
 # The Runtime API listens at once; the function is compiled and picked up on the first invoke.
 for _ in $(seq 1 300); do

@@ -71,7 +71,10 @@ export interface ClientVpnTerminatorProps {
   readonly memorySize?: number;
   /** Default: 2 minutes. */
   readonly timeout?: Duration;
-  /** Default: INFO. */
+  /**
+   * TRACE, DEBUG or INFO (default). Not above INFO: Lambda drops JSON lines below the level, and
+   * the line each ended session has is at INFO.
+   */
   readonly logLevel?: lambda.ApplicationLogLevel;
   /** Default: one year. */
   readonly logRetention?: logs.RetentionDays;
@@ -100,6 +103,10 @@ export class ClientVpnTerminator extends Construct {
 
   constructor(scope: Construct, id: string, props: ClientVpnTerminatorProps = {}) {
     super(scope, id);
+    const quiet = [lambda.ApplicationLogLevel.WARN, lambda.ApplicationLogLevel.ERROR, lambda.ApplicationLogLevel.FATAL];
+    if (props.logLevel !== undefined && quiet.includes(props.logLevel)) {
+      throw new Error(`logLevel ${props.logLevel} would drop the log line of every ended session; use INFO or lower`);
+    }
     const stack = Stack.of(this);
     const tracksIdle = props.idleMinutes !== undefined || props.extendedIdleMinutes !== undefined;
 

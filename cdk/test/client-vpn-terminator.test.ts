@@ -6,6 +6,7 @@ import * as path from "path";
 import { App, Aspects, Duration, Stack } from "aws-cdk-lib";
 import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
 import * as events from "aws-cdk-lib/aws-events";
+import * as lambda from "aws-cdk-lib/aws-lambda";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { ClientVpnTerminator, ClientVpnTerminatorProps } from "../lib/client-vpn-terminator";
 
@@ -129,6 +130,14 @@ test("failed async invocations go to an encrypted queue; errors raise an alarm",
   });
   template.hasResourceProperties("AWS::SQS::Queue", { KmsMasterKeyId: "alias/aws/sqs" });
   template.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "Errors", Namespace: "AWS/Lambda", Threshold: 1 });
+});
+
+test("a log level that would drop the ended sessions' lines is refused", () => {
+  assert.throws(() => synth({ logLevel: lambda.ApplicationLogLevel.WARN }), /logLevel WARN/);
+  const { template } = synth({ logLevel: lambda.ApplicationLogLevel.DEBUG });
+  template.hasResourceProperties("AWS::Lambda::Function", {
+    LoggingConfig: Match.objectLike({ ApplicationLogLevel: "DEBUG" }),
+  });
 });
 
 test("cdk-nag AwsSolutions: no unsuppressed findings", () => {
