@@ -3,6 +3,10 @@
 //! descriptions, additional info, product fields, tags, notes) never changes what a finding names,
 //! nor the connections it would end.
 
+// The handler's future nests the AWS SDK's deep async stacks (see src/main.rs); tests that
+// await it compute its layout past rustc's default query depth.
+#![recursion_limit = "256"]
+
 mod common;
 
 use common::{event, EP_A, EP_B};

@@ -1,6 +1,10 @@
 //! The incident path end to end: sample events through the handler, aws-sdk-ec2 over HTTP, and the
 //! emulator's state afterwards.
 
+// The handler's future nests the AWS SDK's deep async stacks (see src/main.rs); tests that
+// await it compute its layout past rustc's default query depth.
+#![recursion_limit = "256"]
+
 mod common;
 
 use common::*;

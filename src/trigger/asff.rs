@@ -10,13 +10,15 @@
 //!   - `AwsIamUser`: `Details.AwsIamUser.UserName`, or the user in `Id` when it is an IAM user ARN;
 //!     an `Id` that is another service's ARN names nobody;
 //!   - `AwsIamRole`: nobody (a role is not a session);
-//!   - any type: an `Id` that is an IAM user ARN or an STS session ARN
+//!   - any other type: an `Id` that is an IAM user ARN or an STS session ARN
 //!     (`arn:aws:sts::…:assumed-role/ROLE/SESSION`, `…:federated-user/NAME`).
 //!   - the account is the ARN's, else the finding's `AwsAccountId`.
-//! - endpoint IDs: `Resources[]` of `Type` `AwsEc2ClientVpnEndpoint`, `Id` (ID or ARN), and
+//! - endpoint IDs: `Resources[]` of `Type` `AwsEc2ClientVpnEndpoint`, `Id` (ID or ARN), any
+//!   resource's `Id` that is exactly an endpoint ID or ARN, and
 //!   `UserDefinedFields.ClientVpnEndpointId`.
-//! - connection IDs: that resource's `Details.Other.ClientVpnConnectionId`, and
-//!   `UserDefinedFields.ClientVpnConnectionId` (set by an analyst with BatchUpdateFindings).
+//! - connection IDs: any resource's `Id` that is exactly a connection ID, the endpoint resource's
+//!   `Details.Other.ClientVpnConnectionId`, and `UserDefinedFields.ClientVpnConnectionId` (set by an
+//!   analyst with BatchUpdateFindings).
 //! - client IPs: `Network.SourceIpV4/V6` when `Network.Direction` is `IN`, and
 //!   `Action.*.RemoteIpDetails.IpAddressV4/V6` (the action kinds GuardDuty reports; a network
 //!   connection only when its `ConnectionDirection` is `INBOUND`).
@@ -192,7 +194,7 @@ fn read_resource(
         }
         _ => {
             if let Some(id) = &id {
-                evidence.resource_arn(id);
+                evidence.resource_id(id)?;
             }
         }
     }
@@ -219,6 +221,8 @@ mod tests {
             {"Type": "AwsIamAccessKey", "Details": {"AwsIamAccessKey": {"PrincipalType": "iamuser", "PrincipalName": "dave"}}},
             {"Type": "AwsIamUser", "Id": "arn:aws:iam::444455556666:user/ops/erin", "Details": {"AwsIamUser": {"UserName": "erin"}}},
             {"Type": "Other", "Id": "arn:aws:sts::111122223333:assumed-role/Dev/frank@example.com"},
+            {"Type": "Other", "Id": "cvpn-connection-0123456789abcdef7"},
+            {"Type": "Other", "Id": "see cvpn-connection-0123456789abcdef8"},
             {"Type": "AwsIamUser", "Id": "arn:aws:iam::111122223333:user/grace"}
         ]));
         assert_eq!(
@@ -230,6 +234,11 @@ mod tests {
             Some("444455556666")
         );
         assert!(f.evidence.no_identity.is_empty());
+        // A resource ID that is a connection ID names it; text that contains one does not.
+        assert_eq!(
+            f.evidence.connection_ids,
+            ["cvpn-connection-0123456789abcdef7"]
+        );
     }
 
     #[test]

@@ -244,9 +244,28 @@ impl Evidence {
         }
     }
 
+    /// A resource's ID field: exactly a Client VPN connection ID, or an endpoint ID or ARN, names
+    /// that resource (a whole field, never text that contains one); otherwise its ARN is judged as
+    /// a principal's.
+    pub(super) fn resource_id(&mut self, at: &At) -> Result<(), DecodeError> {
+        let Some(text) = at.value.as_str().map(str::trim) else {
+            return Ok(());
+        };
+        if is_resource_id(text, CONNECTION_PREFIX) {
+            return self.connection_id(at);
+        }
+        let endpoint_arn = arn(text)
+            .is_some_and(|a| a.service == "ec2" && a.resource.starts_with("client-vpn-endpoint/"));
+        if endpoint_arn || is_resource_id(text, ENDPOINT_PREFIX) {
+            return self.endpoint_id(at);
+        }
+        self.resource_arn(at);
+        Ok(())
+    }
+
     /// A resource's ARN: an IAM user or STS session names its person; a `user/` of any other
     /// service names nobody; other ARNs are not principals at all.
-    pub(super) fn resource_arn(&mut self, at: &At) {
+    fn resource_arn(&mut self, at: &At) {
         let Some(parsed) = at.value.as_str().and_then(arn) else {
             return;
         };

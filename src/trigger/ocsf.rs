@@ -7,7 +7,8 @@
 //!   principal ID and the ARN in either order; an ARN of another service than the type's names
 //!   nobody. The account is `account.uid` of the user, else `cloud.account.uid`.
 //! - `resources[]`: `uid` of `type` `AwsEc2ClientVpnEndpoint` is an endpoint ID (or ARN); any other
-//!   `uid` that is an IAM user or STS session ARN names its person.
+//!   `uid` that is exactly a connection or endpoint ID names that resource, and one that is an IAM
+//!   user or STS session ARN names its person.
 //! - client IPs: `src_endpoint.ip` and `evidences[].src_endpoint.ip`.
 //! - time of the activity: from `finding_info.first_seen_time(_dt)` to
 //!   `finding_info.last_seen_time(_dt)` (else `time(_dt)`, else the envelope's `time`).
@@ -65,7 +66,7 @@ pub fn decode(at: &At, event_time: Option<DateTime<Utc>>) -> Result<Finding, Dec
             };
             match resource.get("type").and_then(|t| t.value.as_str()) {
                 Some("AwsEc2ClientVpnEndpoint") => evidence.endpoint_id(&uid)?,
-                _ => evidence.resource_arn(&uid),
+                _ => evidence.resource_id(&uid)?,
             }
         }
     }
