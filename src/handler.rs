@@ -156,7 +156,10 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
         trigger: &Trigger,
         deadline: Option<Instant>,
     ) -> Result<Response, HandlerError> {
-        let stop_at = deadline.map(|d| d.checked_sub(self.config.deadline_margin).unwrap_or(d));
+        let stop_at = deadline.map(|d| {
+            d.checked_sub(self.config.deadline_margin)
+                .unwrap_or_else(Instant::now)
+        });
         let mut invocation = Invocation {
             app: self,
             response: Response {

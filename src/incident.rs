@@ -192,8 +192,8 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
         })
     }
 
-    /// Lists, decides and terminates; refuses when more than the cap would be ended, and ends
-    /// nothing when any endpoint in scope could not be listed.
+    /// Lists, decides and terminates; refuses when the targets and what earlier attempts at the
+    /// event ended exceed the cap, and ends nothing when any endpoint in scope could not be listed.
     pub(crate) async fn incident(&mut self, selectors: Vec<Selector>) -> Result<(), HandlerError> {
         if selectors.is_empty() {
             return Ok(());
@@ -246,7 +246,7 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
         // What earlier attempts at this event ended counts too, so a retry cannot spend the cap
         // again.
         let planned = selection.targets.len() + selection.spent;
-        if planned > config.max_terminations {
+        if !selection.targets.is_empty() && planned > config.max_terminations {
             tracing::error!(
                 event = "cap_exceeded",
                 planned,
@@ -263,7 +263,7 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
             return Err(self.cap_exceeded(planned, config.max_terminations));
         }
         // What a Username call may end beyond its plan must fit under the cap too.
-        let headroom = config.max_terminations - planned;
+        let headroom = config.max_terminations.saturating_sub(planned);
         let planned_ids: BTreeSet<String> = selection
             .targets
             .iter()

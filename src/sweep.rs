@@ -55,9 +55,9 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
         Ok(policy)
     }
 
-    /// The tick's time, which is the sweep's "now": refused when it is further ahead of this
-    /// machine's clock than `CVPN_MAX_CLOCK_SKEW_SECONDS`, so a payload cannot write activity marks
-    /// in the future.
+    /// The tick's time, the sweep's "now" for connections whose counters carry no time of their
+    /// own: refused when it is further ahead of this machine's clock than
+    /// `CVPN_MAX_CLOCK_SKEW_SECONDS`, so a payload cannot write activity marks in the future.
     fn sweep_time(&self, request: &SweepRequest) -> Result<DateTime<Utc>, HandlerError> {
         let system = Utc::now();
         let Some(time) = request.time else {
@@ -104,11 +104,13 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
         else {
             return Ok(());
         };
-        let active: Vec<&Connection> = picture
-            .connections
-            .iter()
-            .filter(|c| c.is_active())
-            .collect();
+        // EC2's own time for the counters, unless it is further ahead than a tick may be.
+        let latest = Utc::now() + config.max_clock_skew;
+        let mut connections = picture.connections;
+        for c in &mut connections {
+            c.observed = c.observed.filter(|o| *o <= latest);
+        }
+        let active: Vec<&Connection> = connections.iter().filter(|c| c.is_active()).collect();
         let tracks = match &self.app.store {
             Some(store) if policy.tracks_idle() => {
                 self.observe_all(store, &active, &policy, now).await

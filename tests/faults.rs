@@ -140,3 +140,25 @@ async fn a_retry_cannot_spend_the_cap_again() {
     );
     assert_eq!(h.ended().len(), 3);
 }
+
+#[tokio::test]
+async fn a_retry_with_nothing_left_to_end_is_no_cap_refusal() {
+    let config = Config {
+        max_terminations: 3,
+        ..Config::default()
+    };
+    let h = harness(sample_state(), config).await;
+    let finding = event("guardduty-iam-assumed-role.json");
+    assert_eq!(h.app.handle(&finding).await.unwrap().terminated.len(), 3);
+    // Another of her sessions ended by itself since the event: four ended in all, none active.
+    let mut gone = connection(cid("a11ce", 9), Some("alice@example.com"), "10.100.0.41");
+    gone.status = cvpn_emulator::ConnectionStatus::Terminated;
+    gone.connection_end_time = Some("2026-11-22T09:14:00Z".parse().unwrap());
+    h.emulator
+        .service()
+        .upsert_connections(EP_A, vec![gone])
+        .unwrap();
+    let r = h.app.handle(&finding).await.unwrap();
+    assert!(r.terminated.is_empty());
+    assert_eq!(h.ended().len(), 4);
+}

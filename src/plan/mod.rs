@@ -3,7 +3,7 @@
 
 use crate::config::MatchBy;
 use crate::mapping::CaseRule;
-use crate::model::{Connection, Endpoint, Reason};
+use crate::model::{Connection, ConnectionStatus, Endpoint, Reason};
 use crate::policy::Verdict;
 use crate::trigger::evidence::Named;
 use chrono::{DateTime, Utc};
@@ -187,8 +187,13 @@ pub fn select(selectors: &[Selector], connections: &[Connection], rules: &Rules)
                 origin,
             });
         } else if !c.is_active() {
+            // Without an end time, only a connection still terminating is known to be recent.
             let since = selectors[first].since;
-            if since.is_some_and(|t| c.ended.is_none_or(|e| e >= t)) {
+            let recent = |t| match c.ended {
+                Some(e) => e >= t,
+                None => c.status == ConnectionStatus::Terminating,
+            };
+            if since.is_some_and(recent) {
                 out.spent += 1;
             }
             out.skipped.push(Skipped {

@@ -223,6 +223,7 @@ mod tests {
             {"Type": "Other", "Id": "arn:aws:sts::111122223333:assumed-role/Dev/frank@example.com"},
             {"Type": "Other", "Id": "cvpn-connection-0123456789abcdef7"},
             {"Type": "Other", "Id": "see cvpn-connection-0123456789abcdef8"},
+            {"Type": "Other", "Id": "arn:aws:ec2:eu-west-1:111122223333:client-vpn-endpoint/not-one"},
             {"Type": "AwsIamUser", "Id": "arn:aws:iam::111122223333:user/grace"}
         ]));
         assert_eq!(

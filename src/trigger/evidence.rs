@@ -254,8 +254,13 @@ impl Evidence {
         if is_resource_id(text, CONNECTION_PREFIX) {
             return self.connection_id(at);
         }
-        let endpoint_arn = arn(text)
-            .is_some_and(|a| a.service == "ec2" && a.resource.starts_with("client-vpn-endpoint/"));
+        // Only a well-formed one: other text in a generic resource ID names nothing.
+        let endpoint_arn = arn(text).is_some_and(|a| {
+            a.service == "ec2"
+                && a.resource
+                    .strip_prefix("client-vpn-endpoint/")
+                    .is_some_and(|id| is_resource_id(id, ENDPOINT_PREFIX))
+        });
         if endpoint_arn || is_resource_id(text, ENDPOINT_PREFIX) {
             return self.endpoint_id(at);
         }
