@@ -36,6 +36,14 @@ pub enum HandlerError {
 }
 
 impl HandlerError {
+    /// The event is not one to act on: `path` names the field, `message` what is wrong with it.
+    pub fn bad_event(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::BadEvent(DecodeError {
+            path: path.into(),
+            message: message.into(),
+        })
+    }
+
     pub fn response(&self) -> Option<&Response> {
         match self {
             Self::BadEvent(_) => None,

@@ -6,7 +6,6 @@ use crate::ec2::ClientVpnApi;
 use crate::execute::{CallError, Outcome};
 use crate::handler::HandlerError;
 use crate::invocation::Invocation;
-use crate::json::DecodeError;
 use crate::model::{By, Reason};
 use crate::plan::{self, Origin, Rules, Selector};
 use crate::report::{self, Entry, FindingInfo, Response, TriggerInfo};
@@ -46,9 +45,7 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
             time: None,
         };
         for bad in &event.bad {
-            let e = CallError::bad_finding(bad);
-            report::log_call_error(&e);
-            response.errors.push(e);
+            response.step_failed(CallError::bad_finding(bad));
         }
         let mut selectors = Vec::new();
         for f in &event.findings {
@@ -153,12 +150,10 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
         let config = &self.app.config;
         if let Some(endpoint) = &request.endpoint_id {
             if !config.endpoint_ids.is_empty() && !config.endpoint_ids.contains(endpoint) {
-                return Err(HandlerError::BadEvent(DecodeError {
-                    path: "event.ClientVpnEndpointId".into(),
-                    message: format!(
-                        "{endpoint} is not among CVPN_ENDPOINT_IDS; nothing was terminated"
-                    ),
-                }));
+                return Err(HandlerError::bad_event(
+                    "event.ClientVpnEndpointId",
+                    format!("{endpoint} is not among CVPN_ENDPOINT_IDS; nothing was terminated"),
+                ));
             }
         }
         let origin = Origin {

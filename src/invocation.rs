@@ -74,8 +74,7 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
                 let all = match all {
                     Ok(all) => all.unwrap_or_default(),
                     Err(e) => {
-                        report::log_call_error(&e);
-                        self.response.errors.push(e);
+                        self.response.step_failed(e);
                         return None;
                     }
                 };
@@ -95,8 +94,7 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
                 let all = match execute::list_endpoints(&app.api, &self.budget).await {
                     Ok(all) => all,
                     Err(e) => {
-                        report::log_call_error(&e);
-                        self.response.errors.push(e);
+                        self.response.step_failed(e);
                         return None;
                     }
                 };
@@ -107,13 +105,14 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
                 (all, listed)
             }
         };
-        errors.iter().for_each(report::log_call_error);
         // An endpoint that does not exist hides no connection; any other failure might.
         let unlisted = errors
             .iter()
             .filter(|e| e.code != ENDPOINT_NOT_FOUND)
             .count();
-        self.response.errors.extend(errors);
+        errors
+            .into_iter()
+            .for_each(|e| self.response.step_failed(e));
         Some(Picture {
             endpoints,
             connections,

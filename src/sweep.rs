@@ -7,7 +7,6 @@ use crate::ec2::ClientVpnApi;
 use crate::execute::{CallError, Outcome};
 use crate::handler::HandlerError;
 use crate::invocation::Invocation;
-use crate::json::DecodeError;
 use crate::model::{ApiError, Connection, Reason};
 use crate::plan::{self, Origin, Target};
 use crate::policy::sweep::{decide, overrides_thresholds, with_overrides, Judged};
@@ -22,13 +21,6 @@ use std::collections::HashMap;
 /// Conditional writes lost to overlapping runs are retried after re-reading, this many times.
 const SAVE_ATTEMPTS: usize = 3;
 
-fn refuse(path: impl Into<String>, message: impl Into<String>) -> HandlerError {
-    HandlerError::BadEvent(DecodeError {
-        path: path.into(),
-        message: message.into(),
-    })
-}
-
 impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
     /// The policy for this run: the configured one with the schedule's overrides.
     fn sweep_policy(&self, request: &SweepRequest) -> Result<SweepPolicy, HandlerError> {
@@ -38,16 +30,16 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
             &request.overrides,
             config.min_override_minutes,
         )
-        .map_err(|r| refuse(format!("{}.{}", request.path, r.field), r.message))?;
+        .map_err(|r| HandlerError::bad_event(format!("{}.{}", request.path, r.field), r.message))?;
         if policy.limits == Limits::default() && policy.extended == Limits::default() {
-            return Err(refuse(
+            return Err(HandlerError::bad_event(
                 "event",
                 "a sweep needs a policy: set CVPN_IDLE_MINUTES or CVPN_MAX_SESSION_MINUTES, or IdleMinutes or \
                  MaxSessionMinutes in the schedule's input",
             ));
         }
         if policy.tracks_idle() && self.app.store.is_none() {
-            return Err(refuse(
+            return Err(HandlerError::bad_event(
                 format!("{}.IdleMinutes", request.path),
                 "the idle policy keeps counters between ticks and needs CVPN_STATE_TABLE, which is not set",
             ));
@@ -65,7 +57,7 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
         };
         let skew = self.app.config.max_clock_skew;
         if time > system + skew {
-            return Err(refuse(
+            return Err(HandlerError::bad_event(
                 request.time_path.clone(),
                 format!(
                     "{time} is more than CVPN_MAX_CLOCK_SKEW_SECONDS ({}) ahead of this machine's clock ({system})",
@@ -92,7 +84,7 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
                 .iter()
                 .find(|id| !config.endpoint_ids.is_empty() && !config.endpoint_ids.contains(id))
             {
-                return Err(refuse(
+                return Err(HandlerError::bad_event(
                     format!("{}.ClientVpnEndpointIds", request.path),
                     format!("{outside} is not among CVPN_ENDPOINT_IDS"),
                 ));
@@ -179,9 +171,8 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
         let stored = match budget.call(store.load(&ids)).await {
             Ok(stored) => stored,
             Err(e) => {
-                let e = CallError::new(None, "BatchGetItem", e);
-                report::log_call_error(&e);
-                self.response.errors.push(e);
+                self.response
+                    .step_failed(CallError::new(None, "BatchGetItem", e));
                 return HashMap::new();
             }
         };
@@ -272,8 +263,7 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
         let mut tracks = HashMap::with_capacity(results.len());
         for (id, track, error) in results {
             if let Some(e) = error {
-                report::log_call_error(&e);
-                self.response.errors.push(e);
+                self.response.step_failed(e);
             }
             tracks.insert(id, track);
         }

@@ -244,6 +244,12 @@ impl Response {
         }
     }
 
+    /// A step that failed as a whole: logged now, and listed in the answer.
+    pub fn step_failed(&mut self, e: CallError) {
+        log_call_error(&e);
+        self.errors.push(e);
+    }
+
     /// Complete means every planned termination was carried out (or skipped for a reason), every
     /// endpoint could be read, and no targeted user was left with an active connection.
     pub fn complete(&self) -> bool {
