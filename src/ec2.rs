@@ -24,6 +24,14 @@ pub trait ClientVpnApi: Send + Sync {
         token: Option<String>,
     ) -> impl Future<Output = Result<Page<Connection>, ApiError>> + Send;
 
+    /// The connections of `username` on the endpoint: one Describe with the `username` filter (a
+    /// user has far fewer than a page).
+    fn user_connections(
+        &self,
+        endpoint_id: &str,
+        username: &str,
+    ) -> impl Future<Output = Result<Vec<Connection>, ApiError>> + Send;
+
     /// One Terminate call; a `Username` call is sent once, without the SDK's retries.
     fn terminate(
         &self,
@@ -73,6 +81,11 @@ impl ClientVpnApi for Ec2 {
                 Some(Endpoint {
                     id: e.client_vpn_endpoint_id()?.to_owned(),
                     client_cidr: e.client_cidr_block().and_then(Cidr::parse),
+                    connect_handler: e
+                        .client_connect_options()
+                        .filter(|o| o.enabled() == Some(true))
+                        .and_then(|o| o.lambda_function_arn())
+                        .map(str::to_owned),
                 })
             })
             .collect();
@@ -96,29 +109,32 @@ impl ClientVpnApi for Ec2 {
             .send()
             .await
             .map_err(api_error)?;
-        let items = out
-            .connections()
-            .iter()
-            .filter_map(|c| {
-                Some(Connection {
-                    endpoint_id: c.client_vpn_endpoint_id().unwrap_or(endpoint_id).to_owned(),
-                    connection_id: c.connection_id()?.to_owned(),
-                    username: c.username().filter(|u| !u.is_empty()).map(str::to_owned),
-                    common_name: c.common_name().filter(|u| !u.is_empty()).map(str::to_owned),
-                    client_ip: c.client_ip().and_then(|ip| ip.parse().ok()),
-                    status: status(c.status()).code,
-                    established: c.connection_established_time().and_then(parse_api_time),
-                    ended: c.connection_end_time().and_then(parse_api_time),
-                    observed: c.timestamp().and_then(parse_api_time),
-                    ingress_bytes: counter(c.ingress_bytes()),
-                    egress_bytes: counter(c.egress_bytes()),
-                })
-            })
-            .collect();
         Ok(Page {
-            items,
+            items: connections(out.connections(), endpoint_id),
             next_token: out.next_token().map(str::to_owned),
         })
+    }
+
+    async fn user_connections(
+        &self,
+        endpoint_id: &str,
+        username: &str,
+    ) -> Result<Vec<Connection>, ApiError> {
+        let out = self
+            .client
+            .describe_client_vpn_connections()
+            .client_vpn_endpoint_id(endpoint_id)
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("username")
+                    .values(username)
+                    .build(),
+            )
+            .max_results(PAGE)
+            .send()
+            .await
+            .map_err(api_error)?;
+        Ok(connections(out.connections(), endpoint_id))
     }
 
     async fn terminate(
@@ -175,4 +191,25 @@ fn status(s: Option<&ClientVpnConnectionStatus>) -> Status {
             }),
         message: s.and_then(|s| s.message()).map(str::to_owned),
     }
+}
+
+fn connections(items: &[aws_sdk_ec2::types::ClientVpnConnection], endpoint_id: &str) -> Vec<Connection> {
+    items
+        .iter()
+        .filter_map(|c| {
+            Some(Connection {
+                endpoint_id: c.client_vpn_endpoint_id().unwrap_or(endpoint_id).to_owned(),
+                connection_id: c.connection_id()?.to_owned(),
+                username: c.username().filter(|u| !u.is_empty()).map(str::to_owned),
+                common_name: c.common_name().filter(|u| !u.is_empty()).map(str::to_owned),
+                client_ip: c.client_ip().and_then(|ip| ip.parse().ok()),
+                status: status(c.status()).code,
+                established: c.connection_established_time().and_then(parse_api_time),
+                ended: c.connection_end_time().and_then(parse_api_time),
+                observed: c.timestamp().and_then(parse_api_time),
+                ingress_bytes: counter(c.ingress_bytes()),
+                egress_bytes: counter(c.egress_bytes()),
+            })
+        })
+        .collect()
 }

@@ -9,6 +9,7 @@ use crate::execute::Budget;
 use crate::invocation::Invocation;
 use crate::json::DecodeError;
 use crate::report::{self, Response};
+use crate::state::quarantine::QuarantineStore;
 use crate::state::StateStore;
 use crate::trigger::{self, Trigger};
 use serde_json::Value;
@@ -18,7 +19,7 @@ use std::time::Instant;
 pub struct App<A, S> {
     pub config: Config,
     pub api: A,
-    /// The idle policy's state; `None` without `CVPN_STATE_TABLE`.
+    /// The idle policy's state and the quarantine; `None` without `CVPN_STATE_TABLE`.
     pub store: Option<S>,
 }
 
@@ -129,9 +130,28 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
     }
 }
 
-impl<A: ClientVpnApi, S: StateStore> App<A, S> {
+impl<A: ClientVpnApi, S: StateStore + QuarantineStore> App<A, S> {
     pub async fn handle(&self, event: &Value) -> Result<Response, HandlerError> {
         self.handle_until(event, None).await
+    }
+
+    /// What the Lambda handler and `invoke` answer: a client connect handler request gets the
+    /// answer Client VPN expects, any other event the response of [`App::handle_until`].
+    pub async fn answer(
+        &self,
+        event: &Value,
+        deadline: Option<Instant>,
+    ) -> Result<Value, HandlerError> {
+        match trigger::decode(event) {
+            Ok(Trigger::Connect(request)) => {
+                let answer = self.connect(&request).await;
+                Ok(serde_json::to_value(answer).expect("answers serialize"))
+            }
+            decoded => self
+                .report(decoded, deadline)
+                .await
+                .map(|r| serde_json::to_value(r).expect("responses serialize")),
+        }
     }
 
     /// As [`App::handle`], for an invocation that must return by `deadline`: no call starts, and
@@ -141,7 +161,15 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
         event: &Value,
         deadline: Option<Instant>,
     ) -> Result<Response, HandlerError> {
-        let result = match trigger::decode(event) {
+        self.report(trigger::decode(event), deadline).await
+    }
+
+    async fn report(
+        &self,
+        decoded: Result<Trigger, DecodeError>,
+        deadline: Option<Instant>,
+    ) -> Result<Response, HandlerError> {
+        let result = match decoded {
             Ok(trigger) => self.run(&trigger, deadline).await,
             Err(e) => Err(HandlerError::BadEvent(e)),
         };
@@ -187,6 +215,14 @@ impl<A: ClientVpnApi, S: StateStore> App<A, S> {
                 invocation.incident(vec![selector]).await?;
             }
             Trigger::Sweep(request) => invocation.sweep(request).await?,
+            Trigger::Quarantine(request) => invocation.change_quarantine(request).await?,
+            Trigger::Connect(_) => {
+                return Err(HandlerError::bad_event(
+                    "event",
+                    "a client connect handler request is answered by App::answer, which the \
+                     Lambda handler and `invoke` use",
+                ))
+            }
         }
         let response = invocation.take_response();
         match trigger {

@@ -9,6 +9,7 @@ use crate::invocation::Invocation;
 use crate::model::{By, Reason};
 use crate::plan::{self, Origin, Rules, Selector};
 use crate::report::{self, Entry, FindingInfo, Response, TriggerInfo};
+use crate::state::quarantine::QuarantineStore;
 use crate::state::StateStore;
 use crate::trigger::evidence::Named;
 use crate::trigger::{DirectRequest, FindingEvent, FindingSource};
@@ -21,7 +22,7 @@ fn source_name(source: FindingSource) -> String {
         .unwrap_or_default()
 }
 
-impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
+impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
     pub(crate) fn finding_selectors(&mut self, event: &FindingEvent) -> Vec<Selector> {
         let config = &self.app.config;
         let response = &mut self.response;
@@ -207,10 +208,12 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
                 named.dedup();
                 named
             });
-        let cidrs = selectors
-            .iter()
-            .any(|s| s.match_by.client_ip && !s.ips.is_empty());
-        let Some(picture) = self.connections_of(named, cidrs).await else {
+        // Client IPs need the endpoints' CIDRs, the quarantine their connect handlers.
+        let describe = config.quarantine_minutes().is_some()
+            || selectors
+                .iter()
+                .any(|s| s.match_by.client_ip && !s.ips.is_empty());
+        let Some(picture) = self.connections_of(named, describe).await else {
             return Ok(());
         };
         if picture.unlisted > 0 {
@@ -240,12 +243,12 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
         }
         // What earlier attempts at this event ended counts too, so a retry cannot spend the cap
         // again.
-        let planned = selection.targets.len() + selection.spent;
+        let planned = selection.targets.len() + selection.spent.len();
         if !selection.targets.is_empty() && planned > config.max_terminations {
             tracing::error!(
                 event = "cap_exceeded",
                 planned,
-                already_ended = selection.spent,
+                already_ended = selection.spent.len(),
                 cap = config.max_terminations,
                 "refusing to terminate"
             );
@@ -291,6 +294,8 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
         if !one_by_one.is_empty() && !self.response.dry_run {
             self.report_left_active(one_by_one, &planned_ids).await;
         }
+        self.keep_out(&selectors, &outcomes, &selection.spent, &picture.endpoints)
+            .await;
         Ok(())
     }
 

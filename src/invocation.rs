@@ -42,13 +42,13 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
     }
 
     /// The connections of `endpoints`, or when `None` of `CVPN_ENDPOINT_IDS`, or when that is empty
-    /// of every endpoint in the Region; with the endpoints' client CIDRs when every endpoint is
-    /// listed or `cidrs` asks for them. Listings that fail are recorded in the response; `None`
+    /// of every endpoint in the Region; with the endpoints' client CIDRs and connect handlers when
+    /// every endpoint is listed or `describe` asks for them. Listings that fail are recorded in the response; `None`
     /// when the endpoints themselves could not be listed, so there is nothing to match.
     pub async fn connections_of(
         &mut self,
         endpoints: Option<Vec<String>>,
-        cidrs: bool,
+        describe: bool,
     ) -> Option<Picture> {
         let app = self.app;
         let named = endpoints.or_else(|| {
@@ -56,13 +56,13 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
         });
         let config = &app.config;
         let (endpoints, (connections, errors)) = match named {
-            // Endpoints known: their connections, and (if asked) their CIDRs at the same time, so
-            // the CIDRs cost no round trip of their own.
+            // Endpoints known: their connections, and (if asked) their descriptions at the same
+            // time, so those cost no round trip of their own.
             Some(ids) => {
                 let listing =
                     execute::list_connections(&app.api, &ids, config.concurrency, &self.budget);
-                let cidrs_of = async {
-                    if cidrs {
+                let described = async {
+                    if describe {
                         execute::list_endpoints(&app.api, &self.budget)
                             .await
                             .map(Some)
@@ -70,7 +70,7 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
                         Ok(None)
                     }
                 };
-                let (all, listed) = futures::join!(cidrs_of, listing);
+                let (all, listed) = futures::join!(described, listing);
                 let all = match all {
                     Ok(all) => all.unwrap_or_default(),
                     Err(e) => {
@@ -83,9 +83,12 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
                 let endpoints = ids
                     .into_iter()
                     .map(|id| {
-                        let client_cidr =
-                            all.iter().find(|e| e.id == id).and_then(|e| e.client_cidr);
-                        Endpoint { id, client_cidr }
+                        let described = all.iter().find(|e| e.id == id);
+                        Endpoint {
+                            client_cidr: described.and_then(|e| e.client_cidr),
+                            connect_handler: described.and_then(|e| e.connect_handler.clone()),
+                            id,
+                        }
                     })
                     .collect();
                 (endpoints, listed)

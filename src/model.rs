@@ -124,6 +124,8 @@ impl Reason {
 pub struct Endpoint {
     pub id: String,
     pub client_cidr: Option<Cidr>,
+    /// The client connect handler's Lambda ARN, when one is enabled.
+    pub connect_handler: Option<String>,
 }
 
 /// An address block such as `10.100.0.0/16`.

@@ -195,6 +195,7 @@ fn targets(f: &Finding) -> BTreeSet<String> {
         .map(|(id, cidr)| Endpoint {
             id: id.to_string(),
             client_cidr: Cidr::parse(cidr),
+ connect_handler: None,
         })
         .collect();
     let selector = Selector {

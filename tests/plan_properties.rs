@@ -196,7 +196,7 @@ proptest! {
         let is_protected = |name: &str| protected.contains(&case.fold(name));
         let endpoints: Vec<Endpoint> = ENDPOINTS
             .iter()
-            .map(|id| Endpoint { id: id.to_string(), client_cidr: Cidr::parse("10.100.0.0/16") })
+            .map(|id| Endpoint { id: id.to_string(), client_cidr: Cidr::parse("10.100.0.0/16"), connect_handler: None })
             .collect();
         let selection = select(&selectors, &connections, &Rules { case, is_protected: &is_protected, endpoints: &endpoints });
 

@@ -7,6 +7,9 @@ use crate::policy::{Limits, SweepPolicy};
 use std::fmt;
 use std::time::Duration;
 
+mod keep_out;
+pub use keep_out::{KeepOut, OnStoreError, HANDLER_PREFIX, MAX_DENY_MESSAGE, MAX_QUARANTINE_MINUTES};
+
 /// Which connection attributes a finding's indicators may match.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MatchBy {
@@ -54,6 +57,8 @@ pub struct Config {
     pub max_clock_skew: chrono::TimeDelta,
     /// The shortest idle or session limit a schedule's overrides may set.
     pub min_override_minutes: u32,
+    /// The quarantine and the connect handler.
+    pub keep_out: KeepOut,
 }
 
 impl Default for Config {
@@ -75,6 +80,7 @@ impl Default for Config {
             deadline_margin: Duration::from_secs(5),
             max_clock_skew: chrono::TimeDelta::seconds(300),
             min_override_minutes: 15,
+            keep_out: KeepOut::default(),
         }
     }
 }
@@ -299,11 +305,19 @@ impl Config {
             deadline_margin: Duration::from_secs(deadline_margin as u64),
             max_clock_skew: chrono::TimeDelta::seconds(max_clock_skew as i64),
             min_override_minutes: min_override_minutes as u32,
+            keep_out: KeepOut::from_lookup(&get)?,
         })
     }
 
     pub fn is_protected(&self, name: &str) -> bool {
         self.protected_users.iter().any(|p| p.matches(name))
+    }
+
+    /// Minutes an incident keeps the identities it acted on out: `None` when quarantine is off
+    /// (`CVPN_QUARANTINE_MINUTES=0`, or no table to keep it in).
+    pub fn quarantine_minutes(&self) -> Option<u32> {
+        (self.keep_out.quarantine_minutes > 0 && self.state_table.is_some())
+            .then_some(self.keep_out.quarantine_minutes)
     }
 
     /// Whether a principal of `account` may name a VPN user (`CVPN_IDENTITY_ACCOUNTS`); an unknown

@@ -76,7 +76,7 @@ pub struct Selection {
     pub skipped: Vec<Skipped>,
     /// Matching connections that ended since their trigger was raised: by an earlier attempt at
     /// the same event, or by themselves; either way they count against the cap.
-    pub spent: usize,
+    pub spent: Vec<Connection>,
 }
 
 pub struct Rules<'a> {
@@ -194,7 +194,7 @@ pub fn select(selectors: &[Selector], connections: &[Connection], rules: &Rules)
                 None => c.status == ConnectionStatus::Terminating,
             };
             if since.is_some_and(recent) {
-                out.spent += 1;
+                out.spent.push(c.clone());
             }
             out.skipped.push(Skipped {
                 connection: Some(c.clone()),

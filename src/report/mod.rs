@@ -6,7 +6,9 @@ use crate::model::{By, Connection, ConnectionStatus, Reason, StatusChange};
 use crate::plan::{Origin, Skipped, Target};
 use serde::Serialize;
 
+mod hold;
 mod log;
+pub use hold::{log_hold, log_unenforced, HoldEntry, HoldOutcome, Unenforced};
 pub use log::{log_call_error, log_outcome, log_skipped, log_summary};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -30,6 +32,10 @@ pub struct Response {
     /// Steps that failed as a whole: endpoints that could not be listed (connections there may have
     /// been missed), idle state that could not be read or written.
     pub errors: Vec<CallError>,
+    /// Quarantine changes: holds placed, extended, kept or released.
+    pub quarantine: Vec<HoldEntry>,
+    /// Endpoints in scope that would let a quarantined user back in.
+    pub unenforced: Vec<Unenforced>,
     pub api_calls: usize,
 }
 

@@ -4,10 +4,12 @@
 //! [`evidence`]. Pure: no I/O.
 
 pub mod asff;
+pub mod connect;
 pub mod direct;
 pub mod evidence;
 pub mod guardduty;
 pub mod ocsf;
+pub mod quarantine;
 pub mod schedule;
 
 use crate::json::{At, DecodeError};
@@ -15,6 +17,7 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Utc};
 pub use direct::DirectRequest;
 pub use evidence::Evidence;
+pub use quarantine::QuarantineRequest;
 pub use schedule::{SweepOverrides, SweepRequest};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -24,6 +27,10 @@ pub enum Trigger {
     Findings(FindingEvent),
     Direct(DirectRequest),
     Sweep(SweepRequest),
+    /// A person's change to the quarantine.
+    Quarantine(QuarantineRequest),
+    /// Client VPN asks whether a client may connect.
+    Connect(crate::quarantine::connect::ConnectRequest),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -87,8 +94,9 @@ pub struct Finding {
 const EXPECTED: &str = "expected an EventBridge event from aws.events (\"Scheduled Event\"), \
 aws.guardduty (\"GuardDuty Finding\") or aws.securityhub (\"Security Hub Findings - Imported\", \"Security Hub Findings - Custom Action\", \
 \"Findings Imported V2\"), a GuardDuty or Security Hub finding as GetFindings returns it, or a direct \
-request with ClientVpnEndpointId, ConnectionId or Username, DryRun and Reason, or a Scheduler payload \
-{\"Sweep\": {...}}";
+request with ClientVpnEndpointId, ConnectionId or Username, DryRun and Reason, a Scheduler payload \
+{\"Sweep\": {...}}, a quarantine change {\"Quarantine\": {...}} or {\"Release\": {...}}, or a Client VPN \
+client connect handler request";
 
 /// Decodes one finding of a format; the time is the envelope's, for findings that give none.
 type DecodeFinding = fn(&At, Option<DateTime<Utc>>) -> Result<Finding, DecodeError>;
@@ -103,6 +111,12 @@ pub fn decode(event: &Value) -> Result<Trigger, DecodeError> {
     }
     if let Some(sweep) = schedule::payload(&root) {
         return sweep.map(Trigger::Sweep);
+    }
+    if let Some(change) = quarantine::payload(&root) {
+        return change.map(Trigger::Quarantine);
+    }
+    if connect::looks_like(&root) {
+        return connect::decode(&root).map(Trigger::Connect);
     }
     if direct::looks_like(&root) {
         return direct::decode(&root).map(Trigger::Direct);

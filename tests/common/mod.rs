@@ -335,6 +335,14 @@ impl ClientVpnApi for Faulty<'_> {
         self.inner.connections_page(endpoint_id, token).await
     }
 
+    async fn user_connections(
+        &self,
+        endpoint_id: &str,
+        username: &str,
+    ) -> Result<Vec<Connection>, ApiError> {
+        self.inner.user_connections(endpoint_id, username).await
+    }
+
     async fn terminate(
         &self,
         endpoint_id: &str,

@@ -1,9 +1,12 @@
-//! Where the idle policy keeps what it saw between ticks: a trait, and DynamoDB behind it.
+//! What the function keeps between invocations, behind traits, and DynamoDB behind them: what the
+//! idle policy saw between ticks (here) and the quarantine ([`quarantine`]).
 //!
-//! Table: one string partition key `pk`, TTL attribute `expiresAt`. One item per connection:
-//! `pk` = `connection#<connection ID>`, `kind` = `connection`, `endpointId`, `lastActiveAt` (epoch
-//! seconds), `lastActiveTotal` (bytes), `expiresAt` (epoch seconds). The `kind#` prefix leaves room
-//! for other kinds of items.
+//! Table: one string partition key `pk`, TTL attribute `expiresAt`; each kind of item has its own
+//! `kind#` key prefix. One item per connection: `pk` = `connection#<connection ID>`, `kind` =
+//! `connection`, `endpointId`, `lastActiveAt` (epoch seconds), `lastActiveTotal` (bytes),
+//! `expiresAt` (epoch seconds).
+
+pub mod quarantine;
 
 use crate::aws::api_error;
 use crate::model::ApiError;
@@ -58,8 +61,9 @@ impl Dynamo {
         }
     }
 
-    async fn load_batch(&self, ids: &[String]) -> Result<Vec<(String, Stored)>, ApiError> {
-        let mut keys: Vec<HashMap<String, AttributeValue>> = ids.iter().map(|id| key(id)).collect();
+    /// Items by key with BatchGetItem (at most [`BATCH`] keys), strongly consistent, asking again
+    /// for unprocessed keys.
+    async fn batch_get(&self, mut keys: Vec<Item>) -> Result<Vec<Item>, ApiError> {
         let mut found = Vec::new();
         // UnprocessedKeys are normal under load: ask again for those, backing off.
         for attempt in 0..8u32 {
@@ -78,20 +82,8 @@ impl Dynamo {
                 .send()
                 .await
                 .map_err(api_error)?;
-            for item in out
-                .responses()
-                .and_then(|r| r.get(&self.table))
-                .into_iter()
-                .flatten()
-            {
-                match parse(item) {
-                    Some(entry) => found.push(entry),
-                    None => tracing::warn!(
-                        event = "state_item_unreadable",
-                        table = self.table.as_str(),
-                        "ignoring an unreadable state item"
-                    ),
-                }
+            if let Some(items) = out.responses().and_then(|r| r.get(&self.table)) {
+                found.extend(items.iter().cloned());
             }
             keys = match out.unprocessed_keys().and_then(|u| u.get(&self.table)) {
                 Some(rest) if !rest.keys().is_empty() => rest.keys().to_vec(),
@@ -108,20 +100,45 @@ impl Dynamo {
             ),
         })
     }
+
+    async fn load_batch(&self, ids: &[String]) -> Result<Vec<(String, Stored)>, ApiError> {
+        let items = self.batch_get(ids.iter().map(|id| key(id)).collect()).await?;
+        Ok(items
+            .iter()
+            .filter_map(|item| {
+                let parsed = parse(item);
+                if parsed.is_none() {
+                    self.unreadable();
+                }
+                parsed
+            })
+            .collect())
+    }
+
+    fn unreadable(&self) {
+        tracing::warn!(
+            event = "state_item_unreadable",
+            table = self.table.as_str(),
+            "ignoring an unreadable state item"
+        );
+    }
 }
 
-fn key(connection_id: &str) -> HashMap<String, AttributeValue> {
+/// One DynamoDB item.
+type Item = HashMap<String, AttributeValue>;
+
+fn key(connection_id: &str) -> Item {
     HashMap::from([(
         "pk".to_owned(),
         AttributeValue::S(format!("{KEY_PREFIX}{connection_id}")),
     )])
 }
 
-fn number<T: std::str::FromStr>(item: &HashMap<String, AttributeValue>, name: &str) -> Option<T> {
+fn number<T: std::str::FromStr>(item: &Item, name: &str) -> Option<T> {
     item.get(name)?.as_n().ok()?.parse().ok()
 }
 
-fn parse(item: &HashMap<String, AttributeValue>) -> Option<(String, Stored)> {
+fn parse(item: &Item) -> Option<(String, Stored)> {
     let id = item
         .get("pk")?
         .as_s()

@@ -1,0 +1,135 @@
+//! Settings of the quarantine and the client connect handler (`CVPN_QUARANTINE_MINUTES`,
+//! `CVPN_DENY_MESSAGE`, `CVPN_CONNECT_*`, `CVPN_MAX_CONNECTIONS_PER_USER`,
+//! `CVPN_CONNECT_HANDLER_ARN`).
+
+use super::{number, ConfigError};
+use std::time::Duration;
+
+/// What the connect handler does when it cannot read the quarantine in time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnStoreError {
+    /// A store outage must not lock the whole company out.
+    Allow,
+    Deny,
+}
+
+impl OnStoreError {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allow => "allow",
+            Self::Deny => "deny",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeepOut {
+    /// How long an incident keeps the identities it acted on out; 0: incidents quarantine nobody.
+    pub quarantine_minutes: u32,
+    /// Shown to a refused user (Client VPN allows at most 255 characters).
+    pub deny_message: String,
+    pub connect_timeout: Duration,
+    pub on_error: OnStoreError,
+    /// Refuse a user's connection beyond this many active ones.
+    pub max_connections_per_user: Option<usize>,
+    /// The deployed connect handler, which every endpoint in scope should call.
+    pub handler_arn: Option<String>,
+}
+
+/// Client VPN shows the user at most this many characters.
+pub const MAX_DENY_MESSAGE: usize = 255;
+pub const HANDLER_PREFIX: &str = "AWSClientVPN-";
+
+impl Default for KeepOut {
+    fn default() -> Self {
+        Self {
+            quarantine_minutes: 1440,
+            deny_message: "Your VPN access is suspended while a security alert is investigated. \
+                           Contact your security team to have it restored."
+                .into(),
+            connect_timeout: Duration::from_millis(2000),
+            on_error: OnStoreError::Allow,
+            max_connections_per_user: None,
+            handler_arn: None,
+        }
+    }
+}
+
+/// The longest quarantine: a year.
+pub const MAX_QUARANTINE_MINUTES: usize = 525_600;
+
+impl KeepOut {
+    pub(super) fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let defaults = Self::default();
+        let err = |variable: &'static str, message: String| ConfigError { variable, message };
+        let quarantine_minutes = number(
+            get("CVPN_QUARANTINE_MINUTES"),
+            0..=MAX_QUARANTINE_MINUTES,
+            defaults.quarantine_minutes as usize,
+        )
+        .map_err(|m| err("CVPN_QUARANTINE_MINUTES", m))? as u32;
+        let deny_message = match get("CVPN_DENY_MESSAGE") {
+            None => defaults.deny_message,
+            Some(m) if m.chars().any(char::is_control) => {
+                return Err(err(
+                    "CVPN_DENY_MESSAGE",
+                    "contains control characters; the VPN client shows it as one line".into(),
+                ))
+            }
+            // Trimmed rather than refused: a long message still says most of what it meant to.
+            Some(m) => m.chars().take(MAX_DENY_MESSAGE).collect(),
+        };
+        let connect_timeout = number(get("CVPN_CONNECT_TIMEOUT_MS"), 50..=25_000, 2000)
+            .map_err(|m| err("CVPN_CONNECT_TIMEOUT_MS", m))?;
+        let on_error = match get("CVPN_CONNECT_ON_ERROR").as_deref() {
+            None | Some("allow") => OnStoreError::Allow,
+            Some("deny") => OnStoreError::Deny,
+            Some(v) => {
+                return Err(err(
+                    "CVPN_CONNECT_ON_ERROR",
+                    format!("`{v}` is not `allow` or `deny`"),
+                ))
+            }
+        };
+        let max_connections_per_user = get("CVPN_MAX_CONNECTIONS_PER_USER")
+            .map(|v| number(Some(v), 1..=1000, 0))
+            .transpose()
+            .map_err(|m| err("CVPN_MAX_CONNECTIONS_PER_USER", m))?;
+        let handler_arn = get("CVPN_CONNECT_HANDLER_ARN");
+        if let Some(arn) = &handler_arn {
+            if !is_handler_arn(arn) {
+                return Err(err(
+                    "CVPN_CONNECT_HANDLER_ARN",
+                    format!(
+                        "`{arn}` is not a Lambda function ARN whose name begins with \
+                         {HANDLER_PREFIX} (Client VPN calls no other)"
+                    ),
+                ));
+            }
+        }
+        Ok(Self {
+            quarantine_minutes,
+            deny_message,
+            connect_timeout: Duration::from_millis(connect_timeout as u64),
+            on_error,
+            max_connections_per_user,
+            handler_arn,
+        })
+    }
+}
+
+/// `arn:PARTITION:lambda:REGION:ACCOUNT:function:AWSClientVPN-…` (no version or alias).
+fn is_handler_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.split(':').collect();
+    matches!(
+        parts.as_slice(),
+        ["arn", partition, "lambda", region, account, "function", name]
+            if partition.starts_with("aws")
+                && !region.is_empty()
+                && account.len() == 12
+                && account.bytes().all(|b| b.is_ascii_digit())
+                && name.starts_with(HANDLER_PREFIX)
+                && name.len() <= 64
+    )
+}

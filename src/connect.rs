@@ -1,0 +1,120 @@
+//! The client connect handler: Client VPN asks before every new connection. Reads the holds on the
+//! request's names (one BatchGetItem) and, with a per-user limit, the user's connections (one
+//! Describe), both within `CVPN_CONNECT_TIMEOUT_MS`; the decision is `quarantine::connect`'s.
+//! It always answers: an error would refuse the connection whatever `CVPN_CONNECT_ON_ERROR` says.
+
+use crate::ec2::ClientVpnApi;
+use crate::handler::App;
+use crate::logging::AUDIT;
+use crate::model::ApiError;
+use crate::quarantine::connect::{decide, message, ConnectRequest, ConnectRules, Decision, Facts};
+use crate::quarantine::time;
+use crate::state::quarantine::QuarantineStore;
+use aws_lambda_events::clientvpn::ClientVpnConnectionHandlerResponse;
+use std::future::Future;
+use std::time::Duration;
+
+/// The code a read that did not finish in time fails with.
+const TIMEOUT: &str = "Timeout";
+
+async fn within<T>(
+    limit: Duration,
+    call: impl Future<Output = Result<T, ApiError>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(limit, call).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(e.code),
+        Err(_) => Err(TIMEOUT.into()),
+    }
+}
+
+impl<A: ClientVpnApi, S: QuarantineStore> App<A, S> {
+    pub async fn connect(&self, request: &ConnectRequest) -> ClientVpnConnectionHandlerResponse {
+        let config = &self.config;
+        let keep_out = &config.keep_out;
+        let limit = keep_out.connect_timeout;
+        let subjects = request.subjects(config.mapping.case);
+        let holds = async {
+            match &self.store {
+                None => Err("NoStateTable".to_owned()),
+                Some(store) => within(limit, store.holds(&subjects)).await,
+            }
+        };
+        let active = async {
+            let user = request
+                .username
+                .as_deref()
+                .filter(|_| keep_out.max_connections_per_user.is_some())?;
+            let listed = within(limit, self.api.user_connections(&request.endpoint_id, user)).await;
+            Some(listed.map(|cs| {
+                cs.into_iter()
+                    .filter(|c| c.is_active())
+                    .map(|c| c.connection_id)
+                    .collect()
+            }))
+        };
+        let (holds, active) = futures::join!(holds, active);
+        let facts = Facts { holds, active };
+        let is_protected = |name: &str| config.is_protected(name);
+        let decision = decide(
+            request,
+            &facts,
+            &ConnectRules {
+                case: config.mapping.case,
+                is_protected: &is_protected,
+                on_error: keep_out.on_error,
+                max_per_user: keep_out.max_connections_per_user,
+            },
+            chrono::Utc::now().timestamp(),
+        );
+        log(request, &facts, &decision, keep_out.on_error);
+        let mut response = ClientVpnConnectionHandlerResponse::default();
+        response.allow = decision.allow;
+        response.error_msg_on_failed_posture_compliance = Some(message(
+            &decision,
+            &keep_out.deny_message,
+            keep_out.max_connections_per_user,
+        ));
+        response.posture_compliance_statuses = Vec::new();
+        response.schema_version = Some("v1".into());
+        response
+    }
+}
+
+fn log(request: &ConnectRequest, facts: &Facts, d: &Decision, on_error: crate::config::OnStoreError) {
+    let failures = [
+        ("quarantine", facts.holds.as_ref().err()),
+        (
+            "user_connections",
+            facts.active.as_ref().and_then(|a| a.as_ref().err()),
+        ),
+    ];
+    for (what, code) in failures {
+        if let Some(code) = code {
+            tracing::error!(
+                target: AUDIT,
+                event = "quarantine_check_failed",
+                endpoint_id = request.endpoint_id.as_str(),
+                connection_id = request.connection_id.as_str(),
+                read = what,
+                error_code = code.as_str(),
+                on_error = on_error.as_str(),
+                "could not read what the connect decision needs; CVPN_CONNECT_ON_ERROR decides"
+            );
+        }
+    }
+    tracing::info!(
+        target: AUDIT,
+        event = "connect_decision",
+        endpoint_id = request.endpoint_id.as_str(),
+        connection_id = request.connection_id.as_str(),
+        username = request.username.as_deref(),
+        common_name = request.common_name.as_deref(),
+        public_ip = request.public_ip.as_deref(),
+        allowed = d.allow,
+        reason = d.reason.as_str(),
+        quarantine_finding = d.hold.as_ref().and_then(|h| h.finding_id.as_deref()),
+        quarantined_until = d.hold.as_ref().map(|h| time(h.until)),
+        "connect decision"
+    );
+}

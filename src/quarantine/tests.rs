@@ -1,0 +1,222 @@
+use super::connect::{decide, message, ConnectReason, ConnectRequest, ConnectRules, Facts};
+use super::*;
+use crate::config::OnStoreError;
+
+const NOW: i64 = 1_795_000_000;
+
+fn hold(kind: SubjectKind, name: &str, until: i64) -> Hold {
+    Hold {
+        subject: Subject::new(kind, name, CaseRule::Insensitive),
+        since: NOW - 60,
+        until,
+        finding_id: Some("f-1".into()),
+        reason: "test".into(),
+        requested_by: None,
+    }
+}
+
+fn request(user: Option<&str>, cn: Option<&str>) -> ConnectRequest {
+    ConnectRequest {
+        connection_id: "cvpn-connection-0000000000000000a".into(),
+        endpoint_id: "cvpn-endpoint-0a1b2c3d4e5f60718".into(),
+        username: user.map(str::to_owned),
+        common_name: cn.map(str::to_owned),
+        public_ip: Some("198.51.100.7".into()),
+    }
+}
+
+fn protect_root(name: &str) -> bool {
+    name.eq_ignore_ascii_case("root-breakglass")
+}
+
+fn rules(on_error: OnStoreError, max_per_user: Option<usize>) -> ConnectRules<'static> {
+    ConnectRules {
+        case: CaseRule::Insensitive,
+        is_protected: &protect_root,
+        on_error,
+        max_per_user,
+    }
+}
+
+fn facts(holds: Vec<Hold>) -> Facts {
+    Facts {
+        holds: Ok(holds),
+        active: None,
+    }
+}
+
+#[test]
+fn a_hold_in_force_refuses_and_an_expired_one_does_not() {
+    let r = rules(OnStoreError::Allow, None);
+    let alice = request(Some("alice"), Some("shared.vpn.example.com"));
+    let d = decide(&alice, &facts(vec![hold(SubjectKind::Username, "alice", NOW + 1)]), &r, NOW);
+    assert!(!d.allow);
+    assert_eq!(d.reason, ConnectReason::Quarantined);
+    assert_eq!(d.hold.unwrap().finding_id.as_deref(), Some("f-1"));
+    // DynamoDB may keep an expired item for days: its time decides, not its presence.
+    let d = decide(&alice, &facts(vec![hold(SubjectKind::Username, "alice", NOW)]), &r, NOW);
+    assert!(d.allow);
+    assert_eq!(d.reason, ConnectReason::NotQuarantined);
+    // Someone else's hold, or a hold on a username that matches a common name, does nothing.
+    let d = decide(&alice, &facts(vec![hold(SubjectKind::CommonName, "alice", NOW + 60)]), &r, NOW);
+    assert!(d.allow);
+}
+
+#[test]
+fn a_common_name_hold_refuses_certificate_users() {
+    let r = rules(OnStoreError::Allow, None);
+    let laptop = request(None, Some("laptop-17.vpn.example.com"));
+    let d = decide(
+        &laptop,
+        &facts(vec![hold(SubjectKind::CommonName, "LAPTOP-17.vpn.example.com", NOW + 60)]),
+        &r,
+        NOW,
+    );
+    assert!(!d.allow);
+}
+
+#[test]
+fn names_compare_under_the_case_rule() {
+    let held = facts(vec![hold(SubjectKind::Username, "Alice@Example.com", NOW + 60)]);
+    let d = decide(&request(Some("ALICE@example.COM"), None), &held, &rules(OnStoreError::Allow, None), NOW);
+    assert!(!d.allow);
+    let sensitive = ConnectRules {
+        case: CaseRule::Sensitive,
+        ..rules(OnStoreError::Allow, None)
+    };
+    let held = Facts {
+        holds: Ok(vec![Hold {
+            subject: Subject::new(SubjectKind::Username, "Alice", CaseRule::Sensitive),
+            ..hold(SubjectKind::Username, "x", NOW + 60)
+        }]),
+        active: None,
+    };
+    assert!(decide(&request(Some("alice"), None), &held, &sensitive, NOW).allow);
+    assert!(!decide(&request(Some("Alice"), None), &held, &sensitive, NOW).allow);
+}
+
+#[test]
+fn protected_users_are_never_kept_out() {
+    let r = rules(OnStoreError::Deny, Some(1));
+    let held = Facts {
+        holds: Err("ProvisionedThroughputExceededException".into()),
+        active: Some(Ok(vec!["a".into(), "b".into()])),
+    };
+    let d = decide(&request(Some("Root-BreakGlass"), None), &held, &r, NOW);
+    assert!(d.allow);
+    assert_eq!(d.reason, ConnectReason::Protected);
+    let d = decide(
+        &request(Some("root-breakglass"), None),
+        &facts(vec![hold(SubjectKind::Username, "root-breakglass", NOW + 60)]),
+        &r,
+        NOW,
+    );
+    assert!(d.allow);
+}
+
+#[test]
+fn a_store_error_is_decided_by_the_setting() {
+    let failed = Facts {
+        holds: Err("timeout".into()),
+        active: None,
+    };
+    let bob = request(Some("bob"), None);
+    let d = decide(&bob, &failed, &rules(OnStoreError::Allow, None), NOW);
+    assert_eq!((d.allow, d.reason), (true, ConnectReason::CheckFailed));
+    assert_eq!(d.failure.as_deref(), Some("timeout"));
+    let d = decide(&bob, &failed, &rules(OnStoreError::Deny, None), NOW);
+    assert_eq!((d.allow, d.reason), (false, ConnectReason::CheckFailed));
+    // Allowed on error, still refused over the per-user limit.
+    let failed_full = Facts {
+        holds: Err("timeout".into()),
+        active: Some(Ok(vec!["cvpn-connection-00000000000000001".into()])),
+    };
+    let d = decide(&bob, &failed_full, &rules(OnStoreError::Allow, Some(1)), NOW);
+    assert_eq!((d.allow, d.reason), (false, ConnectReason::TooManyConnections));
+}
+
+#[test]
+fn the_per_user_limit_counts_other_active_connections() {
+    let r = rules(OnStoreError::Allow, Some(2));
+    let bob = request(Some("bob"), None);
+    let with = |ids: &[&str]| Facts {
+        holds: Ok(vec![]),
+        active: Some(Ok(ids.iter().map(|s| s.to_string()).collect())),
+    };
+    assert!(decide(&bob, &with(&["c1"]), &r, NOW).allow);
+    // The connection being asked about does not count against itself.
+    assert!(decide(&bob, &with(&["c1", &bob.connection_id]), &r, NOW).allow);
+    let d = decide(&bob, &with(&["c1", "c2"]), &r, NOW);
+    assert_eq!((d.allow, d.reason), (false, ConnectReason::TooManyConnections));
+    assert!(message(&d, "x", Some(2)).contains("2 VPN connection"));
+    // The listing failed: the setting decides.
+    let failed = Facts {
+        holds: Ok(vec![]),
+        active: Some(Err("RequestLimitExceeded".into())),
+    };
+    assert!(decide(&bob, &failed, &r, NOW).allow);
+    assert!(!decide(&bob, &failed, &rules(OnStoreError::Deny, Some(2)), NOW).allow);
+}
+
+#[test]
+fn messages_fit_what_client_vpn_shows() {
+    let d = decide(
+        &request(Some("alice"), None),
+        &facts(vec![hold(SubjectKind::Username, "alice", NOW + 1)]),
+        &rules(OnStoreError::Allow, None),
+        NOW,
+    );
+    assert_eq!(message(&d, "Call the SOC", None), "Call the SOC");
+    let ok = decide(&request(Some("bob"), None), &facts(vec![]), &rules(OnStoreError::Allow, None), NOW);
+    assert_eq!(message(&ok, "Call the SOC", None), "");
+    assert!(message(&ok, "", Some(1000)).len() <= 255);
+}
+
+fn conn(user: Option<&str>, cn: Option<&str>) -> Connection {
+    Connection {
+        endpoint_id: "cvpn-endpoint-0a1b2c3d4e5f60718".into(),
+        connection_id: "cvpn-connection-0000000000000000b".into(),
+        username: user.map(str::to_owned),
+        common_name: cn.map(str::to_owned),
+        client_ip: None,
+        status: crate::model::ConnectionStatus::Terminated,
+        established: None,
+        ended: None,
+        observed: None,
+        ingress_bytes: 0,
+        egress_bytes: 0,
+    }
+}
+
+#[test]
+fn an_incident_holds_named_users_and_ended_connections_never_shared_certificates() {
+    let ended = [
+        conn(Some("Alice"), Some("shared.vpn.example.com")),
+        conn(None, Some("Laptop-9.vpn.example.com")),
+        conn(Some("root-breakglass"), None),
+        conn(Some("carol"), Some("ROOT-BREAKGLASS")),
+    ];
+    let got = subjects(
+        [("alice", 1), ("dave", 2), ("root-breakglass", 3)],
+        ended.iter().zip(10..),
+        CaseRule::Insensitive,
+        &protect_root,
+    );
+    let want = vec![
+        (Subject::new(SubjectKind::Username, "alice", CaseRule::Insensitive), 1),
+        (Subject::new(SubjectKind::Username, "dave", CaseRule::Insensitive), 2),
+        (
+            Subject::new(SubjectKind::CommonName, "laptop-9.vpn.example.com", CaseRule::Insensitive),
+            11,
+        ),
+    ];
+    assert_eq!(got, want);
+}
+
+#[test]
+fn subject_kinds_round_trip() {
+    for k in [SubjectKind::Username, SubjectKind::CommonName] {
+        assert_eq!(SubjectKind::parse(k.as_str()), Some(k));
+    }
+    assert_eq!(time(0), "1970-01-01T00:00:00Z");
+}
