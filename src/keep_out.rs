@@ -74,12 +74,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
     fn report_unenforced(&mut self, endpoints: &[Endpoint]) {
         let deployed = self.app.config.keep_out.handler_arn.as_deref();
         for e in endpoints {
-            let enforced = match (deployed, e.connect_handler.as_deref()) {
-                (Some(want), Some(got)) => want == got,
-                (None, got) => got.is_some(),
-                (Some(_), None) => false,
-            };
-            if !enforced {
+            if !quarantine::enforces(deployed, e.connect_handler.as_deref()) {
                 let u = Unenforced {
                     endpoint_id: e.id.clone(),
                     connect_handler: e.connect_handler.clone(),

@@ -162,7 +162,9 @@ fn twin_endpoints(established: &str) -> StateFile {
         description: None,
         status: "available".into(),
         vpc_id: None,
+        client_connect_options: None,
         connections: vec![twin],
+        refused_connections: vec![],
     });
     state
 }

@@ -80,6 +80,16 @@ pub enum Held {
     Kept,
 }
 
+/// Whether an endpoint calling `handler` (its enabled connect handler, if any) enforces the
+/// quarantine: it calls the `deployed` one, or, when that is not known, some handler.
+pub fn enforces(deployed: Option<&str>, handler: Option<&str>) -> bool {
+    match (deployed, handler) {
+        (Some(want), Some(got)) => want == got,
+        (None, got) => got.is_some(),
+        (Some(_), None) => false,
+    }
+}
+
 /// Epoch seconds as an RFC 3339 time, for answers and log lines.
 pub fn time(epoch: i64) -> String {
     Utc.timestamp_opt(epoch, 0)

@@ -220,3 +220,13 @@ fn subject_kinds_round_trip() {
     }
     assert_eq!(time(0), "1970-01-01T00:00:00Z");
 }
+
+#[test]
+fn an_endpoint_enforces_the_quarantine_only_through_the_deployed_handler() {
+    let deployed = "arn:aws:lambda:eu-west-1:111122223333:function:AWSClientVPN-cvpn";
+    assert!(enforces(Some(deployed), Some(deployed)));
+    assert!(!enforces(Some(deployed), Some("arn:aws:lambda:eu-west-1:111122223333:function:AWSClientVPN-other")));
+    assert!(!enforces(Some(deployed), None));
+    assert!(enforces(None, Some(deployed)));
+    assert!(!enforces(None, None));
+}

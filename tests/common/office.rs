@@ -36,7 +36,9 @@ pub fn endpoint(id: &str, connections: Vec<ConnectionState>) -> EndpointState {
         description: None,
         status: "available".into(),
         vpc_id: None,
+        client_connect_options: None,
         connections,
+        refused_connections: vec![],
     }
 }
 

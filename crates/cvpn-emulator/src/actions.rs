@@ -91,8 +91,17 @@ fn write_endpoint(xml: &mut Xml, endpoint: &Endpoint) {
         .leaf_opt("vpcId", m.vpc_id.as_deref())
         .leaf("vpnProtocol", "openvpn")
         .leaf("transportProtocol", "udp")
-        .leaf("vpnPort", "443")
-        .close("item");
+        .leaf("vpnPort", "443");
+    if let Some(options) = &m.client_connect_options {
+        xml.open("clientConnectOptions")
+            .leaf("enabled", if options.enabled { "true" } else { "false" })
+            .leaf_opt("lambdaFunctionArn", options.lambda_function_arn.as_deref())
+            .open("status")
+            .leaf("code", "applied")
+            .close("status")
+            .close("clientConnectOptions");
+    }
+    xml.close("item");
 }
 
 pub fn describe_connections(ctx: Ctx, p: &Params) -> Result<String, ApiError> {
@@ -302,7 +311,7 @@ pub fn terminate_connections(ctx: Ctx, p: &Params) -> Result<String, ApiError> {
     Ok(xml.finish())
 }
 
-fn dry_run(p: &Params) -> Result<(), ApiError> {
+pub fn dry_run(p: &Params) -> Result<(), ApiError> {
     if p.flag("DryRun")? {
         return Err(ApiError::new(
             412,
@@ -317,7 +326,7 @@ fn bound_after(key: Option<&str>) -> Bound<&str> {
     key.map_or(Bound::Unbounded, Bound::Excluded)
 }
 
-fn endpoint_not_found(id: &str) -> ApiError {
+pub fn endpoint_not_found(id: &str) -> ApiError {
     ApiError::new(
         400,
         "InvalidClientVpnEndpointId.NotFound",

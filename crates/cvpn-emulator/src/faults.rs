@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// The actions the emulator serves.
-pub const ACTIONS: [&str; 3] = [
+pub const ACTIONS: [&str; 4] = [
     "DescribeClientVpnEndpoints",
     "DescribeClientVpnConnections",
     "TerminateClientVpnConnections",
+    "ModifyClientVpnEndpoint",
 ];
 
 /// The longest `latencyMs` accepted: an hour. Longer would only hang the caller (and `u64::MAX`

@@ -1,5 +1,6 @@
 //! HTTP routes: the EC2 Query API at `/` and the admin API under `/_emulator/`.
 
+use crate::connect::ConnectAttempt;
 use crate::faults::{ActionStats, Faults};
 use crate::protocol::ApiError;
 use crate::service::{ClockChange, ClockView, Reply, Service, TrafficChange};
@@ -27,6 +28,10 @@ pub fn router(service: Arc<Service>) -> Router {
         .route(
             "/_emulator/endpoints/{endpoint_id}/connections",
             post(post_connections),
+        )
+        .route(
+            "/_emulator/endpoints/{endpoint_id}/connect",
+            post(post_connect),
         )
         .route("/_emulator/traffic", post(post_traffic))
         .route("/_emulator/clock", get(get_clock).post(post_clock))
@@ -135,6 +140,21 @@ async fn post_connections(
             .upsert_connections(&endpoint_id, connections)
             .map(|n| Json(json!({ "upserted": n })).into_response())
     })
+}
+
+async fn post_connect(
+    State(service): State<Arc<Service>>,
+    Path(endpoint_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let attempt: ConnectAttempt = match serde_json::from_slice(&body) {
+        Ok(a) => a,
+        Err(e) => return admin_error(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    match service.attempt(&endpoint_id, attempt).await {
+        Ok(result) => Json(result).into_response(),
+        Err(e) => admin_error(StatusCode::BAD_REQUEST, e),
+    }
 }
 
 async fn post_traffic(State(service): State<Arc<Service>>, body: Bytes) -> Response {

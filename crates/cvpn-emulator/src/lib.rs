@@ -1,6 +1,8 @@
 //! A local stand-in for the EC2 Client VPN connection API (`DescribeClientVpnEndpoints`,
-//! `DescribeClientVpnConnections`, `TerminateClientVpnConnections`) over the EC2 Query protocol, so
-//! that the unmodified AWS SDKs and CLI can be pointed at it. See README.md for the admin API.
+//! `DescribeClientVpnConnections`, `TerminateClientVpnConnections`, and `ModifyClientVpnEndpoint`
+//! for the client connect handler) over the EC2 Query protocol, so that the unmodified AWS SDKs and
+//! CLI can be pointed at it; clients connecting go through the endpoint's connect handler, called
+//! through the Lambda Invoke API. See README.md for the admin API.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -10,6 +12,7 @@
 //! ```
 
 mod actions;
+mod connect;
 mod faults;
 mod http;
 mod pagination;
@@ -17,9 +20,13 @@ mod protocol;
 mod service;
 mod state;
 
+pub use connect::{AttemptResult, ConnectAttempt, LambdaOptions};
 pub use faults::{ActionFaults, ActionStats, Faults, Throttle};
 pub use service::{ClockChange, ClockView, Options, Service, TrafficChange, MAX_TERMINATE_DELAY};
-pub use state::{ConnectionState, ConnectionStatus, EndpointState, StateFile};
+pub use state::{
+    ClientConnectOptions, ConnectionState, ConnectionStatus, EndpointState, RefusedConnection,
+    StateFile,
+};
 
 use std::net::SocketAddr;
 use std::sync::Arc;

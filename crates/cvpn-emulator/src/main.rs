@@ -1,24 +1,32 @@
 //! `cvpn-emulator --listen 127.0.0.1:0 --state FILE`: prints the bound address as the first line
 //! on stdout, then serves until killed.
 
-use cvpn_emulator::{Faults, Options, StateFile, MAX_TERMINATE_DELAY};
+use cvpn_emulator::{Faults, LambdaOptions, Options, StateFile, MAX_TERMINATE_DELAY};
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
 const USAGE: &str = "usage: cvpn-emulator [--listen ADDR] [--state FILE] [--faults FILE] [--terminate-delay SECONDS]
+                     [--lambda-url URL [--lambda-function NAME]]
 
   --listen ADDR             address to bind (default 127.0.0.1:0, a free port)
   --state FILE              endpoints and connections to serve (JSON; default: none)
   --faults FILE             faults to inject from the start (JSON, as PUT /_emulator/faults)
   --terminate-delay SECONDS emulated seconds from `terminating` to `terminated`, 0 to 31536000
-                            (a year; default 2)";
+                            (a year; default 2)
+  --lambda-url URL          where connect handlers are called, through the Lambda Invoke API
+                            (POST URL/2015-03-31/functions/NAME/invocations; e.g. the invoke port
+                            of `cargo lambda watch`)
+  --lambda-function NAME    call this function instead of the handler ARN's (cargo lambda watch
+                            serves functions by binary name)";
 
 struct Args {
     listen: String,
     state: Option<String>,
     faults: Option<String>,
     terminate_delay: Duration,
+    lambda_url: Option<String>,
+    lambda_function: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -27,6 +35,8 @@ fn parse_args() -> Result<Args, String> {
         state: None,
         faults: None,
         terminate_delay: Duration::from_secs(2),
+        lambda_url: None,
+        lambda_function: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -39,6 +49,11 @@ fn parse_args() -> Result<Args, String> {
             "--state" => args.state = Some(value),
             "--faults" => args.faults = Some(value),
             "--terminate-delay" => args.terminate_delay = parse_terminate_delay(&value)?,
+            "--lambda-url" if value.starts_with("http://") || value.starts_with("https://") => {
+                args.lambda_url = Some(value)
+            }
+            "--lambda-url" => return Err(format!("--lambda-url: `{value}` is not an http(s) URL")),
+            "--lambda-function" => args.lambda_function = Some(value),
             other => return Err(format!("unknown option {other}")),
         }
     }
@@ -97,6 +112,11 @@ async fn main() -> ExitCode {
     let options = Options {
         terminate_delay: args.terminate_delay,
         faults,
+        lambda: LambdaOptions {
+            url: args.lambda_url,
+            function: args.lambda_function,
+            ..LambdaOptions::default()
+        },
     };
     let emulator = match cvpn_emulator::start(&args.listen, state, options).await {
         Ok(e) => e,

@@ -30,8 +30,40 @@ pub struct EndpointState {
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vpc_id: Option<String>,
+    /// The client connect handler (`ModifyClientVpnEndpoint --client-connect-options`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_connect_options: Option<ClientConnectOptions>,
     #[serde(default)]
     pub connections: Vec<ConnectionState>,
+    /// Connection attempts the connect handler refused, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused_connections: Vec<RefusedConnection>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClientConnectOptions {
+    pub enabled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lambda_function_arn: Option<String>,
+}
+
+/// A connection attempt the connect handler refused, with the reason Client VPN's connection log
+/// gives (`client-connect-failed`, `client-connect-handler-timed-out`, …).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RefusedConnection {
+    pub connection_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub common_name: Option<String>,
+    #[serde(with = "api_time")]
+    pub time: DateTime<Utc>,
+    pub reason: String,
+    /// What the handler asked the client to show.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 fn default_cidr() -> String {

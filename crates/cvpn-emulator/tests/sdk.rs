@@ -41,7 +41,9 @@ fn endpoint(id: &str, connections: Vec<ConnectionState>) -> EndpointState {
         description: Some("test".into()),
         status: "available".into(),
         vpc_id: None,
+        client_connect_options: None,
         connections,
+        refused_connections: vec![],
     }
 }
 

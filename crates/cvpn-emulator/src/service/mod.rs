@@ -2,6 +2,7 @@
 //! changes. The HTTP layer (`http.rs`) only translates requests into these calls.
 
 use crate::actions::{self, Ctx};
+use crate::connect::{self, LambdaOptions};
 use crate::faults::{ActionStats, FaultState, Faults, Verdict, ACTIONS};
 use crate::pagination::Pages;
 use crate::protocol::{ApiError, Params, API_VERSION};
@@ -24,6 +25,8 @@ pub struct Options {
     /// [`MAX_TERMINATE_DELAY`].
     pub terminate_delay: Duration,
     pub faults: Faults,
+    /// How to reach connect handlers.
+    pub lambda: LambdaOptions,
 }
 
 impl Default for Options {
@@ -31,6 +34,7 @@ impl Default for Options {
         Self {
             terminate_delay: Duration::from_secs(2),
             faults: Faults::default(),
+            lambda: LambdaOptions::default(),
         }
     }
 }
@@ -46,6 +50,7 @@ struct Inner {
 
 pub struct Service {
     inner: Mutex<Inner>,
+    lambda: LambdaOptions,
 }
 
 /// An HTTP status and an XML body.
@@ -110,6 +115,7 @@ impl Service {
                     .map_err(|e| format!("terminate delay: {e}"))?,
                 requests: 0,
             }),
+            lambda: options.lambda,
         })
     }
 
@@ -202,6 +208,7 @@ impl Service {
         let result = match action {
             "DescribeClientVpnEndpoints" => actions::describe_endpoints(ctx, &params),
             "DescribeClientVpnConnections" => actions::describe_connections(ctx, &params),
+            "ModifyClientVpnEndpoint" => connect::modify_endpoint(ctx, &params),
             _ => actions::terminate_connections(ctx, &params),
         };
         if result.is_err() {
@@ -385,5 +392,6 @@ fn apply_traffic(counters: &mut [u64; 4], change: &TrafficChange) -> Result<(), 
     Ok(())
 }
 
+mod attempt;
 #[cfg(test)]
 mod tests;

@@ -15,7 +15,7 @@ fn state() -> StateFile {
 fn terminate_delay_longer_than_a_year_is_refused() {
     let options = |terminate_delay| Options {
         terminate_delay,
-        faults: Faults::default(),
+        ..Options::default()
     };
     assert!(Service::new(state(), options(MAX_TERMINATE_DELAY)).is_ok());
     for too_long in [

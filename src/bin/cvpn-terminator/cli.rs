@@ -1,0 +1,302 @@
+//! The command line: the same handler as under Lambda, and the commands people reach for during
+//! an incident (listing connections, ending a user's sessions, the quarantine, the wiring check).
+
+use cvpn_terminator::execute::{self, Budget};
+use cvpn_terminator::{App, Dynamo, Ec2, QuarantineStore};
+use serde_json::{json, Value};
+use std::io::Read;
+use std::process::ExitCode;
+use std::time::Duration;
+
+pub const USAGE: &str = "usage:
+  cvpn-terminator invoke --event FILE     run the handler on one JSON event (FILE or - for stdin)
+                                          and print its JSON response
+  cvpn-terminator connections [--endpoint ID]
+                                          list live connections as JSON lines
+  cvpn-terminator terminate (--username NAME | --connection-id ID) [--endpoint ID]
+                            [--dry-run] [--reason TEXT]
+                                          end a user's or a connection's sessions now
+  cvpn-terminator quarantine list         the holds in force, as JSON lines
+  cvpn-terminator quarantine add (--username NAME | --common-name NAME) [--minutes N]
+                            [--reason TEXT]
+                                          keep a user out (CVPN_QUARANTINE_MINUTES by default)
+  cvpn-terminator quarantine release (--username NAME | --common-name NAME) [--reason TEXT]
+                                          let a user connect again
+  cvpn-terminator check                   for each endpoint in scope, whether it calls the
+                                          deployed connect handler (CVPN_CONNECT_HANDLER_ARN)
+
+Settings come from CVPN_* environment variables (see README); AWS credentials, Region and
+endpoints (AWS_ENDPOINT_URL_EC2, _DYNAMODB, _STS) from the usual AWS configuration. Quarantine
+changes record who asked: the caller's AWS identity (STS GetCallerIdentity) when known.
+Exit status: 0 done, 1 the handler failed (the response, if any, is still printed) or `check`
+found an endpoint that lets quarantined users in, 2 bad usage or settings.";
+
+/// Options as `--name value` pairs (and bare `--dry-run`).
+fn options(
+    args: &[String],
+    flags: &[&str],
+    valued: &[&str],
+) -> Result<Vec<(String, Option<String>)>, String> {
+    let mut out = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if flags.contains(&a.as_str()) {
+            out.push((a.clone(), None));
+        } else if valued.contains(&a.as_str()) {
+            let v = it.next().ok_or_else(|| format!("{a} needs a value"))?;
+            out.push((a.clone(), Some(v.clone())));
+        } else {
+            return Err(format!("unexpected argument `{a}`"));
+        }
+    }
+    Ok(out)
+}
+
+fn value(opts: &[(String, Option<String>)], name: &str) -> Option<String> {
+    opts.iter()
+        .find(|(n, _)| n == name)
+        .and_then(|(_, v)| v.clone())
+}
+
+pub async fn run(
+    app: &App<Ec2, Dynamo>,
+    sts: &aws_sdk_sts::Client,
+    args: &[String],
+) -> Result<ExitCode, String> {
+    let (command, rest) = args.split_first().expect("checked in main");
+    match command.as_str() {
+        "invoke" => {
+            let opts = options(rest, &[], &["--event"])?;
+            let path =
+                value(&opts, "--event").ok_or("invoke needs --event FILE (or - for stdin)")?;
+            let text = if path == "-" {
+                let mut s = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut s)
+                    .map_err(|e| format!("stdin: {e}"))?;
+                s
+            } else {
+                std::fs::read_to_string(&path).map_err(|e| format!("--event {path}: {e}"))?
+            };
+            let event: Value = serde_json::from_str(&text)
+                .map_err(|e| format!("--event {path}: not JSON: {e}"))?;
+            Ok(run_handler(app, &event).await)
+        }
+        "terminate" => {
+            let opts = options(
+                rest,
+                &["--dry-run"],
+                &["--username", "--connection-id", "--endpoint", "--reason"],
+            )?;
+            let mut event = serde_json::Map::new();
+            for (flag, field) in [
+                ("--endpoint", "ClientVpnEndpointId"),
+                ("--username", "Username"),
+                ("--connection-id", "ConnectionId"),
+                ("--reason", "Reason"),
+            ] {
+                if let Some(v) = value(&opts, flag) {
+                    event.insert(field.into(), json!(v));
+                }
+            }
+            if opts.iter().any(|(n, _)| n == "--dry-run") {
+                event.insert("DryRun".into(), json!(true));
+            }
+            Ok(run_handler(app, &Value::Object(event)).await)
+        }
+        "connections" => {
+            let opts = options(rest, &[], &["--endpoint"])?;
+            let budget = Budget::default();
+            let endpoints = match value(&opts, "--endpoint") {
+                Some(e) => vec![e],
+                None if !app.config.endpoint_ids.is_empty() => app.config.endpoint_ids.clone(),
+                None => match execute::list_endpoints(&app.api, &budget).await {
+                    Ok(all) => all.into_iter().map(|e| e.id).collect(),
+                    Err(e) => {
+                        eprintln!("cvpn-terminator: {}: {} {}", e.action, e.code, e.message);
+                        return Ok(ExitCode::FAILURE);
+                    }
+                },
+            };
+            let (connections, errors) =
+                execute::list_connections(&app.api, &endpoints, app.config.concurrency, &budget)
+                    .await;
+            for c in &connections {
+                println!(
+                    "{}",
+                    serde_json::to_string(c).expect("connections serialize")
+                );
+            }
+            for e in &errors {
+                eprintln!(
+                    "cvpn-terminator: {} {}: {} {}",
+                    e.action,
+                    e.endpoint_id.as_deref().unwrap_or(""),
+                    e.code,
+                    e.message
+                );
+            }
+            Ok(if errors.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        "quarantine" => quarantine(app, sts, rest).await,
+        "check" => {
+            options(rest, &[], &[])?;
+            Ok(check(app).await)
+        }
+        other => Err(format!("unknown command `{other}`")),
+    }
+}
+
+async fn run_handler(app: &App<Ec2, Dynamo>, event: &Value) -> ExitCode {
+    match app.answer(event, None).await {
+        Ok(response) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&response).expect("responses serialize")
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            if let Some(response) = e.response() {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(response).expect("responses serialize")
+                );
+            }
+            eprintln!("cvpn-terminator: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Who is running the command, for the audit line of a quarantine change: the caller's ARN, when
+/// STS answers within a few seconds.
+async fn caller(sts: &aws_sdk_sts::Client) -> Option<String> {
+    let asked = tokio::time::timeout(Duration::from_secs(3), sts.get_caller_identity().send());
+    match asked.await {
+        Ok(Ok(identity)) => identity.arn().map(str::to_owned),
+        Ok(Err(e)) => {
+            tracing::debug!(event = "caller_unknown", error = %e, "STS GetCallerIdentity failed");
+            None
+        }
+        Err(_) => None,
+    }
+}
+
+async fn quarantine(
+    app: &App<Ec2, Dynamo>,
+    sts: &aws_sdk_sts::Client,
+    args: &[String],
+) -> Result<ExitCode, String> {
+    let (sub, rest) = args
+        .split_first()
+        .ok_or("quarantine needs list, add or release")?;
+    if sub == "list" {
+        options(rest, &[], &[])?;
+        let store = app
+            .store
+            .as_ref()
+            .ok_or("the quarantine is kept in the state table: set CVPN_STATE_TABLE")?;
+        return Ok(match store.list().await {
+            Ok(mut holds) => {
+                let now = chrono::Utc::now().timestamp();
+                holds.retain(|h| h.in_force(now));
+                holds.sort_by(|a, b| a.subject.cmp(&b.subject));
+                for h in holds {
+                    let mut line = serde_json::to_value(&h).expect("holds serialize");
+                    line["since"] = json!(cvpn_terminator::quarantine::time(h.since));
+                    line["until"] = json!(cvpn_terminator::quarantine::time(h.until));
+                    println!("{line}");
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("cvpn-terminator: Scan: {} {}", e.code, e.message);
+                ExitCode::FAILURE
+            }
+        });
+    }
+    let (key, valued): (&str, &[&str]) = match sub.as_str() {
+        "add" => (
+            "Quarantine",
+            &["--username", "--common-name", "--minutes", "--reason"],
+        ),
+        "release" => ("Release", &["--username", "--common-name", "--reason"]),
+        other => return Err(format!("unknown quarantine command `{other}`")),
+    };
+    let opts = options(rest, &[], valued)?;
+    let mut change = serde_json::Map::new();
+    for (flag, field) in [
+        ("--username", "Username"),
+        ("--common-name", "CommonName"),
+        ("--reason", "Reason"),
+    ] {
+        if let Some(v) = value(&opts, flag) {
+            change.insert(field.into(), json!(v));
+        }
+    }
+    if let Some(m) = value(&opts, "--minutes") {
+        let minutes: u64 = m
+            .parse()
+            .map_err(|_| format!("--minutes: `{m}` is not a whole number"))?;
+        change.insert("Minutes".into(), json!(minutes));
+    }
+    if let Some(who) = caller(sts).await {
+        change.insert("RequestedBy".into(), json!(who));
+    }
+    Ok(run_handler(app, &json!({ key: change })).await)
+}
+
+/// One line per endpoint in scope: does it call the deployed connect handler? Those that do not
+/// get the command that wires them.
+async fn check(app: &App<Ec2, Dynamo>) -> ExitCode {
+    let budget = Budget::default();
+    let endpoints = match execute::list_endpoints(&app.api, &budget).await {
+        Ok(all) => all,
+        Err(e) => {
+            eprintln!("cvpn-terminator: {}: {} {}", e.action, e.code, e.message);
+            return ExitCode::FAILURE;
+        }
+    };
+    let config = &app.config;
+    let deployed = config.keep_out.handler_arn.as_deref();
+    let mut unwired = 0;
+    let in_scope = endpoints
+        .iter()
+        .filter(|e| config.endpoint_ids.is_empty() || config.endpoint_ids.contains(&e.id));
+    for e in in_scope {
+        let wired = cvpn_terminator::quarantine::enforces(deployed, e.connect_handler.as_deref());
+        println!(
+            "{}",
+            json!({
+                "endpoint_id": e.id,
+                "connect_handler": e.connect_handler,
+                "deployed_handler": deployed,
+                "enforces_quarantine": wired,
+            })
+        );
+        if !wired {
+            unwired += 1;
+            if let Some(arn) = deployed {
+                eprintln!(
+                    "cvpn-terminator: {} does not call the deployed handler; to wire it:\n  aws ec2 \
+                     modify-client-vpn-endpoint --client-vpn-endpoint-id {} \
+                     --client-connect-options Enabled=true,LambdaFunctionArn={arn}",
+                    e.id, e.id
+                );
+            }
+        }
+    }
+    if deployed.is_none() {
+        eprintln!("cvpn-terminator: CVPN_CONNECT_HANDLER_ARN is not set: only checked that a handler is enabled");
+    }
+    if unwired > 0 && config.quarantine_minutes().is_some() {
+        eprintln!("cvpn-terminator: {unwired} endpoint(s) let quarantined users connect");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,112 @@
+//! Under Lambda (`AWS_LAMBDA_RUNTIME_API` set) the runtime loop; otherwise a command-line tool on
+//! the same handler.
+
+// The handler's future nests the AWS SDK's deep async stacks; optimized builds compute its layout
+// past rustc's default query depth of 128.
+#![recursion_limit = "256"]
+
+mod cli;
+
+use aws_config::retry::RetryConfig;
+use aws_config::BehaviorVersion;
+use cli::USAGE;
+use cvpn_terminator::{logging, App, Config, Dynamo, Ec2};
+use lambda_runtime::{service_fn, LambdaEvent};
+use serde_json::Value;
+use std::process::ExitCode;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    logging::init();
+    let lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if !lambda
+        && matches!(
+            args.first().map(String::as_str),
+            None | Some("-h" | "--help" | "help")
+        )
+    {
+        eprintln!("{USAGE}");
+        return ExitCode::from(if args.is_empty() { 2 } else { 0 });
+    }
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(
+                event = "bad_config",
+                variable = e.variable,
+                error = e.message.as_str(),
+                "bad configuration"
+            );
+            eprintln!("cvpn-terminator: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::adaptive().with_max_attempts(config.max_attempts))
+        .load()
+        .await;
+    let store = config
+        .state_table
+        .as_ref()
+        .map(|table| Dynamo::new(aws_sdk_dynamodb::Client::new(&sdk), table));
+    let app = App {
+        config,
+        api: Ec2::new(aws_sdk_ec2::Client::new(&sdk)),
+        store,
+    };
+    if lambda {
+        let app = &app;
+        let handler = service_fn(move |event: LambdaEvent<Value>| async move {
+            let deadline = instant_of(event.context.deadline);
+            match deadline {
+                Some(d) => tracing::debug!(
+                    event = "invocation",
+                    request_id = event.context.request_id.as_str(),
+                    remaining_ms = d.saturating_duration_since(Instant::now()).as_millis() as u64,
+                    "invocation"
+                ),
+                None => tracing::warn!(
+                    event = "invocation",
+                    request_id = event.context.request_id.as_str(),
+                    deadline_ms = event.context.deadline,
+                    "the Runtime API's deadline is not a time; running without one"
+                ),
+            }
+            app.answer(&event.payload, deadline).await
+        });
+        return match lambda_runtime::run(handler).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                tracing::error!(event = "runtime_failed", error = %e, "Lambda runtime loop ended");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let sts = aws_sdk_sts::Client::new(&sdk);
+    match cli::run(&app, &sts, &args).await {
+        Ok(code) => code,
+        Err(usage) => {
+            eprintln!("cvpn-terminator: {usage}\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Lambda gives the deadline as epoch milliseconds; timing it needs a monotonic instant. A value
+/// too small to be a time of this century is not one (local Runtime API emulators such as
+/// `cargo lambda watch` send the timeout, 600000): then there is none. A real deadline already
+/// past leaves no time at all, so nothing new starts.
+fn instant_of(deadline_ms: u64) -> Option<Instant> {
+    const YEAR_2001_MS: u64 = 978_307_200_000;
+    if deadline_ms < YEAR_2001_MS {
+        return None;
+    }
+    let deadline = UNIX_EPOCH + Duration::from_millis(deadline_ms);
+    let left = deadline
+        .duration_since(SystemTime::now())
+        .unwrap_or(Duration::ZERO);
+    Some(Instant::now() + left)
+}
+
