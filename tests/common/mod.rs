@@ -186,12 +186,8 @@ impl Moto {
         Moto { child, url }
     }
 
-    /// A fresh table shaped as the function expects (string key `pk`, TTL on `expiresAt`).
-    pub async fn table(&self, name: &str) -> Dynamo {
-        use aws_sdk_dynamodb::types::{
-            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-            TimeToLiveSpecification,
-        };
+    /// A DynamoDB client for this server.
+    pub fn client(&self) -> aws_sdk_dynamodb::Client {
         let config = aws_sdk_dynamodb::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("eu-west-1"))
@@ -204,7 +200,16 @@ impl Moto {
             ))
             .endpoint_url(&self.url)
             .build();
-        let client = aws_sdk_dynamodb::Client::from_conf(config);
+        aws_sdk_dynamodb::Client::from_conf(config)
+    }
+
+    /// A fresh table shaped as the function expects (string key `pk`, TTL on `expiresAt`).
+    pub async fn table(&self, name: &str) -> Dynamo {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+            TimeToLiveSpecification,
+        };
+        let client = self.client();
         client
             .create_table()
             .table_name(name)
