@@ -27,6 +27,7 @@ template = json.loads(json.dumps(load(sys.argv[1] if len(sys.argv) > 1 else "tem
 raw = template["Resources"]
 # As `sam package` would: the code is uploaded and CodeUri points at it.
 raw["Function"]["Properties"]["CodeUri"] = "s3://example-bucket/cvpn-terminator.zip"
+raw["ConnectHandler"]["Properties"]["CodeUri"] = "s3://example-bucket/cvpn-terminator.zip"
 # The transform fills pseudo-parameters from a Region; any will do offline.
 os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
 out = transform(template, {}, NoManagedPolicies())
@@ -94,7 +95,34 @@ check("table: one string key pk", table["KeySchema"] == [{"AttributeName": "pk",
 check("table: TTL on expiresAt", table["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True})
 check("table: point-in-time recovery", table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True)
 check("table: encrypted", table["SSESpecification"]["SSEEnabled"] is True)
-check("table only with the idle policy", raw["StateTable"].get("Condition") == "TracksIdle")
+check("table with the idle policy or the quarantine", raw["StateTable"].get("Condition") == "UsesStateTable")
+
+# Keeping users out: the connect handler.
+handler = res["ConnectHandler"]["Properties"]
+name = raw["ConnectHandler"]["Properties"]["FunctionName"]
+check("the connect handler is named AWSClientVPN-… (the only functions Client VPN may call)",
+      all(json.dumps(b).startswith(('{"Ref": "ConnectHandlerName"}', '{"Fn::Sub": "AWSClientVPN-')) for b in branches(name))
+      and params["ConnectHandlerName"]["AllowedPattern"] == "^$|^AWSClientVPN-[A-Za-z0-9_-]{1,51}$")
+check("the connect handler runs the same code", raw["ConnectHandler"]["Metadata"]["BuildProperties"]["Binary"] == "cvpn-terminator")
+check("the connect handler answers within Client VPN's 30 s", handler["Timeout"] < 30)
+check("the connect handler has its own log group", handler["LoggingConfig"]["LogGroup"] == {"Ref": "ConnectHandlerLogGroup"})
+check("provisioned concurrency is a parameter", "ConnectHandlerProvisionedConcurrency" in json.dumps(raw["ConnectHandler"]))
+handler_stmts = list(statements(res["ConnectHandlerRole"]))
+handler_actions = {a for s in handler_stmts for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+check("the connect handler reads and never writes",
+      handler_actions <= {"dynamodb:BatchGetItem", "logs:CreateLogStream", "logs:PutLogEvents", "ec2:DescribeClientVpnConnections"})
+reads = [s for s in handler_stmts if s["Action"] == "dynamodb:BatchGetItem"]
+check("the connect handler reads only quarantine items",
+      len(reads) == 1 and reads[0]["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["quarantine#*"]}})
+check("no resource-based permission on the handler (Client VPN's service-linked role invokes it)",
+      not any("ConnectHandler" in json.dumps(p["Properties"]["FunctionName"]) for p in of_type("AWS::Lambda::Permission").values()))
+check("the incident function may place and release holds",
+      any({"dynamodb:PutItem", "dynamodb:DeleteItem"} <= set(s["Action"]) for s in dynamo))
+check("the incident function knows the handler it checks endpoints against", "CVPN_CONNECT_HANDLER_ARN" in env)
+metric = res["QuarantineCheckFailedMetric"]["Properties"]
+check("an alarm on quarantine_check_failed",
+      "quarantine_check_failed" in metric["FilterPattern"]
+      and res["QuarantineCheckFailedAlarm"]["Properties"]["MetricName"] == metric["MetricTransformations"][0]["MetricName"])
 
 invoke = res["AsyncConfig"]["Properties"]
 check("async: retry limit and event age", "MaximumRetryAttempts" in invoke and "MaximumEventAgeInSeconds" in invoke)
@@ -117,7 +145,9 @@ check("every trigger is switchable", all("Condition" in raw[k] for k in rules))
 permissions = of_type("AWS::Lambda::Permission")
 check("every rule may invoke the function", {json.dumps(p["Properties"]["SourceArn"]) for p in permissions.values()}
       == {json.dumps({"Fn::GetAtt": [k, "Arn"]}) for k in rules})
-for output in ["FunctionArn", "FailureQueueUrl", "StateTableName"]:
+check("an output wires every endpoint to the handler",
+      "modify-client-vpn-endpoint" in json.dumps(out["Outputs"]["WireConnectHandler"]))
+for output in ["FunctionArn", "FailureQueueUrl", "StateTableName", "ConnectHandlerArn"]:
     check(f"output {output}", output in out["Outputs"])
 
 failed = [name for name, ok in checks if not ok]

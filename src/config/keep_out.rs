@@ -119,13 +119,15 @@ impl KeepOut {
     }
 }
 
-/// `arn:PARTITION:lambda:REGION:ACCOUNT:function:AWSClientVPN-…` (no version or alias).
+/// `arn:PARTITION:lambda:REGION:ACCOUNT:function:AWSClientVPN-…`, with or without a version or
+/// alias (Client VPN calls qualified functions too).
 fn is_handler_arn(arn: &str) -> bool {
     let parts: Vec<&str> = arn.split(':').collect();
     matches!(
         parts.as_slice(),
-        ["arn", partition, "lambda", region, account, "function", name]
-            if partition.starts_with("aws")
+        ["arn", partition, "lambda", region, account, "function", name, ..]
+            if parts.len() <= 8
+                && partition.starts_with("aws")
                 && !region.is_empty()
                 && account.len() == 12
                 && account.bytes().all(|b| b.is_ascii_digit())

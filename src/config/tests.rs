@@ -176,3 +176,46 @@ fn sweep_settings() {
     ]);
     assert_eq!(shorter.unwrap_err().variable, "CVPN_EXTENDED_IDLE_MINUTES");
 }
+
+#[test]
+fn keep_out_settings() {
+    let c = from(&[]).unwrap();
+    assert_eq!(c.keep_out, KeepOut::default());
+    assert_eq!(c.quarantine_minutes(), None, "no table, no quarantine");
+    let c = from(&[("CVPN_STATE_TABLE", "t")]).unwrap();
+    assert_eq!(c.quarantine_minutes(), Some(1440));
+    let long = "é".repeat(300);
+    let c = from(&[
+        ("CVPN_STATE_TABLE", "t"),
+        ("CVPN_QUARANTINE_MINUTES", "0"),
+        ("CVPN_DENY_MESSAGE", &long),
+        ("CVPN_CONNECT_TIMEOUT_MS", "750"),
+        ("CVPN_CONNECT_ON_ERROR", "deny"),
+        ("CVPN_MAX_CONNECTIONS_PER_USER", "1"),
+        (
+            "CVPN_CONNECT_HANDLER_ARN",
+            "arn:aws:lambda:eu-west-1:111122223333:function:AWSClientVPN-cvpn:live",
+        ),
+    ])
+    .unwrap();
+    assert_eq!(c.quarantine_minutes(), None, "0 turns it off");
+    assert_eq!(c.keep_out.deny_message.chars().count(), MAX_DENY_MESSAGE);
+    assert_eq!(c.keep_out.connect_timeout, Duration::from_millis(750));
+    assert_eq!(c.keep_out.on_error, OnStoreError::Deny);
+    assert_eq!(c.keep_out.max_connections_per_user, Some(1));
+    for (variable, value) in [
+        ("CVPN_QUARANTINE_MINUTES", "525601"),
+        ("CVPN_QUARANTINE_MINUTES", "-1"),
+        ("CVPN_DENY_MESSAGE", "line one\nline two"),
+        ("CVPN_CONNECT_TIMEOUT_MS", "30000"),
+        ("CVPN_CONNECT_ON_ERROR", "maybe"),
+        ("CVPN_MAX_CONNECTIONS_PER_USER", "0"),
+        (
+            "CVPN_CONNECT_HANDLER_ARN",
+            "arn:aws:lambda:eu-west-1:111122223333:function:cvpn-terminator",
+        ),
+        ("CVPN_CONNECT_HANDLER_ARN", "AWSClientVPN-cvpn"),
+    ] {
+        assert_eq!(from(&[(variable, value)]).unwrap_err().variable, variable, "{value}");
+    }
+}

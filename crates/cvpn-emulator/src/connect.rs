@@ -58,11 +58,14 @@ pub fn modify_endpoint(ctx: Ctx, p: &Params) -> Result<String, ApiError> {
     Ok(xml.finish())
 }
 
-/// The function name of a handler ARN (`arn:…:lambda:REGION:ACCOUNT:function:AWSClientVPN-…`).
+/// The function name of a handler ARN (`arn:…:lambda:REGION:ACCOUNT:function:AWSClientVPN-…`,
+/// optionally with a version or alias, which Client VPN supports).
 pub fn function_name(arn: &str) -> Option<&str> {
     let parts: Vec<&str> = arn.split(':').collect();
     match parts.as_slice() {
-        ["arn", _, "lambda", _, _, "function", name] if name.starts_with(HANDLER_PREFIX) => {
+        ["arn", _, "lambda", _, _, "function", name] | ["arn", _, "lambda", _, _, "function", name, _]
+            if name.starts_with(HANDLER_PREFIX) =>
+        {
             Some(name)
         }
         _ => None,
@@ -210,6 +213,10 @@ mod tests {
     fn only_handler_names_are_accepted() {
         assert_eq!(
             function_name("arn:aws:lambda:eu-west-1:111122223333:function:AWSClientVPN-cvpn"),
+            Some("AWSClientVPN-cvpn")
+        );
+        assert_eq!(
+            function_name("arn:aws:lambda:eu-west-1:111122223333:function:AWSClientVPN-cvpn:live"),
             Some("AWSClientVPN-cvpn")
         );
         assert_eq!(function_name("arn:aws:lambda:eu-west-1:111122223333:function:cvpn"), None);
