@@ -1,5 +1,5 @@
 import * as path from "path";
-import { Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as cwActions from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
@@ -88,11 +88,30 @@ export interface ClientVpnTerminatorProps {
   readonly asyncRetryAttempts?: number;
   /** Default: 1 hour. */
   readonly asyncMaxEventAge?: Duration;
-  /** Notified when the function errs. */
+  /** Notified when the function errs, or the connect handler cannot read the quarantine. */
   readonly alarmTopic?: sns.ITopic;
+  /**
+   * Minutes an incident keeps the users it acted on out (the connect handler refuses them).
+   * Default: 1440. 0 turns quarantine and the connect handler off.
+   */
+  readonly quarantineMinutes?: number;
+  /** What a quarantined user's VPN client shows (at most 255 characters). Default: the function's. */
+  readonly denyMessage?: string;
+  /** When the quarantine cannot be read in time. Default: allow (an outage locks nobody out). */
+  readonly connectOnError?: "allow" | "deny";
+  /** How long the connect handler waits for the quarantine. Default: 2 seconds. */
+  readonly connectTimeout?: Duration;
+  /** Refuse a user's connection beyond this many active ones. Default: no limit. */
+  readonly maxConnectionsPerUser?: number;
+  /** Must begin with AWSClientVPN- (Client VPN calls no other). Default: AWSClientVPN-<stack name>. */
+  readonly connectHandlerName?: string;
+  /** Provisioned concurrency for the connect handler, as AWS recommends. Default: none. */
+  readonly connectHandlerProvisionedConcurrency?: number;
 }
 
 const optional = (value: number | undefined) => (value === undefined ? "" : String(value));
+const codeFrom = (props: ClientVpnTerminatorProps) =>
+  lambda.Code.fromAsset(props.codePath ?? path.join(__dirname, "../../../target/lambda/cvpn-terminator"));
 
 export class ClientVpnTerminator extends Construct {
   public readonly function: lambda.Function;
@@ -100,6 +119,9 @@ export class ClientVpnTerminator extends Construct {
   public readonly stateTable?: dynamodb.Table;
   public readonly customAction?: securityhub.CfnActionTarget;
   public readonly errorsAlarm: cloudwatch.Alarm;
+  /** The alias Client VPN endpoints call, when quarantine is on. */
+  public readonly connectHandler?: lambda.Alias;
+  public readonly quarantineCheckAlarm?: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: ClientVpnTerminatorProps = {}) {
     super(scope, id);
@@ -109,6 +131,11 @@ export class ClientVpnTerminator extends Construct {
     }
     const stack = Stack.of(this);
     const tracksIdle = props.idleMinutes !== undefined || props.extendedIdleMinutes !== undefined;
+    const quarantineMinutes = props.quarantineMinutes ?? 1440;
+    if (!Number.isInteger(quarantineMinutes) || quarantineMinutes < 0 || quarantineMinutes > 525600) {
+      throw new Error(`quarantineMinutes ${quarantineMinutes} is not a whole number from 0 to 525600`);
+    }
+    const quarantine = quarantineMinutes > 0;
 
     const logGroup = new logs.LogGroup(this, "Logs", {
       retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
@@ -119,7 +146,7 @@ export class ClientVpnTerminator extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    if (tracksIdle) {
+    if (tracksIdle || quarantine) {
       this.stateTable = new dynamodb.Table(this, "StateTable", {
         partitionKey: { name: "pk", type: dynamodb.AttributeType.STRING },
         billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
@@ -149,14 +176,20 @@ export class ClientVpnTerminator extends Construct {
       }),
     );
     logGroup.grantWrite(role);
-    this.stateTable?.grant(role, "dynamodb:BatchGetItem", "dynamodb:PutItem");
-
     const list = (values?: string[]) => (values ?? []).join(",");
+    // Idle counters, and quarantine holds (placed, extended, released).
+    this.stateTable?.grant(role, "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:DeleteItem");
+    if (quarantine && this.stateTable) {
+      const { alias, alarm } = this.addConnectHandler(props, this.stateTable, codeFrom(props), list);
+      this.connectHandler = alias;
+      this.quarantineCheckAlarm = alarm;
+    }
+
     this.function = new lambda.Function(this, "Function", {
       runtime: lambda.Runtime.PROVIDED_AL2023,
       architecture: lambda.Architecture.ARM_64,
       handler: "bootstrap",
-      code: lambda.Code.fromAsset(props.codePath ?? path.join(__dirname, "../../../target/lambda/cvpn-terminator")),
+      code: codeFrom(props),
       memorySize: props.memorySize ?? 128,
       timeout: props.timeout ?? Duration.minutes(2),
       reservedConcurrentExecutions: props.reservedConcurrency ?? 5,
@@ -191,6 +224,9 @@ export class ClientVpnTerminator extends Construct {
         CVPN_STATE_TABLE: this.stateTable?.tableName ?? "",
         CVPN_CONCURRENCY: String(props.concurrency ?? 8),
         CVPN_MAX_ATTEMPTS: String(props.maxAttempts ?? 5),
+        CVPN_QUARANTINE_MINUTES: String(quarantineMinutes),
+        // Incidents warn when an endpoint in scope does not call this handler.
+        CVPN_CONNECT_HANDLER_ARN: this.connectHandler?.functionArn ?? "",
       },
     });
 
@@ -286,5 +322,123 @@ export class ClientVpnTerminator extends Construct {
     NagSuppressions.addResourceSuppressions(this.failureQueue, [
       { id: "AwsSolutions-SQS3", reason: "This queue is itself the function's on-failure destination." },
     ]);
+  }
+
+  /**
+   * The client connect handler: the same code, answering Client VPN before every new connection
+   * from the quarantine, which it may read but not change. Client VPN invokes it through its
+   * service-linked role (AWSServiceRoleForClientVPNConnections allows lambda:InvokeFunction on
+   * function:AWSClientVPN-* only), so the function needs no resource-based permission.
+   */
+  private addConnectHandler(
+    props: ClientVpnTerminatorProps,
+    table: dynamodb.Table,
+    code: lambda.Code,
+    list: (values?: string[]) => string,
+  ): { alias: lambda.Alias; alarm: cloudwatch.Alarm } {
+    const stack = Stack.of(this);
+    const name = props.connectHandlerName ?? `AWSClientVPN-${stack.stackName}`;
+    if (!/^AWSClientVPN-[A-Za-z0-9_-]{1,51}$/.test(name)) {
+      throw new Error(
+        `connect handler name ${name} must begin with AWSClientVPN- and fit Lambda's 64 characters; ` +
+          "set connectHandlerName",
+      );
+    }
+    if (props.denyMessage !== undefined && props.denyMessage.length > 255) {
+      throw new Error("denyMessage is longer than the 255 characters Client VPN shows");
+    }
+    const logGroup = new logs.LogGroup(this, "ConnectHandlerLogs", {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const role = new iam.Role(this, "ConnectHandlerRole", { assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com") });
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ["dynamodb:BatchGetItem"],
+        resources: [table.tableArn],
+        conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["quarantine#*"] } },
+      }),
+    );
+    if (props.maxConnectionsPerUser !== undefined) {
+      role.addToPolicy(
+        new iam.PolicyStatement({ actions: ["ec2:DescribeClientVpnConnections"], resources: ["*"] }),
+      );
+    }
+    logGroup.grantWrite(role);
+    const handler = new lambda.Function(this, "ConnectHandler", {
+      functionName: name,
+      runtime: lambda.Runtime.PROVIDED_AL2023,
+      architecture: lambda.Architecture.ARM_64,
+      handler: "bootstrap",
+      code,
+      memorySize: 128,
+      // Client VPN waits 30 s; the handler answers within its connect timeout.
+      timeout: Duration.seconds(29),
+      role,
+      logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      applicationLogLevelV2: props.logLevel ?? lambda.ApplicationLogLevel.INFO,
+      systemLogLevelV2: lambda.SystemLogLevel.WARN,
+      environment: {
+        CVPN_STATE_TABLE: table.tableName,
+        CVPN_PROTECTED_USERS: list(props.protectedUsers),
+        CVPN_USERNAME_CASE: props.usernameCase ?? "insensitive",
+        CVPN_DENY_MESSAGE: props.denyMessage ?? "",
+        CVPN_CONNECT_ON_ERROR: props.connectOnError ?? "allow",
+        CVPN_CONNECT_TIMEOUT_MS: String((props.connectTimeout ?? Duration.seconds(2)).toMilliseconds()),
+        CVPN_MAX_CONNECTIONS_PER_USER: optional(props.maxConnectionsPerUser),
+      },
+    });
+    const alias = new lambda.Alias(this, "ConnectHandlerLive", {
+      aliasName: "live",
+      version: handler.currentVersion,
+      provisionedConcurrentExecutions: props.connectHandlerProvisionedConcurrency || undefined,
+    });
+    const failures = new logs.MetricFilter(this, "QuarantineCheckFailed", {
+      logGroup,
+      filterPattern: logs.FilterPattern.stringValue("$.event", "=", "quarantine_check_failed"),
+      metricNamespace: "cvpn-terminator",
+      metricName: "QuarantineCheckFailed",
+      metricValue: "1",
+      defaultValue: 0,
+    });
+    const alarm = failures.metric({ period: Duration.minutes(1), statistic: "Sum" }).createAlarm(this, "QuarantineCheckAlarm", {
+      alarmDescription:
+        "The connect handler could not read the quarantine (or a user's connections) in time; connectOnError decided",
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    if (props.alarmTopic) {
+      alarm.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
+    }
+    const ids = props.endpointIds?.length
+      ? props.endpointIds.join(" ")
+      : "$(aws ec2 describe-client-vpn-endpoints --query 'ClientVpnEndpoints[].ClientVpnEndpointId' --output text)";
+    new CfnOutput(this, "ConnectHandlerArn", {
+      description: "The connect handler every endpoint must call for the quarantine to hold",
+      value: alias.functionArn,
+    });
+    new CfnOutput(this, "WireConnectHandler", {
+      description:
+        "Run once (with ec2:ModifyClientVpnEndpoint and, the first time, iam:CreateServiceLinkedRole); " +
+        "`cvpn-terminator check` shows which endpoints call the handler",
+      value: `for id in ${ids}; do aws ec2 modify-client-vpn-endpoint --client-vpn-endpoint-id $id --client-connect-options Enabled=true,LambdaFunctionArn=${alias.functionArn} --region ${stack.region}; done`,
+    });
+    NagSuppressions.addResourceSuppressions(
+      role,
+      [
+        {
+          id: "AwsSolutions-IAM5",
+          reason:
+            "DescribeClientVpnConnections supports no resource-level permissions (only with a per-user limit); " +
+            "the table is read only for quarantine# keys.",
+          appliesTo: ["Resource::*"],
+        },
+      ],
+      true,
+    );
+    return { alias, alarm };
   }
 }

@@ -47,12 +47,12 @@ test("the function: arm64, provided.al2023, JSON logs, dry run by default", () =
     Architectures: ["arm64"],
     Handler: "bootstrap",
     LoggingConfig: Match.objectLike({ LogFormat: "JSON", ApplicationLogLevel: "INFO" }),
-    Environment: { Variables: Match.objectLike({ CVPN_DRY_RUN: "true", CVPN_MAX_TERMINATIONS: "10", CVPN_STATE_TABLE: "" }) },
+    Environment: { Variables: Match.objectLike({ CVPN_DRY_RUN: "true", CVPN_MAX_TERMINATIONS: "10" }) },
   });
   template.hasResourceProperties("AWS::Logs::LogGroup", { RetentionInDays: 365 });
 });
 
-test("default triggers: GuardDuty with a severity floor and the custom action; no schedule, no table", () => {
+test("default triggers: GuardDuty with a severity floor and the custom action; no schedule", () => {
   const { template } = synth();
   template.hasResourceProperties("AWS::Events::Rule", {
     EventPattern: { source: ["aws.guardduty"], "detail-type": ["GuardDuty Finding"], detail: { severity: [{ numeric: [">=", 7] }] } },
@@ -62,7 +62,6 @@ test("default triggers: GuardDuty with a severity floor and the custom action; n
     EventPattern: Match.objectLike({ "detail-type": ["Security Hub Findings - Custom Action"] }),
   });
   template.resourceCountIs("AWS::Events::Rule", 2);
-  template.resourceCountIs("AWS::DynamoDB::Table", 0);
   template.resourceCountIs("AWS::Lambda::Permission", 2);
 });
 
@@ -100,7 +99,7 @@ test("Terminate is scoped to the Region's endpoints, or to the listed ones, neve
 });
 
 test("the idle policy brings the state table: TTL, PITR, encryption, and access to it only", () => {
-  const { template } = synth({ idleMinutes: 60, schedule: events.Schedule.rate(Duration.minutes(15)) });
+  const { template } = synth({ idleMinutes: 60, quarantineMinutes: 0, schedule: events.Schedule.rate(Duration.minutes(15)) });
   template.hasResourceProperties("AWS::DynamoDB::Table", {
     KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }],
     AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }],
@@ -117,8 +116,71 @@ test("the idle policy brings the state table: TTL, PITR, encryption, and access 
     .flatMap((p) => p.Properties.PolicyDocument.Statement)
     .filter((s) => JSON.stringify(s.Action).includes("dynamodb:"));
   assert.equal(dynamo.length, 1);
-  assert.deepEqual([dynamo[0].Action].flat().sort(), ["dynamodb:BatchGetItem", "dynamodb:PutItem"]);
+  assert.deepEqual([dynamo[0].Action].flat().sort(), ["dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:PutItem"]);
   assert.match(JSON.stringify(dynamo[0].Resource), /StateTable/);
+});
+
+test("without the idle policy or quarantine there is no table and no connect handler", () => {
+  const { template } = synth({ quarantineMinutes: 0 });
+  template.resourceCountIs("AWS::DynamoDB::Table", 0);
+  template.resourceCountIs("AWS::Lambda::Function", 1);
+  template.hasResourceProperties("AWS::Lambda::Function", {
+    Environment: { Variables: Match.objectLike({ CVPN_STATE_TABLE: "", CVPN_QUARANTINE_MINUTES: "0", CVPN_CONNECT_HANDLER_ARN: "" }) },
+  });
+});
+
+function statementsOf(template: Template, rolePattern: RegExp): any[] {
+  const policies = Object.values(template.findResources("AWS::IAM::Policy")) as any[];
+  return policies
+    .filter((p) => p.Properties.Roles.some((r: any) => rolePattern.test(JSON.stringify(r))))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement);
+}
+
+test("quarantine (the default) brings the connect handler: AWSClientVPN- name, read-only on holds, alarm", () => {
+  const { template } = synth({ maxConnectionsPerUser: 1, connectHandlerProvisionedConcurrency: 2, denyMessage: "Call the SOC" });
+  template.hasResourceProperties("AWS::Lambda::Function", {
+    FunctionName: "AWSClientVPN-Test",
+    Timeout: 29,
+    Environment: {
+      Variables: Match.objectLike({
+        CVPN_STATE_TABLE: { Ref: Match.anyValue() },
+        CVPN_DENY_MESSAGE: "Call the SOC",
+        CVPN_CONNECT_ON_ERROR: "allow",
+        CVPN_CONNECT_TIMEOUT_MS: "2000",
+        CVPN_MAX_CONNECTIONS_PER_USER: "1",
+      }),
+    },
+  });
+  template.hasResourceProperties("AWS::Lambda::Alias", {
+    Name: "live",
+    ProvisionedConcurrencyConfig: { ProvisionedConcurrentExecutions: 2 },
+  });
+  // The incident function knows the handler, and may place and release holds.
+  template.hasResourceProperties("AWS::Lambda::Function", {
+    Environment: { Variables: Match.objectLike({ CVPN_QUARANTINE_MINUTES: "1440", CVPN_CONNECT_HANDLER_ARN: { Ref: Match.anyValue() } }) },
+  });
+  const handler = statementsOf(template, /ConnectHandlerRole/);
+  const actions = handler.flatMap((s) => [s.Action].flat());
+  assert.deepEqual(
+    actions.filter((a) => !a.startsWith("logs:")).sort(),
+    ["dynamodb:BatchGetItem", "ec2:DescribeClientVpnConnections"],
+  );
+  const read = handler.find((s) => s.Action === "dynamodb:BatchGetItem");
+  assert.deepEqual(read.Condition, { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["quarantine#*"] } });
+  // Client VPN's service-linked role invokes it: no resource-based permission.
+  template.resourceCountIs("AWS::Lambda::Permission", 2);
+  template.hasResourceProperties("AWS::Logs::MetricFilter", {
+    FilterPattern: '{ $.event = "quarantine_check_failed" }',
+    MetricTransformations: [Match.objectLike({ MetricName: "QuarantineCheckFailed" })],
+  });
+  template.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "QuarantineCheckFailed", Threshold: 1 });
+  const outputs = template.findOutputs("*");
+  assert.match(JSON.stringify(outputs), /modify-client-vpn-endpoint/);
+});
+
+test("a connect handler name Client VPN would not call is refused", () => {
+  assert.throws(() => synth({ connectHandlerName: "cvpn-connect" }), /AWSClientVPN-/);
+  assert.throws(() => synth({ connectHandlerName: `AWSClientVPN-${"x".repeat(52)}` }), /64 characters/);
 });
 
 test("failed async invocations go to an encrypted queue; errors raise an alarm", () => {
@@ -148,6 +210,8 @@ test("cdk-nag AwsSolutions: no unsuppressed findings", () => {
     [everything, false],
     [everything, true],
     [{ ...everything, endpointIds: ["cvpn-endpoint-0a1b2c3d4e5f60718"] }, true],
+    [{ maxConnectionsPerUser: 2, connectHandlerProvisionedConcurrency: 1 }, false],
+    [{ quarantineMinutes: 0 }, false],
   ];
   for (const [props, agnostic] of cases) {
     const { stack } = synth(props, agnostic);
