@@ -81,7 +81,12 @@ impl<A: ClientVpnApi, S: QuarantineStore> App<A, S> {
     }
 }
 
-fn log(request: &ConnectRequest, facts: &Facts, d: &Decision, on_error: crate::config::OnStoreError) {
+fn log(
+    request: &ConnectRequest,
+    facts: &Facts,
+    d: &Decision,
+    on_error: crate::config::OnStoreError,
+) {
     let failures = [
         ("quarantine", facts.holds.as_ref().err()),
         (

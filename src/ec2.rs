@@ -193,7 +193,10 @@ fn status(s: Option<&ClientVpnConnectionStatus>) -> Status {
     }
 }
 
-fn connections(items: &[aws_sdk_ec2::types::ClientVpnConnection], endpoint_id: &str) -> Vec<Connection> {
+fn connections(
+    items: &[aws_sdk_ec2::types::ClientVpnConnection],
+    endpoint_id: &str,
+) -> Vec<Connection> {
     items
         .iter()
         .filter_map(|c| {

@@ -147,7 +147,10 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
                 }
                 let minutes = minutes.unwrap_or(config.keep_out.quarantine_minutes);
                 if minutes == 0 {
-                    let parent = request.name_path.rsplit_once('.').map_or("event", |(p, _)| p);
+                    let parent = request
+                        .name_path
+                        .rsplit_once('.')
+                        .map_or("event", |(p, _)| p);
                     return Err(HandlerError::bad_event(
                         format!("{parent}.Minutes"),
                         "needed: CVPN_QUARANTINE_MINUTES is 0, so there is no default; nothing was changed",

@@ -3,7 +3,7 @@
 //! descriptions, additional info, product fields, tags, notes) never changes what a finding names,
 //! nor the connections it would end.
 
-// The handler's future nests the AWS SDK's deep async stacks (see src/main.rs); tests that
+// The handler's future nests the AWS SDK's deep async stacks (see src/bin/cvpn-terminator/main.rs); tests that
 // await it compute its layout past rustc's default query depth.
 #![recursion_limit = "256"]
 
@@ -195,7 +195,7 @@ fn targets(f: &Finding) -> BTreeSet<String> {
         .map(|(id, cidr)| Endpoint {
             id: id.to_string(),
             client_cidr: Cidr::parse(cidr),
- connect_handler: None,
+            connect_handler: None,
         })
         .collect();
     let selector = Selector {

@@ -1,7 +1,7 @@
 //! The incident path end to end: sample events through the handler, aws-sdk-ec2 over HTTP, and the
 //! emulator's state afterwards.
 
-// The handler's future nests the AWS SDK's deep async stacks (see src/main.rs); tests that
+// The handler's future nests the AWS SDK's deep async stacks (see src/bin/cvpn-terminator/main.rs); tests that
 // await it compute its layout past rustc's default query depth.
 #![recursion_limit = "256"]
 

@@ -2,7 +2,7 @@
 //! handler answers Client VPN's request from it (aws-sdk-ec2 against the emulator, where endpoints
 //! are wired to the handler with ModifyClientVpnEndpoint).
 
-// The handler's future nests the AWS SDK's deep async stacks (see src/main.rs).
+// The handler's future nests the AWS SDK's deep async stacks (see src/bin/cvpn-terminator/main.rs).
 #![recursion_limit = "256"]
 
 mod common;
@@ -76,7 +76,10 @@ async fn connect<A: cvpn_terminator::ClientVpnApi>(
         "posture-compliance-statuses",
         "schema-version",
     ] {
-        assert!(answer.get(field).is_some_and(|v| !v.is_null()), "{field}: {answer}");
+        assert!(
+            answer.get(field).is_some_and(|v| !v.is_null()),
+            "{field}: {answer}"
+        );
     }
     answer
 }
@@ -91,12 +94,19 @@ async fn a_finding_keeps_its_user_out_until_a_person_releases_them() {
     let h = with_table(config(), &moto, "story").await;
     wire_endpoint_a(&h).await;
 
-    let response = h.app.handle(&event("guardduty-iam-assumed-role.json")).await.unwrap();
+    let response = h
+        .app
+        .handle(&event("guardduty-iam-assumed-role.json"))
+        .await
+        .unwrap();
     assert_eq!(response.terminated.len(), 3);
     let [hold] = response.quarantine.as_slice() else {
         panic!("{:?}", response.quarantine)
     };
-    assert_eq!((hold.kind, hold.name.as_str()), (SubjectKind::Username, ALICE));
+    assert_eq!(
+        (hold.kind, hold.name.as_str()),
+        (SubjectKind::Username, ALICE)
+    );
     assert_eq!(hold.outcome, HoldOutcome::Placed);
     assert_eq!(hold.finding_id.as_deref(), Some(GUARDDUTY_FINDING));
     // Endpoint B would let alice back in, and the response says so.
@@ -109,15 +119,22 @@ async fn a_finding_keeps_its_user_out_until_a_person_releases_them() {
         .as_str()
         .unwrap()
         .contains("suspended"));
-    assert!(allowed(&connect(&h.app, Some("bob"), "shared.vpn.example.com").await));
+    assert!(allowed(
+        &connect(&h.app, Some("bob"), "shared.vpn.example.com").await
+    ));
 
-    let release = json!({"Release": {"Username": "ALICE@example.com", "RequestedBy": "soc@example.com"}});
+    let release =
+        json!({"Release": {"Username": "ALICE@example.com", "RequestedBy": "soc@example.com"}});
     let response = h.app.handle(&release).await.unwrap();
-    let [released] = response.quarantine.as_slice() else { panic!() };
+    let [released] = response.quarantine.as_slice() else {
+        panic!()
+    };
     assert_eq!(released.outcome, HoldOutcome::Released);
     assert_eq!(released.requested_by.as_deref(), Some("soc@example.com"));
     assert_eq!(released.finding_id.as_deref(), Some(GUARDDUTY_FINDING));
-    assert!(allowed(&connect(&h.app, Some(ALICE), "shared.vpn.example.com").await));
+    assert!(allowed(
+        &connect(&h.app, Some(ALICE), "shared.vpn.example.com").await
+    ));
     let again = h.app.handle(&release).await.unwrap();
     assert_eq!(again.quarantine[0].outcome, HoldOutcome::NotHeld);
 }
@@ -128,12 +145,23 @@ async fn a_quarantine_extends_and_never_shortens() {
     let h = with_table(config(), &moto, "extend").await;
     let hold = |minutes: u32| json!({"Quarantine": {"Username": "heidi", "Minutes": minutes, "Reason": "INC-9"}});
     let outcome = |r: cvpn_terminator::Response| r.quarantine[0].outcome;
-    assert_eq!(outcome(h.app.handle(&hold(600)).await.unwrap()), HoldOutcome::Placed);
-    assert_eq!(outcome(h.app.handle(&hold(60)).await.unwrap()), HoldOutcome::Kept);
-    assert_eq!(outcome(h.app.handle(&hold(1200)).await.unwrap()), HoldOutcome::Extended);
+    assert_eq!(
+        outcome(h.app.handle(&hold(600)).await.unwrap()),
+        HoldOutcome::Placed
+    );
+    assert_eq!(
+        outcome(h.app.handle(&hold(60)).await.unwrap()),
+        HoldOutcome::Kept
+    );
+    assert_eq!(
+        outcome(h.app.handle(&hold(1200)).await.unwrap()),
+        HoldOutcome::Extended
+    );
     let store = h.app.store.as_ref().unwrap();
     let stored = store.list().await.unwrap();
-    let [held] = stored.as_slice() else { panic!("{stored:?}") };
+    let [held] = stored.as_slice() else {
+        panic!("{stored:?}")
+    };
     assert_eq!(held.until - held.since, 1200 * 60);
     assert_eq!(held.reason, "INC-9");
     // A finding about heidi later keeps the longer hold.
@@ -150,7 +178,9 @@ async fn protected_users_dry_runs_and_bad_requests_hold_nobody() {
         .handle(&json!({"Quarantine": {"Username": "BreakGlass"}}))
         .await
         .unwrap_err();
-    let HandlerError::BadEvent(e) = e else { panic!("{e}") };
+    let HandlerError::BadEvent(e) = e else {
+        panic!("{e}")
+    };
     assert_eq!(e.path, "event.Quarantine.Username");
     assert!(e.message.contains("protected"), "{e}");
 
@@ -162,7 +192,10 @@ async fn protected_users_dry_runs_and_bad_requests_hold_nobody() {
         api: Ec2::new(ec2_client(&h.emulator.url(), 2)),
         store: h.app.store.clone(),
     };
-    let response = dry.handle(&event("guardduty-iam-assumed-role.json")).await.unwrap();
+    let response = dry
+        .handle(&event("guardduty-iam-assumed-role.json"))
+        .await
+        .unwrap();
     assert_eq!(response.would_terminate.len(), 3);
     assert!(response.quarantine.is_empty());
 
@@ -177,16 +210,29 @@ async fn protected_users_dry_runs_and_bad_requests_hold_nobody() {
         api: Ec2::new(ec2_client(&h.emulator.url(), 2)),
         store: h.app.store.clone(),
     };
-    let response = off.handle(&event("securityhub-imported.json")).await.unwrap();
+    let response = off
+        .handle(&event("securityhub-imported.json"))
+        .await
+        .unwrap();
     assert_eq!(response.terminated.len(), 1);
     assert!(response.quarantine.is_empty() && response.unenforced.is_empty());
     let e = off
         .handle(&json!({"Quarantine": {"Username": "bob"}}))
         .await
         .unwrap_err();
-    let HandlerError::BadEvent(e) = e else { panic!("{e}") };
+    let HandlerError::BadEvent(e) = e else {
+        panic!("{e}")
+    };
     assert_eq!(e.path, "event.Quarantine.Minutes");
-    assert!(h.app.store.as_ref().unwrap().list().await.unwrap().is_empty());
+    assert!(h
+        .app
+        .store
+        .as_ref()
+        .unwrap()
+        .list()
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test]
@@ -198,7 +244,9 @@ async fn certificate_users_are_held_by_common_name_even_when_a_retry_finishes_th
     h.app.store = Some(Dynamo::new(moto.client(), "missing"));
     let finding = event("guardduty-ec2-vpn-client-ip.json");
     let e = h.app.handle(&finding).await.unwrap_err();
-    let HandlerError::Incomplete(first) = e else { panic!("{e}") };
+    let HandlerError::Incomplete(first) = e else {
+        panic!("{e}")
+    };
     assert_eq!(first.terminated.len(), 1);
     assert_eq!(first.errors[0].action, "PutItem");
     assert_eq!(first.errors[0].code, "ResourceNotFoundException");
@@ -213,7 +261,9 @@ async fn certificate_users_are_held_by_common_name_even_when_a_retry_finishes_th
         (hold.kind, hold.name.as_str()),
         (SubjectKind::CommonName, "carol.devices.example.com")
     );
-    assert!(!allowed(&connect(&h.app, None, "Carol.Devices.example.com").await));
+    assert!(!allowed(
+        &connect(&h.app, None, "Carol.Devices.example.com").await
+    ));
 }
 
 #[tokio::test]
@@ -265,5 +315,7 @@ async fn the_per_user_limit_refuses_a_connection_beyond_it() {
         .as_str()
         .unwrap()
         .contains("2 VPN connection"));
-    assert!(allowed(&connect(&h.app, Some("bob"), "shared.vpn.example.com").await));
+    assert!(allowed(
+        &connect(&h.app, Some("bob"), "shared.vpn.example.com").await
+    ));
 }

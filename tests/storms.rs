@@ -1,7 +1,7 @@
 //! The incident path under throttling and server-error storms on Terminate: every target is
 //! accounted for, none lost, through aws-sdk-ec2's retries against the emulator.
 
-// The handler's future nests the AWS SDK's deep async stacks (see src/main.rs); tests that
+// The handler's future nests the AWS SDK's deep async stacks (see src/bin/cvpn-terminator/main.rs); tests that
 // await it compute its layout past rustc's default query depth.
 #![recursion_limit = "256"]
 

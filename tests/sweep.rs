@@ -1,7 +1,7 @@
 //! Scheduled cleanup end to end: the emulator for EC2 and moto's server for DynamoDB, both through
 //! the real SDKs, over ticks with the emulated clock and traffic moved between them.
 
-// The handler's future nests the AWS SDK's deep async stacks (see src/main.rs); tests that
+// The handler's future nests the AWS SDK's deep async stacks (see src/bin/cvpn-terminator/main.rs); tests that
 // await it compute its layout past rustc's default query depth.
 #![recursion_limit = "256"]
 

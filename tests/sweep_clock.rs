@@ -2,7 +2,7 @@
 //! write state, make a late tick judge a young connection idle, or lower the limits below what a
 //! person configured. Through the handler, aws-sdk-ec2 against the emulator and moto's DynamoDB.
 
-// The handler's future nests the AWS SDK's deep async stacks (see src/main.rs); tests that
+// The handler's future nests the AWS SDK's deep async stacks (see src/bin/cvpn-terminator/main.rs); tests that
 // await it compute its layout past rustc's default query depth.
 #![recursion_limit = "256"]
 

@@ -8,7 +8,9 @@ use std::fmt;
 use std::time::Duration;
 
 mod keep_out;
-pub use keep_out::{KeepOut, OnStoreError, HANDLER_PREFIX, MAX_DENY_MESSAGE, MAX_QUARANTINE_MINUTES};
+pub use keep_out::{
+    KeepOut, OnStoreError, HANDLER_PREFIX, MAX_DENY_MESSAGE, MAX_QUARANTINE_MINUTES,
+};
 
 /// Which connection attributes a finding's indicators may match.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -305,7 +307,7 @@ impl Config {
             deadline_margin: Duration::from_secs(deadline_margin as u64),
             max_clock_skew: chrono::TimeDelta::seconds(max_clock_skew as i64),
             min_override_minutes: min_override_minutes as u32,
-            keep_out: KeepOut::from_lookup(&get)?,
+            keep_out: KeepOut::from_lookup(get)?,
         })
     }
 

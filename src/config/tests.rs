@@ -216,6 +216,10 @@ fn keep_out_settings() {
         ),
         ("CVPN_CONNECT_HANDLER_ARN", "AWSClientVPN-cvpn"),
     ] {
-        assert_eq!(from(&[(variable, value)]).unwrap_err().variable, variable, "{value}");
+        assert_eq!(
+            from(&[(variable, value)]).unwrap_err().variable,
+            variable,
+            "{value}"
+        );
     }
 }

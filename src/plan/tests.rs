@@ -64,7 +64,7 @@ fn run(selectors: &[Selector], connections: &[Connection], protected: &[&str]) -
         .map(|id| Endpoint {
             id: id.into(),
             client_cidr: crate::model::Cidr::parse("10.0.0.0/16"),
- connect_handler: None,
+            connect_handler: None,
         })
         .collect();
     select(

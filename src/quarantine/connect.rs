@@ -94,16 +94,15 @@ impl Decision {
 
 pub fn decide(request: &ConnectRequest, facts: &Facts, rules: &ConnectRules, now: i64) -> Decision {
     let names = [&request.username, &request.common_name];
-    if names
-        .into_iter()
-        .flatten()
-        .any(|n| (rules.is_protected)(n))
-    {
+    if names.into_iter().flatten().any(|n| (rules.is_protected)(n)) {
         return Decision::new(true, ConnectReason::Protected);
     }
     let failed = |code: &str| Decision {
         failure: Some(code.to_owned()),
-        ..Decision::new(rules.on_error == OnStoreError::Allow, ConnectReason::CheckFailed)
+        ..Decision::new(
+            rules.on_error == OnStoreError::Allow,
+            ConnectReason::CheckFailed,
+        )
     };
     let mut check_failed = None;
     match &facts.holds {
@@ -130,7 +129,10 @@ pub fn decide(request: &ConnectRequest, facts: &Facts, rules: &ConnectRules, now
         match active {
             Err(code) => return failed(code),
             Ok(ids) => {
-                let others = ids.iter().filter(|id| **id != request.connection_id).count();
+                let others = ids
+                    .iter()
+                    .filter(|id| **id != request.connection_id)
+                    .count();
                 if others >= max {
                     return Decision::new(false, ConnectReason::TooManyConnections);
                 }

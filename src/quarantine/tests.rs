@@ -49,16 +49,31 @@ fn facts(holds: Vec<Hold>) -> Facts {
 fn a_hold_in_force_refuses_and_an_expired_one_does_not() {
     let r = rules(OnStoreError::Allow, None);
     let alice = request(Some("alice"), Some("shared.vpn.example.com"));
-    let d = decide(&alice, &facts(vec![hold(SubjectKind::Username, "alice", NOW + 1)]), &r, NOW);
+    let d = decide(
+        &alice,
+        &facts(vec![hold(SubjectKind::Username, "alice", NOW + 1)]),
+        &r,
+        NOW,
+    );
     assert!(!d.allow);
     assert_eq!(d.reason, ConnectReason::Quarantined);
     assert_eq!(d.hold.unwrap().finding_id.as_deref(), Some("f-1"));
     // DynamoDB may keep an expired item for days: its time decides, not its presence.
-    let d = decide(&alice, &facts(vec![hold(SubjectKind::Username, "alice", NOW)]), &r, NOW);
+    let d = decide(
+        &alice,
+        &facts(vec![hold(SubjectKind::Username, "alice", NOW)]),
+        &r,
+        NOW,
+    );
     assert!(d.allow);
     assert_eq!(d.reason, ConnectReason::NotQuarantined);
     // Someone else's hold, or a hold on a username that matches a common name, does nothing.
-    let d = decide(&alice, &facts(vec![hold(SubjectKind::CommonName, "alice", NOW + 60)]), &r, NOW);
+    let d = decide(
+        &alice,
+        &facts(vec![hold(SubjectKind::CommonName, "alice", NOW + 60)]),
+        &r,
+        NOW,
+    );
     assert!(d.allow);
 }
 
@@ -68,7 +83,11 @@ fn a_common_name_hold_refuses_certificate_users() {
     let laptop = request(None, Some("laptop-17.vpn.example.com"));
     let d = decide(
         &laptop,
-        &facts(vec![hold(SubjectKind::CommonName, "LAPTOP-17.vpn.example.com", NOW + 60)]),
+        &facts(vec![hold(
+            SubjectKind::CommonName,
+            "LAPTOP-17.vpn.example.com",
+            NOW + 60,
+        )]),
         &r,
         NOW,
     );
@@ -77,8 +96,17 @@ fn a_common_name_hold_refuses_certificate_users() {
 
 #[test]
 fn names_compare_under_the_case_rule() {
-    let held = facts(vec![hold(SubjectKind::Username, "Alice@Example.com", NOW + 60)]);
-    let d = decide(&request(Some("ALICE@example.COM"), None), &held, &rules(OnStoreError::Allow, None), NOW);
+    let held = facts(vec![hold(
+        SubjectKind::Username,
+        "Alice@Example.com",
+        NOW + 60,
+    )]);
+    let d = decide(
+        &request(Some("ALICE@example.COM"), None),
+        &held,
+        &rules(OnStoreError::Allow, None),
+        NOW,
+    );
     assert!(!d.allow);
     let sensitive = ConnectRules {
         case: CaseRule::Sensitive,
@@ -107,7 +135,11 @@ fn protected_users_are_never_kept_out() {
     assert_eq!(d.reason, ConnectReason::Protected);
     let d = decide(
         &request(Some("root-breakglass"), None),
-        &facts(vec![hold(SubjectKind::Username, "root-breakglass", NOW + 60)]),
+        &facts(vec![hold(
+            SubjectKind::Username,
+            "root-breakglass",
+            NOW + 60,
+        )]),
         &r,
         NOW,
     );
@@ -131,8 +163,16 @@ fn a_store_error_is_decided_by_the_setting() {
         holds: Err("timeout".into()),
         active: Some(Ok(vec!["cvpn-connection-00000000000000001".into()])),
     };
-    let d = decide(&bob, &failed_full, &rules(OnStoreError::Allow, Some(1)), NOW);
-    assert_eq!((d.allow, d.reason), (false, ConnectReason::TooManyConnections));
+    let d = decide(
+        &bob,
+        &failed_full,
+        &rules(OnStoreError::Allow, Some(1)),
+        NOW,
+    );
+    assert_eq!(
+        (d.allow, d.reason),
+        (false, ConnectReason::TooManyConnections)
+    );
 }
 
 #[test]
@@ -147,7 +187,10 @@ fn the_per_user_limit_counts_other_active_connections() {
     // The connection being asked about does not count against itself.
     assert!(decide(&bob, &with(&["c1", &bob.connection_id]), &r, NOW).allow);
     let d = decide(&bob, &with(&["c1", "c2"]), &r, NOW);
-    assert_eq!((d.allow, d.reason), (false, ConnectReason::TooManyConnections));
+    assert_eq!(
+        (d.allow, d.reason),
+        (false, ConnectReason::TooManyConnections)
+    );
     assert!(message(&d, "x", Some(2)).contains("2 VPN connection"));
     // The listing failed: the setting decides.
     let failed = Facts {
@@ -167,7 +210,12 @@ fn messages_fit_what_client_vpn_shows() {
         NOW,
     );
     assert_eq!(message(&d, "Call the SOC", None), "Call the SOC");
-    let ok = decide(&request(Some("bob"), None), &facts(vec![]), &rules(OnStoreError::Allow, None), NOW);
+    let ok = decide(
+        &request(Some("bob"), None),
+        &facts(vec![]),
+        &rules(OnStoreError::Allow, None),
+        NOW,
+    );
     assert_eq!(message(&ok, "Call the SOC", None), "");
     assert!(message(&ok, "", Some(1000)).len() <= 255);
 }
@@ -203,10 +251,20 @@ fn an_incident_holds_named_users_and_ended_connections_never_shared_certificates
         &protect_root,
     );
     let want = vec![
-        (Subject::new(SubjectKind::Username, "alice", CaseRule::Insensitive), 1),
-        (Subject::new(SubjectKind::Username, "dave", CaseRule::Insensitive), 2),
         (
-            Subject::new(SubjectKind::CommonName, "laptop-9.vpn.example.com", CaseRule::Insensitive),
+            Subject::new(SubjectKind::Username, "alice", CaseRule::Insensitive),
+            1,
+        ),
+        (
+            Subject::new(SubjectKind::Username, "dave", CaseRule::Insensitive),
+            2,
+        ),
+        (
+            Subject::new(
+                SubjectKind::CommonName,
+                "laptop-9.vpn.example.com",
+                CaseRule::Insensitive,
+            ),
             11,
         ),
     ];
@@ -225,7 +283,10 @@ fn subject_kinds_round_trip() {
 fn an_endpoint_enforces_the_quarantine_only_through_the_deployed_handler() {
     let deployed = "arn:aws:lambda:eu-west-1:111122223333:function:AWSClientVPN-cvpn";
     assert!(enforces(Some(deployed), Some(deployed)));
-    assert!(!enforces(Some(deployed), Some("arn:aws:lambda:eu-west-1:111122223333:function:AWSClientVPN-other")));
+    assert!(!enforces(
+        Some(deployed),
+        Some("arn:aws:lambda:eu-west-1:111122223333:function:AWSClientVPN-other")
+    ));
     assert!(!enforces(Some(deployed), None));
     assert!(enforces(None, Some(deployed)));
     assert!(!enforces(None, None));

@@ -102,7 +102,9 @@ impl Dynamo {
     }
 
     async fn load_batch(&self, ids: &[String]) -> Result<Vec<(String, Stored)>, ApiError> {
-        let items = self.batch_get(ids.iter().map(|id| key(id)).collect()).await?;
+        let items = self
+            .batch_get(ids.iter().map(|id| key(id)).collect())
+            .await?;
         Ok(items
             .iter()
             .filter_map(|item| {

@@ -16,15 +16,19 @@ pub const KEY_PREFIX: &str = "quarantine#";
 pub trait QuarantineStore: Send + Sync {
     /// The stored holds on `subjects` (at most 100), expired ones included: the caller knows the
     /// time.
-    fn holds(&self, subjects: &[Subject])
-        -> impl Future<Output = Result<Vec<Hold>, ApiError>> + Send;
+    fn holds(
+        &self,
+        subjects: &[Subject],
+    ) -> impl Future<Output = Result<Vec<Hold>, ApiError>> + Send;
 
     /// Stores `hold` unless one lasting at least as long is stored: a quarantine never shortens.
     fn place(&self, hold: &Hold) -> impl Future<Output = Result<Held, ApiError>> + Send;
 
     /// Deletes the hold on `subject`, answering what it was.
-    fn release(&self, subject: &Subject)
-        -> impl Future<Output = Result<Option<Hold>, ApiError>> + Send;
+    fn release(
+        &self,
+        subject: &Subject,
+    ) -> impl Future<Output = Result<Option<Hold>, ApiError>> + Send;
 
     /// Every stored hold, expired ones included.
     fn list(&self) -> impl Future<Output = Result<Vec<Hold>, ApiError>> + Send;

@@ -9,7 +9,9 @@ use crate::quarantine::SubjectKind;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {
     /// `None`: `CVPN_QUARANTINE_MINUTES`.
-    Hold { minutes: Option<u32> },
+    Hold {
+        minutes: Option<u32>,
+    },
     Release,
 }
 
@@ -129,21 +131,48 @@ mod tests {
         else {
             panic!()
         };
-        assert_eq!((r.change, r.kind), (Change::Release, SubjectKind::CommonName));
+        assert_eq!(
+            (r.change, r.kind),
+            (Change::Release, SubjectKind::CommonName)
+        );
     }
 
     #[test]
     fn bad_changes_name_the_field() {
         for (event, path) in [
-            (json!({"Quarantine": {"Username": "a", "Minutes": 0}}), "event.Quarantine.Minutes"),
-            (json!({"Quarantine": {"Username": "a", "Minutes": 1.5}}), "event.Quarantine.Minutes"),
-            (json!({"Quarantine": {"Username": "a", "Minutes": 525601}}), "event.Quarantine.Minutes"),
-            (json!({"Release": {"Username": "a", "Minutes": 5}}), "event.Release.Minutes"),
-            (json!({"Quarantine": {"Username": "a", "CommonName": "b"}}), "event.Quarantine"),
+            (
+                json!({"Quarantine": {"Username": "a", "Minutes": 0}}),
+                "event.Quarantine.Minutes",
+            ),
+            (
+                json!({"Quarantine": {"Username": "a", "Minutes": 1.5}}),
+                "event.Quarantine.Minutes",
+            ),
+            (
+                json!({"Quarantine": {"Username": "a", "Minutes": 525601}}),
+                "event.Quarantine.Minutes",
+            ),
+            (
+                json!({"Release": {"Username": "a", "Minutes": 5}}),
+                "event.Release.Minutes",
+            ),
+            (
+                json!({"Quarantine": {"Username": "a", "CommonName": "b"}}),
+                "event.Quarantine",
+            ),
             (json!({"Quarantine": {}}), "event.Quarantine"),
-            (json!({"Quarantine": {"Username": ""}}), "event.Quarantine.Username"),
-            (json!({"Quarantine": {"Username": "a\nb"}}), "event.Quarantine.Username"),
-            (json!({"Quarantine": {"Username": "a"}, "DryRun": true}), "event.DryRun"),
+            (
+                json!({"Quarantine": {"Username": ""}}),
+                "event.Quarantine.Username",
+            ),
+            (
+                json!({"Quarantine": {"Username": "a\nb"}}),
+                "event.Quarantine.Username",
+            ),
+            (
+                json!({"Quarantine": {"Username": "a"}, "DryRun": true}),
+                "event.DryRun",
+            ),
             (json!({"Release": "alice"}), "event.Release"),
         ] {
             let e = decode(event.clone()).unwrap_err();

@@ -63,7 +63,8 @@ pub fn modify_endpoint(ctx: Ctx, p: &Params) -> Result<String, ApiError> {
 pub fn function_name(arn: &str) -> Option<&str> {
     let parts: Vec<&str> = arn.split(':').collect();
     match parts.as_slice() {
-        ["arn", _, "lambda", _, _, "function", name] | ["arn", _, "lambda", _, _, "function", name, _]
+        ["arn", _, "lambda", _, _, "function", name]
+        | ["arn", _, "lambda", _, _, "function", name, _]
             if name.starts_with(HANDLER_PREFIX) =>
         {
             Some(name)
@@ -219,7 +220,10 @@ mod tests {
             function_name("arn:aws:lambda:eu-west-1:111122223333:function:AWSClientVPN-cvpn:live"),
             Some("AWSClientVPN-cvpn")
         );
-        assert_eq!(function_name("arn:aws:lambda:eu-west-1:111122223333:function:cvpn"), None);
+        assert_eq!(
+            function_name("arn:aws:lambda:eu-west-1:111122223333:function:cvpn"),
+            None
+        );
         assert_eq!(function_name("AWSClientVPN-cvpn"), None);
     }
 }

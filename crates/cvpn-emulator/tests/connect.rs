@@ -80,7 +80,13 @@ fn ec2(url: &str) -> aws_sdk_ec2::Client {
         aws_sdk_ec2::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("eu-west-1"))
-            .credentials_provider(Credentials::new("AKIDEXAMPLE", "secret", None, None, "test"))
+            .credentials_provider(Credentials::new(
+                "AKIDEXAMPLE",
+                "secret",
+                None,
+                None,
+                "test",
+            ))
             .endpoint_url(url)
             .build(),
     )
@@ -121,11 +127,7 @@ async fn modify_sets_the_handler_and_describe_reports_it() {
     let e = set(true, None).await.unwrap_err();
     assert_eq!(e.code(), Some("MissingParameter"));
     assert!(set(true, Some(HANDLER)).await.unwrap().r#return().unwrap());
-    let described = client
-        .describe_client_vpn_endpoints()
-        .send()
-        .await
-        .unwrap();
+    let described = client.describe_client_vpn_endpoints().send().await.unwrap();
     let options = described.client_vpn_endpoints()[0]
         .client_connect_options()
         .unwrap();
@@ -133,7 +135,10 @@ async fn modify_sets_the_handler_and_describe_reports_it() {
     assert_eq!(options.lambda_function_arn(), Some(HANDLER));
     set(false, None).await.unwrap();
     let snapshot = emu.service().snapshot();
-    let options = snapshot.endpoints[0].client_connect_options.as_ref().unwrap();
+    let options = snapshot.endpoints[0]
+        .client_connect_options
+        .as_ref()
+        .unwrap();
     assert!(!options.enabled);
 }
 
@@ -165,7 +170,10 @@ async fn clients_connect_through_the_handler_and_refusals_are_recorded() {
         .unwrap();
 
     let cases = [
-        (Some((StatusCode::OK, handler_answer(true, ""), false)), None),
+        (
+            Some((StatusCode::OK, handler_answer(true, ""), false)),
+            None,
+        ),
         (
             Some((StatusCode::OK, handler_answer(false, "Call the SOC"), false)),
             Some("client-connect-failed"),
@@ -193,10 +201,20 @@ async fn clients_connect_through_the_handler_and_refusals_are_recorded() {
     let (name, request) = fake.asked.lock().unwrap()[1].clone();
     assert_eq!(name, "AWSClientVPN-test");
     for field in [
-        "connection-id", "endpoint-id", "common-name", "username", "platform",
-        "platform-version", "public-ip", "client-openvpn-version", "schema-version",
+        "connection-id",
+        "endpoint-id",
+        "common-name",
+        "username",
+        "platform",
+        "platform-version",
+        "public-ip",
+        "client-openvpn-version",
+        "schema-version",
     ] {
-        assert!(request.get(field).is_some(), "{field} missing from {request}");
+        assert!(
+            request.get(field).is_some(),
+            "{field} missing from {request}"
+        );
     }
     assert_eq!(request["username"], "bob");
     let state = service.snapshot();
@@ -204,9 +222,15 @@ async fn clients_connect_through_the_handler_and_refusals_are_recorded() {
     // alice before the handler, bob's one allowed attempt; five refusals with their reasons.
     assert_eq!(endpoint.connections.len(), 2);
     assert_eq!(endpoint.refused_connections.len(), 5);
-    assert_eq!(endpoint.refused_connections[0].message.as_deref(), Some("Call the SOC"));
+    assert_eq!(
+        endpoint.refused_connections[0].message.as_deref(),
+        Some("Call the SOC")
+    );
     // Two clients got different addresses from the pool.
-    assert_ne!(endpoint.connections[0].client_ip, endpoint.connections[1].client_ip);
+    assert_ne!(
+        endpoint.connections[0].client_ip,
+        endpoint.connections[1].client_ip
+    );
 }
 
 #[tokio::test]
@@ -226,5 +250,7 @@ async fn a_handler_without_a_lambda_url_is_a_test_mistake_not_a_refusal() {
         .unwrap();
     let e = emu.service().attempt(EP, attempt("bob")).await.unwrap_err();
     assert!(e.contains("--lambda-url"), "{e}");
-    assert!(emu.service().snapshot().endpoints[0].refused_connections.is_empty());
+    assert!(emu.service().snapshot().endpoints[0]
+        .refused_connections
+        .is_empty());
 }

@@ -109,4 +109,3 @@ fn instant_of(deadline_ms: u64) -> Option<Instant> {
         .unwrap_or(Duration::ZERO);
     Some(Instant::now() + left)
 }
-

@@ -57,7 +57,10 @@ impl Service {
             Some(arn) => connect::ask(&self.lambda, arn, &request).await?,
             None => None,
         };
-        let connection_id = request["connection-id"].as_str().unwrap_or_default().to_owned();
+        let connection_id = request["connection-id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         let mut inner = self.lock();
         let now = inner.clock.now();
         let endpoint = inner
