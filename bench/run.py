@@ -3,7 +3,8 @@
 
 Scenarios: cold start under a Lambda Runtime API served here (beside the AWS CLI doing the same
 termination), incident latency across four endpoints with latency injected per call, sweeps of
-10,000 and 50,000 connections against token-bucket throttling, and package sizes. Prints one JSON
+10,000 and 50,000 connections against token-bucket throttling, package sizes, and the client connect
+handler's cold start and warm decision beside a Python/boto3 handler (bench/connect.py). Prints one JSON
 object per scenario, then a table. Run through bench/run.sh, which builds what it needs.
 
 The function runs as its own process. Peak RSS is measured where it cannot include this harness:
@@ -26,6 +27,8 @@ import time
 import urllib.request
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import connect
 
 ENDPOINTS = [f"cvpn-endpoint-{i:017x}" for i in range(0xA, 0xE)]
 TICK = "2026-11-22T09:00:00Z"
@@ -321,6 +324,8 @@ def table(results, machine):
         elif s.startswith("sweep"):
             rows.append(f"{s:<12} {r['idle']} idle: {r['wall_s']['median']} s (bound {r['lower_bound_s']} s, ratio {r['ratio_to_bound']}), "
                         f"{r['api_calls']} calls, {r['throttled_calls']} throttled, {r['failures']} failures, {r['peak_rss_mib']['median']:.1f} MiB")
+        elif s == "connect_handler":
+            rows.append(connect.row(r))
         elif s == "size":
             for arch in ("arm64", "x86_64"):
                 rows.append(f"size {arch:<7} bootstrap {r[arch]['bootstrap_bytes']:,} B, zip {r[arch]['zip_bytes']:,} B")
@@ -340,14 +345,22 @@ def main():
     p.add_argument("--terminate-bucket", type=int, default=50)
     p.add_argument("--terminate-refill", type=float, default=200)
     p.add_argument("--concurrency", type=int, default=16)
+    p.add_argument("--warm", type=int, default=200, help="warm connect decisions per run")
+    p.add_argument("--scenarios", default="size,cold_start,incident,sweep,connect")
     args = p.parse_args()
     machine = {"cores": os.cpu_count(), "cpu": platform.processor() or platform.machine(), "profile": "release (lto, codegen-units=1, panic=abort)"}
     print(json.dumps({"scenario": "machine", **machine}), flush=True)
     emulator, moto = Emulator(args.emulator), Moto()
     results = []
     try:
-        for run in [lambda: sizes(args), lambda: cold_start(args, emulator), lambda: incident(args, emulator)] + \
-                   [lambda n=int(n): sweep(args, emulator, moto, n) for n in args.sizes.split(",") if n]:
+        chosen = args.scenarios.split(",")
+        scenarios = [("size", lambda: sizes(args)), ("cold_start", lambda: cold_start(args, emulator)),
+                     ("incident", lambda: incident(args, emulator))] + \
+                    [("sweep", lambda n=int(n): sweep(args, emulator, moto, n)) for n in args.sizes.split(",") if n] + \
+                    [("connect", lambda: connect.scenario(args, moto, base_env(emulator), summary, peak_rss))]
+        for name, run in scenarios:
+            if name not in chosen:
+                continue
             results.append(run())
             print(json.dumps(results[-1]), flush=True)
     finally:

@@ -3,9 +3,11 @@
 //! Describe), both within `CVPN_CONNECT_TIMEOUT_MS`; the decision is `quarantine::connect`'s.
 //! It always answers: an error would refuse the connection whatever `CVPN_CONNECT_ON_ERROR` says.
 
+use crate::config::OnStoreError;
 use crate::ec2::ClientVpnApi;
 use crate::handler::App;
 use crate::logging::AUDIT;
+use crate::mapping::CaseRule;
 use crate::model::ApiError;
 use crate::quarantine::connect::{decide, message, ConnectRequest, ConnectRules, Decision, Facts};
 use crate::quarantine::time;
@@ -26,6 +28,51 @@ async fn within<T>(
         Ok(Err(e)) => Err(e.code),
         Err(_) => Err(TIMEOUT.into()),
     }
+}
+
+/// What the handler answers a connect request when its settings are bad (`problem`): nothing can
+/// be read, so `CVPN_CONNECT_ON_ERROR` decides (read on its own; `allow` unless it says `deny`).
+/// `None` for any other event. Without this, a bad setting would make every invocation fail, and
+/// Client VPN would refuse everyone.
+pub fn answer_unconfigured(
+    event: &serde_json::Value,
+    problem: &str,
+    on_error: Option<&str>,
+) -> Option<ClientVpnConnectionHandlerResponse> {
+    let Ok(crate::trigger::Trigger::Connect(request)) = crate::trigger::decode(event) else {
+        return None;
+    };
+    let on_error = match on_error {
+        Some("deny") => OnStoreError::Deny,
+        _ => OnStoreError::Allow,
+    };
+    let facts = Facts {
+        holds: Err("BadConfig".into()),
+        active: None,
+    };
+    let decision = decide(
+        &request,
+        &facts,
+        &ConnectRules {
+            case: CaseRule::Insensitive,
+            is_protected: &|_| false,
+            on_error,
+            max_per_user: None,
+        },
+        chrono::Utc::now().timestamp(),
+    );
+    tracing::error!(target: AUDIT, event = "bad_config", error = problem, "bad configuration");
+    log(&request, &facts, &decision, on_error);
+    Some(response(&decision, &message(&decision, "", None)))
+}
+
+fn response(decision: &Decision, message: &str) -> ClientVpnConnectionHandlerResponse {
+    let mut response = ClientVpnConnectionHandlerResponse::default();
+    response.allow = decision.allow;
+    response.error_msg_on_failed_posture_compliance = Some(message.to_owned());
+    response.posture_compliance_statuses = Vec::new();
+    response.schema_version = Some("v1".into());
+    response
 }
 
 impl<A: ClientVpnApi, S: QuarantineStore> App<A, S> {
@@ -68,16 +115,12 @@ impl<A: ClientVpnApi, S: QuarantineStore> App<A, S> {
             chrono::Utc::now().timestamp(),
         );
         log(request, &facts, &decision, keep_out.on_error);
-        let mut response = ClientVpnConnectionHandlerResponse::default();
-        response.allow = decision.allow;
-        response.error_msg_on_failed_posture_compliance = Some(message(
+        let text = message(
             &decision,
             &keep_out.deny_message,
             keep_out.max_connections_per_user,
-        ));
-        response.posture_compliance_statuses = Vec::new();
-        response.schema_version = Some("v1".into());
-        response
+        );
+        response(&decision, &text)
     }
 }
 
@@ -88,6 +131,7 @@ fn log(
     on_error: crate::config::OnStoreError,
 ) {
     let failures = [
+        ("request", request.malformed.as_ref()),
         ("quarantine", facts.holds.as_ref().err()),
         (
             "user_connections",
@@ -102,7 +146,7 @@ fn log(
                 endpoint_id = request.endpoint_id.as_str(),
                 connection_id = request.connection_id.as_str(),
                 read = what,
-                error_code = code.as_str(),
+                error = code.as_str(),
                 on_error = on_error.as_str(),
                 "could not read what the connect decision needs; CVPN_CONNECT_ON_ERROR decides"
             );

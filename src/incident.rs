@@ -5,7 +5,7 @@ use crate::config::MatchBy;
 use crate::ec2::ClientVpnApi;
 use crate::execute::{CallError, Outcome};
 use crate::handler::HandlerError;
-use crate::invocation::Invocation;
+use crate::invocation::{Describe, Invocation};
 use crate::model::{By, Reason};
 use crate::plan::{self, Origin, Rules, Selector};
 use crate::report::{self, Entry, FindingInfo, Response, TriggerInfo};
@@ -208,11 +208,17 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
                 named.dedup();
                 named
             });
-        // Client IPs need the endpoints' CIDRs, the quarantine their connect handlers.
-        let describe = config.quarantine_minutes().is_some()
-            || selectors
-                .iter()
-                .any(|s| s.match_by.client_ip && !s.ips.is_empty());
+        // Client IPs need the endpoints' CIDRs; the quarantine's warning, their connect handlers.
+        let describe = if selectors
+            .iter()
+            .any(|s| s.match_by.client_ip && !s.ips.is_empty())
+        {
+            Describe::Needed
+        } else if config.quarantine_minutes().is_some() {
+            Describe::Wanted
+        } else {
+            Describe::No
+        };
         let Some(picture) = self.connections_of(named, describe).await else {
             return Ok(());
         };
@@ -260,6 +266,15 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
                 }));
             return Err(self.cap_exceeded(planned, config.max_terminations));
         }
+        if picture.described {
+            self.report_unenforced(&picture.endpoints);
+        }
+        let holds = self.holds_for(
+            &selectors,
+            &selection.targets,
+            &selection.spent,
+            &connections,
+        );
         // What a Username call may end beyond its plan must fit under the cap too.
         let headroom = config.max_terminations.saturating_sub(planned);
         let planned_ids: BTreeSet<String> = selection
@@ -282,7 +297,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
                 ))
             })
             .collect();
-        let outcomes = self.carry_out(planned, Vec::new()).await;
+        let outcomes = self.carry_out_holding(planned, holds).await;
         one_by_one.extend(outcomes.iter().filter_map(|o| match o {
             Outcome::UsernameRefused {
                 endpoint_id,
@@ -294,8 +309,6 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
         if !one_by_one.is_empty() && !self.response.dry_run {
             self.report_left_active(one_by_one, &planned_ids).await;
         }
-        self.keep_out(&selectors, &outcomes, &selection.spent, &picture.endpoints)
-            .await;
         Ok(())
     }
 
@@ -308,7 +321,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
     ) {
         let endpoints: BTreeSet<String> = users.iter().map(|(e, _)| e.clone()).collect();
         let Some(picture) = self
-            .connections_of(Some(endpoints.into_iter().collect()), false)
+            .connections_of(Some(endpoints.into_iter().collect()), Describe::No)
             .await
         else {
             return;

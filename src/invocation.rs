@@ -16,12 +16,24 @@ pub(crate) struct Invocation<'a, A, S> {
     pub budget: Budget,
 }
 
+/// Whether the listing describes the endpoints too (`DescribeClientVpnEndpoints`, concurrently).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Describe {
+    No,
+    /// For their client CIDRs: without them the decision cannot be made.
+    Needed,
+    /// For their connect handlers, which only a warning needs: a failure is logged, not fatal.
+    Wanted,
+}
+
 /// What the listing saw.
 pub(crate) struct Picture {
     pub endpoints: Vec<Endpoint>,
     pub connections: Vec<Connection>,
     /// Endpoints in scope whose connections could not be listed: the picture is incomplete.
     pub unlisted: usize,
+    /// Whether the endpoints' descriptions (CIDRs, connect handlers) were read.
+    pub described: bool,
 }
 
 impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
@@ -48,21 +60,22 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
     pub async fn connections_of(
         &mut self,
         endpoints: Option<Vec<String>>,
-        describe: bool,
+        describe: Describe,
     ) -> Option<Picture> {
         let app = self.app;
         let named = endpoints.or_else(|| {
             (!app.config.endpoint_ids.is_empty()).then(|| app.config.endpoint_ids.clone())
         });
         let config = &app.config;
+        let mut described = true;
         let (endpoints, (connections, errors)) = match named {
             // Endpoints known: their connections, and (if asked) their descriptions at the same
             // time, so those cost no round trip of their own.
             Some(ids) => {
                 let listing =
                     execute::list_connections(&app.api, &ids, config.concurrency, &self.budget);
-                let described = async {
-                    if describe {
+                let describing = async {
+                    if describe != Describe::No {
                         execute::list_endpoints(&app.api, &self.budget)
                             .await
                             .map(Some)
@@ -70,9 +83,18 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
                         Ok(None)
                     }
                 };
-                let (all, listed) = futures::join!(described, listing);
+                let (all, listed) = futures::join!(describing, listing);
                 let all = match all {
-                    Ok(all) => all.unwrap_or_default(),
+                    Ok(Some(all)) => all,
+                    Ok(None) => {
+                        described = false;
+                        Vec::new()
+                    }
+                    Err(e) if describe == Describe::Wanted => {
+                        report::log_call_error(&e);
+                        described = false;
+                        Vec::new()
+                    }
                     Err(e) => {
                         self.response.step_failed(e);
                         return None;
@@ -83,10 +105,10 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
                 let endpoints = ids
                     .into_iter()
                     .map(|id| {
-                        let described = all.iter().find(|e| e.id == id);
+                        let found = all.iter().find(|e| e.id == id);
                         Endpoint {
-                            client_cidr: described.and_then(|e| e.client_cidr),
-                            connect_handler: described.and_then(|e| e.connect_handler.clone()),
+                            client_cidr: found.and_then(|e| e.client_cidr),
+                            connect_handler: found.and_then(|e| e.connect_handler.clone()),
                             id,
                         }
                     })
@@ -120,6 +142,7 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
             endpoints,
             connections,
             unlisted,
+            described,
         })
     }
 

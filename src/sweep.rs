@@ -6,7 +6,7 @@
 use crate::ec2::ClientVpnApi;
 use crate::execute::{CallError, Outcome};
 use crate::handler::HandlerError;
-use crate::invocation::Invocation;
+use crate::invocation::{Describe, Invocation};
 use crate::model::{ApiError, Connection, Reason};
 use crate::plan::{self, Origin, Target};
 use crate::policy::sweep::{decide, overrides_thresholds, with_overrides, Judged};
@@ -91,7 +91,7 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
             }
         }
         let Some(picture) = self
-            .connections_of(request.overrides.endpoint_ids.clone(), false)
+            .connections_of(request.overrides.endpoint_ids.clone(), Describe::No)
             .await
         else {
             return Ok(());

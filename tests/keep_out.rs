@@ -319,3 +319,173 @@ async fn the_per_user_limit_refuses_a_connection_beyond_it() {
         &connect(&h.app, Some("bob"), "shared.vpn.example.com").await
     ));
 }
+
+/// The custom action sample with one finding per user, each finding its own ID.
+fn custom_action_for(users: &[&str]) -> Value {
+    let mut e = event("securityhub-custom-action.json");
+    let template = e["detail"]["findings"][0].clone();
+    e["detail"]["findings"] = users
+        .iter()
+        .enumerate()
+        .map(|(i, user)| {
+            let mut f = template.clone();
+            f["Id"] = json!(format!("{}-{i}", template["Id"].as_str().unwrap()));
+            f["Resources"][0]["Details"]["AwsIamAccessKey"]["PrincipalName"] = json!(user);
+            f["Resources"][0]["Details"]["AwsIamAccessKey"]["UserName"] = json!(user);
+            f
+        })
+        .collect();
+    e
+}
+
+#[tokio::test]
+async fn a_finding_naming_more_users_than_the_cap_holds_nobody_and_fails() {
+    let moto = Moto::start();
+    let h = with_table(
+        Config {
+            max_terminations: 2,
+            ..config()
+        },
+        &moto,
+        "many",
+    )
+    .await;
+    // Three users, none of them connected: nothing to end, three to hold.
+    let e = h
+        .app
+        .handle(&custom_action_for(&["offline1", "offline2", "offline3"]))
+        .await
+        .unwrap_err();
+    let HandlerError::Incomplete(r) = e else {
+        panic!("{e}")
+    };
+    assert!(r.quarantine.is_empty(), "{:?}", r.quarantine);
+    assert_eq!(r.errors[0].code, "CapExceeded");
+    assert!(h
+        .app
+        .store
+        .as_ref()
+        .unwrap()
+        .list()
+        .await
+        .unwrap()
+        .is_empty());
+    // Two fit.
+    let r = h
+        .app
+        .handle(&custom_action_for(&["offline1", "offline2"]))
+        .await
+        .unwrap();
+    assert_eq!(r.quarantine.len(), 2);
+}
+
+#[tokio::test]
+async fn a_released_user_is_not_held_again_by_the_same_finding_but_is_by_a_new_one() {
+    let moto = Moto::start();
+    let h = with_table(config(), &moto, "released").await;
+    let finding = event("guardduty-iam-assumed-role.json");
+    h.app.handle(&finding).await.unwrap();
+    let release = json!({"Release": {"Username": ALICE, "RequestedBy": "soc@example.com"}});
+    h.app.handle(&release).await.unwrap();
+    // GuardDuty publishes the same finding again (or EventBridge delivers it twice).
+    let again = h.app.handle(&finding).await.unwrap();
+    let [entry] = again.quarantine.as_slice() else {
+        panic!("{:?}", again.quarantine)
+    };
+    assert_eq!(entry.outcome, HoldOutcome::NotHeld);
+    assert!(
+        entry.reason.as_deref().unwrap().contains("soc@example.com"),
+        "{entry:?}"
+    );
+    assert!(allowed(
+        &connect(&h.app, Some(ALICE), "shared.vpn.example.com").await
+    ));
+    // Another finding about alice holds her again.
+    let mut other = finding.clone();
+    other["detail"]["id"] = json!("0000aaaa1111bbbb2222cccc3333dddd");
+    let r = h.app.handle(&other).await.unwrap();
+    assert_eq!(r.quarantine[0].outcome, HoldOutcome::Placed);
+    assert!(!allowed(
+        &connect(&h.app, Some(ALICE), "shared.vpn.example.com").await
+    ));
+}
+
+#[tokio::test]
+async fn a_certificate_others_connect_with_is_never_held() {
+    let moto = Moto::start();
+    let mut state = sample_state();
+    // carol's certificate is the one every contractor laptop uses.
+    let mut twin = connection(cid("c0c0", 1), None, "10.200.0.50");
+    twin.common_name = Some("CAROL.devices.example.com".into());
+    state.endpoints[1].connections.push(twin);
+    let mut h = harness(state, config()).await;
+    h.app.store = Some(moto.table("shared").await);
+    let r = h
+        .app
+        .handle(&event("guardduty-ec2-vpn-client-ip.json"))
+        .await
+        .unwrap();
+    assert_eq!(r.terminated.len(), 1);
+    let [entry] = r.quarantine.as_slice() else {
+        panic!("{:?}", r.quarantine)
+    };
+    assert_eq!(entry.outcome, HoldOutcome::NotHeld);
+    assert!(entry
+        .reason
+        .as_deref()
+        .unwrap()
+        .contains("shared certificate"));
+    assert!(allowed(
+        &connect(&h.app, None, "carol.devices.example.com").await
+    ));
+}
+
+#[tokio::test]
+async fn an_unreadable_quarantine_item_still_holds() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let moto = Moto::start();
+    let h = with_table(config(), &moto, "unreadable").await;
+    // Put by hand, with the time as a string: meant to keep bob out.
+    moto.client()
+        .put_item()
+        .table_name("unreadable")
+        .item("pk", AttributeValue::S("quarantine#username#bob".into()))
+        .item("expiresAt", AttributeValue::S("tomorrow".into()))
+        .send()
+        .await
+        .unwrap();
+    assert!(!allowed(
+        &connect(&h.app, Some("BOB"), "shared.vpn.example.com").await
+    ));
+}
+
+#[tokio::test]
+async fn holds_are_stored_while_terminate_calls_are_still_out() {
+    let moto = Moto::start();
+    let h = with_table(config(), &moto, "meanwhile").await;
+    // Terminate never answers: only the deadline ends the calls. The hold does not wait for them.
+    let app = App {
+        config: Config {
+            deadline_margin: Duration::from_secs(1),
+            ..config()
+        },
+        api: Faulty {
+            unanswered: true,
+            ..Faulty::new(Ec2::new(ec2_client(&h.emulator.url(), 2)))
+        },
+        store: h.app.store.clone(),
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    let e = app
+        .handle_until(&event("guardduty-iam-assumed-role.json"), Some(deadline))
+        .await
+        .unwrap_err();
+    let HandlerError::Incomplete(r) = e else {
+        panic!("{e}")
+    };
+    assert!(r.terminated.is_empty());
+    assert_eq!(r.quarantine[0].outcome, HoldOutcome::Placed);
+    assert!(!allowed(
+        &connect(&h.app, Some(ALICE), "shared.vpn.example.com").await
+    ));
+}

@@ -144,49 +144,18 @@ async fn under_a_short_deadline_the_answer_comes_in_time_and_every_ended_session
         })
         .unwrap();
 
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let runtime = listener.local_addr().unwrap();
-    let mut function = Command::new(env!("CARGO_BIN_EXE_cvpn-terminator"))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_LAMBDA_RUNTIME_API", runtime.to_string())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "cvpn-terminator")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_ENDPOINT_URL_EC2", emulator.url())
-        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-        .env("AWS_SECRET_ACCESS_KEY", "example-secret")
-        .env("AWS_REGION", "eu-west-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("CVPN_MAX_TERMINATIONS", "20")
-        .env("CVPN_CONCURRENCY", "1")
-        .env("CVPN_DEADLINE_MARGIN_SECONDS", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = function.stderr.take().unwrap();
-    let logs = std::thread::spawn(move || {
-        BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-            .filter_map(|l| serde_json::from_str::<Value>(&l).ok())
-            .collect::<Vec<Value>>()
-    });
-
     let deadline = SystemTime::now() + Duration::from_secs(4);
-    let (tx, mut rx) = mpsc::channel(4);
-    let server = tokio::spawn(runtime_api(
-        listener,
+    let (posted, logs) = run_function(
+        &[
+            ("AWS_ENDPOINT_URL_EC2", emulator.url().as_str()),
+            ("CVPN_MAX_TERMINATIONS", "20"),
+            ("CVPN_CONCURRENCY", "1"),
+            ("CVPN_DEADLINE_MARGIN_SECONDS", "1"),
+        ],
         json!({"Username": "slowpoke"}),
         deadline,
-        tx,
-    ));
-    let posted = rx.recv().await.expect("the function answered");
-    function.kill().unwrap();
-    function.wait().unwrap();
-    server.abort();
-    let logs = logs.join().unwrap();
+    )
+    .await;
 
     assert!(
         posted.at <= deadline,
@@ -227,4 +196,77 @@ async fn under_a_short_deadline_the_answer_comes_in_time_and_every_ended_session
     }
     let deferred = logs.iter().filter(|l| l["event"] == "deferred").count();
     assert!(deferred > 0, "some calls never started");
+}
+
+/// Runs the real binary under the Runtime API above with `env`, hands it `event`, and returns what
+/// it posted back and its JSON log lines.
+async fn run_function(
+    env: &[(&str, &str)],
+    event: Value,
+    deadline: SystemTime,
+) -> (Posted, Vec<Value>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let runtime = listener.local_addr().unwrap();
+    let mut function = Command::new(env!("CARGO_BIN_EXE_cvpn-terminator"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_LAMBDA_RUNTIME_API", runtime.to_string())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "cvpn-terminator")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "example-secret")
+        .env("AWS_REGION", "eu-west-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = function.stderr.take().unwrap();
+    let logs = std::thread::spawn(move || {
+        BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .filter_map(|l| serde_json::from_str::<Value>(&l).ok())
+            .collect::<Vec<Value>>()
+    });
+    let (tx, mut rx) = mpsc::channel(4);
+    let server = tokio::spawn(runtime_api(listener, event, deadline, tx));
+    let posted = rx.recv().await.expect("the function answered");
+    function.kill().unwrap();
+    function.wait().unwrap();
+    server.abort();
+    (posted, logs.join().unwrap())
+}
+
+#[tokio::test]
+async fn with_bad_settings_the_connect_handler_still_answers_and_nothing_else_acts() {
+    let request = json!({"connection-id": "cvpn-connection-0000000000c0ffee1",
+        "endpoint-id": EP_A, "common-name": "alice", "username": "alice", "platform": "macos",
+        "platform-version": "15", "public-ip": "198.51.100.1", "client-openvpn-version": "2.6",
+        "schema-version": "v1"});
+    let deadline = SystemTime::now() + Duration::from_secs(30);
+    let bad = ("CVPN_CONNECT_TIMEOUT_MS", "30000");
+    for (on_error, allow) in [(None, true), (Some("deny"), false)] {
+        let mut env = vec![bad];
+        env.extend(on_error.map(|v| ("CVPN_CONNECT_ON_ERROR", v)));
+        let (posted, logs) = run_function(&env, request.clone(), deadline).await;
+        assert!(
+            posted.path.ends_with("/response"),
+            "{}: {}",
+            posted.path,
+            posted.body
+        );
+        assert_eq!(posted.body["allow"], allow, "{}", posted.body);
+        assert_eq!(posted.body["schema-version"], "v1");
+        assert!(logs.iter().any(|l| l["event"] == "quarantine_check_failed"));
+    }
+    let (posted, _) = run_function(&[bad], json!({"Username": "alice"}), deadline).await;
+    assert!(posted.path.ends_with("/error"), "{}", posted.body);
+    assert!(
+        posted.body.to_string().contains("CVPN_CONNECT_TIMEOUT_MS"),
+        "{}",
+        posted.body
+    );
 }

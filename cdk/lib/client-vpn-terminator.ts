@@ -153,7 +153,8 @@ export class ClientVpnTerminator extends Construct {
         timeToLiveAttribute: "expiresAt",
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
         encryption: dynamodb.TableEncryption.AWS_MANAGED,
-        removalPolicy: RemovalPolicy.DESTROY,
+        // Retained: it holds who is kept out, which turning a setting off and on must not lose.
+        removalPolicy: RemovalPolicy.RETAIN,
       });
     }
 
@@ -344,8 +345,18 @@ export class ClientVpnTerminator extends Construct {
           "set connectHandlerName",
       );
     }
-    if (props.denyMessage !== undefined && props.denyMessage.length > 255) {
-      throw new Error("denyMessage is longer than the 255 characters Client VPN shows");
+    // The function refuses what Client VPN cannot show; catching it here keeps a bad value from
+    // reaching the handler at all.
+    if (props.denyMessage !== undefined && (Buffer.byteLength(props.denyMessage) > 255 || /[\x00-\x1f\x7f]/.test(props.denyMessage))) {
+      throw new Error("denyMessage must be one line of at most 255 bytes");
+    }
+    const timeout = (props.connectTimeout ?? Duration.seconds(2)).toMilliseconds();
+    if (timeout < 50 || timeout > 25000) {
+      throw new Error(`connectTimeout ${timeout} ms is not from 50 ms to 25 s (Client VPN waits 30 s)`);
+    }
+    const perUser = props.maxConnectionsPerUser;
+    if (perUser !== undefined && (!Number.isInteger(perUser) || perUser < 1 || perUser > 1000)) {
+      throw new Error(`maxConnectionsPerUser ${perUser} is not a whole number from 1 to 1000`);
     }
     const logGroup = new logs.LogGroup(this, "ConnectHandlerLogs", {
       retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
@@ -385,7 +396,7 @@ export class ClientVpnTerminator extends Construct {
         CVPN_USERNAME_CASE: props.usernameCase ?? "insensitive",
         CVPN_DENY_MESSAGE: props.denyMessage ?? "",
         CVPN_CONNECT_ON_ERROR: props.connectOnError ?? "allow",
-        CVPN_CONNECT_TIMEOUT_MS: String((props.connectTimeout ?? Duration.seconds(2)).toMilliseconds()),
+        CVPN_CONNECT_TIMEOUT_MS: String(timeout),
         CVPN_MAX_CONNECTIONS_PER_USER: optional(props.maxConnectionsPerUser),
       },
     });

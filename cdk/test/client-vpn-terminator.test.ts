@@ -178,9 +178,12 @@ test("quarantine (the default) brings the connect handler: AWSClientVPN- name, r
   assert.match(JSON.stringify(outputs), /modify-client-vpn-endpoint/);
 });
 
-test("a connect handler name Client VPN would not call is refused", () => {
+test("settings the connect handler would refuse are refused at synth", () => {
   assert.throws(() => synth({ connectHandlerName: "cvpn-connect" }), /AWSClientVPN-/);
   assert.throws(() => synth({ connectHandlerName: `AWSClientVPN-${"x".repeat(52)}` }), /64 characters/);
+  assert.throws(() => synth({ connectTimeout: Duration.seconds(30) }), /connectTimeout/);
+  assert.throws(() => synth({ maxConnectionsPerUser: 0 }), /maxConnectionsPerUser/);
+  assert.throws(() => synth({ denyMessage: "Suspended.\nCall the SOC" }), /denyMessage/);
 });
 
 test("failed async invocations go to an encrypted queue; errors raise an alarm", () => {

@@ -37,7 +37,7 @@ pub struct KeepOut {
     pub handler_arn: Option<String>,
 }
 
-/// Client VPN shows the user at most this many characters.
+/// Client VPN shows the user at most this many characters (kept to as many bytes).
 pub const MAX_DENY_MESSAGE: usize = 255;
 pub const HANDLER_PREFIX: &str = "AWSClientVPN-";
 
@@ -77,8 +77,18 @@ impl KeepOut {
                     "contains control characters; the VPN client shows it as one line".into(),
                 ))
             }
-            // Trimmed rather than refused: a long message still says most of what it meant to.
-            Some(m) => m.chars().take(MAX_DENY_MESSAGE).collect(),
+            // Trimmed rather than refused: a long message still says most of what it meant to. To
+            // 255 bytes, whole characters: within the limit however Client VPN counts.
+            Some(m) => {
+                let mut end = 0;
+                for (i, c) in m.char_indices() {
+                    if i + c.len_utf8() > MAX_DENY_MESSAGE {
+                        break;
+                    }
+                    end = i + c.len_utf8();
+                }
+                m[..end].to_owned()
+            }
         };
         let connect_timeout = number(get("CVPN_CONNECT_TIMEOUT_MS"), 50..=25_000, 2000)
             .map_err(|m| err("CVPN_CONNECT_TIMEOUT_MS", m))?;

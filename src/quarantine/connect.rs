@@ -16,6 +16,9 @@ pub struct ConnectRequest {
     pub username: Option<String>,
     pub common_name: Option<String>,
     pub public_ip: Option<String>,
+    /// What could not be read (a field of another type, no name at all): the decision is then
+    /// `CVPN_CONNECT_ON_ERROR`'s, as when the quarantine cannot be read.
+    pub malformed: Option<String>,
 }
 
 impl ConnectRequest {
@@ -104,9 +107,12 @@ pub fn decide(request: &ConnectRequest, facts: &Facts, rules: &ConnectRules, now
             ConnectReason::CheckFailed,
         )
     };
-    let mut check_failed = None;
+    let mut check_failed = request
+        .malformed
+        .as_deref()
+        .map(|_| failed("MalformedRequest"));
     match &facts.holds {
-        Err(code) => check_failed = Some(failed(code)),
+        Err(code) => check_failed = check_failed.or_else(|| Some(failed(code))),
         Ok(holds) => {
             let subjects = request.subjects(rules.case);
             // The longest of the holds in force, so the log names the one that decides.

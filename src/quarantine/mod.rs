@@ -43,7 +43,7 @@ impl Subject {
     pub fn new(kind: SubjectKind, name: &str, case: CaseRule) -> Self {
         Self {
             kind,
-            name: case.fold(name.trim()),
+            name: case.fold(trim(name)),
         }
     }
 }
@@ -68,6 +68,28 @@ impl Hold {
     }
 }
 
+/// A person lifted a hold an incident placed for `finding_id`: until `until` (when that hold would
+/// have ended), the same finding — delivered again, retried, or updated and published again, as
+/// GuardDuty does — does not hold the subject again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Released {
+    pub subject: Subject,
+    pub finding_id: String,
+    pub at: i64,
+    pub by: Option<String>,
+    pub until: i64,
+}
+
+impl Hold {
+    /// The release that keeps this hold from being placed again, if any.
+    pub fn released_by<'a>(&self, releases: &'a [Released], now: i64) -> Option<&'a Released> {
+        let finding = self.finding_id.as_deref()?;
+        releases
+            .iter()
+            .find(|r| r.subject == self.subject && r.finding_id == finding && r.until > now)
+    }
+}
+
 /// What storing a hold did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -84,10 +106,15 @@ pub enum Held {
 /// quarantine: it calls the `deployed` one, or, when that is not known, some handler.
 pub fn enforces(deployed: Option<&str>, handler: Option<&str>) -> bool {
     match (deployed, handler) {
-        (Some(want), Some(got)) => want == got,
+        (Some(want), Some(got)) => function(want) == function(got),
         (None, got) => got.is_some(),
         (Some(_), None) => false,
     }
+}
+
+/// A Lambda ARN's function, whatever version or alias: `arn:…:function:NAME[:QUALIFIER]`.
+fn function(arn: &str) -> Vec<&str> {
+    arn.split(':').take(7).collect()
 }
 
 /// Epoch seconds as an RFC 3339 time, for answers and log lines.
@@ -98,47 +125,87 @@ pub fn time(epoch: i64) -> String {
         .unwrap_or_default()
 }
 
-/// Whom an incident quarantines, each with what led to it (`T`, the first source that names
-/// it): the VPN users it named (`identities`, from the finding after mapping, whether or not they
-/// are connected now) and the names of the connections it `ended`. A connection's common name is
-/// held only when it has no username: with username (directory or SAML) authentication, the
-/// certificate is often one that every client shares, and holding it would lock everyone out.
+/// Whom an incident holds, each with what led to it (`T`, the first source that names it), and
+/// the certificates it would not hold because others use them.
+#[derive(Debug, PartialEq)]
+pub struct Holding<T> {
+    pub held: Vec<(Subject, T)>,
+    /// Common names that connections outside the incident also carry.
+    pub shared: Vec<Subject>,
+}
+
+/// Whom an incident holds: the VPN users it named (`identities`, from the finding after mapping,
+/// whether or not they are connected now) and the names of the connections it ends (`ended`).
+/// A connection's common name is held only when the connection has no username (with directory or
+/// SAML authentication the certificate is often one every client shares) and no other connection
+/// in the listing (`listed`) carries it: holding a certificate others use would lock them out.
 /// Protected users are never held.
-pub fn subjects<'a, T>(
+pub fn subjects<'a, T: Clone>(
     identities: impl IntoIterator<Item = (&'a str, T)>,
     ended: impl IntoIterator<Item = (&'a Connection, T)>,
+    listed: &[Connection],
     case: CaseRule,
     is_protected: &dyn Fn(&str) -> bool,
-) -> Vec<(Subject, T)> {
-    let mut out: Vec<(Subject, T)> = Vec::new();
-    let mut add = |kind, name: &str, tag: T| {
-        if name.trim().is_empty() || is_protected(name) {
+) -> Holding<T> {
+    let ended: Vec<(&Connection, T)> = ended.into_iter().collect();
+    let mut out = Holding {
+        held: Vec::new(),
+        shared: Vec::new(),
+    };
+    let add = |out: &mut Holding<T>, kind, name: &str, tag: T| {
+        let name = trim(name);
+        if name.is_empty() || is_protected(name) {
             return;
         }
         let subject = Subject::new(kind, name, case);
-        if !out.iter().any(|(s, _)| *s == subject) {
-            out.push((subject, tag));
+        if !out.held.iter().any(|(s, _)| *s == subject) {
+            out.held.push((subject, tag));
         }
     };
     for (name, tag) in identities {
-        add(SubjectKind::Username, name, tag);
+        add(&mut out, SubjectKind::Username, name, tag);
     }
-    for (c, tag) in ended {
+    let is_ended = |c: &Connection| {
+        ended
+            .iter()
+            .any(|(e, _)| e.connection_id == c.connection_id)
+    };
+    for (c, tag) in ended.iter().map(|(c, t)| (*c, t)) {
         // A connection whose other name is protected is not ended, so not held either.
         if [&c.username, &c.common_name]
             .into_iter()
             .flatten()
-            .any(|n| is_protected(n))
+            .any(|n| is_protected(trim(n)))
         {
             continue;
         }
         match (&c.username, &c.common_name) {
-            (Some(user), _) => add(SubjectKind::Username, user, tag),
-            (None, Some(cn)) => add(SubjectKind::CommonName, cn, tag),
+            (Some(user), _) => add(&mut out, SubjectKind::Username, user, tag.clone()),
+            (None, Some(cn)) => {
+                let others = listed.iter().any(|o| {
+                    !is_ended(o)
+                        && o.common_name
+                            .as_deref()
+                            .is_some_and(|n| case.same(trim(n), trim(cn)))
+                });
+                if others {
+                    let subject = Subject::new(SubjectKind::CommonName, trim(cn), case);
+                    if !out.shared.contains(&subject) {
+                        out.shared.push(subject);
+                    }
+                } else {
+                    add(&mut out, SubjectKind::CommonName, cn, tag.clone());
+                }
+            }
             (None, None) => {}
         }
     }
     out
+}
+
+/// Names as evidence trims them: ASCII whitespace only (an ideographic space is part of a name).
+fn trim(name: &str) -> &str {
+    name.trim_matches(|c: char| c.is_ascii_whitespace())
 }
 
 #[cfg(test)]

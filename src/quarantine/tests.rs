@@ -22,6 +22,7 @@ fn request(user: Option<&str>, cn: Option<&str>) -> ConnectRequest {
         username: user.map(str::to_owned),
         common_name: cn.map(str::to_owned),
         public_ip: Some("198.51.100.7".into()),
+        malformed: None,
     }
 }
 
@@ -236,39 +237,50 @@ fn conn(user: Option<&str>, cn: Option<&str>) -> Connection {
     }
 }
 
+fn conn_id(id: &str, user: Option<&str>, cn: Option<&str>) -> Connection {
+    Connection {
+        connection_id: id.into(),
+        ..conn(user, cn)
+    }
+}
+
 #[test]
 fn an_incident_holds_named_users_and_ended_connections_never_shared_certificates() {
     let ended = [
-        conn(Some("Alice"), Some("shared.vpn.example.com")),
-        conn(None, Some("Laptop-9.vpn.example.com")),
-        conn(Some("root-breakglass"), None),
-        conn(Some("carol"), Some("ROOT-BREAKGLASS")),
+        conn_id("c1", Some("Alice"), Some("shared.vpn.example.com")),
+        conn_id("c2", None, Some("Laptop-9.vpn.example.com")),
+        conn_id("c3", Some("root-breakglass"), None),
+        conn_id("c4", Some("carol"), Some("ROOT-BREAKGLASS")),
+        conn_id("c5", None, Some("client1.domain.tld")),
     ];
+    // Someone else is connected with client1's certificate too; laptop-9's is only on c2.
+    let mut listed = ended.to_vec();
+    listed.push(conn_id("c9", None, Some("CLIENT1.domain.tld")));
     let got = subjects(
-        [("alice", 1), ("dave", 2), ("root-breakglass", 3)],
+        [("alice", 1), ("dave", 2), (" root-breakglass ", 3)],
         ended.iter().zip(10..),
+        &listed,
         CaseRule::Insensitive,
         &protect_root,
     );
-    let want = vec![
-        (
-            Subject::new(SubjectKind::Username, "alice", CaseRule::Insensitive),
-            1,
-        ),
-        (
-            Subject::new(SubjectKind::Username, "dave", CaseRule::Insensitive),
-            2,
-        ),
-        (
-            Subject::new(
-                SubjectKind::CommonName,
-                "laptop-9.vpn.example.com",
-                CaseRule::Insensitive,
-            ),
-            11,
-        ),
-    ];
-    assert_eq!(got, want);
+    let s = |kind, name| Subject::new(kind, name, CaseRule::Insensitive);
+    assert_eq!(
+        got.held,
+        vec![
+            (s(SubjectKind::Username, "alice"), 1),
+            (s(SubjectKind::Username, "dave"), 2),
+            (s(SubjectKind::CommonName, "laptop-9.vpn.example.com"), 11),
+        ]
+    );
+    assert_eq!(
+        got.shared,
+        vec![s(SubjectKind::CommonName, "client1.domain.tld")]
+    );
+    // Whitespace is ASCII only, as evidence trims it.
+    assert_eq!(
+        Subject::new(SubjectKind::Username, " bob\u{3000}", CaseRule::Insensitive).name,
+        "bob\u{3000}"
+    );
 }
 
 #[test]
@@ -290,4 +302,21 @@ fn an_endpoint_enforces_the_quarantine_only_through_the_deployed_handler() {
     assert!(!enforces(Some(deployed), None));
     assert!(enforces(None, Some(deployed)));
     assert!(!enforces(None, None));
+}
+
+#[test]
+fn a_request_that_cannot_be_read_is_decided_by_the_setting_but_a_hold_still_refuses() {
+    let odd = ConnectRequest {
+        malformed: Some("event.schema-version: expected a string".into()),
+        ..request(Some("bob"), None)
+    };
+    let d = decide(&odd, &facts(vec![]), &rules(OnStoreError::Allow, None), NOW);
+    assert_eq!((d.allow, d.reason), (true, ConnectReason::CheckFailed));
+    assert_eq!(d.failure.as_deref(), Some("MalformedRequest"));
+    assert!(!decide(&odd, &facts(vec![]), &rules(OnStoreError::Deny, None), NOW).allow);
+    let held = facts(vec![hold(SubjectKind::Username, "bob", NOW + 60)]);
+    assert_eq!(
+        decide(&odd, &held, &rules(OnStoreError::Allow, None), NOW).reason,
+        ConnectReason::Quarantined
+    );
 }

@@ -1,7 +1,7 @@
 //! The quarantine's part of the response and its audit lines.
 
 use crate::logging::AUDIT;
-use crate::quarantine::{time, Held, Hold, SubjectKind};
+use crate::quarantine::{time, Held, Hold, Subject, SubjectKind};
 use serde::Serialize;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -12,7 +12,8 @@ pub enum HoldOutcome {
     /// A hold lasting at least as long was in force and stays.
     Kept,
     Released,
-    /// A release found no hold in force.
+    /// No hold: a release found none in force, a person released this finding's hold before, or
+    /// the certificate is shared (`reason` says which).
     NotHeld,
 }
 
@@ -65,6 +66,19 @@ impl HoldEntry {
             finding_id: hold.finding_id.clone(),
             reason: Some(hold.reason.clone()),
             requested_by: hold.requested_by.clone(),
+        }
+    }
+
+    /// No hold on `subject` (released before, shared, or none to release).
+    pub fn not_held(subject: &Subject) -> Self {
+        Self {
+            kind: subject.kind,
+            name: subject.name.clone(),
+            outcome: HoldOutcome::NotHeld,
+            until: None,
+            finding_id: None,
+            reason: None,
+            requested_by: None,
         }
     }
 }

@@ -116,7 +116,7 @@ pub fn decode(event: &Value) -> Result<Trigger, DecodeError> {
         return change.map(Trigger::Quarantine);
     }
     if connect::looks_like(&root) {
-        return connect::decode(&root).map(Trigger::Connect);
+        return Ok(Trigger::Connect(connect::decode(&root)));
     }
     if direct::looks_like(&root) {
         return direct::decode(&root).map(Trigger::Direct);

@@ -148,17 +148,22 @@ pub async fn ask(lambda: &LambdaOptions, arn: &str, request: &Value) -> Verdict 
     let refused = |reason: &str| Ok(Some((reason.to_owned(), None)));
     let answer = match tokio::time::timeout(lambda.timeout, async {
         let response = client.request(call).await?;
-        let failed = !response.status().is_success()
-            || response.headers().contains_key("x-amz-function-error");
+        let status = response.status();
+        let failed = response.headers().contains_key("x-amz-function-error");
         let body = response.into_body().collect().await?.to_bytes();
-        Ok::<_, Box<dyn std::error::Error + Send + Sync>>((failed, body))
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>((status, failed, body))
     })
     .await
     {
         Err(_) => return refused("client-connect-handler-timed-out"),
         Ok(Err(_)) => return refused("client-connect-handler-service-error"),
-        Ok(Ok((true, _))) => return refused("client-connect-handler-other-execution-error"),
-        Ok(Ok((false, body))) => body,
+        Ok(Ok((status, _, _))) if status.as_u16() == 429 => {
+            return refused("client-connect-handler-throttled")
+        }
+        Ok(Ok((status, failed, _))) if failed || !status.is_success() => {
+            return refused("client-connect-handler-other-execution-error")
+        }
+        Ok(Ok((_, _, body))) => body,
     };
     match validate(&answer) {
         None => refused("client-connect-handler-invalid-response"),

@@ -188,6 +188,10 @@ async fn clients_connect_through_the_handler_and_refusals_are_recorded() {
         ),
         (
             Some((StatusCode::TOO_MANY_REQUESTS, json!({}), false)),
+            Some("client-connect-handler-throttled"),
+        ),
+        (
+            Some((StatusCode::INTERNAL_SERVER_ERROR, json!({}), false)),
             Some("client-connect-handler-other-execution-error"),
         ),
         (None, Some("client-connect-handler-timed-out")),
@@ -219,9 +223,9 @@ async fn clients_connect_through_the_handler_and_refusals_are_recorded() {
     assert_eq!(request["username"], "bob");
     let state = service.snapshot();
     let endpoint = &state.endpoints[0];
-    // alice before the handler, bob's one allowed attempt; five refusals with their reasons.
+    // alice before the handler, bob's one allowed attempt; six refusals with their reasons.
     assert_eq!(endpoint.connections.len(), 2);
-    assert_eq!(endpoint.refused_connections.len(), 5);
+    assert_eq!(endpoint.refused_connections.len(), 6);
     assert_eq!(
         endpoint.refused_connections[0].message.as_deref(),
         Some("Call the SOC")

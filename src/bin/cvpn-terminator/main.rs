@@ -40,6 +40,9 @@ async fn main() -> ExitCode {
                 "bad configuration"
             );
             eprintln!("cvpn-terminator: {e}");
+            if lambda {
+                return unconfigured(e.to_string()).await;
+            }
             return ExitCode::from(2);
         }
     };
@@ -90,6 +93,35 @@ async fn main() -> ExitCode {
         Err(usage) => {
             eprintln!("cvpn-terminator: {usage}\n\n{USAGE}");
             ExitCode::from(2)
+        }
+    }
+}
+
+/// The runtime loop when the settings are bad: a connect request still gets an answer (decided by
+/// `CVPN_CONNECT_ON_ERROR`, since Client VPN would refuse everyone on an error); anything else
+/// fails with the setting's error, ending nothing.
+async fn unconfigured(problem: String) -> ExitCode {
+    let on_error = std::env::var("CVPN_CONNECT_ON_ERROR").ok();
+    let problem = &problem;
+    let on_error = &on_error;
+    let handler = service_fn(move |event: LambdaEvent<Value>| async move {
+        match cvpn_terminator::connect::answer_unconfigured(
+            &event.payload,
+            problem,
+            on_error.as_deref(),
+        ) {
+            Some(answer) => Ok(serde_json::to_value(answer).expect("answers serialize")),
+            None => Err(lambda_runtime::Diagnostic {
+                error_type: "BadConfig".into(),
+                error_message: format!("{problem}; nothing was done"),
+            }),
+        }
+    });
+    match lambda_runtime::run(handler).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(event = "runtime_failed", error = %e, "Lambda runtime loop ended");
+            ExitCode::FAILURE
         }
     }
 }
