@@ -10,7 +10,7 @@ mod common;
 
 use common::*;
 use cvpn_emulator::{EndpointState, StateFile};
-use cvpn_terminator::model::Reason;
+use cvpn_terminator::domain::model::Reason;
 use cvpn_terminator::{Config, HandlerError, Response};
 use serde_json::{json, Value};
 use std::collections::HashMap;

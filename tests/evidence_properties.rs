@@ -10,12 +10,12 @@
 mod common;
 
 use common::{event, EP_A, EP_B};
-use cvpn_terminator::config::MatchBy;
-use cvpn_terminator::mapping::CaseRule;
-use cvpn_terminator::model::{Cidr, Connection, ConnectionStatus, Endpoint};
-use cvpn_terminator::plan::{select, Origin, Rules, Selector};
-use cvpn_terminator::trigger::evidence::Named;
-use cvpn_terminator::trigger::{decode, Finding, Trigger};
+use cvpn_terminator::domain::mapping::CaseRule;
+use cvpn_terminator::domain::model::{Cidr, Connection, ConnectionStatus, Endpoint};
+use cvpn_terminator::domain::plan::{select, Origin, Rules, Selector};
+use cvpn_terminator::domain::trigger::evidence::Named;
+use cvpn_terminator::domain::trigger::{decode, Finding, Trigger};
+use cvpn_terminator::shell::config::MatchBy;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;

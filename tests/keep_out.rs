@@ -7,86 +7,15 @@
 
 mod common;
 
-use aws_sdk_ec2::types::ClientConnectOptions;
+use common::keep_out::*;
 use common::*;
-use cvpn_terminator::config::{KeepOut, OnStoreError};
-use cvpn_terminator::mapping::{CaseRule, NamePattern};
-use cvpn_terminator::quarantine::{Subject, SubjectKind};
-use cvpn_terminator::report::HoldOutcome;
-use cvpn_terminator::{App, Config, Dynamo, Ec2, HandlerError, QuarantineStore};
-use serde_json::{json, Value};
-use std::time::Duration;
-
-const HANDLER: &str = "arn:aws:lambda:eu-west-1:111122223333:function:AWSClientVPN-cvpn";
-const ALICE: &str = "alice@example.com";
-const GUARDDUTY_FINDING: &str = "6ec9f4b2d2a0f2a7b3e8c1d5f0a9e8b7";
-
-fn config() -> Config {
-    Config {
-        state_table: Some("quarantine".into()),
-        protected_users: vec![NamePattern::new("breakglass", CaseRule::Insensitive).unwrap()],
-        keep_out: KeepOut {
-            handler_arn: Some(HANDLER.into()),
-            connect_timeout: Duration::from_millis(500),
-            ..KeepOut::default()
-        },
-        ..Config::default()
-    }
-}
-
-async fn with_table(config: Config, moto: &Moto, table: &str) -> Harness {
-    let mut h = harness(sample_state(), config).await;
-    h.app.store = Some(moto.table(table).await);
-    h
-}
-
-/// Endpoint A calls the deployed handler; B calls none.
-async fn wire_endpoint_a(h: &Harness) {
-    ec2_client(&h.emulator.url(), 2)
-        .modify_client_vpn_endpoint()
-        .client_vpn_endpoint_id(EP_A)
-        .client_connect_options(
-            ClientConnectOptions::builder()
-                .enabled(true)
-                .lambda_function_arn(HANDLER)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-}
-
-/// What the handler answers Client VPN for a client with these names.
-async fn connect<A: cvpn_terminator::ClientVpnApi>(
-    app: &App<A, Dynamo>,
-    user: Option<&str>,
-    cn: &str,
-) -> Value {
-    let request = json!({
-        "connection-id": "cvpn-connection-0000000000c0ffee1", "endpoint-id": EP_A,
-        "common-name": cn, "username": user.unwrap_or(""), "platform": "macos",
-        "platform-version": "15.1", "public-ip": "198.51.100.44",
-        "client-openvpn-version": "2.6.12", "schema-version": "v1"
-    });
-    let answer = app.answer(&request, None).await.unwrap();
-    // Client VPN refuses an answer missing any of these.
-    for field in [
-        "allow",
-        "error-msg-on-failed-posture-compliance",
-        "posture-compliance-statuses",
-        "schema-version",
-    ] {
-        assert!(
-            answer.get(field).is_some_and(|v| !v.is_null()),
-            "{field}: {answer}"
-        );
-    }
-    answer
-}
-
-fn allowed(answer: &Value) -> bool {
-    answer["allow"].as_bool().unwrap()
-}
+use cvpn_terminator::domain::mapping::CaseRule;
+use cvpn_terminator::domain::model::Reason;
+use cvpn_terminator::domain::quarantine::{Subject, SubjectKind};
+use cvpn_terminator::shell::config::KeepOut;
+use cvpn_terminator::shell::report::HoldOutcome;
+use cvpn_terminator::{Config, HandlerError, QuarantineStore};
+use serde_json::json;
 
 #[tokio::test]
 async fn a_finding_keeps_its_user_out_until_a_person_releases_them() {
@@ -184,14 +113,13 @@ async fn protected_users_dry_runs_and_bad_requests_hold_nobody() {
     assert_eq!(e.path, "event.Quarantine.Username");
     assert!(e.message.contains("protected"), "{e}");
 
-    let dry = App {
-        config: Config {
+    let dry = app_with(
+        &h,
+        Config {
             dry_run: true,
             ..config()
         },
-        api: Ec2::new(ec2_client(&h.emulator.url(), 2)),
-        store: h.app.store.clone(),
-    };
+    );
     let response = dry
         .handle(&event("guardduty-iam-assumed-role.json"))
         .await
@@ -199,17 +127,16 @@ async fn protected_users_dry_runs_and_bad_requests_hold_nobody() {
     assert_eq!(response.would_terminate.len(), 3);
     assert!(response.quarantine.is_empty());
 
-    let off = App {
-        config: Config {
+    let off = app_with(
+        &h,
+        Config {
             keep_out: KeepOut {
                 quarantine_minutes: 0,
                 ..config().keep_out
             },
             ..config()
         },
-        api: Ec2::new(ec2_client(&h.emulator.url(), 2)),
-        store: h.app.store.clone(),
-    };
+    );
     let response = off
         .handle(&event("securityhub-imported.json"))
         .await
@@ -233,64 +160,6 @@ async fn protected_users_dry_runs_and_bad_requests_hold_nobody() {
         .await
         .unwrap()
         .is_empty());
-}
-
-#[tokio::test]
-async fn certificate_users_are_held_by_common_name_even_when_a_retry_finishes_the_work() {
-    let moto = Moto::start();
-    let mut h = harness(sample_state(), config()).await;
-    // The first attempt's table does not exist: the connection is ended, the hold fails, and the
-    // invocation fails so that Lambda retries it.
-    h.app.store = Some(Dynamo::new(moto.client(), "missing"));
-    let finding = event("guardduty-ec2-vpn-client-ip.json");
-    let e = h.app.handle(&finding).await.unwrap_err();
-    let HandlerError::Incomplete(first) = e else {
-        panic!("{e}")
-    };
-    assert_eq!(first.terminated.len(), 1);
-    assert_eq!(first.errors[0].action, "PutItem");
-    assert_eq!(first.errors[0].code, "ResourceNotFoundException");
-    // The retry finds the connection already ending and holds its certificate.
-    h.app.store = Some(moto.table("retry").await);
-    let retry = h.app.handle(&finding).await.unwrap();
-    assert!(retry.terminated.is_empty());
-    let [hold] = retry.quarantine.as_slice() else {
-        panic!("{retry:?}")
-    };
-    assert_eq!(
-        (hold.kind, hold.name.as_str()),
-        (SubjectKind::CommonName, "carol.devices.example.com")
-    );
-    assert!(!allowed(
-        &connect(&h.app, None, "Carol.Devices.example.com").await
-    ));
-}
-
-#[tokio::test]
-async fn a_store_outage_is_decided_by_the_setting_and_never_errors() {
-    let moto = Moto::start();
-    let h = with_table(config(), &moto, "outage").await;
-    let dead = {
-        let gone = Moto::start();
-        let store = gone.table("gone").await;
-        drop(gone);
-        store
-    };
-    for (on_error, allow) in [(OnStoreError::Allow, true), (OnStoreError::Deny, false)] {
-        let app = App {
-            config: Config {
-                keep_out: KeepOut {
-                    on_error,
-                    ..config().keep_out
-                },
-                ..config()
-            },
-            api: Ec2::new(ec2_client(&h.emulator.url(), 2)),
-            store: Some(dead.clone()),
-        };
-        let answer = connect(&app, Some("bob"), "shared.vpn.example.com").await;
-        assert_eq!(allowed(&answer), allow, "{on_error:?}");
-    }
 }
 
 #[tokio::test]
@@ -318,24 +187,6 @@ async fn the_per_user_limit_refuses_a_connection_beyond_it() {
     assert!(allowed(
         &connect(&h.app, Some("bob"), "shared.vpn.example.com").await
     ));
-}
-
-/// The custom action sample with one finding per user, each finding its own ID.
-fn custom_action_for(users: &[&str]) -> Value {
-    let mut e = event("securityhub-custom-action.json");
-    let template = e["detail"]["findings"][0].clone();
-    e["detail"]["findings"] = users
-        .iter()
-        .enumerate()
-        .map(|(i, user)| {
-            let mut f = template.clone();
-            f["Id"] = json!(format!("{}-{i}", template["Id"].as_str().unwrap()));
-            f["Resources"][0]["Details"]["AwsIamAccessKey"]["PrincipalName"] = json!(user);
-            f["Resources"][0]["Details"]["AwsIamAccessKey"]["UserName"] = json!(user);
-            f
-        })
-        .collect();
-    e
 }
 
 #[tokio::test]
@@ -380,30 +231,50 @@ async fn a_finding_naming_more_users_than_the_cap_holds_nobody_and_fails() {
 }
 
 #[tokio::test]
-async fn a_released_user_is_not_held_again_by_the_same_finding_but_is_by_a_new_one() {
+async fn a_released_user_is_neither_ended_nor_held_again_by_the_same_findings() {
     let moto = Moto::start();
     let h = with_table(config(), &moto, "released").await;
     let finding = event("guardduty-iam-assumed-role.json");
+    // A second finding about alice, through Security Hub: it extends (or keeps) the same hold.
+    let mut second = finding.clone();
+    second["detail"]["id"] = json!("0000aaaa1111bbbb2222cccc3333dddd");
     h.app.handle(&finding).await.unwrap();
+    h.app.handle(&second).await.unwrap();
     let release = json!({"Release": {"Username": ALICE, "RequestedBy": "soc@example.com"}});
     h.app.handle(&release).await.unwrap();
-    // GuardDuty publishes the same finding again (or EventBridge delivers it twice).
-    let again = h.app.handle(&finding).await.unwrap();
-    let [entry] = again.quarantine.as_slice() else {
-        panic!("{:?}", again.quarantine)
-    };
-    assert_eq!(entry.outcome, HoldOutcome::NotHeld);
-    assert!(
-        entry.reason.as_deref().unwrap().contains("soc@example.com"),
-        "{entry:?}"
-    );
+    // alice connects again; then GuardDuty publishes both findings again (or EventBridge delivers
+    // them twice).
+    h.emulator
+        .service()
+        .upsert_connections(
+            EP_A,
+            vec![connection(cid("a11ce", 9), Some(ALICE), "10.100.9.9")],
+        )
+        .unwrap();
+    for f in [&finding, &second] {
+        let again = h.app.handle(f).await.unwrap();
+        assert!(again.terminated.is_empty(), "{again:?}");
+        assert!(again.skipped.iter().any(
+            |e| e.reason == Some(Reason::Released) && e.connection_id == Some(cid("a11ce", 9))
+        ));
+        let [entry] = again.quarantine.as_slice() else {
+            panic!("{:?}", again.quarantine)
+        };
+        assert_eq!(entry.outcome, HoldOutcome::NotHeld);
+        assert!(
+            entry.reason.as_deref().unwrap().contains("soc@example.com"),
+            "{entry:?}"
+        );
+    }
+    assert!(!h.ended().contains(&cid("a11ce", 9)));
     assert!(allowed(
         &connect(&h.app, Some(ALICE), "shared.vpn.example.com").await
     ));
-    // Another finding about alice holds her again.
+    // A new finding about alice ends her session and holds her again.
     let mut other = finding.clone();
-    other["detail"]["id"] = json!("0000aaaa1111bbbb2222cccc3333dddd");
+    other["detail"]["id"] = json!("ffff0000eeee1111dddd2222cccc3333");
     let r = h.app.handle(&other).await.unwrap();
+    assert_eq!(ids(&r.terminated), set(&[cid("a11ce", 9)]));
     assert_eq!(r.quarantine[0].outcome, HoldOutcome::Placed);
     assert!(!allowed(
         &connect(&h.app, Some(ALICE), "shared.vpn.example.com").await
@@ -437,55 +308,5 @@ async fn a_certificate_others_connect_with_is_never_held() {
         .contains("shared certificate"));
     assert!(allowed(
         &connect(&h.app, None, "carol.devices.example.com").await
-    ));
-}
-
-#[tokio::test]
-async fn an_unreadable_quarantine_item_still_holds() {
-    use aws_sdk_dynamodb::types::AttributeValue;
-    let moto = Moto::start();
-    let h = with_table(config(), &moto, "unreadable").await;
-    // Put by hand, with the time as a string: meant to keep bob out.
-    moto.client()
-        .put_item()
-        .table_name("unreadable")
-        .item("pk", AttributeValue::S("quarantine#username#bob".into()))
-        .item("expiresAt", AttributeValue::S("tomorrow".into()))
-        .send()
-        .await
-        .unwrap();
-    assert!(!allowed(
-        &connect(&h.app, Some("BOB"), "shared.vpn.example.com").await
-    ));
-}
-
-#[tokio::test]
-async fn holds_are_stored_while_terminate_calls_are_still_out() {
-    let moto = Moto::start();
-    let h = with_table(config(), &moto, "meanwhile").await;
-    // Terminate never answers: only the deadline ends the calls. The hold does not wait for them.
-    let app = App {
-        config: Config {
-            deadline_margin: Duration::from_secs(1),
-            ..config()
-        },
-        api: Faulty {
-            unanswered: true,
-            ..Faulty::new(Ec2::new(ec2_client(&h.emulator.url(), 2)))
-        },
-        store: h.app.store.clone(),
-    };
-    let deadline = std::time::Instant::now() + Duration::from_secs(3);
-    let e = app
-        .handle_until(&event("guardduty-iam-assumed-role.json"), Some(deadline))
-        .await
-        .unwrap_err();
-    let HandlerError::Incomplete(r) = e else {
-        panic!("{e}")
-    };
-    assert!(r.terminated.is_empty());
-    assert_eq!(r.quarantine[0].outcome, HoldOutcome::Placed);
-    assert!(!allowed(
-        &connect(&h.app, Some(ALICE), "shared.vpn.example.com").await
     ));
 }

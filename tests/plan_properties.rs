@@ -2,11 +2,13 @@
 //! ever a target, nothing outside the trigger's evidence is a target (a client IP only through its
 //! one holder at the time of the activity), and the Terminate calls end exactly the targets.
 
-use cvpn_terminator::config::MatchBy;
-use cvpn_terminator::mapping::CaseRule;
-use cvpn_terminator::model::{By, Cidr, Connection, ConnectionStatus, Endpoint, USERNAME_LIMIT};
-use cvpn_terminator::plan::{calls, select, Origin, Rules, Selector};
-use cvpn_terminator::trigger::evidence::Named;
+use cvpn_terminator::domain::mapping::CaseRule;
+use cvpn_terminator::domain::model::{
+    By, Cidr, Connection, ConnectionStatus, Endpoint, USERNAME_LIMIT,
+};
+use cvpn_terminator::domain::plan::{calls, select, Origin, Rules, Selector};
+use cvpn_terminator::domain::trigger::evidence::Named;
+use cvpn_terminator::shell::config::MatchBy;
 use proptest::prelude::*;
 use std::collections::BTreeSet;
 

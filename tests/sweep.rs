@@ -10,9 +10,9 @@ mod common;
 use common::office::*;
 use common::*;
 use cvpn_emulator::{ActionFaults, Faults, StateFile, Throttle};
-use cvpn_terminator::config::Config;
-use cvpn_terminator::model::Reason;
-use cvpn_terminator::policy::{Limits, SweepPolicy};
+use cvpn_terminator::domain::model::Reason;
+use cvpn_terminator::domain::policy::{Limits, SweepPolicy};
+use cvpn_terminator::shell::config::Config;
 use cvpn_terminator::{App, Ec2, HandlerError};
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -288,10 +288,12 @@ async fn the_ceiling_ends_the_most_idle_first_and_the_deadline_defers_the_rest()
         store: h.app.store.take(),
     };
     // A sweep answers normally: what it could not do is in the answer, and the next tick's work.
+    // The deadline leaves the listing and the state read (moto, a debug build, a busy machine)
+    // ample time, so that it falls on the first Terminate.
     let r = app
         .handle_until(
             &tick("2026-11-22T09:40:00Z"),
-            Some(Instant::now() + Duration::from_secs(2)),
+            Some(Instant::now() + Duration::from_secs(5)),
         )
         .await
         .unwrap();

@@ -10,8 +10,8 @@ mod common;
 
 use common::office::*;
 use common::*;
-use cvpn_terminator::config::Config;
-use cvpn_terminator::model::Reason;
+use cvpn_terminator::domain::model::Reason;
+use cvpn_terminator::shell::config::Config;
 use cvpn_terminator::{HandlerError, StateStore};
 use serde_json::{json, Value};
 

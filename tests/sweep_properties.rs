@@ -3,10 +3,10 @@
 //! deferred or protected (nothing else, nothing lost), and the most idle go first.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use cvpn_terminator::mapping::{CaseRule, NamePattern};
-use cvpn_terminator::model::{Connection, ConnectionStatus};
-use cvpn_terminator::policy::sweep::decide;
-use cvpn_terminator::policy::{judge, Limits, SweepPolicy, Track};
+use cvpn_terminator::domain::mapping::{CaseRule, NamePattern};
+use cvpn_terminator::domain::model::{Connection, ConnectionStatus};
+use cvpn_terminator::domain::policy::sweep::decide;
+use cvpn_terminator::domain::policy::{judge, Limits, SweepPolicy, Track};
 use proptest::prelude::*;
 use std::collections::{BTreeSet, HashMap};
 

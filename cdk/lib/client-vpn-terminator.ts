@@ -153,7 +153,8 @@ export class ClientVpnTerminator extends Construct {
         timeToLiveAttribute: "expiresAt",
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
         encryption: dynamodb.TableEncryption.AWS_MANAGED,
-        // Retained: it holds who is kept out, which turning a setting off and on must not lose.
+        // Retained: it holds who is kept out, security state that deleting the stack or replacing
+        // the table must not silently drop.
         removalPolicy: RemovalPolicy.RETAIN,
       });
     }
@@ -347,7 +348,7 @@ export class ClientVpnTerminator extends Construct {
     }
     // The function refuses what Client VPN cannot show; catching it here keeps a bad value from
     // reaching the handler at all.
-    if (props.denyMessage !== undefined && (Buffer.byteLength(props.denyMessage) > 255 || /[\x00-\x1f\x7f]/.test(props.denyMessage))) {
+    if (props.denyMessage !== undefined && (Buffer.byteLength(props.denyMessage) > 255 || /[\x00-\x1f\x7f-\x9f]/.test(props.denyMessage))) {
       throw new Error("denyMessage must be one line of at most 255 bytes");
     }
     const timeout = (props.connectTimeout ?? Duration.seconds(2)).toMilliseconds();

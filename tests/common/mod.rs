@@ -1,6 +1,7 @@
 //! Harness for tests that run the production path (aws-sdk-ec2 over HTTP) against the emulator.
 #![allow(dead_code)] // each test crate uses its own subset
 
+pub mod keep_out;
 pub mod office;
 
 use aws_config::retry::RetryConfig;
@@ -9,7 +10,7 @@ use aws_sdk_ec2::config::Credentials;
 use cvpn_emulator::{
     ClockChange, ConnectionState, ConnectionStatus, Options, RunningEmulator, Service, StateFile,
 };
-use cvpn_terminator::model::{ApiError, By, Connection, Endpoint, Page, StatusChange};
+use cvpn_terminator::domain::model::{ApiError, By, Connection, Endpoint, Page, StatusChange};
 use cvpn_terminator::{App, ClientVpnApi, Config, Dynamo, Ec2, HandlerError, Response};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -139,7 +140,7 @@ impl Harness {
 }
 
 /// The connection IDs of response entries.
-pub fn ids(entries: &[cvpn_terminator::report::Entry]) -> BTreeSet<String> {
+pub fn ids(entries: &[cvpn_terminator::shell::report::Entry]) -> BTreeSet<String> {
     entries
         .iter()
         .filter_map(|e| e.connection_id.clone())

@@ -3,8 +3,8 @@
 
 use super::*;
 use cvpn_emulator::{ClockChange, EndpointState, TrafficChange};
-use cvpn_terminator::mapping::{CaseRule, NamePattern};
-use cvpn_terminator::policy::{Limits, SweepPolicy};
+use cvpn_terminator::domain::mapping::{CaseRule, NamePattern};
+use cvpn_terminator::domain::policy::{Limits, SweepPolicy};
 use cvpn_terminator::Response;
 use std::collections::BTreeSet;
 

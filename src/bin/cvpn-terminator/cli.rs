@@ -1,7 +1,7 @@
 //! The command line: the same handler as under Lambda, and the commands people reach for during
 //! an incident (listing connections, ending a user's sessions, the quarantine, the wiring check).
 
-use cvpn_terminator::execute::{self, Budget};
+use cvpn_terminator::shell::execute::{self, Budget};
 use cvpn_terminator::{App, Dynamo, Ec2, QuarantineStore};
 use serde_json::{json, Value};
 use std::io::Read;
@@ -208,8 +208,8 @@ async fn quarantine(
                 holds.sort_by(|a, b| a.subject.cmp(&b.subject));
                 for h in holds {
                     let mut line = serde_json::to_value(&h).expect("holds serialize");
-                    line["since"] = json!(cvpn_terminator::quarantine::time(h.since));
-                    line["until"] = json!(cvpn_terminator::quarantine::time(h.until));
+                    line["since"] = json!(cvpn_terminator::domain::quarantine::time(h.since));
+                    line["until"] = json!(cvpn_terminator::domain::quarantine::time(h.until));
                     println!("{line}");
                 }
                 ExitCode::SUCCESS
@@ -269,7 +269,8 @@ async fn check(app: &App<Ec2, Dynamo>) -> ExitCode {
         .iter()
         .filter(|e| config.endpoint_ids.is_empty() || config.endpoint_ids.contains(&e.id));
     for e in in_scope {
-        let wired = cvpn_terminator::quarantine::enforces(deployed, e.connect_handler.as_deref());
+        let wired =
+            cvpn_terminator::domain::quarantine::enforces(deployed, e.connect_handler.as_deref());
         println!(
             "{}",
             json!({

@@ -10,7 +10,8 @@ mod cli;
 use aws_config::retry::RetryConfig;
 use aws_config::BehaviorVersion;
 use cli::USAGE;
-use cvpn_terminator::{logging, App, Config, Dynamo, Ec2};
+use cvpn_terminator::shell::logging;
+use cvpn_terminator::{App, Config, Dynamo, Ec2};
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 use std::process::ExitCode;
@@ -101,14 +102,12 @@ async fn main() -> ExitCode {
 /// `CVPN_CONNECT_ON_ERROR`, since Client VPN would refuse everyone on an error); anything else
 /// fails with the setting's error, ending nothing.
 async fn unconfigured(problem: String) -> ExitCode {
-    let on_error = std::env::var("CVPN_CONNECT_ON_ERROR").ok();
     let problem = &problem;
-    let on_error = &on_error;
     let handler = service_fn(move |event: LambdaEvent<Value>| async move {
-        match cvpn_terminator::connect::answer_unconfigured(
+        match cvpn_terminator::shell::connect::answer_unconfigured(
             &event.payload,
             problem,
-            on_error.as_deref(),
+            |name| std::env::var(name).ok(),
         ) {
             Some(answer) => Ok(serde_json::to_value(answer).expect("answers serialize")),
             None => Err(lambda_runtime::Diagnostic {

@@ -1,0 +1,29 @@
+//! What the AWS adapters share: turning an SDK error into our [`ApiError`].
+
+use crate::domain::model::ApiError;
+use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+/// The service's error code where there is one; otherwise the kind of failure in reaching it.
+pub fn api_error<E, R>(e: SdkError<E, R>) -> ApiError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    if let Some(code) = e.code() {
+        return ApiError {
+            code: code.to_owned(),
+            message: e.message().unwrap_or_default().to_owned(),
+        };
+    }
+    let code = match &e {
+        SdkError::TimeoutError(_) => "Timeout",
+        SdkError::DispatchFailure(_) => "DispatchFailure",
+        SdkError::ResponseError(_) => "ResponseError",
+        SdkError::ConstructionFailure(_) => "ConstructionFailure",
+        _ => "Unknown",
+    };
+    ApiError {
+        code: code.to_owned(),
+        message: DisplayErrorContext(&e).to_string(),
+    }
+}

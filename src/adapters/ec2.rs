@@ -1,0 +1,218 @@
+//! The EC2 Client VPN API behind a small trait: the three calls the function makes, one page or one
+//! Terminate at a time, so the shell above counts and paces every call. `Ec2` implements it with
+//! aws-sdk-ec2 over HTTP.
+
+use crate::adapters::aws::api_error;
+use crate::domain::model::{
+    parse_api_time, ApiError, By, Cidr, Connection, ConnectionStatus, Endpoint, Page, Status,
+    StatusChange,
+};
+use aws_sdk_ec2::config::retry::RetryConfig;
+use aws_sdk_ec2::types::{ClientVpnConnectionStatus, ClientVpnEndpointStatusCode};
+use std::future::Future;
+
+pub trait ClientVpnApi: Send + Sync {
+    /// The Region's endpoints that can have connections (not deleting or deleted).
+    fn endpoints_page(
+        &self,
+        token: Option<String>,
+    ) -> impl Future<Output = Result<Page<Endpoint>, ApiError>> + Send;
+
+    fn connections_page(
+        &self,
+        endpoint_id: &str,
+        token: Option<String>,
+    ) -> impl Future<Output = Result<Page<Connection>, ApiError>> + Send;
+
+    /// The connections of `username` on the endpoint: one Describe with the `username` filter (a
+    /// user has far fewer than a page).
+    fn user_connections(
+        &self,
+        endpoint_id: &str,
+        username: &str,
+    ) -> impl Future<Output = Result<Vec<Connection>, ApiError>> + Send;
+
+    /// One Terminate call; a `Username` call is sent once, without the SDK's retries.
+    fn terminate(
+        &self,
+        endpoint_id: &str,
+        by: &By,
+        dry_run: bool,
+    ) -> impl Future<Output = Result<Vec<StatusChange>, ApiError>> + Send;
+}
+
+/// The largest page Describe allows.
+const PAGE: i32 = 1000;
+
+#[derive(Clone)]
+pub struct Ec2 {
+    client: aws_sdk_ec2::Client,
+}
+
+impl Ec2 {
+    pub fn new(client: aws_sdk_ec2::Client) -> Self {
+        Self { client }
+    }
+}
+
+impl ClientVpnApi for Ec2 {
+    async fn endpoints_page(&self, token: Option<String>) -> Result<Page<Endpoint>, ApiError> {
+        let out = self
+            .client
+            .describe_client_vpn_endpoints()
+            .max_results(PAGE)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(api_error)?;
+        let items = out
+            .client_vpn_endpoints()
+            .iter()
+            .filter(|e| {
+                !matches!(
+                    e.status().and_then(|s| s.code()),
+                    Some(
+                        ClientVpnEndpointStatusCode::Deleting
+                            | ClientVpnEndpointStatusCode::Deleted
+                    )
+                )
+            })
+            .filter_map(|e| {
+                Some(Endpoint {
+                    id: e.client_vpn_endpoint_id()?.to_owned(),
+                    client_cidr: e.client_cidr_block().and_then(Cidr::parse),
+                    connect_handler: e
+                        .client_connect_options()
+                        .filter(|o| o.enabled() == Some(true))
+                        .and_then(|o| o.lambda_function_arn())
+                        .map(str::to_owned),
+                })
+            })
+            .collect();
+        Ok(Page {
+            items,
+            next_token: out.next_token().map(str::to_owned),
+        })
+    }
+
+    async fn connections_page(
+        &self,
+        endpoint_id: &str,
+        token: Option<String>,
+    ) -> Result<Page<Connection>, ApiError> {
+        let out = self
+            .client
+            .describe_client_vpn_connections()
+            .client_vpn_endpoint_id(endpoint_id)
+            .max_results(PAGE)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(api_error)?;
+        Ok(Page {
+            items: connections(out.connections(), endpoint_id),
+            next_token: out.next_token().map(str::to_owned),
+        })
+    }
+
+    async fn user_connections(
+        &self,
+        endpoint_id: &str,
+        username: &str,
+    ) -> Result<Vec<Connection>, ApiError> {
+        let out = self
+            .client
+            .describe_client_vpn_connections()
+            .client_vpn_endpoint_id(endpoint_id)
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("username")
+                    .values(username)
+                    .build(),
+            )
+            .max_results(PAGE)
+            .send()
+            .await
+            .map_err(api_error)?;
+        Ok(connections(out.connections(), endpoint_id))
+    }
+
+    async fn terminate(
+        &self,
+        endpoint_id: &str,
+        by: &By,
+        dry_run: bool,
+    ) -> Result<Vec<StatusChange>, ApiError> {
+        let request = self
+            .client
+            .terminate_client_vpn_connections()
+            .client_vpn_endpoint_id(endpoint_id)
+            .dry_run(dry_run);
+        let out = match by {
+            // Sent once: a retry after a lost answer could end connections the user opened in the
+            // meantime, beyond what the cap left room for. The caller falls back to connection
+            // IDs, which are safe to retry.
+            By::Username(u) => {
+                request
+                    .username(u)
+                    .customize()
+                    .config_override(
+                        aws_sdk_ec2::config::Builder::default()
+                            .retry_config(RetryConfig::standard().with_max_attempts(1)),
+                    )
+                    .send()
+                    .await
+            }
+            By::ConnectionId(id) => request.connection_id(id).send().await,
+        }
+        .map_err(api_error)?;
+        Ok(out
+            .connection_statuses()
+            .iter()
+            .map(|s| StatusChange {
+                connection_id: s.connection_id().unwrap_or_default().to_owned(),
+                previous: status(s.previous_status()),
+                current: status(s.current_status()),
+            })
+            .collect())
+    }
+}
+
+fn counter(text: Option<&str>) -> u64 {
+    text.and_then(|t| t.trim().parse().ok()).unwrap_or(0)
+}
+
+fn status(s: Option<&ClientVpnConnectionStatus>) -> Status {
+    Status {
+        code: s
+            .and_then(|s| s.code())
+            .map_or(ConnectionStatus::Unknown, |c| {
+                ConnectionStatus::parse(c.as_str())
+            }),
+        message: s.and_then(|s| s.message()).map(str::to_owned),
+    }
+}
+
+fn connections(
+    items: &[aws_sdk_ec2::types::ClientVpnConnection],
+    endpoint_id: &str,
+) -> Vec<Connection> {
+    items
+        .iter()
+        .filter_map(|c| {
+            Some(Connection {
+                endpoint_id: c.client_vpn_endpoint_id().unwrap_or(endpoint_id).to_owned(),
+                connection_id: c.connection_id()?.to_owned(),
+                username: c.username().filter(|u| !u.is_empty()).map(str::to_owned),
+                common_name: c.common_name().filter(|u| !u.is_empty()).map(str::to_owned),
+                client_ip: c.client_ip().and_then(|ip| ip.parse().ok()),
+                status: status(c.status()).code,
+                established: c.connection_established_time().and_then(parse_api_time),
+                ended: c.connection_end_time().and_then(parse_api_time),
+                observed: c.timestamp().and_then(parse_api_time),
+                ingress_bytes: counter(c.ingress_bytes()),
+                egress_bytes: counter(c.egress_bytes()),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,15 @@
+//! The pure core: decoding events ([`trigger`], one module per format, reading only the fields
+//! that are evidence), mapping identities ([`mapping`], [`pattern`]), gating findings ([`gates`]),
+//! deciding what to end ([`plan`]), judging idle and over-age connections ([`policy`]), and whom an
+//! incident keeps out and what the connect handler answers ([`quarantine`]). Plain data
+//! ([`model`], [`json`]) in, decisions out; no I/O, so every rule is tested on its own.
+
+pub mod gates;
+pub mod json;
+pub mod mapping;
+pub mod model;
+pub mod pattern;
+pub mod plan;
+pub mod policy;
+pub mod quarantine;
+pub mod trigger;

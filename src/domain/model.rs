@@ -1,0 +1,312 @@
+//! Plain data shared by the pure core and the EC2 adapter.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::Serialize;
+use std::net::IpAddr;
+
+/// One Client VPN connection as Describe reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Connection {
+    pub endpoint_id: String,
+    pub connection_id: String,
+    pub username: Option<String>,
+    pub common_name: Option<String>,
+    pub client_ip: Option<IpAddr>,
+    pub status: ConnectionStatus,
+    pub established: Option<DateTime<Utc>>,
+    /// Set once the connection ended (or, while terminating, when it will).
+    pub ended: Option<DateTime<Utc>>,
+    /// When EC2 read these counters (Describe's `timestamp`).
+    pub observed: Option<DateTime<Utc>>,
+    pub ingress_bytes: u64,
+    pub egress_bytes: u64,
+}
+
+impl Connection {
+    pub fn is_active(&self) -> bool {
+        self.status == ConnectionStatus::Active
+    }
+}
+
+/// A connection's status as Client VPN reports it; `unknown` for a code it has not documented.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConnectionStatus {
+    Active,
+    Terminating,
+    Terminated,
+    FailedToTerminate,
+    Unknown,
+}
+
+impl ConnectionStatus {
+    pub fn parse(code: &str) -> Self {
+        match code {
+            "active" => Self::Active,
+            "terminating" => Self::Terminating,
+            "terminated" => Self::Terminated,
+            "failed-to-terminate" => Self::FailedToTerminate,
+            _ => Self::Unknown,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Terminating => "terminating",
+            Self::Terminated => "terminated",
+            Self::FailedToTerminate => "failed-to-terminate",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for ConnectionStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a finding or a connection was skipped, deferred or failed. The strings are a stable
+/// interface (README, "Response and logs"): log queries and runbooks read them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    FindingClosed,
+    UntrustedProduct,
+    BelowSeverity,
+    TypeDenied,
+    TypeNotAllowed,
+    OutOfScope,
+    NoIdentity,
+    ForeignAccount,
+    NoMatch,
+    AmbiguousIp,
+    IpReassigned,
+    Protected,
+    NotActive,
+    AlreadyEnded,
+    CapExceeded,
+    LeftActive,
+    /// A person released the user from the quarantine this finding had placed them in.
+    Released,
+    /// Not started, or cut off, at the invocation's deadline.
+    Deadline,
+    /// Beyond the sweep's ceiling: left for the next tick.
+    Ceiling,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::FindingClosed => "finding_closed",
+            Self::UntrustedProduct => "untrusted_product",
+            Self::BelowSeverity => "below_severity",
+            Self::TypeDenied => "type_denied",
+            Self::TypeNotAllowed => "type_not_allowed",
+            Self::OutOfScope => "out_of_scope",
+            Self::NoIdentity => "no_identity",
+            Self::ForeignAccount => "foreign_account",
+            Self::NoMatch => "no_match",
+            Self::AmbiguousIp => "ambiguous_ip",
+            Self::IpReassigned => "ip_reassigned",
+            Self::Protected => "protected",
+            Self::NotActive => "not_active",
+            Self::AlreadyEnded => "already_ended",
+            Self::CapExceeded => "cap_exceeded",
+            Self::LeftActive => "left_active",
+            Self::Released => "released",
+            Self::Deadline => "deadline",
+            Self::Ceiling => "ceiling",
+        }
+    }
+}
+
+/// An endpoint and the block its clients' addresses come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    pub id: String,
+    pub client_cidr: Option<Cidr>,
+    /// The client connect handler's Lambda ARN, when one is enabled.
+    pub connect_handler: Option<String>,
+}
+
+/// An address block such as `10.100.0.0/16`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cidr {
+    base: IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    pub fn parse(text: &str) -> Option<Self> {
+        let (base, prefix) = text.trim().split_once('/')?;
+        let base: IpAddr = base.parse().ok()?;
+        let prefix: u8 = prefix.parse().ok()?;
+        let bits = if base.is_ipv4() { 32 } else { 128 };
+        (prefix <= bits).then_some(Self { base, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let (a, b, bits) = match (self.base, ip) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => (u32::from(a) as u128, u32::from(b) as u128, 32),
+            (IpAddr::V6(a), IpAddr::V6(b)) => (u128::from(a), u128::from(b), 128),
+            _ => return false,
+        };
+        let host_bits = bits - u32::from(self.prefix);
+        host_bits >= bits || (a >> host_bits) == (b >> host_bits)
+    }
+}
+
+impl std::fmt::Display for Cidr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.base, self.prefix)
+    }
+}
+
+/// How one Terminate call selects connections.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum By {
+    Username(String),
+    ConnectionId(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Status {
+    pub code: ConnectionStatus,
+    pub message: Option<String>,
+}
+
+/// One entry of Terminate's `connectionStatuses`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusChange {
+    pub connection_id: String,
+    pub previous: Status,
+    pub current: Status,
+}
+
+/// An error from the EC2 API (its code), or from reaching it (a code of our own naming the failure).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    pub code: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+pub const DRY_RUN_OPERATION: &str = "DryRunOperation";
+pub const USER_NOT_FOUND: &str = "InvalidClientVpnConnection.UserNotFound";
+pub const CONNECTION_NOT_FOUND: &str = "InvalidClientVpnConnection.IdNotFound";
+pub const ENDPOINT_NOT_FOUND: &str = "InvalidClientVpnEndpointId.NotFound";
+
+/// Most connections one `Username` call may end (documented by AWS).
+pub const USERNAME_LIMIT: usize = 5;
+
+/// One page of a listing and the token for the next.
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_token: Option<String>,
+}
+
+/// Client VPN times come as `2018-12-13 18:38:10` (UTC); RFC 3339 is accepted too.
+pub fn parse_api_time(text: &str) -> Option<DateTime<Utc>> {
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
+        .map(|t| t.and_utc())
+        .ok()
+        .or_else(|| {
+            DateTime::parse_from_rfc3339(text)
+                .ok()
+                .map(|t| t.with_timezone(&Utc))
+        })
+}
+
+/// Whether `text` is `prefix` followed by exactly 17 lower-case hex digits, the form of Client VPN
+/// endpoint and connection IDs.
+pub fn is_resource_id(text: &str, prefix: &str) -> bool {
+    text.strip_prefix(prefix).is_some_and(|hex| {
+        hex.len() == 17
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
+pub const ENDPOINT_PREFIX: &str = "cvpn-endpoint-";
+pub const CONNECTION_PREFIX: &str = "cvpn-connection-";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_and_reasons_serialise_to_their_documented_strings() {
+        for status in [
+            ConnectionStatus::Active,
+            ConnectionStatus::Terminating,
+            ConnectionStatus::Terminated,
+            ConnectionStatus::FailedToTerminate,
+        ] {
+            assert_eq!(ConnectionStatus::parse(status.as_str()), status);
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
+        assert_eq!(
+            ConnectionStatus::parse("pending"),
+            ConnectionStatus::Unknown
+        );
+        for reason in [Reason::NoIdentity, Reason::IpReassigned, Reason::LeftActive] {
+            assert_eq!(serde_json::to_value(reason).unwrap(), reason.as_str());
+        }
+    }
+
+    #[test]
+    fn parses_both_time_forms() {
+        let t = parse_api_time("2026-11-22 08:00:00").unwrap();
+        assert_eq!(Some(t), parse_api_time("2026-11-22T08:00:00Z"));
+        assert_eq!(parse_api_time("yesterday"), None);
+    }
+
+    #[test]
+    fn cidrs_contain_their_addresses_only() {
+        let c = Cidr::parse("10.100.0.0/16").unwrap();
+        assert!(c.contains("10.100.255.1".parse().unwrap()));
+        assert!(!c.contains("10.101.0.1".parse().unwrap()));
+        assert!(!c.contains("::1".parse().unwrap()));
+        assert!(Cidr::parse("0.0.0.0/0")
+            .unwrap()
+            .contains("8.8.8.8".parse().unwrap()));
+        assert!(Cidr::parse("10.0.0.7/32")
+            .unwrap()
+            .contains("10.0.0.7".parse().unwrap()));
+        assert!(Cidr::parse("fd00::/8")
+            .unwrap()
+            .contains("fd12::1".parse().unwrap()));
+        for bad in ["10.0.0.0", "10.0.0.0/33", "x/8", "::/129"] {
+            assert_eq!(Cidr::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn recognises_resource_ids() {
+        assert!(is_resource_id(
+            "cvpn-endpoint-0123456789abcdef0",
+            ENDPOINT_PREFIX
+        ));
+        assert!(!is_resource_id(
+            "cvpn-endpoint-0123456789ABCDEF0",
+            ENDPOINT_PREFIX
+        ));
+        assert!(!is_resource_id(
+            "cvpn-endpoint-0123456789abcdef",
+            ENDPOINT_PREFIX
+        ));
+        assert!(!is_resource_id(
+            "cvpn-connection-0123456789abcdef0",
+            ENDPOINT_PREFIX
+        ));
+    }
+}

@@ -1,0 +1,250 @@
+//! Deciding which connections to end and how to call Terminate. Pure: takes the live connections
+//! and what to look for, returns targets, skips and calls.
+
+use crate::domain::mapping::CaseRule;
+use crate::domain::model::{Connection, ConnectionStatus, Endpoint, Reason};
+use crate::domain::policy::Verdict;
+use crate::domain::trigger::evidence::Named;
+use crate::shell::config::MatchBy;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+mod calls;
+mod ip;
+pub use calls::{calls, single, Call};
+use ip::{holder, in_scope, IpHolder};
+use std::net::IpAddr;
+
+/// What led to a decision: a finding, or a direct request.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Origin {
+    pub source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finding_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finding_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub severity: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// What one finding (or request) asks to end.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Selector {
+    pub origin: Origin,
+    pub match_by: MatchBy,
+    /// VPN usernames (after mapping), each with where it came from.
+    pub usernames: Vec<Named<String>>,
+    pub ips: Vec<Named<IpAddr>>,
+    pub connection_ids: Vec<String>,
+    /// Limits matching to these endpoints; empty means every endpoint looked at.
+    pub endpoint_ids: Vec<String>,
+    /// When the activity was first seen (`None`: only at `seen_at`).
+    pub seen_from: Option<DateTime<Utc>>,
+    /// When the trigger was raised (a finding event's time, the same on every retry): matching
+    /// connections that ended since then count against the cap, which a retry cannot spend again.
+    pub since: Option<DateTime<Utc>>,
+    /// When the activity was last seen: a client IP names the connection that held it then.
+    pub seen_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Target {
+    pub connection: Connection,
+    /// Every reason it matched, e.g. `username alice (event.detail…principalId (session name))`.
+    pub why: Vec<String>,
+    pub origin: Origin,
+    /// For sweeps: the idle minutes, bytes and age that made it a target.
+    pub verdict: Option<Verdict>,
+    /// Chosen by its username: only then may a `Username` call end it, since that call also ends
+    /// whatever else the user has open.
+    pub by_username: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Skipped {
+    pub connection: Option<Connection>,
+    pub reason: Reason,
+    pub detail: String,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Default, PartialEq)]
+pub struct Selection {
+    pub targets: Vec<Target>,
+    pub skipped: Vec<Skipped>,
+    /// Matching connections that ended since their trigger was raised: by an earlier attempt at
+    /// the same event, or by themselves; either way they count against the cap.
+    pub spent: Vec<Connection>,
+}
+
+pub struct Rules<'a> {
+    pub case: CaseRule,
+    pub is_protected: &'a dyn Fn(&str) -> bool,
+    /// The endpoints in scope with their client CIDRs; an IP matches only inside one.
+    pub endpoints: &'a [Endpoint],
+}
+
+/// Why `c` matches `s`; `ips` are the selector's IPs with the connection each one names.
+fn reasons(
+    s: &Selector,
+    ips: &[(&Named<std::net::IpAddr>, &Connection)],
+    c: &Connection,
+    case: CaseRule,
+) -> (Vec<String>, bool) {
+    let mut why = Vec::new();
+    if !in_scope(s, c) {
+        return (why, false);
+    }
+    let name_match = |field: &Option<String>| {
+        field
+            .as_deref()
+            .and_then(|v| s.usernames.iter().find(|u| case.same(&u.value, v)))
+    };
+    let mut by_username = false;
+    if s.match_by.username {
+        if let Some(u) = name_match(&c.username) {
+            why.push(format!("username {} ({})", u.value, u.origin));
+            by_username = true;
+        }
+    }
+    if s.match_by.common_name {
+        if let Some(u) = name_match(&c.common_name) {
+            why.push(format!("common name {} ({})", u.value, u.origin));
+        }
+    }
+    if s.match_by.connection_id && s.connection_ids.contains(&c.connection_id) {
+        why.push(format!(
+            "connection ID {} named by the trigger",
+            c.connection_id
+        ));
+    }
+    if let Some((ip, _)) = ips
+        .iter()
+        .find(|(_, holder)| holder.connection_id == c.connection_id)
+    {
+        why.push(format!("client IP {} ({})", ip.value, ip.origin));
+    }
+    (why, by_username)
+}
+
+/// Matches every selector against every connection. A matched connection is a target only when
+/// it is active and its user is not protected; otherwise it is skipped with the reason. A selector
+/// that matched nothing is reported too, so a quiet run still says why.
+pub fn select(selectors: &[Selector], connections: &[Connection], rules: &Rules) -> Selection {
+    let mut out = Selection::default();
+    let mut matched = vec![false; selectors.len()];
+    let mut ip_holders = Vec::with_capacity(selectors.len());
+    for (i, s) in selectors.iter().enumerate() {
+        let mut held = Vec::new();
+        for ip in s.ips.iter().filter(|_| s.match_by.client_ip) {
+            match holder(s, ip, connections, rules.endpoints) {
+                IpHolder::One(c) => held.push((ip, c)),
+                IpHolder::Nobody => {}
+                IpHolder::Refused(reason, detail) => {
+                    matched[i] = true;
+                    out.skipped.push(Skipped {
+                        connection: None,
+                        reason,
+                        detail,
+                        origin: s.origin.clone(),
+                    });
+                }
+            }
+        }
+        ip_holders.push(held);
+    }
+    for c in connections {
+        let mut hit: Option<(usize, Vec<String>, bool)> = None;
+        for (i, s) in selectors.iter().enumerate() {
+            let (why, by_name) = reasons(s, &ip_holders[i], c, rules.case);
+            if why.is_empty() {
+                continue;
+            }
+            matched[i] = true;
+            match &mut hit {
+                Some((_, all, by_username)) => {
+                    all.extend(why);
+                    *by_username |= by_name;
+                }
+                None => hit = Some((i, why, by_name)),
+            }
+        }
+        let Some((first, why, by_username)) = hit else {
+            continue;
+        };
+        let origin = selectors[first].origin.clone();
+        let protected = [&c.username, &c.common_name]
+            .into_iter()
+            .flatten()
+            .find(|name| (rules.is_protected)(name));
+        if let Some(name) = protected {
+            out.skipped.push(Skipped {
+                connection: Some(c.clone()),
+                reason: Reason::Protected,
+                detail: format!("{name} is a protected user; matched by {}", why.join("; ")),
+                origin,
+            });
+        } else if !c.is_active() {
+            // Without an end time, only a connection still terminating is known to be recent.
+            let since = selectors[first].since;
+            let recent = |t| match c.ended {
+                Some(e) => e >= t,
+                None => c.status == ConnectionStatus::Terminating,
+            };
+            if since.is_some_and(recent) {
+                out.spent.push(c.clone());
+            }
+            out.skipped.push(Skipped {
+                connection: Some(c.clone()),
+                reason: Reason::NotActive,
+                detail: format!("the connection is {}", c.status),
+                origin,
+            });
+        } else {
+            out.targets.push(Target {
+                connection: c.clone(),
+                why,
+                origin,
+                verdict: None,
+                by_username,
+            });
+        }
+    }
+    for (s, _) in selectors.iter().zip(matched).filter(|(_, m)| !m) {
+        out.skipped.push(Skipped {
+            connection: None,
+            reason: Reason::NoMatch,
+            detail: describe_selector(s),
+            origin: s.origin.clone(),
+        });
+    }
+    out
+}
+
+fn describe_selector(s: &Selector) -> String {
+    let mut parts = Vec::new();
+    if !s.usernames.is_empty() {
+        parts.push(format!(
+            "users {:?}",
+            s.usernames.iter().map(|u| &u.value).collect::<Vec<_>>()
+        ));
+    }
+    if !s.ips.is_empty() {
+        parts.push(format!(
+            "client IPs {:?}",
+            s.ips.iter().map(|i| i.value).collect::<Vec<_>>()
+        ));
+    }
+    if !s.connection_ids.is_empty() {
+        parts.push(format!("connections {:?}", s.connection_ids));
+    }
+    if parts.is_empty() {
+        return "the trigger names no user, client IP or connection".into();
+    }
+    format!("no live connection matches {}", parts.join(", "))
+}
+
+#[cfg(test)]
+mod tests;

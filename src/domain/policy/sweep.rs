@@ -1,0 +1,177 @@
+//! A sweep's decisions, pure: which policy a schedule's overrides give, and which connections end
+//! now, which wait for the next tick (over the ceiling) and which are protected.
+
+use super::{judge, Limits, SweepPolicy, Track, Verdict};
+use crate::domain::model::Connection;
+use crate::domain::trigger::SweepOverrides;
+use chrono::{DateTime, Utc};
+use std::cmp::Reverse;
+use std::collections::HashMap;
+
+/// Why a schedule's overrides were refused: the field and what is wrong with it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Refused {
+    pub field: &'static str,
+    pub message: String,
+}
+
+/// The deployment's policy with a schedule's overrides. Overrides may narrow a sweep but not widen
+/// it past what a person configured: thresholds under `min_minutes` are refused, and `IdleBytes`
+/// may only be lowered (fewer bytes count as activity, so fewer connections are idle).
+pub fn with_overrides(
+    base: &SweepPolicy,
+    o: &SweepOverrides,
+    min_minutes: u32,
+) -> Result<SweepPolicy, Refused> {
+    for (field, minutes) in [
+        ("IdleMinutes", o.idle_minutes),
+        ("MaxSessionMinutes", o.max_session_minutes),
+    ] {
+        if let Some(m) = minutes.filter(|m| *m < min_minutes) {
+            return Err(Refused {
+                field,
+                message: format!(
+                    "{m} minutes is under CVPN_MIN_OVERRIDE_MINUTES ({min_minutes}); a schedule may not end sessions that young"
+                ),
+            });
+        }
+    }
+    if let Some(bytes) = o.idle_bytes.filter(|b| *b > base.idle_bytes) {
+        return Err(Refused {
+            field: "IdleBytes",
+            message: format!(
+                "{bytes} is above CVPN_IDLE_BYTES ({}): it would judge busier connections idle",
+                base.idle_bytes
+            ),
+        });
+    }
+    let mut policy = base.clone();
+    policy.limits.idle_minutes = o.idle_minutes.or(policy.limits.idle_minutes);
+    policy.limits.max_session_minutes = o.max_session_minutes.or(policy.limits.max_session_minutes);
+    policy.idle_bytes = o.idle_bytes.unwrap_or(policy.idle_bytes);
+    Ok(policy)
+}
+
+/// Whether the overrides change a threshold: such a run is capped as an incident is.
+pub fn overrides_thresholds(o: &SweepOverrides) -> bool {
+    o.idle_minutes.is_some() || o.max_session_minutes.is_some() || o.idle_bytes.is_some()
+}
+
+/// A connection the policy would end, with why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Judged<'c> {
+    pub connection: &'c Connection,
+    pub verdict: Verdict,
+    pub limits: Limits,
+    pub extended: bool,
+}
+
+#[derive(Debug, Default, PartialEq)]
+pub struct Decision<'c> {
+    /// To end now, the most idle first, then the oldest.
+    pub end: Vec<Judged<'c>>,
+    /// Beyond the ceiling: left for the next tick.
+    pub over_ceiling: Vec<Judged<'c>>,
+    /// Would be ended, but a protected name is on the connection.
+    pub protected: Vec<(Judged<'c>, String)>,
+}
+
+/// Judges every active connection when its counters were read (else at `now`) and splits the
+/// targets at `ceiling`.
+pub fn decide<'c>(
+    active: &[&'c Connection],
+    tracks: &HashMap<String, Track>,
+    policy: &SweepPolicy,
+    now: DateTime<Utc>,
+    is_protected: &dyn Fn(&str) -> bool,
+    ceiling: usize,
+) -> Decision<'c> {
+    let mut decision = Decision::default();
+    for &c in active {
+        let (limits, extended) = policy.limits_for(c.username.as_deref(), c.common_name.as_deref());
+        let total = c.ingress_bytes.saturating_add(c.egress_bytes);
+        let verdict = judge(
+            &limits,
+            tracks.get(&c.connection_id).copied(),
+            total,
+            c.established,
+            c.observed.unwrap_or(now),
+        );
+        if !verdict.is_target() {
+            continue;
+        }
+        let judged = Judged {
+            connection: c,
+            verdict,
+            limits,
+            extended,
+        };
+        match [&c.username, &c.common_name]
+            .into_iter()
+            .flatten()
+            .find(|n| is_protected(n))
+        {
+            Some(name) => decision.protected.push((judged, name.clone())),
+            None => decision.end.push(judged),
+        }
+    }
+    // Connection ID breaks ties, so a replayed tick decides the same way.
+    decision.end.sort_by(|a, b| {
+        Reverse(a.verdict.rank())
+            .cmp(&Reverse(b.verdict.rank()))
+            .then_with(|| a.connection.connection_id.cmp(&b.connection.connection_id))
+    });
+    decision.over_ceiling = decision.end.split_off(decision.end.len().min(ceiling));
+    decision
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn overrides(idle: Option<u32>, max: Option<u32>, bytes: Option<u64>) -> SweepOverrides {
+        SweepOverrides {
+            idle_minutes: idle,
+            max_session_minutes: max,
+            idle_bytes: bytes,
+            ..SweepOverrides::default()
+        }
+    }
+
+    #[test]
+    fn overrides_narrow_but_never_below_the_floor() {
+        let base = SweepPolicy::default();
+        let p = with_overrides(&base, &overrides(Some(45), Some(600), Some(1000)), 15).unwrap();
+        assert_eq!(
+            (
+                p.limits.idle_minutes,
+                p.limits.max_session_minutes,
+                p.idle_bytes
+            ),
+            (Some(45), Some(600), 1000)
+        );
+        assert_eq!(
+            with_overrides(&base, &overrides(None, Some(1), None), 15)
+                .unwrap_err()
+                .field,
+            "MaxSessionMinutes"
+        );
+        assert_eq!(
+            with_overrides(&base, &overrides(Some(14), None, None), 15)
+                .unwrap_err()
+                .field,
+            "IdleMinutes"
+        );
+        assert_eq!(
+            with_overrides(&base, &overrides(None, None, Some(base.idle_bytes + 1)), 15)
+                .unwrap_err()
+                .field,
+            "IdleBytes"
+        );
+        assert!(overrides_thresholds(&overrides(None, None, Some(5))));
+        assert!(!overrides_thresholds(&SweepOverrides {
+            dry_run: Some(true),
+            ..SweepOverrides::default()
+        }));
+    }
+}

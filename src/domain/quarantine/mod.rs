@@ -1,0 +1,244 @@
+//! Keeping people out after their sessions end: who an incident quarantines, what a hold says, and
+//! (in [`connect`]) what the client connect handler answers. Pure: the store is in
+//! `state::quarantine`, the calls in `keep_out.rs` and `connect.rs`.
+
+pub mod connect;
+
+use crate::domain::mapping::CaseRule;
+use crate::domain::model::Connection;
+use chrono::{DateTime, TimeZone, Utc};
+use serde::Serialize;
+
+/// Which of a connection's names a hold is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubjectKind {
+    Username,
+    CommonName,
+}
+
+impl SubjectKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Username => "username",
+            Self::CommonName => "common_name",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Username, Self::CommonName]
+            .into_iter()
+            .find(|k| k.as_str() == text)
+    }
+}
+
+/// A name a hold can be on, folded per `CVPN_USERNAME_CASE`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Subject {
+    pub kind: SubjectKind,
+    pub name: String,
+}
+
+impl Subject {
+    pub fn new(kind: SubjectKind, name: &str, case: CaseRule) -> Self {
+        Self {
+            kind,
+            name: case.fold(trim(name)),
+        }
+    }
+}
+
+/// One quarantine: `subject` may not connect until `until` (epoch seconds).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Hold {
+    pub subject: Subject,
+    pub since: i64,
+    pub until: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finding_id: Option<String>,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested_by: Option<String>,
+}
+
+impl Hold {
+    /// DynamoDB deletes expired items up to days late: an item is a hold only until `until`.
+    pub fn in_force(&self, now: i64) -> bool {
+        self.until > now
+    }
+
+    /// The release that keeps this hold from being placed again, if any.
+    pub fn released_by<'a>(&self, releases: &'a [Released], now: i64) -> Option<&'a Released> {
+        released(&self.subject, self.finding_id.as_deref(), releases, now)
+    }
+}
+
+/// A person lifted a hold: until `until` (when that hold would have ended), the findings that had
+/// placed or extended it (`finding_ids`) — delivered again, retried, or updated and published
+/// again, as GuardDuty does — neither end the subject's sessions nor hold it again. Another finding
+/// does both.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Released {
+    pub subject: Subject,
+    /// As [`finding_key`] writes them.
+    pub finding_ids: Vec<String>,
+    pub at: i64,
+    pub by: Option<String>,
+    pub until: i64,
+}
+
+/// The release covering `subject` for `finding_id` at `now`. A direct request (no finding) is a
+/// person's act: no release covers it.
+pub fn released<'a>(
+    subject: &Subject,
+    finding_id: Option<&str>,
+    releases: &'a [Released],
+    now: i64,
+) -> Option<&'a Released> {
+    let finding = finding_key(finding_id?);
+    releases
+        .iter()
+        .find(|r| r.subject == *subject && r.until > now && r.finding_ids.contains(&finding))
+}
+
+/// One finding's key however it arrives: GuardDuty's own events carry its ID, its Security Hub
+/// copy the finding's ARN (`…:detector/D/finding/ID`), so the ARN's last segment stands for both.
+pub fn finding_key(id: &str) -> String {
+    match id.rsplit_once("/finding/") {
+        Some((arn, last)) if arn.contains(":guardduty:") => last.to_owned(),
+        _ => id.to_owned(),
+    }
+}
+
+/// The name of `c` a hold would be on: its username or, without one, its common name.
+pub fn subject_of(c: &Connection, case: CaseRule) -> Option<Subject> {
+    match (&c.username, &c.common_name) {
+        (Some(user), _) => Some(Subject::new(SubjectKind::Username, user, case)),
+        (None, Some(cn)) => Some(Subject::new(SubjectKind::CommonName, cn, case)),
+        (None, None) => None,
+    }
+}
+
+/// What storing a hold did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Held {
+    /// No hold was in force: this one is.
+    Placed,
+    /// A shorter hold was in force: this one replaces it.
+    Extended,
+    /// A hold lasting at least as long was in force and stays: a quarantine never shortens.
+    Kept,
+}
+
+/// Whether an endpoint calling `handler` (its enabled connect handler, if any) enforces the
+/// quarantine: it calls the `deployed` one, or, when that is not known, some handler.
+pub fn enforces(deployed: Option<&str>, handler: Option<&str>) -> bool {
+    match (deployed, handler) {
+        (Some(want), Some(got)) => function(want) == function(got),
+        (None, got) => got.is_some(),
+        (Some(_), None) => false,
+    }
+}
+
+/// A Lambda ARN's function, whatever version or alias: `arn:…:function:NAME[:QUALIFIER]`.
+fn function(arn: &str) -> Vec<&str> {
+    arn.split(':').take(7).collect()
+}
+
+/// Epoch seconds as an RFC 3339 time, for answers and log lines.
+pub fn time(epoch: i64) -> String {
+    Utc.timestamp_opt(epoch, 0)
+        .single()
+        .map(|t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+/// Whom an incident holds, each with what led to it (`T`, the first source that names it), and
+/// the certificates it would not hold because others use them.
+#[derive(Debug, PartialEq)]
+pub struct Holding<T> {
+    pub held: Vec<(Subject, T)>,
+    /// Common names that connections outside the incident also carry.
+    pub shared: Vec<Subject>,
+}
+
+/// Whom an incident holds: the VPN users it named (`identities`, from the finding after mapping,
+/// whether or not they are connected now) and the names of the connections it ends (`ended`).
+/// A connection's common name is held only when the connection has no username (with directory or
+/// SAML authentication the certificate is often one every client shares) and no other connection
+/// in the listing (`listed`) carries it: holding a certificate others use would lock them out.
+/// Protected users are never held.
+pub fn subjects<'a, T: Clone>(
+    identities: impl IntoIterator<Item = (&'a str, T)>,
+    ended: impl IntoIterator<Item = (&'a Connection, T)>,
+    listed: &[Connection],
+    case: CaseRule,
+    is_protected: &dyn Fn(&str) -> bool,
+) -> Holding<T> {
+    let ended: Vec<(&Connection, T)> = ended.into_iter().collect();
+    let mut out = Holding {
+        held: Vec::new(),
+        shared: Vec::new(),
+    };
+    let add = |out: &mut Holding<T>, kind, name: &str, tag: T| {
+        let name = trim(name);
+        if name.is_empty() || is_protected(name) {
+            return;
+        }
+        let subject = Subject::new(kind, name, case);
+        if !out.held.iter().any(|(s, _)| *s == subject) {
+            out.held.push((subject, tag));
+        }
+    };
+    for (name, tag) in identities {
+        add(&mut out, SubjectKind::Username, name, tag);
+    }
+    let is_ended = |c: &Connection| {
+        ended
+            .iter()
+            .any(|(e, _)| e.connection_id == c.connection_id)
+    };
+    for (c, tag) in ended.iter().map(|(c, t)| (*c, t)) {
+        // A connection whose other name is protected is not ended, so not held either.
+        if [&c.username, &c.common_name]
+            .into_iter()
+            .flatten()
+            .any(|n| is_protected(trim(n)))
+        {
+            continue;
+        }
+        match (&c.username, &c.common_name) {
+            (Some(user), _) => add(&mut out, SubjectKind::Username, user, tag.clone()),
+            (None, Some(cn)) => {
+                // Connected now with it, and not being ended: a connection of the same
+                // certificate that ended already (a reconnect Describe still lists) is no one else.
+                let others = listed.iter().any(|o| {
+                    o.is_active()
+                        && !is_ended(o)
+                        && o.common_name
+                            .as_deref()
+                            .is_some_and(|n| case.same(trim(n), trim(cn)))
+                });
+                if others {
+                    let subject = Subject::new(SubjectKind::CommonName, trim(cn), case);
+                    if !out.shared.contains(&subject) {
+                        out.shared.push(subject);
+                    }
+                } else {
+                    add(&mut out, SubjectKind::CommonName, cn, tag.clone());
+                }
+            }
+            (None, None) => {}
+        }
+    }
+    out
+}
+
+/// Names as evidence trims them: ASCII whitespace only (an ideographic space is part of a name).
+fn trim(name: &str) -> &str {
+    name.trim_matches(|c: char| c.is_ascii_whitespace())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,359 @@
+use super::connect::{decide, message, ConnectReason, ConnectRequest, ConnectRules, Facts};
+use super::*;
+use crate::shell::config::OnStoreError;
+
+const NOW: i64 = 1_795_000_000;
+
+fn hold(kind: SubjectKind, name: &str, until: i64) -> Hold {
+    Hold {
+        subject: Subject::new(kind, name, CaseRule::Insensitive),
+        since: NOW - 60,
+        until,
+        finding_id: Some("f-1".into()),
+        reason: "test".into(),
+        requested_by: None,
+    }
+}
+
+fn request(user: Option<&str>, cn: Option<&str>) -> ConnectRequest {
+    ConnectRequest {
+        connection_id: "cvpn-connection-0000000000000000a".into(),
+        endpoint_id: "cvpn-endpoint-0a1b2c3d4e5f60718".into(),
+        username: user.map(str::to_owned),
+        common_name: cn.map(str::to_owned),
+        public_ip: Some("198.51.100.7".into()),
+        malformed: None,
+    }
+}
+
+fn protect_root(name: &str) -> bool {
+    name.eq_ignore_ascii_case("root-breakglass")
+}
+
+fn rules(on_error: OnStoreError, max_per_user: Option<usize>) -> ConnectRules<'static> {
+    ConnectRules {
+        case: CaseRule::Insensitive,
+        is_protected: &protect_root,
+        on_error,
+        max_per_user,
+    }
+}
+
+fn facts(holds: Vec<Hold>) -> Facts {
+    Facts {
+        holds: Ok(holds),
+        active: None,
+    }
+}
+
+#[test]
+fn a_hold_in_force_refuses_and_an_expired_one_does_not() {
+    let r = rules(OnStoreError::Allow, None);
+    let alice = request(Some("alice"), Some("shared.vpn.example.com"));
+    let d = decide(
+        &alice,
+        &facts(vec![hold(SubjectKind::Username, "alice", NOW + 1)]),
+        &r,
+        NOW,
+    );
+    assert!(!d.allow);
+    assert_eq!(d.reason, ConnectReason::Quarantined);
+    assert_eq!(d.hold.unwrap().finding_id.as_deref(), Some("f-1"));
+    // DynamoDB may keep an expired item for days: its time decides, not its presence.
+    let d = decide(
+        &alice,
+        &facts(vec![hold(SubjectKind::Username, "alice", NOW)]),
+        &r,
+        NOW,
+    );
+    assert!(d.allow);
+    assert_eq!(d.reason, ConnectReason::NotQuarantined);
+    // Someone else's hold, or a hold on a username that matches a common name, does nothing.
+    let d = decide(
+        &alice,
+        &facts(vec![hold(SubjectKind::CommonName, "alice", NOW + 60)]),
+        &r,
+        NOW,
+    );
+    assert!(d.allow);
+}
+
+#[test]
+fn a_common_name_hold_refuses_certificate_users() {
+    let r = rules(OnStoreError::Allow, None);
+    let laptop = request(None, Some("laptop-17.vpn.example.com"));
+    let d = decide(
+        &laptop,
+        &facts(vec![hold(
+            SubjectKind::CommonName,
+            "LAPTOP-17.vpn.example.com",
+            NOW + 60,
+        )]),
+        &r,
+        NOW,
+    );
+    assert!(!d.allow);
+}
+
+#[test]
+fn names_compare_under_the_case_rule() {
+    let held = facts(vec![hold(
+        SubjectKind::Username,
+        "Alice@Example.com",
+        NOW + 60,
+    )]);
+    let d = decide(
+        &request(Some("ALICE@example.COM"), None),
+        &held,
+        &rules(OnStoreError::Allow, None),
+        NOW,
+    );
+    assert!(!d.allow);
+    let sensitive = ConnectRules {
+        case: CaseRule::Sensitive,
+        ..rules(OnStoreError::Allow, None)
+    };
+    let held = Facts {
+        holds: Ok(vec![Hold {
+            subject: Subject::new(SubjectKind::Username, "Alice", CaseRule::Sensitive),
+            ..hold(SubjectKind::Username, "x", NOW + 60)
+        }]),
+        active: None,
+    };
+    assert!(decide(&request(Some("alice"), None), &held, &sensitive, NOW).allow);
+    assert!(!decide(&request(Some("Alice"), None), &held, &sensitive, NOW).allow);
+}
+
+#[test]
+fn protected_users_are_never_kept_out() {
+    let r = rules(OnStoreError::Deny, Some(1));
+    let held = Facts {
+        holds: Err("ProvisionedThroughputExceededException".into()),
+        active: Some(Ok(vec!["a".into(), "b".into()])),
+    };
+    let d = decide(&request(Some("Root-BreakGlass"), None), &held, &r, NOW);
+    assert!(d.allow);
+    assert_eq!(d.reason, ConnectReason::Protected);
+    let d = decide(
+        &request(Some("root-breakglass"), None),
+        &facts(vec![hold(
+            SubjectKind::Username,
+            "root-breakglass",
+            NOW + 60,
+        )]),
+        &r,
+        NOW,
+    );
+    assert!(d.allow);
+}
+
+#[test]
+fn a_store_error_is_decided_by_the_setting() {
+    let failed = Facts {
+        holds: Err("timeout".into()),
+        active: None,
+    };
+    let bob = request(Some("bob"), None);
+    let d = decide(&bob, &failed, &rules(OnStoreError::Allow, None), NOW);
+    assert_eq!((d.allow, d.reason), (true, ConnectReason::CheckFailed));
+    assert_eq!(d.failure.as_deref(), Some("timeout"));
+    let d = decide(&bob, &failed, &rules(OnStoreError::Deny, None), NOW);
+    assert_eq!((d.allow, d.reason), (false, ConnectReason::CheckFailed));
+    // Allowed on error, still refused over the per-user limit.
+    let failed_full = Facts {
+        holds: Err("timeout".into()),
+        active: Some(Ok(vec!["cvpn-connection-00000000000000001".into()])),
+    };
+    let d = decide(
+        &bob,
+        &failed_full,
+        &rules(OnStoreError::Allow, Some(1)),
+        NOW,
+    );
+    assert_eq!(
+        (d.allow, d.reason),
+        (false, ConnectReason::TooManyConnections)
+    );
+}
+
+#[test]
+fn the_per_user_limit_counts_other_active_connections() {
+    let r = rules(OnStoreError::Allow, Some(2));
+    let bob = request(Some("bob"), None);
+    let with = |ids: &[&str]| Facts {
+        holds: Ok(vec![]),
+        active: Some(Ok(ids.iter().map(|s| s.to_string()).collect())),
+    };
+    assert!(decide(&bob, &with(&["c1"]), &r, NOW).allow);
+    // The connection being asked about does not count against itself.
+    assert!(decide(&bob, &with(&["c1", &bob.connection_id]), &r, NOW).allow);
+    let d = decide(&bob, &with(&["c1", "c2"]), &r, NOW);
+    assert_eq!(
+        (d.allow, d.reason),
+        (false, ConnectReason::TooManyConnections)
+    );
+    assert!(message(&d, "x", Some(2)).contains("2 VPN connection"));
+    // The listing failed: the setting decides.
+    let failed = Facts {
+        holds: Ok(vec![]),
+        active: Some(Err("RequestLimitExceeded".into())),
+    };
+    assert!(decide(&bob, &failed, &r, NOW).allow);
+    assert!(!decide(&bob, &failed, &rules(OnStoreError::Deny, Some(2)), NOW).allow);
+}
+
+#[test]
+fn messages_fit_what_client_vpn_shows() {
+    let d = decide(
+        &request(Some("alice"), None),
+        &facts(vec![hold(SubjectKind::Username, "alice", NOW + 1)]),
+        &rules(OnStoreError::Allow, None),
+        NOW,
+    );
+    assert_eq!(message(&d, "Call the SOC", None), "Call the SOC");
+    let ok = decide(
+        &request(Some("bob"), None),
+        &facts(vec![]),
+        &rules(OnStoreError::Allow, None),
+        NOW,
+    );
+    assert_eq!(message(&ok, "Call the SOC", None), "");
+    assert!(message(&ok, "", Some(1000)).len() <= 255);
+}
+
+fn conn(user: Option<&str>, cn: Option<&str>) -> Connection {
+    Connection {
+        endpoint_id: "cvpn-endpoint-0a1b2c3d4e5f60718".into(),
+        connection_id: "cvpn-connection-0000000000000000b".into(),
+        username: user.map(str::to_owned),
+        common_name: cn.map(str::to_owned),
+        client_ip: None,
+        status: crate::domain::model::ConnectionStatus::Terminated,
+        established: None,
+        ended: None,
+        observed: None,
+        ingress_bytes: 0,
+        egress_bytes: 0,
+    }
+}
+
+fn conn_id(id: &str, user: Option<&str>, cn: Option<&str>) -> Connection {
+    Connection {
+        connection_id: id.into(),
+        ..conn(user, cn)
+    }
+}
+
+#[test]
+fn an_incident_holds_named_users_and_ended_connections_never_shared_certificates() {
+    let ended = [
+        conn_id("c1", Some("Alice"), Some("shared.vpn.example.com")),
+        conn_id("c2", None, Some("Laptop-9.vpn.example.com")),
+        conn_id("c3", Some("root-breakglass"), None),
+        conn_id("c4", Some("carol"), Some("ROOT-BREAKGLASS")),
+        conn_id("c5", None, Some("client1.domain.tld")),
+    ];
+    // Someone else is connected with client1's certificate too; laptop-9's is only on c2 (and on
+    // a connection of its own that ended earlier, which is no one else).
+    let mut listed = ended.to_vec();
+    listed.push(Connection {
+        status: crate::domain::model::ConnectionStatus::Active,
+        ..conn_id("c9", None, Some("CLIENT1.domain.tld"))
+    });
+    listed.push(conn_id("c8", None, Some("laptop-9.vpn.example.com")));
+    let got = subjects(
+        [("alice", 1), ("dave", 2), (" root-breakglass ", 3)],
+        ended.iter().zip(10..),
+        &listed,
+        CaseRule::Insensitive,
+        &protect_root,
+    );
+    let s = |kind, name| Subject::new(kind, name, CaseRule::Insensitive);
+    assert_eq!(
+        got.held,
+        vec![
+            (s(SubjectKind::Username, "alice"), 1),
+            (s(SubjectKind::Username, "dave"), 2),
+            (s(SubjectKind::CommonName, "laptop-9.vpn.example.com"), 11),
+        ]
+    );
+    assert_eq!(
+        got.shared,
+        vec![s(SubjectKind::CommonName, "client1.domain.tld")]
+    );
+    // Whitespace is ASCII only, as evidence trims it.
+    assert_eq!(
+        Subject::new(SubjectKind::Username, " bob\u{3000}", CaseRule::Insensitive).name,
+        "bob\u{3000}"
+    );
+}
+
+#[test]
+fn subject_kinds_round_trip() {
+    for k in [SubjectKind::Username, SubjectKind::CommonName] {
+        assert_eq!(SubjectKind::parse(k.as_str()), Some(k));
+    }
+    assert_eq!(time(0), "1970-01-01T00:00:00Z");
+}
+
+#[test]
+fn an_endpoint_enforces_the_quarantine_only_through_the_deployed_handler() {
+    let deployed = "arn:aws:lambda:eu-west-1:111122223333:function:AWSClientVPN-cvpn";
+    assert!(enforces(Some(deployed), Some(deployed)));
+    assert!(!enforces(
+        Some(deployed),
+        Some("arn:aws:lambda:eu-west-1:111122223333:function:AWSClientVPN-other")
+    ));
+    assert!(!enforces(Some(deployed), None));
+    assert!(enforces(None, Some(deployed)));
+    assert!(!enforces(None, None));
+}
+
+#[test]
+fn a_request_that_cannot_be_read_is_decided_by_the_setting_but_a_hold_still_refuses() {
+    let odd = ConnectRequest {
+        malformed: Some("event.schema-version: expected a string".into()),
+        ..request(Some("bob"), None)
+    };
+    let d = decide(&odd, &facts(vec![]), &rules(OnStoreError::Allow, None), NOW);
+    assert_eq!((d.allow, d.reason), (true, ConnectReason::CheckFailed));
+    assert_eq!(d.failure.as_deref(), Some("MalformedRequest"));
+    assert!(!decide(&odd, &facts(vec![]), &rules(OnStoreError::Deny, None), NOW).allow);
+    let held = facts(vec![hold(SubjectKind::Username, "bob", NOW + 60)]);
+    assert_eq!(
+        decide(&odd, &held, &rules(OnStoreError::Allow, None), NOW).reason,
+        ConnectReason::Quarantined
+    );
+}
+
+#[test]
+fn a_release_covers_the_findings_that_held_the_name_in_either_form() {
+    let alice = Subject::new(SubjectKind::Username, "alice", CaseRule::Insensitive);
+    let r = Released {
+        subject: alice.clone(),
+        finding_ids: vec!["6ec9f4b2".into(), "f-2".into()],
+        at: NOW - 10,
+        by: Some("soc".into()),
+        until: NOW + 60,
+    };
+    let arn = "arn:aws:guardduty:eu-west-1:111122223333:detector/d1/finding/6ec9f4b2";
+    assert_eq!(finding_key(arn), "6ec9f4b2");
+    assert_eq!(finding_key("f-2"), "f-2");
+    let releases = [r];
+    assert!(released(&alice, Some(arn), &releases, NOW).is_some());
+    assert!(released(&alice, Some("f-2"), &releases, NOW).is_some());
+    assert!(
+        released(&alice, Some("f-3"), &releases, NOW).is_none(),
+        "another finding"
+    );
+    assert!(
+        released(&alice, None, &releases, NOW).is_none(),
+        "a person's request"
+    );
+    assert!(
+        released(&alice, Some("f-2"), &releases, NOW + 60).is_none(),
+        "expired"
+    );
+    let bob = Subject::new(SubjectKind::Username, "bob", CaseRule::Insensitive);
+    assert!(released(&bob, Some("f-2"), &releases, NOW).is_none());
+}

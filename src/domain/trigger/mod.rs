@@ -1,0 +1,292 @@
+//! Telling an event apart by its own fields and decoding it into a [`Trigger`], one module per
+//! format: [`guardduty`], [`asff`] and [`ocsf`] findings, [`direct`] requests and [`schedule`]
+//! payloads. The EventBridge envelope is `aws_lambda_events`'; what a finding may name is
+//! [`evidence`]. Pure: no I/O.
+
+pub mod asff;
+pub mod connect;
+pub mod direct;
+pub mod evidence;
+pub mod guardduty;
+pub mod ocsf;
+pub mod quarantine;
+pub mod schedule;
+
+use crate::domain::json::{At, DecodeError};
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use chrono::{DateTime, Utc};
+pub use direct::DirectRequest;
+pub use evidence::Evidence;
+pub use quarantine::QuarantineRequest;
+pub use schedule::{SweepOverrides, SweepRequest};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Trigger {
+    Findings(FindingEvent),
+    Direct(DirectRequest),
+    Sweep(SweepRequest),
+    /// A person's change to the quarantine.
+    Quarantine(QuarantineRequest),
+    /// Client VPN asks whether a client may connect.
+    Connect(crate::domain::quarantine::connect::ConnectRequest),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingSource {
+    GuardDuty,
+    SecurityHubImported,
+    SecurityHubCustomAction,
+    SecurityHubOcsf,
+}
+
+impl FindingSource {
+    /// A person chose to act on a custom action's findings, so severity does not gate them.
+    pub fn severity_gated(self) -> bool {
+        self != Self::SecurityHubCustomAction
+    }
+
+    /// Findings imported into Security Hub may come from any product allowed to import, including
+    /// an account's own `BatchImportFindings`; GuardDuty's own events and a person's custom action
+    /// do not.
+    pub fn product_gated(self) -> bool {
+        matches!(self, Self::SecurityHubImported | Self::SecurityHubOcsf)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FindingEvent {
+    pub source: FindingSource,
+    /// The custom action's name, for Security Hub custom actions.
+    pub action_name: Option<String>,
+    pub findings: Vec<Finding>,
+    /// Findings of the batch that could not be decoded: reported, while the others are acted on.
+    pub bad: Vec<BadFinding>,
+    /// The envelope's time, the same on every delivery and retry of the event.
+    pub time: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadFinding {
+    /// Its position in the batch.
+    pub index: usize,
+    pub error: DecodeError,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finding {
+    pub id: String,
+    pub types: Vec<String>,
+    /// On GuardDuty's scale, 0 to 10; ASFF labels and OCSF severities are placed on it.
+    pub severity: f64,
+    pub severity_label: String,
+    /// Why the finding is no longer live (archived, suppressed, resolved, deleted, closed).
+    pub closed: Option<String>,
+    /// The Security Hub product that wrote it (ASFF `ProductArn`, OCSF `metadata.product.uid`).
+    pub product: Option<String>,
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub evidence: Evidence,
+}
+
+const EXPECTED: &str = "expected an EventBridge event from aws.events (\"Scheduled Event\"), \
+aws.guardduty (\"GuardDuty Finding\") or aws.securityhub (\"Security Hub Findings - Imported\", \"Security Hub Findings - Custom Action\", \
+\"Findings Imported V2\"), a GuardDuty or Security Hub finding as GetFindings returns it, or a direct \
+request with ClientVpnEndpointId, ConnectionId or Username, DryRun and Reason, a Scheduler payload \
+{\"Sweep\": {...}}, a quarantine change {\"Quarantine\": {...}} or {\"Release\": {...}}, or a Client VPN \
+client connect handler request";
+
+/// Decodes one finding of a format; the time is the envelope's, for findings that give none.
+type DecodeFinding = fn(&At, Option<DateTime<Utc>>) -> Result<Finding, DecodeError>;
+
+pub fn decode(event: &Value) -> Result<Trigger, DecodeError> {
+    let root = At::root(event);
+    if !event.is_object() {
+        return Err(root.error(format!(
+            "{EXPECTED}; found {}",
+            crate::domain::json::kind(event)
+        )));
+    }
+    if root.get("detail-type").is_some() || root.get("source").is_some() {
+        return decode_eventbridge(&root);
+    }
+    if let Some(sweep) = schedule::payload(&root) {
+        return sweep.map(Trigger::Sweep);
+    }
+    if let Some(change) = quarantine::payload(&root) {
+        return change.map(Trigger::Quarantine);
+    }
+    if connect::looks_like(&root) {
+        return Ok(Trigger::Connect(connect::decode(&root)));
+    }
+    if direct::looks_like(&root) {
+        return direct::decode(&root).map(Trigger::Direct);
+    }
+    if let Some(findings) = root.get("Findings") {
+        // GetFindings of GuardDuty or of Security Hub: each item says which by its own fields.
+        let asff_items = findings.items()?.iter().any(asff::looks_like);
+        let source = if asff_items {
+            FindingSource::SecurityHubImported
+        } else {
+            FindingSource::GuardDuty
+        };
+        return batch(source, None, &findings, get_findings_item, None);
+    }
+    if guardduty::looks_like(&root) {
+        return single(
+            FindingSource::GuardDuty,
+            guardduty::decode(&root, None)?,
+            None,
+        );
+    }
+    if asff::looks_like(&root) {
+        return single(
+            FindingSource::SecurityHubImported,
+            asff::decode(&root, None)?,
+            None,
+        );
+    }
+    Err(root.error(EXPECTED))
+}
+
+fn get_findings_item(at: &At, time: Option<DateTime<Utc>>) -> Result<Finding, DecodeError> {
+    if at.get("ProductArn").is_some() {
+        asff::decode(at, time)
+    } else {
+        guardduty::decode(at, time)
+    }
+}
+
+fn single(
+    source: FindingSource,
+    finding: Finding,
+    time: Option<DateTime<Utc>>,
+) -> Result<Trigger, DecodeError> {
+    Ok(Trigger::Findings(FindingEvent {
+        source,
+        action_name: None,
+        findings: vec![finding],
+        bad: Vec::new(),
+        time,
+    }))
+}
+
+/// A batch of findings: one malformed finding is reported, not allowed to refuse the others; a
+/// batch in which none decodes is a bad event.
+fn batch(
+    source: FindingSource,
+    action_name: Option<String>,
+    list: &At,
+    decode_one: DecodeFinding,
+    time: Option<DateTime<Utc>>,
+) -> Result<Trigger, DecodeError> {
+    let items = list.items()?;
+    if items.is_empty() {
+        return Err(list.error("empty; expected at least one finding"));
+    }
+    let mut findings = Vec::new();
+    let mut bad = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        match decode_one(item, time) {
+            Ok(f) => findings.push(f),
+            Err(error) => bad.push(BadFinding { index, error }),
+        }
+    }
+    if findings.is_empty() {
+        return Err(bad.swap_remove(0).error);
+    }
+    Ok(Trigger::Findings(FindingEvent {
+        source,
+        action_name,
+        findings,
+        bad,
+        time,
+    }))
+}
+
+fn decode_eventbridge(root: &At) -> Result<Trigger, DecodeError> {
+    let source = root.require("source")?;
+    let detail_type = root.require("detail-type")?;
+    let (source_name, type_name) = (source.str()?, detail_type.str()?);
+    let detail = root.require("detail")?;
+    if let Some(time) = root.get("time") {
+        time.time()?;
+    }
+    let envelope = EventBridgeEvent::<Value>::deserialize(root.value)
+        .map_err(|e| root.error(format!("not an EventBridge event: {e}")))?;
+    let time = envelope.time;
+    let (kind, decode_one): (FindingSource, DecodeFinding) = match (source_name, type_name) {
+        ("aws.events", "Scheduled Event") => {
+            root.require("time")?;
+            return schedule::decode(&detail, time).map(Trigger::Sweep);
+        }
+        ("aws.guardduty", "GuardDuty Finding") => {
+            let finding = guardduty::decode(&detail, time)?;
+            return single(FindingSource::GuardDuty, finding, time);
+        }
+        ("aws.securityhub", "Security Hub Findings - Imported") => {
+            (FindingSource::SecurityHubImported, asff::decode)
+        }
+        ("aws.securityhub", "Security Hub Findings - Custom Action") => {
+            (FindingSource::SecurityHubCustomAction, asff::decode)
+        }
+        ("aws.securityhub", "Findings Imported V2") => {
+            (FindingSource::SecurityHubOcsf, ocsf::decode)
+        }
+        ("aws.guardduty" | "aws.securityhub", _) => {
+            return Err(
+                detail_type.error(format!("`{type_name}` is not a finding event; {EXPECTED}"))
+            )
+        }
+        _ => {
+            return Err(source.error(format!(
+                "`{source_name}` is not a supported source; {EXPECTED}"
+            )))
+        }
+    };
+    let action_name = match detail.get("actionName") {
+        Some(name) => Some(name.str()?.to_owned()),
+        None => None,
+    };
+    batch(
+        kind,
+        action_name,
+        &detail.require("findings")?,
+        decode_one,
+        time,
+    )
+}
+
+pub(crate) fn opt_str(at: &At, key: &'static str) -> Result<Option<String>, DecodeError> {
+    at.get_either(key)
+        .map(|v| v.str().map(str::to_owned))
+        .transpose()
+}
+
+/// GuardDuty's bands on its 0–10 scale, the common scale of every format here.
+pub(crate) fn label_of(severity: f64) -> &'static str {
+    match severity {
+        s if s >= 9.0 => "CRITICAL",
+        s if s >= 7.0 => "HIGH",
+        s if s >= 4.0 => "MEDIUM",
+        s if s >= 1.0 => "LOW",
+        _ => "INFORMATIONAL",
+    }
+}
+
+/// A severity label placed at the bottom of GuardDuty's band for it.
+pub(crate) fn label_score(label: &str) -> Option<f64> {
+    Some(match label.to_ascii_uppercase().as_str() {
+        "INFORMATIONAL" => 0.0,
+        "LOW" => 1.0,
+        "MEDIUM" => 4.0,
+        "HIGH" => 7.0,
+        "CRITICAL" => 9.0,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -1,0 +1,182 @@
+//! A person's change to the quarantine: `{"Quarantine": {"Username" | "CommonName": …, "Minutes":
+//! …, "Reason": …, "RequestedBy": …}}` or `{"Release": {"Username" | "CommonName": …,
+//! "RequestedBy": …}}`. The CLI's `quarantine add | release` sends the same.
+
+use crate::domain::json::{At, DecodeError};
+use crate::domain::quarantine::SubjectKind;
+use crate::shell::config::MAX_QUARANTINE_MINUTES;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// `None`: `CVPN_QUARANTINE_MINUTES`.
+    Hold {
+        minutes: Option<u32>,
+    },
+    Release,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuarantineRequest {
+    pub change: Change,
+    pub kind: SubjectKind,
+    /// As given; folded when stored.
+    pub name: String,
+    pub reason: Option<String>,
+    pub requested_by: Option<String>,
+    /// Where the name sits in the event, for errors about it.
+    pub name_path: String,
+}
+
+const HOLD_FIELDS: [&str; 5] = ["Username", "CommonName", "Minutes", "Reason", "RequestedBy"];
+const RELEASE_FIELDS: [&str; 4] = ["Username", "CommonName", "Reason", "RequestedBy"];
+
+/// `Some` when the event is a quarantine change (its one member is `Quarantine` or `Release`).
+pub fn payload(root: &At) -> Option<Result<QuarantineRequest, DecodeError>> {
+    let object = root.value.as_object()?;
+    let (key, at) = ["Quarantine", "Release"]
+        .into_iter()
+        .find_map(|k| Some((k, root.get(k)?)))?;
+    if let Some(other) = object.keys().find(|k| *k != key) {
+        return Some(Err(DecodeError {
+            path: format!("event.{other}"),
+            message: format!("a quarantine change holds only {key}"),
+        }));
+    }
+    Some(decode(&at, key == "Quarantine"))
+}
+
+fn decode(at: &At, hold: bool) -> Result<QuarantineRequest, DecodeError> {
+    let fields: &[&str] = if hold { &HOLD_FIELDS } else { &RELEASE_FIELDS };
+    let object = at.value.as_object().ok_or_else(|| {
+        at.error(format!(
+            "expected an object, found {}",
+            crate::domain::json::kind(at.value)
+        ))
+    })?;
+    if let Some(unknown) = object.keys().find(|k| !fields.contains(&k.as_str())) {
+        return Err(DecodeError {
+            path: format!("{}.{unknown}", at.path()),
+            message: format!("not a field here; expected {}", fields.join(", ")),
+        });
+    }
+    let text = |key: &str| -> Result<Option<(String, String)>, DecodeError> {
+        let Some(v) = at.get(key) else {
+            return Ok(None);
+        };
+        let s = v.str()?.trim();
+        if s.is_empty() {
+            return Err(v.error("empty"));
+        }
+        if s.chars().any(char::is_control) {
+            return Err(v.error("contains control characters"));
+        }
+        Ok(Some((s.to_owned(), v.path())))
+    };
+    let (kind, (name, name_path)) = match (text("Username")?, text("CommonName")?) {
+        (Some(u), None) => (SubjectKind::Username, u),
+        (None, Some(c)) => (SubjectKind::CommonName, c),
+        (Some(_), Some(_)) => return Err(at.error("give Username or CommonName, not both")),
+        (None, None) => return Err(at.error("needs Username or CommonName")),
+    };
+    let change = if hold {
+        let minutes = match at.get("Minutes") {
+            None => None,
+            Some(v) => Some(
+                v.value
+                    .as_u64()
+                    .filter(|m| (1..=MAX_QUARANTINE_MINUTES as u64).contains(m))
+                    .ok_or_else(|| {
+                        v.error(format!(
+                            "expected a whole number of minutes from 1 to {MAX_QUARANTINE_MINUTES}"
+                        ))
+                    })? as u32,
+            ),
+        };
+        Change::Hold { minutes }
+    } else {
+        Change::Release
+    };
+    Ok(QuarantineRequest {
+        change,
+        kind,
+        name,
+        reason: text("Reason")?.map(|(r, _)| r),
+        requested_by: text("RequestedBy")?.map(|(r, _)| r),
+        name_path,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::trigger::{decode as decode_event, Trigger};
+    use serde_json::json;
+
+    fn decode(v: serde_json::Value) -> Result<Trigger, DecodeError> {
+        decode_event(&v)
+    }
+
+    #[test]
+    fn holds_and_releases() {
+        let Trigger::Quarantine(q) = decode(json!({"Quarantine": {"Username": " alice ",
+            "Minutes": 60, "Reason": "INC-7", "RequestedBy": "soc@example.com"}}))
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(q.change, Change::Hold { minutes: Some(60) });
+        assert_eq!((q.kind, q.name.as_str()), (SubjectKind::Username, "alice"));
+        assert_eq!(q.name_path, "event.Quarantine.Username");
+        let Trigger::Quarantine(r) =
+            decode(json!({"Release": {"CommonName": "laptop-9.vpn.example.com"}})).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (r.change, r.kind),
+            (Change::Release, SubjectKind::CommonName)
+        );
+    }
+
+    #[test]
+    fn bad_changes_name_the_field() {
+        for (event, path) in [
+            (
+                json!({"Quarantine": {"Username": "a", "Minutes": 0}}),
+                "event.Quarantine.Minutes",
+            ),
+            (
+                json!({"Quarantine": {"Username": "a", "Minutes": 1.5}}),
+                "event.Quarantine.Minutes",
+            ),
+            (
+                json!({"Quarantine": {"Username": "a", "Minutes": 525601}}),
+                "event.Quarantine.Minutes",
+            ),
+            (
+                json!({"Release": {"Username": "a", "Minutes": 5}}),
+                "event.Release.Minutes",
+            ),
+            (
+                json!({"Quarantine": {"Username": "a", "CommonName": "b"}}),
+                "event.Quarantine",
+            ),
+            (json!({"Quarantine": {}}), "event.Quarantine"),
+            (
+                json!({"Quarantine": {"Username": ""}}),
+                "event.Quarantine.Username",
+            ),
+            (
+                json!({"Quarantine": {"Username": "a\nb"}}),
+                "event.Quarantine.Username",
+            ),
+            (
+                json!({"Quarantine": {"Username": "a"}, "DryRun": true}),
+                "event.DryRun",
+            ),
+            (json!({"Release": "alice"}), "event.Release"),
+        ] {
+            let e = decode(event.clone()).unwrap_err();
+            assert_eq!(e.path, path, "{event}: {e}");
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! Scheduled cleanups: an EventBridge rule's `Scheduled Event` (its `detail` may carry overrides),
+//! or an EventBridge Scheduler payload `{"Sweep": {...}}`. Nothing here names a connection: a
+//! sweep judges every connection in scope by the policy.
+
+use crate::domain::json::{At, DecodeError};
+use crate::domain::model::{is_resource_id, ENDPOINT_PREFIX};
+use chrono::{DateTime, Utc};
+
+/// A scheduled cleanup: an EventBridge rule's `Scheduled Event`, or an EventBridge Scheduler payload
+/// `{"Sweep": {...}}`. Either may override the policy for this run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SweepRequest {
+    /// The tick's time: the event's `time`, or the Scheduler payload's `Time`.
+    pub time: Option<DateTime<Utc>>,
+    /// Where the time was read, for errors about it.
+    pub time_path: String,
+    /// Where the settings sit (`event.Sweep`, `event.detail`), for errors about them.
+    pub path: String,
+    pub overrides: SweepOverrides,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SweepOverrides {
+    pub endpoint_ids: Option<Vec<String>>,
+    pub idle_minutes: Option<u32>,
+    pub idle_bytes: Option<u64>,
+    pub max_session_minutes: Option<u32>,
+    pub dry_run: Option<bool>,
+}
+
+const SWEEP_FIELDS: [&str; 6] = [
+    "Time",
+    "ClientVpnEndpointIds",
+    "IdleMinutes",
+    "IdleBytes",
+    "MaxSessionMinutes",
+    "DryRun",
+];
+
+/// A Scheduler payload: an object whose only member is `Sweep`.
+pub fn payload(root: &At) -> Option<Result<SweepRequest, DecodeError>> {
+    let sweep = root.get("Sweep")?;
+    let object = root.value.as_object()?;
+    if let Some(other) = object.keys().find(|k| *k != "Sweep") {
+        return Some(Err(DecodeError {
+            path: format!("event.{other}"),
+            message: "a Scheduler payload holds only Sweep".into(),
+        }));
+    }
+    Some(decode(&sweep, None))
+}
+
+/// The overrides of a Scheduler payload's `Sweep`, or of a scheduled event's `detail` (where the
+/// time comes from the envelope).
+pub fn decode(at: &At, envelope_time: Option<DateTime<Utc>>) -> Result<SweepRequest, DecodeError> {
+    let object = at.value.as_object().ok_or_else(|| {
+        at.error(format!(
+            "expected an object, found {}",
+            crate::domain::json::kind(at.value)
+        ))
+    })?;
+    if let Some(unknown) = object
+        .keys()
+        .find(|k| !SWEEP_FIELDS.contains(&k.as_str()) || (envelope_time.is_some() && *k == "Time"))
+    {
+        return Err(DecodeError {
+            path: format!("{}.{unknown}", at.path()),
+            message: format!("not a sweep setting; expected {}", SWEEP_FIELDS.join(", ")),
+        });
+    }
+    let positive = |key: &str, max: u64| -> Result<Option<u64>, DecodeError> {
+        let Some(v) = at.get(key) else {
+            return Ok(None);
+        };
+        match v.value.as_u64() {
+            Some(n) if (1..=max).contains(&n) => Ok(Some(n)),
+            _ => Err(v.error(format!("expected a whole number from 1 to {max}"))),
+        }
+    };
+    let (time, time_path) = match at.get("Time") {
+        Some(t) => (Some(t.time()?), t.path()),
+        None => (envelope_time, "event.time".to_owned()),
+    };
+    let endpoint_ids = match at.get("ClientVpnEndpointIds") {
+        Some(list) => {
+            let mut ids = Vec::new();
+            for item in list.items()? {
+                let id = item.str()?;
+                if !is_resource_id(id, ENDPOINT_PREFIX) {
+                    return Err(item.error(format!("`{id}` is not a Client VPN endpoint ID")));
+                }
+                ids.push(id.to_owned());
+            }
+            if ids.is_empty() {
+                return Err(list.error("empty; leave it out to sweep every endpoint"));
+            }
+            Some(ids)
+        }
+        None => None,
+    };
+    Ok(SweepRequest {
+        time,
+        time_path,
+        path: at.path(),
+        overrides: SweepOverrides {
+            endpoint_ids,
+            idle_minutes: positive("IdleMinutes", 5_256_000)?.map(|n| n as u32),
+            idle_bytes: positive("IdleBytes", u64::MAX)?,
+            max_session_minutes: positive("MaxSessionMinutes", 5_256_000)?.map(|n| n as u32),
+            dry_run: at.get("DryRun").map(|d| d.bool()).transpose()?,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::trigger::{decode, Trigger};
+    use serde_json::json;
+
+    #[test]
+    fn scheduled_events_and_scheduler_payloads() {
+        let rule = json!({"version": "0", "id": "x", "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": "111122223333", "time": "2026-11-22T10:00:00Z", "region": "eu-west-1", "resources": [], "detail": {}});
+        let Trigger::Sweep(s) = decode(&rule).unwrap() else {
+            panic!()
+        };
+        assert_eq!(s.time, Some("2026-11-22T10:00:00Z".parse().unwrap()));
+        assert_eq!(s.overrides, SweepOverrides::default());
+
+        let payload = json!({"Sweep": {"Time": "2026-11-22T10:05:00Z", "ClientVpnEndpointIds": ["cvpn-endpoint-0a1b2c3d4e5f60718"],
+            "IdleMinutes": 45, "IdleBytes": 20000, "MaxSessionMinutes": 600, "DryRun": true}});
+        let Trigger::Sweep(s) = decode(&payload).unwrap() else {
+            panic!()
+        };
+        assert_eq!(s.time, Some("2026-11-22T10:05:00Z".parse().unwrap()));
+        assert_eq!(s.time_path, "event.Sweep.Time");
+        assert_eq!(
+            s.overrides,
+            SweepOverrides {
+                endpoint_ids: Some(vec!["cvpn-endpoint-0a1b2c3d4e5f60718".into()]),
+                idle_minutes: Some(45),
+                idle_bytes: Some(20000),
+                max_session_minutes: Some(600),
+                dry_run: Some(true),
+            }
+        );
+        let Trigger::Sweep(s) = decode(&json!({"Sweep": {}})).unwrap() else {
+            panic!()
+        };
+        assert_eq!((s.time, s.path.as_str()), (None, "event.Sweep"));
+        assert_eq!(s.overrides, SweepOverrides::default());
+    }
+
+    #[test]
+    fn bad_sweep_settings_name_the_field() {
+        let cases = [
+            (
+                json!({"Sweep": {"IdleMinutes": 0}}),
+                "event.Sweep.IdleMinutes",
+            ),
+            (
+                json!({"Sweep": {"IdleMinutes": -5}}),
+                "event.Sweep.IdleMinutes",
+            ),
+            (
+                json!({"Sweep": {"IdleBytes": "lots"}}),
+                "event.Sweep.IdleBytes",
+            ),
+            (
+                json!({"Sweep": {"IdleMinuets": 5}}),
+                "event.Sweep.IdleMinuets",
+            ),
+            (json!({"Sweep": {"Time": "yesterday"}}), "event.Sweep.Time"),
+            (
+                json!({"Sweep": {"ClientVpnEndpointIds": []}}),
+                "event.Sweep.ClientVpnEndpointIds",
+            ),
+            (
+                json!({"Sweep": {"ClientVpnEndpointIds": ["vpn-1"]}}),
+                "event.Sweep.ClientVpnEndpointIds[0]",
+            ),
+            (json!({"Sweep": 5}), "event.Sweep"),
+            (json!({"Sweep": {}, "Username": "x"}), "event.Username"),
+            (
+                json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}),
+                "event.time",
+            ),
+            (
+                json!({"detail-type": "Scheduled Event", "source": "aws.events", "time": "2026-11-22T10:00:00Z", "detail": {"Time": "2026-11-22T10:00:00Z"}}),
+                "event.detail.Time",
+            ),
+        ];
+        for (event, path) in cases {
+            let e = decode(&event).unwrap_err();
+            assert_eq!(e.path, path, "{event}: {e}");
+        }
+    }
+}

@@ -1,0 +1,403 @@
+//! Settings from environment variables, validated once at start; every error names its variable.
+
+use crate::domain::gates::{Gates, TypePattern};
+use crate::domain::mapping::{CaseRule, NamePattern, UsernameMapping};
+use crate::domain::model::{is_resource_id, ENDPOINT_PREFIX};
+use crate::domain::policy::{Limits, SweepPolicy};
+use std::fmt;
+use std::time::Duration;
+
+mod keep_out;
+pub use keep_out::{
+    KeepOut, OnStoreError, HANDLER_PREFIX, MAX_DENY_MESSAGE, MAX_QUARANTINE_MINUTES,
+};
+
+/// Which connection attributes a finding's indicators may match.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MatchBy {
+    pub username: bool,
+    pub common_name: bool,
+    pub connection_id: bool,
+    pub client_ip: bool,
+}
+
+impl MatchBy {
+    pub const ALL: MatchBy = MatchBy {
+        username: true,
+        common_name: true,
+        connection_id: true,
+        client_ip: true,
+    };
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Empty: every endpoint in the Region.
+    pub endpoint_ids: Vec<String>,
+    pub dry_run: bool,
+    /// Compared with usernames and common names under `mapping.case`.
+    pub protected_users: Vec<NamePattern>,
+    /// When not empty, only principals of these accounts name a VPN user.
+    pub identity_accounts: Vec<String>,
+    pub max_terminations: usize,
+    pub gates: Gates,
+    pub mapping: UsernameMapping,
+    pub match_by: MatchBy,
+    /// Terminate calls and endpoint listings in flight at once.
+    pub concurrency: usize,
+    /// Attempts per API call, retries included (the SDK's adaptive retry).
+    pub max_attempts: u32,
+    /// The scheduled cleanup's policy.
+    pub sweep: SweepPolicy,
+    /// DynamoDB table for the idle policy's state.
+    pub state_table: Option<String>,
+    /// Ceiling on terminations per sweep: the most idle go first, the rest are deferred.
+    pub max_sweep_terminations: usize,
+    /// No call starts, and none runs, when less than this remains before the Lambda deadline.
+    pub deadline_margin: Duration,
+    /// How far a tick's time may be ahead of this machine's clock.
+    pub max_clock_skew: chrono::TimeDelta,
+    /// The shortest idle or session limit a schedule's overrides may set.
+    pub min_override_minutes: u32,
+    /// The quarantine and the connect handler.
+    pub keep_out: KeepOut,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            endpoint_ids: Vec::new(),
+            dry_run: false,
+            protected_users: Vec::new(),
+            identity_accounts: Vec::new(),
+            max_terminations: 10,
+            gates: Gates::default(),
+            mapping: UsernameMapping::default(),
+            match_by: MatchBy::ALL,
+            concurrency: 8,
+            max_attempts: 5,
+            sweep: SweepPolicy::default(),
+            state_table: None,
+            max_sweep_terminations: 10,
+            deadline_margin: Duration::from_secs(5),
+            max_clock_skew: chrono::TimeDelta::seconds(300),
+            min_override_minutes: 15,
+            keep_out: KeepOut::default(),
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.variable, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads every setting through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let defaults = Config::default();
+        let err = |variable: &'static str, message: String| ConfigError { variable, message };
+
+        let endpoint_ids = list(get("CVPN_ENDPOINT_IDS"));
+        if let Some(bad) = endpoint_ids
+            .iter()
+            .find(|id| !is_resource_id(id, ENDPOINT_PREFIX))
+        {
+            return Err(err(
+                "CVPN_ENDPOINT_IDS",
+                format!(
+                    "`{bad}` is not a Client VPN endpoint ID (cvpn-endpoint- and 17 hex digits)"
+                ),
+            ));
+        }
+        let dry_run = match get("CVPN_DRY_RUN") {
+            None => false,
+            Some(v) => parse_bool(&v)
+                .ok_or_else(|| err("CVPN_DRY_RUN", format!("`{v}` is not true or false")))?,
+        };
+        let case = match get("CVPN_USERNAME_CASE").as_deref() {
+            None | Some("insensitive") => CaseRule::Insensitive,
+            Some("sensitive") => CaseRule::Sensitive,
+            Some(v) => {
+                return Err(err(
+                    "CVPN_USERNAME_CASE",
+                    format!("`{v}` is not `insensitive` or `sensitive`"),
+                ))
+            }
+        };
+        let mapping = match get("CVPN_USERNAME_TEMPLATE") {
+            None => UsernameMapping::new("{user}", case).expect("the default template is valid"),
+            Some(t) => {
+                UsernameMapping::new(&t, case).map_err(|m| err("CVPN_USERNAME_TEMPLATE", m))?
+            }
+        };
+        let names = |variable: &'static str| {
+            list(get(variable))
+                .iter()
+                .map(|p| NamePattern::new(p, case).map_err(|m| err(variable, m)))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let protected_users = names("CVPN_PROTECTED_USERS")?;
+        if let Some(all) = protected_users.iter().find(|p| p.matches_everyone()) {
+            return Err(err(
+                "CVPN_PROTECTED_USERS",
+                format!("`{all}` protects every user, so nothing could ever be ended; use CVPN_DRY_RUN to stop terminations"),
+            ));
+        }
+        let identity_accounts = list(get("CVPN_IDENTITY_ACCOUNTS"));
+        if let Some(bad) = identity_accounts
+            .iter()
+            .find(|a| a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(err(
+                "CVPN_IDENTITY_ACCOUNTS",
+                format!("`{bad}` is not an AWS account ID (12 digits)"),
+            ));
+        }
+        let max_terminations = number(
+            get("CVPN_MAX_TERMINATIONS"),
+            1..=100_000,
+            defaults.max_terminations,
+        )
+        .map_err(|m| err("CVPN_MAX_TERMINATIONS", m))?;
+        let min_severity = match get("CVPN_MIN_SEVERITY") {
+            None => defaults.gates.min_severity,
+            Some(v) => v
+                .parse::<f64>()
+                .ok()
+                .filter(|s| (0.0..=10.0).contains(s))
+                .ok_or_else(|| {
+                    err(
+                        "CVPN_MIN_SEVERITY",
+                        format!("`{v}` is not a number from 0 to 10"),
+                    )
+                })?,
+        };
+        let patterns = |variable: &'static str| {
+            list(get(variable))
+                .iter()
+                .map(|p| TypePattern::new(p))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|m| err(variable, m))
+        };
+        let products = patterns("CVPN_FINDING_PRODUCTS")?;
+        let gates = Gates {
+            min_severity,
+            allow_types: patterns("CVPN_FINDING_TYPES_ALLOW")?,
+            deny_types: patterns("CVPN_FINDING_TYPES_DENY")?,
+            products: if products.is_empty() {
+                defaults.gates.products
+            } else {
+                products
+            },
+        };
+        let match_by = match get("CVPN_MATCH_BY") {
+            None => MatchBy::ALL,
+            Some(v) => parse_match_by(&v).map_err(|m| err("CVPN_MATCH_BY", m))?,
+        };
+        let concurrency = number(get("CVPN_CONCURRENCY"), 1..=256, defaults.concurrency)
+            .map_err(|m| err("CVPN_CONCURRENCY", m))?;
+        let max_attempts = number(
+            get("CVPN_MAX_ATTEMPTS"),
+            1..=20,
+            defaults.max_attempts as usize,
+        )
+        .map_err(|m| err("CVPN_MAX_ATTEMPTS", m))? as u32;
+        let minutes = |variable: &'static str| -> Result<Option<u32>, ConfigError> {
+            get(variable)
+                .map(|v| {
+                    number(Some(v), 1..=5_256_000, 0)
+                        .map(|n| n as u32)
+                        .map_err(|m| err(variable, m))
+                })
+                .transpose()
+        };
+        let limits = Limits {
+            idle_minutes: minutes("CVPN_IDLE_MINUTES")?,
+            max_session_minutes: minutes("CVPN_MAX_SESSION_MINUTES")?,
+        };
+        let extended = Limits {
+            idle_minutes: minutes("CVPN_EXTENDED_IDLE_MINUTES")?,
+            max_session_minutes: minutes("CVPN_EXTENDED_MAX_SESSION_MINUTES")?,
+        };
+        for (variable, longer, shorter) in [
+            (
+                "CVPN_EXTENDED_IDLE_MINUTES",
+                extended.idle_minutes,
+                limits.idle_minutes,
+            ),
+            (
+                "CVPN_EXTENDED_MAX_SESSION_MINUTES",
+                extended.max_session_minutes,
+                limits.max_session_minutes,
+            ),
+        ] {
+            if let (Some(l), Some(s)) = (longer, shorter) {
+                if l < s {
+                    return Err(err(variable, format!("{l} is shorter than the ordinary limit {s}; the extended policy is the longer one")));
+                }
+            }
+        }
+        let sweep = SweepPolicy {
+            limits,
+            idle_bytes: number(
+                get("CVPN_IDLE_BYTES"),
+                1..=usize::MAX,
+                defaults.sweep.idle_bytes as usize,
+            )
+            .map_err(|m| err("CVPN_IDLE_BYTES", m))? as u64,
+            extended_users: names("CVPN_EXTENDED_USERS")?,
+            extended,
+        };
+        let state_table = get("CVPN_STATE_TABLE");
+        if sweep.tracks_idle() && state_table.is_none() {
+            return Err(err(
+                "CVPN_STATE_TABLE",
+                "the idle policy (CVPN_IDLE_MINUTES or CVPN_EXTENDED_IDLE_MINUTES) keeps counters between ticks \
+                 and needs a DynamoDB table: set CVPN_STATE_TABLE"
+                    .into(),
+            ));
+        }
+        let max_sweep_terminations = number(
+            get("CVPN_MAX_SWEEP_TERMINATIONS"),
+            1..=1_000_000,
+            max_terminations,
+        )
+        .map_err(|m| err("CVPN_MAX_SWEEP_TERMINATIONS", m))?;
+        // At least a second: what follows the last call (its log line, the summary, the answer)
+        // must land before Lambda freezes the process.
+        let deadline_margin = number(get("CVPN_DEADLINE_MARGIN_SECONDS"), 1..=900, 5)
+            .map_err(|m| err("CVPN_DEADLINE_MARGIN_SECONDS", m))?;
+        let max_clock_skew = number(get("CVPN_MAX_CLOCK_SKEW_SECONDS"), 0..=86_400, 300)
+            .map_err(|m| err("CVPN_MAX_CLOCK_SKEW_SECONDS", m))?;
+        let min_override_minutes = number(get("CVPN_MIN_OVERRIDE_MINUTES"), 1..=5_256_000, 15)
+            .map_err(|m| err("CVPN_MIN_OVERRIDE_MINUTES", m))?;
+        Ok(Config {
+            endpoint_ids,
+            dry_run,
+            protected_users,
+            identity_accounts,
+            max_terminations,
+            gates,
+            mapping,
+            match_by,
+            concurrency,
+            max_attempts,
+            sweep,
+            state_table,
+            max_sweep_terminations,
+            deadline_margin: Duration::from_secs(deadline_margin as u64),
+            max_clock_skew: chrono::TimeDelta::seconds(max_clock_skew as i64),
+            min_override_minutes: min_override_minutes as u32,
+            keep_out: KeepOut::from_lookup(get)?,
+        })
+    }
+
+    pub fn is_protected(&self, name: &str) -> bool {
+        self.protected_users.iter().any(|p| p.matches(name))
+    }
+
+    /// Minutes an incident keeps the identities it acted on out: `None` when quarantine is off
+    /// (`CVPN_QUARANTINE_MINUTES=0`, or no table to keep it in).
+    pub fn quarantine_minutes(&self) -> Option<u32> {
+        (self.keep_out.quarantine_minutes > 0 && self.state_table.is_some())
+            .then_some(self.keep_out.quarantine_minutes)
+    }
+
+    /// Whether a principal of `account` may name a VPN user (`CVPN_IDENTITY_ACCOUNTS`); an unknown
+    /// account may not when the list is set.
+    pub fn identity_account_allowed(&self, account: Option<&str>) -> bool {
+        self.identity_accounts.is_empty()
+            || account.is_some_and(|a| self.identity_accounts.iter().any(|x| x == a))
+    }
+}
+
+fn list(value: Option<String>) -> Vec<String> {
+    value
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Some(true),
+        "false" | "0" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+fn number(
+    value: Option<String>,
+    range: std::ops::RangeInclusive<usize>,
+    default: usize,
+) -> Result<usize, String> {
+    let Some(v) = value else { return Ok(default) };
+    v.parse::<usize>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| {
+            format!(
+                "`{v}` is not a whole number from {} to {}",
+                range.start(),
+                range.end()
+            )
+        })
+}
+
+fn parse_match_by(v: &str) -> Result<MatchBy, String> {
+    let mut by = MatchBy {
+        username: false,
+        common_name: false,
+        connection_id: false,
+        client_ip: false,
+    };
+    for item in list(Some(v.to_owned())) {
+        match item.as_str() {
+            "username" => by.username = true,
+            "common-name" => by.common_name = true,
+            "connection-id" => by.connection_id = true,
+            "client-ip" => by.client_ip = true,
+            other => {
+                return Err(format!(
+                    "`{other}` is not one of username, common-name, connection-id, client-ip"
+                ))
+            }
+        }
+    }
+    if by
+        == (MatchBy {
+            username: false,
+            common_name: false,
+            connection_id: false,
+            client_ip: false,
+        })
+    {
+        return Err("name at least one of username, common-name, connection-id, client-ip".into());
+    }
+    Ok(by)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,354 @@
+//! The shell that talks to EC2: listing connections and carrying out Terminate calls, concurrently
+//! under a bound. Every planned target comes back as exactly one outcome — ended, already gone,
+//! permitted (dry run) or failed with its code — so nothing is dropped silently.
+
+use crate::adapters::ec2::ClientVpnApi;
+use crate::domain::model::{
+    ApiError, By, Connection, ConnectionStatus, Endpoint, Page, Reason, StatusChange,
+    CONNECTION_NOT_FOUND, DRY_RUN_OPERATION, USER_NOT_FOUND,
+};
+use crate::domain::plan::{single, Call, Target};
+use futures::stream::{self, StreamExt};
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+/// A step that failed as a whole rather than for one connection: an endpoint or the endpoint
+/// listing that could not be read, the idle state that could not be loaded or saved, or a finding
+/// of a batch that could not be decoded.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct CallError {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint_id: Option<String>,
+    pub action: &'static str,
+    pub code: String,
+    pub message: String,
+    /// For a bad finding: the field that was wrong, and the finding's position in its batch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<usize>,
+}
+
+impl CallError {
+    pub fn new(endpoint_id: Option<String>, action: &'static str, e: ApiError) -> Self {
+        Self {
+            endpoint_id,
+            action,
+            code: e.code,
+            message: e.message,
+            path: None,
+            index: None,
+        }
+    }
+
+    pub fn bad_finding(bad: &crate::domain::trigger::BadFinding) -> Self {
+        Self {
+            endpoint_id: None,
+            action: "DecodeFinding",
+            code: "BadFinding".into(),
+            message: bad.error.message.clone(),
+            path: Some(bad.error.path.clone()),
+            index: Some(bad.index),
+        }
+    }
+}
+
+/// The error code of a call cut off at the deadline (ours, not EC2's).
+pub const DEADLINE: &str = "Deadline";
+/// The error code of a call not started because the deadline had come (ours).
+pub const NOT_STARTED: &str = "DeadlineNotStarted";
+
+/// What one invocation may spend: no call starts after `stop_at` and none runs past it (the SDK's
+/// own retries included), and every call is counted.
+#[derive(Debug, Default)]
+pub struct Budget {
+    stop_at: Option<Instant>,
+    calls: AtomicUsize,
+}
+
+impl Budget {
+    pub fn new(stop_at: Option<Instant>) -> Self {
+        Self {
+            stop_at,
+            calls: AtomicUsize::new(0),
+        }
+    }
+
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    pub fn expired(&self) -> bool {
+        self.stop_at.is_some_and(|t| Instant::now() >= t)
+    }
+
+    /// One API call, counted, and cut off at `stop_at` with a [`DEADLINE`] error: an operation
+    /// timeout derived from the time left.
+    pub async fn call<T>(
+        &self,
+        call: impl Future<Output = Result<T, ApiError>>,
+    ) -> Result<T, ApiError> {
+        if self.expired() {
+            return Err(ApiError {
+                code: NOT_STARTED.into(),
+                message: "not started: the invocation's deadline (less CVPN_DEADLINE_MARGIN_SECONDS) had come"
+                    .into(),
+            });
+        }
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let Some(stop_at) = self.stop_at else {
+            return call.await;
+        };
+        tokio::time::timeout_at(stop_at.into(), call)
+            .await
+            .unwrap_or_else(|_| {
+                Err(ApiError {
+                    code: DEADLINE.into(),
+                    message:
+                        "cut off at the invocation's deadline (less CVPN_DEADLINE_MARGIN_SECONDS)"
+                            .into(),
+                })
+            })
+    }
+}
+
+/// Every item of a listing, page after page, each page a call of the budget.
+async fn all_pages<T, F, Fut>(budget: &Budget, mut page: F) -> Result<Vec<T>, ApiError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<Page<T>, ApiError>>,
+{
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let p = budget.call(page(token)).await?;
+        out.extend(p.items);
+        match p.next_token {
+            Some(t) => token = Some(t),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Every endpoint in the Region, with its client CIDR.
+pub async fn list_endpoints(
+    api: &impl ClientVpnApi,
+    budget: &Budget,
+) -> Result<Vec<Endpoint>, CallError> {
+    all_pages(budget, |token| api.endpoints_page(token))
+        .await
+        .map_err(|e| CallError::new(None, "DescribeClientVpnEndpoints", e))
+}
+
+/// The connections of `endpoints`, each endpoint paged in turn and endpoints listed concurrently.
+pub async fn list_connections(
+    api: &impl ClientVpnApi,
+    endpoints: &[String],
+    concurrency: usize,
+    budget: &Budget,
+) -> (Vec<Connection>, Vec<CallError>) {
+    let results: Vec<Result<Vec<Connection>, CallError>> = stream::iter(endpoints)
+        .map(|endpoint| async move {
+            all_pages(budget, |token| api.connections_page(endpoint, token))
+                .await
+                .map_err(|e| {
+                    CallError::new(Some(endpoint.clone()), "DescribeClientVpnConnections", e)
+                })
+        })
+        .buffered(concurrency.max(1))
+        .collect()
+        .await;
+    let mut connections = Vec::new();
+    let mut errors = Vec::new();
+    for r in results {
+        match r {
+            Ok(c) => connections.extend(c),
+            Err(e) => errors.push(e),
+        }
+    }
+    (connections, errors)
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// Terminate moved it from `active` on.
+    Ended {
+        target: Target,
+        change: StatusChange,
+    },
+    /// It had ended before our call reached it.
+    AlreadyEnded {
+        target: Target,
+        change: Option<StatusChange>,
+        detail: String,
+    },
+    /// Dry run: EC2 answered `DryRunOperation`, so the call would have been allowed.
+    Permitted { target: Target },
+    Failed {
+        target: Target,
+        code: String,
+        message: String,
+        change: Option<StatusChange>,
+    },
+    /// Not attempted: the deadline came (`deadline`) or the sweep's ceiling was reached (`ceiling`).
+    /// A sweep picks it up at the next tick.
+    Deferred { target: Target, reason: Reason },
+    /// A `Username` call did not go through (`code`): refused as over five because the user has
+    /// connections the listing did not see, or failed on its one attempt. The planned connections
+    /// were then ended one by one.
+    UsernameRefused {
+        endpoint_id: String,
+        username: String,
+        code: String,
+    },
+    /// A status for a connection that was not planned: a `Username` call also ended a connection
+    /// discovery had not seen (the user connected again).
+    Unplanned {
+        endpoint_id: String,
+        by: By,
+        change: StatusChange,
+    },
+}
+
+/// Carries out `planned` within the budget; a call that cannot start in time has its targets
+/// deferred. `log` sees each call's outcomes the moment the call returns, so an ended connection
+/// has its log line even if the invocation is cut off later.
+pub async fn run_calls(
+    api: &impl ClientVpnApi,
+    planned: Vec<Call>,
+    dry_run: bool,
+    concurrency: usize,
+    budget: &Budget,
+    log: &(dyn Fn(&Outcome) + Sync),
+) -> Vec<Outcome> {
+    stream::iter(planned)
+        .map(|call| async move {
+            let outcomes = if budget.expired() {
+                call.targets
+                    .into_iter()
+                    .map(|target| Outcome::Deferred {
+                        target,
+                        reason: Reason::Deadline,
+                    })
+                    .collect()
+            } else {
+                run_call(api, call, dry_run, budget).await
+            };
+            outcomes.iter().for_each(log);
+            outcomes
+        })
+        .buffer_unordered(concurrency.max(1))
+        .flat_map(stream::iter)
+        .collect()
+        .await
+}
+
+async fn run_call(
+    api: &impl ClientVpnApi,
+    call: Call,
+    dry_run: bool,
+    budget: &Budget,
+) -> Vec<Outcome> {
+    let answer = budget
+        .call(api.terminate(&call.endpoint_id, &call.by, dry_run))
+        .await;
+    match answer {
+        Ok(changes) => settle(call, changes),
+        Err(e) => match call.by.clone() {
+            // Refused as over five (the user connected again), or failed or lost on its one
+            // attempt: the planned connections one by one, each call safe to retry.
+            By::Username(username)
+                if ![DRY_RUN_OPERATION, USER_NOT_FOUND, DEADLINE, NOT_STARTED]
+                    .contains(&e.code.as_str()) =>
+            {
+                let mut out = vec![Outcome::UsernameRefused {
+                    endpoint_id: call.endpoint_id.clone(),
+                    username,
+                    code: e.code,
+                }];
+                for target in call.targets {
+                    let one = single(target);
+                    let result = budget
+                        .call(api.terminate(&one.endpoint_id, &one.by, dry_run))
+                        .await;
+                    out.extend(match result {
+                        Ok(changes) => settle(one, changes),
+                        Err(e) => refused(one.targets, e),
+                    });
+                }
+                out
+            }
+            _ => refused(call.targets, e),
+        },
+    }
+}
+
+/// What an error answer means for each target of the call.
+fn refused(targets: Vec<Target>, e: ApiError) -> Vec<Outcome> {
+    targets
+        .into_iter()
+        .map(|target| match e.code.as_str() {
+            DRY_RUN_OPERATION => Outcome::Permitted { target },
+            NOT_STARTED => Outcome::Deferred {
+                target,
+                reason: Reason::Deadline,
+            },
+            USER_NOT_FOUND | CONNECTION_NOT_FOUND => Outcome::AlreadyEnded {
+                target,
+                change: None,
+                detail: format!("{}: {}", e.code, e.message),
+            },
+            _ => Outcome::Failed {
+                target,
+                code: e.code.clone(),
+                message: e.message.clone(),
+                change: None,
+            },
+        })
+        .collect()
+}
+
+/// Pairs the returned statuses with the call's targets.
+fn settle(call: Call, mut changes: Vec<StatusChange>) -> Vec<Outcome> {
+    let mut out = Vec::with_capacity(call.targets.len());
+    for target in call.targets {
+        let position = changes
+            .iter()
+            .position(|c| c.connection_id == target.connection.connection_id);
+        let Some(change) = position.map(|i| changes.swap_remove(i)) else {
+            out.push(Outcome::Failed {
+                target,
+                code: "NotReported".into(),
+                message: "Terminate succeeded but did not report this connection".into(),
+                change: None,
+            });
+            continue;
+        };
+        out.push(
+            if change.current.code == ConnectionStatus::FailedToTerminate {
+                Outcome::Failed {
+                    code: "failed-to-terminate".into(),
+                    message: change.current.message.clone().unwrap_or_default(),
+                    target,
+                    change: Some(change),
+                }
+            } else if change.previous.code == ConnectionStatus::Active {
+                Outcome::Ended { target, change }
+            } else {
+                let detail = format!("it was already {}", change.previous.code);
+                Outcome::AlreadyEnded {
+                    target,
+                    change: Some(change),
+                    detail,
+                }
+            },
+        );
+    }
+    out.extend(changes.into_iter().map(|change| Outcome::Unplanned {
+        endpoint_id: call.endpoint_id.clone(),
+        by: call.by.clone(),
+        change,
+    }));
+    out
+}

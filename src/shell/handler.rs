@@ -1,0 +1,238 @@
+//! The application and one invocation of it: decode the event, hand it with a fresh
+//! [`Invocation`] to the incident path (`incident.rs`) or the scheduled cleanup (`sweep.rs`), and
+//! turn the outcome into a response or an error. The same handler serves the Lambda runtime loop
+//! and `cvpn-terminator invoke`.
+
+use crate::adapters::ec2::ClientVpnApi;
+use crate::adapters::state::quarantine::QuarantineStore;
+use crate::adapters::state::StateStore;
+use crate::domain::json::DecodeError;
+use crate::domain::trigger::{self, Trigger};
+use crate::shell::config::Config;
+use crate::shell::execute::Budget;
+use crate::shell::invocation::Invocation;
+use crate::shell::report::{self, Response};
+use serde_json::Value;
+use std::fmt;
+use std::time::Instant;
+
+pub struct App<A, S> {
+    pub config: Config,
+    pub api: A,
+    /// The idle policy's state and the quarantine; `None` without `CVPN_STATE_TABLE`.
+    pub store: Option<S>,
+}
+
+pub enum HandlerError {
+    /// The event is not one we act on; nothing was terminated.
+    BadEvent(DecodeError),
+    /// More connections matched than the cap allows; nothing was terminated.
+    CapExceeded {
+        planned: usize,
+        cap: usize,
+        response: Box<Response>,
+    },
+    /// Some planned termination failed, or an endpoint could not be listed.
+    Incomplete(Box<Response>),
+}
+
+impl HandlerError {
+    /// The event is not one to act on: `path` names the field, `message` what is wrong with it.
+    pub fn bad_event(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::BadEvent(DecodeError {
+            path: path.into(),
+            message: message.into(),
+        })
+    }
+
+    pub fn response(&self) -> Option<&Response> {
+        match self {
+            Self::BadEvent(_) => None,
+            Self::CapExceeded { response, .. } | Self::Incomplete(response) => Some(response),
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::BadEvent(_) => "BadEvent",
+            Self::CapExceeded { .. } => "CapExceeded",
+            Self::Incomplete(_) => "Incomplete",
+        }
+    }
+}
+
+impl fmt::Display for HandlerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::BadEvent(e) => write!(f, "bad event: {e}; nothing was terminated"),
+            Self::CapExceeded { planned, cap, .. } => write!(
+                f,
+                "refused: the trigger matches {planned} connections (active, or ended since the \
+                 event by an earlier attempt or by themselves), more than CVPN_MAX_TERMINATIONS \
+                 ({cap}); nothing was terminated. Check the username mapping and the finding"
+            ),
+            Self::Incomplete(r) => {
+                let failed: Vec<String> = r
+                    .failed
+                    .iter()
+                    .map(|e| {
+                        format!(
+                            "{} {}",
+                            e.connection_id.as_deref().unwrap_or("?"),
+                            e.error_code.as_deref().unwrap_or("?")
+                        )
+                    })
+                    .collect();
+                let errors: Vec<String> = r
+                    .errors
+                    .iter()
+                    .map(|e| {
+                        format!(
+                            "{} {} {}",
+                            e.action,
+                            e.endpoint_id.as_deref().unwrap_or("(all)"),
+                            e.code
+                        )
+                    })
+                    .collect();
+                write!(
+                    f,
+                    "incomplete: {} of {} planned terminations failed [{}], {} were deferred; {} steps failed [{}]; {} connections of targeted users left active",
+                    r.failed.len(),
+                    r.failed.len() + r.terminated.len() + r.would_terminate.len() + r.deferred.len(),
+                    failed.join(", "),
+                    r.deferred.len(),
+                    r.errors.len(),
+                    errors.join(", "),
+                    r.left_active.len()
+                )
+            }
+        }
+    }
+}
+
+/// The Lambda runtime logs errors with `Debug`: keep that to the one-line summary, not the whole
+/// response (which the summary log line and the handler's own lines already carry).
+impl fmt::Debug for HandlerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {self}", self.kind())
+    }
+}
+
+impl std::error::Error for HandlerError {}
+
+impl From<HandlerError> for lambda_runtime::Diagnostic {
+    fn from(e: HandlerError) -> Self {
+        Self {
+            error_type: e.kind().to_owned(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+impl<A: ClientVpnApi, S: StateStore + QuarantineStore> App<A, S> {
+    pub async fn handle(&self, event: &Value) -> Result<Response, HandlerError> {
+        self.handle_until(event, None).await
+    }
+
+    /// What the Lambda handler and `invoke` answer: a client connect handler request gets the
+    /// answer Client VPN expects, any other event the response of [`App::handle_until`].
+    pub async fn answer(
+        &self,
+        event: &Value,
+        deadline: Option<Instant>,
+    ) -> Result<Value, HandlerError> {
+        match trigger::decode(event) {
+            Ok(Trigger::Connect(request)) => {
+                let answer = self.connect(&request).await;
+                Ok(serde_json::to_value(answer).expect("answers serialize"))
+            }
+            decoded => self
+                .report(decoded, deadline)
+                .await
+                .map(|r| serde_json::to_value(r).expect("responses serialize")),
+        }
+    }
+
+    /// As [`App::handle`], for an invocation that must return by `deadline`: no call starts, and
+    /// none runs, past `CVPN_DEADLINE_MARGIN_SECONDS` before it; what is left is deferred.
+    pub async fn handle_until(
+        &self,
+        event: &Value,
+        deadline: Option<Instant>,
+    ) -> Result<Response, HandlerError> {
+        self.report(trigger::decode(event), deadline).await
+    }
+
+    async fn report(
+        &self,
+        decoded: Result<Trigger, DecodeError>,
+        deadline: Option<Instant>,
+    ) -> Result<Response, HandlerError> {
+        let result = match decoded {
+            Ok(trigger) => self.run(&trigger, deadline).await,
+            Err(e) => Err(HandlerError::BadEvent(e)),
+        };
+        match &result {
+            Err(HandlerError::BadEvent(e)) => tracing::error!(
+                event = "bad_event",
+                path = e.path.as_str(),
+                error = e.message.as_str(),
+                "bad event"
+            ),
+            Err(HandlerError::CapExceeded { response, .. }) => report::log_summary(response, false),
+            Err(HandlerError::Incomplete(response)) => report::log_summary(response, false),
+            Ok(response) => report::log_summary(response, response.complete()),
+        }
+        result
+    }
+
+    async fn run(
+        &self,
+        trigger: &Trigger,
+        deadline: Option<Instant>,
+    ) -> Result<Response, HandlerError> {
+        let stop_at = deadline.map(|d| {
+            d.checked_sub(self.config.deadline_margin)
+                .unwrap_or_else(Instant::now)
+        });
+        let mut invocation = Invocation {
+            app: self,
+            response: Response {
+                dry_run: self.config.dry_run,
+                ..Response::default()
+            },
+            budget: Budget::new(stop_at),
+        };
+        match trigger {
+            Trigger::Findings(findings) => {
+                let selectors = invocation.finding_selectors(findings);
+                invocation.incident(selectors).await?;
+            }
+            Trigger::Direct(request) => {
+                invocation.response.dry_run |= request.dry_run;
+                let selector = invocation.direct_selector(request)?;
+                invocation.incident(vec![selector]).await?;
+            }
+            Trigger::Sweep(request) => invocation.sweep(request).await?,
+            Trigger::Quarantine(request) => invocation.change_quarantine(request).await?,
+            Trigger::Connect(_) => {
+                return Err(HandlerError::bad_event(
+                    "event",
+                    "a client connect handler request is answered by App::answer, which the \
+                     Lambda handler and `invoke` use",
+                ))
+            }
+        }
+        let response = invocation.take_response();
+        match trigger {
+            // A sweep's faults are in its answer and its summary line (at error level); what it
+            // left is the next tick's work. Failing would have Lambda retry the same tick and end
+            // another ceiling's worth of sessions.
+            Trigger::Sweep(_) => Ok(response),
+            // An incident must leave nothing undone: failing lets Lambda's retry finish it.
+            _ if response.complete() && response.deferred.is_empty() => Ok(response),
+            _ => Err(HandlerError::Incomplete(Box::new(response))),
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! One invocation's working state — the app, the response being built, and its budget (deadline
+//! and API-call count) — and the steps the incident path and the sweep share: listing what is in
+//! scope and carrying out Terminate calls.
+
+use crate::adapters::ec2::ClientVpnApi;
+use crate::adapters::state::StateStore;
+use crate::domain::model::{Connection, Endpoint, ENDPOINT_NOT_FOUND};
+use crate::domain::plan::Call;
+use crate::shell::execute::{self, Budget, Outcome};
+use crate::shell::handler::{App, HandlerError};
+use crate::shell::report::{self, Response};
+
+pub(crate) struct Invocation<'a, A, S> {
+    pub app: &'a App<A, S>,
+    pub response: Response,
+    pub budget: Budget,
+}
+
+/// Whether the listing describes the endpoints too (`DescribeClientVpnEndpoints`, concurrently).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Describe {
+    No,
+    /// For their client CIDRs: without them the decision cannot be made.
+    Needed,
+    /// For their connect handlers, which only a warning needs: a failure is logged, not fatal.
+    Wanted,
+}
+
+/// What the listing saw.
+pub(crate) struct Picture {
+    pub endpoints: Vec<Endpoint>,
+    pub connections: Vec<Connection>,
+    /// Endpoints in scope whose connections could not be listed: the picture is incomplete.
+    pub unlisted: usize,
+    /// Whether the endpoints' descriptions (CIDRs, connect handlers) were read.
+    pub described: bool,
+}
+
+impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
+    /// Ends the invocation with `CapExceeded`, handing over the response built so far.
+    pub fn cap_exceeded(&mut self, planned: usize, cap: usize) -> HandlerError {
+        HandlerError::CapExceeded {
+            planned,
+            cap,
+            response: Box::new(self.take_response()),
+        }
+    }
+
+    /// The response as built, with the count of API calls made.
+    pub fn take_response(&mut self) -> Response {
+        let mut response = std::mem::take(&mut self.response);
+        response.api_calls = self.budget.calls();
+        response
+    }
+
+    /// The connections of `endpoints`, or when `None` of `CVPN_ENDPOINT_IDS`, or when that is empty
+    /// of every endpoint in the Region; with the endpoints' client CIDRs and connect handlers when
+    /// every endpoint is listed or `describe` asks for them. Listings that fail are recorded in the response; `None`
+    /// when the endpoints themselves could not be listed, so there is nothing to match.
+    pub async fn connections_of(
+        &mut self,
+        endpoints: Option<Vec<String>>,
+        describe: Describe,
+    ) -> Option<Picture> {
+        let app = self.app;
+        let named = endpoints.or_else(|| {
+            (!app.config.endpoint_ids.is_empty()).then(|| app.config.endpoint_ids.clone())
+        });
+        let config = &app.config;
+        let mut described = true;
+        let (endpoints, (connections, errors)) = match named {
+            // Endpoints known: their connections, and (if asked) their descriptions at the same
+            // time, so those cost no round trip of their own.
+            Some(ids) => {
+                let listing =
+                    execute::list_connections(&app.api, &ids, config.concurrency, &self.budget);
+                let describing = async {
+                    if describe != Describe::No {
+                        execute::list_endpoints(&app.api, &self.budget)
+                            .await
+                            .map(Some)
+                    } else {
+                        Ok(None)
+                    }
+                };
+                let (all, listed) = futures::join!(describing, listing);
+                let all = match all {
+                    Ok(Some(all)) => all,
+                    Ok(None) => {
+                        described = false;
+                        Vec::new()
+                    }
+                    Err(e) if describe == Describe::Wanted => {
+                        report::log_call_error(&e);
+                        described = false;
+                        Vec::new()
+                    }
+                    Err(e) => {
+                        self.response.step_failed(e);
+                        return None;
+                    }
+                };
+                // Named endpoints the Region does not have are listed anyway, so the answer says
+                // so; without a CIDR, no client IP matches there.
+                let endpoints = ids
+                    .into_iter()
+                    .map(|id| {
+                        let found = all.iter().find(|e| e.id == id);
+                        Endpoint {
+                            client_cidr: found.and_then(|e| e.client_cidr),
+                            connect_handler: found.and_then(|e| e.connect_handler.clone()),
+                            id,
+                        }
+                    })
+                    .collect();
+                (endpoints, listed)
+            }
+            None => {
+                let all = match execute::list_endpoints(&app.api, &self.budget).await {
+                    Ok(all) => all,
+                    Err(e) => {
+                        self.response.step_failed(e);
+                        return None;
+                    }
+                };
+                let ids: Vec<String> = all.iter().map(|e| e.id.clone()).collect();
+                let listed =
+                    execute::list_connections(&app.api, &ids, config.concurrency, &self.budget)
+                        .await;
+                (all, listed)
+            }
+        };
+        // An endpoint that does not exist hides no connection; any other failure might.
+        let unlisted = errors
+            .iter()
+            .filter(|e| e.code != ENDPOINT_NOT_FOUND)
+            .count();
+        errors
+            .into_iter()
+            .for_each(|e| self.response.step_failed(e));
+        Some(Picture {
+            endpoints,
+            connections,
+            unlisted,
+            described,
+        })
+    }
+
+    /// Carries out the planned calls, each outcome logged as its call returns, and records every
+    /// outcome, with those decided already (`decided`, e.g. deferred beyond a ceiling).
+    pub async fn carry_out(&mut self, planned: Vec<Call>, decided: Vec<Outcome>) -> Vec<Outcome> {
+        let dry_run = self.response.dry_run;
+        decided.iter().for_each(|o| report::log_outcome(o, dry_run));
+        let done = self.run_planned(planned).await;
+        self.record_outcomes(&decided, &done);
+        done
+    }
+
+    /// Runs the planned calls within the budget, each outcome logged as its call returns; only
+    /// reads the invocation, so other work (the incident's holds) can run beside it.
+    pub async fn run_planned(&self, planned: Vec<Call>) -> Vec<Outcome> {
+        let dry_run = self.response.dry_run;
+        let log = |o: &Outcome| report::log_outcome(o, dry_run);
+        execute::run_calls(
+            &self.app.api,
+            planned,
+            dry_run,
+            self.app.config.concurrency,
+            &self.budget,
+            &log,
+        )
+        .await
+    }
+
+    pub fn record_outcomes(&mut self, decided: &[Outcome], done: &[Outcome]) {
+        for o in decided.iter().chain(done) {
+            self.response.record(o);
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! The log lines: one per returned status, skip, failed step and invocation. Field names are a
+//! stable interface: log queries and alarms read them.
+
+use super::{Entry, Response};
+use crate::domain::model::{By, Reason, StatusChange};
+use crate::domain::plan::{Origin, Target};
+use crate::domain::policy::Verdict;
+use crate::shell::execute::{CallError, Outcome, DEADLINE};
+use crate::shell::logging::AUDIT;
+
+/// The fields of one connection's log line.
+struct Line<'a> {
+    event: &'static str,
+    endpoint_id: &'a str,
+    connection_id: &'a str,
+    username: Option<&'a str>,
+    common_name: Option<&'a str>,
+    origin: &'a Origin,
+    why: String,
+    change: Option<&'a StatusChange>,
+    error_code: Option<&'a str>,
+    error_message: Option<&'a str>,
+    /// Why it was deferred or failed, for the lines that have one.
+    reason: Option<&'static str>,
+    verdict: Option<&'a Verdict>,
+}
+
+impl<'a> Line<'a> {
+    fn of(
+        event: &'static str,
+        t: &'a Target,
+        change: Option<&'a StatusChange>,
+        error_code: Option<&'a str>,
+    ) -> Self {
+        let c = &t.connection;
+        Line {
+            event,
+            endpoint_id: &c.endpoint_id,
+            connection_id: &c.connection_id,
+            username: c.username.as_deref(),
+            common_name: c.common_name.as_deref(),
+            origin: &t.origin,
+            why: t.why.join("; "),
+            change,
+            error_code,
+            error_message: None,
+            reason: None,
+            verdict: t.verdict.as_ref(),
+        }
+    }
+}
+
+/// One log line per returned status (and per dry-run permission and failure), with the trigger
+/// and why the connection was chosen.
+pub fn log_outcome(outcome: &Outcome, dry_run: bool) {
+    let no_origin = Origin::default();
+    let l = match outcome {
+        Outcome::Ended { target, change } => {
+            Line::of("connection_status", target, Some(change), None)
+        }
+        Outcome::AlreadyEnded { target, change, .. } => {
+            Line::of("connection_status", target, change.as_ref(), None)
+        }
+        Outcome::Permitted { target } => Line::of("dry_run_permitted", target, None, None),
+        Outcome::Deferred { target, reason } => Line {
+            reason: Some(reason.as_str()),
+            ..Line::of("deferred", target, None, None)
+        },
+        Outcome::Failed {
+            target,
+            change,
+            code,
+            message,
+        } => Line {
+            error_message: Some(message),
+            reason: (code == DEADLINE).then_some(Reason::Deadline.as_str()),
+            ..Line::of("termination_failed", target, change.as_ref(), Some(code))
+        },
+        Outcome::Unplanned {
+            endpoint_id,
+            by,
+            change,
+        } => Line {
+            event: "connection_status",
+            endpoint_id,
+            connection_id: &change.connection_id,
+            username: match by {
+                By::Username(u) => Some(u),
+                By::ConnectionId(_) => None,
+            },
+            common_name: None,
+            origin: &no_origin,
+            why: "ended by the same Username call: the user connected again after discovery".into(),
+            change: Some(change),
+            error_code: None,
+            error_message: None,
+            reason: None,
+            verdict: None,
+        },
+        Outcome::UsernameRefused {
+            endpoint_id,
+            username,
+            code,
+        } => {
+            tracing::warn!(
+                target: AUDIT,
+                event = "username_refused",
+                endpoint_id = endpoint_id.as_str(),
+                username = username.as_str(),
+                error_code = code.as_str(),
+                "the Username call did not go through; ending the planned connections one by one"
+            );
+            return;
+        }
+    };
+    macro_rules! line {
+        ($level:ident, $message:literal) => {
+            tracing::$level!(
+                target: AUDIT,
+                event = l.event,
+                endpoint_id = l.endpoint_id,
+                connection_id = l.connection_id,
+                username = l.username,
+                common_name = l.common_name,
+                previous_status = l.change.map(|c| c.previous.code.as_str()),
+                previous_message = l.change.and_then(|c| c.previous.message.as_deref()),
+                current_status = l.change.map(|c| c.current.code.as_str()),
+                current_message = l.change.and_then(|c| c.current.message.as_deref()),
+                error_code = l.error_code,
+                error = l.error_message,
+                reason = l.reason,
+                trigger_source = l.origin.source.as_str(),
+                finding_id = l.origin.finding_id.as_deref(),
+                finding_type = l.origin.finding_type.as_deref(),
+                severity = l.origin.severity,
+                why = l.why.as_str(),
+                idle_minutes = l.verdict.and_then(|v| v.idle_minutes),
+                bytes_since_active = l.verdict.and_then(|v| v.bytes_since_active),
+                age_minutes = l.verdict.and_then(|v| v.age_minutes),
+                dry_run,
+                $message
+            )
+        };
+    }
+    if l.error_code.is_some() {
+        line!(warn, "termination failed");
+    } else {
+        line!(info, "connection status");
+    }
+}
+
+pub fn log_call_error(e: &CallError) {
+    if let Some(path) = &e.path {
+        tracing::error!(
+            target: AUDIT,
+            event = "bad_finding",
+            path = path.as_str(),
+            index = e.index,
+            error = e.message.as_str(),
+            "a finding of the batch could not be decoded; the others are acted on"
+        );
+        return;
+    }
+    tracing::error!(
+        target: AUDIT,
+        event = "call_failed",
+        action = e.action,
+        endpoint_id = e.endpoint_id.as_deref(),
+        error_code = e.code.as_str(),
+        error = e.message.as_str(),
+        "a call failed"
+    );
+}
+
+pub fn log_skipped(entry: &Entry, origin: &Origin) {
+    tracing::info!(
+        target: AUDIT,
+        event = "skipped",
+        endpoint_id = entry.endpoint_id.as_deref(),
+        connection_id = entry.connection_id.as_deref(),
+        username = entry.username.as_deref(),
+        reason = entry.reason.map(|r| r.as_str()),
+        detail = entry.detail.as_deref(),
+        trigger_source = origin.source.as_str(),
+        finding_id = origin.finding_id.as_deref(),
+        finding_type = origin.finding_type.as_deref(),
+        severity = origin.severity,
+        "skipped"
+    );
+}
+
+/// One line per invocation; at error level when the invocation did not finish its work.
+pub fn log_summary(r: &Response, done: bool) {
+    let level_ok = done;
+    macro_rules! summary {
+        ($level:ident) => {
+            tracing::$level!(
+                target: AUDIT,
+                event = "summary",
+                trigger_source = r.trigger.source.as_str(),
+                findings = r.trigger.findings.len(),
+                dry_run = r.dry_run,
+                terminated = r.terminated.len(),
+                would_terminate = r.would_terminate.len(),
+                skipped = r.skipped.len(),
+                failed = r.failed.len(),
+                deferred = r.deferred.len(),
+                unplanned = r.unplanned.len(),
+                left_active = r.left_active.len(),
+                endpoint_errors = r.errors.len(),
+                api_calls = r.api_calls,
+                "invocation summary"
+            )
+        };
+    }
+    if level_ok {
+        summary!(info);
+    } else {
+        summary!(error);
+    }
+}

@@ -1,0 +1,264 @@
+//! The handler's JSON response and its log lines. Field names here are a stable interface: log
+//! queries and runbooks read them.
+
+use crate::domain::model::{By, Connection, ConnectionStatus, Reason, StatusChange};
+use crate::domain::plan::{Origin, Skipped, Target};
+use crate::shell::execute::{CallError, Outcome, DEADLINE};
+use serde::Serialize;
+
+mod hold;
+mod log;
+pub use hold::{log_hold, log_unenforced, HoldEntry, HoldOutcome, Unenforced};
+pub use log::{log_call_error, log_outcome, log_skipped, log_summary};
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Response {
+    pub trigger: TriggerInfo,
+    pub dry_run: bool,
+    pub terminated: Vec<Entry>,
+    /// Ended by a `Username` call though not planned: the user connected again after the listing.
+    /// They count against the cap, which leaves room for them before such a call is made.
+    pub unplanned: Vec<Entry>,
+    /// Connections of a targeted user still active after the calls (connected again after the
+    /// listing, where connections were ended one by one): the invocation fails, so a retry ends
+    /// them.
+    pub left_active: Vec<Entry>,
+    /// Dry run: the connections EC2 confirmed it would end.
+    pub would_terminate: Vec<Entry>,
+    pub skipped: Vec<Entry>,
+    pub failed: Vec<Entry>,
+    /// Sweeps: targets left for the next tick, with the reason (`deadline`, `ceiling`).
+    pub deferred: Vec<Entry>,
+    /// Steps that failed as a whole: endpoints that could not be listed (connections there may have
+    /// been missed), idle state that could not be read or written.
+    pub errors: Vec<CallError>,
+    /// Quarantine changes: holds placed, extended, kept or released.
+    pub quarantine: Vec<HoldEntry>,
+    /// Endpoints in scope that would let a quarantined user back in.
+    pub unenforced: Vec<Unenforced>,
+    pub api_calls: usize,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct TriggerInfo {
+    pub source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action_name: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<FindingInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Sweeps: the tick's time, which is the sweep's "now".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FindingInfo {
+    pub id: String,
+    pub types: Vec<String>,
+    pub severity: f64,
+    pub severity_label: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+}
+
+/// One connection (or, for a skipped finding, one finding) in the response.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Entry {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connection_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub common_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_status: Option<ConnectionStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_status: Option<ConnectionStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Why it was skipped, deferred or failed, as a stable code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
+    /// Why it failed: the EC2 error code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    /// Why it was chosen, skipped or failed, for people.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finding_id: Option<String>,
+    /// Sweeps: minutes since the connection was last seen active.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle_minutes: Option<i64>,
+    /// Sweeps: bytes moved since the connection was last seen active.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes_since_active: Option<u64>,
+    /// Sweeps: minutes since the connection was established.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub age_minutes: Option<i64>,
+}
+
+impl Entry {
+    fn of(c: &Connection, origin: &Origin) -> Self {
+        Self {
+            endpoint_id: Some(c.endpoint_id.clone()),
+            connection_id: Some(c.connection_id.clone()),
+            username: c.username.clone(),
+            common_name: c.common_name.clone(),
+            client_ip: c.client_ip.map(|ip| ip.to_string()),
+            finding_id: origin.finding_id.clone(),
+            ..Self::default()
+        }
+    }
+
+    fn with_change(mut self, change: &StatusChange) -> Self {
+        self.previous_status = Some(change.previous.code);
+        self.current_status = Some(change.current.code);
+        self.message = change
+            .current
+            .message
+            .clone()
+            .or_else(|| change.previous.message.clone());
+        self
+    }
+
+    pub fn finding_skipped(origin: &Origin, reason: Reason, detail: String) -> Self {
+        Self {
+            finding_id: origin.finding_id.clone(),
+            reason: Some(reason),
+            detail: Some(detail),
+            ..Self::default()
+        }
+    }
+
+    pub fn skipped(s: &Skipped) -> Self {
+        let base = match &s.connection {
+            Some(c) => Entry::of(c, &s.origin),
+            None => Entry {
+                finding_id: s.origin.finding_id.clone(),
+                ..Entry::default()
+            },
+        };
+        Entry {
+            reason: Some(s.reason),
+            detail: Some(s.detail.clone()),
+            ..base
+        }
+    }
+
+    pub fn left_active(c: &Connection) -> Self {
+        Self {
+            reason: Some(Reason::LeftActive),
+            detail: Some(
+                "a targeted user's connection, not seen by the listing, is still active".into(),
+            ),
+            ..Entry::of(c, &Origin::default())
+        }
+    }
+
+    pub fn planned(t: &Target) -> Self {
+        let v = t.verdict.as_ref();
+        Entry {
+            detail: Some(t.why.join("; ")),
+            idle_minutes: v.and_then(|v| v.idle_minutes),
+            bytes_since_active: v.and_then(|v| v.bytes_since_active),
+            age_minutes: v.and_then(|v| v.age_minutes),
+            ..Entry::of(&t.connection, &t.origin)
+        }
+    }
+}
+
+impl Response {
+    pub fn record(&mut self, outcome: &Outcome) {
+        match outcome {
+            Outcome::Ended { target, change } => {
+                self.terminated
+                    .push(Entry::planned(target).with_change(change));
+            }
+            Outcome::AlreadyEnded {
+                target,
+                change,
+                detail,
+            } => {
+                let mut e = Entry::planned(target);
+                if let Some(change) = change {
+                    e = e.with_change(change);
+                }
+                e.reason = Some(Reason::AlreadyEnded);
+                e.detail = Some(detail.clone());
+                self.skipped.push(e);
+            }
+            Outcome::Permitted { target } => self.would_terminate.push(Entry::planned(target)),
+            Outcome::Deferred { target, reason } => self.deferred.push(Entry {
+                reason: Some(*reason),
+                ..Entry::planned(target)
+            }),
+            Outcome::Failed {
+                target,
+                code,
+                message,
+                change,
+            } => {
+                let mut e = Entry::planned(target);
+                if let Some(change) = change {
+                    e = e.with_change(change);
+                }
+                e.error_code = Some(code.clone());
+                e.detail = Some(message.clone());
+                if code == DEADLINE {
+                    e.reason = Some(Reason::Deadline);
+                }
+                self.failed.push(e);
+            }
+            Outcome::Unplanned {
+                endpoint_id,
+                by,
+                change,
+            } => {
+                let e = Entry {
+                    endpoint_id: Some(endpoint_id.clone()),
+                    connection_id: Some(change.connection_id.clone()),
+                    username: match by {
+                        By::Username(u) => Some(u.clone()),
+                        By::ConnectionId(_) => None,
+                    },
+                    detail: Some(
+                        "ended by the same Username call: the user connected again after discovery"
+                            .into(),
+                    ),
+                    ..Entry::default()
+                }
+                .with_change(change);
+                if change.previous.code == ConnectionStatus::Active {
+                    self.unplanned.push(e);
+                } else {
+                    self.skipped.push(Entry {
+                        reason: Some(Reason::AlreadyEnded),
+                        ..e
+                    });
+                }
+            }
+            Outcome::UsernameRefused { .. } => {}
+        }
+    }
+
+    /// A step that failed as a whole: logged now, and listed in the answer.
+    pub fn step_failed(&mut self, e: CallError) {
+        log_call_error(&e);
+        self.errors.push(e);
+    }
+
+    /// Complete means every planned termination was carried out (or skipped for a reason), every
+    /// endpoint could be read, and no targeted user was left with an active connection.
+    pub fn complete(&self) -> bool {
+        self.failed.is_empty() && self.errors.is_empty() && self.left_active.is_empty()
+    }
+}

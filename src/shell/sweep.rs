@@ -1,0 +1,298 @@
+//! The scheduled cleanup: list the live connections, bring each one's idle track up to date in the
+//! state table, judge them by the policy at the tick's time (`policy::sweep`), and end the most
+//! idle first — by connection ID only, since a `Username` call would also end a user's busy
+//! sessions.
+
+use crate::adapters::ec2::ClientVpnApi;
+use crate::adapters::state::{StateStore, Stored};
+use crate::domain::model::{ApiError, Connection, Reason};
+use crate::domain::plan::{self, Origin, Target};
+use crate::domain::policy::sweep::{decide, overrides_thresholds, with_overrides, Judged};
+use crate::domain::policy::{observe, Limits, SweepPolicy, Track};
+use crate::domain::trigger::SweepRequest;
+use crate::shell::execute::{CallError, Outcome};
+use crate::shell::handler::HandlerError;
+use crate::shell::invocation::{Describe, Invocation};
+use crate::shell::report::{self, Entry, TriggerInfo};
+use chrono::{DateTime, Utc};
+use futures::stream::{self, StreamExt};
+use std::collections::HashMap;
+
+/// Conditional writes lost to overlapping runs are retried after re-reading, this many times.
+const SAVE_ATTEMPTS: usize = 3;
+
+impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
+    /// The policy for this run: the configured one with the schedule's overrides.
+    fn sweep_policy(&self, request: &SweepRequest) -> Result<SweepPolicy, HandlerError> {
+        let config = &self.app.config;
+        let policy = with_overrides(
+            &config.sweep,
+            &request.overrides,
+            config.min_override_minutes,
+        )
+        .map_err(|r| HandlerError::bad_event(format!("{}.{}", request.path, r.field), r.message))?;
+        if policy.limits == Limits::default() && policy.extended == Limits::default() {
+            return Err(HandlerError::bad_event(
+                "event",
+                "a sweep needs a policy: set CVPN_IDLE_MINUTES or CVPN_MAX_SESSION_MINUTES, or IdleMinutes or \
+                 MaxSessionMinutes in the schedule's input",
+            ));
+        }
+        if policy.tracks_idle() && self.app.store.is_none() {
+            return Err(HandlerError::bad_event(
+                format!("{}.IdleMinutes", request.path),
+                "the idle policy keeps counters between ticks and needs CVPN_STATE_TABLE, which is not set",
+            ));
+        }
+        Ok(policy)
+    }
+
+    /// The tick's time, the sweep's "now" for connections whose counters carry no time of their
+    /// own: refused when it is further ahead of this machine's clock than
+    /// `CVPN_MAX_CLOCK_SKEW_SECONDS`, so a payload cannot write activity marks in the future.
+    fn sweep_time(&self, request: &SweepRequest) -> Result<DateTime<Utc>, HandlerError> {
+        let system = Utc::now();
+        let Some(time) = request.time else {
+            return Ok(system);
+        };
+        let skew = self.app.config.max_clock_skew;
+        if time > system + skew {
+            return Err(HandlerError::bad_event(
+                request.time_path.clone(),
+                format!(
+                    "{time} is more than CVPN_MAX_CLOCK_SKEW_SECONDS ({}) ahead of this machine's clock ({system})",
+                    skew.num_seconds()
+                ),
+            ));
+        }
+        Ok(time)
+    }
+
+    pub(crate) async fn sweep(&mut self, request: &SweepRequest) -> Result<(), HandlerError> {
+        let config = &self.app.config;
+        let policy = self.sweep_policy(request)?;
+        let now = self.sweep_time(request)?;
+        // A schedule may turn dry run on for its runs, never off against the deployment's setting.
+        self.response.dry_run |= request.overrides.dry_run.unwrap_or(false);
+        self.response.trigger = TriggerInfo {
+            source: "schedule".into(),
+            time: Some(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            ..TriggerInfo::default()
+        };
+        if let Some(ids) = &request.overrides.endpoint_ids {
+            if let Some(outside) = ids
+                .iter()
+                .find(|id| !config.endpoint_ids.is_empty() && !config.endpoint_ids.contains(id))
+            {
+                return Err(HandlerError::bad_event(
+                    format!("{}.ClientVpnEndpointIds", request.path),
+                    format!("{outside} is not among CVPN_ENDPOINT_IDS"),
+                ));
+            }
+        }
+        let Some(picture) = self
+            .connections_of(request.overrides.endpoint_ids.clone(), Describe::No)
+            .await
+        else {
+            return Ok(());
+        };
+        // EC2's own time for the counters, unless it is further ahead than a tick may be.
+        let latest = Utc::now() + config.max_clock_skew;
+        let mut connections = picture.connections;
+        for c in &mut connections {
+            c.observed = c.observed.filter(|o| *o <= latest);
+        }
+        let active: Vec<&Connection> = connections.iter().filter(|c| c.is_active()).collect();
+        let tracks = match &self.app.store {
+            Some(store) if policy.tracks_idle() => {
+                self.observe_all(store, &active, &policy, now).await
+            }
+            _ => HashMap::new(),
+        };
+        // A run whose thresholds the schedule changed is capped as an incident is.
+        let ceiling = if overrides_thresholds(&request.overrides) {
+            config.max_sweep_terminations.min(config.max_terminations)
+        } else {
+            config.max_sweep_terminations
+        };
+        let is_protected = |name: &str| config.is_protected(name);
+        let decision = decide(&active, &tracks, &policy, now, &is_protected, ceiling);
+        for (judged, name) in &decision.protected {
+            let target = target(judged);
+            let entry = Entry {
+                reason: Some(Reason::Protected),
+                detail: Some(format!("{name} is a protected user; {}", target.why[0])),
+                ..Entry::planned(&target)
+            };
+            report::log_skipped(&entry, &target.origin);
+            self.response.skipped.push(entry);
+        }
+        let deferred = decision
+            .over_ceiling
+            .iter()
+            .map(|j| Outcome::Deferred {
+                target: target(j),
+                reason: Reason::Ceiling,
+            })
+            .collect();
+        let planned = decision
+            .end
+            .iter()
+            .map(|j| plan::single(target(j)))
+            .collect();
+        self.carry_out(planned, deferred).await;
+        Ok(())
+    }
+
+    /// Brings the idle track of every connection under an idle limit up to date, writing new
+    /// activity marks conditionally. Without readable state, idle is not judged this tick.
+    async fn observe_all(
+        &mut self,
+        store: &S,
+        active: &[&Connection],
+        policy: &SweepPolicy,
+        now: DateTime<Utc>,
+    ) -> HashMap<String, Track> {
+        // A dry run reads the state but writes none: it must not change what later runs decide.
+        let write = !self.response.dry_run;
+        let budget = &self.budget;
+        let tracked: Vec<&Connection> = active
+            .iter()
+            .copied()
+            .filter(|c| {
+                policy
+                    .limits_for(c.username.as_deref(), c.common_name.as_deref())
+                    .0
+                    .idle_minutes
+                    .is_some()
+            })
+            .collect();
+        let ids: Vec<String> = tracked.iter().map(|c| c.connection_id.clone()).collect();
+        let stored = match budget.call(store.load(&ids)).await {
+            Ok(stored) => stored,
+            Err(e) => {
+                self.response
+                    .step_failed(CallError::new(None, "BatchGetItem", e));
+                return HashMap::new();
+            }
+        };
+        // Items outlive the longest idle window by a day, and are renewed at half that age, so a
+        // connection's track never expires while it lives; once it is gone, the item expires.
+        let longest = [policy.limits.idle_minutes, policy.extended.idle_minutes]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(0);
+        let retention = i64::from(longest) * 60 + 86_400;
+        let results: Vec<(String, Track, Option<CallError>)> = stream::iter(tracked)
+            .map(|c| {
+                let mut current = stored.get(&c.connection_id).copied();
+                // The counters' own time: a late tick must not stamp them with its older one.
+                let now = c.observed.unwrap_or(now);
+                let now_s = now.timestamp();
+                async move {
+                    let total = c.ingress_bytes.saturating_add(c.egress_bytes);
+                    let mut observed = observe(
+                        current.map(|s| s.track),
+                        total,
+                        c.established,
+                        now,
+                        policy.idle_bytes,
+                    );
+                    for attempt in 1..=SAVE_ATTEMPTS {
+                        let renew = current
+                            .is_some_and(|s| s.expires_at.saturating_sub(now_s) < retention / 2);
+                        if !write || (!observed.write && !renew) {
+                            break;
+                        }
+                        let expected = current.map(|s| s.track);
+                        let save = store.save(
+                            &c.connection_id,
+                            &c.endpoint_id,
+                            observed.track,
+                            expected,
+                            now_s + retention,
+                        );
+                        match budget.call(save).await {
+                            Ok(true) => break,
+                            Ok(false) if attempt == SAVE_ATTEMPTS => {
+                                let e = ApiError {
+                                    code: "ConditionalCheckFailed".into(),
+                                    message: format!(
+                                        "the activity mark of {} lost to other writers {SAVE_ATTEMPTS} times",
+                                        c.connection_id
+                                    ),
+                                };
+                                let e = CallError::new(None, "PutItem", e);
+                                return (c.connection_id.clone(), observed.track, Some(e));
+                            }
+                            // Another run wrote first: judge from what it wrote.
+                            Ok(false) => {
+                                let reload = store.load(std::slice::from_ref(&c.connection_id));
+                                match budget.call(reload).await {
+                                    Ok(mut fresh) => {
+                                        current = fresh.remove(&c.connection_id);
+                                        observed = observe(
+                                            current.map(|s: Stored| s.track),
+                                            total,
+                                            c.established,
+                                            now,
+                                            policy.idle_bytes,
+                                        );
+                                    }
+                                    Err(e) => {
+                                        let e = CallError::new(None, "BatchGetItem", e);
+                                        return (c.connection_id.clone(), observed.track, Some(e));
+                                    }
+                                }
+                            }
+                            // An activity mark that is not saved is seen again next tick, since the
+                            // counters keep the bytes: judging by it now is safe.
+                            Err(e) => {
+                                let e = CallError::new(None, "PutItem", e);
+                                return (c.connection_id.clone(), observed.track, Some(e));
+                            }
+                        }
+                    }
+                    (c.connection_id.clone(), observed.track, None)
+                }
+            })
+            .buffer_unordered(self.app.config.concurrency)
+            .collect()
+            .await;
+        let mut tracks = HashMap::with_capacity(results.len());
+        for (id, track, error) in results {
+            if let Some(e) = error {
+                self.response.step_failed(e);
+            }
+            tracks.insert(id, track);
+        }
+        tracks
+    }
+}
+
+/// The target a sweep hands to the shared steps, with why it was judged one.
+fn target(j: &Judged) -> Target {
+    let mut why = j.verdict.describe(&j.limits);
+    if j.extended {
+        why.push_str(" (extended policy)");
+    }
+    Target {
+        connection: j.connection.clone(),
+        why: vec![why],
+        origin: Origin {
+            source: "schedule".into(),
+            reason: Some(
+                if j.verdict.idle {
+                    "idle"
+                } else {
+                    "max_session"
+                }
+                .into(),
+            ),
+            ..Origin::default()
+        },
+        verdict: Some(j.verdict.clone()),
+        by_username: false,
+    }
+}
