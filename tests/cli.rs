@@ -253,3 +253,98 @@ async fn commands_for_people() {
     let r = run(&url, &["terminate", "--user", "ivan"], &[], None).await;
     assert_eq!(r.code, 2);
 }
+
+#[tokio::test]
+async fn quarantine_commands_record_who_asked_and_check_says_what_is_unwired() {
+    let h = harness(sample_state(), Default::default()).await;
+    let moto = Moto::start();
+    moto.table("cli-quarantine").await;
+    // moto answers STS GetCallerIdentity as its default user.
+    let env = [
+        ("AWS_ENDPOINT_URL_DYNAMODB", moto.url.as_str()),
+        ("AWS_ENDPOINT_URL_STS", moto.url.as_str()),
+        ("CVPN_STATE_TABLE", "cli-quarantine"),
+    ];
+    let url = h.emulator.url();
+    let add = run(
+        &url,
+        &[
+            "quarantine",
+            "add",
+            "--username",
+            "Mallory",
+            "--minutes",
+            "30",
+            "--reason",
+            "INC-7",
+        ],
+        &env,
+        None,
+    )
+    .await;
+    assert_eq!(add.code, 0, "{}", add.stderr);
+    let changed: Vec<&Value> = add
+        .logs
+        .iter()
+        .filter(|l| l["event"] == "quarantine_changed")
+        .collect();
+    assert_eq!(changed.len(), 1, "{}", add.stderr);
+    assert_eq!(changed[0]["outcome"], "placed");
+    assert_eq!(changed[0]["name"], "mallory");
+    let who = changed[0]["requested_by"].as_str().unwrap().to_owned();
+    assert!(who.starts_with("arn:aws:"), "{who}");
+
+    let list = run(&url, &["quarantine", "list"], &env, None).await;
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    let holds: Vec<Value> = list
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(holds.len(), 1);
+    assert_eq!(
+        (
+            holds[0]["subject"]["name"].as_str(),
+            holds[0]["reason"].as_str()
+        ),
+        (Some("mallory"), Some("INC-7"))
+    );
+
+    let release = run(
+        &url,
+        &["quarantine", "release", "--username", "MALLORY"],
+        &env,
+        None,
+    )
+    .await;
+    assert_eq!(release.code, 0, "{}", release.stderr);
+    let released = release
+        .logs
+        .iter()
+        .find(|l| l["event"] == "quarantine_changed")
+        .unwrap();
+    assert_eq!(
+        (
+            released["outcome"].as_str(),
+            released["requested_by"].as_str()
+        ),
+        (Some("released"), Some(who.as_str()))
+    );
+    let list = run(&url, &["quarantine", "list"], &env, None).await;
+    assert_eq!(list.stdout, "");
+
+    // No endpoint calls a handler: check lists both and fails.
+    let check = run(&url, &["check"], &env, None).await;
+    assert_eq!(check.code, 1, "{}", check.stderr);
+    assert_eq!(
+        check
+            .stdout
+            .matches("\"enforces_quarantine\":false")
+            .count(),
+        2
+    );
+    // Without a table, quarantine commands are a usage error naming the variable.
+    let bare = run(&url, &["quarantine", "list"], &[], None).await;
+    assert_eq!(bare.code, 2);
+    assert!(bare.stderr.contains("CVPN_STATE_TABLE"), "{}", bare.stderr);
+}
