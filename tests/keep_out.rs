@@ -151,15 +151,7 @@ async fn protected_users_dry_runs_and_bad_requests_hold_nobody() {
         panic!("{e}")
     };
     assert_eq!(e.path, "event.Quarantine.Minutes");
-    assert!(h
-        .app
-        .store
-        .as_ref()
-        .unwrap()
-        .list()
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(holds(&h).await.is_empty());
 }
 
 #[tokio::test]
@@ -212,15 +204,7 @@ async fn a_finding_naming_more_users_than_the_cap_holds_nobody_and_fails() {
     };
     assert!(r.quarantine.is_empty(), "{:?}", r.quarantine);
     assert_eq!(r.errors[0].code, "CapExceeded");
-    assert!(h
-        .app
-        .store
-        .as_ref()
-        .unwrap()
-        .list()
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(holds(&h).await.is_empty());
     // Two fit.
     let r = h
         .app

@@ -102,3 +102,9 @@ pub fn app_with(h: &Harness, config: Config) -> App<Ec2, Dynamo> {
         store: h.app.store.clone(),
     }
 }
+
+/// What the harness's table holds.
+pub async fn holds(h: &Harness) -> Vec<cvpn_terminator::domain::quarantine::Hold> {
+    use cvpn_terminator::QuarantineStore;
+    h.app.store.as_ref().unwrap().list().await.unwrap()
+}

@@ -92,6 +92,22 @@ fn ec2(url: &str) -> aws_sdk_ec2::Client {
     )
 }
 
+/// The endpoint calls HANDLER, set through the SDK.
+async fn wire(emu: &RunningEmulator) {
+    ec2(&emu.url())
+        .modify_client_vpn_endpoint()
+        .client_vpn_endpoint_id(EP)
+        .client_connect_options(
+            ClientConnectOptions::builder()
+                .enabled(true)
+                .lambda_function_arn(HANDLER)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
 fn attempt(user: &str) -> ConnectAttempt {
     ConnectAttempt {
         username: Some(user.into()),
@@ -156,18 +172,7 @@ async fn clients_connect_through_the_handler_and_refusals_are_recorded() {
     let free = service.attempt(EP, attempt("alice")).await.unwrap();
     assert!(free.allowed);
     assert!(fake.asked.lock().unwrap().is_empty());
-    ec2(&emu.url())
-        .modify_client_vpn_endpoint()
-        .client_vpn_endpoint_id(EP)
-        .client_connect_options(
-            ClientConnectOptions::builder()
-                .enabled(true)
-                .lambda_function_arn(HANDLER)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    wire(&emu).await;
 
     let cases = [
         (
@@ -240,18 +245,7 @@ async fn clients_connect_through_the_handler_and_refusals_are_recorded() {
 #[tokio::test]
 async fn a_handler_without_a_lambda_url_is_a_test_mistake_not_a_refusal() {
     let emu = emulator(LambdaOptions::default()).await;
-    ec2(&emu.url())
-        .modify_client_vpn_endpoint()
-        .client_vpn_endpoint_id(EP)
-        .client_connect_options(
-            ClientConnectOptions::builder()
-                .enabled(true)
-                .lambda_function_arn(HANDLER)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    wire(&emu).await;
     let e = emu.service().attempt(EP, attempt("bob")).await.unwrap_err();
     assert!(e.contains("--lambda-url"), "{e}");
     assert!(emu.service().snapshot().endpoints[0]
