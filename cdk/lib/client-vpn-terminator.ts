@@ -179,8 +179,16 @@ export class ClientVpnTerminator extends Construct {
     );
     logGroup.grantWrite(role);
     const list = (values?: string[]) => (values ?? []).join(",");
-    // Idle counters, and quarantine holds (placed, extended, released).
-    this.stateTable?.grant(role, "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:DeleteItem");
+    // Idle counters (BatchGetItem, PutItem); quarantine holds placed and extended (UpdateItem),
+    // release records read (BatchGetItem) and holds released (GetItem, UpdateItem, DeleteItem).
+    this.stateTable?.grant(
+      role,
+      "dynamodb:BatchGetItem",
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:UpdateItem",
+      "dynamodb:DeleteItem",
+    );
     if (quarantine && this.stateTable) {
       const { alias, alarm } = this.addConnectHandler(props, this.stateTable, codeFrom(props), list);
       this.connectHandler = alias;

@@ -116,7 +116,13 @@ test("the idle policy brings the state table: TTL, PITR, encryption, and access 
     .flatMap((p) => p.Properties.PolicyDocument.Statement)
     .filter((s) => JSON.stringify(s.Action).includes("dynamodb:"));
   assert.equal(dynamo.length, 1);
-  assert.deepEqual([dynamo[0].Action].flat().sort(), ["dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:PutItem"]);
+  assert.deepEqual([dynamo[0].Action].flat().sort(), [
+    "dynamodb:BatchGetItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+  ]);
   assert.match(JSON.stringify(dynamo[0].Resource), /StateTable/);
 });
 
