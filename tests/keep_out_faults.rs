@@ -8,8 +8,9 @@ mod common;
 
 use common::keep_out::*;
 use common::*;
+use cvpn_terminator::domain::quarantine::OnStoreError;
 use cvpn_terminator::domain::quarantine::SubjectKind;
-use cvpn_terminator::shell::config::{KeepOut, OnStoreError};
+use cvpn_terminator::shell::config::KeepOut;
 use cvpn_terminator::shell::report::HoldOutcome;
 use cvpn_terminator::{App, Config, Dynamo, Ec2, HandlerError};
 use std::time::Duration;

@@ -6,9 +6,9 @@ use cvpn_terminator::domain::mapping::CaseRule;
 use cvpn_terminator::domain::model::{
     By, Cidr, Connection, ConnectionStatus, Endpoint, USERNAME_LIMIT,
 };
+use cvpn_terminator::domain::plan::MatchBy;
 use cvpn_terminator::domain::plan::{calls, select, Origin, Rules, Selector};
 use cvpn_terminator::domain::trigger::evidence::Named;
-use cvpn_terminator::shell::config::MatchBy;
 use proptest::prelude::*;
 use std::collections::BTreeSet;
 

@@ -11,8 +11,8 @@ use crate::domain::quarantine::connect::{
     decide, message, ConnectRequest, ConnectRules, Decision, Facts,
 };
 use crate::domain::quarantine::time;
+use crate::domain::quarantine::OnStoreError;
 use crate::domain::trigger::{self, Trigger};
-use crate::shell::config::OnStoreError;
 use crate::shell::handler::App;
 use crate::shell::logging::AUDIT;
 use aws_lambda_events::clientvpn::ClientVpnConnectionHandlerResponse;
@@ -140,12 +140,7 @@ impl<A: ClientVpnApi, S: QuarantineStore> App<A, S> {
     }
 }
 
-fn log(
-    request: &ConnectRequest,
-    facts: &Facts,
-    d: &Decision,
-    on_error: crate::shell::config::OnStoreError,
-) {
+fn log(request: &ConnectRequest, facts: &Facts, d: &Decision, on_error: OnStoreError) {
     let failures = [
         ("request", request.malformed.as_ref()),
         ("quarantine", facts.holds.as_ref().err()),

@@ -5,7 +5,6 @@ use crate::domain::mapping::CaseRule;
 use crate::domain::model::{Connection, ConnectionStatus, Endpoint, Reason};
 use crate::domain::policy::Verdict;
 use crate::domain::trigger::evidence::Named;
-use crate::shell::config::MatchBy;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -14,6 +13,24 @@ mod ip;
 pub use calls::{calls, single, Call};
 use ip::{holder, in_scope, IpHolder};
 use std::net::IpAddr;
+
+/// Which connection attributes a finding's indicators may match.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MatchBy {
+    pub username: bool,
+    pub common_name: bool,
+    pub connection_id: bool,
+    pub client_ip: bool,
+}
+
+impl MatchBy {
+    pub const ALL: MatchBy = MatchBy {
+        username: true,
+        common_name: true,
+        connection_id: true,
+        client_ip: true,
+    };
+}
 
 /// What led to a decision: a finding, or a direct request.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]

@@ -5,7 +5,7 @@
 
 use super::{Hold, Subject, SubjectKind};
 use crate::domain::mapping::CaseRule;
-use crate::shell::config::OnStoreError;
+use crate::domain::quarantine::OnStoreError;
 use serde::Serialize;
 
 /// The request's fields this function reads (`aws_lambda_events`' request, checked).

@@ -9,6 +9,27 @@ use crate::domain::model::Connection;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 
+/// The longest quarantine: a year.
+pub const MAX_QUARANTINE_MINUTES: usize = 525_600;
+
+/// What the connect handler does when it cannot read the quarantine in time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnStoreError {
+    /// A store outage must not lock the whole company out.
+    Allow,
+    Deny,
+}
+
+impl OnStoreError {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allow => "allow",
+            Self::Deny => "deny",
+        }
+    }
+}
+
 /// Which of a connection's names a hold is on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]

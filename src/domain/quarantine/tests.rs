@@ -1,6 +1,6 @@
 use super::connect::{decide, message, ConnectReason, ConnectRequest, ConnectRules, Facts};
 use super::*;
-use crate::shell::config::OnStoreError;
+use crate::domain::quarantine::OnStoreError;
 
 const NOW: i64 = 1_795_000_000;
 

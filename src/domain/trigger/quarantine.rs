@@ -4,7 +4,7 @@
 
 use crate::domain::json::{At, DecodeError};
 use crate::domain::quarantine::SubjectKind;
-use crate::shell::config::MAX_QUARANTINE_MINUTES;
+use crate::domain::quarantine::MAX_QUARANTINE_MINUTES;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {

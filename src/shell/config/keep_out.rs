@@ -3,25 +3,8 @@
 //! `CVPN_CONNECT_HANDLER_ARN`).
 
 use super::{number, ConfigError};
+use crate::domain::quarantine::{OnStoreError, MAX_QUARANTINE_MINUTES};
 use std::time::Duration;
-
-/// What the connect handler does when it cannot read the quarantine in time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OnStoreError {
-    /// A store outage must not lock the whole company out.
-    Allow,
-    Deny,
-}
-
-impl OnStoreError {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Allow => "allow",
-            Self::Deny => "deny",
-        }
-    }
-}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeepOut {
@@ -55,9 +38,6 @@ impl Default for KeepOut {
         }
     }
 }
-
-/// The longest quarantine: a year.
-pub const MAX_QUARANTINE_MINUTES: usize = 525_600;
 
 impl KeepOut {
     pub(super) fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {

@@ -3,32 +3,13 @@
 use crate::domain::gates::{Gates, TypePattern};
 use crate::domain::mapping::{CaseRule, NamePattern, UsernameMapping};
 use crate::domain::model::{is_resource_id, ENDPOINT_PREFIX};
+use crate::domain::plan::MatchBy;
 use crate::domain::policy::{Limits, SweepPolicy};
 use std::fmt;
 use std::time::Duration;
 
 mod keep_out;
-pub use keep_out::{
-    KeepOut, OnStoreError, HANDLER_PREFIX, MAX_DENY_MESSAGE, MAX_QUARANTINE_MINUTES,
-};
-
-/// Which connection attributes a finding's indicators may match.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MatchBy {
-    pub username: bool,
-    pub common_name: bool,
-    pub connection_id: bool,
-    pub client_ip: bool,
-}
-
-impl MatchBy {
-    pub const ALL: MatchBy = MatchBy {
-        username: true,
-        common_name: true,
-        connection_id: true,
-        client_ip: true,
-    };
-}
+pub use keep_out::{KeepOut, HANDLER_PREFIX, MAX_DENY_MESSAGE};
 
 #[derive(Clone, Debug)]
 pub struct Config {

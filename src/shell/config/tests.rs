@@ -1,4 +1,5 @@
 use super::*;
+use crate::domain::quarantine::OnStoreError;
 use std::collections::HashMap;
 
 fn from(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
