@@ -294,3 +294,77 @@ async fn a_certificate_others_connect_with_is_never_held() {
         &connect(&h.app, None, "carol.devices.example.com").await
     ));
 }
+
+#[tokio::test]
+async fn a_release_spares_no_one_a_new_finding_or_new_activity_names() {
+    let moto = Moto::start();
+    let h = with_table(config(), &moto, "newer").await;
+    let reconnect = |n: u32| {
+        h.emulator
+            .service()
+            .upsert_connections(EP_A, vec![connection(cid("da7e", n), Some("dave"), &format!("10.100.8.{n}"))])
+            .unwrap();
+    };
+    h.app.handle(&custom_action_for(&["dave"])).await.unwrap();
+    h.app
+        .handle(&json!({"Release": {"Username": "dave", "RequestedBy": "soc@example.com"}}))
+        .await
+        .unwrap();
+    // One event with the released finding and a new one, both naming dave.
+    reconnect(2);
+    let r = h.app.handle(&custom_action_for(&["dave", "dave"])).await.unwrap();
+    assert_eq!(ids(&r.terminated), set(&[cid("da7e", 2)]), "{r:?}");
+    assert_eq!(r.quarantine[0].outcome, HoldOutcome::Placed);
+
+    // The GuardDuty finding about alice, released; then GuardDuty publishes it again with activity
+    // seen after the release.
+    let finding = event("guardduty-iam-assumed-role.json");
+    h.app.handle(&finding).await.unwrap();
+    h.app
+        .handle(&json!({"Release": {"Username": ALICE}}))
+        .await
+        .unwrap();
+    h.emulator
+        .service()
+        .upsert_connections(EP_A, vec![connection(cid("a11ce", 7), Some(ALICE), "10.100.7.7")])
+        .unwrap();
+    let mut active_again = finding.clone();
+    let later = (chrono::Utc::now() + chrono::TimeDelta::minutes(1)).to_rfc3339();
+    active_again["detail"]["service"]["eventLastSeen"] = json!(later);
+    let r = h.app.handle(&active_again).await.unwrap();
+    assert_eq!(ids(&r.terminated), set(&[cid("a11ce", 7)]), "{r:?}");
+    assert_eq!(r.quarantine[0].outcome, HoldOutcome::Placed);
+}
+
+#[tokio::test]
+async fn holding_again_after_a_hold_expired_keeps_nothing_of_the_old_one() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let moto = Moto::start();
+    let h = with_table(config(), &moto, "stale").await;
+    // An expired hold DynamoDB has not deleted yet, from an old finding and a person.
+    moto.client()
+        .put_item()
+        .table_name("stale")
+        .item("pk", AttributeValue::S("quarantine#username#heidi".into()))
+        .item("kind", AttributeValue::S("quarantine".into()))
+        .item("subjectKind", AttributeValue::S("username".into()))
+        .item("name", AttributeValue::S("heidi".into()))
+        .item("since", AttributeValue::N("1000".into()))
+        .item("expiresAt", AttributeValue::N("2000".into()))
+        .item("reason", AttributeValue::S("old".into()))
+        .item("findingId", AttributeValue::S("old-finding".into()))
+        .item("findingIds", AttributeValue::Ss(vec!["old-finding".into()]))
+        .item("requestedBy", AttributeValue::S("someone@example.com".into()))
+        .send()
+        .await
+        .unwrap();
+    let r = h
+        .app
+        .handle(&json!({"Quarantine": {"Username": "heidi", "Minutes": 30, "Reason": "INC-8"}}))
+        .await
+        .unwrap();
+    assert_eq!(r.quarantine[0].outcome, HoldOutcome::Placed);
+    let [held] = holds(&h).await.try_into().unwrap();
+    assert_eq!((held.reason.as_str(), held.finding_id, held.requested_by), ("INC-8", None, None));
+    assert!(held.findings.is_empty());
+}

@@ -255,7 +255,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
             &selection.spent,
             &connections,
         );
-        let releases = self.releases_for(&holds).await;
+        let releases = self.releases_for(&holds, &selection.targets).await;
         let (targets, holds) = self.drop_released(selection.targets, holds, &releases);
         // What earlier attempts at this event ended counts too, so a retry cannot spend the cap
         // again.

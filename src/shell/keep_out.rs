@@ -8,7 +8,7 @@ use crate::adapters::state::quarantine::QuarantineStore;
 use crate::adapters::state::StateStore;
 use crate::domain::model::Reason;
 use crate::domain::model::{ApiError, Connection, Endpoint};
-use crate::domain::plan::{Call, Origin, Selector, Target};
+use crate::domain::plan::{Call, FindingRef, Origin, Selector, Target};
 use crate::domain::quarantine::{self, Held, Hold, Released, Subject};
 use crate::domain::trigger::quarantine::{Change, QuarantineRequest};
 use crate::shell::execute::{Budget, CallError, Outcome};
@@ -63,15 +63,23 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
         ) else {
             return Vec::new();
         };
+        // Each source with the findings behind it: a selector's own, a target's every one.
         let identities = selectors.iter().flat_map(|s| {
-            s.usernames
-                .iter()
-                .map(move |u| (u.value.as_str(), &s.origin))
+            s.usernames.iter().map(move |u| {
+                (
+                    u.value.as_str(),
+                    (&s.origin, s.finding().into_iter().collect()),
+                )
+            })
         });
         let ended = targets
             .iter()
-            .map(|t| (&t.connection, &t.origin))
-            .chain(spent.iter().map(|c| (c, &first.origin)));
+            .map(|t| (&t.connection, (&t.origin, t.findings.clone())))
+            .chain(
+                spent
+                    .iter()
+                    .map(|c| (c, (&first.origin, first.finding().into_iter().collect()))),
+            );
         let is_protected = |name: &str| config.is_protected(name);
         let holding = quarantine::subjects(
             identities,
@@ -112,13 +120,23 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
         holding
             .held
             .into_iter()
-            .map(|(subject, origin)| Hold {
-                subject,
-                since: now,
-                until: now + i64::from(minutes) * 60,
-                finding_id: origin.finding_id.clone(),
-                reason: reason(origin),
-                requested_by: None,
+            .map(|(subject, sources)| {
+                let origin = sources[0].0;
+                let mut findings: Vec<FindingRef> = Vec::new();
+                for f in sources.into_iter().flat_map(|(_, fs)| fs) {
+                    if !findings.contains(&f) {
+                        findings.push(f);
+                    }
+                }
+                Hold {
+                    subject,
+                    since: now,
+                    until: now + i64::from(minutes) * 60,
+                    finding_id: origin.finding_id.clone(),
+                    findings,
+                    reason: reason(origin),
+                    requested_by: None,
+                }
             })
             .collect()
     }
@@ -128,15 +146,31 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
     /// a short timeout, since a slow table must not delay the endings. When they cannot be read,
     /// the incident acts without them: ending and holding by mistake is undone by releasing again,
     /// letting someone stay is not undone at all.
-    pub(crate) async fn releases_for(&mut self, holds: &[Hold]) -> Vec<Released> {
-        let Some(store) = &self.app.store else {
+    pub(crate) async fn releases_for(
+        &mut self,
+        holds: &[Hold],
+        targets: &[Target],
+    ) -> Vec<Released> {
+        let (Some(store), Some(_)) = (&self.app.store, self.app.config.quarantine_minutes()) else {
             return Vec::new();
         };
-        let asked: Vec<Subject> = holds
+        let case = self.app.config.mapping.case;
+        let mut asked: Vec<Subject> = Vec::new();
+        let named = holds
             .iter()
-            .filter(|h| h.finding_id.is_some())
+            .filter(|h| !h.findings.is_empty())
             .map(|h| h.subject.clone())
-            .collect();
+            .chain(
+                targets
+                    .iter()
+                    .filter(|t| !t.findings.is_empty())
+                    .filter_map(|t| quarantine::subject_of(&t.connection, case)),
+            );
+        for subject in named {
+            if !asked.contains(&subject) {
+                asked.push(subject);
+            }
+        }
         if asked.is_empty() {
             return Vec::new();
         }
@@ -186,15 +220,14 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
                 r.by.as_deref().unwrap_or("(unknown)")
             )
         };
-        let (released, targets): (Vec<Target>, Vec<Target>) = targets.into_iter().partition(|t| {
-            quarantine::subject_of(&t.connection, case).is_some_and(|s| {
-                quarantine::released(&s, t.origin.finding_id.as_deref(), releases, now).is_some()
-            })
-        });
+        let release = |t: &Target| {
+            let subject = quarantine::subject_of(&t.connection, case)?;
+            quarantine::released(&subject, &t.findings, releases, now)
+        };
+        let (released, targets): (Vec<Target>, Vec<Target>) =
+            targets.into_iter().partition(|t| release(t).is_some());
         for t in released {
-            let subject = quarantine::subject_of(&t.connection, case).expect("partitioned on it");
-            let r = quarantine::released(&subject, t.origin.finding_id.as_deref(), releases, now)
-                .expect("partitioned on it");
+            let r = release(&t).expect("partitioned on it");
             let entry = Entry {
                 reason: Some(Reason::Released),
                 detail: Some(why(r)),
@@ -334,6 +367,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
                     since: now,
                     until: now + i64::from(minutes) * 60,
                     finding_id: None,
+                    findings: Vec::new(),
                     reason: request.reason.clone().unwrap_or_else(|| "requested".into()),
                     requested_by: request.requested_by.clone(),
                 };

@@ -292,6 +292,7 @@ fn target(j: &Judged) -> Target {
             ),
             ..Origin::default()
         },
+        findings: Vec::new(),
         verdict: Some(j.verdict.clone()),
         by_username: false,
     }

@@ -11,6 +11,7 @@ use super::BATCH;
 use super::{number, Dynamo, Item};
 use crate::adapters::aws::api_error;
 use crate::domain::model::ApiError;
+use crate::domain::plan::FindingRef;
 use crate::domain::quarantine::{finding_key, Held, Hold, Released, Subject, SubjectKind};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use std::future::Future;
@@ -72,9 +73,16 @@ fn text(item: &Item, name: &str) -> Option<String> {
     item.get(name)?.as_s().ok().cloned()
 }
 
-/// A string set of one finding's key.
-fn finding_set(finding: &str) -> AttributeValue {
-    AttributeValue::Ss(vec![finding_key(finding)])
+/// The keys of a hold's findings, as a string set (`None`: it has none).
+fn finding_set(hold: &Hold) -> Option<AttributeValue> {
+    let mut keys: Vec<String> = Vec::new();
+    for f in &hold.findings {
+        let key = finding_key(&f.id);
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    (!keys.is_empty()).then_some(AttributeValue::Ss(keys))
 }
 
 fn finding_ids(item: &Item) -> Vec<String> {
@@ -114,6 +122,10 @@ impl Dynamo {
             since,
             until,
             finding_id: text(item, "findingId"),
+            findings: finding_ids(item)
+                .into_iter()
+                .map(|id| FindingRef { id, seen_at: None })
+                .collect(),
             reason: text(item, "reason").unwrap_or_default(),
             requested_by: text(item, "requestedBy"),
         })
@@ -130,79 +142,106 @@ impl QuarantineStore for Dynamo {
         Ok(items.iter().filter_map(|i| self.hold_of(i)).collect())
     }
 
+    /// Three conditional updates, tried in turn, so that the item always says one hold: no item
+    /// or an expired one (DynamoDB deletes late) is replaced whole; a shorter one is extended,
+    /// adding this hold's findings; a longer one stays, with this hold's findings added, so that
+    /// releasing it releases them too.
     async fn place(&self, hold: &Hold) -> Result<Held, ApiError> {
         let s = |v: &str| AttributeValue::S(v.to_owned());
         let n = |v: i64| AttributeValue::N(v.to_string());
-        let mut set = vec![
-            "#kind = :kind",
-            "subjectKind = :subjectKind",
-            "#name = :name",
-            "since = :since",
-            "expiresAt = :until",
-            "#reason = :reason",
-        ];
-        let mut request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(KEY_PREFIX, &hold.subject)))
-            .expression_attribute_names("#kind", "kind")
-            .expression_attribute_names("#name", "name")
-            .expression_attribute_names("#reason", "reason")
-            .expression_attribute_values(":kind", s("quarantine"))
-            .expression_attribute_values(":subjectKind", s(hold.subject.kind.as_str()))
-            .expression_attribute_values(":name", s(&hold.subject.name))
-            .expression_attribute_values(":since", n(hold.since))
-            .expression_attribute_values(":until", n(hold.until))
-            .expression_attribute_values(":reason", s(&hold.reason));
-        if let Some(by) = &hold.requested_by {
-            set.push("requestedBy = :by");
-            request = request.expression_attribute_values(":by", s(by));
-        }
-        let mut update = String::new();
-        if let Some(f) = &hold.finding_id {
-            set.push("findingId = :finding");
-            request = request
-                .expression_attribute_values(":finding", s(f))
-                .expression_attribute_values(":findings", finding_set(f));
-            update = " ADD findingIds :findings".into();
-        }
-        let result = request
-            .update_expression(format!("SET {}{update}", set.join(", ")))
-            .condition_expression("attribute_not_exists(pk) OR expiresAt < :until")
-            .return_values(ReturnValue::AllOld)
+        let findings = finding_set(hold);
+        let update = |condition: &str, set_findings: bool| {
+            let mut set = vec![
+                "#kind = :kind",
+                "subjectKind = :subjectKind",
+                "#name = :name",
+                "since = :since",
+                "expiresAt = :until",
+                "#reason = :reason",
+            ];
+            let mut remove = Vec::new();
+            let mut add = "";
+            let mut request = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key(KEY_PREFIX, &hold.subject)))
+                .condition_expression(condition)
+                .expression_attribute_names("#kind", "kind")
+                .expression_attribute_names("#name", "name")
+                .expression_attribute_names("#reason", "reason")
+                .expression_attribute_values(":kind", s("quarantine"))
+                .expression_attribute_values(":subjectKind", s(hold.subject.kind.as_str()))
+                .expression_attribute_values(":name", s(&hold.subject.name))
+                .expression_attribute_values(":since", n(hold.since))
+                .expression_attribute_values(":until", n(hold.until))
+                .expression_attribute_values(":reason", s(&hold.reason))
+                .return_values(ReturnValue::AllOld);
+            match &hold.requested_by {
+                Some(by) => {
+                    set.push("requestedBy = :by");
+                    request = request.expression_attribute_values(":by", s(by));
+                }
+                None => remove.push("requestedBy"),
+            }
+            match (&hold.finding_id, &findings) {
+                (Some(f), Some(keys)) => {
+                    set.push("findingId = :finding");
+                    request = request
+                        .expression_attribute_values(":finding", s(f))
+                        .expression_attribute_values(":findings", keys.clone());
+                    if set_findings {
+                        set.push("findingIds = :findings");
+                    } else {
+                        add = " ADD findingIds :findings";
+                    }
+                }
+                _ if set_findings => remove.extend(["findingId", "findingIds"]),
+                _ => {}
+            }
+            let remove = if remove.is_empty() {
+                String::new()
+            } else {
+                format!(" REMOVE {}", remove.join(", "))
+            };
+            request.update_expression(format!("SET {}{remove}{add}", set.join(", ")))
+        };
+        let refused = |e: &aws_sdk_dynamodb::error::SdkError<_, _>| {
+            matches!(e, aws_sdk_dynamodb::error::SdkError::ServiceError(s)
+                if aws_sdk_dynamodb::operation::update_item::UpdateItemError::is_conditional_check_failed_exception(s.err()))
+        };
+        let fresh = update("attribute_not_exists(pk) OR expiresAt <= :since", true)
             .send()
             .await;
-        match result {
-            Ok(out) => {
-                let before = out.attributes().and_then(|a| number::<i64>(a, "expiresAt"));
-                Ok(match before {
-                    Some(until) if until > hold.since => Held::Extended,
-                    _ => Held::Placed,
-                })
-            }
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                // A longer hold stays; it is now this finding's too, so that releasing it
-                // releases this finding as well.
-                if let Some(f) = &hold.finding_id {
-                    self.client
-                        .update_item()
-                        .table_name(&self.table)
-                        .set_key(Some(key(KEY_PREFIX, &hold.subject)))
-                        .update_expression("ADD findingIds :findings")
-                        .condition_expression("attribute_exists(pk)")
-                        .expression_attribute_values(":findings", finding_set(f))
-                        .send()
-                        .await
-                        .map_err(api_error)?;
-                }
-                Ok(Held::Kept)
-            }
-            Err(e) => Err(api_error(e)),
+        match fresh {
+            Ok(_) => return Ok(Held::Placed),
+            Err(e) if refused(&e) => {}
+            Err(e) => return Err(api_error(e)),
         }
+        match update("expiresAt < :until", false).send().await {
+            Ok(_) => return Ok(Held::Extended),
+            Err(e) if refused(&e) => {}
+            Err(e) => return Err(api_error(e)),
+        }
+        if let Some(keys) = findings {
+            let added = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key(KEY_PREFIX, &hold.subject)))
+                .update_expression("ADD findingIds :findings")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":findings", keys)
+                .send()
+                .await;
+            // Released meanwhile: nothing is left to add to, and nothing was held longer.
+            if let Err(e) = added {
+                if !refused(&e) {
+                    return Err(api_error(e));
+                }
+            }
+        }
+        Ok(Held::Kept)
     }
 
     async fn release(
@@ -229,6 +268,8 @@ impl QuarantineStore for Dynamo {
             .as_ref()
             .filter(|h| h.in_force(now) && !findings.is_empty())
         {
+            // An item whose end could not be read holds forever; its record need not.
+            let until = hold.until.min(now + 366 * 24 * 60 * 60);
             let mut request = self
                 .client
                 .update_item()
@@ -238,7 +279,7 @@ impl QuarantineStore for Dynamo {
                 .expression_attribute_values(":kind", AttributeValue::S("release".into()))
                 .expression_attribute_values(":findings", AttributeValue::Ss(findings))
                 .expression_attribute_values(":at", AttributeValue::N(now.to_string()))
-                .expression_attribute_values(":until", AttributeValue::N(hold.until.to_string()));
+                .expression_attribute_values(":until", AttributeValue::N(until.to_string()));
             let mut set = "#kind = :kind, releasedAt = :at, expiresAt = :until".to_owned();
             if let Some(by) = by {
                 set.push_str(", releasedBy = :by");
@@ -250,14 +291,53 @@ impl QuarantineStore for Dynamo {
                 .await
                 .map_err(api_error)?;
         }
-        self.client
+        // Only the hold that was read: one a finding placed, extended or added to meanwhile is not
+        // covered by the record, so it stays, and the person is told to release again.
+        let mut delete = self
+            .client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(key(KEY_PREFIX, subject)))
-            .send()
-            .await
-            .map_err(api_error)?;
-        Ok(before)
+            .set_key(Some(key(KEY_PREFIX, subject)));
+        if let Some(item) = item {
+            let count = item
+                .get("findingIds")
+                .and_then(|v| v.as_ss().ok())
+                .map_or(0, Vec::len);
+            let until = item.get("expiresAt").cloned();
+            let mut conditions = vec![match until {
+                Some(v) => {
+                    delete = delete.expression_attribute_values(":until", v);
+                    "expiresAt = :until"
+                }
+                None => "attribute_not_exists(expiresAt)",
+            }];
+            if count > 0 {
+                conditions.push("size(findingIds) = :count");
+                delete = delete
+                    .expression_attribute_values(":count", AttributeValue::N(count.to_string()));
+            } else {
+                conditions.push("attribute_not_exists(findingIds)");
+            }
+            delete = delete.condition_expression(conditions.join(" AND "));
+        }
+        match delete.send().await {
+            Ok(_) => Ok(before),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Err(ApiError {
+                    code: "HoldChanged".into(),
+                    message: format!(
+                        "the hold on {} {} changed while it was being released (a finding held it \
+                         again); it stays: release again",
+                        subject.kind.as_str(),
+                        subject.name
+                    ),
+                })
+            }
+            Err(e) => Err(api_error(e)),
+        }
     }
 
     async fn releases(&self, subjects: &[Subject]) -> Result<Vec<Released>, ApiError> {

@@ -66,12 +66,31 @@ pub struct Selector {
     pub seen_at: Option<DateTime<Utc>>,
 }
 
+/// A finding that matched, and when its activity was last seen (`Selector::seen_at`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FindingRef {
+    pub id: String,
+    pub seen_at: Option<DateTime<Utc>>,
+}
+
+impl Selector {
+    pub fn finding(&self) -> Option<FindingRef> {
+        Some(FindingRef {
+            id: self.origin.finding_id.clone()?,
+            seen_at: self.seen_at,
+        })
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Target {
     pub connection: Connection,
     /// Every reason it matched, e.g. `username alice (event.detail…principalId (session name))`.
     pub why: Vec<String>,
     pub origin: Origin,
+    /// Every finding that matched it (`origin` is the first): a person's release of one does not
+    /// spare it from another.
+    pub findings: Vec<FindingRef>,
     /// For sweeps: the idle minutes, bytes and age that made it a target.
     pub verdict: Option<Verdict>,
     /// Chosen by its username: only then may a `Username` call end it, since that call also ends
@@ -174,12 +193,14 @@ pub fn select(selectors: &[Selector], connections: &[Connection], rules: &Rules)
     }
     for c in connections {
         let mut hit: Option<(usize, Vec<String>, bool)> = None;
+        let mut findings = Vec::new();
         for (i, s) in selectors.iter().enumerate() {
             let (why, by_name) = reasons(s, &ip_holders[i], c, rules.case);
             if why.is_empty() {
                 continue;
             }
             matched[i] = true;
+            findings.extend(s.finding().filter(|f| !findings.contains(f)));
             match &mut hit {
                 Some((_, all, by_username)) => {
                     all.extend(why);
@@ -224,6 +245,7 @@ pub fn select(selectors: &[Selector], connections: &[Connection], rules: &Rules)
                 connection: c.clone(),
                 why,
                 origin,
+                findings,
                 verdict: None,
                 by_username,
             });

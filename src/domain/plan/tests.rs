@@ -302,6 +302,7 @@ fn targets_of(cs: &[Connection], which: &[u32]) -> Vec<Target> {
             connection: c.clone(),
             why: vec![],
             origin: Origin::default(),
+            findings: vec![],
             verdict: None,
             by_username: true,
         })

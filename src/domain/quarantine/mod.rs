@@ -6,6 +6,7 @@ pub mod connect;
 
 use crate::domain::mapping::CaseRule;
 use crate::domain::model::Connection;
+use crate::domain::plan::FindingRef;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 
@@ -75,8 +76,12 @@ pub struct Hold {
     pub subject: Subject,
     pub since: i64,
     pub until: i64,
+    /// The first finding that holds it (for people); all of them are in `findings`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finding_id: Option<String>,
+    /// Every finding of the incident that names the subject (what the item's `findingIds` adds).
+    #[serde(skip)]
+    pub findings: Vec<FindingRef>,
     pub reason: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requested_by: Option<String>,
@@ -90,7 +95,7 @@ impl Hold {
 
     /// The release that keeps this hold from being placed again, if any.
     pub fn released_by<'a>(&self, releases: &'a [Released], now: i64) -> Option<&'a Released> {
-        released(&self.subject, self.finding_id.as_deref(), releases, now)
+        released(&self.subject, &self.findings, releases, now)
     }
 }
 
@@ -108,18 +113,30 @@ pub struct Released {
     pub until: i64,
 }
 
-/// The release covering `subject` for `finding_id` at `now`. A direct request (no finding) is a
-/// person's act: no release covers it.
+/// The release covering `subject` for all of `findings` at `now`: each finding released, and its
+/// activity last seen before the release (GuardDuty publishes new activity under the same ID; a
+/// person released what they had seen). A direct request (no finding) is a person's act: no
+/// release covers it.
 pub fn released<'a>(
     subject: &Subject,
-    finding_id: Option<&str>,
+    findings: &[FindingRef],
     releases: &'a [Released],
     now: i64,
 ) -> Option<&'a Released> {
-    let finding = finding_key(finding_id?);
-    releases
+    let covering = |f: &FindingRef| {
+        let key = finding_key(&f.id);
+        releases.iter().find(|r| {
+            r.subject == *subject
+                && r.until > now
+                && r.finding_ids.contains(&key)
+                && f.seen_at.is_none_or(|t| t.timestamp() <= r.at)
+        })
+    };
+    let first = covering(findings.first()?)?;
+    findings
         .iter()
-        .find(|r| r.subject == *subject && r.until > now && r.finding_ids.contains(&finding))
+        .all(|f| covering(f).is_some())
+        .then_some(first)
 }
 
 /// One finding's key however it arrives: GuardDuty's own events carry its ID, its Security Hub
@@ -175,11 +192,11 @@ pub fn time(epoch: i64) -> String {
         .unwrap_or_default()
 }
 
-/// Whom an incident holds, each with what led to it (`T`, the first source that names it), and
-/// the certificates it would not hold because others use them.
+/// Whom an incident holds, each with what led to it (`T`, every source that names it, first
+/// first), and the certificates it would not hold because others use them.
 #[derive(Debug, PartialEq)]
 pub struct Holding<T> {
-    pub held: Vec<(Subject, T)>,
+    pub held: Vec<(Subject, Vec<T>)>,
     /// Common names that connections outside the incident also carry.
     pub shared: Vec<Subject>,
 }
@@ -208,8 +225,9 @@ pub fn subjects<'a, T: Clone>(
             return;
         }
         let subject = Subject::new(kind, name, case);
-        if !out.held.iter().any(|(s, _)| *s == subject) {
-            out.held.push((subject, tag));
+        match out.held.iter_mut().find(|(s, _)| *s == subject) {
+            Some((_, tags)) => tags.push(tag),
+            None => out.held.push((subject, vec![tag])),
         }
     };
     for (name, tag) in identities {

@@ -10,6 +10,7 @@ fn hold(kind: SubjectKind, name: &str, until: i64) -> Hold {
         since: NOW - 60,
         until,
         finding_id: Some("f-1".into()),
+        findings: vec![],
         reason: "test".into(),
         requested_by: None,
     }
@@ -272,9 +273,12 @@ fn an_incident_holds_named_users_and_ended_connections_never_shared_certificates
     assert_eq!(
         got.held,
         vec![
-            (s(SubjectKind::Username, "alice"), 1),
-            (s(SubjectKind::Username, "dave"), 2),
-            (s(SubjectKind::CommonName, "laptop-9.vpn.example.com"), 11),
+            (s(SubjectKind::Username, "alice"), vec![1, 10]),
+            (s(SubjectKind::Username, "dave"), vec![2]),
+            (
+                s(SubjectKind::CommonName, "laptop-9.vpn.example.com"),
+                vec![11]
+            ),
         ]
     );
     assert_eq!(
@@ -327,7 +331,9 @@ fn a_request_that_cannot_be_read_is_decided_by_the_setting_but_a_hold_still_refu
 }
 
 #[test]
-fn a_release_covers_the_findings_that_held_the_name_in_either_form() {
+fn a_release_covers_the_findings_that_held_the_name_in_either_form_and_nothing_newer() {
+    use crate::domain::plan::FindingRef;
+    use chrono::TimeZone;
     let alice = Subject::new(SubjectKind::Username, "alice", CaseRule::Insensitive);
     let r = Released {
         subject: alice.clone(),
@@ -336,24 +342,34 @@ fn a_release_covers_the_findings_that_held_the_name_in_either_form() {
         by: Some("soc".into()),
         until: NOW + 60,
     };
+    let seen = |at: i64| Some(chrono::Utc.timestamp_opt(at, 0).unwrap());
+    let f = |id: &str, at: Option<chrono::DateTime<chrono::Utc>>| FindingRef {
+        id: id.into(),
+        seen_at: at,
+    };
     let arn = "arn:aws:guardduty:eu-west-1:111122223333:detector/d1/finding/6ec9f4b2";
     assert_eq!(finding_key(arn), "6ec9f4b2");
     assert_eq!(finding_key("f-2"), "f-2");
     let releases = [r];
-    assert!(released(&alice, Some(arn), &releases, NOW).is_some());
-    assert!(released(&alice, Some("f-2"), &releases, NOW).is_some());
+    assert!(released(&alice, &[f(arn, seen(NOW - 100))], &releases, NOW).is_some());
+    assert!(released(
+        &alice,
+        &[f("f-2", None), f("6ec9f4b2", None)],
+        &releases,
+        NOW
+    )
+    .is_some());
+    // A new finding in the same event, or new activity under a released one, is not covered.
+    assert!(released(&alice, &[f("f-2", None), f("f-3", None)], &releases, NOW).is_none());
+    assert!(released(&alice, &[f("f-2", seen(NOW - 5))], &releases, NOW).is_none());
     assert!(
-        released(&alice, Some("f-3"), &releases, NOW).is_none(),
-        "another finding"
-    );
-    assert!(
-        released(&alice, None, &releases, NOW).is_none(),
+        released(&alice, &[], &releases, NOW).is_none(),
         "a person's request"
     );
     assert!(
-        released(&alice, Some("f-2"), &releases, NOW + 60).is_none(),
+        released(&alice, &[f("f-2", None)], &releases, NOW + 60).is_none(),
         "expired"
     );
     let bob = Subject::new(SubjectKind::Username, "bob", CaseRule::Insensitive);
-    assert!(released(&bob, Some("f-2"), &releases, NOW).is_none());
+    assert!(released(&bob, &[f("f-2", None)], &releases, NOW).is_none());
 }
