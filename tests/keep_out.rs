@@ -302,7 +302,14 @@ async fn a_release_spares_no_one_a_new_finding_or_new_activity_names() {
     let reconnect = |n: u32| {
         h.emulator
             .service()
-            .upsert_connections(EP_A, vec![connection(cid("da7e", n), Some("dave"), &format!("10.100.8.{n}"))])
+            .upsert_connections(
+                EP_A,
+                vec![connection(
+                    cid("da7e", n),
+                    Some("dave"),
+                    &format!("10.100.8.{n}"),
+                )],
+            )
             .unwrap();
     };
     h.app.handle(&custom_action_for(&["dave"])).await.unwrap();
@@ -312,7 +319,11 @@ async fn a_release_spares_no_one_a_new_finding_or_new_activity_names() {
         .unwrap();
     // One event with the released finding and a new one, both naming dave.
     reconnect(2);
-    let r = h.app.handle(&custom_action_for(&["dave", "dave"])).await.unwrap();
+    let r = h
+        .app
+        .handle(&custom_action_for(&["dave", "dave"]))
+        .await
+        .unwrap();
     assert_eq!(ids(&r.terminated), set(&[cid("da7e", 2)]), "{r:?}");
     assert_eq!(r.quarantine[0].outcome, HoldOutcome::Placed);
 
@@ -326,7 +337,10 @@ async fn a_release_spares_no_one_a_new_finding_or_new_activity_names() {
         .unwrap();
     h.emulator
         .service()
-        .upsert_connections(EP_A, vec![connection(cid("a11ce", 7), Some(ALICE), "10.100.7.7")])
+        .upsert_connections(
+            EP_A,
+            vec![connection(cid("a11ce", 7), Some(ALICE), "10.100.7.7")],
+        )
         .unwrap();
     let mut active_again = finding.clone();
     let later = (chrono::Utc::now() + chrono::TimeDelta::minutes(1)).to_rfc3339();
@@ -354,7 +368,10 @@ async fn holding_again_after_a_hold_expired_keeps_nothing_of_the_old_one() {
         .item("reason", AttributeValue::S("old".into()))
         .item("findingId", AttributeValue::S("old-finding".into()))
         .item("findingIds", AttributeValue::Ss(vec!["old-finding".into()]))
-        .item("requestedBy", AttributeValue::S("someone@example.com".into()))
+        .item(
+            "requestedBy",
+            AttributeValue::S("someone@example.com".into()),
+        )
         .send()
         .await
         .unwrap();
@@ -365,6 +382,9 @@ async fn holding_again_after_a_hold_expired_keeps_nothing_of_the_old_one() {
         .unwrap();
     assert_eq!(r.quarantine[0].outcome, HoldOutcome::Placed);
     let [held] = holds(&h).await.try_into().unwrap();
-    assert_eq!((held.reason.as_str(), held.finding_id, held.requested_by), ("INC-8", None, None));
+    assert_eq!(
+        (held.reason.as_str(), held.finding_id, held.requested_by),
+        ("INC-8", None, None)
+    );
     assert!(held.findings.is_empty());
 }

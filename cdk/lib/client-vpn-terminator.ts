@@ -95,6 +95,11 @@ export interface ClientVpnTerminatorProps {
    * Default: 1440. 0 turns quarantine and the connect handler off.
    */
   readonly quarantineMinutes?: number;
+  /**
+   * Whether an incident holds a certificate-only connection's common name: "auto" (default: unless
+   * another live connection uses it) or "never" (clients share one certificate).
+   */
+  readonly holdCommonNames?: "auto" | "never";
   /** What a quarantined user's VPN client shows (at most 255 characters). Default: the function's. */
   readonly denyMessage?: string;
   /** When the quarantine cannot be read in time. Default: allow (an outage locks nobody out). */
@@ -235,6 +240,7 @@ export class ClientVpnTerminator extends Construct {
         CVPN_CONCURRENCY: String(props.concurrency ?? 8),
         CVPN_MAX_ATTEMPTS: String(props.maxAttempts ?? 5),
         CVPN_QUARANTINE_MINUTES: String(quarantineMinutes),
+        CVPN_HOLD_COMMON_NAMES: props.holdCommonNames ?? "auto",
         // Incidents warn when an endpoint in scope does not call this handler.
         CVPN_CONNECT_HANDLER_ARN: this.connectHandler?.functionArn ?? "",
       },

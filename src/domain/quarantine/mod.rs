@@ -207,12 +207,16 @@ pub struct Holding<T> {
 /// SAML authentication the certificate is often one every client shares) and no other connection
 /// in the listing (`listed`) carries it: holding a certificate others use would lock them out.
 /// Protected users are never held.
+///
+/// With `certificates` off (`CVPN_HOLD_COMMON_NAMES=never`, for teams whose clients share one
+/// certificate), no common name is held: each is reported with the shared ones.
 pub fn subjects<'a, T: Clone>(
     identities: impl IntoIterator<Item = (&'a str, T)>,
     ended: impl IntoIterator<Item = (&'a Connection, T)>,
     listed: &[Connection],
     case: CaseRule,
     is_protected: &dyn Fn(&str) -> bool,
+    certificates: bool,
 ) -> Holding<T> {
     let ended: Vec<(&Connection, T)> = ended.into_iter().collect();
     let mut out = Holding {
@@ -259,7 +263,7 @@ pub fn subjects<'a, T: Clone>(
                             .as_deref()
                             .is_some_and(|n| case.same(trim(n), trim(cn)))
                 });
-                if others {
+                if others || !certificates {
                     let subject = Subject::new(SubjectKind::CommonName, trim(cn), case);
                     if !out.shared.contains(&subject) {
                         out.shared.push(subject);

@@ -268,6 +268,7 @@ fn an_incident_holds_named_users_and_ended_connections_never_shared_certificates
         &listed,
         CaseRule::Insensitive,
         &protect_root,
+        true,
     );
     let s = |kind, name| Subject::new(kind, name, CaseRule::Insensitive);
     assert_eq!(

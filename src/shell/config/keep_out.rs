@@ -1,5 +1,5 @@
 //! Settings of the quarantine and the client connect handler (`CVPN_QUARANTINE_MINUTES`,
-//! `CVPN_DENY_MESSAGE`, `CVPN_CONNECT_*`, `CVPN_MAX_CONNECTIONS_PER_USER`,
+//! `CVPN_HOLD_COMMON_NAMES`, `CVPN_DENY_MESSAGE`, `CVPN_CONNECT_*`, `CVPN_MAX_CONNECTIONS_PER_USER`,
 //! `CVPN_CONNECT_HANDLER_ARN`).
 
 use super::{number, ConfigError};
@@ -18,6 +18,9 @@ pub struct KeepOut {
     pub max_connections_per_user: Option<usize>,
     /// The deployed connect handler, which every endpoint in scope should call.
     pub handler_arn: Option<String>,
+    /// Whether a certificate-only connection's common name is held (`CVPN_HOLD_COMMON_NAMES`
+    /// `auto`, unless others use it) or never (`never`: clients share one certificate).
+    pub hold_common_names: bool,
 }
 
 /// Client VPN shows the user at most this many characters (kept to as many bytes).
@@ -35,6 +38,7 @@ impl Default for KeepOut {
             on_error: OnStoreError::Allow,
             max_connections_per_user: None,
             handler_arn: None,
+            hold_common_names: true,
         }
     }
 }
@@ -98,6 +102,16 @@ impl KeepOut {
                 ));
             }
         }
+        let hold_common_names = match get("CVPN_HOLD_COMMON_NAMES").as_deref() {
+            None | Some("auto") => true,
+            Some("never") => false,
+            Some(v) => {
+                return Err(err(
+                    "CVPN_HOLD_COMMON_NAMES",
+                    format!("`{v}` is not `auto` or `never`"),
+                ))
+            }
+        };
         Ok(Self {
             quarantine_minutes,
             deny_message,
@@ -105,6 +119,7 @@ impl KeepOut {
             on_error,
             max_connections_per_user,
             handler_arn,
+            hold_common_names,
         })
     }
 }

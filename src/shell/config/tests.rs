@@ -206,6 +206,9 @@ fn keep_out_settings() {
     assert_eq!(c.keep_out.connect_timeout, Duration::from_millis(750));
     assert_eq!(c.keep_out.on_error, OnStoreError::Deny);
     assert_eq!(c.keep_out.max_connections_per_user, Some(1));
+    assert!(c.keep_out.hold_common_names);
+    let never = from(&[("CVPN_HOLD_COMMON_NAMES", "never")]).unwrap();
+    assert!(!never.keep_out.hold_common_names);
     for (variable, value) in [
         ("CVPN_QUARANTINE_MINUTES", "525601"),
         ("CVPN_QUARANTINE_MINUTES", "-1"),
@@ -218,6 +221,7 @@ fn keep_out_settings() {
             "arn:aws:lambda:eu-west-1:111122223333:function:cvpn-terminator",
         ),
         ("CVPN_CONNECT_HANDLER_ARN", "AWSClientVPN-cvpn"),
+        ("CVPN_HOLD_COMMON_NAMES", "sometimes"),
     ] {
         assert_eq!(
             from(&[(variable, value)]).unwrap_err().variable,

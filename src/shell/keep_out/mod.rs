@@ -1,0 +1,222 @@
+//! Keeping people out, from the incident side: an incident holds the identities it acts on in
+//! the quarantine while its terminations run, and reports endpoints that would let them back in; a
+//! person's `Quarantine` or `Release` request changes one hold. The connect handler that enforces
+//! the holds is `connect.rs`. Release records are read in [`releases`], people's requests handled
+//! in [`requests`].
+
+mod releases;
+mod requests;
+
+use crate::adapters::ec2::ClientVpnApi;
+use crate::adapters::state::quarantine::QuarantineStore;
+use crate::adapters::state::StateStore;
+use crate::domain::model::{ApiError, Connection, Endpoint};
+use crate::domain::plan::{Call, FindingRef, Origin, Selector, Target};
+use crate::domain::quarantine::{self, Held, Hold};
+use crate::shell::execute::{Budget, CallError, Outcome};
+use crate::shell::invocation::Invocation;
+use crate::shell::logging::AUDIT;
+use crate::shell::report::{self, HoldEntry, Unenforced};
+use futures::stream::{self, StreamExt};
+
+/// The action a failed quarantine write is reported under.
+const PUT: &str = "PutItem";
+
+/// Stores `holds` concurrently within the budget; each with what became of it.
+async fn place_all<S: QuarantineStore>(
+    store: &S,
+    holds: Vec<Hold>,
+    budget: &Budget,
+    concurrency: usize,
+) -> Vec<(Hold, Result<Held, ApiError>)> {
+    stream::iter(holds)
+        .map(|hold| async move {
+            let result = budget.call(store.place(&hold)).await;
+            (hold, result)
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await
+}
+
+impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
+    /// The holds an incident places (none in a dry run or with quarantine off): the users the
+    /// selectors named, and the names of its targets and of the connections earlier attempts at
+    /// the event ended. Worked out before the terminations, so that they are stored by the time
+    /// the clients reconnect. More than `CVPN_MAX_TERMINATIONS` of them holds nobody and fails the
+    /// invocation: a finding naming that many people is one a person should read first.
+    pub(crate) fn holds_for(
+        &mut self,
+        selectors: &[Selector],
+        targets: &[Target],
+        spent: &[Connection],
+        listed: &[Connection],
+    ) -> Vec<Hold> {
+        let config = &self.app.config;
+        let (Some(minutes), Some(first), false) = (
+            config.quarantine_minutes(),
+            selectors.first(),
+            self.response.dry_run,
+        ) else {
+            return Vec::new();
+        };
+        // Each source with the findings behind it: a selector's own, a target's every one.
+        let identities = selectors.iter().flat_map(|s| {
+            s.usernames.iter().map(move |u| {
+                (
+                    u.value.as_str(),
+                    (&s.origin, s.finding().into_iter().collect()),
+                )
+            })
+        });
+        let ended = targets
+            .iter()
+            .map(|t| (&t.connection, (&t.origin, t.findings.clone())))
+            .chain(
+                spent
+                    .iter()
+                    .map(|c| (c, (&first.origin, first.finding().into_iter().collect()))),
+            );
+        let is_protected = |name: &str| config.is_protected(name);
+        let holding = quarantine::subjects(
+            identities,
+            ended,
+            listed,
+            config.mapping.case,
+            &is_protected,
+            config.keep_out.hold_common_names,
+        );
+        let why = if config.keep_out.hold_common_names {
+            "shared certificate: connections outside this incident use it"
+        } else {
+            "certificates are not held (CVPN_HOLD_COMMON_NAMES=never)"
+        };
+        for subject in holding.shared {
+            self.held(HoldEntry {
+                reason: Some(why.into()),
+                ..HoldEntry::not_held(&subject)
+            });
+        }
+        if holding.held.len() > config.max_terminations {
+            tracing::error!(
+                target: AUDIT,
+                event = "cap_exceeded",
+                holds = holding.held.len(),
+                cap = config.max_terminations,
+                "the incident would quarantine more users than CVPN_MAX_TERMINATIONS; holding nobody"
+            );
+            self.response.step_failed(CallError::new(
+                None,
+                "Quarantine",
+                ApiError {
+                    code: "CapExceeded".into(),
+                    message: format!(
+                        "{} users to quarantine, more than CVPN_MAX_TERMINATIONS ({}); none held",
+                        holding.held.len(),
+                        config.max_terminations
+                    ),
+                },
+            ));
+            return Vec::new();
+        }
+        let now = chrono::Utc::now().timestamp();
+        holding
+            .held
+            .into_iter()
+            .map(|(subject, sources)| {
+                let origin = sources[0].0;
+                let mut findings: Vec<FindingRef> = Vec::new();
+                for f in sources.into_iter().flat_map(|(_, fs)| fs) {
+                    if !findings.contains(&f) {
+                        findings.push(f);
+                    }
+                }
+                Hold {
+                    subject,
+                    since: now,
+                    until: now + i64::from(minutes) * 60,
+                    finding_id: origin.finding_id.clone(),
+                    findings,
+                    reason: reason(origin),
+                    requested_by: None,
+                }
+            })
+            .collect()
+    }
+
+    /// With quarantine on, each endpoint in scope that does not call the deployed connect handler
+    /// is a warning and an entry in `unenforced`.
+    pub(crate) fn report_unenforced(&mut self, endpoints: &[Endpoint]) {
+        if self.app.config.quarantine_minutes().is_none() {
+            return;
+        }
+        let deployed = self.app.config.keep_out.handler_arn.as_deref();
+        for e in endpoints {
+            if !quarantine::enforces(deployed, e.connect_handler.as_deref()) {
+                let u = Unenforced {
+                    endpoint_id: e.id.clone(),
+                    connect_handler: e.connect_handler.clone(),
+                };
+                report::log_unenforced(&u);
+                self.response.unenforced.push(u);
+            }
+        }
+    }
+
+    /// Carries out the planned calls (as `carry_out`) while the holds are stored.
+    pub(crate) async fn carry_out_holding(
+        &mut self,
+        planned: Vec<Call>,
+        holds: Vec<Hold>,
+    ) -> Vec<Outcome> {
+        let app = self.app;
+        let holding = async {
+            match &app.store {
+                Some(store) if !holds.is_empty() => {
+                    place_all(store, holds, &self.budget, app.config.concurrency).await
+                }
+                _ => Vec::new(),
+            }
+        };
+        let (done, placed) = futures::join!(self.run_planned(planned), holding);
+        self.record_outcomes(&[], &done);
+        self.record(placed);
+        done
+    }
+
+    fn record(&mut self, placed: Vec<(Hold, Result<Held, ApiError>)>) {
+        for (hold, result) in placed {
+            match result {
+                Ok(held) => self.held(HoldEntry::new(&hold, held.into())),
+                // Whose hold failed, so that the answer says who is not kept out.
+                Err(e) => self.response.step_failed(CallError::new(
+                    None,
+                    PUT,
+                    ApiError {
+                        message: format!(
+                            "holding {} {}: {}",
+                            hold.subject.kind.as_str(),
+                            hold.subject.name,
+                            e.message
+                        ),
+                        ..e
+                    },
+                )),
+            }
+        }
+    }
+
+    fn held(&mut self, entry: HoldEntry) {
+        report::log_hold(&entry);
+        self.response.quarantine.push(entry);
+    }
+}
+
+/// Why an incident held someone, for the item and the people who read it.
+fn reason(origin: &Origin) -> String {
+    origin
+        .reason
+        .clone()
+        .or_else(|| origin.finding_type.clone())
+        .unwrap_or_else(|| origin.source.clone())
+}

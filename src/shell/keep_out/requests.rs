@@ -1,0 +1,97 @@
+//! A person's `Quarantine` or `Release` request (the CLI's `quarantine add | release` sends the
+//! same).
+
+use crate::adapters::ec2::ClientVpnApi;
+use crate::adapters::state::quarantine::QuarantineStore;
+use crate::adapters::state::StateStore;
+use crate::domain::quarantine::{Hold, Subject};
+use crate::domain::trigger::quarantine::{Change, QuarantineRequest};
+use crate::shell::execute::CallError;
+use crate::shell::handler::HandlerError;
+use crate::shell::invocation::Invocation;
+use crate::shell::report::{HoldEntry, HoldOutcome, TriggerInfo};
+
+use super::place_all;
+
+impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
+    /// A person's `Quarantine` or `Release` request.
+    pub(crate) async fn change_quarantine(
+        &mut self,
+        request: &QuarantineRequest,
+    ) -> Result<(), HandlerError> {
+        let config = &self.app.config;
+        let source = match request.change {
+            Change::Hold { .. } => "quarantine",
+            Change::Release => "release",
+        };
+        self.response.trigger = TriggerInfo {
+            source: source.into(),
+            reason: request.reason.clone(),
+            ..TriggerInfo::default()
+        };
+        let Some(store) = &self.app.store else {
+            return Err(HandlerError::bad_event(
+                &request.name_path,
+                "the quarantine is kept in the state table: set CVPN_STATE_TABLE; nothing was changed",
+            ));
+        };
+        let subject = Subject::new(request.kind, &request.name, config.mapping.case);
+        let now = chrono::Utc::now().timestamp();
+        match request.change {
+            Change::Hold { minutes } => {
+                if config.is_protected(&request.name) {
+                    return Err(HandlerError::bad_event(
+                        &request.name_path,
+                        format!(
+                            "{} is a protected user (CVPN_PROTECTED_USERS), and protected users are \
+                             never quarantined; nothing was changed",
+                            request.name
+                        ),
+                    ));
+                }
+                let minutes = minutes.unwrap_or(config.keep_out.quarantine_minutes);
+                if minutes == 0 {
+                    let parent = request
+                        .name_path
+                        .rsplit_once('.')
+                        .map_or("event", |(p, _)| p);
+                    return Err(HandlerError::bad_event(
+                        format!("{parent}.Minutes"),
+                        "needed: CVPN_QUARANTINE_MINUTES is 0, so there is no default; nothing was changed",
+                    ));
+                }
+                let hold = Hold {
+                    subject,
+                    since: now,
+                    until: now + i64::from(minutes) * 60,
+                    finding_id: None,
+                    findings: Vec::new(),
+                    reason: request.reason.clone().unwrap_or_else(|| "requested".into()),
+                    requested_by: request.requested_by.clone(),
+                };
+                let placed = place_all(store, vec![hold], &self.budget, 1).await;
+                self.record(placed);
+            }
+            Change::Release => {
+                let by = request.requested_by.as_deref();
+                match self.budget.call(store.release(&subject, by, now)).await {
+                    Ok(before) => {
+                        let entry = match before.filter(|h| h.in_force(now)) {
+                            Some(h) => HoldEntry::new(&h, HoldOutcome::Released),
+                            None => HoldEntry::not_held(&subject),
+                        };
+                        self.held(HoldEntry {
+                            requested_by: request.requested_by.clone(),
+                            reason: request.reason.clone(),
+                            ..entry
+                        });
+                    }
+                    Err(e) => self
+                        .response
+                        .step_failed(CallError::new(None, "DeleteItem", e)),
+                }
+            }
+        }
+        Ok(())
+    }
+}
