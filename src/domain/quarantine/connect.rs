@@ -131,7 +131,9 @@ pub fn decide(request: &ConnectRequest, facts: &Facts, rules: &ConnectRules, now
     if let Some(denied) = check_failed.as_ref().filter(|d| !d.allow) {
         return denied.clone();
     }
-    if let (Some(max), Some(active)) = (rules.max_per_user, &facts.active) {
+    // A limit per user needs a user: a certificate-only client has no username to count by.
+    let limited = rules.max_per_user.filter(|_| request.username.is_some());
+    if let (Some(max), Some(active)) = (limited, &facts.active) {
         match active {
             Err(code) => return failed(code),
             Ok(ids) => {
