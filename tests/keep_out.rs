@@ -220,7 +220,7 @@ async fn a_released_user_is_neither_ended_nor_held_again_by_the_same_findings() 
     let h = with_table(config(), &moto, "released").await;
     let finding = event("guardduty-iam-assumed-role.json");
     // A second finding about alice, through Security Hub: it extends (or keeps) the same hold.
-    let mut second = finding.clone();
+    let mut second = anew(&finding, "second");
     second["detail"]["id"] = json!("0000aaaa1111bbbb2222cccc3333dddd");
     h.app.handle(&finding).await.unwrap();
     h.app.handle(&second).await.unwrap();
@@ -236,7 +236,7 @@ async fn a_released_user_is_neither_ended_nor_held_again_by_the_same_findings() 
         )
         .unwrap();
     for f in [&finding, &second] {
-        let again = h.app.handle(f).await.unwrap();
+        let again = h.app.handle(&anew(f, "republished")).await.unwrap();
         assert!(again.terminated.is_empty(), "{again:?}");
         assert!(again.skipped.iter().any(
             |e| e.reason == Some(Reason::Released) && e.connection_id == Some(cid("a11ce", 9))
@@ -255,7 +255,7 @@ async fn a_released_user_is_neither_ended_nor_held_again_by_the_same_findings() 
         &connect(&h.app, Some(ALICE), "shared.vpn.example.com").await
     ));
     // A new finding about alice ends her session and holds her again.
-    let mut other = finding.clone();
+    let mut other = anew(&finding, "other");
     other["detail"]["id"] = json!("ffff0000eeee1111dddd2222cccc3333");
     let r = h.app.handle(&other).await.unwrap();
     assert_eq!(ids(&r.terminated), set(&[cid("a11ce", 9)]));
@@ -321,7 +321,7 @@ async fn a_release_spares_no_one_a_new_finding_or_new_activity_names() {
     reconnect(2);
     let r = h
         .app
-        .handle(&custom_action_for(&["dave", "dave"]))
+        .handle(&anew(&custom_action_for(&["dave", "dave"]), "both"))
         .await
         .unwrap();
     assert_eq!(ids(&r.terminated), set(&[cid("da7e", 2)]), "{r:?}");
@@ -342,7 +342,7 @@ async fn a_release_spares_no_one_a_new_finding_or_new_activity_names() {
             vec![connection(cid("a11ce", 7), Some(ALICE), "10.100.7.7")],
         )
         .unwrap();
-    let mut active_again = finding.clone();
+    let mut active_again = anew(&finding, "active-again");
     let later = (chrono::Utc::now() + chrono::TimeDelta::minutes(1)).to_rfc3339();
     active_again["detail"]["service"]["eventLastSeen"] = json!(later);
     let r = h.app.handle(&active_again).await.unwrap();

@@ -4,6 +4,7 @@
 //! and `cvpn-terminator invoke`.
 
 use crate::adapters::ec2::ClientVpnApi;
+use crate::adapters::state::deliveries::DeliveryStore;
 use crate::adapters::state::quarantine::QuarantineStore;
 use crate::adapters::state::StateStore;
 use crate::domain::json::DecodeError;
@@ -130,7 +131,7 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
     }
 }
 
-impl<A: ClientVpnApi, S: StateStore + QuarantineStore> App<A, S> {
+impl<A: ClientVpnApi, S: StateStore + QuarantineStore + DeliveryStore> App<A, S> {
     pub async fn handle(&self, event: &Value) -> Result<Response, HandlerError> {
         self.handle_until(event, None).await
     }
@@ -148,7 +149,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> App<A, S> {
                 Ok(serde_json::to_value(answer).expect("answers serialize"))
             }
             decoded => self
-                .report(decoded, deadline)
+                .report(decoded, trigger::delivery_id(event), deadline)
                 .await
                 .map(|r| serde_json::to_value(r).expect("responses serialize")),
         }
@@ -161,16 +162,22 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> App<A, S> {
         event: &Value,
         deadline: Option<Instant>,
     ) -> Result<Response, HandlerError> {
-        self.report(trigger::decode(event), deadline).await
+        self.report(
+            trigger::decode(event),
+            trigger::delivery_id(event),
+            deadline,
+        )
+        .await
     }
 
     async fn report(
         &self,
         decoded: Result<Trigger, DecodeError>,
+        event_id: Option<String>,
         deadline: Option<Instant>,
     ) -> Result<Response, HandlerError> {
         let result = match decoded {
-            Ok(trigger) => self.run(&trigger, deadline).await,
+            Ok(trigger) => self.once(event_id.as_deref(), &trigger, deadline).await,
             Err(e) => Err(HandlerError::BadEvent(e)),
         };
         match &result {
@@ -187,7 +194,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> App<A, S> {
         result
     }
 
-    async fn run(
+    pub(crate) async fn run(
         &self,
         trigger: &Trigger,
         deadline: Option<Instant>,

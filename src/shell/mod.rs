@@ -1,11 +1,13 @@
 //! One invocation, with the adapters: [`handler`] decodes the event and hands it, with a fresh
 //! per-invocation context, to the incident path ([`incident`], then [`keep_out`]), the scheduled
-//! cleanup ([`sweep`]) or the connect handler ([`connect`]); [`execute`] lists and terminates
+//! cleanup ([`sweep`]) or the connect handler ([`connect`]), once per EventBridge delivery
+//! (`delivery.rs`); [`execute`] lists and terminates
 //! within the invocation's budget; [`report`] builds the answer and the audit lines. Settings come
 //! from [`config`], the log format from [`logging`].
 
 pub mod config;
 pub mod connect;
+mod delivery;
 pub mod execute;
 pub mod handler;
 pub mod incident;

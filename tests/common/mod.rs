@@ -139,6 +139,13 @@ impl Harness {
     }
 }
 
+/// `event` as a new EventBridge event (another ID): a republished finding, not a redelivery.
+pub fn anew(event: &Value, tag: &str) -> Value {
+    let mut e = event.clone();
+    e["id"] = serde_json::json!(format!("{}-{tag}", event["id"].as_str().unwrap_or("event")));
+    e
+}
+
 /// The connection IDs of response entries.
 pub fn ids(entries: &[cvpn_terminator::shell::report::Entry]) -> BTreeSet<String> {
     entries
@@ -256,10 +263,11 @@ impl Drop for Moto {
     }
 }
 
-/// An EventBridge rule's scheduled event at `time`.
+/// An EventBridge rule's scheduled event at `time` (each tick its own event ID, as EventBridge
+/// gives them).
 pub fn tick(time: &str) -> Value {
     serde_json::json!({
-        "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa", "detail-type": "Scheduled Event",
+        "version": "0", "id": format!("tick-{time}"), "detail-type": "Scheduled Event",
         "source": "aws.events", "account": "111122223333", "time": time, "region": "eu-west-1",
         "resources": ["arn:aws:events:eu-west-1:111122223333:rule/cvpn-terminator-sweep"], "detail": {}
     })

@@ -1,11 +1,13 @@
 //! What the function keeps between invocations, behind traits, and DynamoDB behind them: what the
-//! idle policy saw between ticks (here) and the quarantine ([`quarantine`]).
+//! idle policy saw between ticks (here), the quarantine ([`quarantine`]) and the events already
+//! handled ([`deliveries`]).
 //!
 //! Table: one string partition key `pk`, TTL attribute `expiresAt`; each kind of item has its own
 //! `kind#` key prefix. One item per connection: `pk` = `connection#<connection ID>`, `kind` =
 //! `connection`, `endpointId`, `lastActiveAt` (epoch seconds), `lastActiveTotal` (bytes),
 //! `expiresAt` (epoch seconds).
 
+pub mod deliveries;
 pub mod quarantine;
 
 use crate::adapters::aws::api_error;

@@ -101,6 +101,16 @@ client connect handler request";
 /// Decodes one finding of a format; the time is the envelope's, for findings that give none.
 type DecodeFinding = fn(&At, Option<DateTime<Utc>>) -> Result<Finding, DecodeError>;
 
+/// The EventBridge event's `id`, the same on every delivery of one event (not on a republished
+/// finding, which is a new event).
+pub fn delivery_id(event: &Value) -> Option<String> {
+    let root = At::root(event);
+    root.get("detail-type")?;
+    root.get("source")?;
+    let id = root.get("id")?.value.as_str()?.trim();
+    (!id.is_empty()).then(|| id.to_owned())
+}
+
 pub fn decode(event: &Value) -> Result<Trigger, DecodeError> {
     let root = At::root(event);
     if !event.is_object() {

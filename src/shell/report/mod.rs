@@ -37,6 +37,20 @@ pub struct Response {
     /// Endpoints in scope that would let a quarantined user back in.
     pub unenforced: Vec<Unenforced>,
     pub api_calls: usize,
+    /// The event was handled already (or is being handled): nothing was called.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate: Option<Duplicate>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Duplicate {
+    /// The EventBridge event's `id`.
+    pub event_id: String,
+    /// `handled` or `in_progress`.
+    pub state: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handled_at: Option<String>,
+    pub summary: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]

@@ -1,0 +1,90 @@
+//! Once per delivery, through moto's DynamoDB and the emulator: EventBridge may deliver an event
+//! twice, even at once; the function acts on it once, and a failed invocation leaves nothing that
+//! would stop Lambda's retry.
+
+// The handler's future nests the AWS SDK's deep async stacks (see src/bin/cvpn-terminator/main.rs).
+#![recursion_limit = "256"]
+
+mod common;
+
+use common::keep_out::*;
+use common::*;
+use cvpn_terminator::{App, Ec2, HandlerError};
+
+fn calls(h: &Harness, action: &str) -> u64 {
+    h.emulator.service().stats()[action].calls
+}
+
+#[tokio::test]
+async fn a_delivery_handled_already_is_answered_from_its_record() {
+    let moto = Moto::start();
+    let h = with_table(config(), &moto, "twice").await;
+    let finding = event("guardduty-iam-assumed-role.json");
+    let first = h.app.handle(&finding).await.unwrap();
+    assert_eq!(first.terminated.len(), 3);
+    assert!(first.duplicate.is_none());
+    let (describes, terminates) = (
+        calls(&h, "DescribeClientVpnConnections"),
+        calls(&h, "TerminateClientVpnConnections"),
+    );
+    let again = h.app.handle(&finding).await.unwrap();
+    let dup = again.duplicate.expect("a duplicate");
+    assert_eq!(dup.event_id, finding["id"].as_str().unwrap());
+    assert_eq!(dup.state, "handled");
+    assert!(dup.summary.starts_with("3 terminated"), "{}", dup.summary);
+    assert!(again.terminated.is_empty() && again.quarantine.is_empty() && again.api_calls == 0);
+    assert_eq!(calls(&h, "DescribeClientVpnConnections"), describes);
+    assert_eq!(calls(&h, "TerminateClientVpnConnections"), terminates);
+    // A republished finding is a new event: it is acted on (alice has nothing left to end).
+    let republished = h.app.handle(&anew(&finding, "republished")).await.unwrap();
+    assert!(republished.duplicate.is_none());
+}
+
+#[tokio::test]
+async fn two_deliveries_at_once_act_once() {
+    let moto = Moto::start();
+    let h = with_table(config(), &moto, "at-once").await;
+    let finding = event("securityhub-imported.json");
+    let (a, b) = futures::join!(h.app.handle(&finding), h.app.handle(&finding));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let acted: Vec<_> = [&a, &b]
+        .into_iter()
+        .filter(|r| r.duplicate.is_none())
+        .collect();
+    assert_eq!(acted.len(), 1, "{a:?}\n{b:?}");
+    assert_eq!(acted[0].terminated.len(), 1);
+    assert_eq!(calls(&h, "TerminateClientVpnConnections"), 1);
+    assert_eq!(h.ended().len(), 1);
+}
+
+#[tokio::test]
+async fn a_failed_invocation_leaves_no_record_so_the_retry_acts() {
+    let moto = Moto::start();
+    let h = with_table(config(), &moto, "retry").await;
+    let finding = event("guardduty-iam-assumed-role.json");
+    // The first attempt cannot list endpoint B: it ends nothing and fails.
+    let faulty = App {
+        config: config(),
+        api: Faulty {
+            unlistable: Some(EP_B),
+            ..Faulty::new(Ec2::new(ec2_client(&h.emulator.url(), 2)))
+        },
+        store: h.app.store.clone(),
+    };
+    let e = faulty.handle(&finding).await.unwrap_err();
+    assert!(matches!(e, HandlerError::Incomplete(_)), "{e}");
+    assert!(h.ended().is_empty());
+    // Lambda's retry: the same event, acted on.
+    let retry = h.app.handle(&finding).await.unwrap();
+    assert!(retry.duplicate.is_none());
+    assert_eq!(retry.terminated.len(), 3);
+}
+
+#[tokio::test]
+async fn without_a_table_a_duplicate_is_acted_on_again_and_ends_nothing_more() {
+    let h = harness(sample_state(), Default::default()).await;
+    let finding = event("guardduty-iam-assumed-role.json");
+    assert_eq!(h.app.handle(&finding).await.unwrap().terminated.len(), 3);
+    let again = h.app.handle(&finding).await.unwrap();
+    assert!(again.duplicate.is_none() && again.terminated.is_empty());
+}
