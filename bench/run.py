@@ -269,16 +269,18 @@ def sweep(args, emulator, moto, size):
     env = {**base_env(emulator), "AWS_ENDPOINT_URL_DYNAMODB": moto.url, "CVPN_STATE_TABLE": table,
            "CVPN_IDLE_BYTES": "10000", "CVPN_MAX_SWEEP_TERMINATIONS": "1000000",
            "CVPN_CONCURRENCY": str(args.concurrency), "CVPN_MAX_ATTEMPTS": "20"}
-    tick = json.dumps({"version": "0", "id": "bench", "detail-type": "Scheduled Event", "source": "aws.events",
-                       "account": "111122223333", "time": TICK, "region": "eu-west-1", "resources": [], "detail": {}})
+    # Each run its own event: the same ID would be answered from the table as a duplicate.
+    tick = lambda run: json.dumps({"version": "0", "id": f"bench-{size}-{run}", "detail-type": "Scheduled Event",
+                                   "source": "aws.events", "account": "111122223333", "time": TICK,
+                                   "region": "eu-west-1", "resources": [], "detail": {}})
     # Listing and state alone: the same sweep with nothing idle yet.
     emulator.reset(endpoints, {"seed": 1, "actions": throttle})
-    describe_s, _, code, out = measured([args.function, "invoke", "--event", "-"], {**env, "CVPN_IDLE_MINUTES": "100000"}, tick)
+    describe_s, _, code, out = measured([args.function, "invoke", "--event", "-"], {**env, "CVPN_IDLE_MINUTES": "100000"}, tick("listing"))
     assert code == 0 and not json.loads(out)["terminated"], out[:500]
     walls, rss, calls, throttled, failed = [], [], [], [], []
-    for _ in range(args.sweep_runs):
+    for run in range(args.sweep_runs):
         emulator.reset(endpoints, {"seed": 1, "actions": throttle})
-        seconds, peak, code, out = measured([args.function, "invoke", "--event", "-"], {**env, "CVPN_IDLE_MINUTES": "60"}, tick)
+        seconds, peak, code, out = measured([args.function, "invoke", "--event", "-"], {**env, "CVPN_IDLE_MINUTES": "60"}, tick(run))
         r = json.loads(out) if out else {}
         stats = emulator.stats()
         assert len(r.get("terminated", [])) + len(r.get("deferred", [])) + len(r.get("failed", [])) == idle, (code, out[:500])
