@@ -30,7 +30,6 @@ async fn a_delivery_handled_already_is_answered_from_its_record() {
     let again = h.app.handle(&finding).await.unwrap();
     let dup = again.duplicate.expect("a duplicate");
     assert_eq!(dup.event_id, finding["id"].as_str().unwrap());
-    assert_eq!(dup.state, "handled");
     assert!(dup.summary.starts_with("3 terminated"), "{}", dup.summary);
     assert!(again.terminated.is_empty() && again.quarantine.is_empty() && again.api_calls == 0);
     assert_eq!(calls(&h, "DescribeClientVpnConnections"), describes);
@@ -46,13 +45,24 @@ async fn two_deliveries_at_once_act_once() {
     let h = with_table(config(), &moto, "at-once").await;
     let finding = event("securityhub-imported.json");
     let (a, b) = futures::join!(h.app.handle(&finding), h.app.handle(&finding));
-    let (a, b) = (a.unwrap(), b.unwrap());
-    let acted: Vec<_> = [&a, &b]
-        .into_iter()
-        .filter(|r| r.duplicate.is_none())
-        .collect();
-    assert_eq!(acted.len(), 1, "{a:?}\n{b:?}");
-    assert_eq!(acted[0].terminated.len(), 1);
+    // One acts; the other either fails as in progress (Lambda retries it later) or, if the first
+    // finished before it looked, is answered as handled.
+    let (acted, other) = match (a, b) {
+        (Ok(a), other) if a.duplicate.is_none() => (a, other),
+        (other, Ok(b)) if b.duplicate.is_none() => (b, other),
+        (a, b) => panic!("neither acted: {a:?} {b:?}"),
+    };
+    assert_eq!(acted.terminated.len(), 1);
+    match other {
+        Err(HandlerError::InProgress { event_id }) => {
+            assert_eq!(event_id, finding["id"].as_str().unwrap())
+        }
+        Ok(r) => assert!(r.duplicate.is_some()),
+        Err(e) => panic!("{e}"),
+    }
+    // The retry of the one that failed is answered from the record.
+    let retry = h.app.handle(&finding).await.unwrap();
+    assert!(retry.duplicate.is_some() && retry.api_calls == 0);
     assert_eq!(calls(&h, "TerminateClientVpnConnections"), 1);
     assert_eq!(h.ended().len(), 1);
 }

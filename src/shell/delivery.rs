@@ -1,7 +1,8 @@
 //! Once per delivery: an EventBridge event (a finding or a tick) already handled successfully in
 //! the last 24 hours is answered from its record (`duplicate`: nothing called, nothing sent). The
-//! claim is a conditional put, so two concurrent deliveries act once; a failed invocation gives
-//! its claim up, so Lambda's retry does the rest of the work. Without a table, or when the table
+//! claim is a conditional put, so two concurrent deliveries act once: the second fails
+//! (`InProgress`), so that Lambda retries it and finds the outcome, or acts if the first died. A
+//! failed invocation gives its claim up, so Lambda's retry does the rest of the work. Without a table, or when the table
 //! cannot be reached, duplicates are acted on again, as before: terminations are idempotent, and a
 //! decision is never lost to a bookkeeping fault.
 
@@ -74,24 +75,29 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + DeliveryStore> App<A, S>
             return self.run(trigger, deadline).await;
         };
         let now = chrono::Utc::now().timestamp();
-        // Held as long as this invocation may run, and a minute more; with no deadline (the
-        // command line), a quarter of an hour.
+        // Held as long as this invocation may run (and the seconds its answer takes): a retry of
+        // an invocation that died finds the claim expired. With no deadline (the command line), a
+        // quarter of an hour.
         let left = deadline.map_or(900, |d| {
             d.saturating_duration_since(Instant::now()).as_secs() as i64
         });
-        match within(BOOKKEEPING, store.claim(id, now, now + left + 60)).await {
+        match within(BOOKKEEPING, store.claim(id, now, now + left + 5)).await {
             Ok(Claim::Claimed) => {}
             Ok(Claim::Done {
                 handled_at,
                 summary,
-            }) => return Ok(duplicate(id, "handled", Some(time(handled_at)), summary)),
+            }) => return Ok(duplicate(id, time(handled_at), summary)),
             Ok(Claim::InProgress) => {
-                return Ok(duplicate(
-                    id,
-                    "in_progress",
-                    None,
-                    "another invocation is handling it".into(),
-                ))
+                tracing::warn!(
+                    target: AUDIT,
+                    event = "duplicate",
+                    event_id = id,
+                    state = "in_progress",
+                    "another invocation is handling this event; failing so that Lambda retries it"
+                );
+                return Err(HandlerError::InProgress {
+                    event_id: id.to_owned(),
+                });
             }
             Err(e) => {
                 warn("claim", id, &e);
@@ -131,13 +137,13 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + DeliveryStore> App<A, S>
     }
 }
 
-fn duplicate(event_id: &str, state: &str, handled_at: Option<String>, summary: String) -> Response {
+fn duplicate(event_id: &str, handled_at: String, summary: String) -> Response {
     tracing::info!(
         target: AUDIT,
         event = "duplicate",
         event_id,
-        state,
-        handled_at = handled_at.as_deref(),
+        state = "handled",
+        handled_at = handled_at.as_str(),
         "this event was handled already; nothing was called"
     );
     Response {
@@ -147,7 +153,6 @@ fn duplicate(event_id: &str, state: &str, handled_at: Option<String>, summary: S
         },
         duplicate: Some(Duplicate {
             event_id: event_id.into(),
-            state: state.into(),
             handled_at,
             summary,
         }),

@@ -35,6 +35,9 @@ pub enum HandlerError {
     },
     /// Some planned termination failed, or an endpoint could not be listed.
     Incomplete(Box<Response>),
+    /// Another invocation is acting on the same EventBridge event: failing lets Lambda retry this
+    /// delivery later, when it is answered from the record, or acted on if that invocation died.
+    InProgress { event_id: String },
 }
 
 impl HandlerError {
@@ -48,7 +51,7 @@ impl HandlerError {
 
     pub fn response(&self) -> Option<&Response> {
         match self {
-            Self::BadEvent(_) => None,
+            Self::BadEvent(_) | Self::InProgress { .. } => None,
             Self::CapExceeded { response, .. } | Self::Incomplete(response) => Some(response),
         }
     }
@@ -58,6 +61,7 @@ impl HandlerError {
             Self::BadEvent(_) => "BadEvent",
             Self::CapExceeded { .. } => "CapExceeded",
             Self::Incomplete(_) => "Incomplete",
+            Self::InProgress { .. } => "InProgress",
         }
     }
 }
@@ -66,6 +70,11 @@ impl fmt::Display for HandlerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::BadEvent(e) => write!(f, "bad event: {e}; nothing was terminated"),
+            Self::InProgress { event_id } => write!(
+                f,
+                "event {event_id} is being handled by another invocation; nothing was done here, \
+                 and a retry will find its outcome"
+            ),
             Self::CapExceeded { planned, cap, .. } => write!(
                 f,
                 "refused: the trigger matches {planned} connections (active, or ended since the \
@@ -189,6 +198,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + DeliveryStore> App<A, S>
             ),
             Err(HandlerError::CapExceeded { response, .. }) => report::log_summary(response, false),
             Err(HandlerError::Incomplete(response)) => report::log_summary(response, false),
+            Err(HandlerError::InProgress { .. }) => {}
             Ok(response) => report::log_summary(response, response.complete()),
         }
         result
