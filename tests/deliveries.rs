@@ -9,7 +9,23 @@ mod common;
 
 use common::keep_out::*;
 use common::*;
-use cvpn_terminator::{App, Ec2, HandlerError};
+use cvpn_terminator::shell::handler::Invoked;
+use cvpn_terminator::{App, Dynamo, Ec2, HandlerError, Response};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// `event` handled as Lambda's invocation `request` would.
+async fn deliver(
+    app: &App<impl cvpn_terminator::ClientVpnApi, Dynamo>,
+    event: &Value,
+    request: &str,
+) -> Result<Response, HandlerError> {
+    let invoked = Invoked {
+        deadline: Some(Instant::now() + Duration::from_secs(60)),
+        request_id: Some(request),
+    };
+    app.handle_invoked(event, invoked).await
+}
 
 fn calls(h: &Harness, action: &str) -> u64 {
     h.emulator.service().stats()[action].calls
@@ -20,14 +36,14 @@ async fn a_delivery_handled_already_is_answered_from_its_record() {
     let moto = Moto::start();
     let h = with_table(config(), &moto, "twice").await;
     let finding = event("guardduty-iam-assumed-role.json");
-    let first = h.app.handle(&finding).await.unwrap();
+    let first = deliver(&h.app, &finding, "req-1").await.unwrap();
     assert_eq!(first.terminated.len(), 3);
     assert!(first.duplicate.is_none());
     let (describes, terminates) = (
         calls(&h, "DescribeClientVpnConnections"),
         calls(&h, "TerminateClientVpnConnections"),
     );
-    let again = h.app.handle(&finding).await.unwrap();
+    let again = deliver(&h.app, &finding, "req-2").await.unwrap();
     let dup = again.duplicate.expect("a duplicate");
     assert_eq!(dup.event_id, finding["id"].as_str().unwrap());
     assert!(dup.summary.starts_with("3 terminated"), "{}", dup.summary);
@@ -35,7 +51,9 @@ async fn a_delivery_handled_already_is_answered_from_its_record() {
     assert_eq!(calls(&h, "DescribeClientVpnConnections"), describes);
     assert_eq!(calls(&h, "TerminateClientVpnConnections"), terminates);
     // A republished finding is a new event: it is acted on (alice has nothing left to end).
-    let republished = h.app.handle(&anew(&finding, "republished")).await.unwrap();
+    let republished = deliver(&h.app, &anew(&finding, "republished"), "req-3")
+        .await
+        .unwrap();
     assert!(republished.duplicate.is_none());
 }
 
@@ -44,7 +62,10 @@ async fn two_deliveries_at_once_act_once() {
     let moto = Moto::start();
     let h = with_table(config(), &moto, "at-once").await;
     let finding = event("securityhub-imported.json");
-    let (a, b) = futures::join!(h.app.handle(&finding), h.app.handle(&finding));
+    let (a, b) = futures::join!(
+        deliver(&h.app, &finding, "req-a"),
+        deliver(&h.app, &finding, "req-b")
+    );
     // One acts; the other either fails as in progress (Lambda retries it later) or, if the first
     // finished before it looked, is answered as handled.
     let (acted, other) = match (a, b) {
@@ -61,7 +82,7 @@ async fn two_deliveries_at_once_act_once() {
         Err(e) => panic!("{e}"),
     }
     // The retry of the one that failed is answered from the record.
-    let retry = h.app.handle(&finding).await.unwrap();
+    let retry = deliver(&h.app, &finding, "req-b").await.unwrap();
     assert!(retry.duplicate.is_some() && retry.api_calls == 0);
     assert_eq!(calls(&h, "TerminateClientVpnConnections"), 1);
     assert_eq!(h.ended().len(), 1);
@@ -81,11 +102,11 @@ async fn a_failed_invocation_leaves_no_record_so_the_retry_acts() {
         },
         store: h.app.store.clone(),
     };
-    let e = faulty.handle(&finding).await.unwrap_err();
+    let e = deliver(&faulty, &finding, "req-1").await.unwrap_err();
     assert!(matches!(e, HandlerError::Incomplete(_)), "{e}");
     assert!(h.ended().is_empty());
-    // Lambda's retry: the same event, acted on.
-    let retry = h.app.handle(&finding).await.unwrap();
+    // Lambda's retry: the same event and request, acted on.
+    let retry = deliver(&h.app, &finding, "req-1").await.unwrap();
     assert!(retry.duplicate.is_none());
     assert_eq!(retry.terminated.len(), 3);
 }
@@ -97,4 +118,56 @@ async fn without_a_table_a_duplicate_is_acted_on_again_and_ends_nothing_more() {
     assert_eq!(h.app.handle(&finding).await.unwrap().terminated.len(), 3);
     let again = h.app.handle(&finding).await.unwrap();
     assert!(again.duplicate.is_none() && again.terminated.is_empty());
+}
+
+#[tokio::test]
+async fn a_claim_left_by_a_dead_invocation_is_taken_over_by_its_retry_only() {
+    use cvpn_terminator::adapters::state::deliveries::{Claim, DeliveryStore};
+    let moto = Moto::start();
+    let h = with_table(config(), &moto, "dead").await;
+    let finding = event("guardduty-iam-assumed-role.json");
+    let id = finding["id"].as_str().unwrap();
+    // Invocation req-1 claimed the event for a long time and died before acting.
+    let now = chrono::Utc::now().timestamp();
+    let store = h.app.store.as_ref().unwrap();
+    assert_eq!(
+        store.claim(id, "req-1", now, now + 600).await.unwrap(),
+        Claim::Claimed
+    );
+    // Another delivery of the event fails, to be retried later.
+    let e = deliver(&h.app, &finding, "req-2").await.unwrap_err();
+    assert!(matches!(e, HandlerError::InProgress { .. }), "{e}");
+    assert!(h.ended().is_empty());
+    // Lambda's retry of req-1 takes its claim over and acts.
+    let retry = deliver(&h.app, &finding, "req-1").await.unwrap();
+    assert_eq!(retry.terminated.len(), 3);
+    // A tick in the same situation answers (its work is the next tick's) instead of failing.
+    let tick = tick("2026-11-22T09:15:00Z");
+    let tick_id = tick["id"].as_str().unwrap();
+    store.claim(tick_id, "req-9", now, now + 600).await.unwrap();
+    let r = deliver(&h.app, &tick, "req-10").await.unwrap();
+    assert!(r.duplicate.is_some_and(|d| d.handled_at.is_none()));
+}
+
+#[tokio::test]
+async fn dry_runs_and_command_line_runs_leave_no_record() {
+    let moto = Moto::start();
+    let h = with_table(config(), &moto, "dry").await;
+    let finding = event("guardduty-iam-assumed-role.json");
+    let dry = App {
+        config: cvpn_terminator::Config {
+            dry_run: true,
+            ..config()
+        },
+        api: Ec2::new(ec2_client(&h.emulator.url(), 2)),
+        store: h.app.store.clone(),
+    };
+    let r = deliver(&dry, &finding, "req-1").await.unwrap();
+    assert_eq!(r.would_terminate.len(), 3);
+    // The live run acts on the same event.
+    let r = deliver(&h.app, &finding, "req-2").await.unwrap();
+    assert_eq!(r.terminated.len(), 3);
+    // `cvpn-terminator invoke` (no request ID) neither records nor is answered from the record.
+    let again = h.app.handle(&finding).await.unwrap();
+    assert!(again.duplicate.is_none());
 }

@@ -1,10 +1,11 @@
 //! Once per delivery: an EventBridge event (a finding or a tick) already handled successfully in
 //! the last 24 hours is answered from its record (`duplicate`: nothing called, nothing sent). The
 //! claim is a conditional put, so two concurrent deliveries act once: the second fails
-//! (`InProgress`), so that Lambda retries it and finds the outcome, or acts if the first died. A
-//! failed invocation gives its claim up, so Lambda's retry does the rest of the work. Without a table, or when the table
-//! cannot be reached, duplicates are acted on again, as before: terminations are idempotent, and a
-//! decision is never lost to a bookkeeping fault.
+//! (`InProgress`; a tick answers instead), so that Lambda retries it and finds the outcome. A
+//! failed invocation gives its claim up, and one that died leaves it to Lambda's retry of it, which
+//! has the same request ID and takes it over. Without a table, or when the table cannot be
+//! reached, duplicates are acted on again, as before: terminations are idempotent. Only Lambda's
+//! invocations are recorded (they have a request ID and a deadline); dry runs are not.
 
 use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::deliveries::{Claim, DeliveryStore};
@@ -13,7 +14,7 @@ use crate::adapters::state::StateStore;
 use crate::domain::model::ApiError;
 use crate::domain::quarantine::time;
 use crate::domain::trigger::Trigger;
-use crate::shell::handler::{App, HandlerError};
+use crate::shell::handler::{App, HandlerError, Invoked};
 use crate::shell::logging::AUDIT;
 use crate::shell::report::{Duplicate, Response, TriggerInfo};
 use std::future::Future;
@@ -68,25 +69,45 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + DeliveryStore> App<A, S>
         &self,
         event_id: Option<&str>,
         trigger: &Trigger,
-        deadline: Option<Instant>,
+        invoked: Invoked<'_>,
     ) -> Result<Response, HandlerError> {
         let once = matches!(trigger, Trigger::Findings(_) | Trigger::Sweep(_));
-        let (Some(id), Some(store), true) = (event_id, &self.store, once) else {
-            return self.run(trigger, deadline).await;
+        let (Some(id), Some(owner), Some(deadline), Some(store), true) = (
+            event_id,
+            invoked.request_id,
+            invoked.deadline,
+            &self.store,
+            once,
+        ) else {
+            return self.run(trigger, invoked.deadline).await;
         };
+        let deadline = Some(deadline);
         let now = chrono::Utc::now().timestamp();
-        // Held as long as this invocation may run (and the seconds its answer takes): a retry of
-        // an invocation that died finds the claim expired. With no deadline (the command line), a
-        // quarter of an hour.
-        let left = deadline.map_or(900, |d| {
-            d.saturating_duration_since(Instant::now()).as_secs() as i64
-        });
-        match within(BOOKKEEPING, store.claim(id, now, now + left + 5)).await {
+        // As long as this invocation may run, and the seconds its answer takes. If it dies,
+        // Lambda's retry (same request ID) takes the claim over at once; another delivery waits
+        // this long at most.
+        let left = deadline.map_or(0, |d| d.saturating_duration_since(Instant::now()).as_secs());
+        match within(
+            BOOKKEEPING,
+            store.claim(id, owner, now, now + left as i64 + 5),
+        )
+        .await
+        {
             Ok(Claim::Claimed) => {}
             Ok(Claim::Done {
                 handled_at,
                 summary,
-            }) => return Ok(duplicate(id, time(handled_at), summary)),
+            }) => return Ok(duplicate(id, Some(time(handled_at)), summary)),
+            // A tick's work is the next tick's too: answering lets the alarms be. A finding's
+            // delivery fails, so that Lambda retries it and finds the outcome, or acts if the
+            // other invocation died.
+            Ok(Claim::InProgress) if matches!(trigger, Trigger::Sweep(_)) => {
+                return Ok(duplicate(
+                    id,
+                    None,
+                    "another invocation is handling this tick".into(),
+                ))
+            }
             Ok(Claim::InProgress) => {
                 tracing::warn!(
                     target: AUDIT,
@@ -101,7 +122,12 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + DeliveryStore> App<A, S>
             }
             Err(e) => {
                 warn("claim", id, &e);
-                return self.run(trigger, deadline).await;
+                // The claim may have been written all the same: give it up if the run fails.
+                let result = self.run(trigger, deadline).await;
+                if result.is_err() {
+                    let _ = within(BOOKKEEPING, store.abandon(id, owner)).await;
+                }
+                return result;
             }
         }
         let result = self.run(trigger, deadline).await;
@@ -113,18 +139,19 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + DeliveryStore> App<A, S>
         });
         let done = chrono::Utc::now().timestamp();
         let recorded = match &result {
-            Ok(r) => {
+            // A dry run changed nothing: the live run that follows must act on the same event.
+            Ok(r) if !r.dry_run => {
                 within(
                     limit,
-                    store.complete(id, done, &summary(r), done + REMEMBERED),
+                    store.complete(id, owner, done, &summary(r), done + REMEMBERED),
                 )
                 .await
             }
-            Err(_) => within(limit, store.abandon(id)).await,
+            _ => within(limit, store.abandon(id, owner)).await,
         };
         if let Err(e) = recorded {
             warn(
-                if result.is_ok() {
+                if matches!(&result, Ok(r) if !r.dry_run) {
                     "complete"
                 } else {
                     "abandon"
@@ -137,13 +164,12 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + DeliveryStore> App<A, S>
     }
 }
 
-fn duplicate(event_id: &str, handled_at: String, summary: String) -> Response {
+fn duplicate(event_id: &str, handled_at: Option<String>, summary: String) -> Response {
     tracing::info!(
         target: AUDIT,
         event = "duplicate",
         event_id,
-        state = "handled",
-        handled_at = handled_at.as_str(),
+        handled_at = handled_at.as_deref(),
         "this event was handled already; nothing was called"
     );
     Response {

@@ -140,6 +140,14 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
     }
 }
 
+/// One Lambda invocation: its deadline, and its request ID, which Lambda keeps when it retries an
+/// asynchronous event. Without either (the command line), an event is not recorded as handled.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Invoked<'a> {
+    pub deadline: Option<Instant>,
+    pub request_id: Option<&'a str>,
+}
+
 impl<A: ClientVpnApi, S: StateStore + QuarantineStore + DeliveryStore> App<A, S> {
     pub async fn handle(&self, event: &Value) -> Result<Response, HandlerError> {
         self.handle_until(event, None).await
@@ -147,21 +155,28 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + DeliveryStore> App<A, S>
 
     /// What the Lambda handler and `invoke` answer: a client connect handler request gets the
     /// answer Client VPN expects, any other event the response of [`App::handle_until`].
-    pub async fn answer(
-        &self,
-        event: &Value,
-        deadline: Option<Instant>,
-    ) -> Result<Value, HandlerError> {
+    pub async fn answer(&self, event: &Value, invoked: Invoked<'_>) -> Result<Value, HandlerError> {
         match trigger::decode(event) {
             Ok(Trigger::Connect(request)) => {
                 let answer = self.connect(&request).await;
                 Ok(serde_json::to_value(answer).expect("answers serialize"))
             }
             decoded => self
-                .report(decoded, trigger::delivery_id(event), deadline)
+                .report(decoded, trigger::delivery_id(event), invoked)
                 .await
                 .map(|r| serde_json::to_value(r).expect("responses serialize")),
         }
+    }
+
+    /// As [`App::handle_until`], as Lambda invokes: an EventBridge event is acted on once
+    /// (`delivery.rs`).
+    pub async fn handle_invoked(
+        &self,
+        event: &Value,
+        invoked: Invoked<'_>,
+    ) -> Result<Response, HandlerError> {
+        self.report(trigger::decode(event), trigger::delivery_id(event), invoked)
+            .await
     }
 
     /// As [`App::handle`], for an invocation that must return by `deadline`: no call starts, and
@@ -171,22 +186,21 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + DeliveryStore> App<A, S>
         event: &Value,
         deadline: Option<Instant>,
     ) -> Result<Response, HandlerError> {
-        self.report(
-            trigger::decode(event),
-            trigger::delivery_id(event),
+        let invoked = Invoked {
             deadline,
-        )
-        .await
+            request_id: None,
+        };
+        self.report(trigger::decode(event), None, invoked).await
     }
 
     async fn report(
         &self,
         decoded: Result<Trigger, DecodeError>,
         event_id: Option<String>,
-        deadline: Option<Instant>,
+        invoked: Invoked<'_>,
     ) -> Result<Response, HandlerError> {
         let result = match decoded {
-            Ok(trigger) => self.once(event_id.as_deref(), &trigger, deadline).await,
+            Ok(trigger) => self.once(event_id.as_deref(), &trigger, invoked).await,
             Err(e) => Err(HandlerError::BadEvent(e)),
         };
         match &result {

@@ -56,7 +56,7 @@ pub async fn connect<A: ClientVpnApi>(app: &App<A, Dynamo>, user: Option<&str>, 
         "platform-version": "15.1", "public-ip": "198.51.100.44",
         "client-openvpn-version": "2.6.12", "schema-version": "v1"
     });
-    let answer = app.answer(&request, None).await.unwrap();
+    let answer = app.answer(&request, Default::default()).await.unwrap();
     // Client VPN refuses an answer missing any of these.
     for field in [
         "allow",

@@ -152,7 +152,7 @@ pub async fn run(
 }
 
 async fn run_handler(app: &App<Ec2, Dynamo>, event: &Value) -> ExitCode {
-    match app.answer(event, None).await {
+    match app.answer(event, Default::default()).await {
         Ok(response) => {
             println!(
                 "{}",

@@ -10,6 +10,7 @@ mod cli;
 use aws_config::retry::RetryConfig;
 use aws_config::BehaviorVersion;
 use cli::USAGE;
+use cvpn_terminator::shell::handler::Invoked;
 use cvpn_terminator::shell::logging;
 use cvpn_terminator::{App, Config, Dynamo, Ec2};
 use lambda_runtime::{service_fn, LambdaEvent};
@@ -78,7 +79,11 @@ async fn main() -> ExitCode {
                     "the Runtime API's deadline is not a time; running without one"
                 ),
             }
-            app.answer(&event.payload, deadline).await
+            let invoked = Invoked {
+                deadline,
+                request_id: Some(event.context.request_id.as_str()),
+            };
+            app.answer(&event.payload, invoked).await
         });
         return match lambda_runtime::run(handler).await {
             Ok(()) => ExitCode::SUCCESS,

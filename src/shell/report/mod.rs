@@ -37,7 +37,7 @@ pub struct Response {
     /// Endpoints in scope that would let a quarantined user back in.
     pub unenforced: Vec<Unenforced>,
     pub api_calls: usize,
-    /// The event was handled already: nothing was called.
+    /// The event was handled already (or, for a tick, is being handled): nothing was called.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duplicate: Option<Duplicate>,
 }
@@ -46,7 +46,9 @@ pub struct Response {
 pub struct Duplicate {
     /// The EventBridge event's `id`.
     pub event_id: String,
-    pub handled_at: String,
+    /// When it was handled; none while another invocation is handling it (a tick).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handled_at: Option<String>,
     /// What the invocation that handled it did.
     pub summary: String,
 }
