@@ -185,7 +185,8 @@ export class ClientVpnTerminator extends Construct {
     logGroup.grantWrite(role);
     const list = (values?: string[]) => (values ?? []).join(",");
     // Idle counters (BatchGetItem, PutItem); quarantine holds placed and extended (UpdateItem),
-    // release records read (BatchGetItem) and holds released (GetItem, UpdateItem, DeleteItem).
+    // release records read (BatchGetItem) and holds released (GetItem, UpdateItem, DeleteItem);
+    // handled events claimed, read, recorded and given up (PutItem, GetItem, DeleteItem).
     this.stateTable?.grant(
       role,
       "dynamodb:BatchGetItem",
@@ -312,7 +313,7 @@ export class ClientVpnTerminator extends Construct {
     this.errorsAlarm = this.function
       .metricErrors({ period: Duration.minutes(5), statistic: "Sum" })
       .createAlarm(this, "Errors", {
-        alarmDescription: "cvpn-terminator failed an invocation (bad event, cap exceeded, or a termination that did not go through)",
+        alarmDescription: "cvpn-terminator failed an invocation (bad event, cap exceeded, a termination that did not go through, or a second delivery of an event another invocation was handling, which Lambda retries)",
         threshold: 1,
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
