@@ -1,4 +1,5 @@
-//! What the AWS adapters share: turning an SDK error into our [`ApiError`].
+//! What the AWS adapters share: turning an SDK error into our [`ApiError`], and telling a refused
+//! condition (DynamoDB's conditional writes) from a failure.
 
 use crate::domain::model::ApiError;
 use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -26,4 +27,10 @@ where
         code: code.to_owned(),
         message: DisplayErrorContext(&e).to_string(),
     }
+}
+
+/// Whether a conditional write was refused because its condition did not hold: an answer, not a
+/// failure.
+pub fn condition_failed<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
+    e.code() == Some("ConditionalCheckFailedException")
 }

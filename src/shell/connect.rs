@@ -6,32 +6,16 @@
 use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::quarantine::QuarantineStore;
 use crate::domain::mapping::{CaseRule, NamePattern};
-use crate::domain::model::ApiError;
 use crate::domain::quarantine::connect::{
     decide, message, ConnectRequest, ConnectRules, Decision, Facts,
 };
 use crate::domain::quarantine::time;
 use crate::domain::quarantine::OnStoreError;
 use crate::domain::trigger::{self, Trigger};
+use crate::shell::execute::within;
 use crate::shell::handler::App;
 use crate::shell::logging::AUDIT;
 use aws_lambda_events::clientvpn::ClientVpnConnectionHandlerResponse;
-use std::future::Future;
-use std::time::Duration;
-
-/// The code a read that did not finish in time fails with.
-const TIMEOUT: &str = "Timeout";
-
-async fn within<T>(
-    limit: Duration,
-    call: impl Future<Output = Result<T, ApiError>>,
-) -> Result<T, String> {
-    match tokio::time::timeout(limit, call).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(e.code),
-        Err(_) => Err(TIMEOUT.into()),
-    }
-}
 
 /// What the handler answers a connect request when its settings are bad (`problem`): the
 /// quarantine cannot be read, so `CVPN_CONNECT_ON_ERROR` decides (`allow` unless it says `deny`),
@@ -100,7 +84,9 @@ impl<A: ClientVpnApi, S: QuarantineStore> App<A, S> {
         let holds = async {
             match &self.store {
                 None => Err("NoStateTable".to_owned()),
-                Some(store) => within(limit, store.holds(&subjects)).await,
+                Some(store) => within(limit, store.holds(&subjects))
+                    .await
+                    .map_err(|e| e.code),
             }
         };
         let active = async {
@@ -108,7 +94,9 @@ impl<A: ClientVpnApi, S: QuarantineStore> App<A, S> {
                 .username
                 .as_deref()
                 .filter(|_| keep_out.max_connections_per_user.is_some())?;
-            let listed = within(limit, self.api.user_connections(&request.endpoint_id, user)).await;
+            let listed = within(limit, self.api.user_connections(&request.endpoint_id, user))
+                .await
+                .map_err(|e| e.code);
             Some(listed.map(|cs| {
                 cs.into_iter()
                     .filter(|c| c.is_active())

@@ -14,29 +14,16 @@ use crate::adapters::state::StateStore;
 use crate::domain::model::ApiError;
 use crate::domain::quarantine::time;
 use crate::domain::trigger::Trigger;
+use crate::shell::execute::within;
 use crate::shell::handler::{App, HandlerError, Invoked};
 use crate::shell::logging::AUDIT;
 use crate::shell::report::{Duplicate, Response, TriggerInfo};
-use std::future::Future;
 use std::time::{Duration, Instant};
 
 /// How long a handled event is remembered.
 const REMEMBERED: i64 = 24 * 60 * 60;
 /// The longest any bookkeeping call may take.
 const BOOKKEEPING: Duration = Duration::from_secs(2);
-
-/// `call` within `limit`, a timeout being an error like any other.
-async fn within<T>(
-    limit: Duration,
-    call: impl Future<Output = Result<T, ApiError>>,
-) -> Result<T, ApiError> {
-    tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
-        Err(ApiError {
-            code: "Timeout".into(),
-            message: format!("no answer within {limit:?}"),
-        })
-    })
-}
 
 fn warn(step: &str, event_id: &str, e: &ApiError) {
     tracing::warn!(

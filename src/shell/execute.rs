@@ -11,7 +11,7 @@ use crate::domain::plan::{single, Call, Target};
 use futures::stream::{self, StreamExt};
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// A step that failed as a whole rather than for one connection: an endpoint or the endpoint
 /// listing that could not be read, the idle state that could not be loaded or saved, or a finding
@@ -168,6 +168,20 @@ pub async fn list_connections(
         }
     }
     (connections, errors)
+}
+
+/// `call` within `limit`, a timeout being an error like any other (`Timeout`): for the calls that
+/// must not wait for the whole invocation (the connect handler's reads, bookkeeping).
+pub async fn within<T>(
+    limit: Duration,
+    call: impl Future<Output = Result<T, ApiError>>,
+) -> Result<T, ApiError> {
+    tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
+        Err(ApiError {
+            code: "Timeout".into(),
+            message: format!("no answer within {limit:?}"),
+        })
+    })
 }
 
 #[derive(Clone, Debug, PartialEq)]

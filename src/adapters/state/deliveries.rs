@@ -6,7 +6,7 @@
 //! hours after success; an item past it counts as absent, since DynamoDB deletes late).
 
 use super::{Dynamo, Item};
-use crate::adapters::aws::api_error;
+use crate::adapters::aws::{api_error, condition_failed};
 use crate::domain::model::ApiError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::future::Future;
@@ -61,14 +61,6 @@ fn key(event_id: &str) -> Item {
     )])
 }
 
-fn refused<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(
-    e: &aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
-) -> bool {
-    e.as_service_error()
-        .and_then(|s| s.code())
-        .is_some_and(|c| c == "ConditionalCheckFailedException")
-}
-
 impl DeliveryStore for Dynamo {
     async fn claim(
         &self,
@@ -104,7 +96,7 @@ impl DeliveryStore for Dynamo {
                 .await;
             match put {
                 Ok(_) => return Ok(Claim::Claimed),
-                Err(e) if refused(&e) => {}
+                Err(e) if condition_failed(&e) => {}
                 Err(e) => return Err(api_error(e)),
             }
             let out = self
@@ -174,7 +166,7 @@ impl DeliveryStore for Dynamo {
             .await;
         match result {
             // Not this owner's any more: nothing of ours to give up.
-            Err(e) if refused(&e) => Ok(()),
+            Err(e) if condition_failed(&e) => Ok(()),
             other => other.map(|_| ()).map_err(api_error),
         }
     }

@@ -10,7 +10,7 @@
 pub mod deliveries;
 pub mod quarantine;
 
-use crate::adapters::aws::api_error;
+use crate::adapters::aws::{api_error, condition_failed};
 use crate::domain::model::ApiError;
 use crate::domain::policy::Track;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
@@ -208,12 +208,7 @@ impl StateStore for Dynamo {
         };
         match request.send().await {
             Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
+            Err(e) if condition_failed(&e) => Ok(false),
             Err(e) => Err(api_error(e)),
         }
     }

@@ -9,7 +9,7 @@
 
 use super::BATCH;
 use super::{number, Dynamo, Item};
-use crate::adapters::aws::api_error;
+use crate::adapters::aws::{api_error, condition_failed};
 use crate::domain::model::ApiError;
 use crate::domain::plan::FindingRef;
 use crate::domain::quarantine::{finding_key, Held, Hold, Released, Subject, SubjectKind};
@@ -206,21 +206,17 @@ impl QuarantineStore for Dynamo {
             };
             request.update_expression(format!("SET {}{remove}{add}", set.join(", ")))
         };
-        let refused = |e: &aws_sdk_dynamodb::error::SdkError<_, _>| {
-            matches!(e, aws_sdk_dynamodb::error::SdkError::ServiceError(s)
-                if aws_sdk_dynamodb::operation::update_item::UpdateItemError::is_conditional_check_failed_exception(s.err()))
-        };
         let fresh = update("attribute_not_exists(pk) OR expiresAt <= :since", true)
             .send()
             .await;
         match fresh {
             Ok(_) => return Ok(Held::Placed),
-            Err(e) if refused(&e) => {}
+            Err(e) if condition_failed(&e) => {}
             Err(e) => return Err(api_error(e)),
         }
         match update("expiresAt < :until", false).send().await {
             Ok(_) => return Ok(Held::Extended),
-            Err(e) if refused(&e) => {}
+            Err(e) if condition_failed(&e) => {}
             Err(e) => return Err(api_error(e)),
         }
         if let Some(keys) = findings {
@@ -236,7 +232,7 @@ impl QuarantineStore for Dynamo {
                 .await;
             // Released meanwhile: nothing is left to add to, and nothing was held longer.
             if let Err(e) = added {
-                if !refused(&e) {
+                if !condition_failed(&e) {
                     return Err(api_error(e));
                 }
             }
@@ -322,20 +318,15 @@ impl QuarantineStore for Dynamo {
         }
         match delete.send().await {
             Ok(_) => Ok(before),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Err(ApiError {
-                    code: "HoldChanged".into(),
-                    message: format!(
-                        "the hold on {} {} changed while it was being released (a finding held it \
+            Err(e) if condition_failed(&e) => Err(ApiError {
+                code: "HoldChanged".into(),
+                message: format!(
+                    "the hold on {} {} changed while it was being released (a finding held it \
                          again); it stays: release again",
-                        subject.kind.as_str(),
-                        subject.name
-                    ),
-                })
-            }
+                    subject.kind.as_str(),
+                    subject.name
+                ),
+            }),
             Err(e) => Err(api_error(e)),
         }
     }

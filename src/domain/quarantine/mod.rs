@@ -65,7 +65,7 @@ impl Subject {
     pub fn new(kind: SubjectKind, name: &str, case: CaseRule) -> Self {
         Self {
             kind,
-            name: case.fold(trim(name)),
+            name: case.fold(name.trim_ascii()),
         }
     }
 }
@@ -224,7 +224,7 @@ pub fn subjects<'a, T: Clone>(
         shared: Vec::new(),
     };
     let add = |out: &mut Holding<T>, kind, name: &str, tag: T| {
-        let name = trim(name);
+        let name = name.trim_ascii();
         if name.is_empty() || is_protected(name) {
             return;
         }
@@ -247,7 +247,7 @@ pub fn subjects<'a, T: Clone>(
         if [&c.username, &c.common_name]
             .into_iter()
             .flatten()
-            .any(|n| is_protected(trim(n)))
+            .any(|n| is_protected(n.trim_ascii()))
         {
             continue;
         }
@@ -261,10 +261,10 @@ pub fn subjects<'a, T: Clone>(
                         && !is_ended(o)
                         && o.common_name
                             .as_deref()
-                            .is_some_and(|n| case.same(trim(n), trim(cn)))
+                            .is_some_and(|n| case.same(n.trim_ascii(), cn.trim_ascii()))
                 });
                 if others || !certificates {
-                    let subject = Subject::new(SubjectKind::CommonName, trim(cn), case);
+                    let subject = Subject::new(SubjectKind::CommonName, cn.trim_ascii(), case);
                     if !out.shared.contains(&subject) {
                         out.shared.push(subject);
                     }
@@ -276,11 +276,6 @@ pub fn subjects<'a, T: Clone>(
         }
     }
     out
-}
-
-/// Names as evidence trims them: ASCII whitespace only (an ideographic space is part of a name).
-fn trim(name: &str) -> &str {
-    name.trim_matches(|c: char| c.is_ascii_whitespace())
 }
 
 #[cfg(test)]

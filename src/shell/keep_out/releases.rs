@@ -4,9 +4,10 @@
 use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::quarantine::QuarantineStore;
 use crate::adapters::state::StateStore;
-use crate::domain::model::{ApiError, Reason};
+use crate::domain::model::Reason;
 use crate::domain::plan::Target;
 use crate::domain::quarantine::{self, Hold, Released, Subject};
+use crate::shell::execute::within;
 use crate::shell::invocation::Invocation;
 use crate::shell::logging::AUDIT;
 use crate::shell::report::{self, Entry, HoldEntry};
@@ -49,16 +50,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
         if asked.is_empty() {
             return Vec::new();
         }
-        let read = async {
-            tokio::time::timeout(RELEASES_TIMEOUT, store.releases(&asked))
-                .await
-                .unwrap_or_else(|_| {
-                    Err(ApiError {
-                        code: "Timeout".into(),
-                        message: format!("no answer within {RELEASES_TIMEOUT:?}"),
-                    })
-                })
-        };
+        let read = within(RELEASES_TIMEOUT, store.releases(&asked));
         match self.budget.call(read).await {
             Ok(r) => r,
             Err(e) => {
