@@ -23,6 +23,7 @@ async fn deliver(
     let invoked = Invoked {
         deadline: Some(Instant::now() + Duration::from_secs(60)),
         request_id: Some(request),
+        account: None,
     };
     app.handle_invoked(event, invoked).await
 }
@@ -101,6 +102,7 @@ async fn a_failed_invocation_leaves_no_record_so_the_retry_acts() {
             ..Faulty::new(Ec2::new(ec2_client(&h.emulator.url(), 2)))
         },
         store: h.app.store.clone(),
+        notifiers: Default::default(),
     };
     let e = deliver(&faulty, &finding, "req-1").await.unwrap_err();
     assert!(matches!(e, HandlerError::Incomplete(_)), "{e}");
@@ -161,6 +163,7 @@ async fn dry_runs_and_command_line_runs_leave_no_record() {
         },
         api: Ec2::new(ec2_client(&h.emulator.url(), 2)),
         store: h.app.store.clone(),
+        notifiers: Default::default(),
     };
     let r = deliver(&dry, &finding, "req-1").await.unwrap();
     assert_eq!(r.would_terminate.len(), 3);

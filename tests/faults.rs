@@ -28,6 +28,7 @@ async fn a_partial_listing_ends_nothing_so_the_retry_decides_on_the_whole_pictur
             ..Faulty::new(Ec2::new(ec2_client(&h.emulator.url(), 2)))
         },
         store: None::<Dynamo>,
+        notifiers: Default::default(),
     };
     let finding = event("guardduty-iam-assumed-role.json");
     let err = flaky.handle(&finding).await.unwrap_err();

@@ -141,6 +141,7 @@ mod tests {
             account: None,
             region: None,
             evidence: Evidence::default(),
+            securityhub: None,
         }
     }
 

@@ -1,9 +1,11 @@
 //! The pure core: decoding events ([`trigger`], one module per format, reading only the fields
 //! that are evidence), mapping identities ([`mapping`], [`pattern`]), gating findings ([`gates`]),
 //! deciding what to end ([`plan`]), judging idle and over-age connections ([`policy`]), and whom an
-//! incident keeps out and what the connect handler answers ([`quarantine`]). Plain data
+//! incident keeps out and what the connect handler answers ([`quarantine`]), and the console links
+//! people are sent ([`console`]). Plain data
 //! ([`model`], [`json`]) in, decisions out; no I/O, so every rule is tested on its own.
 
+pub mod console;
 pub mod gates;
 pub mod json;
 pub mod mapping;

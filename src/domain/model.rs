@@ -213,6 +213,18 @@ pub struct Page<T> {
     pub next_token: Option<String>,
 }
 
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+pub fn clip(s: &str, max: usize) -> &str {
+    let mut end = 0;
+    for (i, c) in s.char_indices() {
+        if i + c.len_utf8() > max {
+            break;
+        }
+        end = i + c.len_utf8();
+    }
+    &s[..end]
+}
+
 /// Client VPN times come as `2018-12-13 18:38:10` (UTC); RFC 3339 is accepted too.
 pub fn parse_api_time(text: &str) -> Option<DateTime<Utc>> {
     NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")

@@ -66,7 +66,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + DeliveryStore> App<A, S>
             &self.store,
             once,
         ) else {
-            return self.run(trigger, invoked.deadline).await;
+            return self.run(trigger, invoked, event_id).await;
         };
         let deadline = Some(deadline);
         let now = chrono::Utc::now().timestamp();
@@ -110,14 +110,14 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + DeliveryStore> App<A, S>
             Err(e) => {
                 warn("claim", id, &e);
                 // The claim may have been written all the same: give it up if the run fails.
-                let result = self.run(trigger, deadline).await;
+                let result = self.run(trigger, invoked, event_id).await;
                 if result.is_err() {
                     let _ = within(BOOKKEEPING, store.abandon(id, owner)).await;
                 }
                 return result;
             }
         }
-        let result = self.run(trigger, deadline).await;
+        let result = self.run(trigger, invoked, event_id).await;
         // What is left before the deadline, less a little for the answer itself.
         let limit = deadline.map_or(BOOKKEEPING, |d| {
             d.saturating_duration_since(Instant::now())

@@ -4,6 +4,7 @@
 //! and `cvpn-terminator invoke`.
 
 use crate::adapters::ec2::ClientVpnApi;
+use crate::adapters::notify::Notifiers;
 use crate::adapters::state::deliveries::DeliveryStore;
 use crate::adapters::state::quarantine::QuarantineStore;
 use crate::adapters::state::StateStore;
@@ -22,6 +23,8 @@ pub struct App<A, S> {
     pub api: A,
     /// The idle policy's state and the quarantine; `None` without `CVPN_STATE_TABLE`.
     pub store: Option<S>,
+    /// Where people are told what was done (`tell.rs`); each channel optional.
+    pub notifiers: Notifiers,
 }
 
 pub enum HandlerError {
@@ -146,6 +149,8 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
 pub struct Invoked<'a> {
     pub deadline: Option<Instant>,
     pub request_id: Option<&'a str>,
+    /// The account the function runs in (from its ARN), for what people are told.
+    pub account: Option<&'a str>,
 }
 
 impl<A: ClientVpnApi, S: StateStore + QuarantineStore + DeliveryStore> App<A, S> {
@@ -188,7 +193,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + DeliveryStore> App<A, S>
     ) -> Result<Response, HandlerError> {
         let invoked = Invoked {
             deadline,
-            request_id: None,
+            ..Invoked::default()
         };
         self.report(trigger::decode(event), None, invoked).await
     }
@@ -218,15 +223,28 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + DeliveryStore> App<A, S>
         result
     }
 
+    /// Acts on `trigger`, then tells people what was done (`tell.rs`) in the time left.
     pub(crate) async fn run(
         &self,
         trigger: &Trigger,
-        deadline: Option<Instant>,
+        invoked: Invoked<'_>,
+        event_id: Option<&str>,
     ) -> Result<Response, HandlerError> {
-        let stop_at = deadline.map(|d| {
+        let stop_at = invoked.deadline.map(|d| {
             d.checked_sub(self.config.deadline_margin)
                 .unwrap_or_else(Instant::now)
         });
+        let mut result = self.act(trigger, stop_at).await;
+        self.tell(trigger, &mut result, stop_at, invoked, event_id)
+            .await;
+        result
+    }
+
+    async fn act(
+        &self,
+        trigger: &Trigger,
+        stop_at: Option<Instant>,
+    ) -> Result<Response, HandlerError> {
         let mut invocation = Invocation {
             app: self,
             response: Response {

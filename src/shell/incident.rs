@@ -4,6 +4,7 @@
 use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::quarantine::QuarantineStore;
 use crate::adapters::state::StateStore;
+use crate::domain::console;
 use crate::domain::model::{By, Reason};
 use crate::domain::plan::{self, MatchBy, Origin, Rules, Selector};
 use crate::domain::trigger::evidence::Named;
@@ -24,6 +25,7 @@ fn source_name(source: FindingSource) -> String {
 impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
     pub(crate) fn finding_selectors(&mut self, event: &FindingEvent) -> Vec<Selector> {
         let config = &self.app.config;
+        let home = self.app.notifiers.region.as_deref();
         let response = &mut self.response;
         let source = source_name(event.source);
         response.trigger = TriggerInfo {
@@ -39,6 +41,11 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
                     severity_label: f.severity_label.clone(),
                     account: f.account.clone(),
                     region: f.region.clone(),
+                    link: f
+                        .region
+                        .as_deref()
+                        .or(home)
+                        .and_then(|region| console::finding_link(event.source, &f.id, region)),
                 })
                 .collect(),
             reason: None,

@@ -1,7 +1,7 @@
 //! One invocation, with the adapters: [`handler`] decodes the event and hands it, with a fresh
 //! per-invocation context, to the incident path ([`incident`], then [`keep_out`]), the scheduled
 //! cleanup ([`sweep`]) or the connect handler ([`connect`]), once per EventBridge delivery
-//! (`delivery.rs`); [`execute`] lists and terminates
+//! (`delivery.rs`), then tells people what was done (`tell.rs`); [`execute`] lists and terminates
 //! within the invocation's budget; [`report`] builds the answer and the audit lines. Settings come
 //! from [`config`], the log format from [`logging`].
 
@@ -16,3 +16,4 @@ pub mod keep_out;
 pub mod logging;
 pub mod report;
 pub mod sweep;
+mod tell;

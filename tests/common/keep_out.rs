@@ -100,6 +100,7 @@ pub fn app_with(h: &Harness, config: Config) -> App<Ec2, Dynamo> {
         config,
         api: Ec2::new(ec2_client(&h.emulator.url(), 2)),
         store: h.app.store.clone(),
+        notifiers: h.app.notifiers.clone(),
     }
 }
 

@@ -110,6 +110,7 @@ pub async fn harness(state: StateFile, config: Config) -> Harness {
             config,
             api,
             store: None,
+            notifiers: Default::default(),
         },
     }
 }
@@ -194,21 +195,21 @@ impl Moto {
         Moto { child, url }
     }
 
-    /// A DynamoDB client for this server.
-    pub fn client(&self) -> aws_sdk_dynamodb::Client {
-        let config = aws_sdk_dynamodb::Config::builder()
+    /// The settings of any SDK client for this server.
+    pub fn sdk(&self) -> aws_config::SdkConfig {
+        aws_config::SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("eu-west-1"))
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                "AKIDEXAMPLE",
-                "example-secret",
-                None,
-                None,
-                "test",
+            .credentials_provider(aws_sdk_ec2::config::SharedCredentialsProvider::new(
+                Credentials::new("AKIDEXAMPLE", "example-secret", None, None, "test"),
             ))
             .endpoint_url(&self.url)
-            .build();
-        aws_sdk_dynamodb::Client::from_conf(config)
+            .build()
+    }
+
+    /// A DynamoDB client for this server.
+    pub fn client(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.sdk())
     }
 
     /// A fresh table shaped as the function expects (string key `pk`, TTL on `expiresAt`).
@@ -287,6 +288,7 @@ pub async fn handle_meanwhile(
             ..Faulty::new(Ec2::new(ec2_client(&h.emulator.url(), 2)))
         },
         store: None::<Dynamo>,
+        notifiers: Default::default(),
     };
     app.handle(&event).await
 }

@@ -10,6 +10,7 @@ mod cli;
 use aws_config::retry::RetryConfig;
 use aws_config::BehaviorVersion;
 use cli::USAGE;
+use cvpn_terminator::adapters::notify::{Notifiers, OutcomeBus};
 use cvpn_terminator::shell::handler::Invoked;
 use cvpn_terminator::shell::logging;
 use cvpn_terminator::{App, Config, Dynamo, Ec2};
@@ -56,10 +57,23 @@ async fn main() -> ExitCode {
         .state_table
         .as_ref()
         .map(|table| Dynamo::new(aws_sdk_dynamodb::Client::new(&sdk), table));
+    let notifiers = Notifiers {
+        bus: config
+            .tell
+            .outcome_bus
+            .as_ref()
+            .map(|bus| OutcomeBus::new(aws_sdk_eventbridge::Client::new(&sdk), bus)),
+        securityhub: config
+            .tell
+            .finding_notes
+            .then(|| aws_sdk_securityhub::Client::new(&sdk)),
+        region: sdk.region().map(|r| r.to_string()),
+    };
     let app = App {
         config,
         api: Ec2::new(aws_sdk_ec2::Client::new(&sdk)),
         store,
+        notifiers,
     };
     if lambda {
         let app = &app;
@@ -82,6 +96,8 @@ async fn main() -> ExitCode {
             let invoked = Invoked {
                 deadline,
                 request_id: Some(event.context.request_id.as_str()),
+                // arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME
+                account: event.context.invoked_function_arn.split(':').nth(4),
             };
             app.answer(&event.payload, invoked).await
         });

@@ -31,7 +31,7 @@
 //! Severity: `Label` placed at the bottom of GuardDuty's band, else `Normalized` / 10.
 
 use super::evidence::{Evidence, Principal};
-use super::{label_of, label_score, opt_str, Finding};
+use super::{label_of, label_score, opt_str, Finding, SecurityHubRef};
 use crate::domain::json::{At, DecodeError};
 use chrono::{DateTime, Utc};
 
@@ -94,13 +94,18 @@ pub fn decode(at: &At, event_time: Option<DateTime<Utc>>) -> Result<Finding, Dec
         &[at.get("LastObservedAt"), at.get("UpdatedAt")],
         event_time,
     )?;
+    let product = opt_str(at, "ProductArn")?;
     Ok(Finding {
+        securityhub: product.clone().map(|product_arn| SecurityHubRef {
+            id: id.clone(),
+            product_arn,
+        }),
         id,
         types: at.strings("Types")?,
         severity,
         severity_label,
         closed,
-        product: opt_str(at, "ProductArn")?,
+        product,
         account,
         region: opt_str(at, "Region")?,
         evidence,

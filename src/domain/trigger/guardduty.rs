@@ -22,7 +22,7 @@
 //! Severity is GuardDuty's own 0–10 scale.
 
 use super::evidence::{Evidence, Principal};
-use super::{opt_str, Finding};
+use super::{opt_str, Finding, SecurityHubRef};
 use crate::domain::json::{At, DecodeError};
 use chrono::{DateTime, Utc};
 
@@ -77,7 +77,9 @@ pub fn decode(at: &At, event_time: Option<DateTime<Utc>>) -> Result<Finding, Dec
         ],
         event_time,
     )?;
+    let securityhub = opt_str(at, "arn")?.and_then(|arn| securityhub_copy(&arn, &id));
     Ok(Finding {
+        securityhub,
         id,
         types: vec![kind],
         severity,
@@ -87,6 +89,37 @@ pub fn decode(at: &At, event_time: Option<DateTime<Utc>>) -> Result<Finding, Dec
         account,
         region: opt_str(at, "region")?,
         evidence,
+    })
+}
+
+/// The copy GuardDuty sends to Security Hub: its ASFF `Id` is the finding's ARN
+/// (`arn:PARTITION:guardduty:REGION:ACCOUNT:detector/DETECTOR/finding/ID`), its `ProductArn`
+/// GuardDuty's product in that partition and Region. An ARN of another shape, or of another
+/// finding, names none.
+pub fn securityhub_copy(arn: &str, id: &str) -> Option<SecurityHubRef> {
+    let mut parts = arn.splitn(6, ':');
+    let (Some("arn"), Some(partition), Some("guardduty"), Some(region), Some(account), Some(rest)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    let (detector, finding) = rest.strip_prefix("detector/")?.split_once("/finding/")?;
+    let plain =
+        |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    (finding == id
+        && plain(partition)
+        && plain(region)
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && plain(detector))
+    .then(|| SecurityHubRef {
+        id: arn.to_owned(),
+        product_arn: format!("arn:{partition}:securityhub:{region}::product/aws/guardduty"),
     })
 }
 
@@ -100,6 +133,37 @@ mod tests {
         let v = json!({"id": "f", "type": "t", "severity": 8, "accountId": "111122223333",
             "resource": {"accessKeyDetails": key}});
         decode(&At::root(&v), None).unwrap()
+    }
+
+    #[test]
+    fn the_security_hub_copy_is_named_by_the_findings_arn() {
+        let arn = "arn:aws:guardduty:eu-west-1:111122223333:detector/12ab/finding/f";
+        assert_eq!(
+            securityhub_copy(arn, "f"),
+            Some(SecurityHubRef {
+                id: arn.into(),
+                product_arn: "arn:aws:securityhub:eu-west-1::product/aws/guardduty".into(),
+            })
+        );
+        let gov = "arn:aws-us-gov:guardduty:us-gov-west-1:111122223333:detector/d/finding/f";
+        assert_eq!(
+            securityhub_copy(gov, "f").unwrap().product_arn,
+            "arn:aws-us-gov:securityhub:us-gov-west-1::product/aws/guardduty"
+        );
+        for bad in [
+            "arn:aws:guardduty:eu-west-1:111122223333:detector/12ab/finding/other",
+            "arn:aws:securityhub:eu-west-1:111122223333:detector/12ab/finding/f",
+            "arn:aws:guardduty:eu-west-1:1111:detector/12ab/finding/f",
+            "arn:aws:guardduty:eu-west-1:111122223333:detector//finding/f",
+            "f",
+        ] {
+            assert_eq!(securityhub_copy(bad, "f"), None, "{bad}");
+        }
+        let v = json!({"id": "f", "type": "t", "severity": 8, "arn": arn, "resource": {}});
+        assert_eq!(
+            decode(&At::root(&v), None).unwrap().securityhub.unwrap().id,
+            arn
+        );
     }
 
     #[test]

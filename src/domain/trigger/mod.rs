@@ -89,6 +89,16 @@ pub struct Finding {
     pub account: Option<String>,
     pub region: Option<String>,
     pub evidence: Evidence,
+    /// The finding as Security Hub's `BatchUpdateFindings` names it: an ASFF finding's own, or
+    /// the copy GuardDuty sends to Security Hub; none for OCSF findings.
+    pub securityhub: Option<SecurityHubRef>,
+}
+
+/// A finding in Security Hub (ASFF `Id` and `ProductArn`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecurityHubRef {
+    pub id: String,
+    pub product_arn: String,
 }
 
 const EXPECTED: &str = "expected an EventBridge event from aws.events (\"Scheduled Event\"), \

@@ -99,6 +99,8 @@ pub fn decode(at: &At, event_time: Option<DateTime<Utc>>) -> Result<Finding, Dec
         account,
         region,
         evidence,
+        // Security Hub's OCSF findings are updated through another API (BatchUpdateFindingsV2).
+        securityhub: None,
     })
 }
 

@@ -3,6 +3,7 @@
 //! `CVPN_CONNECT_HANDLER_ARN`).
 
 use super::{number, ConfigError};
+use crate::domain::model::clip;
 use crate::domain::quarantine::{OnStoreError, MAX_QUARANTINE_MINUTES};
 use std::time::Duration;
 
@@ -63,16 +64,7 @@ impl KeepOut {
             }
             // Trimmed rather than refused: a long message still says most of what it meant to. To
             // 255 bytes, whole characters: within the limit however Client VPN counts.
-            Some(m) => {
-                let mut end = 0;
-                for (i, c) in m.char_indices() {
-                    if i + c.len_utf8() > MAX_DENY_MESSAGE {
-                        break;
-                    }
-                    end = i + c.len_utf8();
-                }
-                m[..end].to_owned()
-            }
+            Some(m) => clip(&m, MAX_DENY_MESSAGE).to_owned(),
         };
         let connect_timeout = number(get("CVPN_CONNECT_TIMEOUT_MS"), 50..=25_000, 2000)
             .map_err(|m| err("CVPN_CONNECT_TIMEOUT_MS", m))?;

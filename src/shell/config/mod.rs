@@ -9,7 +9,9 @@ use std::fmt;
 use std::time::Duration;
 
 mod keep_out;
+mod tell;
 pub use keep_out::{KeepOut, HANDLER_PREFIX, MAX_DENY_MESSAGE};
+pub use tell::{Tell, Workflow};
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -42,6 +44,8 @@ pub struct Config {
     pub min_override_minutes: u32,
     /// The quarantine and the connect handler.
     pub keep_out: KeepOut,
+    /// Outcome events and notes on findings.
+    pub tell: Tell,
 }
 
 impl Default for Config {
@@ -64,6 +68,7 @@ impl Default for Config {
             max_clock_skew: chrono::TimeDelta::seconds(300),
             min_override_minutes: 15,
             keep_out: KeepOut::default(),
+            tell: Tell::default(),
         }
     }
 }
@@ -289,6 +294,7 @@ impl Config {
             max_clock_skew: chrono::TimeDelta::seconds(max_clock_skew as i64),
             min_override_minutes: min_override_minutes as u32,
             keep_out: KeepOut::from_lookup(get)?,
+            tell: Tell::from_lookup(get, &lookup)?,
         })
     }
 

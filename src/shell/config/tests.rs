@@ -230,3 +230,66 @@ fn keep_out_settings() {
         );
     }
 }
+
+#[test]
+fn outcome_events_go_to_the_default_bus_unless_set_or_emptied() {
+    assert_eq!(from(&[]).unwrap().tell, Tell::default());
+    assert_eq!(
+        from(&[]).unwrap().tell.outcome_bus.as_deref(),
+        Some("default")
+    );
+    assert_eq!(
+        from(&[("CVPN_OUTCOME_BUS", "")]).unwrap().tell.outcome_bus,
+        None
+    );
+    assert_eq!(
+        from(&[("CVPN_OUTCOME_BUS", "  ")])
+            .unwrap()
+            .tell
+            .outcome_bus,
+        None
+    );
+    let arn = "arn:aws:events:eu-west-1:111122223333:event-bus/security";
+    assert_eq!(
+        from(&[("CVPN_OUTCOME_BUS", arn)])
+            .unwrap()
+            .tell
+            .outcome_bus
+            .as_deref(),
+        Some(arn)
+    );
+    for bad in [
+        "my bus",
+        "arn:aws:sqs:eu-west-1:111122223333:queue",
+        "a\u{e9}",
+    ] {
+        let e = from(&[("CVPN_OUTCOME_BUS", bad)]).unwrap_err();
+        assert_eq!(e.variable, "CVPN_OUTCOME_BUS", "{bad}");
+    }
+}
+
+#[test]
+fn finding_notes_and_their_workflow() {
+    let c = from(&[
+        ("CVPN_FINDING_NOTES", "false"),
+        ("CVPN_FINDING_WORKFLOW", "RESOLVED"),
+        ("CVPN_SECURITYHUB_NOTES", "true"),
+    ])
+    .unwrap();
+    assert!(!c.tell.finding_notes && c.tell.guardduty_notes);
+    assert_eq!(c.tell.workflow, Some(Workflow::Resolved));
+    assert_eq!(
+        from(&[("CVPN_FINDING_WORKFLOW", "none")])
+            .unwrap()
+            .tell
+            .workflow,
+        None
+    );
+    for (variable, value) in [
+        ("CVPN_FINDING_WORKFLOW", "SUPPRESSED"),
+        ("CVPN_FINDING_NOTES", "maybe"),
+        ("CVPN_SECURITYHUB_NOTES", "2"),
+    ] {
+        assert_eq!(from(&[(variable, value)]).unwrap_err().variable, variable);
+    }
+}

@@ -1,7 +1,7 @@
 //! The log lines: one per returned status, skip, failed step and invocation. Field names are a
 //! stable interface: log queries and alarms read them.
 
-use super::{Entry, Response};
+use super::{Entry, Notification, Response};
 use crate::domain::model::{By, Reason, StatusChange};
 use crate::domain::plan::{Origin, Target};
 use crate::domain::policy::Verdict;
@@ -217,5 +217,31 @@ pub fn log_summary(r: &Response, done: bool) {
         summary!(info);
     } else {
         summary!(error);
+    }
+}
+
+/// One line per attempt to tell people: `notification_failed` (alarmed on) or `notification_sent`.
+pub fn log_notification(n: &Notification) {
+    if n.sent {
+        tracing::info!(
+            target: AUDIT,
+            event = "notification_sent",
+            channel = n.channel.as_str(),
+            destination = n.destination.as_str(),
+            detail = n.detail.as_deref(),
+            event_id = n.event_id.as_deref(),
+            "people were told"
+        );
+    } else {
+        tracing::error!(
+            target: AUDIT,
+            event = "notification_failed",
+            channel = n.channel.as_str(),
+            destination = n.destination.as_str(),
+            detail = n.detail.as_deref(),
+            error_code = n.error_code.as_deref(),
+            error = n.error.as_deref(),
+            "people could not be told; what was done stands"
+        );
     }
 }

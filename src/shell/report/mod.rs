@@ -8,8 +8,10 @@ use serde::Serialize;
 
 mod hold;
 mod log;
+pub mod note;
+pub mod outcome;
 pub use hold::{log_hold, log_unenforced, HoldEntry, HoldOutcome, Unenforced};
-pub use log::{log_call_error, log_outcome, log_skipped, log_summary};
+pub use log::{log_call_error, log_notification, log_outcome, log_skipped, log_summary};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Response {
@@ -40,6 +42,47 @@ pub struct Response {
     /// The event was handled already (or, for a tick, is being handled): nothing was called.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duplicate: Option<Duplicate>,
+    /// What people were told (the outcome event, notes on findings), sent or failed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notifications: Vec<Notification>,
+}
+
+/// Where people were told.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// `PutEvents` to `CVPN_OUTCOME_BUS`.
+    OutcomeEvent,
+    /// `BatchUpdateFindings` on a Security Hub finding.
+    FindingNote,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OutcomeEvent => "outcome_event",
+            Self::FindingNote => "finding_note",
+        }
+    }
+}
+
+/// One attempt to tell people: it never undoes or holds up what was done.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Notification {
+    pub channel: Channel,
+    /// The bus, or the finding's ID.
+    pub destination: String,
+    pub sent: bool,
+    /// The outcome event's detail type, or the workflow status set on the finding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// EventBridge's ID for the event sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -77,6 +120,9 @@ pub struct FindingInfo {
     pub account: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// Where the detector's console shows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
 }
 
 /// One connection (or, for a skipped finding, one finding) in the response.

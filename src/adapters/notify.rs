@@ -1,0 +1,116 @@
+//! Where the function tells people what it did: an EventBridge bus (aws-sdk-eventbridge,
+//! `PutEvents`) and Security Hub's findings (aws-sdk-securityhub, `BatchUpdateFindings`). Both are
+//! optional; neither is ever retried past the time the shell gives it.
+
+use crate::adapters::aws::api_error;
+use crate::domain::model::ApiError;
+use crate::domain::trigger::SecurityHubRef;
+use aws_sdk_securityhub::types::{
+    AwsSecurityFindingIdentifier, NoteUpdate, WorkflowStatus, WorkflowUpdate,
+};
+
+/// The `source` of every outcome event.
+pub const OUTCOME_SOURCE: &str = "cvpn-terminator";
+/// Who Security Hub shows as the note's author.
+pub const NOTE_AUTHOR: &str = "cvpn-terminator";
+
+/// The clients the shell tells people through, built once per cold start.
+#[derive(Clone, Debug, Default)]
+pub struct Notifiers {
+    pub bus: Option<OutcomeBus>,
+    pub securityhub: Option<aws_sdk_securityhub::Client>,
+    /// The Region the function runs in: findings without one are linked there.
+    pub region: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct OutcomeBus {
+    client: aws_sdk_eventbridge::Client,
+    /// Name or ARN.
+    name: String,
+}
+
+impl OutcomeBus {
+    pub fn new(client: aws_sdk_eventbridge::Client, name: impl Into<String>) -> Self {
+        Self {
+            client,
+            name: name.into(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Puts one event; the answer is its event ID. A refused entry (`PutEvents` answers 200 with a
+    /// failed entry) is an error with EventBridge's code.
+    pub async fn put(&self, detail_type: &str, detail: &str) -> Result<String, ApiError> {
+        let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+            .source(OUTCOME_SOURCE)
+            .detail_type(detail_type)
+            .detail(detail)
+            .event_bus_name(&self.name)
+            .build();
+        let out = self
+            .client
+            .put_events()
+            .entries(entry)
+            .send()
+            .await
+            .map_err(api_error)?;
+        let first = out.entries().first();
+        match first.and_then(|e| e.event_id()) {
+            Some(id) if out.failed_entry_count() == 0 => Ok(id.to_owned()),
+            _ => Err(ApiError {
+                code: first
+                    .and_then(|e| e.error_code())
+                    .unwrap_or("FailedEntry")
+                    .to_owned(),
+                message: first
+                    .and_then(|e| e.error_message())
+                    .unwrap_or("EventBridge accepted no entry")
+                    .to_owned(),
+            }),
+        }
+    }
+}
+
+/// Adds `text` as the note of `finding` (and sets its workflow status, when given). A finding
+/// Security Hub did not process is an error with its code.
+pub async fn note_finding(
+    client: &aws_sdk_securityhub::Client,
+    finding: &SecurityHubRef,
+    text: &str,
+    workflow: Option<&str>,
+) -> Result<(), ApiError> {
+    let identifier = AwsSecurityFindingIdentifier::builder()
+        .id(&finding.id)
+        .product_arn(&finding.product_arn)
+        .build();
+    let note = NoteUpdate::builder()
+        .text(text)
+        .updated_by(NOTE_AUTHOR)
+        .build();
+    let mut call = client
+        .batch_update_findings()
+        .finding_identifiers(identifier)
+        .note(note);
+    if let Some(status) = workflow {
+        call = call.workflow(
+            WorkflowUpdate::builder()
+                .status(WorkflowStatus::from(status))
+                .build(),
+        );
+    }
+    let out = call.send().await.map_err(api_error)?;
+    match out.unprocessed_findings().first() {
+        None => Ok(()),
+        Some(u) => Err(ApiError {
+            code: u.error_code().unwrap_or("Unprocessed").to_owned(),
+            message: u
+                .error_message()
+                .unwrap_or("Security Hub did not update the finding")
+                .to_owned(),
+        }),
+    }
+}

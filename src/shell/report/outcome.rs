@@ -1,0 +1,410 @@
+//! The outcome event: one per invocation that did something (or failed), built from its response.
+//! Pure. Field names are a stable interface: rules, input transformers and chat tools read them.
+
+use super::hold::HoldOutcome;
+use super::{Entry, FindingInfo, HoldEntry, Response};
+use crate::domain::model::clip;
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+/// What kind of work the invocation did, which names the event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Work {
+    Incident,
+    Sweep,
+    /// A person's `Quarantine` or `Release` request.
+    QuarantineChange,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum DetailType {
+    #[serde(rename = "Client VPN Sessions Terminated")]
+    SessionsTerminated,
+    #[serde(rename = "Client VPN Termination Failed")]
+    TerminationFailed,
+    #[serde(rename = "Client VPN Sweep Completed")]
+    SweepCompleted,
+    #[serde(rename = "Client VPN Quarantine Changed")]
+    QuarantineChanged,
+}
+
+impl DetailType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SessionsTerminated => "Client VPN Sessions Terminated",
+            Self::TerminationFailed => "Client VPN Termination Failed",
+            Self::SweepCompleted => "Client VPN Sweep Completed",
+            Self::QuarantineChanged => "Client VPN Quarantine Changed",
+        }
+    }
+}
+
+/// Where and why the invocation ran, besides its response.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Context<'a> {
+    pub account: Option<&'a str>,
+    pub region: Option<&'a str>,
+    /// The Lambda request ID.
+    pub request_id: Option<&'a str>,
+    /// The EventBridge event's `id`.
+    pub event_id: Option<&'a str>,
+    /// Where people look when no finding caused it (the Client VPN console).
+    pub fallback_link: Option<&'a str>,
+}
+
+/// How the invocation ended when it failed.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Failure {
+    /// `CapExceeded`, `Incomplete`.
+    pub kind: String,
+    pub message: String,
+}
+
+/// EventBridge refuses entries over 256 KB (source, detail type and detail together); this leaves
+/// room for the first two.
+pub const MAX_DETAIL_BYTES: usize = 255 * 1024;
+/// Entries listed per list before the rest are only counted.
+const MAX_LISTED: usize = 100;
+/// The longest line for people (summary, reason, error message), in bytes.
+const MAX_LINE: usize = 1024;
+/// Names in the one-line summary.
+const NAMES_IN_SUMMARY: usize = 5;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Counts {
+    pub terminated: usize,
+    pub would_terminate: usize,
+    pub unplanned: usize,
+    pub left_active: usize,
+    pub skipped: usize,
+    pub failed: usize,
+    pub deferred: usize,
+    pub errors: usize,
+    pub quarantine: usize,
+}
+
+/// One ended (or, in a dry run, endable) connection.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Ended {
+    pub endpoint_id: Option<String>,
+    pub connection_id: Option<String>,
+    pub username: Option<String>,
+    pub common_name: Option<String>,
+    pub client_ip: Option<String>,
+    pub finding_id: Option<String>,
+}
+
+impl From<&Entry> for Ended {
+    fn from(e: &Entry) -> Self {
+        Self {
+            endpoint_id: e.endpoint_id.clone(),
+            connection_id: e.connection_id.clone(),
+            username: e.username.clone(),
+            common_name: e.common_name.clone(),
+            client_ip: e.client_ip.clone(),
+            finding_id: e.finding_id.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Detail {
+    pub account: Option<String>,
+    pub region: Option<String>,
+    /// `completed` or `failed`.
+    pub outcome: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<Failure>,
+    /// `guard_duty`, `security_hub_imported`, `security_hub_custom_action`, `security_hub_ocsf`,
+    /// `direct`, `schedule`, `quarantine`, `release`.
+    pub trigger: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action_name: Option<String>,
+    pub dry_run: bool,
+    /// One line for people: what was done to whom.
+    pub summary: String,
+    /// One line for people: why.
+    pub reason: String,
+    /// The first finding's console link, else the Client VPN console.
+    pub link: String,
+    pub findings: Vec<FindingInfo>,
+    pub finding_ids: Vec<String>,
+    /// Usernames and common names acted on.
+    pub users: Vec<String>,
+    pub counts: Counts,
+    pub ended: Vec<Ended>,
+    pub failed: Vec<Entry>,
+    pub quarantine: Vec<HoldEntry>,
+    /// Entries of the lists above left out to keep the event under EventBridge's limit.
+    pub not_listed: usize,
+    pub request_id: Option<String>,
+    pub event_id: Option<String>,
+}
+
+/// Whether the invocation is worth an event, and which.
+pub fn detail_type(work: Work, r: &Response, failed: bool) -> Option<DetailType> {
+    let ended =
+        !(r.terminated.is_empty() && r.unplanned.is_empty() && r.would_terminate.is_empty());
+    let held = r
+        .quarantine
+        .iter()
+        .any(|h| h.outcome != HoldOutcome::NotHeld);
+    match work {
+        Work::Incident if failed => Some(DetailType::TerminationFailed),
+        Work::Incident if ended => Some(DetailType::SessionsTerminated),
+        Work::Incident | Work::QuarantineChange if held || failed => {
+            Some(DetailType::QuarantineChanged)
+        }
+        Work::Sweep
+            if ended
+                || failed
+                || !(r.failed.is_empty() && r.errors.is_empty() && r.deferred.is_empty()) =>
+        {
+            Some(DetailType::SweepCompleted)
+        }
+        _ => None,
+    }
+}
+
+fn names(r: &Response) -> Vec<String> {
+    let connections = r
+        .terminated
+        .iter()
+        .chain(&r.unplanned)
+        .chain(&r.would_terminate)
+        .chain(&r.failed)
+        .chain(&r.left_active)
+        .filter_map(|e| e.username.clone().or_else(|| e.common_name.clone()));
+    let held = r
+        .quarantine
+        .iter()
+        .filter(|h| h.outcome != HoldOutcome::NotHeld)
+        .map(|h| h.name.clone());
+    connections
+        .chain(held)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+fn listed(names: &[String]) -> String {
+    match names.len() {
+        0 => "no one".into(),
+        n if n <= NAMES_IN_SUMMARY => names.join(", "),
+        n => format!(
+            "{} and {} more",
+            names[..NAMES_IN_SUMMARY].join(", "),
+            n - NAMES_IN_SUMMARY
+        ),
+    }
+}
+
+fn plural(n: usize, one: &str) -> String {
+    format!("{n} {one}{}", if n == 1 { "" } else { "s" })
+}
+
+fn summary(r: &Response, users: &[String], failure: Option<&Failure>) -> String {
+    let ended = r.terminated.len() + r.unplanned.len();
+    let mut parts = Vec::new();
+    if r.dry_run {
+        parts.push(format!(
+            "dry run: would end {} of {}",
+            plural(r.would_terminate.len(), "session"),
+            listed(users)
+        ));
+    } else if ended > 0 || r.quarantine.is_empty() {
+        parts.push(format!(
+            "ended {} of {}",
+            plural(ended, "session"),
+            listed(users)
+        ));
+    }
+    let holds: Vec<&HoldEntry> = r
+        .quarantine
+        .iter()
+        .filter(|h| h.outcome != HoldOutcome::NotHeld)
+        .collect();
+    let released = holds
+        .iter()
+        .filter(|h| h.outcome == HoldOutcome::Released)
+        .count();
+    if holds.len() > released {
+        let held: Vec<String> = holds
+            .iter()
+            .filter(|h| h.outcome != HoldOutcome::Released)
+            .map(|h| h.name.clone())
+            .collect();
+        let until = holds.iter().filter_map(|h| h.until.as_deref()).max();
+        parts.push(format!(
+            "quarantined {}{}",
+            listed(&held),
+            until.map(|u| format!(" until {u}")).unwrap_or_default()
+        ));
+    }
+    if released > 0 {
+        let freed: Vec<String> = holds
+            .iter()
+            .filter(|h| h.outcome == HoldOutcome::Released)
+            .map(|h| h.name.clone())
+            .collect();
+        parts.push(format!("released {} from quarantine", listed(&freed)));
+    }
+    let faults = r.failed.len() + r.left_active.len();
+    if faults > 0 {
+        parts.push(format!("{} could not be ended", plural(faults, "session")));
+    }
+    if !r.deferred.is_empty() {
+        parts.push(format!(
+            "{} left for later",
+            plural(r.deferred.len(), "session")
+        ));
+    }
+    if let Some(f) = failure {
+        parts.push(format!("failed ({})", f.kind));
+    }
+    parts.join("; ")
+}
+
+fn reason(r: &Response) -> String {
+    let t = &r.trigger;
+    match t.source.as_str() {
+        "schedule" => "scheduled cleanup of idle and over-age sessions".into(),
+        "direct" | "quarantine" | "release" => {
+            let by = match t.source.as_str() {
+                "direct" => "direct request",
+                "quarantine" => "quarantine request",
+                _ => "release request",
+            };
+            match &t.reason {
+                Some(why) => format!("{by}: {why}"),
+                None => by.into(),
+            }
+        }
+        _ => match t.findings.split_first() {
+            None => t.source.clone(),
+            Some((first, rest)) => {
+                let kind = first.types.first().map(String::as_str).unwrap_or("finding");
+                let more = if rest.is_empty() {
+                    String::new()
+                } else {
+                    format!(" and {} more", plural(rest.len(), "finding"))
+                };
+                let action = t
+                    .action_name
+                    .as_deref()
+                    .map(|a| format!(", custom action {a}"))
+                    .unwrap_or_default();
+                format!("{kind} ({}{action}){more}", first.severity_label)
+            }
+        },
+    }
+}
+
+/// The event's detail, or `None` when the invocation did nothing worth telling.
+pub fn build(
+    work: Work,
+    r: &Response,
+    failure: Option<&Failure>,
+    cx: Context<'_>,
+) -> Option<(DetailType, Detail)> {
+    let kind = detail_type(work, r, failure.is_some())?;
+    let users = names(r);
+    let counts = Counts {
+        terminated: r.terminated.len(),
+        would_terminate: r.would_terminate.len(),
+        unplanned: r.unplanned.len(),
+        left_active: r.left_active.len(),
+        skipped: r.skipped.len(),
+        failed: r.failed.len(),
+        deferred: r.deferred.len(),
+        errors: r.errors.len(),
+        quarantine: r.quarantine.len(),
+    };
+    let link = r
+        .trigger
+        .findings
+        .iter()
+        .find_map(|f| f.link.clone())
+        .or_else(|| cx.fallback_link.map(str::to_owned))
+        .unwrap_or_default();
+    let ended: Vec<&Entry> = r
+        .terminated
+        .iter()
+        .chain(&r.unplanned)
+        .chain(&r.would_terminate)
+        .collect();
+    let failed: Vec<&Entry> = r.failed.iter().chain(&r.left_active).collect();
+    // People's text (a request's reason, many names) must not outgrow the event either.
+    let said = clip(&summary(r, &users, failure), MAX_LINE).to_owned();
+    let why = clip(&reason(r), MAX_LINE).to_owned();
+    let error = failure.map(|f| Failure {
+        kind: f.kind.clone(),
+        message: clip(&f.message, MAX_LINE).to_owned(),
+    });
+    let full = |limit: usize| {
+        let mut not_listed = 0;
+        let mut take = |n: usize| {
+            not_listed += n.saturating_sub(limit);
+            n.min(limit)
+        };
+        let findings = take(r.trigger.findings.len());
+        let ids = take(r.trigger.findings.len());
+        let user_count = take(users.len());
+        let ended_count = take(ended.len());
+        let failed_count = take(failed.len());
+        let held_count = take(r.quarantine.len());
+        Detail {
+            account: cx.account.map(str::to_owned),
+            region: cx.region.map(str::to_owned),
+            outcome: if failure.is_some() {
+                "failed"
+            } else {
+                "completed"
+            },
+            error: error.clone(),
+            trigger: r.trigger.source.clone(),
+            action_name: r.trigger.action_name.clone(),
+            dry_run: r.dry_run,
+            summary: said.clone(),
+            reason: why.clone(),
+            link: link.clone(),
+            findings: r.trigger.findings[..findings].to_vec(),
+            finding_ids: r.trigger.findings[..ids]
+                .iter()
+                .map(|f| f.id.clone())
+                .collect(),
+            users: users[..user_count].to_vec(),
+            counts: counts.clone(),
+            ended: ended[..ended_count]
+                .iter()
+                .map(|e| Ended::from(*e))
+                .collect(),
+            failed: failed[..failed_count]
+                .iter()
+                .map(|e| (*e).clone())
+                .collect(),
+            quarantine: r.quarantine[..held_count].to_vec(),
+            not_listed,
+            request_id: cx.request_id.map(str::to_owned),
+            event_id: cx.event_id.map(str::to_owned),
+        }
+    };
+    // Halve the lists until the event fits; with none listed it is a few kilobytes at most.
+    let mut limit = MAX_LISTED;
+    loop {
+        let detail = full(limit);
+        if limit == 0 || size(&detail) <= MAX_DETAIL_BYTES {
+            return Some((kind, detail));
+        }
+        limit /= 2;
+    }
+}
+
+/// The detail's size as EventBridge counts it (UTF-8 bytes of the JSON).
+pub fn size(detail: &Detail) -> usize {
+    serde_json::to_vec(detail).map_or(usize::MAX, |v| v.len())
+}
+
+#[cfg(test)]
+#[path = "outcome_tests.rs"]
+mod tests;

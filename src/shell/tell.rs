@@ -1,0 +1,162 @@
+//! Telling people what was done, after it was done: one outcome event per invocation on
+//! `CVPN_OUTCOME_BUS`, and a note on each Security Hub finding acted on. Telling never undoes,
+//! holds up or fails what was done: it starts after the last termination, runs only in the time
+//! left before the deadline's margin, and a failure is logged (`notification_failed`) and listed
+//! in the response, nothing more.
+
+use crate::adapters::ec2::ClientVpnApi;
+use crate::adapters::notify::note_finding;
+use crate::domain::console;
+use crate::domain::model::ApiError;
+use crate::domain::trigger::Trigger;
+use crate::shell::execute::{within, DEADLINE};
+use crate::shell::handler::{App, HandlerError, Invoked};
+use crate::shell::report::note::{self, Note};
+use crate::shell::report::outcome::{self, Context, Failure, Work};
+use crate::shell::report::{log_notification, Channel, Notification, Response};
+use futures::stream::{self, StreamExt};
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+/// The longest any one call to tell people may take.
+const TELLING: Duration = Duration::from_secs(3);
+/// Notes in flight at once.
+const NOTES_AT_ONCE: usize = 4;
+
+fn work_of(trigger: &Trigger) -> Option<Work> {
+    match trigger {
+        Trigger::Findings(_) | Trigger::Direct(_) => Some(Work::Incident),
+        Trigger::Sweep(_) => Some(Work::Sweep),
+        Trigger::Quarantine(_) => Some(Work::QuarantineChange),
+        Trigger::Connect(_) => None,
+    }
+}
+
+fn told(channel: Channel, destination: &str, detail: Option<String>) -> Notification {
+    Notification {
+        channel,
+        destination: destination.to_owned(),
+        sent: true,
+        detail,
+        event_id: None,
+        error_code: None,
+        error: None,
+    }
+}
+
+fn failed(mut n: Notification, e: ApiError) -> Notification {
+    n.sent = false;
+    n.error_code = Some(e.code);
+    n.error = Some(e.message);
+    n
+}
+
+/// Runs `call` in whatever is left before the margin, and never more than a few seconds.
+async fn in_time<T>(
+    stop_at: Option<Instant>,
+    call: impl Future<Output = Result<T, ApiError>>,
+) -> Result<T, ApiError> {
+    let limit = stop_at.map_or(TELLING, |s| {
+        s.saturating_duration_since(Instant::now()).min(TELLING)
+    });
+    if limit.is_zero() {
+        return Err(ApiError {
+            code: DEADLINE.into(),
+            message: "not sent: no time was left before the Lambda deadline's margin".into(),
+        });
+    }
+    within(limit, call).await
+}
+
+impl<A: ClientVpnApi, S> App<A, S> {
+    /// Tells people what `result` did, recording every attempt in its response.
+    pub(crate) async fn tell(
+        &self,
+        trigger: &Trigger,
+        result: &mut Result<Response, HandlerError>,
+        stop_at: Option<Instant>,
+        invoked: Invoked<'_>,
+        event_id: Option<&str>,
+    ) {
+        let Some(work) = work_of(trigger) else { return };
+        let failure = result.as_ref().err().map(|e| Failure {
+            kind: e.kind().to_owned(),
+            message: e.to_string(),
+        });
+        let response = match result {
+            Ok(r) => r,
+            Err(
+                HandlerError::CapExceeded { response, .. } | HandlerError::Incomplete(response),
+            ) => response,
+            Err(_) => return,
+        };
+        let region = self.notifiers.region.as_deref();
+        let fallback = region.and_then(console::client_vpn_link);
+        let cx = Context {
+            account: invoked.account,
+            region,
+            request_id: invoked.request_id,
+            event_id,
+            fallback_link: fallback.as_deref(),
+        };
+        let event =
+            self.notifiers
+                .bus
+                .as_ref()
+                .zip(outcome::build(work, response, failure.as_ref(), cx));
+        let notes: Vec<Note> = match (trigger, &self.notifiers.securityhub) {
+            (Trigger::Findings(findings), Some(_)) => {
+                note::notes(findings, response, failure.as_ref(), &self.config.tell)
+            }
+            _ => Vec::new(),
+        };
+
+        let sending = async {
+            let (bus, (kind, detail)) = event?;
+            let n = told(
+                Channel::OutcomeEvent,
+                bus.name(),
+                Some(kind.as_str().into()),
+            );
+            let body = serde_json::to_string(&detail).expect("details serialize");
+            Some(
+                match in_time(stop_at, bus.put(kind.as_str(), &body)).await {
+                    Ok(id) => Notification {
+                        event_id: Some(id),
+                        ..n
+                    },
+                    Err(e) => failed(n, e),
+                },
+            )
+        };
+        // A few at a time: Security Hub allows BatchUpdateFindings 10 a second.
+        let noting = stream::iter(&notes)
+            .map(|note| async {
+                let client = self.notifiers.securityhub.as_ref()?;
+                let workflow = note.workflow.map(|w| w.as_str());
+                let n = told(
+                    Channel::FindingNote,
+                    &note.finding_id,
+                    workflow.map(str::to_owned),
+                );
+                Some(
+                    match in_time(
+                        stop_at,
+                        note_finding(client, &note.finding, &note.text, workflow),
+                    )
+                    .await
+                    {
+                        Ok(()) => n,
+                        Err(e) => failed(n, e),
+                    },
+                )
+            })
+            .buffer_unordered(NOTES_AT_ONCE)
+            .collect::<Vec<_>>();
+        let (sent, noted) = futures::join!(sending, noting);
+        for n in sent.into_iter().chain(noted.into_iter().flatten()) {
+            log_notification(&n);
+            response.notifications.push(n);
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! Notes on findings: the function's `BatchUpdateFindings` through aws-sdk-securityhub, answered
+//! by aws-smithy-mocks (moto's server has no BatchUpdateFindings), with every request it sends
+//! kept and checked; Client VPN is the emulator and the quarantine moto's DynamoDB, as elsewhere.
+
+// The handler's future nests the AWS SDK's deep async stacks (see src/bin/cvpn-terminator/main.rs).
+#![recursion_limit = "256"]
+
+mod common;
+
+use aws_sdk_securityhub::operation::batch_update_findings::{
+    BatchUpdateFindingsInput, BatchUpdateFindingsOutput,
+};
+use aws_sdk_securityhub::types::{
+    AwsSecurityFindingIdentifier, BatchUpdateFindingsUnprocessedFinding, WorkflowStatus,
+};
+use aws_smithy_mocks::{mock, MockResponseInterceptor, Rule, RuleMode};
+use common::keep_out::*;
+use common::*;
+use cvpn_terminator::shell::config::{Tell, Workflow};
+use cvpn_terminator::shell::report::Channel;
+use cvpn_terminator::{Config, HandlerError};
+use serde_json::Value;
+use std::sync::{Arc, Mutex};
+
+type Sent = Arc<Mutex<Vec<BatchUpdateFindingsInput>>>;
+
+/// Security Hub as aws-smithy-mocks answers it: every request kept in `sent`; `unprocessed` makes
+/// it refuse each finding as Security Hub does (200, the finding listed as unprocessed).
+fn securityhub(sent: &Sent, unprocessed: bool) -> (aws_sdk_securityhub::Client, Rule) {
+    let keep = sent.clone();
+    let rule = mock!(aws_sdk_securityhub::Client::batch_update_findings)
+        .match_requests(move |req| {
+            keep.lock().unwrap().push(req.clone());
+            true
+        })
+        .then_compute_output(move |req| {
+            let out = BatchUpdateFindingsOutput::builder();
+            if !unprocessed {
+                return out.build();
+            }
+            let id = req.finding_identifiers()[0].clone();
+            out.unprocessed_findings(
+                BatchUpdateFindingsUnprocessedFinding::builder()
+                    .finding_identifier(id)
+                    .error_code("FindingNotFound")
+                    .error_message("no such finding")
+                    .build(),
+            )
+            .build()
+        });
+    let config = aws_sdk_securityhub::Config::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("eu-west-1"))
+        .credentials_provider(aws_sdk_securityhub::config::Credentials::new(
+            "AKIDEXAMPLE",
+            "example-secret",
+            None,
+            None,
+            "test",
+        ))
+        .http_client(aws_smithy_mocks::create_mock_http_client())
+        .interceptor(
+            MockResponseInterceptor::new()
+                .rule_mode(RuleMode::MatchAny)
+                .with_rule(&rule),
+        )
+        .build();
+    (aws_sdk_securityhub::Client::from_conf(config), rule)
+}
+
+async fn noted(moto: &Moto, table: &str, tell: Tell, unprocessed: bool) -> (Harness, Sent) {
+    let config = Config { tell, ..config() };
+    let mut h = with_table(config, moto, table).await;
+    let sent = Sent::default();
+    let (client, _rule) = securityhub(&sent, unprocessed);
+    h.app.notifiers.securityhub = Some(client);
+    (h, sent)
+}
+
+fn ids(req: &BatchUpdateFindingsInput) -> Vec<(String, String)> {
+    req.finding_identifiers()
+        .iter()
+        .map(|f: &AwsSecurityFindingIdentifier| {
+            (
+                f.id().unwrap().to_owned(),
+                f.product_arn().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn finding_of(event: &Value) -> (String, String) {
+    let f = &event["detail"]["findings"][0];
+    (
+        f["Id"].as_str().unwrap().to_owned(),
+        f["ProductArn"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_custom_action_finding_gets_a_note_and_moves_to_notified() {
+    let moto = Moto::start();
+    let (h, sent) = noted(&moto, "notes", Tell::default(), false).await;
+    let event = custom_action_for(&[ALICE]);
+    let response = h.app.handle(&event).await.unwrap();
+    assert_eq!(response.terminated.len(), 3);
+    let sent = sent.lock().unwrap();
+    assert_eq!(sent.len(), 1);
+    let req = &sent[0];
+    assert_eq!(ids(req), vec![finding_of(&event)]);
+    let note = req.note().unwrap();
+    assert_eq!(note.updated_by(), Some("cvpn-terminator"));
+    let text = note.text().unwrap();
+    assert!(
+        text.starts_with(&format!(
+            "cvpn-terminator ended 3 Client VPN sessions of {ALICE} (cvpn-connection-"
+        )),
+        "{text}"
+    );
+    for id in h.ended() {
+        assert!(text.contains(&id), "{text}");
+    }
+    assert!(
+        text.contains(&format!("quarantined username {ALICE} until 20")),
+        "{text}"
+    );
+    assert!(text.len() <= 512);
+    assert_eq!(
+        req.workflow().and_then(|w| w.status()),
+        Some(&WorkflowStatus::Notified)
+    );
+    let n = &response.notifications;
+    assert_eq!(n.len(), 1);
+    assert!(n[0].sent && n[0].channel == Channel::FindingNote);
+    assert_eq!(n[0].destination, finding_of(&event).0);
+    assert_eq!(n[0].detail.as_deref(), Some("NOTIFIED"));
+}
+
+#[tokio::test]
+async fn settings_choose_the_workflow_and_dry_runs_and_notes_off_send_nothing() {
+    let moto = Moto::start();
+    let resolved = Tell {
+        workflow: Some(Workflow::Resolved),
+        ..Tell::default()
+    };
+    let (h, sent) = noted(&moto, "resolved", resolved, false).await;
+    h.app.handle(&custom_action_for(&[ALICE])).await.unwrap();
+    assert_eq!(
+        sent.lock().unwrap()[0].workflow().and_then(|w| w.status()),
+        Some(&WorkflowStatus::Resolved)
+    );
+
+    let keep = Tell {
+        workflow: None,
+        ..Tell::default()
+    };
+    let (h, sent) = noted(&moto, "keep", keep, false).await;
+    h.app.handle(&custom_action_for(&[ALICE])).await.unwrap();
+    let first = sent.lock().unwrap()[0].clone();
+    assert!(first.note().is_some() && first.workflow().is_none());
+
+    let off = Tell {
+        finding_notes: false,
+        ..Tell::default()
+    };
+    let (h, sent) = noted(&moto, "off", off, false).await;
+    let r = h.app.handle(&custom_action_for(&[ALICE])).await.unwrap();
+    assert_eq!(r.terminated.len(), 3);
+    assert!(sent.lock().unwrap().is_empty() && r.notifications.is_empty());
+
+    let (mut h, sent) = noted(&moto, "dry", Tell::default(), false).await;
+    h.app.config.dry_run = true;
+    let r = h.app.handle(&custom_action_for(&[ALICE])).await.unwrap();
+    assert_eq!(r.would_terminate.len(), 3);
+    assert!(sent.lock().unwrap().is_empty() && r.notifications.is_empty());
+}
+
+#[tokio::test]
+async fn a_guardduty_finding_is_noted_on_its_security_hub_copy_only_when_asked() {
+    let moto = Moto::start();
+    let finding = event("guardduty-iam-assumed-role.json");
+    let (h, sent) = noted(&moto, "gd-off", Tell::default(), false).await;
+    h.app.handle(&finding).await.unwrap();
+    assert!(sent.lock().unwrap().is_empty());
+
+    let on = Tell {
+        guardduty_notes: true,
+        ..Tell::default()
+    };
+    let (h, sent) = noted(&moto, "gd-on", on, false).await;
+    h.app.handle(&finding).await.unwrap();
+    assert_eq!(
+        ids(&sent.lock().unwrap()[0]),
+        vec![(
+            finding["detail"]["arn"].as_str().unwrap().to_owned(),
+            "arn:aws:securityhub:eu-west-1::product/aws/guardduty".to_owned()
+        )]
+    );
+}
+
+#[tokio::test]
+async fn a_refused_note_is_reported_and_changes_nothing_done() {
+    let moto = Moto::start();
+    let (h, sent) = noted(&moto, "refused", Tell::default(), true).await;
+    let response = h
+        .app
+        .handle(&custom_action_for(&[ALICE]))
+        .await
+        .expect("a note that fails does not fail the invocation");
+    assert_eq!(response.terminated.len(), 3);
+    assert_eq!(h.ended().len(), 3);
+    assert_eq!(sent.lock().unwrap().len(), 1);
+    let n = &response.notifications[0];
+    assert!(!n.sent);
+    assert_eq!(n.error_code.as_deref(), Some("FindingNotFound"));
+    let answer = serde_json::to_value(&response).unwrap();
+    assert_eq!(answer["notifications"][0]["channel"], "finding_note");
+    assert_eq!(answer["notifications"][0]["sent"], false);
+}
+
+#[tokio::test]
+async fn a_refused_incident_notes_why_without_moving_the_workflow() {
+    let moto = Moto::start();
+    let (mut h, sent) = noted(&moto, "capped", Tell::default(), false).await;
+    h.app.config.max_terminations = 1;
+    let err = h
+        .app
+        .handle(&custom_action_for(&[ALICE]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, HandlerError::CapExceeded { .. }));
+    let sent = sent.lock().unwrap();
+    let text = sent[0].note().unwrap().text().unwrap();
+    assert!(text.contains("(CapExceeded)"), "{text}");
+    assert!(sent[0].workflow().is_none());
+    assert!(h.ended().is_empty());
+}
