@@ -133,6 +133,72 @@ check("an alarm on quarantine_check_failed",
       "quarantine_check_failed" in metric["FilterPattern"]
       and res["QuarantineCheckFailedAlarm"]["Properties"]["MetricName"] == metric["MetricTransformations"][0]["MetricName"])
 
+# Telling people.
+for var in ["CVPN_OUTCOME_BUS", "CVPN_FINDING_NOTES", "CVPN_FINDING_WORKFLOW", "CVPN_SECURITYHUB_NOTES"]:
+    check(f"environment passes {var}", var in env)
+put = [s for s in stmts if s["Action"] == "events:PutEvents"]
+check("PutEvents only on the outcome bus of this account and Region, only as source cvpn-terminator",
+      len(put) == 1 and put[0]["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${OutcomeBus}"}
+      and put[0]["Condition"] == {"StringEquals": {"events:source": "cvpn-terminator"}})
+notes = [s for s in stmts if s["Action"] == "securityhub:BatchUpdateFindings"]
+allowed = [s for s in notes if s["Effect"] == "Allow"]
+check("BatchUpdateFindings only on this account's hub",
+      len(allowed) == 1 and allowed[0]["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:hub/default"}
+      and "Condition" not in allowed[0])
+denied = {k.split("/", 1)[1] for s in notes if s["Effect"] == "Deny" for k in s["Condition"].get("Null", {})}
+check("a finding's note and workflow only: every other field BatchUpdateFindings takes is denied",
+      {"Confidence", "Criticality", "RelatedFindings", "Severity", "Types", "UserDefinedFields", "VerificationState"} <= denied)
+check("the workflow status only as the parameter says, the note only as cvpn-terminator",
+      any(s.get("Condition", {}).get("StringNotEquals") == {"securityhub:ASFFSyntaxPath/Workflow.Status": {"Ref": "FindingWorkflow"}} for s in notes)
+      and any(s.get("Condition", {}).get("StringNotEquals") == {"securityhub:ASFFSyntaxPath/Note.UpdatedBy": "cvpn-terminator"} for s in notes))
+called = set(re.findall(r"\.(put_events|batch_update_findings)\(\)", pathlib.Path("src/adapters/notify.rs").read_text()))
+check("the role grants every call the notifiers make (PutEvents, BatchUpdateFindings)",
+      called == {"put_events", "batch_update_findings"} and put and allowed)
+metric = res["NotificationFailedMetric"]["Properties"]
+check("an alarm on notification_failed",
+      metric["FilterPattern"] == '{ $.event = "notification_failed" }'
+      and res["NotificationFailedAlarm"]["Properties"]["MetricName"] == metric["MetricTransformations"][0]["MetricName"])
+topic = res["NotificationTopic"]["Properties"]
+key = res["NotificationKey"]["Properties"]
+check("the notifications topic is encrypted with a rotating key EventBridge may use",
+      topic["KmsMasterKeyId"] == {"Ref": "NotificationKey"} and key["EnableKeyRotation"] is True
+      and any(s.get("Principal") == {"Service": "events.amazonaws.com"} for s in key["KeyPolicy"]["Statement"]))
+publish = res["NotificationTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+check("only the outcome rule may publish to the topic",
+      [s["Condition"] for s in publish if s["Effect"] == "Allow"] == [{"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["OutcomeRule", "Arn"]}}}])
+outcome_rule = res["OutcomeRule"]["Properties"]
+pattern = outcome_rule["EventPattern"]
+check("the outcome rule takes this function's four kinds of event from the outcome bus",
+      pattern["source"] == ["cvpn-terminator"] and len(pattern["detail-type"]) == 4
+      and outcome_rule["EventBusName"] == {"Ref": "OutcomeBus"})
+# The message people get: every path the transformer reads is in a real outcome event (the sample
+# the Rust tests keep in step with the code), and the message says what, where, whom, why and where
+# to look.
+transformer = outcome_rule["Targets"][0]["InputTransformer"]
+sample = json.loads(pathlib.Path("events/outcome-sessions-terminated.json").read_text())
+
+
+def at(event, path):
+    value = event
+    for part in path.removeprefix("$.").split("."):
+        value = value[part]
+    return value
+
+
+message = transformer["InputTemplate"]
+try:
+    for name, path in transformer["InputPathsMap"].items():
+        message = message.replace(f"<{name}>", str(at(sample, path)))
+    resolved = True
+except KeyError:
+    resolved = False
+check("every path of the notification's transformer is in the sample outcome event", resolved)
+check("the notification says what, where, to whom, why, with a link",
+      resolved and "<" not in message and sample["detail"]["summary"] in message
+      and sample["detail"]["reason"] in message and sample["detail"]["link"] in message
+      and sample["detail"]["account"] in message and sample["detail-type"] in message)
+print(f"# the notification: {message}")
+
 invoke = res["AsyncConfig"]["Properties"]
 check("async: retry limit and event age", "MaximumRetryAttempts" in invoke and "MaximumEventAgeInSeconds" in invoke)
 check("async: on-failure destination is the queue",
@@ -141,7 +207,8 @@ check("the failure queue is encrypted", "KmsMasterKeyId" in res["FailureQueue"][
 alarm = res["ErrorsAlarm"]["Properties"]
 check("an alarm on function errors", alarm["MetricName"] == "Errors" and alarm["Namespace"] == "AWS/Lambda")
 
-rules = of_type("AWS::Events::Rule")
+# The rules that trigger the function; OutcomeRule carries its outcome events to people.
+rules = {k: v for k, v in of_type("AWS::Events::Rule").items() if k != "OutcomeRule"}
 patterns = {k: json.dumps(v["Properties"].get("EventPattern", {})) for k, v in rules.items()}
 check("schedule rule", any("ScheduleExpression" in v["Properties"] for v in rules.values()))
 check("GuardDuty rule with a numeric severity floor", any('"aws.guardduty"' in p and '"numeric"' in p for p in patterns.values()))

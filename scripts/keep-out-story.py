@@ -4,8 +4,10 @@
 ModifyClientVpnEndpoint), the quarantine in moto's DynamoDB, and clients connecting through the
 emulator, which calls the same function as its connect handler over the Lambda Invoke API.
 
-A finding ends alice's sessions; alice's client reconnects and is refused; bob connects; a person
-releases alice; alice connects again. Also `cvpn-terminator check` before and after the wiring.
+A finding ends alice's sessions, and the security team gets the message the template's notification
+rule writes (moto's EventBridge applies template.yaml's own input transformer, into an SQS queue in
+place of the topic); alice's client reconnects and is refused; bob connects; a person releases
+alice; alice connects again. Also `cvpn-terminator check` before and after the wiring.
 
 usage: keep-out-story.py PATH/TO/cvpn-emulator PATH/TO/cvpn-terminator
 Needs boto3 and moto_server (scripts/requirements-test.txt) and cargo-lambda on PATH. Every process
@@ -21,6 +23,7 @@ import time
 import urllib.request
 
 import boto3
+import yaml
 from botocore.config import Config
 
 EP_A = "cvpn-endpoint-0a1b2c3d4e5f60718"
@@ -34,6 +37,14 @@ emulator_bin, function_bin = sys.argv[1], sys.argv[2]
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 processes, groups = [], []
 failures = 0
+
+
+def notification_rule():
+    """template.yaml's OutcomeRule, its CloudFormation tags read as plain values."""
+    class Loader(yaml.SafeLoader):
+        pass
+    Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+    return yaml.load(open(os.path.join(root, "template.yaml")), Loader)["Resources"]["OutcomeRule"]["Properties"]
 
 
 def check(ok, what, detail=""):
@@ -89,7 +100,19 @@ def main():
                           KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}], BillingMode="PAY_PER_REQUEST")
     dynamodb.update_time_to_live(TableName=TABLE, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiresAt"})
 
+    # The template's notification rule on moto's default bus, delivering to a queue in place of
+    # the topic: the queue then holds the message people would get.
+    rule = notification_rule()
+    sqs = boto3.client("sqs", endpoint_url=moto, **CREDENTIALS)
+    inbox = sqs.create_queue(QueueName="people")["QueueUrl"]
+    events = boto3.client("events", endpoint_url=moto, **CREDENTIALS)
+    # moto's events carry no `account`; the rest of the pattern is the template's.
+    pattern = {k: v for k, v in rule["EventPattern"].items() if k != "account"}
+    events.put_rule(Name="notifications", EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="notifications", Targets=[{**rule["Targets"][0], "Arn": "arn:aws:sqs:eu-west-1:123456789012:people"}])
+
     env = {"AWS_ENDPOINT_URL_EC2": emu, "AWS_ENDPOINT_URL_DYNAMODB": moto, "AWS_ENDPOINT_URL_STS": moto,
+           "AWS_ENDPOINT_URL_EVENTBRIDGE": moto,
            "AWS_ACCESS_KEY_ID": "story", "AWS_SECRET_ACCESS_KEY": "story", "AWS_REGION": "eu-west-1",
            "AWS_EC2_METADATA_DISABLED": "true", "CVPN_STATE_TABLE": TABLE, "CVPN_CONNECT_HANDLER_ARN": HANDLER,
            "CVPN_DENY_MESSAGE": "Access suspended by the security team: call +1 555 0100."}
@@ -141,6 +164,14 @@ def main():
     held = [(q["name"], q["outcome"]) for q in r.get("quarantine", [])]
     check(error is None and len(r["terminated"]) == 3 and held == [(ALICE, "placed")] and not r["unenforced"],
           "a GuardDuty finding ends alice's three sessions and quarantines her", r)
+    told = r.get("notifications", [])
+    messages = [json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages", [])]
+    until = r["quarantine"][0]["until"] if r.get("quarantine") else "?"
+    link = f"https://eu-west-1.console.aws.amazon.com/guardduty/home?region=eu-west-1#/findings?macros=current&fId={finding['detail']['id']}"
+    check([(n["channel"], n["sent"]) for n in told] == [("outcome_event", True)] and messages == [
+        f"Client VPN Sessions Terminated in account 123456789012 (eu-west-1): ended 3 sessions of {ALICE}; "
+        f"quarantined {ALICE} until {until}. Why: UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS "
+        f"(HIGH). See {link}"], "the security team gets one message: what, where, whom, why and a link", (told, messages))
 
     refused = connect(ALICE)
     check(not refused["allowed"] and refused["reason"] == "client-connect-failed"

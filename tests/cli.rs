@@ -33,6 +33,8 @@ async fn run(url: &str, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>
         .env("AWS_CONFIG_FILE", "/nonexistent")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
         .env("AWS_EC2_METADATA_DISABLED", "true")
+        // What people are told is tested in tests/outcomes.rs and the keep-out story.
+        .env("CVPN_OUTCOME_BUS", "")
         .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

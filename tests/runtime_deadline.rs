@@ -144,9 +144,20 @@ async fn under_a_short_deadline_the_answer_comes_in_time_and_every_ended_session
         })
         .unwrap();
 
+    // EventBridge as a black hole: it takes the connection and never answers, so telling people
+    // could only end at the deadline's margin.
+    let hole = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let events_url = format!("http://{}", hole.local_addr().unwrap());
+    let swallow = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = hole.accept().await {
+            held.push(socket);
+        }
+    });
     let deadline = SystemTime::now() + Duration::from_secs(4);
     let (posted, logs) = run_function(
         &[
+            ("AWS_ENDPOINT_URL_EVENTBRIDGE", events_url.as_str()),
             ("AWS_ENDPOINT_URL_EC2", emulator.url().as_str()),
             ("CVPN_MAX_TERMINATIONS", "20"),
             ("CVPN_CONCURRENCY", "1"),
@@ -196,6 +207,16 @@ async fn under_a_short_deadline_the_answer_comes_in_time_and_every_ended_session
     }
     let deferred = logs.iter().filter(|l| l["event"] == "deferred").count();
     assert!(deferred > 0, "some calls never started");
+    // Telling people failed in the time left, and said so; it held nothing up.
+    let told = logs
+        .iter()
+        .find(|l| l["event"] == "notification_failed")
+        .expect("a notification_failed line");
+    assert!(
+        ["Deadline", "Timeout"].contains(&told["error_code"].as_str().unwrap_or("")),
+        "{told}"
+    );
+    swallow.abort();
 }
 
 /// Runs the real binary under the Runtime API above with `env`, hands it `event`, and returns what

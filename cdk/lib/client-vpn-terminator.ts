@@ -14,9 +14,10 @@ import * as sns from "aws-cdk-lib/aws-sns";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
+import { addTelling, TellingProps } from "./telling";
 
 /** The same options as template.yaml's parameters; see the repository README for each setting. */
-export interface ClientVpnTerminatorProps {
+export interface ClientVpnTerminatorProps extends TellingProps {
   /** Directory holding `bootstrap`, as `cargo lambda build --release --arm64` leaves it. */
   readonly codePath?: string;
   /** Endpoints to act on; Terminate is allowed on these only. Default: every endpoint in the Region. */
@@ -127,6 +128,10 @@ export class ClientVpnTerminator extends Construct {
   /** The alias Client VPN endpoints call, when quarantine is on. */
   public readonly connectHandler?: lambda.Alias;
   public readonly quarantineCheckAlarm?: cloudwatch.Alarm;
+  /** Raised when an outcome event or a note on a finding could not be sent. */
+  public readonly notificationAlarm: cloudwatch.Alarm;
+  /** One short message per outcome, when asked for (notificationEmail or notificationTopic). */
+  public readonly notificationTopic?: sns.Topic;
 
   constructor(scope: Construct, id: string, props: ClientVpnTerminatorProps = {}) {
     super(scope, id);
@@ -201,6 +206,10 @@ export class ClientVpnTerminator extends Construct {
       this.quarantineCheckAlarm = alarm;
     }
 
+    const telling = addTelling(this, props, role, logGroup, props.alarmTopic);
+    this.notificationAlarm = telling.alarm;
+    this.notificationTopic = telling.topic;
+
     this.function = new lambda.Function(this, "Function", {
       runtime: lambda.Runtime.PROVIDED_AL2023,
       architecture: lambda.Architecture.ARM_64,
@@ -244,6 +253,7 @@ export class ClientVpnTerminator extends Construct {
         CVPN_HOLD_COMMON_NAMES: props.holdCommonNames ?? "auto",
         // Incidents warn when an endpoint in scope does not call this handler.
         CVPN_CONNECT_HANDLER_ARN: this.connectHandler?.functionArn ?? "",
+        ...telling.environment,
       },
     });
 

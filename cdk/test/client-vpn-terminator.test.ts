@@ -212,7 +212,14 @@ test("a log level that would drop the ended sessions' lines is refused", () => {
 });
 
 test("cdk-nag AwsSolutions: no unsuppressed findings", () => {
-  const everything = { idleMinutes: 30, securityHubImported: true, securityHubOcsf: true, schedule: events.Schedule.rate(Duration.minutes(5)) };
+  const everything = {
+    idleMinutes: 30,
+    securityHubImported: true,
+    securityHubOcsf: true,
+    schedule: events.Schedule.rate(Duration.minutes(5)),
+    notificationEmail: "soc@example.com",
+    securityHubNotes: true,
+  };
   const cases: Array<[ClientVpnTerminatorProps, boolean]> = [
     [{}, false],
     [{}, true],
@@ -230,4 +237,72 @@ test("cdk-nag AwsSolutions: no unsuppressed findings", () => {
     ];
     assert.deepEqual(findings.map((f) => `${f.id}: ${f.entry.data}`), []);
   }
+});
+
+function statements(template: Template): any[] {
+  const policies = Object.values(template.findResources("AWS::IAM::Policy")) as any[];
+  return policies.flatMap((p) => p.Properties.PolicyDocument.Statement);
+}
+
+test("telling people: outcome events on the default bus, notes on findings, an alarm when either fails", () => {
+  const { template } = synth();
+  const all = statements(template);
+  const put = all.filter((s) => s.Action === "events:PutEvents");
+  assert.equal(put.length, 1);
+  assert.deepEqual(put[0].Condition, { StringEquals: { "events:source": "cvpn-terminator" } });
+  assert.match(arn(put[0].Resource), /^arn:aws:events:eu-west-1:111122223333:event-bus\/default$/);
+  const notes = all.filter((s) => s.Action === "securityhub:BatchUpdateFindings");
+  const allowed = notes.filter((s) => s.Effect === "Allow");
+  assert.equal(allowed.length, 1);
+  assert.match(arn(allowed[0].Resource), /^arn:aws:securityhub:eu-west-1:111122223333:hub\/default$/);
+  const denied = notes.filter((s) => s.Effect === "Deny").flatMap((s) => Object.keys(s.Condition.Null ?? {}));
+  for (const field of ["Confidence", "Criticality", "RelatedFindings", "Severity", "Types", "UserDefinedFields", "VerificationState"]) {
+    assert.ok(denied.includes(`securityhub:ASFFSyntaxPath/${field}`), field);
+  }
+  assert.ok(
+    notes.some((s) => s.Condition?.StringNotEquals?.["securityhub:ASFFSyntaxPath/Workflow.Status"] === "NOTIFIED"),
+  );
+  template.hasResourceProperties("AWS::Lambda::Function", {
+    Environment: {
+      Variables: Match.objectLike({
+        CVPN_OUTCOME_BUS: "default",
+        CVPN_FINDING_NOTES: "true",
+        CVPN_FINDING_WORKFLOW: "NOTIFIED",
+        CVPN_SECURITYHUB_NOTES: "false",
+      }),
+    },
+  });
+  template.hasResourceProperties("AWS::Logs::MetricFilter", { FilterPattern: '{ $.event = "notification_failed" }' });
+  template.resourceCountIs("AWS::SNS::Topic", 0);
+});
+
+test("telling people: an email gets one short message per outcome through an encrypted topic", () => {
+  const { template } = synth({ notificationEmail: "soc@example.com", findingWorkflow: "RESOLVED" });
+  template.hasResourceProperties("AWS::SNS::Subscription", { Protocol: "email", Endpoint: "soc@example.com" });
+  template.hasResourceProperties("AWS::KMS::Key", { EnableKeyRotation: true });
+  template.hasResourceProperties("AWS::SNS::Topic", { KmsMasterKeyId: Match.anyValue() });
+  const rules = Object.values(template.findResources("AWS::Events::Rule")) as any[];
+  const outcome = rules.find((r) => r.Properties.EventPattern?.source?.[0] === "cvpn-terminator");
+  assert.ok(outcome);
+  assert.equal(outcome.Properties.EventPattern["detail-type"].length, 4);
+  const transformer = outcome.Properties.Targets[0].InputTransformer;
+  assert.deepEqual(
+    Object.values(transformer.InputPathsMap).sort(),
+    ["$.detail-type", "$.detail.account", "$.detail.link", "$.detail.reason", "$.detail.region", "$.detail.summary"],
+  );
+  assert.match(transformer.InputTemplate, /in account <.+> \(<.+>\): <.+>\. Why: <.+>\. See <.+>/);
+  assert.ok(
+    statements(template).some((s) => s.Condition?.StringNotEquals?.["securityhub:ASFFSyntaxPath/Workflow.Status"] === "RESOLVED"),
+  );
+});
+
+test("telling people: each channel can be turned off", () => {
+  const { template } = synth({ outcomeBus: "", findingNotes: false, notificationEmail: "soc@example.com" });
+  const actions = statements(template).map((s) => s.Action);
+  assert.ok(!actions.includes("events:PutEvents") && !actions.includes("securityhub:BatchUpdateFindings"));
+  template.resourceCountIs("AWS::SNS::Topic", 0);
+  template.hasResourceProperties("AWS::Lambda::Function", {
+    Environment: { Variables: Match.objectLike({ CVPN_OUTCOME_BUS: "", CVPN_FINDING_NOTES: "false" }) },
+  });
+  assert.throws(() => synth({ outcomeBus: "arn:aws:events:eu-west-1:111122223333:event-bus/x" }), /outcomeBus/);
 });

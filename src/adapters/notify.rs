@@ -21,6 +21,24 @@ pub struct Notifiers {
     pub securityhub: Option<aws_sdk_securityhub::Client>,
     /// The Region the function runs in: findings without one are linked there.
     pub region: Option<String>,
+    /// Asked for the account when an invocation does not say (the command line, local runtimes).
+    pub sts: Option<aws_sdk_sts::Client>,
+    /// What STS said, once asked; start it empty.
+    pub account: tokio::sync::OnceCell<Option<String>>,
+}
+
+impl Notifiers {
+    /// The account the credentials belong to, asked of STS once per process.
+    pub async fn account(&self) -> Option<String> {
+        let sts = self.sts.as_ref()?;
+        self.account
+            .get_or_init(|| async {
+                let who = sts.get_caller_identity().send().await.ok()?;
+                who.account().map(str::to_owned)
+            })
+            .await
+            .clone()
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -92,8 +92,18 @@ impl<A: ClientVpnApi, S> App<A, S> {
         };
         let region = self.notifiers.region.as_deref();
         let fallback = region.and_then(console::client_vpn_link);
+        let account = match invoked.account {
+            Some(a) => Some(a.to_owned()),
+            None if self.notifiers.bus.is_some() => {
+                in_time(stop_at, async { Ok(self.notifiers.account().await) })
+                    .await
+                    .ok()
+                    .flatten()
+            }
+            None => None,
+        };
         let cx = Context {
-            account: invoked.account,
+            account: account.as_deref(),
             region,
             request_id: invoked.request_id,
             event_id,

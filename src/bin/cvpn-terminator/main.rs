@@ -57,6 +57,7 @@ async fn main() -> ExitCode {
         .state_table
         .as_ref()
         .map(|table| Dynamo::new(aws_sdk_dynamodb::Client::new(&sdk), table));
+    let sts = aws_sdk_sts::Client::new(&sdk);
     let notifiers = Notifiers {
         bus: config
             .tell
@@ -68,6 +69,8 @@ async fn main() -> ExitCode {
             .finding_notes
             .then(|| aws_sdk_securityhub::Client::new(&sdk)),
         region: sdk.region().map(|r| r.to_string()),
+        sts: Some(sts.clone()),
+        ..Notifiers::default()
     };
     let app = App {
         config,
@@ -109,7 +112,6 @@ async fn main() -> ExitCode {
             }
         };
     }
-    let sts = aws_sdk_sts::Client::new(&sdk);
     match cli::run(&app, &sts, &args).await {
         Ok(code) => code,
         Err(usage) => {

@@ -1,0 +1,167 @@
+// Telling people what the function did: its outcome events (PutEvents to one bus), notes on the
+// Security Hub findings it acted on (BatchUpdateFindings, note and workflow status only), an alarm
+// when either fails, and an optional topic fed one short message per outcome.
+import { Duration, Stack } from "aws-cdk-lib";
+import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
+import * as cwActions from "aws-cdk-lib/aws-cloudwatch-actions";
+import * as events from "aws-cdk-lib/aws-events";
+import * as targets from "aws-cdk-lib/aws-events-targets";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as kms from "aws-cdk-lib/aws-kms";
+import * as logs from "aws-cdk-lib/aws-logs";
+import * as sns from "aws-cdk-lib/aws-sns";
+import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions";
+import { Construct } from "constructs";
+
+export interface TellingProps {
+  /** The bus outcome events go to, by name, in this account and Region. Default: "default"; "" sends none. */
+  readonly outcomeBus?: string;
+  /** Subscribed by email to the notifications topic. */
+  readonly notificationEmail?: string;
+  /** Create the notifications topic without an email (for AWS Chatbot / Slack). Default: false. */
+  readonly notificationTopic?: boolean;
+  /** Note the Security Hub findings acted on. Default: true. */
+  readonly findingNotes?: boolean;
+  /** The workflow status a fully acted-on finding moves to. Default: NOTIFIED. */
+  readonly findingWorkflow?: "none" | "NOTIFIED" | "RESOLVED";
+  /** Also note GuardDuty findings, on their copies in Security Hub. Default: false. */
+  readonly securityHubNotes?: boolean;
+}
+
+/** The four kinds of outcome event, as `detail-type`. */
+export const OUTCOME_TYPES = [
+  "Client VPN Sessions Terminated",
+  "Client VPN Termination Failed",
+  "Client VPN Sweep Completed",
+  "Client VPN Quarantine Changed",
+];
+
+/** Fields of BatchUpdateFindings the function never sets (UserDefinedFields are analysts' evidence). */
+const UNTOUCHED = ["Confidence", "Criticality", "RelatedFindings", "Severity", "Types", "UserDefinedFields", "VerificationState"];
+
+export interface Telling {
+  environment: Record<string, string>;
+  alarm: cloudwatch.Alarm;
+  topic?: sns.Topic;
+}
+
+export function addTelling(
+  scope: Construct,
+  props: TellingProps,
+  role: iam.Role,
+  logGroup: logs.LogGroup,
+  alarmTopic?: sns.ITopic,
+): Telling {
+  const stack = Stack.of(scope);
+  const bus = props.outcomeBus ?? "default";
+  if (!/^[A-Za-z0-9._\/-]{0,256}$/.test(bus)) {
+    throw new Error(`outcomeBus ${bus} is not an event bus name in this account and Region`);
+  }
+  const workflow = props.findingWorkflow ?? "NOTIFIED";
+  const notes = props.findingNotes ?? true;
+  if (bus !== "") {
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ["events:PutEvents"],
+        resources: [stack.formatArn({ service: "events", resource: "event-bus", resourceName: bus })],
+        conditions: { StringEquals: { "events:source": "cvpn-terminator" } },
+      }),
+    );
+  }
+  if (notes) {
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ["securityhub:BatchUpdateFindings"],
+        resources: [stack.formatArn({ service: "securityhub", resource: "hub", resourceName: "default" })],
+      }),
+    );
+    const deny = (conditions: Record<string, Record<string, string>>) =>
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          effect: iam.Effect.DENY,
+          actions: ["securityhub:BatchUpdateFindings"],
+          resources: ["*"],
+          conditions,
+        }),
+      );
+    for (const field of UNTOUCHED) {
+      deny({ Null: { [`securityhub:ASFFSyntaxPath/${field}`]: "false" } });
+    }
+    deny({
+      Null: { "securityhub:ASFFSyntaxPath/Workflow.Status": "false" },
+      StringNotEquals: { "securityhub:ASFFSyntaxPath/Workflow.Status": workflow },
+    });
+    deny({
+      Null: { "securityhub:ASFFSyntaxPath/Note.UpdatedBy": "false" },
+      StringNotEquals: { "securityhub:ASFFSyntaxPath/Note.UpdatedBy": "cvpn-terminator" },
+    });
+  }
+
+  const failures = new logs.MetricFilter(scope, "NotificationFailed", {
+    logGroup,
+    filterPattern: logs.FilterPattern.stringValue("$.event", "=", "notification_failed"),
+    metricNamespace: "cvpn-terminator",
+    metricName: "NotificationFailed",
+    metricValue: "1",
+    defaultValue: 0,
+  });
+  const alarm = failures.metric({ period: Duration.minutes(5), statistic: "Sum" }).createAlarm(scope, "NotificationAlarm", {
+    alarmDescription: "An outcome event or a note on a finding could not be sent; what was done stands, but people were not told",
+    threshold: 1,
+    evaluationPeriods: 1,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+  });
+  if (alarmTopic) {
+    alarm.addAlarmAction(new cwActions.SnsAction(alarmTopic));
+  }
+
+  let topic: sns.Topic | undefined;
+  if (bus !== "" && (props.notificationTopic || props.notificationEmail)) {
+    // A key of our own: EventBridge cannot publish to a topic under the AWS managed SNS key.
+    const key = new kms.Key(scope, "NotificationKey", {
+      description: "Encrypts the cvpn-terminator notifications topic; EventBridge may use it to publish",
+      enableKeyRotation: true,
+    });
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal("events.amazonaws.com")],
+        actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
+        resources: ["*"],
+        conditions: { StringEquals: { "aws:SourceAccount": stack.account } },
+      }),
+    );
+    topic = new sns.Topic(scope, "NotificationTopic", {
+      displayName: "Client VPN sessions ended",
+      masterKey: key,
+      enforceSSL: true,
+    });
+    if (props.notificationEmail) {
+      topic.addSubscription(new subscriptions.EmailSubscription(props.notificationEmail));
+    }
+    new events.Rule(scope, "OutcomeRule", {
+      description: "cvpn-terminator outcome events, as one short message each",
+      eventBus: events.EventBus.fromEventBusName(scope, "OutcomeBus", bus),
+      eventPattern: { source: ["cvpn-terminator"], account: [stack.account], detailType: OUTCOME_TYPES },
+      targets: [
+        new targets.SnsTopic(topic, {
+          message: events.RuleTargetInput.fromText(
+            `${events.EventField.fromPath("$.detail-type")} in account ${events.EventField.fromPath("$.detail.account")} ` +
+              `(${events.EventField.fromPath("$.detail.region")}): ${events.EventField.fromPath("$.detail.summary")}. ` +
+              `Why: ${events.EventField.fromPath("$.detail.reason")}. See ${events.EventField.fromPath("$.detail.link")}`,
+          ),
+        }),
+      ],
+    });
+  }
+  return {
+    environment: {
+      CVPN_OUTCOME_BUS: bus,
+      CVPN_FINDING_NOTES: String(notes),
+      CVPN_FINDING_WORKFLOW: workflow,
+      CVPN_SECURITYHUB_NOTES: String(props.securityHubNotes ?? false),
+    },
+    alarm,
+    topic,
+  };
+}
