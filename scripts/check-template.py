@@ -175,7 +175,7 @@ check("the outcome rule takes this function's four kinds of event from the outco
 # the Rust tests keep in step with the code), and the message says what, where, whom, why and where
 # to look.
 transformer = outcome_rule["Targets"][0]["InputTransformer"]
-sample = json.loads(pathlib.Path("events/outcome-sessions-terminated.json").read_text())
+sample = json.loads(pathlib.Path("events/outcomes/sessions-terminated.json").read_text())
 
 
 def at(event, path):

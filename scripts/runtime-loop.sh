@@ -29,12 +29,13 @@ request = urllib.request.Request(sys.argv[1], json.dumps({"now": "2026-11-22T09:
                                  {"Content-Type": "application/json"})
 urllib.request.urlopen(request).read()
 PY
+# Outcome events go to the emulator, which refuses them: telling people fails, and acting must not.
 # In a session (and process group) of its own, so cleanup stops it and the function it runs.
 setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --timeout 900 \
   --env-var "AWS_ENDPOINT_URL_EC2=http://$addr" --env-var AWS_ACCESS_KEY_ID=runtime-loop \
   --env-var AWS_SECRET_ACCESS_KEY=runtime-loop --env-var AWS_REGION=eu-west-1 \
   --env-var AWS_EC2_METADATA_DISABLED=true --env-var CVPN_MAX_SESSION_MINUTES=720 \
-  --env-var CVPN_OUTCOME_BUS= --env-var CVPN_FINDING_NOTES=false \
+  --env-var "AWS_ENDPOINT_URL_EVENTBRIDGE=http://$addr" --env-var CVPN_FINDING_NOTES=false \
   >"$work/watch.log" 2>&1 &
 watch_group=$!
 pids+=($!)

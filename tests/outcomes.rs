@@ -136,7 +136,7 @@ async fn an_incident_sends_one_outcome_event_and_a_duplicate_none() {
     // The sample README shows and the template's message is checked against has this shape.
     assert_eq!(
         shape(&e["detail"]),
-        shape(&event("outcome-sessions-terminated.json")["detail"])
+        shape(&event("outcomes/sessions-terminated.json")["detail"])
     );
     assert_eq!(e["source"], "cvpn-terminator");
     assert_eq!(e["detail-type"], "Client VPN Sessions Terminated");
