@@ -147,7 +147,8 @@ check("BatchUpdateFindings only on this account's hub",
       and "Condition" not in allowed[0])
 denied = {k.split("/", 1)[1] for s in notes if s["Effect"] == "Deny" for k in s["Condition"].get("Null", {})}
 check("a finding's note and workflow only: every other field BatchUpdateFindings takes is denied",
-      {"Confidence", "Criticality", "RelatedFindings", "Severity", "Types", "UserDefinedFields", "VerificationState"} <= denied)
+      {"Confidence", "Criticality", "RelatedFindings", "Severity.Label", "Severity.Normalized", "Severity.Product", "Types",
+       "UserDefinedFields.key", "UserDefinedFields.value", "VerificationState"} <= denied)
 check("the workflow status only as the parameter says, the note only as cvpn-terminator",
       any(s.get("Condition", {}).get("StringNotEquals") == {"securityhub:ASFFSyntaxPath/Workflow.Status": {"Ref": "FindingWorkflow"}} for s in notes)
       and any(s.get("Condition", {}).get("StringNotEquals") == {"securityhub:ASFFSyntaxPath/Note.UpdatedBy": "cvpn-terminator"} for s in notes))
@@ -166,6 +167,9 @@ check("the notifications topic is encrypted with a rotating key EventBridge may 
 publish = res["NotificationTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
 check("only the outcome rule may publish to the topic",
       [s["Condition"] for s in publish if s["Effect"] == "Allow"] == [{"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["OutcomeRule", "Arn"]}}}])
+check("an alarm when the rule cannot deliver to the topic",
+      res["NotificationDeliveryAlarm"]["Properties"]["MetricName"] == "FailedInvocations"
+      and res["NotificationDeliveryAlarm"]["Properties"]["Dimensions"][0]["Value"] == {"Ref": "OutcomeRule"})
 outcome_rule = res["OutcomeRule"]["Properties"]
 pattern = outcome_rule["EventPattern"]
 check("the outcome rule takes this function's four kinds of event from the outcome bus",

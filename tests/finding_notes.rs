@@ -231,7 +231,35 @@ async fn a_refused_incident_notes_why_without_moving_the_workflow() {
     assert!(matches!(err, HandlerError::CapExceeded { .. }));
     let sent = sent.lock().unwrap();
     let text = sent[0].note().unwrap().text().unwrap();
-    assert!(text.contains("(CapExceeded)"), "{text}");
+    assert!(
+        text.ends_with("refused it: more connections matched than CVPN_MAX_TERMINATIONS allows, so nothing was ended."),
+        "{text}"
+    );
     assert!(sent[0].workflow().is_none());
     assert!(h.ended().is_empty());
+}
+
+#[tokio::test]
+async fn security_hubs_event_for_our_own_note_acts_on_nothing_and_notes_nothing() {
+    let moto = Moto::start();
+    let (h, sent) = noted(&moto, "echo", Tell::default(), false).await;
+    // What Security Hub sends after the function's BatchUpdateFindings: the same finding, its
+    // UpdatedAt unchanged, with the function's note and the status it set.
+    let mut echo = anew(&event("securityhub-imported.json"), "echo");
+    let f = &mut echo["detail"]["findings"][0];
+    let updated = f["UpdatedAt"].as_str().unwrap().to_owned();
+    f["Note"] = serde_json::json!({"Text": "cvpn-terminator ended …", "UpdatedBy": "cvpn-terminator",
+        "UpdatedAt": "2026-11-22T09:12:00.000Z"});
+    f["Workflow"] = serde_json::json!({"Status": "NOTIFIED"});
+    let r = h.app.handle(&echo).await.unwrap();
+    assert!(r.terminated.is_empty() && r.quarantine.is_empty());
+    assert_eq!(r.skipped[0].reason.map(|r| r.as_str()), Some("own_note"));
+    assert!(sent.lock().unwrap().is_empty() && r.notifications.is_empty());
+    assert!(h.ended().is_empty());
+    // A change by the detector after the note is new evidence: acted on.
+    let f = &mut echo["detail"]["findings"][0];
+    f["Note"]["UpdatedAt"] = serde_json::json!(updated);
+    f["UpdatedAt"] = serde_json::json!("2026-11-22T09:14:00.000Z");
+    let r = h.app.handle(&anew(&echo, "later")).await.unwrap();
+    assert_eq!(r.terminated.len(), 1, "{r:?}");
 }

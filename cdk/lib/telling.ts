@@ -11,6 +11,7 @@ import * as kms from "aws-cdk-lib/aws-kms";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as sns from "aws-cdk-lib/aws-sns";
 import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions";
+import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
 
 export interface TellingProps {
@@ -36,8 +37,25 @@ export const OUTCOME_TYPES = [
   "Client VPN Quarantine Changed",
 ];
 
-/** Fields of BatchUpdateFindings the function never sets (UserDefinedFields are analysts' evidence). */
-const UNTOUCHED = ["Confidence", "Criticality", "RelatedFindings", "Severity", "Types", "UserDefinedFields", "VerificationState"];
+/**
+ * Fields of BatchUpdateFindings the function never sets (UserDefinedFields are analysts' evidence);
+ * map and object fields appear as their parts (UserDefinedFields.key, Severity.Label), so both
+ * forms are denied.
+ */
+const UNTOUCHED = [
+  "Confidence",
+  "Criticality",
+  "RelatedFindings",
+  "Severity",
+  "Severity.Label",
+  "Severity.Normalized",
+  "Severity.Product",
+  "Types",
+  "UserDefinedFields",
+  "UserDefinedFields.key",
+  "UserDefinedFields.value",
+  "VerificationState",
+];
 
 export interface Telling {
   environment: Record<string, string>;
@@ -118,19 +136,13 @@ export function addTelling(
 
   let topic: sns.Topic | undefined;
   if (bus !== "" && (props.notificationTopic || props.notificationEmail)) {
-    // A key of our own: EventBridge cannot publish to a topic under the AWS managed SNS key.
+    // A key of our own: EventBridge cannot publish to a topic under the AWS managed SNS key. The
+    // rule publishes through a role of its own (topic and key granted to it alone), not as the
+    // events service principal, which any rule could be.
     const key = new kms.Key(scope, "NotificationKey", {
       description: "Encrypts the cvpn-terminator notifications topic; EventBridge may use it to publish",
       enableKeyRotation: true,
     });
-    key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        principals: [new iam.ServicePrincipal("events.amazonaws.com")],
-        actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
-        resources: ["*"],
-        conditions: { StringEquals: { "aws:SourceAccount": stack.account } },
-      }),
-    );
     topic = new sns.Topic(scope, "NotificationTopic", {
       displayName: "Client VPN sessions ended",
       masterKey: key,
@@ -139,12 +151,13 @@ export function addTelling(
     if (props.notificationEmail) {
       topic.addSubscription(new subscriptions.EmailSubscription(props.notificationEmail));
     }
-    new events.Rule(scope, "OutcomeRule", {
+    const rule = new events.Rule(scope, "OutcomeRule", {
       description: "cvpn-terminator outcome events, as one short message each",
       eventBus: events.EventBus.fromEventBusName(scope, "OutcomeBus", bus),
       eventPattern: { source: ["cvpn-terminator"], account: [stack.account], detailType: OUTCOME_TYPES },
       targets: [
         new targets.SnsTopic(topic, {
+          authorizeUsingRole: true,
           message: events.RuleTargetInput.fromText(
             `${events.EventField.fromPath("$.detail-type")} in account ${events.EventField.fromPath("$.detail.account")} ` +
               `(${events.EventField.fromPath("$.detail.region")}): ${events.EventField.fromPath("$.detail.summary")}. ` +
@@ -153,6 +166,33 @@ export function addTelling(
         }),
       ],
     });
+    NagSuppressions.addResourceSuppressions(
+      rule,
+      [
+        {
+          id: "AwsSolutions-IAM5",
+          reason: "kms:GenerateDataKey* on the topic's own key only: what publishing to an encrypted topic takes.",
+          appliesTo: ["Action::kms:GenerateDataKey*"],
+        },
+      ],
+      true,
+    );
+    const undelivered = new cloudwatch.Metric({
+      namespace: "AWS/Events",
+      metricName: "FailedInvocations",
+      dimensionsMap: { RuleName: rule.ruleName },
+      period: Duration.minutes(5),
+      statistic: "Sum",
+    }).createAlarm(scope, "NotificationDeliveryAlarm", {
+      alarmDescription: "EventBridge could not deliver an outcome message to the notifications topic",
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    if (alarmTopic) {
+      undelivered.addAlarmAction(new cwActions.SnsAction(alarmTopic));
+    }
   }
   return {
     environment: {

@@ -256,7 +256,7 @@ test("telling people: outcome events on the default bus, notes on findings, an a
   assert.equal(allowed.length, 1);
   assert.match(arn(allowed[0].Resource), /^arn:aws:securityhub:eu-west-1:111122223333:hub\/default$/);
   const denied = notes.filter((s) => s.Effect === "Deny").flatMap((s) => Object.keys(s.Condition.Null ?? {}));
-  for (const field of ["Confidence", "Criticality", "RelatedFindings", "Severity", "Types", "UserDefinedFields", "VerificationState"]) {
+  for (const field of ["Confidence", "Criticality", "RelatedFindings", "Severity.Label", "Types", "UserDefinedFields.key", "UserDefinedFields.value", "VerificationState"]) {
     assert.ok(denied.includes(`securityhub:ASFFSyntaxPath/${field}`), field);
   }
   assert.ok(
@@ -291,6 +291,12 @@ test("telling people: an email gets one short message per outcome through an enc
     ["$.detail-type", "$.detail.account", "$.detail.link", "$.detail.reason", "$.detail.region", "$.detail.summary"],
   );
   assert.match(transformer.InputTemplate, /in account <.+> \(<.+>\): <.+>\. Why: <.+>\. See <.+>/);
+  // Published through the rule's own role, not as the events service principal any rule could be.
+  assert.ok(outcome.Properties.Targets[0].RoleArn);
+  const topicPolicies = Object.values(template.findResources("AWS::SNS::TopicPolicy")) as any[];
+  const allowed = topicPolicies.flatMap((p) => p.Properties.PolicyDocument.Statement).filter((s: any) => s.Effect === "Allow");
+  assert.ok(!allowed.some((s: any) => JSON.stringify(s.Principal).includes("events.amazonaws.com")));
+  template.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "FailedInvocations", Namespace: "AWS/Events" });
   assert.ok(
     statements(template).some((s) => s.Condition?.StringNotEquals?.["securityhub:ASFFSyntaxPath/Workflow.Status"] === "RESOLVED"),
   );

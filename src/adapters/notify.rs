@@ -4,15 +4,13 @@
 
 use crate::adapters::aws::api_error;
 use crate::domain::model::ApiError;
-use crate::domain::trigger::SecurityHubRef;
+use crate::domain::trigger::{SecurityHubRef, NOTE_AUTHOR};
 use aws_sdk_securityhub::types::{
     AwsSecurityFindingIdentifier, NoteUpdate, WorkflowStatus, WorkflowUpdate,
 };
 
 /// The `source` of every outcome event.
 pub const OUTCOME_SOURCE: &str = "cvpn-terminator";
-/// Who Security Hub shows as the note's author.
-pub const NOTE_AUTHOR: &str = "cvpn-terminator";
 
 /// The clients the shell tells people through, built once per cold start.
 #[derive(Clone, Debug, Default)]
@@ -28,16 +26,18 @@ pub struct Notifiers {
 }
 
 impl Notifiers {
-    /// The account the credentials belong to, asked of STS once per process.
-    pub async fn account(&self) -> Option<String> {
-        let sts = self.sts.as_ref()?;
+    /// The account the credentials belong to, asked of STS once per process (until it answers).
+    pub async fn account(&self) -> Result<Option<String>, ApiError> {
+        let Some(sts) = &self.sts else {
+            return Ok(None);
+        };
         self.account
-            .get_or_init(|| async {
-                let who = sts.get_caller_identity().send().await.ok()?;
-                who.account().map(str::to_owned)
+            .get_or_try_init(|| async {
+                let who = sts.get_caller_identity().send().await.map_err(api_error)?;
+                Ok(who.account().map(str::to_owned))
             })
             .await
-            .clone()
+            .cloned()
     }
 }
 

@@ -37,10 +37,13 @@ fn plain_region(region: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
+/// Security Hub's longest finding ID (ASFF `Id`); longer ones are not linked.
+const MAX_ID: usize = 512;
+
 /// Where `id` is shown: GuardDuty's findings page for GuardDuty's own events, Security Hub's
 /// findings list filtered to that ID otherwise (the console reads the filter encoded twice).
 pub fn finding_link(source: FindingSource, id: &str, region: &str) -> Option<String> {
-    if !plain_region(region) {
+    if !plain_region(region) || id.len() > MAX_ID {
         return None;
     }
     let host = host(region);
@@ -106,6 +109,16 @@ mod tests {
         assert!(finding_link(FindingSource::GuardDuty, "f", "us-gov-west-1")
             .unwrap()
             .starts_with("https://console.amazonaws-us-gov.com/guardduty/"));
+    }
+
+    #[test]
+    fn an_id_too_long_for_a_link_gives_none() {
+        let id = "x".repeat(MAX_ID + 1);
+        assert_eq!(
+            finding_link(FindingSource::SecurityHubImported, &id, "eu-west-1"),
+            None
+        );
+        assert!(finding_link(FindingSource::SecurityHubImported, &id[1..], "eu-west-1").is_some());
     }
 
     #[test]

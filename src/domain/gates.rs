@@ -69,6 +69,17 @@ pub struct Skip {
 
 impl Gates {
     pub fn check(&self, finding: &Finding, source: FindingSource) -> Result<(), Skip> {
+        // Security Hub sends an Imported event for each note this function adds: acting on it
+        // would hold the user again and note again, for ever. A person's custom action still acts.
+        if let (Some(at), FindingSource::SecurityHubImported) = (&finding.own_note, source) {
+            return Err(Skip {
+                reason: Reason::OwnNote,
+                detail: format!(
+                    "the latest change to the finding is cvpn-terminator's own note ({at}): \
+                     nothing new was found"
+                ),
+            });
+        }
         if let Some(state) = &finding.closed {
             return Err(Skip {
                 reason: Reason::FindingClosed,
@@ -142,6 +153,7 @@ mod tests {
             region: None,
             evidence: Evidence::default(),
             securityhub: None,
+            own_note: None,
         }
     }
 
@@ -152,6 +164,20 @@ mod tests {
             deny_types: deny.iter().map(|p| TypePattern::new(p).unwrap()).collect(),
             ..Gates::default()
         }
+    }
+
+    #[test]
+    fn security_hubs_echo_of_our_own_note_is_not_acted_on_but_a_persons_action_is() {
+        let mut f = finding(8.0, &["t"], None);
+        f.own_note = Some("2026-11-22T09:15:05Z".into());
+        let g = gates(&[], &[]);
+        assert_eq!(
+            g.check(&f, FindingSource::SecurityHubImported)
+                .unwrap_err()
+                .reason,
+            Reason::OwnNote
+        );
+        assert!(g.check(&f, FindingSource::SecurityHubCustomAction).is_ok());
     }
 
     #[test]

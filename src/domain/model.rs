@@ -90,6 +90,8 @@ pub enum Reason {
     LeftActive,
     /// A person released the user from the quarantine this finding had placed them in.
     Released,
+    /// Security Hub's event for this function's own note on the finding.
+    OwnNote,
     /// Not started, or cut off, at the invocation's deadline.
     Deadline,
     /// Beyond the sweep's ceiling: left for the next tick.
@@ -116,6 +118,7 @@ impl Reason {
             Self::CapExceeded => "cap_exceeded",
             Self::LeftActive => "left_active",
             Self::Released => "released",
+            Self::OwnNote => "own_note",
             Self::Deadline => "deadline",
             Self::Ceiling => "ceiling",
         }

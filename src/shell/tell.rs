@@ -92,14 +92,23 @@ impl<A: ClientVpnApi, S> App<A, S> {
         };
         let region = self.notifiers.region.as_deref();
         let fallback = region.and_then(console::client_vpn_link);
+        let sending = self.notifiers.bus.is_some()
+            && outcome::detail_type(work, response, failure.is_some()).is_some();
         let account = match invoked.account {
             Some(a) => Some(a.to_owned()),
-            None if self.notifiers.bus.is_some() => {
-                in_time(stop_at, async { Ok(self.notifiers.account().await) })
-                    .await
-                    .ok()
-                    .flatten()
-            }
+            // Only where the invocation does not say (the command line, local runtimes).
+            None if sending => match in_time(stop_at, self.notifiers.account()).await {
+                Ok(account) => account,
+                Err(e) => {
+                    tracing::warn!(
+                        event = "account_unknown",
+                        error_code = e.code.as_str(),
+                        error = e.message.as_str(),
+                        "STS GetCallerIdentity failed; the outcome event names no account"
+                    );
+                    None
+                }
+            },
             None => None,
         };
         let cx = Context {

@@ -31,8 +31,9 @@
 //! Severity: `Label` placed at the bottom of GuardDuty's band, else `Normalized` / 10.
 
 use super::evidence::{Evidence, Principal};
-use super::{label_of, label_score, opt_str, Finding, SecurityHubRef};
+use super::{label_of, label_score, opt_str, Finding, SecurityHubRef, NOTE_AUTHOR};
 use crate::domain::json::{At, DecodeError};
+use crate::domain::model::parse_api_time;
 use chrono::{DateTime, Utc};
 
 pub const CONNECTION_KEY: &str = "ClientVpnConnectionId";
@@ -95,7 +96,9 @@ pub fn decode(at: &At, event_time: Option<DateTime<Utc>>) -> Result<Finding, Dec
         event_time,
     )?;
     let product = opt_str(at, "ProductArn")?;
+    let own_note = own_note(at)?;
     Ok(Finding {
+        own_note,
         securityhub: product.clone().map(|product_arn| SecurityHubRef {
             id: id.clone(),
             product_arn,
@@ -110,6 +113,30 @@ pub fn decode(at: &At, event_time: Option<DateTime<Utc>>) -> Result<Finding, Dec
         region: opt_str(at, "Region")?,
         evidence,
     })
+}
+
+/// The time of the finding's note when it is this function's and no change to the finding came
+/// after it (`BatchUpdateFindings` leaves `UpdatedAt` as it was, so a later detector update is
+/// newer than the note).
+fn own_note(at: &At) -> Result<Option<String>, DecodeError> {
+    let Some(note) = at.get("Note") else {
+        return Ok(None);
+    };
+    if opt_str(&note, "UpdatedBy")?.as_deref() != Some(NOTE_AUTHOR) {
+        return Ok(None);
+    }
+    let noted = opt_str(&note, "UpdatedAt")?;
+    let changed = opt_str(at, "UpdatedAt")?;
+    Ok(
+        match (
+            noted.as_deref().and_then(parse_api_time),
+            changed.as_deref().and_then(parse_api_time),
+        ) {
+            (Some(n), Some(c)) if n >= c => noted,
+            (Some(_), None) => noted,
+            _ => None,
+        },
+    )
 }
 
 fn severity(at: &At) -> Result<(f64, String), DecodeError> {
@@ -216,6 +243,39 @@ mod tests {
         let v = json!({"Id": "f", "Severity": {"Label": "HIGH"}, "AwsAccountId": "111122223333",
             "Resources": resources});
         decode(&At::root(&v), None).unwrap()
+    }
+
+    #[test]
+    fn the_functions_own_note_is_told_apart_from_a_later_change() {
+        let noted = |by: &str, noted_at: &str, updated: &str| {
+            let v = json!({"Id": "f", "Severity": {"Label": "HIGH"}, "UpdatedAt": updated,
+                "Note": {"Text": "cvpn-terminator ended …", "UpdatedBy": by, "UpdatedAt": noted_at}});
+            decode(&At::root(&v), None).unwrap().own_note
+        };
+        assert_eq!(
+            noted(
+                "cvpn-terminator",
+                "2026-11-22T09:15:05.000Z",
+                "2026-11-22T09:14:00Z"
+            )
+            .as_deref(),
+            Some("2026-11-22T09:15:05.000Z")
+        );
+        // The detector changed the finding after the note: new evidence.
+        assert_eq!(
+            noted(
+                "cvpn-terminator",
+                "2026-11-22T09:15:05Z",
+                "2026-11-22T09:20:00Z"
+            ),
+            None
+        );
+        // A person's note.
+        assert_eq!(
+            noted("analyst", "2026-11-22T09:15:05Z", "2026-11-22T09:14:00Z"),
+            None
+        );
+        assert_eq!(finding(json!([])).own_note, None);
     }
 
     #[test]

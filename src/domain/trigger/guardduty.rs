@@ -80,6 +80,7 @@ pub fn decode(at: &At, event_time: Option<DateTime<Utc>>) -> Result<Finding, Dec
     let securityhub = opt_str(at, "arn")?.and_then(|arn| securityhub_copy(&arn, &id));
     Ok(Finding {
         securityhub,
+        own_note: None,
         id,
         types: vec![kind],
         severity,

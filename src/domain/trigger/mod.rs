@@ -92,7 +92,14 @@ pub struct Finding {
     /// The finding as Security Hub's `BatchUpdateFindings` names it: an ASFF finding's own, or
     /// the copy GuardDuty sends to Security Hub; none for OCSF findings.
     pub securityhub: Option<SecurityHubRef>,
+    /// When the finding's latest change is this function's own note (ASFF `Note.UpdatedBy` is
+    /// [`NOTE_AUTHOR`] and its `UpdatedAt` is not older than the finding's): the time of that
+    /// note. Security Hub sends an Imported event for every `BatchUpdateFindings`.
+    pub own_note: Option<String>,
 }
+
+/// Who the function's notes on findings are by.
+pub const NOTE_AUTHOR: &str = "cvpn-terminator";
 
 /// A finding in Security Hub (ASFF `Id` and `ProductArn`).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -7,6 +7,7 @@ use crate::shell::execute::{CallError, Outcome, DEADLINE};
 use serde::Serialize;
 
 mod hold;
+mod lines;
 mod log;
 pub mod note;
 pub mod outcome;

@@ -2,9 +2,10 @@
 //! whether the finding's workflow moves on. Pure.
 
 use super::hold::HoldOutcome;
+use super::lines::{names_of, plural};
 use super::outcome::Failure;
 use super::{Entry, Response};
-use crate::domain::model::clip;
+use crate::domain::model::{clip, Reason};
 use crate::domain::trigger::{FindingEvent, FindingSource, SecurityHubRef};
 use crate::shell::config::{Tell, Workflow};
 use std::collections::BTreeSet;
@@ -22,15 +23,41 @@ pub struct Note {
     pub workflow: Option<Workflow>,
 }
 
-fn names<'a>(entries: impl Iterator<Item = &'a Entry>) -> Vec<String> {
-    entries
-        .filter_map(|e| e.username.clone().or_else(|| e.common_name.clone()))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect()
+/// Whether the finding was set aside before matching (closed, untrusted, below the bar, out of
+/// scope, Security Hub's echo of a note): it led to nothing, so it is told nothing.
+fn set_aside(r: &Response, id: &str) -> bool {
+    r.skipped.iter().any(|e| {
+        e.finding_id.as_deref() == Some(id)
+            && e.connection_id.is_none()
+            && e.reason.is_some_and(|reason| {
+                matches!(
+                    reason,
+                    Reason::FindingClosed
+                        | Reason::UntrustedProduct
+                        | Reason::BelowSeverity
+                        | Reason::TypeDenied
+                        | Reason::TypeNotAllowed
+                        | Reason::OutOfScope
+                        | Reason::OwnNote
+                )
+            })
+    })
+}
+
+/// What a failed invocation means for a finding, without other findings' details.
+fn failed(f: &Failure) -> String {
+    match f.kind.as_str() {
+        "CapExceeded" => {
+            "refused it: more connections matched than CVPN_MAX_TERMINATIONS allows, so nothing was ended".into()
+        }
+        kind => format!("did not finish ({kind}); Lambda retries it"),
+    }
 }
 
 fn text(r: &Response, id: &str, failure: Option<&Failure>) -> Option<(String, bool)> {
+    if set_aside(r, id) {
+        return None;
+    }
     let mine = |e: &&Entry| e.finding_id.as_deref() == Some(id);
     let ended: Vec<&Entry> = r.terminated.iter().filter(mine).collect();
     let faults: Vec<&Entry> = r
@@ -52,10 +79,9 @@ fn text(r: &Response, id: &str, failure: Option<&Failure>) -> Option<(String, bo
             .filter_map(|e| e.connection_id.as_deref())
             .collect();
         parts.push(format!(
-            "ended {} Client VPN session{} of {} ({})",
-            ended.len(),
-            if ended.len() == 1 { "" } else { "s" },
-            names(ended.iter().copied()).join(", "),
+            "ended {} of {} ({})",
+            plural(ended.len(), "Client VPN session"),
+            names_of(ended.iter().copied()).join(", "),
             connections.join(", ")
         ));
     }
@@ -80,14 +106,13 @@ fn text(r: &Response, id: &str, failure: Option<&Failure>) -> Option<(String, bo
             })
             .collect();
         parts.push(format!(
-            "{} session{} not ended yet ({})",
-            faults.len(),
-            if faults.len() == 1 { "" } else { "s" },
+            "{} not ended yet ({})",
+            plural(faults.len(), "session"),
             codes.into_iter().collect::<Vec<_>>().join(", ")
         ));
     }
     if let Some(f) = failure {
-        parts.push(format!("the invocation failed ({}): {}", f.kind, f.message));
+        parts.push(failed(f));
     }
     if parts.is_empty() {
         return None;
@@ -144,6 +169,7 @@ mod tests {
             account: None,
             region: None,
             evidence: Evidence::default(),
+            own_note: None,
             securityhub: securityhub.then(|| SecurityHubRef {
                 id: id.into(),
                 product_arn: "arn:aws:securityhub:eu-west-1::product/aws/guardduty".into(),
@@ -212,6 +238,35 @@ mod tests {
         assert!(notes[0]
             .text
             .ends_with("; 1 session not ended yet (InternalError)."));
+        assert_eq!(notes[0].workflow, None);
+    }
+
+    #[test]
+    fn a_finding_set_aside_is_told_nothing_even_when_the_invocation_fails() {
+        let e = event(
+            FindingSource::SecurityHubCustomAction,
+            vec![finding("a", true), finding("low", true)],
+        );
+        let r = Response {
+            skipped: vec![Entry {
+                finding_id: Some("low".into()),
+                reason: Some(Reason::BelowSeverity),
+                ..Entry::default()
+            }],
+            ..Response::default()
+        };
+        let cap = Failure {
+            kind: "CapExceeded".into(),
+            message: "refused: … cvpn-connection-… of other findings …".into(),
+        };
+        let notes = notes(&e, &r, Some(&cap), &Tell::default());
+        assert_eq!(notes.len(), 1);
+        assert_eq!(notes[0].finding_id, "a");
+        assert!(
+            !notes[0].text.contains("cvpn-connection"),
+            "{}",
+            notes[0].text
+        );
         assert_eq!(notes[0].workflow, None);
     }
 

@@ -2,10 +2,10 @@
 //! Pure. Field names are a stable interface: rules, input transformers and chat tools read them.
 
 use super::hold::HoldOutcome;
+use super::lines::{lead, names, reason, summary};
 use super::{Entry, FindingInfo, HoldEntry, Response};
 use crate::domain::model::clip;
 use serde::Serialize;
-use std::collections::BTreeSet;
 
 /// What kind of work the invocation did, which names the event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,8 +67,6 @@ pub const MAX_DETAIL_BYTES: usize = 255 * 1024;
 const MAX_LISTED: usize = 100;
 /// The longest line for people (summary, reason, error message), in bytes.
 const MAX_LINE: usize = 1024;
-/// Names in the one-line summary.
-const NAMES_IN_SUMMARY: usize = 5;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Counts {
@@ -166,140 +164,6 @@ pub fn detail_type(work: Work, r: &Response, failed: bool) -> Option<DetailType>
     }
 }
 
-fn names(r: &Response) -> Vec<String> {
-    let connections = r
-        .terminated
-        .iter()
-        .chain(&r.unplanned)
-        .chain(&r.would_terminate)
-        .chain(&r.failed)
-        .chain(&r.left_active)
-        .filter_map(|e| e.username.clone().or_else(|| e.common_name.clone()));
-    let held = r
-        .quarantine
-        .iter()
-        .filter(|h| h.outcome != HoldOutcome::NotHeld)
-        .map(|h| h.name.clone());
-    connections
-        .chain(held)
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect()
-}
-
-fn listed(names: &[String]) -> String {
-    match names.len() {
-        0 => "no one".into(),
-        n if n <= NAMES_IN_SUMMARY => names.join(", "),
-        n => format!(
-            "{} and {} more",
-            names[..NAMES_IN_SUMMARY].join(", "),
-            n - NAMES_IN_SUMMARY
-        ),
-    }
-}
-
-fn plural(n: usize, one: &str) -> String {
-    format!("{n} {one}{}", if n == 1 { "" } else { "s" })
-}
-
-fn summary(r: &Response, users: &[String], failure: Option<&Failure>) -> String {
-    let ended = r.terminated.len() + r.unplanned.len();
-    let mut parts = Vec::new();
-    if r.dry_run {
-        parts.push(format!(
-            "dry run: would end {} of {}",
-            plural(r.would_terminate.len(), "session"),
-            listed(users)
-        ));
-    } else if ended > 0 || r.quarantine.is_empty() {
-        parts.push(format!(
-            "ended {} of {}",
-            plural(ended, "session"),
-            listed(users)
-        ));
-    }
-    let holds: Vec<&HoldEntry> = r
-        .quarantine
-        .iter()
-        .filter(|h| h.outcome != HoldOutcome::NotHeld)
-        .collect();
-    let released = holds
-        .iter()
-        .filter(|h| h.outcome == HoldOutcome::Released)
-        .count();
-    if holds.len() > released {
-        let held: Vec<String> = holds
-            .iter()
-            .filter(|h| h.outcome != HoldOutcome::Released)
-            .map(|h| h.name.clone())
-            .collect();
-        let until = holds.iter().filter_map(|h| h.until.as_deref()).max();
-        parts.push(format!(
-            "quarantined {}{}",
-            listed(&held),
-            until.map(|u| format!(" until {u}")).unwrap_or_default()
-        ));
-    }
-    if released > 0 {
-        let freed: Vec<String> = holds
-            .iter()
-            .filter(|h| h.outcome == HoldOutcome::Released)
-            .map(|h| h.name.clone())
-            .collect();
-        parts.push(format!("released {} from quarantine", listed(&freed)));
-    }
-    let faults = r.failed.len() + r.left_active.len();
-    if faults > 0 {
-        parts.push(format!("{} could not be ended", plural(faults, "session")));
-    }
-    if !r.deferred.is_empty() {
-        parts.push(format!(
-            "{} left for later",
-            plural(r.deferred.len(), "session")
-        ));
-    }
-    if let Some(f) = failure {
-        parts.push(format!("failed ({})", f.kind));
-    }
-    parts.join("; ")
-}
-
-fn reason(r: &Response) -> String {
-    let t = &r.trigger;
-    match t.source.as_str() {
-        "schedule" => "scheduled cleanup of idle and over-age sessions".into(),
-        "direct" | "quarantine" | "release" => {
-            let by = match t.source.as_str() {
-                "direct" => "direct request",
-                "quarantine" => "quarantine request",
-                _ => "release request",
-            };
-            match &t.reason {
-                Some(why) => format!("{by}: {why}"),
-                None => by.into(),
-            }
-        }
-        _ => match t.findings.split_first() {
-            None => t.source.clone(),
-            Some((first, rest)) => {
-                let kind = first.types.first().map(String::as_str).unwrap_or("finding");
-                let more = if rest.is_empty() {
-                    String::new()
-                } else {
-                    format!(" and {} more", plural(rest.len(), "finding"))
-                };
-                let action = t
-                    .action_name
-                    .as_deref()
-                    .map(|a| format!(", custom action {a}"))
-                    .unwrap_or_default();
-                format!("{kind} ({}{action}){more}", first.severity_label)
-            }
-        },
-    }
-}
-
 /// The event's detail, or `None` when the invocation did nothing worth telling.
 pub fn build(
     work: Work,
@@ -320,11 +184,8 @@ pub fn build(
         errors: r.errors.len(),
         quarantine: r.quarantine.len(),
     };
-    let link = r
-        .trigger
-        .findings
-        .iter()
-        .find_map(|f| f.link.clone())
+    let link = lead(r)
+        .and_then(|f| f.link.clone())
         .or_else(|| cx.fallback_link.map(str::to_owned))
         .unwrap_or_default();
     let ended: Vec<&Entry> = r
@@ -335,7 +196,7 @@ pub fn build(
         .collect();
     let failed: Vec<&Entry> = r.failed.iter().chain(&r.left_active).collect();
     // People's text (a request's reason, many names) must not outgrow the event either.
-    let said = clip(&summary(r, &users, failure), MAX_LINE).to_owned();
+    let said = clip(&summary(r, failure), MAX_LINE).to_owned();
     let why = clip(&reason(r), MAX_LINE).to_owned();
     let error = failure.map(|f| Failure {
         kind: f.kind.clone(),
@@ -363,7 +224,11 @@ pub fn build(
             },
             error: error.clone(),
             trigger: r.trigger.source.clone(),
-            action_name: r.trigger.action_name.clone(),
+            action_name: r
+                .trigger
+                .action_name
+                .as_deref()
+                .map(|a| clip(a, 256).to_owned()),
             dry_run: r.dry_run,
             summary: said.clone(),
             reason: why.clone(),

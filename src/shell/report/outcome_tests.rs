@@ -136,6 +136,15 @@ fn the_summary_says_what_was_done_to_whom() {
         "UnauthorizedAccess:IAMUser/MaliciousIPCaller.Custom (HIGH)"
     );
     assert_eq!(d.link, "https://example/f-1");
+    // Only those whose sessions ended are named as ended.
+    let mut mixed = incident(1);
+    mixed.terminated[0].username = Some("bob".into());
+    mixed.failed = vec![entry(9, "alice")];
+    let (_, d) = build(Work::Incident, &mixed, None, Context::default()).unwrap();
+    assert_eq!(
+        d.summary,
+        "ended 1 session of bob; 1 session of alice could not be ended"
+    );
     let many = incident(30);
     let (_, d) = build(Work::Incident, &many, None, Context::default()).unwrap();
     assert_eq!(

@@ -1,0 +1,163 @@
+//! The lines people read in an outcome: who was acted on, what was done to them, and why. Pure.
+
+use super::hold::HoldOutcome;
+use super::outcome::Failure;
+use super::{Entry, FindingInfo, HoldEntry, Response};
+use std::collections::BTreeSet;
+
+/// Names in a one-line summary before the rest are counted.
+const NAMES_IN_SUMMARY: usize = 5;
+
+/// The usernames (or, without one, common names) of `entries`, each once, sorted.
+pub fn names_of<'a>(entries: impl Iterator<Item = &'a Entry>) -> Vec<String> {
+    entries
+        .filter_map(|e| e.username.clone().or_else(|| e.common_name.clone()))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// Everyone the invocation acted on or tried to: ended, endable, failed, held.
+pub fn names(r: &Response) -> Vec<String> {
+    let connections = r
+        .terminated
+        .iter()
+        .chain(&r.unplanned)
+        .chain(&r.would_terminate)
+        .chain(&r.failed)
+        .chain(&r.left_active);
+    let held = r
+        .quarantine
+        .iter()
+        .filter(|h| h.outcome != HoldOutcome::NotHeld)
+        .map(|h| h.name.clone());
+    names_of(connections)
+        .into_iter()
+        .chain(held)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+fn listed(names: &[String]) -> String {
+    match names.len() {
+        0 => "no one".into(),
+        n if n <= NAMES_IN_SUMMARY => names.join(", "),
+        n => format!(
+            "{} and {} more",
+            names[..NAMES_IN_SUMMARY].join(", "),
+            n - NAMES_IN_SUMMARY
+        ),
+    }
+}
+
+pub fn plural(n: usize, one: &str) -> String {
+    format!("{n} {one}{}", if n == 1 { "" } else { "s" })
+}
+
+/// What was done to whom, in one line.
+pub fn summary(r: &Response, failure: Option<&Failure>) -> String {
+    let mut parts = Vec::new();
+    if r.dry_run {
+        parts.push(format!(
+            "dry run: would end {} of {}",
+            plural(r.would_terminate.len(), "session"),
+            listed(&names_of(r.would_terminate.iter()))
+        ));
+    } else {
+        let ended = r.terminated.len() + r.unplanned.len();
+        if ended > 0 || r.quarantine.is_empty() {
+            parts.push(format!(
+                "ended {} of {}",
+                plural(ended, "session"),
+                listed(&names_of(r.terminated.iter().chain(&r.unplanned)))
+            ));
+        }
+    }
+    let holds: Vec<&HoldEntry> = r
+        .quarantine
+        .iter()
+        .filter(|h| h.outcome != HoldOutcome::NotHeld)
+        .collect();
+    let (released, held): (Vec<&HoldEntry>, Vec<&HoldEntry>) = holds
+        .into_iter()
+        .partition(|h| h.outcome == HoldOutcome::Released);
+    if !held.is_empty() {
+        let until = held.iter().filter_map(|h| h.until.as_deref()).max();
+        let who: Vec<String> = held.iter().map(|h| h.name.clone()).collect();
+        parts.push(format!(
+            "quarantined {}{}",
+            listed(&who),
+            until.map(|u| format!(" until {u}")).unwrap_or_default()
+        ));
+    }
+    if !released.is_empty() {
+        let who: Vec<String> = released.iter().map(|h| h.name.clone()).collect();
+        parts.push(format!("released {} from quarantine", listed(&who)));
+    }
+    let faults: Vec<&Entry> = r.failed.iter().chain(&r.left_active).collect();
+    if !faults.is_empty() {
+        parts.push(format!(
+            "{} of {} could not be ended",
+            plural(faults.len(), "session"),
+            listed(&names_of(faults.into_iter()))
+        ));
+    }
+    if !r.deferred.is_empty() {
+        parts.push(format!(
+            "{} left for later",
+            plural(r.deferred.len(), "session")
+        ));
+    }
+    if let Some(f) = failure {
+        parts.push(format!("failed ({})", f.kind));
+    }
+    parts.join("; ")
+}
+
+/// The finding that led to what was done (the first one an ended, endable, failed or held entry
+/// names), else the event's first: a finding that was skipped does not speak for the others.
+pub fn lead(r: &Response) -> Option<&FindingInfo> {
+    let acted = r
+        .terminated
+        .iter()
+        .chain(&r.would_terminate)
+        .chain(&r.failed)
+        .filter_map(|e| e.finding_id.as_deref())
+        .chain(r.quarantine.iter().filter_map(|h| h.finding_id.as_deref()))
+        .find_map(|id| r.trigger.findings.iter().find(|f| f.id == id));
+    acted.or_else(|| r.trigger.findings.first())
+}
+
+/// Why, in one line.
+pub fn reason(r: &Response) -> String {
+    let t = &r.trigger;
+    let by = match t.source.as_str() {
+        "schedule" => return "scheduled cleanup of idle and over-age sessions".into(),
+        "direct" => "direct request",
+        "quarantine" => "quarantine request",
+        "release" => "release request",
+        _ => {
+            let Some(first) = lead(r) else {
+                return t.source.clone();
+            };
+            let kind = first.types.first().map(String::as_str).unwrap_or("finding");
+            let rest = t.findings.len() - 1;
+            let more = if rest == 0 {
+                String::new()
+            } else {
+                format!(" and {} more", plural(rest, "finding"))
+            };
+            let action = t
+                .action_name
+                .as_deref()
+                .map(|a| format!(", custom action {a}"))
+                .unwrap_or_default();
+            return format!("{kind} ({}{action}){more}", first.severity_label);
+        }
+    };
+    match &t.reason {
+        Some(why) => format!("{by}: {why}"),
+        None => by.into(),
+    }
+}
