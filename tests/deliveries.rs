@@ -9,24 +9,7 @@ mod common;
 
 use common::keep_out::*;
 use common::*;
-use cvpn_terminator::shell::handler::Invoked;
-use cvpn_terminator::{App, Dynamo, Ec2, HandlerError, Response};
-use serde_json::Value;
-use std::time::{Duration, Instant};
-
-/// `event` handled as Lambda's invocation `request` would.
-async fn deliver(
-    app: &App<impl cvpn_terminator::ClientVpnApi, Dynamo>,
-    event: &Value,
-    request: &str,
-) -> Result<Response, HandlerError> {
-    let invoked = Invoked {
-        deadline: Some(Instant::now() + Duration::from_secs(60)),
-        request_id: Some(request),
-        account: None,
-    };
-    app.handle_invoked(event, invoked).await
-}
+use cvpn_terminator::{App, Ec2, HandlerError};
 
 fn calls(h: &Harness, action: &str) -> u64 {
     h.emulator.service().stats()[action].calls

@@ -9,11 +9,9 @@ mod common;
 use common::keep_out::*;
 use common::*;
 use cvpn_terminator::adapters::notify::{Notifiers, OutcomeBus};
-use cvpn_terminator::shell::handler::Invoked;
 use cvpn_terminator::shell::report::Channel;
-use cvpn_terminator::{App, Dynamo, HandlerError, Response};
+use cvpn_terminator::HandlerError;
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
 
 const ACCOUNT: &str = "111122223333";
 
@@ -86,19 +84,6 @@ fn notifiers(moto: &Moto, bus: &str) -> Notifiers {
         region: Some("eu-west-1".into()),
         ..Notifiers::default()
     }
-}
-
-async fn deliver(
-    app: &App<impl cvpn_terminator::ClientVpnApi, Dynamo>,
-    event: &Value,
-    request: &str,
-) -> Result<Response, HandlerError> {
-    let invoked = Invoked {
-        deadline: Some(Instant::now() + Duration::from_secs(60)),
-        request_id: Some(request),
-        account: Some(ACCOUNT),
-    };
-    app.handle_invoked(event, invoked).await
 }
 
 /// Field names and kinds of a JSON value, arrays by their first item.

@@ -123,16 +123,25 @@ export function addTelling(
     metricValue: "1",
     defaultValue: 0,
   });
-  const alarm = failures.metric({ period: Duration.minutes(5), statistic: "Sum" }).createAlarm(scope, "NotificationAlarm", {
-    alarmDescription: "An outcome event or a note on a finding could not be sent; what was done stands, but people were not told",
-    threshold: 1,
-    evaluationPeriods: 1,
-    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-  });
-  if (alarmTopic) {
-    alarm.addAlarmAction(new cwActions.SnsAction(alarmTopic));
-  }
+  // Any one in five minutes; quiet when there is nothing to tell.
+  const alarmOn = (metric: cloudwatch.Metric, id: string, alarmDescription: string) => {
+    const alarm = metric.createAlarm(scope, id, {
+      alarmDescription,
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    if (alarmTopic) {
+      alarm.addAlarmAction(new cwActions.SnsAction(alarmTopic));
+    }
+    return alarm;
+  };
+  const alarm = alarmOn(
+    failures.metric({ period: Duration.minutes(5), statistic: "Sum" }),
+    "NotificationAlarm",
+    "An outcome event or a note on a finding could not be sent; what was done stands, but people were not told",
+  );
 
   let topic: sns.Topic | undefined;
   if (bus !== "" && (props.notificationTopic || props.notificationEmail)) {
@@ -177,22 +186,17 @@ export function addTelling(
       ],
       true,
     );
-    const undelivered = new cloudwatch.Metric({
-      namespace: "AWS/Events",
-      metricName: "FailedInvocations",
-      dimensionsMap: { RuleName: rule.ruleName },
-      period: Duration.minutes(5),
-      statistic: "Sum",
-    }).createAlarm(scope, "NotificationDeliveryAlarm", {
-      alarmDescription: "EventBridge could not deliver an outcome message to the notifications topic",
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    if (alarmTopic) {
-      undelivered.addAlarmAction(new cwActions.SnsAction(alarmTopic));
-    }
+    alarmOn(
+      new cloudwatch.Metric({
+        namespace: "AWS/Events",
+        metricName: "FailedInvocations",
+        dimensionsMap: { RuleName: rule.ruleName },
+        period: Duration.minutes(5),
+        statistic: "Sum",
+      }),
+      "NotificationDeliveryAlarm",
+      "EventBridge could not deliver an outcome message to the notifications topic",
+    );
   }
   return {
     environment: {

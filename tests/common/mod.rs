@@ -147,6 +147,20 @@ pub fn anew(event: &Value, tag: &str) -> Value {
     e
 }
 
+/// `event` handled as Lambda's invocation `request` would, in account 111122223333.
+pub async fn deliver(
+    app: &App<impl ClientVpnApi, Dynamo>,
+    event: &Value,
+    request: &str,
+) -> Result<Response, HandlerError> {
+    let invoked = cvpn_terminator::shell::handler::Invoked {
+        deadline: Some(std::time::Instant::now() + Duration::from_secs(60)),
+        request_id: Some(request),
+        account: Some("111122223333"),
+    };
+    app.handle_invoked(event, invoked).await
+}
+
 /// The connection IDs of response entries.
 pub fn ids(entries: &[cvpn_terminator::shell::report::Entry]) -> BTreeSet<String> {
     entries
