@@ -169,7 +169,8 @@ check("only the outcome rule may publish to the topic",
       [s["Condition"] for s in publish if s["Effect"] == "Allow"] == [{"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["OutcomeRule", "Arn"]}}}])
 check("an alarm when the rule cannot deliver to the topic",
       res["NotificationDeliveryAlarm"]["Properties"]["MetricName"] == "FailedInvocations"
-      and res["NotificationDeliveryAlarm"]["Properties"]["Dimensions"][0]["Value"] == {"Ref": "OutcomeRule"})
+      and all({"Name": "RuleName", "Value": {"Ref": "OutcomeRule"}} in dims
+              for dims in branches(res["NotificationDeliveryAlarm"]["Properties"]["Dimensions"])))
 outcome_rule = res["OutcomeRule"]["Properties"]
 pattern = outcome_rule["EventPattern"]
 check("the outcome rule takes this function's four kinds of event from the outcome bus",

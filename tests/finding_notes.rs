@@ -232,7 +232,7 @@ async fn a_refused_incident_notes_why_without_moving_the_workflow() {
     let sent = sent.lock().unwrap();
     let text = sent[0].note().unwrap().text().unwrap();
     assert!(
-        text.ends_with("refused it: more connections matched than CVPN_MAX_TERMINATIONS allows, so nothing was ended."),
+        text.starts_with("cvpn-terminator refused it: more connections matched than CVPN_MAX_TERMINATIONS allows, so nothing was ended. [cvpn-terminator "),
         "{text}"
     );
     assert!(sent[0].workflow().is_none());
@@ -243,23 +243,54 @@ async fn a_refused_incident_notes_why_without_moving_the_workflow() {
 async fn security_hubs_event_for_our_own_note_acts_on_nothing_and_notes_nothing() {
     let moto = Moto::start();
     let (h, sent) = noted(&moto, "echo", Tell::default(), false).await;
-    // What Security Hub sends after the function's BatchUpdateFindings: the same finding, its
-    // UpdatedAt unchanged, with the function's note and the status it set.
-    let mut echo = anew(&event("securityhub-imported.json"), "echo");
+    let imported = event("securityhub-imported.json");
+    let first = h.app.handle(&imported).await.unwrap();
+    assert_eq!(first.terminated.len(), 1);
+    let note = sent.lock().unwrap()[0]
+        .note()
+        .unwrap()
+        .text()
+        .unwrap()
+        .to_owned();
+    // What Security Hub sends after that BatchUpdateFindings: the same finding, with the note
+    // and the status the function set, and UpdatedAt as it was.
+    let mut echo = anew(&imported, "echo");
     let f = &mut echo["detail"]["findings"][0];
-    let updated = f["UpdatedAt"].as_str().unwrap().to_owned();
-    f["Note"] = serde_json::json!({"Text": "cvpn-terminator ended …", "UpdatedBy": "cvpn-terminator",
-        "UpdatedAt": "2026-11-22T09:12:00.000Z"});
+    f["Note"] = serde_json::json!({"Text": note, "UpdatedBy": "cvpn-terminator",
+        "UpdatedAt": "2026-11-22T09:15:07.000Z"});
     f["Workflow"] = serde_json::json!({"Status": "NOTIFIED"});
-    let r = h.app.handle(&echo).await.unwrap();
-    assert!(r.terminated.is_empty() && r.quarantine.is_empty());
-    assert_eq!(r.skipped[0].reason.map(|r| r.as_str()), Some("own_note"));
-    assert!(sent.lock().unwrap().is_empty() && r.notifications.is_empty());
-    assert!(h.ended().is_empty());
-    // A change by the detector after the note is new evidence: acted on.
-    let f = &mut echo["detail"]["findings"][0];
-    f["Note"]["UpdatedAt"] = serde_json::json!(updated);
-    f["UpdatedAt"] = serde_json::json!("2026-11-22T09:14:00.000Z");
-    let r = h.app.handle(&anew(&echo, "later")).await.unwrap();
-    assert_eq!(r.terminated.len(), 1, "{r:?}");
+    let quiet = h.app.handle(&echo).await.unwrap();
+    assert!(
+        quiet.terminated.is_empty() && quiet.quarantine.is_empty(),
+        "{quiet:?}"
+    );
+    assert_eq!(
+        quiet.skipped[0].reason.map(|r| r.as_str()),
+        Some("own_note")
+    );
+    assert_eq!(sent.lock().unwrap().len(), 1, "the echo is not noted");
+    // An analyst's evidence added afterwards (BatchUpdateFindings leaves UpdatedAt as it was) is
+    // acted on: here, bob's other connection, by its ID.
+    let mut evidence = anew(&echo, "evidence");
+    let other = h
+        .emulator
+        .service()
+        .snapshot()
+        .endpoints
+        .iter()
+        .flat_map(|e| e.connections.iter())
+        .find(|c| c.status == cvpn_emulator::ConnectionStatus::Active)
+        .map(|c| c.connection_id.clone())
+        .unwrap();
+    evidence["detail"]["findings"][0]["UserDefinedFields"] =
+        serde_json::json!({ "ClientVpnConnectionId": other });
+    let acted = h.app.handle(&evidence).await.unwrap();
+    assert!(
+        acted
+            .skipped
+            .iter()
+            .all(|e| e.reason.map(|r| r.as_str()) != Some("own_note")),
+        "{acted:?}"
+    );
+    assert!(h.ended().contains(&other));
 }

@@ -75,6 +75,9 @@ export function addTelling(
   if (!/^[A-Za-z0-9._\/-]{0,256}$/.test(bus)) {
     throw new Error(`outcomeBus ${bus} is not an event bus name in this account and Region`);
   }
+  if (bus === "" && (props.notificationEmail || props.notificationTopic)) {
+    throw new Error("notificationEmail and notificationTopic need outcome events: outcomeBus is empty");
+  }
   const workflow = props.findingWorkflow ?? "NOTIFIED";
   const notes = props.findingNotes ?? true;
   if (bus !== "") {
@@ -190,7 +193,8 @@ export function addTelling(
       new cloudwatch.Metric({
         namespace: "AWS/Events",
         metricName: "FailedInvocations",
-        dimensionsMap: { RuleName: rule.ruleName },
+        // A rule on a custom bus reports under its bus's name too.
+        dimensionsMap: bus === "default" ? { RuleName: rule.ruleName } : { EventBusName: bus, RuleName: rule.ruleName },
         period: Duration.minutes(5),
         statistic: "Sum",
       }),

@@ -303,7 +303,7 @@ test("telling people: an email gets one short message per outcome through an enc
 });
 
 test("telling people: each channel can be turned off", () => {
-  const { template } = synth({ outcomeBus: "", findingNotes: false, notificationEmail: "soc@example.com" });
+  const { template } = synth({ outcomeBus: "", findingNotes: false });
   const actions = statements(template).map((s) => s.Action);
   assert.ok(!actions.includes("events:PutEvents") && !actions.includes("securityhub:BatchUpdateFindings"));
   template.resourceCountIs("AWS::SNS::Topic", 0);
@@ -311,4 +311,5 @@ test("telling people: each channel can be turned off", () => {
     Environment: { Variables: Match.objectLike({ CVPN_OUTCOME_BUS: "", CVPN_FINDING_NOTES: "false" }) },
   });
   assert.throws(() => synth({ outcomeBus: "arn:aws:events:eu-west-1:111122223333:event-bus/x" }), /outcomeBus/);
+  assert.throws(() => synth({ outcomeBus: "", notificationEmail: "soc@example.com" }), /outcomeBus is empty/);
 });

@@ -154,6 +154,7 @@ mod tests {
             evidence: Evidence::default(),
             securityhub: None,
             own_note: None,
+            note_key: None,
         }
     }
 

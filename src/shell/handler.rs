@@ -85,9 +85,11 @@ impl fmt::Display for HandlerError {
                  ({cap}); nothing was terminated. Check the username mapping and the finding"
             ),
             Self::Incomplete(r) => {
+                // The first few of each: the message is one line, whatever the fleet's size.
                 let failed: Vec<String> = r
                     .failed
                     .iter()
+                    .take(IN_MESSAGE)
                     .map(|e| {
                         format!(
                             "{} {}",
@@ -99,6 +101,7 @@ impl fmt::Display for HandlerError {
                 let errors: Vec<String> = r
                     .errors
                     .iter()
+                    .take(IN_MESSAGE)
                     .map(|e| {
                         format!(
                             "{} {} {}",
@@ -113,14 +116,25 @@ impl fmt::Display for HandlerError {
                     "incomplete: {} of {} planned terminations failed [{}], {} were deferred; {} steps failed [{}]; {} connections of targeted users left active",
                     r.failed.len(),
                     r.failed.len() + r.terminated.len() + r.would_terminate.len() + r.deferred.len(),
-                    failed.join(", "),
+                    failed.join(", ") + more(r.failed.len()),
                     r.deferred.len(),
                     r.errors.len(),
-                    errors.join(", "),
+                    errors.join(", ") + more(r.errors.len()),
                     r.left_active.len()
                 )
             }
         }
+    }
+}
+
+/// Failures named in an error's message; the rest are in the response and the log.
+const IN_MESSAGE: usize = 10;
+
+fn more(n: usize) -> &'static str {
+    if n > IN_MESSAGE {
+        ", …"
+    } else {
+        ""
     }
 }
 
@@ -166,10 +180,12 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + DeliveryStore> App<A, S>
                 let answer = self.connect(&request).await;
                 Ok(serde_json::to_value(answer).expect("answers serialize"))
             }
-            decoded => self
-                .report(decoded, trigger::delivery_id(event), invoked)
-                .await
-                .map(|r| serde_json::to_value(r).expect("responses serialize")),
+            decoded => {
+                let max = self.config.tell.response_max_items;
+                self.report(decoded, trigger::delivery_id(event), invoked)
+                    .await
+                    .map(|r| serde_json::to_value(r.bounded(max)).expect("responses serialize"))
+            }
         }
     }
 

@@ -162,9 +162,10 @@ async fn run_handler(app: &App<Ec2, Dynamo>, event: &Value) -> ExitCode {
         }
         Err(e) => {
             if let Some(response) = e.response() {
+                let answered = response.clone().bounded(app.config.tell.response_max_items);
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(response).expect("responses serialize")
+                    serde_json::to_string_pretty(&answered).expect("responses serialize")
                 );
             }
             eprintln!("cvpn-terminator: {e}");

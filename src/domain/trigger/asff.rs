@@ -25,15 +25,16 @@
 //! - time of the activity: from `FirstObservedAt` to `LastObservedAt` (else `UpdatedAt`, else the
 //!   envelope's `time`).
 //!
-//! Never read: `Title`, `Description`, `ProductFields`, `Note`, other `UserDefinedFields` keys,
+//! Never read: `Title`, `Description`, `ProductFields`, other `UserDefinedFields` keys,
 //! `Resources[].Details` other than those above, and anything under `Action` but remote IPs.
+//! `Note` is read only to recognise Security Hub's event for a note of this function's (see
+//! `own_note`), which names no target and only ever skips the finding.
 //!
 //! Severity: `Label` placed at the bottom of GuardDuty's band, else `Normalized` / 10.
 
 use super::evidence::{Evidence, Principal};
 use super::{label_of, label_score, opt_str, Finding, SecurityHubRef, NOTE_AUTHOR};
 use crate::domain::json::{At, DecodeError};
-use crate::domain::model::parse_api_time;
 use chrono::{DateTime, Utc};
 
 pub const CONNECTION_KEY: &str = "ClientVpnConnectionId";
@@ -96,9 +97,11 @@ pub fn decode(at: &At, event_time: Option<DateTime<Utc>>) -> Result<Finding, Dec
         event_time,
     )?;
     let product = opt_str(at, "ProductArn")?;
-    let own_note = own_note(at)?;
+    let key = note_key(at);
+    let own_note = own_note(at, &key)?;
     Ok(Finding {
         own_note,
+        note_key: Some(key),
         securityhub: product.clone().map(|product_arn| SecurityHubRef {
             id: id.clone(),
             product_arn,
@@ -115,28 +118,64 @@ pub fn decode(at: &At, event_time: Option<DateTime<Utc>>) -> Result<Finding, Dec
     })
 }
 
-/// The time of the finding's note when it is this function's and no change to the finding came
-/// after it (`BatchUpdateFindings` leaves `UpdatedAt` as it was, so a later detector update is
-/// newer than the note).
-fn own_note(at: &At) -> Result<Option<String>, DecodeError> {
+/// What a note of ours records of the finding it was written on: a digest of the fields a
+/// `BatchUpdateFindings` leaves alone and a later change would move (the detector's `UpdatedAt`,
+/// severity, types, and the analyst's `UserDefinedFields` evidence). The same digest on a finding
+/// carrying our note means Security Hub's event is the echo of that note and nothing else.
+fn note_key(at: &At) -> String {
+    let mut parts = Vec::new();
+    for path in [
+        &["UpdatedAt"][..],
+        &["Severity", "Label"],
+        &["Severity", "Normalized"],
+        &["Types"],
+        &["UserDefinedFields", ENDPOINT_KEY],
+        &["UserDefinedFields", CONNECTION_KEY],
+    ] {
+        let value = path.iter().try_fold(at.clone(), |v, key| v.get(key));
+        parts.push(value.map(|v| v.value.to_string()).unwrap_or_default());
+    }
+    digest(&parts.join("\u{1f}"))
+}
+
+/// FNV-1a, 64 bits, as 16 hex digits: a fingerprint, not a secret.
+pub fn digest(text: &str) -> String {
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{hash:016x}")
+}
+
+/// The marker our notes end with: `[cvpn-terminator KEY]`, KEY the finding's [`note_key`], or
+/// `copy` on a GuardDuty finding's Security Hub copy (whose ASFF fields we never saw).
+pub fn note_marker(key: &str) -> String {
+    format!("[{NOTE_AUTHOR} {key}]")
+}
+
+/// When the finding carries our note and nothing changed since it was written: the note's time.
+/// A note on a GuardDuty copy is matched by time: GuardDuty's later updates move `UpdatedAt` past
+/// it (`BatchUpdateFindings` never moves `UpdatedAt`).
+fn own_note(at: &At, key: &str) -> Result<Option<String>, DecodeError> {
     let Some(note) = at.get("Note") else {
         return Ok(None);
     };
     if opt_str(&note, "UpdatedBy")?.as_deref() != Some(NOTE_AUTHOR) {
         return Ok(None);
     }
-    let noted = opt_str(&note, "UpdatedAt")?;
-    let changed = opt_str(at, "UpdatedAt")?;
-    Ok(
-        match (
-            noted.as_deref().and_then(parse_api_time),
-            changed.as_deref().and_then(parse_api_time),
-        ) {
-            (Some(n), Some(c)) if n >= c => noted,
-            (Some(_), None) => noted,
+    let text = opt_str(&note, "Text")?.unwrap_or_default();
+    let noted = note.get("UpdatedAt").map(|t| t.time()).transpose()?;
+    let when = || noted.map(|t| t.to_rfc3339()).unwrap_or_default();
+    if text.ends_with(&note_marker(key)) {
+        return Ok(Some(when()));
+    }
+    if text.ends_with(&note_marker("copy")) {
+        let changed = at.get("UpdatedAt").map(|t| t.time()).transpose()?;
+        return Ok(match (noted, changed) {
+            (Some(n), Some(c)) if n >= c => Some(when()),
             _ => None,
-        },
-    )
+        });
+    }
+    Ok(None)
 }
 
 fn severity(at: &At) -> Result<(f64, String), DecodeError> {
@@ -246,35 +285,42 @@ mod tests {
     }
 
     #[test]
-    fn the_functions_own_note_is_told_apart_from_a_later_change() {
-        let noted = |by: &str, noted_at: &str, updated: &str| {
-            let v = json!({"Id": "f", "Severity": {"Label": "HIGH"}, "UpdatedAt": updated,
-                "Note": {"Text": "cvpn-terminator ended …", "UpdatedBy": by, "UpdatedAt": noted_at}});
+    fn the_functions_own_note_is_told_apart_from_any_later_change() {
+        let base = json!({"Id": "f", "Severity": {"Label": "HIGH"}, "UpdatedAt": "2026-11-22T09:14:00Z",
+            "Types": ["TTPs/x"], "UserDefinedFields": {"ClientVpnConnectionId": "cvpn-connection-0123456789abcdef0"}});
+        let key = decode(&At::root(&base), None).unwrap().note_key.unwrap();
+        let noted = |mut v: Value, text: String, by: &str| {
+            v["Note"] =
+                json!({"Text": text, "UpdatedBy": by, "UpdatedAt": "2026-11-22T09:15:05.123Z"});
             decode(&At::root(&v), None).unwrap().own_note
         };
-        assert_eq!(
-            noted(
-                "cvpn-terminator",
-                "2026-11-22T09:15:05.000Z",
-                "2026-11-22T09:14:00Z"
-            )
-            .as_deref(),
-            Some("2026-11-22T09:15:05.000Z")
-        );
-        // The detector changed the finding after the note: new evidence.
-        assert_eq!(
-            noted(
-                "cvpn-terminator",
-                "2026-11-22T09:15:05Z",
-                "2026-11-22T09:20:00Z"
+        let ours = format!("cvpn-terminator ended … {}", note_marker(&key));
+        assert!(noted(base.clone(), ours.clone(), "cvpn-terminator").is_some());
+        // A person's note, or ours on a finding changed since: new evidence, acted on.
+        assert_eq!(noted(base.clone(), ours.clone(), "analyst"), None);
+        for (field, value) in [
+            ("UpdatedAt", json!("2026-11-22T09:20:00Z")),
+            ("Severity", json!({"Label": "CRITICAL"})),
+            ("Types", json!(["TTPs/y"])),
+            (
+                "UserDefinedFields",
+                json!({"ClientVpnConnectionId": "cvpn-connection-0123456789abcdef1"}),
             ),
-            None
-        );
-        // A person's note.
-        assert_eq!(
-            noted("analyst", "2026-11-22T09:15:05Z", "2026-11-22T09:14:00Z"),
-            None
-        );
+        ] {
+            let mut changed = base.clone();
+            changed[field] = value;
+            assert_eq!(
+                noted(changed, ours.clone(), "cvpn-terminator"),
+                None,
+                "{field}"
+            );
+        }
+        // A note on a GuardDuty copy is matched by time: a later update by GuardDuty acts.
+        let copy = format!("cvpn-terminator ended … {}", note_marker("copy"));
+        assert!(noted(base.clone(), copy.clone(), "cvpn-terminator").is_some());
+        let mut later = base.clone();
+        later["UpdatedAt"] = json!("2026-11-22T09:30:00Z");
+        assert_eq!(noted(later, copy, "cvpn-terminator"), None);
         assert_eq!(finding(json!([])).own_note, None);
     }
 

@@ -81,6 +81,8 @@ pub fn decode(at: &At, event_time: Option<DateTime<Utc>>) -> Result<Finding, Dec
     Ok(Finding {
         securityhub,
         own_note: None,
+        // The note goes on the Security Hub copy, whose ASFF fields were never seen here.
+        note_key: Some("copy".into()),
         id,
         types: vec![kind],
         severity,

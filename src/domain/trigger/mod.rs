@@ -92,10 +92,13 @@ pub struct Finding {
     /// The finding as Security Hub's `BatchUpdateFindings` names it: an ASFF finding's own, or
     /// the copy GuardDuty sends to Security Hub; none for OCSF findings.
     pub securityhub: Option<SecurityHubRef>,
-    /// When the finding's latest change is this function's own note (ASFF `Note.UpdatedBy` is
-    /// [`NOTE_AUTHOR`] and its `UpdatedAt` is not older than the finding's): the time of that
-    /// note. Security Hub sends an Imported event for every `BatchUpdateFindings`.
+    /// When the finding carries this function's note and has not changed since (its
+    /// `asff::note_marker` matches): the time of that note. Security Hub sends an Imported event for
+    /// every `BatchUpdateFindings`.
     pub own_note: Option<String>,
+    /// What a note of ours on this finding ends with (`asff::note_marker`), so that Security Hub's
+    /// event for it is recognised.
+    pub note_key: Option<String>,
 }
 
 /// Who the function's notes on findings are by.

@@ -102,6 +102,7 @@ pub fn decode(at: &At, event_time: Option<DateTime<Utc>>) -> Result<Finding, Dec
         // Security Hub's OCSF findings are updated through another API (BatchUpdateFindingsV2).
         securityhub: None,
         own_note: None,
+        note_key: None,
     })
 }
 

@@ -1,7 +1,7 @@
 //! Settings of what the function tells people (`CVPN_OUTCOME_BUS`, `CVPN_FINDING_NOTES`,
-//! `CVPN_FINDING_WORKFLOW`, `CVPN_SECURITYHUB_NOTES`).
+//! `CVPN_FINDING_WORKFLOW`, `CVPN_SECURITYHUB_NOTES`) and its invoker (`CVPN_RESPONSE_MAX_ITEMS`).
 
-use super::{parse_bool, ConfigError};
+use super::{number, parse_bool, ConfigError};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tell {
@@ -13,6 +13,8 @@ pub struct Tell {
     pub workflow: Option<Workflow>,
     /// Whether a GuardDuty finding's copy in Security Hub gets the note too.
     pub guardduty_notes: bool,
+    /// Entries per list in the invocation's answer; the rest are counted (`truncated`).
+    pub response_max_items: usize,
 }
 
 /// The Security Hub workflow statuses the function may set.
@@ -39,6 +41,7 @@ impl Default for Tell {
             finding_notes: true,
             workflow: Some(Workflow::Notified),
             guardduty_notes: false,
+            response_max_items: 100,
         }
     }
 }
@@ -108,6 +111,12 @@ impl Tell {
             finding_notes: flag("CVPN_FINDING_NOTES", defaults.finding_notes)?,
             workflow,
             guardduty_notes: flag("CVPN_SECURITYHUB_NOTES", defaults.guardduty_notes)?,
+            response_max_items: number(
+                get("CVPN_RESPONSE_MAX_ITEMS"),
+                0..=100_000,
+                defaults.response_max_items,
+            )
+            .map_err(|m| err("CVPN_RESPONSE_MAX_ITEMS", m))?,
         })
     }
 }

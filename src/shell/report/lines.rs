@@ -39,15 +39,29 @@ pub fn names(r: &Response) -> Vec<String> {
         .collect()
 }
 
+/// Text a finding carries (its types, the names in it), as people will read it: one line, and
+/// never a link, which a product that imports findings could aim anywhere.
+pub fn plain(text: &str) -> String {
+    let line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if line.contains("://") || line.to_ascii_lowercase().contains("www.") {
+        return "(withheld: it looks like a link)".into();
+    }
+    line
+}
+
 fn listed(names: &[String]) -> String {
+    let shown: Vec<String> = names
+        .iter()
+        .take(NAMES_IN_SUMMARY)
+        .map(|n| plain(n))
+        .collect();
     match names.len() {
         0 => "no one".into(),
-        n if n <= NAMES_IN_SUMMARY => names.join(", "),
-        n => format!(
-            "{} and {} more",
-            names[..NAMES_IN_SUMMARY].join(", "),
-            n - NAMES_IN_SUMMARY
-        ),
+        n if n <= NAMES_IN_SUMMARY => shown.join(", "),
+        n => format!("{} and {} more", shown.join(", "), n - NAMES_IN_SUMMARY),
     }
 }
 
@@ -141,7 +155,7 @@ pub fn reason(r: &Response) -> String {
             let Some(first) = lead(r) else {
                 return t.source.clone();
             };
-            let kind = first.types.first().map(String::as_str).unwrap_or("finding");
+            let kind = first.types.first().map_or("finding".into(), |t| plain(t));
             let rest = t.findings.len() - 1;
             let more = if rest == 0 {
                 String::new()
@@ -151,13 +165,31 @@ pub fn reason(r: &Response) -> String {
             let action = t
                 .action_name
                 .as_deref()
-                .map(|a| format!(", custom action {a}"))
+                .map(|a| format!(", custom action {}", plain(a)))
                 .unwrap_or_default();
             return format!("{kind} ({}{action}){more}", first.severity_label);
         }
     };
     match &t.reason {
-        Some(why) => format!("{by}: {why}"),
+        Some(why) => format!("{by}: {}", plain(why)),
         None => by.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_from_findings_reaches_people_as_one_line_and_never_as_a_link() {
+        assert_eq!(plain("TTPs/Initial Access/x"), "TTPs/Initial Access/x");
+        assert_eq!(plain("a\nb\u{7}c"), "a b c");
+        for link in [
+            "Re-enrol at https://evil.example/x",
+            "see WWW.evil.example",
+            "hxxp://x",
+        ] {
+            assert_eq!(plain(link), "(withheld: it looks like a link)", "{link}");
+        }
     }
 }

@@ -6,11 +6,13 @@ use crate::domain::plan::{Origin, Skipped, Target};
 use crate::shell::execute::{CallError, Outcome, DEADLINE};
 use serde::Serialize;
 
+mod bound;
 mod hold;
 mod lines;
 mod log;
 pub mod note;
 pub mod outcome;
+pub use bound::Counts;
 pub use hold::{log_hold, log_unenforced, HoldEntry, HoldOutcome, Unenforced};
 pub use log::{log_call_error, log_notification, log_outcome, log_skipped, log_summary};
 
@@ -46,6 +48,12 @@ pub struct Response {
     /// What people were told (the outcome event, notes on findings), sent or failed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notifications: Vec<Notification>,
+    /// How many entries each list had: set when answered ([`Response::bounded`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counts: Option<Counts>,
+    /// Entries left out of each list, by list (`CVPN_RESPONSE_MAX_ITEMS`); each has its log line.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub truncated: std::collections::BTreeMap<&'static str, usize>,
 }
 
 /// Where people were told.

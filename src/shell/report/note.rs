@@ -2,10 +2,11 @@
 //! whether the finding's workflow moves on. Pure.
 
 use super::hold::HoldOutcome;
-use super::lines::{names_of, plural};
+use super::lines::{names_of, plain, plural};
 use super::outcome::Failure;
 use super::{Entry, Response};
 use crate::domain::model::{clip, Reason};
+use crate::domain::trigger::asff::note_marker;
 use crate::domain::trigger::{FindingEvent, FindingSource, SecurityHubRef};
 use crate::shell::config::{Tell, Workflow};
 use std::collections::BTreeSet;
@@ -60,6 +61,14 @@ fn text(r: &Response, id: &str, failure: Option<&Failure>) -> Option<(String, bo
     }
     let mine = |e: &&Entry| e.finding_id.as_deref() == Some(id);
     let ended: Vec<&Entry> = r.terminated.iter().filter(mine).collect();
+    // Ended by an earlier attempt of the same invocation (Lambda's retry): the note replaces that
+    // attempt's, so it says so.
+    let before = r
+        .skipped
+        .iter()
+        .filter(mine)
+        .filter(|e| e.reason == Some(Reason::AlreadyEnded))
+        .count();
     let faults: Vec<&Entry> = r
         .failed
         .iter()
@@ -81,7 +90,11 @@ fn text(r: &Response, id: &str, failure: Option<&Failure>) -> Option<(String, bo
         parts.push(format!(
             "ended {} of {} ({})",
             plural(ended.len(), "Client VPN session"),
-            names_of(ended.iter().copied()).join(", "),
+            names_of(ended.iter().copied())
+                .iter()
+                .map(|n| plain(n))
+                .collect::<Vec<_>>()
+                .join(", "),
             connections.join(", ")
         ));
     }
@@ -89,11 +102,14 @@ fn text(r: &Response, id: &str, failure: Option<&Failure>) -> Option<(String, bo
         let held: Vec<String> = holds
             .iter()
             .map(|h| match &h.until {
-                Some(until) => format!("{} {} until {until}", h.kind.as_str(), h.name),
-                None => format!("{} {}", h.kind.as_str(), h.name),
+                Some(until) => format!("{} {} until {until}", h.kind.as_str(), plain(&h.name)),
+                None => format!("{} {}", h.kind.as_str(), plain(&h.name)),
             })
             .collect();
         parts.push(format!("quarantined {}", held.join(", ")));
+    }
+    if before > 0 {
+        parts.push(format!("{} already ended", plural(before, "session")));
     }
     if !faults.is_empty() {
         let codes: BTreeSet<String> = faults
@@ -111,15 +127,15 @@ fn text(r: &Response, id: &str, failure: Option<&Failure>) -> Option<(String, bo
             codes.into_iter().collect::<Vec<_>>().join(", ")
         ));
     }
-    if let Some(f) = failure {
+    // A refusal by the cap is every finding's; another finding's fault is not this one's.
+    if let Some(f) = failure.filter(|f| f.kind == "CapExceeded" || !faults.is_empty()) {
         parts.push(failed(f));
     }
     if parts.is_empty() {
         return None;
     }
     let complete = failure.is_none() && faults.is_empty();
-    let text = format!("cvpn-terminator {}.", parts.join("; "));
-    Some((clip(&text, MAX_NOTE).to_owned(), complete))
+    Some((format!("cvpn-terminator {}.", parts.join("; ")), complete))
 }
 
 /// The notes an incident's findings get: none on a dry run or with notes off; GuardDuty's
@@ -142,11 +158,14 @@ pub fn notes(
         .iter()
         .filter_map(|f| {
             let finding = f.securityhub.clone()?;
+            let marker = note_marker(f.note_key.as_deref()?);
             let (text, complete) = text(r, &f.id, failure)?;
+            // The marker stays whole: it is how Security Hub's event for this note is known.
+            let body = clip(&text, MAX_NOTE - marker.len() - 1);
             Some(Note {
                 finding_id: f.id.clone(),
                 finding,
-                text,
+                text: format!("{body} {marker}"),
                 workflow: tell.workflow.filter(|_| complete),
             })
         })
@@ -170,6 +189,7 @@ mod tests {
             region: None,
             evidence: Evidence::default(),
             own_note: None,
+            note_key: securityhub.then(|| "k".into()),
             securityhub: securityhub.then(|| SecurityHubRef {
                 id: id.into(),
                 product_arn: "arn:aws:securityhub:eu-west-1::product/aws/guardduty".into(),
@@ -215,7 +235,7 @@ mod tests {
         assert_eq!(notes[0].finding_id, "a");
         assert_eq!(
             notes[0].text,
-            "cvpn-terminator ended 1 Client VPN session of alice (cvpn-connection-00000000000000001)."
+            "cvpn-terminator ended 1 Client VPN session of alice (cvpn-connection-00000000000000001). [cvpn-terminator k]"
         );
         assert_eq!(notes[0].workflow, Some(Workflow::Notified));
     }
@@ -237,7 +257,7 @@ mod tests {
         let notes = notes(&e, &r, None, &Tell::default());
         assert!(notes[0]
             .text
-            .ends_with("; 1 session not ended yet (InternalError)."));
+            .ends_with("; 1 session not ended yet (InternalError). [cvpn-terminator k]"));
         assert_eq!(notes[0].workflow, None);
     }
 
@@ -278,7 +298,8 @@ mod tests {
             ..Response::default()
         };
         let notes = notes(&e, &r, None, &Tell::default());
-        assert_eq!(notes[0].text.len(), MAX_NOTE);
+        assert!(notes[0].text.len() <= MAX_NOTE && notes[0].text.len() > MAX_NOTE - 8);
+        assert!(notes[0].text.ends_with(" [cvpn-terminator k]"));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use super::hold::HoldOutcome;
 use super::lines::{lead, names, reason, summary};
-use super::{Entry, FindingInfo, HoldEntry, Response};
+use super::{Counts, Entry, FindingInfo, HoldEntry, Response};
 use crate::domain::model::clip;
 use serde::Serialize;
 
@@ -67,19 +67,6 @@ pub const MAX_DETAIL_BYTES: usize = 255 * 1024;
 const MAX_LISTED: usize = 100;
 /// The longest line for people (summary, reason, error message), in bytes.
 const MAX_LINE: usize = 1024;
-
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct Counts {
-    pub terminated: usize,
-    pub would_terminate: usize,
-    pub unplanned: usize,
-    pub left_active: usize,
-    pub skipped: usize,
-    pub failed: usize,
-    pub deferred: usize,
-    pub errors: usize,
-    pub quarantine: usize,
-}
 
 /// One ended (or, in a dry run, endable) connection.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -173,17 +160,7 @@ pub fn build(
 ) -> Option<(DetailType, Detail)> {
     let kind = detail_type(work, r, failure.is_some())?;
     let users = names(r);
-    let counts = Counts {
-        terminated: r.terminated.len(),
-        would_terminate: r.would_terminate.len(),
-        unplanned: r.unplanned.len(),
-        left_active: r.left_active.len(),
-        skipped: r.skipped.len(),
-        failed: r.failed.len(),
-        deferred: r.deferred.len(),
-        errors: r.errors.len(),
-        quarantine: r.quarantine.len(),
-    };
+    let counts = Counts::of(r);
     let link = lead(r)
         .and_then(|f| f.link.clone())
         .or_else(|| cx.fallback_link.map(str::to_owned))
