@@ -1,5 +1,6 @@
 //! The incident path under throttling and server-error storms on Terminate: every target is
-//! accounted for, none lost, through aws-sdk-ec2's retries against the emulator.
+//! accounted for, none lost, through the shell's paced retries (`shell/pace.rs`) against the
+//! emulator.
 
 // The handler's future nests the AWS SDK's deep async stacks (see src/bin/cvpn-terminator/main.rs); tests that
 // await it compute its layout past rustc's default query depth.
@@ -59,7 +60,7 @@ async fn a_throttling_storm_loses_no_termination() {
     assert_eq!(
         stats.throttled,
         5 * 3,
-        "the SDK retried each throttled call"
+        "a bucket that never refills: each throttled call tried CVPN_MAX_ATTEMPTS times"
     );
 }
 

@@ -148,24 +148,22 @@ impl ClientVpnApi for Ec2 {
             .terminate_client_vpn_connections()
             .client_vpn_endpoint_id(endpoint_id)
             .dry_run(dry_run);
-        let out = match by {
-            // Sent once: a retry after a lost answer could end connections the user opened in the
-            // meantime, beyond what the cap left room for. The caller falls back to connection
-            // IDs, which are safe to retry.
-            By::Username(u) => {
-                request
-                    .username(u)
-                    .customize()
-                    .config_override(
-                        aws_sdk_ec2::config::Builder::default()
-                            .retry_config(RetryConfig::standard().with_max_attempts(1)),
-                    )
-                    .send()
-                    .await
-            }
-            By::ConnectionId(id) => request.connection_id(id).send().await,
-        }
-        .map_err(api_error)?;
+        let request = match by {
+            By::Username(u) => request.username(u),
+            By::ConnectionId(id) => request.connection_id(id),
+        };
+        // Sent once by the SDK: the shell paces Terminate to EC2's bucket and retries it itself
+        // (`shell/pace.rs`), never a `Username` call whose answer was lost (it could have ended
+        // connections the user opened meanwhile, beyond what the cap left room for).
+        let out = request
+            .customize()
+            .config_override(
+                aws_sdk_ec2::config::Builder::default()
+                    .retry_config(RetryConfig::standard().with_max_attempts(1)),
+            )
+            .send()
+            .await
+            .map_err(api_error)?;
         Ok(out
             .connection_statuses()
             .iter()

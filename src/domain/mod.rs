@@ -10,6 +10,7 @@ pub mod gates;
 pub mod json;
 pub mod mapping;
 pub mod model;
+pub mod pace;
 pub mod pattern;
 pub mod plan;
 pub mod policy;

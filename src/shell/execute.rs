@@ -8,6 +8,7 @@ use crate::domain::model::{
     CONNECTION_NOT_FOUND, DRY_RUN_OPERATION, USER_NOT_FOUND,
 };
 use crate::domain::plan::{single, Call, Target};
+use crate::shell::pace::Pace;
 use futures::stream::{self, StreamExt};
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -73,6 +74,11 @@ impl Budget {
             stop_at,
             calls: AtomicUsize::new(0),
         }
+    }
+
+    /// When no call may run any more.
+    pub fn stop_at(&self) -> Option<Instant> {
+        self.stop_at
     }
 
     pub fn calls(&self) -> usize {
@@ -234,6 +240,7 @@ pub async fn run_calls(
     dry_run: bool,
     concurrency: usize,
     budget: &Budget,
+    pace: &Pace,
     log: &(dyn Fn(&Outcome) + Sync),
 ) -> Vec<Outcome> {
     stream::iter(planned)
@@ -247,7 +254,7 @@ pub async fn run_calls(
                     })
                     .collect()
             } else {
-                run_call(api, call, dry_run, budget).await
+                run_call(api, call, dry_run, budget, pace).await
             };
             outcomes.iter().for_each(log);
             outcomes
@@ -263,9 +270,10 @@ async fn run_call(
     call: Call,
     dry_run: bool,
     budget: &Budget,
+    pace: &Pace,
 ) -> Vec<Outcome> {
-    let answer = budget
-        .call(api.terminate(&call.endpoint_id, &call.by, dry_run))
+    let answer = pace
+        .terminate(api, budget, &call.endpoint_id, &call.by, dry_run)
         .await;
     match answer {
         Ok(changes) => settle(call, changes),
@@ -283,8 +291,8 @@ async fn run_call(
                 }];
                 for target in call.targets {
                     let one = single(target);
-                    let result = budget
-                        .call(api.terminate(&one.endpoint_id, &one.by, dry_run))
+                    let result = pace
+                        .terminate(api, budget, &one.endpoint_id, &one.by, dry_run)
                         .await;
                     out.extend(match result {
                         Ok(changes) => settle(one, changes),

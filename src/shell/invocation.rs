@@ -8,6 +8,7 @@ use crate::domain::model::{Connection, Endpoint, ENDPOINT_NOT_FOUND};
 use crate::domain::plan::Call;
 use crate::shell::execute::{self, Budget, Outcome};
 use crate::shell::handler::{App, HandlerError};
+use crate::shell::pace::Pace;
 use crate::shell::report::{self, Response};
 
 pub(crate) struct Invocation<'a, A, S> {
@@ -161,15 +162,26 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
     pub async fn run_planned(&self, planned: Vec<Call>) -> Vec<Outcome> {
         let dry_run = self.response.dry_run;
         let log = |o: &Outcome| report::log_outcome(o, dry_run);
-        execute::run_calls(
+        let config = &self.app.config;
+        let pace = Pace::new(config.terminate_rate, config.max_attempts);
+        let done = execute::run_calls(
             &self.app.api,
             planned,
             dry_run,
-            self.app.config.concurrency,
+            config.concurrency,
             &self.budget,
+            &pace,
             &log,
         )
-        .await
+        .await;
+        if let Some(rate) = pace.rate() {
+            tracing::info!(
+                event = "terminate_paced",
+                calls_per_second = rate,
+                "EC2 throttled Terminate; the calls were paced at the rate its bucket refills"
+            );
+        }
+        done
     }
 
     pub fn record_outcomes(&mut self, decided: &[Outcome], done: &[Outcome]) {

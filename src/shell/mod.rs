@@ -14,6 +14,7 @@ pub mod incident;
 mod invocation;
 pub mod keep_out;
 pub mod logging;
+mod pace;
 pub mod report;
 pub mod sweep;
 mod tell;

@@ -28,8 +28,11 @@ pub struct Config {
     pub match_by: MatchBy,
     /// Terminate calls and endpoint listings in flight at once.
     pub concurrency: usize,
-    /// Attempts per API call, retries included (the SDK's adaptive retry).
+    /// Attempts per API call, retries included (the SDK's adaptive retry; Terminate's own).
     pub max_attempts: u32,
+    /// Terminate calls a second to start at (`CVPN_TERMINATE_RATE`), for accounts whose raised
+    /// limit is known; otherwise learned from the first throttles.
+    pub terminate_rate: Option<f64>,
     /// The scheduled cleanup's policy.
     pub sweep: SweepPolicy,
     /// DynamoDB table for the idle policy's state.
@@ -61,6 +64,7 @@ impl Default for Config {
             match_by: MatchBy::ALL,
             concurrency: 8,
             max_attempts: 5,
+            terminate_rate: None,
             sweep: SweepPolicy::default(),
             state_table: None,
             max_sweep_terminations: 10,
@@ -287,6 +291,20 @@ impl Config {
             match_by,
             concurrency,
             max_attempts,
+            terminate_rate: match get("CVPN_TERMINATE_RATE") {
+                None => None,
+                Some(v) => Some(
+                    v.parse::<f64>()
+                        .ok()
+                        .filter(|r| r.is_finite() && *r > 0.0 && *r <= 100_000.0)
+                        .ok_or_else(|| {
+                            err(
+                                "CVPN_TERMINATE_RATE",
+                                format!("`{v}` is not a number of calls a second above 0, at most 100000"),
+                            )
+                        })?,
+                ),
+            },
             sweep,
             state_table,
             max_sweep_terminations,
