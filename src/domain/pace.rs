@@ -6,7 +6,7 @@
 //! hold that rate, a little under it, and step down at once if a throttle says it was too high.
 //! Pure: times are seconds on the caller's clock, so the tests drive it with a fake one.
 
-/// Successes after the first throttle that make a measurement.
+/// Calls through, sent after the first throttle, that make a measurement.
 const SAMPLES: u32 = 20;
 /// The shortest time a measurement spans, in seconds.
 const WINDOW: f64 = 1.0;
@@ -14,32 +14,56 @@ const WINDOW: f64 = 1.0;
 const HOLD: f64 = 0.97;
 /// How far one throttle at the held rate steps it down.
 const STEP_DOWN: f64 = 0.95;
-/// While measuring, calls go out one at a time at a quarter of the refill interval seen so far (this, before
-/// the first success): each token is taken soon after it comes, without a storm of throttled calls.
+/// How far a long run of calls without a throttle steps it back up, toward the measured rate.
+const STEP_UP: f64 = 1.02;
+/// While measuring, calls go out one at a time: a quarter of the refill interval seen so far
+/// apart, or, before any call got through, this long, doubled with every throttle in a row (to
+/// `MAX_PROBE`): each token is taken soon after it comes, without a storm of throttled calls.
 const PROBE: f64 = 0.005;
+const MAX_PROBE: f64 = 1.0;
+/// How long a bucket that gives no token at all (another invocation drained it, or its limit is
+/// zero) is waited for, in seconds.
+const PATIENCE: f64 = 5.0;
+
+#[derive(Clone, Debug, PartialEq)]
+struct Measure {
+    /// When the first throttled call was sent: calls sent before were under the old bucket.
+    from: f64,
+    /// When the first call sent since went through, and how many have since.
+    first: Option<f64>,
+    n: u32,
+}
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Pacer {
-    /// Calls a second, once measured (or seeded by `CVPN_TERMINATE_RATE`).
+    /// Calls a second held, once measured (or seeded by `CVPN_TERMINATE_RATE`).
     rate: Option<f64>,
+    /// The measured rate, which the held one climbs back toward after stepping down.
+    ceiling: f64,
     /// When the next paced call may start.
     next: f64,
-    /// Since the first throttle: the first success's time and the successes since (the
-    /// measurement: from one success to the next, the bucket's refill interval).
-    since: Option<(Option<f64>, u32)>,
+    measure: Option<Measure>,
     /// When the held rate last stepped down: the calls in flight then were sent at the old rate,
     /// and their throttles say nothing new.
     stepped: f64,
+    /// Throttles since a call last got through.
+    dry: u32,
+    /// Calls through at the held rate since the last throttle.
+    streak: u32,
 }
 
 impl Pacer {
     /// A pacer that bursts until the first throttle, or one held at `seed` calls a second.
     pub fn new(seed: Option<f64>) -> Self {
+        let seed = seed.filter(|r| r.is_finite() && *r > 0.0);
         Self {
-            rate: seed.filter(|r| r.is_finite() && *r > 0.0),
+            rate: seed,
+            ceiling: seed.unwrap_or(0.0),
             next: 0.0,
-            since: None,
+            measure: None,
             stepped: f64::NEG_INFINITY,
+            dry: 0,
+            streak: 0,
         }
     }
 
@@ -48,53 +72,77 @@ impl Pacer {
         self.rate
     }
 
-    /// Whether the bucket has given a token since it first ran dry (or the rate was seeded): while
-    /// it has not, a throttled call is only tried as often as any failed one.
-    pub fn refilling(&self) -> bool {
-        self.rate.is_some() || matches!(self.since, Some((Some(_), _)))
+    /// Whether a throttled call is still worth sending again at `now`: the bucket refills (a rate
+    /// is held, or a call got through since it ran dry), or it ran dry less than `PATIENCE` ago.
+    pub fn patient(&self, now: f64) -> bool {
+        match &self.measure {
+            _ if self.rate.is_some() => true,
+            None => true,
+            Some(m) => m.first.is_some() || now - m.from < PATIENCE,
+        }
     }
 
     /// When a call wanted at `now` may start; the slot is taken.
     pub fn start(&mut self, now: f64) -> f64 {
-        let gap = match (self.rate, &self.since) {
+        let gap = match (self.rate, &self.measure) {
             (Some(rate), _) => 1.0 / rate,
-            (None, Some((first, n))) => match first {
-                Some(first) if *n > 0 => (now - first) / f64::from(*n) / 4.0,
-                _ => PROBE,
-            },
             (None, None) => return now,
+            (None, Some(m)) => match m.first {
+                Some(first) if m.n > 0 => (now - first) / f64::from(m.n) / 4.0,
+                // Growing with the throttles in a row, but never past half the time since the
+                // bucket ran dry: many calls throttled at once must not push the first probe out.
+                _ => (PROBE * 2f64.powi(self.dry.min(30) as i32))
+                    .min(MAX_PROBE)
+                    .min(((now - m.from) / 2.0).max(PROBE)),
+            },
         };
         let at = self.next.max(now);
         self.next = at + gap;
         at
     }
 
-    /// A call answered at `now` went through.
-    pub fn succeeded(&mut self, now: f64) {
-        if self.rate.is_some() {
+    /// A call sent at `sent` went through (or was answered without touching a connection: a dry
+    /// run's permission, a connection already gone), answered at `now`.
+    pub fn succeeded(&mut self, sent: f64, now: f64) {
+        self.dry = 0;
+        if let Some(rate) = self.rate {
+            self.streak += 1;
+            if self.streak >= 2 * SAMPLES && rate < self.ceiling {
+                self.rate = Some((rate * STEP_UP).min(self.ceiling));
+                self.streak = 0;
+            }
             return;
         }
-        if let Some((first, n)) = &mut self.since {
-            let Some(first) = *first else {
-                *first = Some(now);
-                return;
-            };
-            *n += 1;
-            let span = now - first;
-            if *n >= SAMPLES && span >= WINDOW {
-                let rate = f64::from(*n) / span * HOLD;
-                self.rate = Some(rate);
-                self.next = now + 1.0 / rate;
-                // Calls sent while measuring are still on their way; their throttles are no news.
-                self.stepped = now;
-            }
+        let Some(m) = &mut self.measure else { return };
+        if sent < m.from {
+            return;
+        }
+        let Some(first) = m.first else {
+            m.first = Some(now);
+            return;
+        };
+        m.n += 1;
+        let span = now - first;
+        if m.n >= SAMPLES && span >= WINDOW {
+            self.ceiling = f64::from(m.n) / span;
+            let rate = self.ceiling * HOLD;
+            self.rate = Some(rate);
+            self.next = now + 1.0 / rate;
+            // Calls sent while measuring are still on their way; their throttles are no news.
+            self.stepped = now;
         }
     }
 
-    /// A call answered at `now` was throttled; the answer is when to send it again.
-    pub fn throttled(&mut self, now: f64) -> f64 {
-        if self.since.is_none() {
-            self.since = Some((None, 0));
+    /// A call sent at `sent` was throttled, answered at `now`; the answer is when to send it again.
+    pub fn throttled(&mut self, sent: f64, now: f64) -> f64 {
+        self.dry += 1;
+        self.streak = 0;
+        if self.measure.is_none() {
+            self.measure = Some(Measure {
+                from: sent,
+                first: None,
+                n: 0,
+            });
         }
         if let Some(rate) = self.rate {
             if now - self.stepped >= f64::from(SAMPLES) / rate {
@@ -132,8 +180,9 @@ mod tests {
         }
     }
 
-    /// `n` calls, `concurrency` at a time, each taking `rtt` seconds: the time they all took and
-    /// the throttles seen.
+    /// `n` calls, `concurrency` at a time, on a fake clock: a call takes a token half way, a call
+    /// that went through is answered `rtt` after it was sent, a throttled one four times sooner (so
+    /// answers come back out of order, as EC2's do). The time they all took and the throttles.
     fn run(
         n: usize,
         capacity: f64,
@@ -142,6 +191,19 @@ mod tests {
         rtt: f64,
         seed: Option<f64>,
     ) -> (f64, u32) {
+        #[derive(Clone, Copy)]
+        enum Event {
+            /// The worker wants to send (a new call, or one throttled).
+            Ready {
+                again: bool,
+            },
+            /// Its call, sent at `sent`, is on its way.
+            Send,
+            Answer {
+                sent: f64,
+                through: bool,
+            },
+        }
         let mut bucket = Bucket {
             capacity,
             refill,
@@ -149,37 +211,48 @@ mod tests {
             at: 0.0,
         };
         let mut pacer = Pacer::new(seed);
-        // Each worker's next send time; the earliest goes first.
-        let mut workers: Vec<f64> = vec![0.0; concurrency];
-        let (mut done, mut throttles, mut end) = (0, 0, 0.0_f64);
-        let mut wanted = vec![false; concurrency];
+        let mut events: Vec<(f64, usize, Event)> = (0..concurrency)
+            .map(|w| (0.0, w, Event::Ready { again: false }))
+            .collect();
+        let (mut started, mut done, mut throttles, mut end) = (0, 0, 0, 0.0_f64);
         while done < n {
-            let (i, &t) = workers
-                .iter()
-                .enumerate()
-                .min_by(|a, b| a.1.total_cmp(b.1))
+            let i = (0..events.len())
+                .min_by(|a, b| events[*a].0.total_cmp(&events[*b].0))
                 .unwrap();
-            // A worker ready at `t` takes a slot, and waits for it with the others in time order.
-            if !wanted[i] {
-                let slot = pacer.start(t);
-                workers[i] = slot;
-                wanted[i] = true;
-                if slot > t {
-                    continue;
+            let (now, w, event) = events.swap_remove(i);
+            match event {
+                Event::Ready { again } => {
+                    if !again {
+                        if started == n {
+                            continue;
+                        }
+                        started += 1;
+                    }
+                    events.push((pacer.start(now).max(now), w, Event::Send));
                 }
-            }
-            wanted[i] = false;
-            let start = t;
-            let answered = start + rtt;
-            if bucket.take(start + rtt / 2.0) {
-                pacer.succeeded(answered);
-                done += 1;
-                end = end.max(answered);
-                workers[i] = answered;
-            } else {
-                throttles += 1;
-                workers[i] = pacer.throttled(answered);
-                wanted[i] = true;
+                Event::Send => {
+                    let through = bucket.take(now + rtt / 2.0);
+                    let back = if through { rtt } else { rtt / 4.0 };
+                    events.push((now + back, w, Event::Answer { sent: now, through }));
+                }
+                Event::Answer {
+                    sent,
+                    through: true,
+                } => {
+                    pacer.succeeded(sent, now);
+                    done += 1;
+                    end = end.max(now);
+                    events.push((now, w, Event::Ready { again: false }));
+                }
+                Event::Answer {
+                    sent,
+                    through: false,
+                } => {
+                    throttles += 1;
+                    assert!(pacer.patient(now), "gave up at {now} s");
+                    let again = pacer.throttled(sent, now);
+                    events.push((again.max(now), w, Event::Send));
+                }
             }
         }
         (end, throttles)
@@ -209,25 +282,62 @@ mod tests {
         let mut p = Pacer::new(Some(10.0));
         assert_eq!(p.start(0.0), 0.0);
         assert!((p.start(0.0) - 0.1).abs() < 1e-9);
-        let again = p.throttled(0.15);
+        let again = p.throttled(0.1, 0.15);
         assert!((p.rate().unwrap() - 9.5).abs() < 1e-9);
         assert!((again - 0.2).abs() < 1e-9, "the next slot, not at once");
         // The calls already in flight at the old rate step it down no further.
-        p.throttled(0.16);
+        p.throttled(0.1, 0.16);
         assert!((p.rate().unwrap() - 9.5).abs() < 1e-9);
         assert_eq!(Pacer::new(Some(f64::NAN)).rate(), None);
         assert_eq!(Pacer::new(Some(0.0)).rate(), None);
     }
 
     #[test]
-    fn a_bucket_that_never_refills_is_told_apart() {
+    fn a_bucket_that_gives_nothing_is_probed_ever_more_slowly_and_then_given_up() {
         let mut p = Pacer::new(None);
-        p.succeeded(0.0);
-        p.throttled(0.1);
-        assert!(!p.refilling());
-        p.succeeded(0.3);
-        assert!(p.refilling());
-        assert!(Pacer::new(Some(5.0)).refilling());
+        p.succeeded(0.0, 0.01);
+        let mut now = 0.02;
+        let mut gaps = Vec::new();
+        while p.patient(now) {
+            let again = p.throttled(now - 0.01, now);
+            gaps.push(again - now);
+            now = again + 0.001;
+        }
+        assert!(
+            now >= PATIENCE && gaps.len() < 30,
+            "{} tries over {now} s",
+            gaps.len()
+        );
+        // Close together at first, a second apart in the end.
+        assert!(gaps[..3].iter().all(|g| *g < 0.05), "{gaps:?}");
+        assert!(*gaps.last().unwrap() > 0.5, "{gaps:?}");
+        // A token after all: the bucket refills, and a throttle is worth waiting out again.
+        p.succeeded(now, now + 0.01);
+        assert!(p.patient(now + 100.0));
+    }
+
+    #[test]
+    fn calls_sent_before_the_bucket_ran_dry_do_not_count_as_its_refill() {
+        let mut p = Pacer::new(None);
+        p.throttled(1.0, 1.01);
+        // Sent at 0.99, before the throttled one: answered later, but no measure of the refill.
+        for _ in 0..100 {
+            p.succeeded(0.99, 1.02);
+        }
+        assert!(!p.patient(7.0), "still no token since it ran dry");
+        assert_eq!(p.rate(), None);
+    }
+
+    #[test]
+    fn a_rate_stepped_down_climbs_back_toward_the_measured_one() {
+        let mut p = Pacer::new(Some(100.0));
+        p.throttled(0.0, 0.01);
+        assert!((p.rate().unwrap() - 95.0).abs() < 1e-9);
+        for i in 0..200 {
+            let t = 0.02 + f64::from(i) * 0.01;
+            p.succeeded(t, t + 0.005);
+        }
+        assert!(p.rate().unwrap() > 95.0 && p.rate().unwrap() <= 100.0);
     }
 
     #[test]
@@ -236,7 +346,7 @@ mod tests {
         for i in 0..1_000 {
             let now = f64::from(i) * 0.001;
             assert_eq!(p.start(now), now);
-            p.succeeded(now);
+            p.succeeded(now, now);
         }
         assert_eq!(p.rate(), None);
     }

@@ -178,7 +178,7 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
             tracing::info!(
                 event = "terminate_paced",
                 calls_per_second = rate,
-                "EC2 throttled Terminate; the calls were paced at the rate its bucket refills"
+                "Terminate was paced to EC2's bucket (its refill learned from the first throttles, or CVPN_TERMINATE_RATE)"
             );
         }
         done

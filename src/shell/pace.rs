@@ -1,14 +1,16 @@
 //! Terminate paced to EC2's bucket (the rate learned by `domain::pace`), and retried here rather
 //! than by the SDK: a throttled call is sent again in the next paced slot (EC2 did nothing with
-//! it) while the bucket refills, a transient failure of a call by connection ID after a short backoff, up to
+//! it) while the bucket refills or ran dry less than a few seconds ago, a transient failure of a call by connection ID after a short backoff, up to
 //! `CVPN_MAX_ATTEMPTS`. A `Username` call that failed otherwise is never sent again: its answer
 //! may have been lost after it ended connections the user opened since (the caller falls back to
 //! connection IDs). Every other action keeps the SDK's adaptive retry.
 
 use crate::adapters::ec2::ClientVpnApi;
-use crate::domain::model::{ApiError, By, StatusChange};
+use crate::domain::model::{
+    ApiError, By, StatusChange, CONNECTION_NOT_FOUND, DRY_RUN_OPERATION, USER_NOT_FOUND,
+};
 use crate::domain::pace::Pacer;
-use crate::shell::execute::{Budget, NOT_STARTED};
+use crate::shell::execute::{Budget, DEADLINE, NOT_STARTED};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -25,8 +27,12 @@ const TRANSIENT: [&str; 8] = [
     "Timeout",
     "RequestTimeout",
 ];
-/// Without a deadline (the command line), how often one call may be throttled before it fails.
-const MAX_THROTTLES: u32 = 1_000;
+/// Paced waits end this long before the invocation's stop: the outcome event and the notes on
+/// findings need it (`tell.rs` gives each call at most 3 s).
+const RESERVE: Duration = Duration::from_secs(3);
+/// The latest a slot may be, in seconds from the pace's start: a rate so low that its slots lie
+/// beyond is not waited for.
+const LAST_SLOT: f64 = 1e6;
 
 /// One invocation's Terminate pacing, shared by its concurrent calls.
 pub struct Pace {
@@ -51,11 +57,11 @@ impl Pace {
     }
 
     fn at(&self, seconds: f64) -> Instant {
-        self.epoch + Duration::from_secs_f64(seconds.max(0.0))
+        self.epoch + Duration::from_secs_f64(seconds.clamp(0.0, LAST_SLOT))
     }
 
     fn pacer(&self) -> std::sync::MutexGuard<'_, Pacer> {
-        // A panic elsewhere cannot leave the pacer half-updated: every change is one assignment.
+        // No lock is held across a panic point that leaves the pacer inconsistent: take it over.
         self.pacer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -73,60 +79,71 @@ impl Pace {
         by: &By,
         dry_run: bool,
     ) -> Result<Vec<StatusChange>, ApiError> {
+        // A paced wait leaves the last seconds before the margin to telling people.
+        let cutoff = budget
+            .stop_at()
+            .map(|stop| stop.checked_sub(RESERVE).unwrap_or(stop));
         let mut slot = {
             let now = self.now();
             self.at(self.pacer().start(now))
         };
-        let (mut failures, mut throttles) = (0, 0);
-        let mut last: Option<ApiError> = None;
+        let mut failures = 0;
+        let mut transient: Option<ApiError> = None;
         loop {
-            if budget.stop_at().is_some_and(|stop| slot >= stop) {
+            let waits = slot > Instant::now();
+            if cutoff.is_some_and(|c| waits && slot >= c) {
                 // Throttled or not yet sent, it did nothing: deferred. A transient failure may
-                // have: it stands.
-                return Err(match last {
-                    Some(e) if failures > 0 => e,
-                    _ => ApiError {
-                        code: NOT_STARTED.into(),
-                        message: "not started: EC2's pace left no slot before the invocation's \
-                                  deadline (less CVPN_DEADLINE_MARGIN_SECONDS)"
-                            .into(),
-                    },
-                });
+                // have done something: it stands.
+                return Err(transient.unwrap_or_else(|| ApiError {
+                    code: NOT_STARTED.into(),
+                    message: "not started: EC2's pace left no slot before the invocation's \
+                              deadline (less CVPN_DEADLINE_MARGIN_SECONDS and the time to tell people)"
+                        .into(),
+                }));
             }
             tokio::time::sleep_until(slot.into()).await;
+            let sent = self.now();
             let e = match budget.call(api.terminate(endpoint_id, by, dry_run)).await {
                 Ok(changes) => {
                     let now = self.now();
-                    self.pacer().succeeded(now);
+                    self.pacer().succeeded(sent, now);
                     return Ok(changes);
                 }
                 Err(e) => e,
             };
             let code = e.code.as_str();
-            // A bucket that gave no token since it ran dry may never refill (a limit of zero):
-            // then a throttled call is tried as often as any failed one.
-            let patient = self.pacer().refilling() || throttles + 1 < self.attempts;
-            if THROTTLED.contains(&code)
-                && patient
-                && (budget.stop_at().is_some() || throttles < MAX_THROTTLES)
-            {
-                throttles += 1;
-                let now = self.now();
-                slot = self.at(self.pacer().throttled(now));
-            } else if TRANSIENT.contains(&code)
+            let now = self.now();
+            if THROTTLED.contains(&code) {
+                let mut pacer = self.pacer();
+                if pacer.patient(now) {
+                    slot = self.at(pacer.throttled(sent, now));
+                    continue;
+                }
+                pacer.throttled(sent, now);
+                return Err(transient.unwrap_or(e));
+            }
+            // Answered without ending anything, it went through all the same: a dry run's
+            // permission, a connection or user already gone.
+            if [DRY_RUN_OPERATION, CONNECTION_NOT_FOUND, USER_NOT_FOUND].contains(&code) {
+                self.pacer().succeeded(sent, now);
+                return Err(e);
+            }
+            if TRANSIENT.contains(&code)
                 && matches!(by, By::ConnectionId(_))
                 && failures + 1 < self.attempts
             {
                 failures += 1;
-                let backoff = Duration::from_millis(50 << failures.min(5));
-                let now = self.now();
-                slot = self
-                    .at(self.pacer().start(now))
-                    .max(Instant::now() + backoff);
-            } else {
-                return Err(e);
+                let backoff = Duration::from_millis(50 << failures.min(5)).as_secs_f64();
+                slot = self.at(self.pacer().start(now + backoff));
+                transient = Some(e);
+                continue;
             }
-            last = Some(e);
+            // Cut off or not started at the deadline after a transient failure: that failure is
+            // what happened.
+            return Err(match transient {
+                Some(t) if code == NOT_STARTED || code == DEADLINE => t,
+                _ => e,
+            });
         }
     }
 }

@@ -10,8 +10,10 @@ use std::time::Duration;
 
 mod keep_out;
 mod tell;
+mod values;
 pub use keep_out::{KeepOut, HANDLER_PREFIX, MAX_DENY_MESSAGE};
 pub use tell::{Tell, Workflow};
+use values::{list, number, parse_bool, parse_match_by};
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -296,11 +298,13 @@ impl Config {
                 Some(v) => Some(
                     v.parse::<f64>()
                         .ok()
-                        .filter(|r| r.is_finite() && *r > 0.0 && *r <= 100_000.0)
+                        .filter(|r| (0.1..=100_000.0).contains(r))
                         .ok_or_else(|| {
                             err(
                                 "CVPN_TERMINATE_RATE",
-                                format!("`{v}` is not a number of calls a second above 0, at most 100000"),
+                                format!(
+                                    "`{v}` is not a number of calls a second from 0.1 to 100000"
+                                ),
                             )
                         })?,
                 ),
@@ -333,75 +337,6 @@ impl Config {
         self.identity_accounts.is_empty()
             || account.is_some_and(|a| self.identity_accounts.iter().any(|x| x == a))
     }
-}
-
-fn list(value: Option<String>) -> Vec<String> {
-    value
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-fn parse_bool(v: &str) -> Option<bool> {
-    match v.to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" => Some(true),
-        "false" | "0" | "no" => Some(false),
-        _ => None,
-    }
-}
-
-fn number(
-    value: Option<String>,
-    range: std::ops::RangeInclusive<usize>,
-    default: usize,
-) -> Result<usize, String> {
-    let Some(v) = value else { return Ok(default) };
-    v.parse::<usize>()
-        .ok()
-        .filter(|n| range.contains(n))
-        .ok_or_else(|| {
-            format!(
-                "`{v}` is not a whole number from {} to {}",
-                range.start(),
-                range.end()
-            )
-        })
-}
-
-fn parse_match_by(v: &str) -> Result<MatchBy, String> {
-    let mut by = MatchBy {
-        username: false,
-        common_name: false,
-        connection_id: false,
-        client_ip: false,
-    };
-    for item in list(Some(v.to_owned())) {
-        match item.as_str() {
-            "username" => by.username = true,
-            "common-name" => by.common_name = true,
-            "connection-id" => by.connection_id = true,
-            "client-ip" => by.client_ip = true,
-            other => {
-                return Err(format!(
-                    "`{other}` is not one of username, common-name, connection-id, client-ip"
-                ))
-            }
-        }
-    }
-    if by
-        == (MatchBy {
-            username: false,
-            common_name: false,
-            connection_id: false,
-            client_ip: false,
-        })
-    {
-        return Err("name at least one of username, common-name, connection-id, client-ip".into());
-    }
-    Ok(by)
 }
 
 #[cfg(test)]

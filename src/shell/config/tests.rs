@@ -293,3 +293,30 @@ fn finding_notes_and_their_workflow() {
         assert_eq!(from(&[(variable, value)]).unwrap_err().variable, variable);
     }
 }
+
+#[test]
+fn terminate_rate_and_answer_size() {
+    let c = from(&[
+        ("CVPN_TERMINATE_RATE", "12.5"),
+        ("CVPN_RESPONSE_MAX_ITEMS", "0"),
+    ])
+    .unwrap();
+    assert_eq!(c.terminate_rate, Some(12.5));
+    assert_eq!(c.tell.response_max_items, 0);
+    assert_eq!(from(&[]).unwrap().terminate_rate, None);
+    assert_eq!(from(&[]).unwrap().tell.response_max_items, 100);
+    for (variable, value) in [
+        ("CVPN_TERMINATE_RATE", "0"),
+        ("CVPN_TERMINATE_RATE", "0.01"),
+        ("CVPN_TERMINATE_RATE", "NaN"),
+        ("CVPN_TERMINATE_RATE", "1e9"),
+        ("CVPN_RESPONSE_MAX_ITEMS", "-1"),
+        ("CVPN_RESPONSE_MAX_ITEMS", "100001"),
+    ] {
+        assert_eq!(
+            from(&[(variable, value)]).unwrap_err().variable,
+            variable,
+            "{value}"
+        );
+    }
+}
