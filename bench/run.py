@@ -14,6 +14,7 @@ and the Runtime API's function process is read from /proc (`VmHWM`, reset at exe
 stopped."""
 import argparse
 import io
+import datetime
 import json
 import os
 import platform
@@ -42,12 +43,13 @@ def http(method, url, body=None, headers=None):
         return json.loads(text) if text else None
 
 
-def measured(cmd, env, stdin_text=None):
-    """Runs cmd under GNU time; returns (seconds, peak RSS in MiB, exit code, stdout)."""
-    with tempfile.NamedTemporaryFile("r") as rss:
+def measured(cmd, env, stdin_text=None, log=None):
+    """Runs cmd under GNU time; returns (seconds, peak RSS in MiB, exit code, stdout). Its log lines
+    go to `log`, a file, when given."""
+    with tempfile.NamedTemporaryFile("r") as rss, open(log or os.devnull, "w") as err:
         start = time.perf_counter()
         p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss.name, *cmd], env=env, input=(stdin_text or "").encode(),
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                           stdout=subprocess.PIPE, stderr=err)
         seconds = time.perf_counter() - start
         return seconds, int(rss.read().split()[-1]) / 1024, p.returncode, p.stdout.decode()
 
@@ -280,9 +282,15 @@ def sweep(args, emulator, moto, size):
     describe_s, _, code, out = measured([args.function, "invoke", "--event", "-"], {**env, "CVPN_IDLE_MINUTES": "100000"}, tick("listing"))
     assert code == 0 and not json.loads(out)["terminated"], out[:500]
     walls, rss, calls, throttled, failed, answers = [], [], [], [], [], []
+    log = tempfile.NamedTemporaryFile("r", suffix=".log")
     for run in range(args.sweep_runs):
         emulator.reset(endpoints, {"seed": 1, "actions": throttle})
-        seconds, peak, code, out = measured([args.function, "invoke", "--event", "-"], {**env, "CVPN_IDLE_MINUTES": "60"}, tick(run))
+        # The last run logs each ended session (one line each, at info), for the chart.
+        last = run == args.sweep_runs - 1
+        spawned = time.time()
+        seconds, peak, code, out = measured([args.function, "invoke", "--event", "-"],
+                                            {**env, "CVPN_IDLE_MINUTES": "60", **({"RUST_LOG": "info"} if last else {})},
+                                            tick(run), log.name if last else None)
         r = json.loads(out) if out else {}
         stats = emulator.stats()
         # The answer lists at most CVPN_RESPONSE_MAX_ITEMS per list; its counts have them all.
@@ -296,12 +304,45 @@ def sweep(args, emulator, moto, size):
         failed.append(n["failed"])
         answers.append(len(out.encode()))
     bound = max(0, idle - args.terminate_bucket) / args.terminate_refill + describe_s
+    ended_at = sorted(
+        datetime.datetime.fromisoformat(line["timestamp"].replace("Z", "+00:00")).timestamp() - spawned
+        for line in map(json.loads, filter(str.strip, open(log.name))) if line.get("event") == "connection_status")
+    chart = os.path.join(args.root, "bench", f"sweep-{size}-{args.terminate_refill:g}.svg")
+    with open(chart, "w") as f:
+        f.write(svg(ended_at, idle, describe_s, args.terminate_bucket, args.terminate_refill, walls[-1], bound, size))
     return {"scenario": f"sweep_{size}", "runs": args.sweep_runs, "connections": size, "idle": idle,
             "terminate_bucket": args.terminate_bucket, "terminate_refill_per_s": args.terminate_refill,
             "wall_s": summary(walls), "describe_and_state_s": round(describe_s, 3), "lower_bound_s": round(bound, 3),
             "ratio_to_bound": round(statistics.median(walls) / bound, 3),
             "api_calls": int(statistics.median(calls)), "throttled_calls": int(statistics.median(throttled)),
             "failures": max(failed), "peak_rss_mib": summary(rss), "response_bytes": max(answers)}
+
+
+def svg(ended_at, idle, describe_s, bucket, refill, wall, bound, size):
+    """Terminations over time against the bound: the bucket's burst at the end of the listing,
+    then its refill."""
+    w, h, left, bottom = 640, 360, 60, 40
+    span = max(wall, bound) * 1.05
+    x = lambda t: left + (w - left - 20) * t / span
+    y = lambda n: h - bottom - (h - bottom - 30) * n / idle
+    step = max(1, len(ended_at) // 400)
+    done = " ".join(f"{x(t):.1f},{y(i + 1):.1f}" for i, t in enumerate(ended_at) if i % step == 0 or i == len(ended_at) - 1)
+    ideal = [(0, 0), (describe_s, 0), (describe_s, min(idle, bucket)), (bound, idle)]
+    limit = " ".join(f"{x(t):.1f},{y(n):.1f}" for t, n in ideal)
+    ticks = "".join(f'<text x="{x(t):.0f}" y="{h - bottom + 16}" font-size="11" text-anchor="middle">{t:g} s</text>'
+                    for t in [round(span * k / 5, 1) for k in range(6)])
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif">'
+            f'<rect width="{w}" height="{h}" fill="white"/>'
+            f'<text x="{left}" y="18" font-size="13">sweep of {size:,} connections, {idle:,} ended; Terminate bucket {bucket:g}, '
+            f'refill {refill:g}/s: {wall:.1f} s against {bound:.1f} s ({wall / bound:.2f}x)</text>'
+            f'<line x1="{left}" y1="{h - bottom}" x2="{w - 20}" y2="{h - bottom}" stroke="black"/>'
+            f'<line x1="{left}" y1="{h - bottom}" x2="{left}" y2="30" stroke="black"/>{ticks}'
+            f'<text x="{left - 6}" y="{y(idle) + 4:.0f}" font-size="11" text-anchor="end">{idle:,}</text>'
+            f'<text x="{left - 6}" y="{h - bottom}" font-size="11" text-anchor="end">0</text>'
+            f'<polyline points="{limit}" fill="none" stroke="#999" stroke-dasharray="5,4"/>'
+            f'<polyline points="{done}" fill="none" stroke="#1f6feb" stroke-width="2"/>'
+            f'<text x="{w - 30}" y="{h - bottom - 10}" font-size="11" text-anchor="end" fill="#1f6feb">ended</text>'
+            f'<text x="{w - 30}" y="{h - bottom - 24}" font-size="11" text-anchor="end" fill="#777">bound (bucket, then refill)</text></svg>\n')
 
 
 def sizes(args):

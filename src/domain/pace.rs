@@ -8,6 +8,8 @@
 
 /// Calls through, sent after the first throttle, that make a measurement.
 const SAMPLES: u32 = 20;
+/// Calls through after the bucket ran dry left out of the measurement.
+const SKIPPED: u32 = 1;
 /// The shortest time a measurement spans, in seconds.
 const WINDOW: f64 = 1.0;
 /// The share of the measured rate held: a measurement a little high would throttle every call.
@@ -32,6 +34,8 @@ struct Measure {
     /// When the first call sent since went through, and how many have since.
     first: Option<f64>,
     n: u32,
+    /// Calls through not counted yet (see `SKIPPED`).
+    skipped: u32,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -43,9 +47,11 @@ pub struct Pacer {
     /// When the next paced call may start.
     next: f64,
     measure: Option<Measure>,
-    /// When the held rate last stepped down: the calls in flight then were sent at the old rate,
-    /// and their throttles say nothing new.
-    stepped: f64,
+    /// Calls sent before this were given their slots at an earlier rate: their throttles say
+    /// nothing new.
+    stale: f64,
+    /// When a call last went through.
+    through: f64,
     /// Throttles since a call last got through.
     dry: u32,
     /// Calls through at the held rate since the last throttle.
@@ -61,7 +67,8 @@ impl Pacer {
             ceiling: seed.unwrap_or(0.0),
             next: 0.0,
             measure: None,
-            stepped: f64::NEG_INFINITY,
+            stale: f64::NEG_INFINITY,
+            through: f64::NEG_INFINITY,
             dry: 0,
             streak: 0,
         }
@@ -72,14 +79,16 @@ impl Pacer {
         self.rate
     }
 
-    /// Whether a throttled call is still worth sending again at `now`: the bucket refills (a rate
-    /// is held, or a call got through since it ran dry), or it ran dry less than `PATIENCE` ago.
+    /// Whether a throttled call is still worth sending again at `now`: a call went through (or the
+    /// bucket ran dry) less than `PATIENCE` ago, or twenty refill intervals at a slow held rate.
     pub fn patient(&self, now: f64) -> bool {
-        match &self.measure {
-            _ if self.rate.is_some() => true,
-            None => true,
-            Some(m) => m.first.is_some() || now - m.from < PATIENCE,
-        }
+        let Some(m) = &self.measure else {
+            return true;
+        };
+        let wait = self
+            .rate
+            .map_or(PATIENCE, |r| PATIENCE.max(f64::from(SAMPLES) / r));
+        now - self.through.max(m.from) < wait
     }
 
     /// When a call wanted at `now` may start; the slot is taken.
@@ -88,7 +97,7 @@ impl Pacer {
             (Some(rate), _) => 1.0 / rate,
             (None, None) => return now,
             (None, Some(m)) => match m.first {
-                Some(first) if m.n > 0 => (now - first) / f64::from(m.n) / 4.0,
+                Some(first) if m.n > 0 => ((now - first) / f64::from(m.n) / 4.0).max(0.0),
                 // Growing with the throttles in a row, but never past half the time since the
                 // bucket ran dry: many calls throttled at once must not push the first probe out.
                 _ => (PROBE * 2f64.powi(self.dry.min(30) as i32))
@@ -105,16 +114,25 @@ impl Pacer {
     /// run's permission, a connection already gone), answered at `now`.
     pub fn succeeded(&mut self, sent: f64, now: f64) {
         self.dry = 0;
+        self.through = self.through.max(now);
         if let Some(rate) = self.rate {
             self.streak += 1;
-            if self.streak >= 2 * SAMPLES && rate < self.ceiling {
-                self.rate = Some((rate * STEP_UP).min(self.ceiling));
+            // Back up toward the measured rate, never past the share of it held.
+            let top = self.ceiling * HOLD;
+            if self.streak >= 2 * SAMPLES && rate < top {
+                self.rate = Some((rate * STEP_UP).min(top));
                 self.streak = 0;
             }
             return;
         }
         let Some(m) = &mut self.measure else { return };
         if sent < m.from {
+            return;
+        }
+        // The first few through after the bucket ran dry may have taken its last tokens, not new
+        // ones (a call sent later can reach EC2 sooner): the measurement starts after them.
+        if m.skipped < SKIPPED {
+            m.skipped += 1;
             return;
         }
         let Some(first) = m.first else {
@@ -129,12 +147,12 @@ impl Pacer {
             self.rate = Some(rate);
             self.next = now + 1.0 / rate;
             // Calls sent while measuring are still on their way; their throttles are no news.
-            self.stepped = now;
+            self.stale = now;
         }
     }
 
-    /// A call sent at `sent` was throttled, answered at `now`; the answer is when to send it again.
-    pub fn throttled(&mut self, sent: f64, now: f64) -> f64 {
+    /// A call sent at `sent` was throttled, answered at `now`, and will not be sent again.
+    pub fn gave_up(&mut self, sent: f64, now: f64) {
         self.dry += 1;
         self.streak = 0;
         if self.measure.is_none() {
@@ -142,14 +160,22 @@ impl Pacer {
                 from: sent,
                 first: None,
                 n: 0,
+                skipped: 0,
             });
         }
+        // A throttle of a call sent at the held rate says the rate is too high; one sent before
+        // the last step down (its slot was handed out at the old rate) says nothing new.
         if let Some(rate) = self.rate {
-            if now - self.stepped >= f64::from(SAMPLES) / rate {
+            if sent >= self.stale {
                 self.rate = Some(rate * STEP_DOWN);
-                self.stepped = now;
+                self.stale = self.next.max(now);
             }
         }
+    }
+
+    /// A call sent at `sent` was throttled, answered at `now`; the answer is when to send it again.
+    pub fn throttled(&mut self, sent: f64, now: f64) -> f64 {
+        self.gave_up(sent, now);
         self.start(now)
     }
 }
@@ -193,10 +219,8 @@ mod tests {
     ) -> (f64, u32) {
         #[derive(Clone, Copy)]
         enum Event {
-            /// The worker wants to send (a new call, or one throttled).
-            Ready {
-                again: bool,
-            },
+            /// The worker is free for a new call.
+            Ready,
             /// Its call, sent at `sent`, is on its way.
             Send,
             Answer {
@@ -211,9 +235,8 @@ mod tests {
             at: 0.0,
         };
         let mut pacer = Pacer::new(seed);
-        let mut events: Vec<(f64, usize, Event)> = (0..concurrency)
-            .map(|w| (0.0, w, Event::Ready { again: false }))
-            .collect();
+        let mut events: Vec<(f64, usize, Event)> =
+            (0..concurrency).map(|w| (0.0, w, Event::Ready)).collect();
         let (mut started, mut done, mut throttles, mut end) = (0, 0, 0, 0.0_f64);
         while done < n {
             let i = (0..events.len())
@@ -221,13 +244,11 @@ mod tests {
                 .unwrap();
             let (now, w, event) = events.swap_remove(i);
             match event {
-                Event::Ready { again } => {
-                    if !again {
-                        if started == n {
-                            continue;
-                        }
-                        started += 1;
+                Event::Ready => {
+                    if started == n {
+                        continue;
                     }
+                    started += 1;
                     events.push((pacer.start(now).max(now), w, Event::Send));
                 }
                 Event::Send => {
@@ -242,7 +263,7 @@ mod tests {
                     pacer.succeeded(sent, now);
                     done += 1;
                     end = end.max(now);
-                    events.push((now, w, Event::Ready { again: false }));
+                    events.push((now, w, Event::Ready));
                 }
                 Event::Answer {
                     sent,
@@ -295,7 +316,6 @@ mod tests {
     #[test]
     fn a_bucket_that_gives_nothing_is_probed_ever_more_slowly_and_then_given_up() {
         let mut p = Pacer::new(None);
-        p.succeeded(0.0, 0.01);
         let mut now = 0.02;
         let mut gaps = Vec::new();
         while p.patient(now) {
@@ -313,7 +333,11 @@ mod tests {
         assert!(*gaps.last().unwrap() > 0.5, "{gaps:?}");
         // A token after all: the bucket refills, and a throttle is worth waiting out again.
         p.succeeded(now, now + 0.01);
-        assert!(p.patient(now + 100.0));
+        assert!(p.patient(now + 1.0));
+        assert!(
+            !p.patient(now + 100.0),
+            "until it gives nothing again for a while"
+        );
     }
 
     #[test]
@@ -359,7 +383,7 @@ mod tests {
             capacity in 1.0f64..500.0,
             refill in 1.0f64..2_000.0,
             n in 100usize..2_000,
-            concurrency in 1usize..16,
+            concurrency in 1usize..64,
         ) {
             let rtt = 0.01;
             let (took, _) = run(n, capacity, refill, concurrency, rtt, None);

@@ -8,7 +8,7 @@ use crate::domain::model::{
     CONNECTION_NOT_FOUND, DRY_RUN_OPERATION, USER_NOT_FOUND,
 };
 use crate::domain::plan::{single, Call, Target};
-use crate::shell::pace::Pace;
+use crate::shell::pace::{Pace, THROTTLED};
 use futures::stream::{self, StreamExt};
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -280,9 +280,12 @@ async fn run_call(
         Err(e) => match call.by.clone() {
             // Refused as over five (the user connected again), or failed or lost on its one
             // attempt: the planned connections one by one, each call safe to retry.
+            // Not after a throttle given up: the bucket is empty, and one call per connection
+            // would only meet it again.
             By::Username(username)
                 if ![DRY_RUN_OPERATION, USER_NOT_FOUND, DEADLINE, NOT_STARTED]
-                    .contains(&e.code.as_str()) =>
+                    .contains(&e.code.as_str())
+                    && !THROTTLED.contains(&e.code.as_str()) =>
             {
                 let mut out = vec![Outcome::UsernameRefused {
                     endpoint_id: call.endpoint_id.clone(),

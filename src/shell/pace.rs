@@ -10,12 +10,12 @@ use crate::domain::model::{
     ApiError, By, StatusChange, CONNECTION_NOT_FOUND, DRY_RUN_OPERATION, USER_NOT_FOUND,
 };
 use crate::domain::pace::Pacer;
-use crate::shell::execute::{Budget, DEADLINE, NOT_STARTED};
+use crate::shell::execute::{Budget, NOT_STARTED};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// EC2's answers when the account's bucket is empty.
-const THROTTLED: [&str; 3] = ["RequestLimitExceeded", "Throttling", "ThrottlingException"];
+pub const THROTTLED: [&str; 3] = ["RequestLimitExceeded", "Throttling", "ThrottlingException"];
 /// Failures worth one more try: the server's, or the way to it.
 const TRANSIENT: [&str; 8] = [
     "InternalError",
@@ -57,7 +57,12 @@ impl Pace {
     }
 
     fn at(&self, seconds: f64) -> Instant {
-        self.epoch + Duration::from_secs_f64(seconds.clamp(0.0, LAST_SLOT))
+        let seconds = if seconds.is_finite() {
+            seconds.clamp(0.0, LAST_SLOT)
+        } else {
+            LAST_SLOT
+        };
+        self.epoch + Duration::from_secs_f64(seconds)
     }
 
     fn pacer(&self) -> std::sync::MutexGuard<'_, Pacer> {
@@ -119,7 +124,7 @@ impl Pace {
                     slot = self.at(pacer.throttled(sent, now));
                     continue;
                 }
-                pacer.throttled(sent, now);
+                pacer.gave_up(sent, now);
                 return Err(transient.unwrap_or(e));
             }
             // Answered without ending anything, it went through all the same: a dry run's
@@ -138,10 +143,10 @@ impl Pace {
                 transient = Some(e);
                 continue;
             }
-            // Cut off or not started at the deadline after a transient failure: that failure is
-            // what happened.
+            // Not started at the deadline after a transient failure: that failure is what
+            // happened (one cut off mid-way may have ended the connection: it says so).
             return Err(match transient {
-                Some(t) if code == NOT_STARTED || code == DEADLINE => t,
+                Some(t) if code == NOT_STARTED => t,
                 _ => e,
             });
         }
