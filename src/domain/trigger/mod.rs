@@ -9,6 +9,7 @@ pub mod direct;
 pub mod evidence;
 pub mod guardduty;
 pub mod ocsf;
+pub mod own_note;
 pub mod quarantine;
 pub mod schedule;
 
@@ -93,10 +94,10 @@ pub struct Finding {
     /// the copy GuardDuty sends to Security Hub; none for OCSF findings.
     pub securityhub: Option<SecurityHubRef>,
     /// When the finding carries this function's note and has not changed since (its
-    /// `asff::note_marker` matches): the time of that note. Security Hub sends an Imported event for
+    /// `own_note::note_marker` matches): the time of that note. Security Hub sends an Imported event for
     /// every `BatchUpdateFindings`.
     pub own_note: Option<String>,
-    /// What a note of ours on this finding ends with (`asff::note_marker`), so that Security Hub's
+    /// What a note of ours on this finding ends with (`own_note::note_marker`), so that Security Hub's
     /// event for it is recognised.
     pub note_key: Option<String>,
 }
