@@ -6,7 +6,7 @@ use super::lines::{names_of, plain, plural};
 use super::outcome::Failure;
 use super::{Entry, Response};
 use crate::domain::model::{clip, Reason};
-use crate::domain::trigger::asff::note_marker;
+use crate::domain::trigger::own_note::note_marker;
 use crate::domain::trigger::{FindingEvent, FindingSource, SecurityHubRef};
 use crate::shell::config::{Tell, Workflow};
 use std::collections::BTreeSet;
