@@ -206,6 +206,8 @@ pub const DRY_RUN_OPERATION: &str = "DryRunOperation";
 pub const USER_NOT_FOUND: &str = "InvalidClientVpnConnection.UserNotFound";
 pub const CONNECTION_NOT_FOUND: &str = "InvalidClientVpnConnection.IdNotFound";
 pub const ENDPOINT_NOT_FOUND: &str = "InvalidClientVpnEndpointId.NotFound";
+/// EC2's answers when the account's token bucket for the action is empty: nothing was done.
+pub const THROTTLED: [&str; 3] = ["RequestLimitExceeded", "Throttling", "ThrottlingException"];
 
 /// Most connections one `Username` call may end (documented by AWS).
 pub const USERNAME_LIMIT: usize = 5;

@@ -5,10 +5,10 @@
 use crate::adapters::ec2::ClientVpnApi;
 use crate::domain::model::{
     ApiError, By, Connection, ConnectionStatus, Endpoint, Page, Reason, StatusChange,
-    CONNECTION_NOT_FOUND, DRY_RUN_OPERATION, USER_NOT_FOUND,
+    CONNECTION_NOT_FOUND, DRY_RUN_OPERATION, THROTTLED, USER_NOT_FOUND,
 };
 use crate::domain::plan::{single, Call, Target};
-use crate::shell::pace::{Pace, THROTTLED};
+use crate::shell::pace::Pace;
 use futures::stream::{self, StreamExt};
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -7,15 +7,13 @@
 
 use crate::adapters::ec2::ClientVpnApi;
 use crate::domain::model::{
-    ApiError, By, StatusChange, CONNECTION_NOT_FOUND, DRY_RUN_OPERATION, USER_NOT_FOUND,
+    ApiError, By, StatusChange, CONNECTION_NOT_FOUND, DRY_RUN_OPERATION, THROTTLED, USER_NOT_FOUND,
 };
 use crate::domain::pace::Pacer;
 use crate::shell::execute::{Budget, NOT_STARTED};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// EC2's answers when the account's bucket is empty.
-pub const THROTTLED: [&str; 3] = ["RequestLimitExceeded", "Throttling", "ThrottlingException"];
 /// Failures worth one more try: the server's, or the way to it.
 const TRANSIENT: [&str; 8] = [
     "InternalError",
