@@ -258,6 +258,15 @@ def incident(args, emulator):
     return {"scenario": "incident_latency", "runs": args.runs, "latency_ms_per_call": args.latency_ms, **results}
 
 
+def terminate_bucket(args, idle):
+    """Terminate's bucket and refill: as given, else EC2's documented shape (50 tokens refilled at
+    5/s, ten seconds of refill) scaled so that ending `idle` connections takes about a minute."""
+    if args.terminate_refill is None:
+        scale = max(1, round(idle / 300))
+        return args.terminate_bucket or 50 * scale, 5.0 * scale
+    return args.terminate_bucket or 50, args.terminate_refill
+
+
 def sweep(args, emulator, moto, size):
     """`size` connections over four endpoints, 30% idle for two hours, the rest connected minutes ago."""
     per = size // len(ENDPOINTS)
@@ -265,7 +274,8 @@ def sweep(args, emulator, moto, size):
         connection(e * per + i, f"user{e * per + i}", "2026-11-22T07:00:00Z" if (e * per + i) % 10 < 3 else "2026-11-22T08:50:00Z")
         for i in range(per)]} for e, ep in enumerate(ENDPOINTS)]
     idle = sum(1 for e in endpoints for c in e["connections"] if c["connectionEstablishedTime"].startswith("2026-11-22T07"))
-    throttle = {"TerminateClientVpnConnections": {"throttle": {"bucket": args.terminate_bucket, "refillPerSecond": args.terminate_refill}},
+    bucket, refill = terminate_bucket(args, idle)
+    throttle = {"TerminateClientVpnConnections": {"throttle": {"bucket": bucket, "refillPerSecond": refill}},
                 "DescribeClientVpnConnections": {"throttle": {"bucket": 100, "refillPerSecond": 20}},
                 "DescribeClientVpnEndpoints": {"throttle": {"bucket": 100, "refillPerSecond": 20}}}
     table = f"bench-{size}"
@@ -303,15 +313,15 @@ def sweep(args, emulator, moto, size):
         throttled.append(sum(s["throttled"] for s in stats.values()))
         failed.append(n["failed"])
         answers.append(len(out.encode()))
-    bound = max(0, idle - args.terminate_bucket) / args.terminate_refill + describe_s
+    bound = max(0, idle - bucket) / refill + describe_s
     ended_at = sorted(
         datetime.datetime.fromisoformat(line["timestamp"].replace("Z", "+00:00")).timestamp() - spawned
         for line in map(json.loads, filter(str.strip, open(log.name))) if line.get("event") == "connection_status")
-    chart = os.path.join(args.root, "bench", f"sweep-{size}-{args.terminate_refill:g}.svg")
+    chart = os.path.join(args.root, "bench", f"sweep-{size}-{refill:g}.svg")
     with open(chart, "w") as f:
-        f.write(svg(ended_at, idle, describe_s, args.terminate_bucket, args.terminate_refill, walls[-1], bound, size))
+        f.write(svg(ended_at, idle, describe_s, bucket, refill, walls[-1], bound, size))
     return {"scenario": f"sweep_{size}", "runs": args.sweep_runs, "connections": size, "idle": idle,
-            "terminate_bucket": args.terminate_bucket, "terminate_refill_per_s": args.terminate_refill,
+            "terminate_bucket": bucket, "terminate_refill_per_s": refill,
             "wall_s": summary(walls), "describe_and_state_s": round(describe_s, 3), "lower_bound_s": round(bound, 3),
             "ratio_to_bound": round(statistics.median(walls) / bound, 3),
             "api_calls": int(statistics.median(calls)), "throttled_calls": int(statistics.median(throttled)),
@@ -391,8 +401,9 @@ def main():
     p.add_argument("--sweep-runs", type=int, default=3)
     p.add_argument("--sizes", default="10000,50000")
     p.add_argument("--latency-ms", type=int, default=50)
-    p.add_argument("--terminate-bucket", type=int, default=50)
-    p.add_argument("--terminate-refill", type=float, default=200)
+    p.add_argument("--terminate-bucket", type=int, help="Terminate's bucket (default: 50, or scaled with the refill)")
+    p.add_argument("--terminate-refill", type=float,
+                   help="Terminate's refill per second (default: EC2's documented 50/5 scaled so the sweep takes about a minute)")
     p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--warm", type=int, default=200, help="warm connect decisions per run")
     p.add_argument("--scenarios", default="size,cold_start,incident,sweep,connect")

@@ -1,11 +1,12 @@
-//! Properties of the sweep's judgement over random connections, tracks and ceilings: the ceiling
-//! holds, a protected user is never ended, every connection the policy judges a target is ended,
-//! deferred or protected (nothing else, nothing lost), and the most idle go first.
+//! Properties of the sweep's judgement over random connections, tracks, ceilings and pages: the
+//! ceiling holds, a protected user is never ended, every connection the policy judges a target is
+//! ended, deferred or protected (nothing else, nothing lost), the most idle go first, and judging
+//! page by page in whatever order the pages arrive decides exactly as judging the fleet at once.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use cvpn_terminator::domain::mapping::{CaseRule, NamePattern};
 use cvpn_terminator::domain::model::{Connection, ConnectionStatus};
-use cvpn_terminator::domain::policy::sweep::decide;
+use cvpn_terminator::domain::policy::sweep::{judge_page, split_at_ceiling, Verdicts};
 use cvpn_terminator::domain::policy::{judge, Limits, SweepPolicy, Track};
 use proptest::prelude::*;
 use std::collections::{BTreeSet, HashMap};
@@ -35,6 +36,8 @@ proptest! {
     fn the_ceiling_and_protection_hold_and_nothing_is_lost(
         raws in prop::collection::vec(raw(), 0..30),
         ceiling in 0..12usize,
+        page in 1..8usize,
+        order in any::<u64>(),
     ) {
         let policy = SweepPolicy {
             limits: Limits { idle_minutes: Some(30), max_session_minutes: Some(240) },
@@ -51,7 +54,8 @@ proptest! {
                 username: Some(USERS[*u].into()),
                 common_name: None,
                 client_ip: None,
-                status: ConnectionStatus::Active,
+                // Every seventh has ended already: judged as nothing.
+                status: if i % 7 == 6 { ConnectionStatus::Terminated } else { ConnectionStatus::Active },
                 established: Some(now() - TimeDelta::minutes(*age)),
                 ended: None,
                 observed: None,
@@ -71,32 +75,54 @@ proptest! {
             .collect();
         let protected = NamePattern::new("break*", CaseRule::Insensitive).unwrap();
         let is_protected = |n: &str| protected.matches(n);
-        let active: Vec<&Connection> = connections.iter().collect();
-        let d = decide(&active, &tracks, &policy, now(), &is_protected, ceiling);
+        // The pages, shuffled by `order` (endpoints are listed concurrently).
+        let mut pages: Vec<Vec<Connection>> = connections.chunks(page).map(<[Connection]>::to_vec).collect();
+        let mut state = order | 1;
+        for i in (1..pages.len()).rev() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            pages.swap(i, (state % (i as u64 + 1)) as usize);
+        }
+        let mut streamed = Verdicts::default();
+        for p in pages {
+            streamed.merge(judge_page(p, &tracks, &policy, now(), &is_protected));
+        }
+        let whole = judge_page(connections.clone(), &tracks, &policy, now(), &is_protected);
+        let (end, over_ceiling) = split_at_ceiling(streamed.end, ceiling);
+        let at_once = split_at_ceiling(whole.end, ceiling);
+        prop_assert_eq!((&end, &over_ceiling), (&at_once.0, &at_once.1));
+        let ids = |v: &[(cvpn_terminator::domain::policy::sweep::Judged, String)]| {
+            v.iter().map(|(j, _)| j.connection.connection_id.clone()).collect::<BTreeSet<_>>()
+        };
+        prop_assert_eq!(ids(&streamed.protected), ids(&whole.protected));
 
-        prop_assert!(d.end.len() <= ceiling);
-        for j in d.end.iter().chain(&d.over_ceiling) {
+        prop_assert!(end.len() <= ceiling);
+        for j in end.iter().chain(&over_ceiling) {
             prop_assert!(!is_protected(j.connection.username.as_deref().unwrap()));
         }
         // Every target, judged independently, is in exactly one of the three lists.
         let targets: BTreeSet<&str> = connections
             .iter()
             .filter(|c| {
+                c.status == ConnectionStatus::Active && {
                 let (limits, _) = policy.limits_for(c.username.as_deref(), None);
                 judge(&limits, tracks.get(&c.connection_id).copied(), c.ingress_bytes, c.established, now())
                     .is_target()
+                }
             })
             .map(|c| c.connection_id.as_str())
             .collect();
-        let decided: Vec<&str> = d.end.iter().chain(&d.over_ceiling).chain(d.protected.iter().map(|(j, _)| j))
+        let decided: Vec<&str> = end.iter().chain(&over_ceiling).chain(streamed.protected.iter().map(|(j, _)| j))
             .map(|j| j.connection.connection_id.as_str())
             .collect();
         prop_assert_eq!(decided.len(), targets.len());
         prop_assert_eq!(decided.into_iter().collect::<BTreeSet<_>>(), targets);
         // Nothing deferred outranks anything ended.
-        if let (Some(last), Some(first)) = (d.end.last(), d.over_ceiling.first()) {
+        if let (Some(last), Some(first)) = (end.last(), over_ceiling.first()) {
             prop_assert!(last.verdict.rank() >= first.verdict.rank());
         }
-        prop_assert!(d.end.len() == ceiling || d.over_ceiling.is_empty());
+        prop_assert!(end.windows(2).all(|w| w[0].verdict.rank() >= w[1].verdict.rank()));
+        prop_assert!(end.len() == ceiling || over_ceiling.is_empty());
     }
 }

@@ -9,7 +9,8 @@ use crate::domain::model::{
 };
 use crate::domain::plan::{single, Call, Target};
 use crate::shell::pace::Pace;
-use futures::stream::{self, StreamExt};
+use futures::future;
+use futures::stream::{self, Stream, StreamExt, TryStreamExt};
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -119,22 +120,38 @@ impl Budget {
     }
 }
 
-/// Every item of a listing, page after page, each page a call of the budget.
-async fn all_pages<T, F, Fut>(budget: &Budget, mut page: F) -> Result<Vec<T>, ApiError>
+/// A listing's pages, each a call of the budget, fetched as they are read; a failed page ends it.
+fn pages<'a, T, F, Fut>(
+    budget: &'a Budget,
+    page: F,
+) -> impl Stream<Item = Result<Vec<T>, ApiError>> + 'a
+where
+    T: 'a,
+    F: FnMut(Option<String>) -> Fut + 'a,
+    Fut: Future<Output = Result<Page<T>, ApiError>> + 'a,
+{
+    // The state: the next page's token (`Some(None)`: the first page), or `None` once done.
+    stream::unfold((Some(None), page), move |(token, mut page)| async move {
+        let token = token?;
+        match budget.call(page(token)).await {
+            Ok(p) => Some((Ok(p.items), (p.next_token.map(Some), page))),
+            Err(e) => Some((Err(e), (None, page))),
+        }
+    })
+}
+
+/// Every item of a listing, page after page.
+async fn all_pages<T, F, Fut>(budget: &Budget, page: F) -> Result<Vec<T>, ApiError>
 where
     F: FnMut(Option<String>) -> Fut,
     Fut: Future<Output = Result<Page<T>, ApiError>>,
 {
-    let mut out = Vec::new();
-    let mut token = None;
-    loop {
-        let p = budget.call(page(token)).await?;
-        out.extend(p.items);
-        match p.next_token {
-            Some(t) => token = Some(t),
-            None => return Ok(out),
-        }
-    }
+    pages(budget, page)
+        .try_fold(Vec::new(), |mut all, items| {
+            all.extend(items);
+            future::ready(Ok(all))
+        })
+        .await
 }
 
 /// Every endpoint in the Region, with its client CIDR.
@@ -174,6 +191,26 @@ pub async fn list_connections(
         }
     }
     (connections, errors)
+}
+
+/// The connections of `endpoints` page by page as they arrive, endpoints listed concurrently: for
+/// the sweep, which judges each page and keeps only its targets.
+pub fn connection_pages<'a>(
+    api: &'a impl ClientVpnApi,
+    endpoints: &'a [String],
+    concurrency: usize,
+    budget: &'a Budget,
+) -> impl Stream<Item = Result<Vec<Connection>, CallError>> + 'a {
+    stream::iter(endpoints)
+        .map(move |endpoint| {
+            // Pinned in a box: the merge below moves its streams around.
+            Box::pin(
+                pages(budget, move |token| api.connections_page(endpoint, token)).map_err(|e| {
+                    CallError::new(Some(endpoint.clone()), "DescribeClientVpnConnections", e)
+                }),
+            )
+        })
+        .flatten_unordered(concurrency.max(1))
 }
 
 /// `call` within `limit`, a timeout being an error like any other (`Timeout`): for the calls that
@@ -231,20 +268,21 @@ pub enum Outcome {
     },
 }
 
-/// Carries out `planned` within the budget; a call that cannot start in time has its targets
+/// Carries out `planned` within the budget, each call made as it is taken from `planned` (a sweep
+/// plans them lazily); a call that cannot start in time has its targets
 /// deferred. `log` sees each call's outcomes the moment the call returns, so an ended connection
-/// has its log line even if the invocation is cut off later.
-pub async fn run_calls(
-    api: &impl ClientVpnApi,
-    planned: Vec<Call>,
+/// has its log line even if the invocation is cut off later; the caller reads them as they come.
+pub fn run_calls<'a>(
+    api: &'a impl ClientVpnApi,
+    planned: impl IntoIterator<Item = Call, IntoIter: Send + 'a>,
     dry_run: bool,
     concurrency: usize,
-    budget: &Budget,
-    pace: &Pace,
-    log: &(dyn Fn(&Outcome) + Sync),
-) -> Vec<Outcome> {
+    budget: &'a Budget,
+    pace: &'a Pace,
+    log: &'a (dyn Fn(&Outcome) + Sync),
+) -> impl Stream<Item = Outcome> + 'a {
     stream::iter(planned)
-        .map(|call| async move {
+        .map(move |call| async move {
             let outcomes = if budget.expired() {
                 call.targets
                     .into_iter()
@@ -261,8 +299,6 @@ pub async fn run_calls(
         })
         .buffer_unordered(concurrency.max(1))
         .flat_map(stream::iter)
-        .collect()
-        .await
 }
 
 async fn run_call(

@@ -10,6 +10,7 @@ use crate::shell::execute::{self, Budget, Outcome};
 use crate::shell::handler::{App, HandlerError};
 use crate::shell::pace::Pace;
 use crate::shell::report::{self, Response};
+use futures::{future, Stream, StreamExt};
 
 pub(crate) struct Invocation<'a, A, S> {
     pub app: &'a App<A, S>,
@@ -54,6 +55,27 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
         response
     }
 
+    /// `endpoints`, or when `None` `CVPN_ENDPOINT_IDS`, or when that is empty `None`: every endpoint.
+    fn named(&self, endpoints: Option<Vec<String>>) -> Option<Vec<String>> {
+        let configured = &self.app.config.endpoint_ids;
+        endpoints.or_else(|| (!configured.is_empty()).then(|| configured.clone()))
+    }
+
+    /// The IDs of the endpoints in scope (see [`Self::connections_of`]); `None` when they had to
+    /// be listed and could not be (recorded in the response).
+    pub async fn endpoint_ids(&mut self, endpoints: Option<Vec<String>>) -> Option<Vec<String>> {
+        if let Some(named) = self.named(endpoints) {
+            return Some(named);
+        }
+        match execute::list_endpoints(&self.app.api, &self.budget).await {
+            Ok(all) => Some(all.into_iter().map(|e| e.id).collect()),
+            Err(e) => {
+                self.response.step_failed(e);
+                None
+            }
+        }
+    }
+
     /// The connections of `endpoints`, or when `None` of `CVPN_ENDPOINT_IDS`, or when that is empty
     /// of every endpoint in the Region; with the endpoints' client CIDRs and connect handlers when
     /// every endpoint is listed or `describe` asks for them. Listings that fail are recorded in the response; `None`
@@ -64,9 +86,7 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
         describe: Describe,
     ) -> Option<Picture> {
         let app = self.app;
-        let named = endpoints.or_else(|| {
-            (!app.config.endpoint_ids.is_empty()).then(|| app.config.endpoint_ids.clone())
-        });
+        let named = self.named(endpoints);
         let config = &app.config;
         let mut described = true;
         let (endpoints, (connections, errors)) = match named {
@@ -147,14 +167,30 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
         })
     }
 
-    /// Carries out the planned calls, each outcome logged as its call returns, and records every
-    /// outcome, with those decided already (`decided`, e.g. deferred beyond a ceiling).
-    pub async fn carry_out(&mut self, planned: Vec<Call>, decided: Vec<Outcome>) -> Vec<Outcome> {
+    /// Carries out the planned calls, recording each outcome (logged first) as its call returns,
+    /// after those decided already (`decided`, e.g. deferred beyond a ceiling). Only the response
+    /// keeps them, so a sweep of thousands holds no list of outcomes beside its answer.
+    pub async fn carry_out(
+        &mut self,
+        planned: impl IntoIterator<Item = Call, IntoIter: Send>,
+        decided: Vec<Outcome>,
+    ) {
         let dry_run = self.response.dry_run;
-        decided.iter().for_each(|o| report::log_outcome(o, dry_run));
-        let done = self.run_planned(planned).await;
-        self.record_outcomes(&decided, &done);
-        done
+        for o in &decided {
+            report::log_outcome(o, dry_run);
+            self.response.record(o);
+        }
+        let log = |o: &Outcome| report::log_outcome(o, dry_run);
+        let pace = self.pace();
+        let response = &mut self.response;
+        self.app
+            .calls(planned, dry_run, &self.budget, &pace, &log)
+            .for_each(|o| {
+                response.record(&o);
+                future::ready(())
+            })
+            .await;
+        paced(&pace);
     }
 
     /// Runs the planned calls within the budget, each outcome logged as its call returns; only
@@ -162,31 +198,55 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
     pub async fn run_planned(&self, planned: Vec<Call>) -> Vec<Outcome> {
         let dry_run = self.response.dry_run;
         let log = |o: &Outcome| report::log_outcome(o, dry_run);
-        let config = &self.app.config;
-        let pace = Pace::new(config.terminate_rate, config.max_attempts);
-        let done = execute::run_calls(
-            &self.app.api,
-            planned,
-            dry_run,
-            config.concurrency,
-            &self.budget,
-            &pace,
-            &log,
-        )
-        .await;
-        if let Some(rate) = pace.rate() {
-            tracing::info!(
-                event = "terminate_paced",
-                calls_per_second = rate,
-                "Terminate was paced to EC2's bucket (its refill learned from the first throttles, or CVPN_TERMINATE_RATE)"
-            );
-        }
+        let pace = self.pace();
+        let done = self
+            .app
+            .calls(planned, dry_run, &self.budget, &pace, &log)
+            .collect()
+            .await;
+        paced(&pace);
         done
     }
 
-    pub fn record_outcomes(&mut self, decided: &[Outcome], done: &[Outcome]) {
-        for o in decided.iter().chain(done) {
+    fn pace(&self) -> Pace {
+        Pace::new(self.app.config.terminate_rate, self.app.config.max_attempts)
+    }
+
+    pub fn record_outcomes(&mut self, outcomes: &[Outcome]) {
+        for o in outcomes {
             self.response.record(o);
         }
+    }
+}
+
+impl<A: ClientVpnApi, S> App<A, S> {
+    /// The planned calls' outcomes as they come, `CVPN_CONCURRENCY` calls at a time.
+    fn calls<'a>(
+        &'a self,
+        planned: impl IntoIterator<Item = Call, IntoIter: Send + 'a>,
+        dry_run: bool,
+        budget: &'a Budget,
+        pace: &'a Pace,
+        log: &'a (dyn Fn(&Outcome) + Sync),
+    ) -> impl Stream<Item = Outcome> + 'a {
+        execute::run_calls(
+            &self.api,
+            planned,
+            dry_run,
+            self.config.concurrency,
+            budget,
+            pace,
+            log,
+        )
+    }
+}
+
+fn paced(pace: &Pace) {
+    if let Some(rate) = pace.rate() {
+        tracing::info!(
+            event = "terminate_paced",
+            calls_per_second = rate,
+            "Terminate was paced to EC2's bucket (its refill learned from the first throttles, or CVPN_TERMINATE_RATE)"
+        );
     }
 }

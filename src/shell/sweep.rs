@@ -7,14 +7,17 @@ use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::{StateStore, Stored};
 use crate::domain::model::{ApiError, Connection, Reason};
 use crate::domain::plan::{self, Origin, Target};
-use crate::domain::policy::sweep::{decide, overrides_thresholds, with_overrides, Judged};
+use crate::domain::policy::sweep::{
+    judge_page, overrides_thresholds, split_at_ceiling, with_overrides, Judged, Verdicts,
+};
 use crate::domain::policy::{observe, Limits, SweepPolicy, Track};
 use crate::domain::trigger::SweepRequest;
-use crate::shell::execute::{CallError, Outcome};
+use crate::shell::execute::{self, CallError, Outcome};
 use crate::shell::handler::HandlerError;
-use crate::shell::invocation::{Describe, Invocation};
+use crate::shell::invocation::Invocation;
 use crate::shell::report::{self, Entry, TriggerInfo};
 use chrono::{DateTime, Utc};
+use futures::future;
 use futures::stream::{self, StreamExt};
 use std::collections::HashMap;
 
@@ -90,34 +93,23 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
                 ));
             }
         }
-        let Some(picture) = self
-            .connections_of(request.overrides.endpoint_ids.clone(), Describe::No)
+        let Some(endpoints) = self
+            .endpoint_ids(request.overrides.endpoint_ids.clone())
             .await
         else {
             return Ok(());
         };
-        // EC2's own time for the counters, unless it is further ahead than a tick may be.
-        let latest = Utc::now() + config.max_clock_skew;
-        let mut connections = picture.connections;
-        for c in &mut connections {
-            c.observed = c.observed.filter(|o| *o <= latest);
-        }
-        let active: Vec<&Connection> = connections.iter().filter(|c| c.is_active()).collect();
-        let tracks = match &self.app.store {
-            Some(store) if policy.tracks_idle() => {
-                self.observe_all(store, &active, &policy, now).await
-            }
-            _ => HashMap::new(),
-        };
+        let (verdicts, errors) = self.judge_pages(&endpoints, &policy, now).await;
+        errors
+            .into_iter()
+            .for_each(|e| self.response.step_failed(e));
         // A run whose thresholds the schedule changed is capped as an incident is.
         let ceiling = if overrides_thresholds(&request.overrides) {
             config.max_sweep_terminations.min(config.max_terminations)
         } else {
             config.max_sweep_terminations
         };
-        let is_protected = |name: &str| config.is_protected(name);
-        let decision = decide(&active, &tracks, &policy, now, &is_protected, ceiling);
-        for (judged, name) in &decision.protected {
+        for (judged, name) in verdicts.protected {
             let target = target(judged);
             let entry = Entry {
                 reason: Some(Reason::Protected),
@@ -127,53 +119,97 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
             report::log_skipped(&entry, &target.origin);
             self.response.skipped.push(entry);
         }
-        let deferred = decision
-            .over_ceiling
-            .iter()
+        let (end, over_ceiling) = split_at_ceiling(verdicts.end, ceiling);
+        let deferred = over_ceiling
+            .into_iter()
             .map(|j| Outcome::Deferred {
                 target: target(j),
                 reason: Reason::Ceiling,
             })
             .collect();
-        let planned = decision
-            .end
-            .iter()
-            .map(|j| plan::single(target(j)))
-            .collect();
+        // Planned as they are carried out: a call's target is built when its turn comes.
+        let planned = end.into_iter().map(|j| plan::single(target(j)));
         self.carry_out(planned, deferred).await;
         Ok(())
     }
 
-    /// Brings the idle track of every connection under an idle limit up to date, writing new
-    /// activity marks conditionally. Without readable state, idle is not judged this tick.
-    async fn observe_all(
-        &mut self,
-        store: &S,
-        active: &[&Connection],
+    /// Lists the connections in scope and judges them page by page as the pages arrive (a page
+    /// judged while the next is fetched), bringing idle tracks up to date first: what is kept is
+    /// what a decision needs — the targets — and the steps that failed.
+    async fn judge_pages(
+        &self,
+        endpoints: &[String],
         policy: &SweepPolicy,
         now: DateTime<Utc>,
-    ) -> HashMap<String, Track> {
+    ) -> (Verdicts, Vec<CallError>) {
+        let config = &self.app.config;
+        // EC2's own time for the counters, unless it is further ahead than a tick may be.
+        let latest = Utc::now() + config.max_clock_skew;
+        let is_protected = |name: &str| config.is_protected(name);
+        let is_protected = &is_protected;
+        let store = self.app.store.as_ref().filter(|_| policy.tracks_idle());
+        execute::connection_pages(&self.app.api, endpoints, config.concurrency, &self.budget)
+            .map(|page| async move {
+                let mut page = match page {
+                    Ok(page) => page,
+                    Err(e) => return (Verdicts::default(), vec![e]),
+                };
+                for c in &mut page {
+                    c.observed = c.observed.filter(|o| *o <= latest);
+                }
+                let (tracks, errors) = match store {
+                    Some(store) => self.observe_page(store, &page, policy, now).await,
+                    None => (HashMap::new(), Vec::new()),
+                };
+                (judge_page(page, &tracks, policy, now, is_protected), errors)
+            })
+            .buffer_unordered(2)
+            .fold(
+                (Verdicts::default(), Vec::new()),
+                |(mut all, mut failed), (verdicts, errors)| {
+                    all.merge(verdicts);
+                    failed.extend(errors);
+                    future::ready((all, failed))
+                },
+            )
+            .await
+    }
+
+    /// Brings the idle track of a page's active connections under an idle limit up to date,
+    /// writing new activity marks conditionally. Without readable state, idle is not judged this
+    /// tick.
+    async fn observe_page(
+        &self,
+        store: &S,
+        page: &[Connection],
+        policy: &SweepPolicy,
+        now: DateTime<Utc>,
+    ) -> (HashMap<String, Track>, Vec<CallError>) {
         // A dry run reads the state but writes none: it must not change what later runs decide.
         let write = !self.response.dry_run;
         let budget = &self.budget;
-        let tracked: Vec<&Connection> = active
+        let tracked: Vec<&Connection> = page
             .iter()
-            .copied()
             .filter(|c| {
-                policy
-                    .limits_for(c.username.as_deref(), c.common_name.as_deref())
-                    .0
-                    .idle_minutes
-                    .is_some()
+                c.is_active()
+                    && policy
+                        .limits_for(c.username.as_deref(), c.common_name.as_deref())
+                        .0
+                        .idle_minutes
+                        .is_some()
             })
             .collect();
+        if tracked.is_empty() {
+            return (HashMap::new(), Vec::new());
+        }
         let ids: Vec<String> = tracked.iter().map(|c| c.connection_id.clone()).collect();
         let stored = match budget.call(store.load(&ids)).await {
             Ok(stored) => stored,
             Err(e) => {
-                self.response
-                    .step_failed(CallError::new(None, "BatchGetItem", e));
-                return HashMap::new();
+                return (
+                    HashMap::new(),
+                    vec![CallError::new(None, "BatchGetItem", e)],
+                )
             }
         };
         // Items outlive the longest idle window by a day, and are renewed at half that age, so a
@@ -261,24 +297,23 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
             .collect()
             .await;
         let mut tracks = HashMap::with_capacity(results.len());
+        let mut errors = Vec::new();
         for (id, track, error) in results {
-            if let Some(e) = error {
-                self.response.step_failed(e);
-            }
+            errors.extend(error);
             tracks.insert(id, track);
         }
-        tracks
+        (tracks, errors)
     }
 }
 
 /// The target a sweep hands to the shared steps, with why it was judged one.
-fn target(j: &Judged) -> Target {
+fn target(j: Judged) -> Target {
     let mut why = j.verdict.describe(&j.limits);
     if j.extended {
         why.push_str(" (extended policy)");
     }
     Target {
-        connection: j.connection.clone(),
+        connection: j.connection,
         why: vec![why],
         origin: Origin {
             source: "schedule".into(),
@@ -293,7 +328,7 @@ fn target(j: &Judged) -> Target {
             ..Origin::default()
         },
         findings: Vec::new(),
-        verdict: Some(j.verdict.clone()),
+        verdict: Some(j.verdict),
         by_username: false,
     }
 }

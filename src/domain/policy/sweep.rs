@@ -59,35 +59,40 @@ pub fn overrides_thresholds(o: &SweepOverrides) -> bool {
 
 /// A connection the policy would end, with why.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Judged<'c> {
-    pub connection: &'c Connection,
+pub struct Judged {
+    pub connection: Connection,
     pub verdict: Verdict,
     pub limits: Limits,
     pub extended: bool,
 }
 
+/// What the policy says of the connections judged so far: only those it would end are kept, so a
+/// sweep holds one page and its targets, never the whole fleet.
 #[derive(Debug, Default, PartialEq)]
-pub struct Decision<'c> {
-    /// To end now, the most idle first, then the oldest.
-    pub end: Vec<Judged<'c>>,
-    /// Beyond the ceiling: left for the next tick.
-    pub over_ceiling: Vec<Judged<'c>>,
+pub struct Verdicts {
+    pub end: Vec<Judged>,
     /// Would be ended, but a protected name is on the connection.
-    pub protected: Vec<(Judged<'c>, String)>,
+    pub protected: Vec<(Judged, String)>,
 }
 
-/// Judges every active connection when its counters were read (else at `now`) and splits the
-/// targets at `ceiling`.
-pub fn decide<'c>(
-    active: &[&'c Connection],
+impl Verdicts {
+    pub fn merge(&mut self, other: Verdicts) {
+        self.end.extend(other.end);
+        self.protected.extend(other.protected);
+    }
+}
+
+/// Judges a page's active connections when their counters were read (else at `now`); the others
+/// are dropped with the page.
+pub fn judge_page(
+    page: Vec<Connection>,
     tracks: &HashMap<String, Track>,
     policy: &SweepPolicy,
     now: DateTime<Utc>,
     is_protected: &dyn Fn(&str) -> bool,
-    ceiling: usize,
-) -> Decision<'c> {
-    let mut decision = Decision::default();
-    for &c in active {
+) -> Verdicts {
+    let mut verdicts = Verdicts::default();
+    for c in page.into_iter().filter(Connection::is_active) {
         let (limits, extended) = policy.limits_for(c.username.as_deref(), c.common_name.as_deref());
         let total = c.ingress_bytes.saturating_add(c.egress_bytes);
         let verdict = judge(
@@ -100,29 +105,36 @@ pub fn decide<'c>(
         if !verdict.is_target() {
             continue;
         }
+        let protected = [&c.username, &c.common_name]
+            .into_iter()
+            .flatten()
+            .find(|n| is_protected(n))
+            .cloned();
         let judged = Judged {
             connection: c,
             verdict,
             limits,
             extended,
         };
-        match [&c.username, &c.common_name]
-            .into_iter()
-            .flatten()
-            .find(|n| is_protected(n))
-        {
-            Some(name) => decision.protected.push((judged, name.clone())),
-            None => decision.end.push(judged),
+        match protected {
+            Some(name) => verdicts.protected.push((judged, name)),
+            None => verdicts.end.push(judged),
         }
     }
-    // Connection ID breaks ties, so a replayed tick decides the same way.
-    decision.end.sort_by(|a, b| {
+    verdicts
+}
+
+/// The targets to end now, the most idle first, then the oldest, and those beyond `ceiling`, left
+/// for the next tick. Connection ID breaks ties, so the order pages arrived in (endpoints are
+/// listed concurrently) and a replayed tick decide the same way.
+pub fn split_at_ceiling(mut end: Vec<Judged>, ceiling: usize) -> (Vec<Judged>, Vec<Judged>) {
+    end.sort_by(|a, b| {
         Reverse(a.verdict.rank())
             .cmp(&Reverse(b.verdict.rank()))
             .then_with(|| a.connection.connection_id.cmp(&b.connection.connection_id))
     });
-    decision.over_ceiling = decision.end.split_off(decision.end.len().min(ceiling));
-    decision
+    let over = end.split_off(end.len().min(ceiling));
+    (end, over)
 }
 
 #[cfg(test)]

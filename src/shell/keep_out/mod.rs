@@ -179,7 +179,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
             }
         };
         let (done, placed) = futures::join!(self.run_planned(planned), holding);
-        self.record_outcomes(&[], &done);
+        self.record_outcomes(&done);
         self.record(placed);
         done
     }
