@@ -6,7 +6,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use cvpn_terminator::domain::mapping::{CaseRule, NamePattern};
 use cvpn_terminator::domain::model::{Connection, ConnectionStatus};
-use cvpn_terminator::domain::policy::sweep::{judge_page, split_at_ceiling, Verdicts};
+use cvpn_terminator::domain::policy::sweep::{judge_page, Judged, Verdicts};
 use cvpn_terminator::domain::policy::{judge, Limits, SweepPolicy, Track};
 use proptest::prelude::*;
 use std::collections::{BTreeSet, HashMap};
@@ -38,6 +38,7 @@ proptest! {
         ceiling in 0..12usize,
         page in 1..8usize,
         order in any::<u64>(),
+        seen_twice in 0..4usize,
     ) {
         let policy = SweepPolicy {
             limits: Limits { idle_minutes: Some(30), max_session_minutes: Some(240) },
@@ -75,6 +76,15 @@ proptest! {
             .collect();
         let protected = NamePattern::new("break*", CaseRule::Insensitive).unwrap();
         let is_protected = |n: &str| protected.matches(n);
+        // The first few seen again on a later page (pages shift as new connections arrive),
+        // with more bytes moved since.
+        let mut connections = connections;
+        let again: Vec<Connection> = connections
+            .iter()
+            .take(seen_twice)
+            .map(|c| Connection { ingress_bytes: c.ingress_bytes + 20_000, ..c.clone() })
+            .collect();
+        connections.extend(again);
         // The pages, shuffled by `order` (endpoints are listed concurrently).
         let mut pages: Vec<Vec<Connection>> = connections.chunks(page).map(<[Connection]>::to_vec).collect();
         let mut state = order | 1;
@@ -89,16 +99,15 @@ proptest! {
             streamed.merge(judge_page(p, &tracks, &policy, now(), &is_protected));
         }
         let whole = judge_page(connections.clone(), &tracks, &policy, now(), &is_protected);
-        let (end, over_ceiling) = split_at_ceiling(streamed.end, ceiling);
-        let at_once = split_at_ceiling(whole.end, ceiling);
-        prop_assert_eq!((&end, &over_ceiling), (&at_once.0, &at_once.1));
-        let ids = |v: &[(cvpn_terminator::domain::policy::sweep::Judged, String)]| {
-            v.iter().map(|(j, _)| j.connection.connection_id.clone()).collect::<BTreeSet<_>>()
-        };
-        prop_assert_eq!(ids(&streamed.protected), ids(&whole.protected));
+        let d = streamed.decide(ceiling);
+        prop_assert_eq!(&d, &whole.decide(ceiling));
+        let (end, over_ceiling) = (&d.end, &d.over_ceiling);
+        let ids = |v: &[(Judged, String)]| v.iter().map(|(j, _)| j.connection.connection_id.clone()).collect::<Vec<_>>();
+        let protected = ids(&d.protected);
+        prop_assert!(protected.windows(2).all(|w| w[0] < w[1]), "protected: once each, in ID order");
 
         prop_assert!(end.len() <= ceiling);
-        for j in end.iter().chain(&over_ceiling) {
+        for j in end.iter().chain(over_ceiling) {
             prop_assert!(!is_protected(j.connection.username.as_deref().unwrap()));
         }
         // Every target, judged independently, is in exactly one of the three lists.
@@ -113,7 +122,7 @@ proptest! {
             })
             .map(|c| c.connection_id.as_str())
             .collect();
-        let decided: Vec<&str> = end.iter().chain(&over_ceiling).chain(streamed.protected.iter().map(|(j, _)| j))
+        let decided: Vec<&str> = end.iter().chain(over_ceiling).chain(d.protected.iter().map(|(j, _)| j))
             .map(|j| j.connection.connection_id.as_str())
             .collect();
         prop_assert_eq!(decided.len(), targets.len());

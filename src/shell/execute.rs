@@ -4,13 +4,12 @@
 
 use crate::adapters::ec2::ClientVpnApi;
 use crate::domain::model::{
-    ApiError, By, Connection, ConnectionStatus, Endpoint, Page, Reason, StatusChange,
-    CONNECTION_NOT_FOUND, DRY_RUN_OPERATION, THROTTLED, USER_NOT_FOUND,
+    ApiError, By, ConnectionStatus, Reason, StatusChange, CONNECTION_NOT_FOUND, DRY_RUN_OPERATION,
+    THROTTLED, USER_NOT_FOUND,
 };
 use crate::domain::plan::{single, Call, Target};
 use crate::shell::pace::Pace;
-use futures::future;
-use futures::stream::{self, Stream, StreamExt, TryStreamExt};
+use futures::stream::{self, Stream, StreamExt};
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -118,99 +117,6 @@ impl Budget {
                 })
             })
     }
-}
-
-/// A listing's pages, each a call of the budget, fetched as they are read; a failed page ends it.
-fn pages<'a, T, F, Fut>(
-    budget: &'a Budget,
-    page: F,
-) -> impl Stream<Item = Result<Vec<T>, ApiError>> + 'a
-where
-    T: 'a,
-    F: FnMut(Option<String>) -> Fut + 'a,
-    Fut: Future<Output = Result<Page<T>, ApiError>> + 'a,
-{
-    // The state: the next page's token (`Some(None)`: the first page), or `None` once done.
-    stream::unfold((Some(None), page), move |(token, mut page)| async move {
-        let token = token?;
-        match budget.call(page(token)).await {
-            Ok(p) => Some((Ok(p.items), (p.next_token.map(Some), page))),
-            Err(e) => Some((Err(e), (None, page))),
-        }
-    })
-}
-
-/// Every item of a listing, page after page.
-async fn all_pages<T, F, Fut>(budget: &Budget, page: F) -> Result<Vec<T>, ApiError>
-where
-    F: FnMut(Option<String>) -> Fut,
-    Fut: Future<Output = Result<Page<T>, ApiError>>,
-{
-    pages(budget, page)
-        .try_fold(Vec::new(), |mut all, items| {
-            all.extend(items);
-            future::ready(Ok(all))
-        })
-        .await
-}
-
-/// Every endpoint in the Region, with its client CIDR.
-pub async fn list_endpoints(
-    api: &impl ClientVpnApi,
-    budget: &Budget,
-) -> Result<Vec<Endpoint>, CallError> {
-    all_pages(budget, |token| api.endpoints_page(token))
-        .await
-        .map_err(|e| CallError::new(None, "DescribeClientVpnEndpoints", e))
-}
-
-/// The connections of `endpoints`, each endpoint paged in turn and endpoints listed concurrently.
-pub async fn list_connections(
-    api: &impl ClientVpnApi,
-    endpoints: &[String],
-    concurrency: usize,
-    budget: &Budget,
-) -> (Vec<Connection>, Vec<CallError>) {
-    let results: Vec<Result<Vec<Connection>, CallError>> = stream::iter(endpoints)
-        .map(|endpoint| async move {
-            all_pages(budget, |token| api.connections_page(endpoint, token))
-                .await
-                .map_err(|e| {
-                    CallError::new(Some(endpoint.clone()), "DescribeClientVpnConnections", e)
-                })
-        })
-        .buffered(concurrency.max(1))
-        .collect()
-        .await;
-    let mut connections = Vec::new();
-    let mut errors = Vec::new();
-    for r in results {
-        match r {
-            Ok(c) => connections.extend(c),
-            Err(e) => errors.push(e),
-        }
-    }
-    (connections, errors)
-}
-
-/// The connections of `endpoints` page by page as they arrive, endpoints listed concurrently: for
-/// the sweep, which judges each page and keeps only its targets.
-pub fn connection_pages<'a>(
-    api: &'a impl ClientVpnApi,
-    endpoints: &'a [String],
-    concurrency: usize,
-    budget: &'a Budget,
-) -> impl Stream<Item = Result<Vec<Connection>, CallError>> + 'a {
-    stream::iter(endpoints)
-        .map(move |endpoint| {
-            // Pinned in a box: the merge below moves its streams around.
-            Box::pin(
-                pages(budget, move |token| api.connections_page(endpoint, token)).map_err(|e| {
-                    CallError::new(Some(endpoint.clone()), "DescribeClientVpnConnections", e)
-                }),
-            )
-        })
-        .flatten_unordered(concurrency.max(1))
 }
 
 /// `call` within `limit`, a timeout being an error like any other (`Timeout`): for the calls that

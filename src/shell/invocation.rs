@@ -8,6 +8,7 @@ use crate::domain::model::{Connection, Endpoint, ENDPOINT_NOT_FOUND};
 use crate::domain::plan::Call;
 use crate::shell::execute::{self, Budget, Outcome};
 use crate::shell::handler::{App, HandlerError};
+use crate::shell::listing;
 use crate::shell::pace::Pace;
 use crate::shell::report::{self, Response};
 use futures::{future, Stream, StreamExt};
@@ -67,7 +68,7 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
         if let Some(named) = self.named(endpoints) {
             return Some(named);
         }
-        match execute::list_endpoints(&self.app.api, &self.budget).await {
+        match listing::list_endpoints(&self.app.api, &self.budget).await {
             Ok(all) => Some(all.into_iter().map(|e| e.id).collect()),
             Err(e) => {
                 self.response.step_failed(e);
@@ -94,10 +95,10 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
             // time, so those cost no round trip of their own.
             Some(ids) => {
                 let listing =
-                    execute::list_connections(&app.api, &ids, config.concurrency, &self.budget);
+                    listing::list_connections(&app.api, &ids, config.concurrency, &self.budget);
                 let describing = async {
                     if describe != Describe::No {
-                        execute::list_endpoints(&app.api, &self.budget)
+                        listing::list_endpoints(&app.api, &self.budget)
                             .await
                             .map(Some)
                     } else {
@@ -137,7 +138,7 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
                 (endpoints, listed)
             }
             None => {
-                let all = match execute::list_endpoints(&app.api, &self.budget).await {
+                let all = match listing::list_endpoints(&app.api, &self.budget).await {
                     Ok(all) => all,
                     Err(e) => {
                         self.response.step_failed(e);
@@ -146,7 +147,7 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
                 };
                 let ids: Vec<String> = all.iter().map(|e| e.id.clone()).collect();
                 let listed =
-                    execute::list_connections(&app.api, &ids, config.concurrency, &self.budget)
+                    listing::list_connections(&app.api, &ids, config.concurrency, &self.budget)
                         .await;
                 (all, listed)
             }
@@ -173,12 +174,12 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
     pub async fn carry_out(
         &mut self,
         planned: impl IntoIterator<Item = Call, IntoIter: Send>,
-        decided: Vec<Outcome>,
+        decided: impl IntoIterator<Item = Outcome>,
     ) {
         let dry_run = self.response.dry_run;
-        for o in &decided {
-            report::log_outcome(o, dry_run);
-            self.response.record(o);
+        for o in decided {
+            report::log_outcome(&o, dry_run);
+            self.response.record(&o);
         }
         let log = |o: &Outcome| report::log_outcome(o, dry_run);
         let pace = self.pace();
@@ -241,6 +242,7 @@ impl<A: ClientVpnApi, S> App<A, S> {
     }
 }
 
+/// The rate Terminate was paced to, when it was: for reading a slow run's log.
 fn paced(pace: &Pace) {
     if let Some(rate) = pace.rate() {
         tracing::info!(

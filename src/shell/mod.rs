@@ -1,8 +1,8 @@
 //! One invocation, with the adapters: [`handler`] decodes the event and hands it, with a fresh
 //! per-invocation context, to the incident path ([`incident`], then [`keep_out`]), the scheduled
 //! cleanup ([`sweep`]) or the connect handler ([`connect`]), once per EventBridge delivery
-//! (`delivery.rs`), then tells people what was done (`tell.rs`); [`execute`] lists and terminates
-//! within the invocation's budget; [`report`] builds the answer and the audit lines. Settings come
+//! (`delivery.rs`), then tells people what was done (`tell.rs`); [`listing`] lists and [`execute`]
+//! terminates within the invocation's budget; [`report`] builds the answer and the audit lines. Settings come
 //! from [`config`], the log format from [`logging`].
 
 pub mod config;
@@ -13,6 +13,7 @@ pub mod handler;
 pub mod incident;
 mod invocation;
 pub mod keep_out;
+pub mod listing;
 pub mod logging;
 mod pace;
 pub mod report;

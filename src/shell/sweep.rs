@@ -8,18 +8,20 @@ use crate::adapters::state::{StateStore, Stored};
 use crate::domain::model::{ApiError, Connection, Reason};
 use crate::domain::plan::{self, Origin, Target};
 use crate::domain::policy::sweep::{
-    judge_page, overrides_thresholds, split_at_ceiling, with_overrides, Judged, Verdicts,
+    judge_page, overrides_thresholds, with_overrides, Judged, Verdicts,
 };
 use crate::domain::policy::{observe, Limits, SweepPolicy, Track};
 use crate::domain::trigger::SweepRequest;
-use crate::shell::execute::{self, CallError, Outcome};
+use crate::shell::execute::{CallError, Outcome};
 use crate::shell::handler::HandlerError;
 use crate::shell::invocation::Invocation;
+use crate::shell::listing;
 use crate::shell::report::{self, Entry, TriggerInfo};
 use chrono::{DateTime, Utc};
 use futures::future;
 use futures::stream::{self, StreamExt};
 use std::collections::HashMap;
+use tokio::sync::Semaphore;
 
 /// Conditional writes lost to overlapping runs are retried after re-reading, this many times.
 const SAVE_ATTEMPTS: usize = 3;
@@ -109,7 +111,8 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
         } else {
             config.max_sweep_terminations
         };
-        for (judged, name) in verdicts.protected {
+        let decision = verdicts.decide(ceiling);
+        for (judged, name) in decision.protected {
             let target = target(judged);
             let entry = Entry {
                 reason: Some(Reason::Protected),
@@ -119,23 +122,23 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
             report::log_skipped(&entry, &target.origin);
             self.response.skipped.push(entry);
         }
-        let (end, over_ceiling) = split_at_ceiling(verdicts.end, ceiling);
-        let deferred = over_ceiling
+        let deferred = decision
+            .over_ceiling
             .into_iter()
             .map(|j| Outcome::Deferred {
                 target: target(j),
                 reason: Reason::Ceiling,
-            })
-            .collect();
+            });
         // Planned as they are carried out: a call's target is built when its turn comes.
-        let planned = end.into_iter().map(|j| plan::single(target(j)));
+        let planned = decision.end.into_iter().map(|j| plan::single(target(j)));
         self.carry_out(planned, deferred).await;
         Ok(())
     }
 
-    /// Lists the connections in scope and judges them page by page as the pages arrive (a page
-    /// judged while the next is fetched), bringing idle tracks up to date first: what is kept is
-    /// what a decision needs — the targets — and the steps that failed.
+    /// Lists the connections in scope and judges them page by page as the pages arrive, bringing
+    /// idle tracks up to date first: what is kept is what a decision needs — the targets — and
+    /// the steps that failed. Two pages are judged at a time (the listing goes on meanwhile, up
+    /// to their slots); their state writes share `CVPN_CONCURRENCY`.
     async fn judge_pages(
         &self,
         endpoints: &[String],
@@ -143,22 +146,25 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
         now: DateTime<Utc>,
     ) -> (Verdicts, Vec<CallError>) {
         let config = &self.app.config;
-        // EC2's own time for the counters, unless it is further ahead than a tick may be.
-        let latest = Utc::now() + config.max_clock_skew;
+        let writes = &Semaphore::new(config.concurrency.max(1));
         let is_protected = |name: &str| config.is_protected(name);
         let is_protected = &is_protected;
         let store = self.app.store.as_ref().filter(|_| policy.tracks_idle());
-        execute::connection_pages(&self.app.api, endpoints, config.concurrency, &self.budget)
+        listing::connection_pages(&self.app.api, endpoints, config.concurrency, &self.budget)
             .map(|page| async move {
                 let mut page = match page {
                     Ok(page) => page,
                     Err(e) => return (Verdicts::default(), vec![e]),
                 };
+                // EC2's own time for the counters, unless it is further ahead of this machine's
+                // clock than a tick may be; read as each page arrives, since listing a fleet
+                // takes a while.
+                let latest = Utc::now() + config.max_clock_skew;
                 for c in &mut page {
                     c.observed = c.observed.filter(|o| *o <= latest);
                 }
                 let (tracks, errors) = match store {
-                    Some(store) => self.observe_page(store, &page, policy, now).await,
+                    Some(store) => self.observe_page(store, &page, policy, now, writes).await,
                     None => (HashMap::new(), Vec::new()),
                 };
                 (judge_page(page, &tracks, policy, now, is_protected), errors)
@@ -176,14 +182,15 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
     }
 
     /// Brings the idle track of a page's active connections under an idle limit up to date,
-    /// writing new activity marks conditionally. Without readable state, idle is not judged this
-    /// tick.
+    /// writing new activity marks conditionally, each connection's writes under a permit of
+    /// `writes`. Without readable state, idle is not judged on this page this tick.
     async fn observe_page(
         &self,
         store: &S,
         page: &[Connection],
         policy: &SweepPolicy,
         now: DateTime<Utc>,
+        writes: &Semaphore,
     ) -> (HashMap<String, Track>, Vec<CallError>) {
         // A dry run reads the state but writes none: it must not change what later runs decide.
         let write = !self.response.dry_run;
@@ -227,6 +234,12 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
                 let now = c.observed.unwrap_or(now);
                 let now_s = now.timestamp();
                 async move {
+                    // A connection's writes under one permit: the two pages judged together stay
+                    // within CVPN_CONCURRENCY writes.
+                    let _permit = match write {
+                        true => Some(writes.acquire().await.expect("the semaphore is never closed")),
+                        false => None,
+                    };
                     let total = c.ingress_bytes.saturating_add(c.egress_bytes);
                     let mut observed = observe(
                         current.map(|s| s.track),

@@ -1,7 +1,8 @@
 //! The command line: the same handler as under Lambda, and the commands people reach for during
 //! an incident (listing connections, ending a user's sessions, the quarantine, the wiring check).
 
-use cvpn_terminator::shell::execute::{self, Budget};
+use cvpn_terminator::shell::execute::Budget;
+use cvpn_terminator::shell::listing;
 use cvpn_terminator::{App, Dynamo, Ec2, QuarantineStore};
 use serde_json::{json, Value};
 use std::io::Read;
@@ -110,7 +111,7 @@ pub async fn run(
             let endpoints = match value(&opts, "--endpoint") {
                 Some(e) => vec![e],
                 None if !app.config.endpoint_ids.is_empty() => app.config.endpoint_ids.clone(),
-                None => match execute::list_endpoints(&app.api, &budget).await {
+                None => match listing::list_endpoints(&app.api, &budget).await {
                     Ok(all) => all.into_iter().map(|e| e.id).collect(),
                     Err(e) => {
                         eprintln!("cvpn-terminator: {}: {} {}", e.action, e.code, e.message);
@@ -119,7 +120,7 @@ pub async fn run(
                 },
             };
             let (connections, errors) =
-                execute::list_connections(&app.api, &endpoints, app.config.concurrency, &budget)
+                listing::list_connections(&app.api, &endpoints, app.config.concurrency, &budget)
                     .await;
             for c in &connections {
                 println!(
@@ -256,7 +257,7 @@ async fn quarantine(
 /// get the command that wires them.
 async fn check(app: &App<Ec2, Dynamo>) -> ExitCode {
     let budget = Budget::default();
-    let endpoints = match execute::list_endpoints(&app.api, &budget).await {
+    let endpoints = match listing::list_endpoints(&app.api, &budget).await {
         Ok(all) => all,
         Err(e) => {
             eprintln!("cvpn-terminator: {}: {} {}", e.action, e.code, e.message);

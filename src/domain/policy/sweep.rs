@@ -124,17 +124,59 @@ pub fn judge_page(
     verdicts
 }
 
-/// The targets to end now, the most idle first, then the oldest, and those beyond `ceiling`, left
-/// for the next tick. Connection ID breaks ties, so the order pages arrived in (endpoints are
-/// listed concurrently) and a replayed tick decide the same way.
-pub fn split_at_ceiling(mut end: Vec<Judged>, ceiling: usize) -> (Vec<Judged>, Vec<Judged>) {
-    end.sort_by(|a, b| {
-        Reverse(a.verdict.rank())
-            .cmp(&Reverse(b.verdict.rank()))
-            .then_with(|| a.connection.connection_id.cmp(&b.connection.connection_id))
+/// A sweep's decision.
+#[derive(Debug, Default, PartialEq)]
+pub struct Decision {
+    /// To end now, the most idle first, then the oldest.
+    pub end: Vec<Judged>,
+    /// Beyond the ceiling: left for the next tick.
+    pub over_ceiling: Vec<Judged>,
+    /// Would be ended, but a protected name is on the connection; in connection ID order.
+    pub protected: Vec<(Judged, String)>,
+}
+
+impl Verdicts {
+    /// Each connection once — pages shift while new connections arrive, so a listing may show
+    /// one twice; its most idle sighting counts — the targets ordered and split at `ceiling`.
+    /// Connection ID breaks ties, so the order pages arrived in (endpoints are listed
+    /// concurrently) and a replayed tick decide the same way.
+    pub fn decide(self, ceiling: usize) -> Decision {
+        let mut end = once(self.end, |j| j);
+        end.sort_by(|a, b| {
+            Reverse(a.verdict.rank())
+                .cmp(&Reverse(b.verdict.rank()))
+                .then_with(|| a.connection.connection_id.cmp(&b.connection.connection_id))
+        });
+        let over_ceiling = end.split_off(end.len().min(ceiling));
+        Decision {
+            end,
+            over_ceiling,
+            protected: once(self.protected, |(j, _)| j),
+        }
+    }
+}
+
+/// `items` in connection ID order, one per connection: of several sightings, the most idle, then
+/// the latest (counters only grow).
+fn once<T>(mut items: Vec<T>, judged: impl Fn(&T) -> &Judged) -> Vec<T> {
+    let total = |j: &Judged| {
+        j.connection
+            .ingress_bytes
+            .saturating_add(j.connection.egress_bytes)
+    };
+    items.sort_by(|a, b| {
+        let (a, b) = (judged(a), judged(b));
+        a.connection
+            .connection_id
+            .cmp(&b.connection.connection_id)
+            .then_with(|| b.verdict.rank().cmp(&a.verdict.rank()))
+            .then_with(|| total(b).cmp(&total(a)))
+            .then_with(|| b.connection.observed.cmp(&a.connection.observed))
     });
-    let over = end.split_off(end.len().min(ceiling));
-    (end, over)
+    items.dedup_by(|later, kept| {
+        judged(later).connection.connection_id == judged(kept).connection.connection_id
+    });
+    items
 }
 
 #[cfg(test)]
