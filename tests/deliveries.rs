@@ -83,7 +83,8 @@ async fn a_failed_invocation_leaves_no_record_so_the_retry_acts() {
         api: Faulty {
             unlistable: Some(EP_B),
             ..Faulty::new(Ec2::new(ec2_client(&h.emulator.url(), 2)))
-        },
+        }
+        .into(),
         store: h.app.store.clone(),
         notifiers: Default::default(),
     };
@@ -144,7 +145,7 @@ async fn dry_runs_and_command_line_runs_leave_no_record() {
             dry_run: true,
             ..config()
         },
-        api: Ec2::new(ec2_client(&h.emulator.url(), 2)),
+        api: Ec2::new(ec2_client(&h.emulator.url(), 2)).into(),
         store: h.app.store.clone(),
         notifiers: Default::default(),
     };

@@ -166,6 +166,7 @@ fn findings(event: &Value) -> Vec<Finding> {
 
 fn connection(endpoint: &str, id: &str, user: &str, ip: &str) -> Connection {
     Connection {
+        place: Default::default(),
         endpoint_id: endpoint.into(),
         connection_id: format!("cvpn-connection-{id:0>17}"),
         username: Some(user.into()),
@@ -193,6 +194,7 @@ fn targets(f: &Finding) -> BTreeSet<String> {
     let endpoints: Vec<Endpoint> = [(EP_A, "10.100.0.0/16"), (EP_B, "10.200.0.0/16")]
         .iter()
         .map(|(id, cidr)| Endpoint {
+            place: Default::default(),
             id: id.to_string(),
             client_cidr: Cidr::parse(cidr),
             connect_handler: None,

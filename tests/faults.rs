@@ -26,7 +26,8 @@ async fn a_partial_listing_ends_nothing_so_the_retry_decides_on_the_whole_pictur
         api: Faulty {
             unlistable: Some(EP_B),
             ..Faulty::new(Ec2::new(ec2_client(&h.emulator.url(), 2)))
-        },
+        }
+        .into(),
         store: None::<Dynamo>,
         notifiers: Default::default(),
     };

@@ -65,7 +65,7 @@ async fn a_store_outage_is_decided_by_the_setting_and_never_errors() {
                 },
                 ..config()
             },
-            api: Ec2::new(ec2_client(&h.emulator.url(), 2)),
+            api: Ec2::new(ec2_client(&h.emulator.url(), 2)).into(),
             store: Some(dead.clone()),
             notifiers: Default::default(),
         };
@@ -106,7 +106,8 @@ async fn holds_are_stored_while_terminate_calls_are_still_out() {
         api: Faulty {
             unanswered: true,
             ..Faulty::new(Ec2::new(ec2_client(&h.emulator.url(), 2)))
-        },
+        }
+        .into(),
         store: h.app.store.clone(),
         notifiers: Default::default(),
     };

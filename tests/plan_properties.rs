@@ -50,6 +50,7 @@ fn connections(raw: Vec<RawConnection>) -> Vec<Connection> {
         .enumerate()
         .map(
             |(i, (e, u, cn, ip_i, active, late, ended_early))| Connection {
+                place: Default::default(),
                 endpoint_id: ENDPOINTS[e].into(),
                 connection_id: format!("cvpn-connection-{i:017x}"),
                 username: u.map(|u| USERS[u].to_owned()),
@@ -198,7 +199,7 @@ proptest! {
         let is_protected = |name: &str| protected.contains(&case.fold(name));
         let endpoints: Vec<Endpoint> = ENDPOINTS
             .iter()
-            .map(|id| Endpoint { id: id.to_string(), client_cidr: Cidr::parse("10.100.0.0/16"), connect_handler: None })
+            .map(|id| Endpoint { place: Default::default(), id: id.to_string(), client_cidr: Cidr::parse("10.100.0.0/16"), connect_handler: None })
             .collect();
         let selection = select(&selectors, &connections, &Rules { case, is_protected: &is_protected, endpoints: &endpoints });
 

@@ -124,7 +124,7 @@ async fn two_sweeps_at_once_agree_and_end_each_connection_once() {
     // event delivered twice is answered once (tests/deliveries.rs).
     let second = App {
         config: h.app.config.clone(),
-        api: Ec2::new(ec2_client(&h.emulator.url(), 8)),
+        api: Ec2::new(ec2_client(&h.emulator.url(), 8)).into(),
         store: h.app.store.clone(),
         notifiers: Default::default(),
     };
@@ -190,6 +190,7 @@ async fn a_sweep_of_10000_connections_under_throttling_loses_none() {
                 endpoint(id, connections)
             })
             .collect(),
+        ..StateFile::default()
     };
     let config = Config {
         endpoint_ids: vec![],
@@ -289,8 +290,9 @@ async fn the_ceiling_ends_the_most_idle_first_and_the_deadline_defers_the_rest()
         },
         api: Faulty {
             unanswered: true,
-            ..Faulty::new(h.app.api.clone())
-        },
+            ..Faulty::new(h.app.api.first().api.clone())
+        }
+        .into(),
         store: h.app.store.take(),
         notifiers: Default::default(),
     };
@@ -338,7 +340,7 @@ async fn schedule_input_overrides_the_policy_for_its_run() {
     // Without a policy, and without a table for the idle policy, a sweep is refused.
     let bare = App {
         config: Config::default(),
-        api: Ec2::new(ec2_client(&h.emulator.url(), 2)),
+        api: Ec2::new(ec2_client(&h.emulator.url(), 2)).into(),
         store: h.app.store.clone(),
         notifiers: Default::default(),
     };
@@ -348,7 +350,7 @@ async fn schedule_input_overrides_the_policy_for_its_run() {
     ));
     let tableless = App {
         config: Config::default(),
-        api: Ec2::new(ec2_client(&h.emulator.url(), 2)),
+        api: Ec2::new(ec2_client(&h.emulator.url(), 2)).into(),
         store: None::<cvpn_terminator::Dynamo>,
         notifiers: Default::default(),
     };

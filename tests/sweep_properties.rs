@@ -50,6 +50,7 @@ proptest! {
             .iter()
             .enumerate()
             .map(|(i, (u, age, bytes, _))| Connection {
+                place: Default::default(),
                 endpoint_id: "cvpn-endpoint-0000000000000000a".into(),
                 connection_id: format!("cvpn-connection-{i:017x}"),
                 username: Some(USERS[*u].into()),

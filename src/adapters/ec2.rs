@@ -4,8 +4,8 @@
 
 use crate::adapters::aws::api_error;
 use crate::domain::model::{
-    parse_api_time, ApiError, By, Cidr, Connection, ConnectionStatus, Endpoint, Page, Status,
-    StatusChange,
+    parse_api_time, ApiError, By, Cidr, Connection, ConnectionStatus, Endpoint, Page, Place,
+    Status, StatusChange,
 };
 use aws_sdk_ec2::config::retry::RetryConfig;
 use aws_sdk_ec2::types::{ClientVpnConnectionStatus, ClientVpnEndpointStatusCode};
@@ -44,14 +44,21 @@ pub trait ClientVpnApi: Send + Sync {
 /// The largest page Describe allows.
 const PAGE: i32 = 1000;
 
+/// One account and Region's EC2 (a target): what it lists is stamped with its place.
 #[derive(Clone)]
 pub struct Ec2 {
     client: aws_sdk_ec2::Client,
+    place: Place,
 }
 
 impl Ec2 {
+    /// The function's own account and Region.
     pub fn new(client: aws_sdk_ec2::Client) -> Self {
-        Self { client }
+        Self::at(client, Place::default())
+    }
+
+    pub fn at(client: aws_sdk_ec2::Client, place: Place) -> Self {
+        Self { client, place }
     }
 }
 
@@ -79,6 +86,7 @@ impl ClientVpnApi for Ec2 {
             })
             .filter_map(|e| {
                 Some(Endpoint {
+                    place: self.place.clone(),
                     id: e.client_vpn_endpoint_id()?.to_owned(),
                     client_cidr: e.client_cidr_block().and_then(Cidr::parse),
                     connect_handler: e
@@ -110,7 +118,7 @@ impl ClientVpnApi for Ec2 {
             .await
             .map_err(api_error)?;
         Ok(Page {
-            items: connections(out.connections(), endpoint_id),
+            items: connections(out.connections(), endpoint_id, &self.place),
             next_token: out.next_token().map(str::to_owned),
         })
     }
@@ -134,7 +142,7 @@ impl ClientVpnApi for Ec2 {
             .send()
             .await
             .map_err(api_error)?;
-        Ok(connections(out.connections(), endpoint_id))
+        Ok(connections(out.connections(), endpoint_id, &self.place))
     }
 
     async fn terminate(
@@ -194,11 +202,13 @@ fn status(s: Option<&ClientVpnConnectionStatus>) -> Status {
 fn connections(
     items: &[aws_sdk_ec2::types::ClientVpnConnection],
     endpoint_id: &str,
+    place: &Place,
 ) -> Vec<Connection> {
     items
         .iter()
         .filter_map(|c| {
             Some(Connection {
+                place: place.clone(),
                 endpoint_id: c.client_vpn_endpoint_id().unwrap_or(endpoint_id).to_owned(),
                 connection_id: c.connection_id()?.to_owned(),
                 username: c.username().filter(|u| !u.is_empty()).map(str::to_owned),

@@ -2,7 +2,7 @@
 //! that are evidence), mapping identities ([`mapping`], [`pattern`]), gating findings ([`gates`]),
 //! deciding what to end ([`plan`]), judging idle and over-age connections ([`policy`]), and whom an
 //! incident keeps out and what the connect handler answers ([`quarantine`]), and the console links
-//! people are sent ([`console`]). Plain data
+//! people are sent ([`console`]); where it acts ([`targets`]). Plain data
 //! ([`model`], [`json`]) in, decisions out; no I/O, so every rule is tested on its own.
 
 pub mod console;
@@ -15,4 +15,5 @@ pub mod pattern;
 pub mod plan;
 pub mod policy;
 pub mod quarantine;
+pub mod targets;
 pub mod trigger;

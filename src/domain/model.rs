@@ -4,9 +4,32 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 use std::net::IpAddr;
 
-/// One Client VPN connection as Describe reports it.
+/// Where the function acts: an account (`None`: the function's own) and a Region (`None`: the
+/// function's own). EC2 throttles, and the function paces, per place.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Place {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+}
+
+impl Place {
+    /// The place as people read it: `ACCOUNT/REGION`, `this account` and `this Region` where
+    /// unnamed.
+    pub fn label(&self) -> String {
+        format!(
+            "{}/{}",
+            self.account.as_deref().unwrap_or("this account"),
+            self.region.as_deref().unwrap_or("this Region")
+        )
+    }
+}
+
+/// One Client VPN connection as Describe reports it, and where its endpoint is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Connection {
+    pub place: Place,
     pub endpoint_id: String,
     pub connection_id: String,
     pub username: Option<String>,
@@ -128,6 +151,7 @@ impl Reason {
 /// An endpoint and the block its clients' addresses come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Endpoint {
+    pub place: Place,
     pub id: String,
     pub client_cidr: Option<Cidr>,
     /// The client connect handler's Lambda ARN, when one is enabled.

@@ -94,7 +94,9 @@ impl<A: ClientVpnApi, S: QuarantineStore> App<A, S> {
                 .username
                 .as_deref()
                 .filter(|_| keep_out.max_connections_per_user.is_some())?;
-            let listed = within(limit, self.api.user_connections(&request.endpoint_id, user))
+            // The handler runs in the endpoint's own account and Region: the first target.
+            let api = &self.api.first().api;
+            let listed = within(limit, api.user_connections(&request.endpoint_id, user))
                 .await
                 .map_err(|e| e.code);
             Some(listed.map(|cs| {

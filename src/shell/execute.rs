@@ -3,12 +3,13 @@
 //! permitted (dry run) or failed with its code — so nothing is dropped silently.
 
 use crate::adapters::ec2::ClientVpnApi;
+use crate::adapters::targets::Targets;
 use crate::domain::model::{
-    ApiError, By, ConnectionStatus, Reason, StatusChange, CONNECTION_NOT_FOUND, DRY_RUN_OPERATION,
-    THROTTLED, USER_NOT_FOUND,
+    ApiError, By, ConnectionStatus, Place, Reason, StatusChange, CONNECTION_NOT_FOUND,
+    DRY_RUN_OPERATION, THROTTLED, USER_NOT_FOUND,
 };
 use crate::domain::plan::{single, Call, Target};
-use crate::shell::pace::Pace;
+use crate::shell::pace::{Pace, Paces};
 use futures::stream::{self, Stream, StreamExt};
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,6 +20,9 @@ use std::time::{Duration, Instant};
 /// of a batch that could not be decoded.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct CallError {
+    /// The target it failed in.
+    #[serde(flatten)]
+    pub place: Place,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub endpoint_id: Option<String>,
     pub action: &'static str,
@@ -34,6 +38,7 @@ pub struct CallError {
 impl CallError {
     pub fn new(endpoint_id: Option<String>, action: &'static str, e: ApiError) -> Self {
         Self {
+            place: Place::default(),
             endpoint_id,
             action,
             code: e.code,
@@ -43,8 +48,17 @@ impl CallError {
         }
     }
 
+    /// The same error, in the target at `place`.
+    pub fn at(self, place: &Place) -> Self {
+        Self {
+            place: place.clone(),
+            ..self
+        }
+    }
+
     pub fn bad_finding(bad: &crate::domain::trigger::BadFinding) -> Self {
         Self {
+            place: Place::default(),
             endpoint_id: None,
             action: "DecodeFinding",
             code: "BadFinding".into(),
@@ -168,6 +182,7 @@ pub enum Outcome {
     /// A status for a connection that was not planned: a `Username` call also ended a connection
     /// discovery had not seen (the user connected again).
     Unplanned {
+        place: Place,
         endpoint_id: String,
         by: By,
         change: StatusChange,
@@ -178,13 +193,13 @@ pub enum Outcome {
 /// plans them lazily); a call that cannot start in time has its targets
 /// deferred. `log` sees each call's outcomes the moment the call returns, so an ended connection
 /// has its log line even if the invocation is cut off later; the caller reads them as they come.
-pub fn run_calls<'a>(
-    api: &'a impl ClientVpnApi,
+pub fn run_calls<'a, A: ClientVpnApi>(
+    targets: &'a Targets<A>,
     planned: impl IntoIterator<Item = Call, IntoIter: Send + 'a>,
     dry_run: bool,
     concurrency: usize,
     budget: &'a Budget,
-    pace: &'a Pace,
+    paces: &'a Paces,
     log: &'a (dyn Fn(&Outcome) + Sync),
 ) -> impl Stream<Item = Outcome> + 'a {
     stream::iter(planned)
@@ -198,7 +213,16 @@ pub fn run_calls<'a>(
                     })
                     .collect()
             } else {
-                run_call(api, call, dry_run, budget, pace).await
+                match (targets.at(&call.place), paces.at(&call.place)) {
+                    (Some(api), Some(pace)) => run_call(api, call, dry_run, budget, pace).await,
+                    _ => {
+                        let e = ApiError {
+                            code: "NoTarget".into(),
+                            message: format!("no target is {}", call.place.label()),
+                        };
+                        refused(call.targets, e)
+                    }
+                }
             };
             outcomes.iter().for_each(log);
             outcomes
@@ -313,6 +337,7 @@ fn settle(call: Call, mut changes: Vec<StatusChange>) -> Vec<Outcome> {
         );
     }
     out.extend(changes.into_iter().map(|change| Outcome::Unplanned {
+        place: call.place.clone(),
         endpoint_id: call.endpoint_id.clone(),
         by: call.by.clone(),
         change,

@@ -8,6 +8,7 @@ use crate::adapters::notify::Notifiers;
 use crate::adapters::state::deliveries::DeliveryStore;
 use crate::adapters::state::quarantine::QuarantineStore;
 use crate::adapters::state::StateStore;
+use crate::adapters::targets::Targets;
 use crate::domain::json::DecodeError;
 use crate::domain::trigger::{self, Trigger};
 use crate::shell::config::Config;
@@ -20,7 +21,8 @@ use std::time::Instant;
 
 pub struct App<A, S> {
     pub config: Config,
-    pub api: A,
+    /// Client VPN's API in each place the function acts (`CVPN_TARGETS`).
+    pub api: Targets<A>,
     /// The idle policy's state and the quarantine; `None` without `CVPN_STATE_TABLE`.
     pub store: Option<S>,
     /// Where people are told what was done (`tell.rs`); each channel optional.

@@ -9,7 +9,7 @@ use crate::domain::plan::Call;
 use crate::shell::execute::{self, Budget, Outcome};
 use crate::shell::handler::{App, HandlerError};
 use crate::shell::listing;
-use crate::shell::pace::Pace;
+use crate::shell::pace::Paces;
 use crate::shell::report::{self, Response};
 use futures::{future, Stream, StreamExt};
 
@@ -62,98 +62,155 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
         endpoints.or_else(|| (!configured.is_empty()).then(|| configured.clone()))
     }
 
-    /// The IDs of the endpoints in scope (see [`Self::connections_of`]); `None` when they had to
-    /// be listed and could not be (recorded in the response).
-    pub async fn endpoint_ids(&mut self, endpoints: Option<Vec<String>>) -> Option<Vec<String>> {
-        if let Some(named) = self.named(endpoints) {
-            return Some(named);
+    /// The endpoints in scope (see [`Self::connections_of`]), each with the target it is in:
+    /// with one target, those named are there; otherwise every target's endpoints are listed,
+    /// which says where each is. A target that could not be listed is recorded and left out;
+    /// `None` when none could be, so there is nothing to look at.
+    pub async fn endpoints_in_scope(
+        &mut self,
+        endpoints: Option<Vec<String>>,
+    ) -> Option<Vec<Endpoint>> {
+        let targets = &self.app.api;
+        let named = self.named(endpoints);
+        if let Some(ids) = named.as_ref().filter(|_| targets.len() == 1) {
+            return Some(self.at_home(ids));
         }
-        match listing::list_endpoints(&self.app.api, &self.budget).await {
-            Ok(all) => Some(all.into_iter().map(|e| e.id).collect()),
-            Err(e) => {
-                self.response.step_failed(e);
-                None
+        let (all, failed) = listing::list_endpoints(targets, &self.budget).await;
+        let listed_all = failed.is_empty();
+        let listed_none = failed.len() == targets.len();
+        failed
+            .into_iter()
+            .for_each(|e| self.response.step_failed(e));
+        if listed_none {
+            return None;
+        }
+        Some(match named {
+            None => all,
+            Some(ids) => {
+                let (found, absent) = listing::find(ids, &all);
+                // One that no target listed may be in the one that failed.
+                if listed_all {
+                    absent
+                        .into_iter()
+                        .for_each(|e| self.response.step_failed(e));
+                }
+                found
             }
-        }
+        })
     }
 
-    /// The connections of `endpoints`, or when `None` of `CVPN_ENDPOINT_IDS`, or when that is empty
-    /// of every endpoint in the Region; with the endpoints' client CIDRs and connect handlers when
-    /// every endpoint is listed or `describe` asks for them. Listings that fail are recorded in the response; `None`
-    /// when the endpoints themselves could not be listed, so there is nothing to match.
+    /// Named endpoints in the only target, undescribed.
+    fn at_home(&self, ids: &[String]) -> Vec<Endpoint> {
+        let home = &self.app.api.first().place;
+        ids.iter()
+            .map(|id| Endpoint {
+                place: home.clone(),
+                id: id.clone(),
+                client_cidr: None,
+                connect_handler: None,
+            })
+            .collect()
+    }
+
+    /// The connections of `endpoints`, or when `None` of `CVPN_ENDPOINT_IDS`, or when that is
+    /// empty of every endpoint of every target; with the endpoints' client CIDRs and connect
+    /// handlers when every endpoint is listed or `describe` asks for them. Listings that fail are
+    /// recorded in the response and counted in `unlisted` (a target that could not be listed
+    /// hides any of its connections); `None` when the endpoints themselves could not be listed,
+    /// so there is nothing to match.
     pub async fn connections_of(
         &mut self,
         endpoints: Option<Vec<String>>,
         describe: Describe,
     ) -> Option<Picture> {
         let app = self.app;
-        let named = self.named(endpoints);
+        let targets = &app.api;
         let config = &app.config;
+        let named = self.named(endpoints);
         let mut described = true;
+        let mut unlisted = 0;
         let (endpoints, (connections, errors)) = match named {
-            // Endpoints known: their connections, and (if asked) their descriptions at the same
-            // time, so those cost no round trip of their own.
-            Some(ids) => {
+            // One target, endpoints known: their connections, and (if asked) their descriptions
+            // at the same time, so those cost no round trip of their own.
+            Some(ids) if targets.len() == 1 => {
+                let named = self.at_home(&ids);
                 let listing =
-                    listing::list_connections(&app.api, &ids, config.concurrency, &self.budget);
+                    listing::list_connections(targets, &named, config.concurrency, &self.budget);
                 let describing = async {
                     if describe != Describe::No {
-                        listing::list_endpoints(&app.api, &self.budget)
-                            .await
-                            .map(Some)
+                        Some(listing::list_endpoints(targets, &self.budget).await)
                     } else {
-                        Ok(None)
+                        None
                     }
                 };
                 let (all, listed) = futures::join!(describing, listing);
                 let all = match all {
-                    Ok(Some(all)) => all,
-                    Ok(None) => {
+                    Some((all, failed)) if failed.is_empty() => all,
+                    None => {
                         described = false;
                         Vec::new()
                     }
-                    Err(e) if describe == Describe::Wanted => {
-                        report::log_call_error(&e);
+                    Some((_, failed)) if describe == Describe::Wanted => {
+                        failed.iter().for_each(report::log_call_error);
                         described = false;
                         Vec::new()
                     }
-                    Err(e) => {
-                        self.response.step_failed(e);
+                    Some((_, failed)) => {
+                        failed
+                            .into_iter()
+                            .for_each(|e| self.response.step_failed(e));
                         return None;
                     }
                 };
                 // Named endpoints the Region does not have are listed anyway, so the answer says
                 // so; without a CIDR, no client IP matches there.
-                let endpoints = ids
+                let endpoints = named
                     .into_iter()
-                    .map(|id| {
-                        let found = all.iter().find(|e| e.id == id);
-                        Endpoint {
-                            client_cidr: found.and_then(|e| e.client_cidr),
-                            connect_handler: found.and_then(|e| e.connect_handler.clone()),
-                            id,
-                        }
+                    .map(|e| match all.iter().find(|d| d.id == e.id) {
+                        Some(d) => d.clone(),
+                        None => e,
                     })
                     .collect();
                 (endpoints, listed)
             }
-            None => {
-                let all = match listing::list_endpoints(&app.api, &self.budget).await {
-                    Ok(all) => all,
-                    Err(e) => {
-                        self.response.step_failed(e);
-                        return None;
+            // Otherwise every target's endpoints first: they say where each endpoint is.
+            named => {
+                let (all, failed) = listing::list_endpoints(targets, &self.budget).await;
+                if failed.len() == targets.len() {
+                    failed
+                        .into_iter()
+                        .for_each(|e| self.response.step_failed(e));
+                    return None;
+                }
+                unlisted += failed.len();
+                let listed_all = failed.is_empty();
+                failed
+                    .into_iter()
+                    .for_each(|e| self.response.step_failed(e));
+                let endpoints = match named {
+                    None => all,
+                    Some(ids) => {
+                        let (found, absent) = listing::find(ids, &all);
+                        if listed_all {
+                            absent
+                                .into_iter()
+                                .for_each(|e| self.response.step_failed(e));
+                        }
+                        found
                     }
                 };
-                let ids: Vec<String> = all.iter().map(|e| e.id.clone()).collect();
-                let listed =
-                    listing::list_connections(&app.api, &ids, config.concurrency, &self.budget)
-                        .await;
-                (all, listed)
+                let listed = listing::list_connections(
+                    targets,
+                    &endpoints,
+                    config.concurrency,
+                    &self.budget,
+                )
+                .await;
+                (endpoints, listed)
             }
         };
         // An endpoint that does not exist hides no connection; any other failure might.
-        let unlisted = errors
+        unlisted += errors
             .iter()
             .filter(|e| e.code != ENDPOINT_NOT_FOUND)
             .count();
@@ -209,8 +266,11 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
         done
     }
 
-    fn pace(&self) -> Pace {
-        Pace::new(self.app.config.terminate_rate, self.app.config.max_attempts)
+    /// A pace per target, each learning its own bucket.
+    fn pace(&self) -> Paces {
+        let config = &self.app.config;
+        let places = self.app.api.iter().map(|t| &t.place);
+        Paces::new(places, config.terminate_rate, config.max_attempts)
     }
 
     pub fn record_outcomes(&mut self, outcomes: &[Outcome]) {
@@ -227,7 +287,7 @@ impl<A: ClientVpnApi, S> App<A, S> {
         planned: impl IntoIterator<Item = Call, IntoIter: Send + 'a>,
         dry_run: bool,
         budget: &'a Budget,
-        pace: &'a Pace,
+        pace: &'a Paces,
         log: &'a (dyn Fn(&Outcome) + Sync),
     ) -> impl Stream<Item = Outcome> + 'a {
         execute::run_calls(
@@ -242,11 +302,13 @@ impl<A: ClientVpnApi, S> App<A, S> {
     }
 }
 
-/// The rate Terminate was paced to, when it was: for reading a slow run's log.
-fn paced(pace: &Pace) {
-    if let Some(rate) = pace.rate() {
+/// The rate Terminate was paced to in each target where it was: for reading a slow run's log.
+fn paced(paces: &Paces) {
+    for (place, rate) in paces.rates() {
         tracing::info!(
             event = "terminate_paced",
+            account = place.account.as_deref(),
+            region = place.region.as_deref(),
             calls_per_second = rate,
             "Terminate was paced to EC2's bucket (its refill learned from the first throttles, or CVPN_TERMINATE_RATE)"
         );

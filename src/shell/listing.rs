@@ -1,13 +1,16 @@
-//! Listing what is in scope, page by page, each page a call of the invocation's budget: the
-//! endpoints, and their connections either all at once (incidents, which match against the whole
-//! picture) or as a stream of pages (the sweep, which judges each page as it arrives).
+//! Listing what is in scope, page by page, each page a call of the invocation's budget: every
+//! target's endpoints, and their connections, each in its target, either all at once (incidents,
+//! which match against the whole picture) or as a stream of pages (the sweep, which judges each
+//! page as it arrives).
 
 use crate::adapters::ec2::ClientVpnApi;
-use crate::domain::model::{ApiError, Connection, Endpoint, Page};
+use crate::adapters::targets::Targets;
+use crate::domain::model::{ApiError, Connection, Endpoint, Page, ENDPOINT_NOT_FOUND};
 use crate::shell::execute::{Budget, CallError};
 use futures::future;
 use futures::stream::{self, Stream, StreamExt, TryStreamExt};
 use std::future::Future;
+use std::pin::Pin;
 
 /// A listing's pages, each a call of the budget, fetched as they are read; a failed page ends it.
 fn pages<'a, T, F, Fut>(
@@ -43,26 +46,64 @@ where
         .await
 }
 
-/// Every endpoint in the Region, with its client CIDR.
-pub async fn list_endpoints(
-    api: &impl ClientVpnApi,
+/// Every endpoint of every target, with its client CIDR, targets listed concurrently; for each
+/// target that could not be listed (its role not assumed, or its listing refused), its error.
+pub async fn list_endpoints<A: ClientVpnApi>(
+    targets: &Targets<A>,
     budget: &Budget,
-) -> Result<Vec<Endpoint>, CallError> {
-    all_pages(budget, |token| api.endpoints_page(token))
-        .await
-        .map_err(|e| CallError::new(None, "DescribeClientVpnEndpoints", e))
+) -> (Vec<Endpoint>, Vec<CallError>) {
+    let results = future::join_all(targets.iter().map(|t| async move {
+        all_pages(budget, |token| t.api.endpoints_page(token))
+            .await
+            .map_err(|e| CallError::new(None, "DescribeClientVpnEndpoints", e).at(&t.place))
+    }))
+    .await;
+    let mut endpoints = Vec::new();
+    let mut errors = Vec::new();
+    for r in results {
+        match r {
+            Ok(e) => endpoints.extend(e),
+            Err(e) => errors.push(e),
+        }
+    }
+    (endpoints, errors)
 }
 
-/// The connections of `endpoints`, each endpoint paged in turn and endpoints listed concurrently.
-pub async fn list_connections(
-    api: &impl ClientVpnApi,
-    endpoints: &[String],
+/// The endpoints named, as `all` (every target's) describes them; for each that no target has,
+/// a not-found error, so the answer says so.
+pub fn find(ids: Vec<String>, all: &[Endpoint]) -> (Vec<Endpoint>, Vec<CallError>) {
+    let mut found = Vec::with_capacity(ids.len());
+    let mut absent = Vec::new();
+    for id in ids {
+        match all.iter().find(|e| e.id == id) {
+            Some(e) => found.push(e.clone()),
+            None => absent.push(CallError::new(
+                Some(id),
+                "DescribeClientVpnEndpoints",
+                ApiError {
+                    code: ENDPOINT_NOT_FOUND.into(),
+                    message: "no target has this endpoint".into(),
+                },
+            )),
+        }
+    }
+    (found, absent)
+}
+
+/// The connections of `endpoints`, each listed in its target, each endpoint paged in turn and
+/// endpoints listed concurrently.
+pub async fn list_connections<A: ClientVpnApi>(
+    targets: &Targets<A>,
+    endpoints: &[Endpoint],
     concurrency: usize,
     budget: &Budget,
 ) -> (Vec<Connection>, Vec<CallError>) {
     let results: Vec<Result<Vec<Connection>, CallError>> = stream::iter(endpoints)
         .map(|endpoint| async move {
-            all_pages(budget, |token| api.connections_page(endpoint, token))
+            let api = targets
+                .at(&endpoint.place)
+                .ok_or_else(|| no_target(endpoint))?;
+            all_pages(budget, |token| api.connections_page(&endpoint.id, token))
                 .await
                 .map_err(unlisted(endpoint))
         })
@@ -80,26 +121,45 @@ pub async fn list_connections(
     (connections, errors)
 }
 
-/// The connections of `endpoints` page by page as they arrive, endpoints listed concurrently: for
-/// the sweep, which judges each page and keeps only its targets.
-pub fn connection_pages<'a>(
-    api: &'a impl ClientVpnApi,
-    endpoints: &'a [String],
+/// The connections of `endpoints` page by page as they arrive, each endpoint listed in its target
+/// and endpoints listed concurrently: for the sweep, which judges each page and keeps only its
+/// targets.
+pub fn connection_pages<'a, A: ClientVpnApi>(
+    targets: &'a Targets<A>,
+    endpoints: &'a [Endpoint],
     concurrency: usize,
     budget: &'a Budget,
 ) -> impl Stream<Item = Result<Vec<Connection>, CallError>> + 'a {
     stream::iter(endpoints)
         .map(move |endpoint| {
+            let listing: Pin<Box<dyn Stream<Item = _> + Send + 'a>> =
+                match targets.at(&endpoint.place) {
+                    Some(api) => Box::pin(
+                        pages(budget, move |token| {
+                            api.connections_page(&endpoint.id, token)
+                        })
+                        .map_err(unlisted(endpoint)),
+                    ),
+                    None => Box::pin(stream::once(future::ready(Err(no_target(endpoint))))),
+                };
             // Pinned in a box: the merge below moves its streams around.
-            Box::pin(
-                pages(budget, move |token| api.connections_page(endpoint, token))
-                    .map_err(unlisted(endpoint)),
-            )
+            listing
         })
         .flatten_unordered(concurrency.max(1))
 }
 
+/// The error of an endpoint whose place is no target's (a bug: endpoints come from the targets).
+fn no_target(endpoint: &Endpoint) -> CallError {
+    unlisted(endpoint)(ApiError {
+        code: "NoTarget".into(),
+        message: format!("no target is {}", endpoint.place.label()),
+    })
+}
+
 /// The error of an endpoint whose connections could not be listed.
-fn unlisted(endpoint: &str) -> impl Fn(ApiError) -> CallError + '_ {
-    move |e| CallError::new(Some(endpoint.to_owned()), "DescribeClientVpnConnections", e)
+fn unlisted(endpoint: &Endpoint) -> impl Fn(ApiError) -> CallError + '_ {
+    move |e| {
+        CallError::new(Some(endpoint.id.clone()), "DescribeClientVpnConnections", e)
+            .at(&endpoint.place)
+    }
 }

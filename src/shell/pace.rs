@@ -7,7 +7,8 @@
 
 use crate::adapters::ec2::ClientVpnApi;
 use crate::domain::model::{
-    ApiError, By, StatusChange, CONNECTION_NOT_FOUND, DRY_RUN_OPERATION, THROTTLED, USER_NOT_FOUND,
+    ApiError, By, Place, StatusChange, CONNECTION_NOT_FOUND, DRY_RUN_OPERATION, THROTTLED,
+    USER_NOT_FOUND,
 };
 use crate::domain::pace::Pacer;
 use crate::shell::execute::{Budget, NOT_STARTED};
@@ -32,7 +33,38 @@ const RESERVE: Duration = Duration::from_secs(3);
 /// beyond is not waited for.
 const LAST_SLOT: f64 = 1e6;
 
-/// One invocation's Terminate pacing, shared by its concurrent calls.
+/// One pace per target, since EC2's buckets are per account and Region.
+pub struct Paces(Vec<(Place, Pace)>);
+
+impl Paces {
+    pub fn new<'a>(
+        places: impl Iterator<Item = &'a Place>,
+        seed: Option<f64>,
+        attempts: u32,
+    ) -> Self {
+        Self(
+            places
+                .map(|p| (p.clone(), Pace::new(seed, attempts)))
+                .collect(),
+        )
+    }
+
+    pub fn at(&self, place: &Place) -> Option<&Pace> {
+        self.0
+            .iter()
+            .find(|(p, _)| p == place)
+            .map(|(_, pace)| pace)
+    }
+
+    /// The rate each paced target was held at.
+    pub fn rates(&self) -> impl Iterator<Item = (&Place, f64)> {
+        self.0
+            .iter()
+            .filter_map(|(p, pace)| Some((p, pace.rate()?)))
+    }
+}
+
+/// One invocation's Terminate pacing in one target, shared by its concurrent calls.
 pub struct Pace {
     pacer: Mutex<Pacer>,
     epoch: Instant,

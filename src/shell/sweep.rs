@@ -5,7 +5,7 @@
 
 use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::{StateStore, Stored};
-use crate::domain::model::{ApiError, Connection, Reason};
+use crate::domain::model::{ApiError, Connection, Endpoint, Reason};
 use crate::domain::plan::{self, Origin, Target};
 use crate::domain::policy::sweep::{
     judge_page, overrides_thresholds, with_overrides, Judged, Verdicts,
@@ -96,7 +96,7 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
             }
         }
         let Some(endpoints) = self
-            .endpoint_ids(request.overrides.endpoint_ids.clone())
+            .endpoints_in_scope(request.overrides.endpoint_ids.clone())
             .await
         else {
             return Ok(());
@@ -141,7 +141,7 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
     /// to their slots); their state writes share `CVPN_CONCURRENCY`.
     async fn judge_pages(
         &self,
-        endpoints: &[String],
+        endpoints: &[Endpoint],
         policy: &SweepPolicy,
         now: DateTime<Utc>,
     ) -> (Verdicts, Vec<CallError>) {
@@ -209,8 +209,8 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
         if tracked.is_empty() {
             return (HashMap::new(), Vec::new());
         }
-        let ids: Vec<String> = tracked.iter().map(|c| c.connection_id.clone()).collect();
-        let stored = match budget.call(store.load(&ids)).await {
+        let keys: Vec<String> = tracked.iter().map(|c| self.state_key(c)).collect();
+        let stored = match budget.call(store.load(&keys)).await {
             Ok(stored) => stored,
             Err(e) => {
                 return (
@@ -229,7 +229,8 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
         let retention = i64::from(longest) * 60 + 86_400;
         let results: Vec<(String, Track, Option<CallError>)> = stream::iter(tracked)
             .map(|c| {
-                let mut current = stored.get(&c.connection_id).copied();
+                let key = self.state_key(c);
+                let mut current = stored.get(&key).copied();
                 // The counters' own time: a late tick must not stamp them with its older one.
                 let now = c.observed.unwrap_or(now);
                 let now_s = now.timestamp();
@@ -256,7 +257,7 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
                         }
                         let expected = current.map(|s| s.track);
                         let save = store.save(
-                            &c.connection_id,
+                            &key,
                             &c.endpoint_id,
                             observed.track,
                             expected,
@@ -277,10 +278,10 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
                             }
                             // Another run wrote first: judge from what it wrote.
                             Ok(false) => {
-                                let reload = store.load(std::slice::from_ref(&c.connection_id));
+                                let reload = store.load(std::slice::from_ref(&key));
                                 match budget.call(reload).await {
                                     Ok(mut fresh) => {
-                                        current = fresh.remove(&c.connection_id);
+                                        current = fresh.remove(&key);
                                         observed = observe(
                                             current.map(|s: Stored| s.track),
                                             total,
@@ -316,6 +317,23 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
             tracks.insert(id, track);
         }
         (tracks, errors)
+    }
+}
+
+impl<A, S> Invocation<'_, A, S> {
+    /// A connection's key in the state table: its ID, with its account and Region once the
+    /// function acts in several (`CVPN_TARGETS`); the ID alone otherwise, as before targets, so
+    /// a table's tracks carry over.
+    fn state_key(&self, c: &Connection) -> String {
+        if self.app.config.targets.is_empty() {
+            return c.connection_id.clone();
+        }
+        format!(
+            "{}/{}/{}",
+            c.place.account.as_deref().unwrap_or("self"),
+            c.place.region.as_deref().unwrap_or_default(),
+            c.connection_id
+        )
     }
 }
 

@@ -98,7 +98,7 @@ pub fn custom_action_for(users: &[&str]) -> Value {
 pub fn app_with(h: &Harness, config: Config) -> App<Ec2, Dynamo> {
     App {
         config,
-        api: Ec2::new(ec2_client(&h.emulator.url(), 2)),
+        api: Ec2::new(ec2_client(&h.emulator.url(), 2)).into(),
         store: h.app.store.clone(),
         notifiers: h.app.notifiers.clone(),
     }

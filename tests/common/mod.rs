@@ -103,7 +103,7 @@ pub async fn harness(state: StateFile, config: Config) -> Harness {
             ..Default::default()
         })
         .unwrap();
-    let api = Ec2::new(ec2_client(&emulator.url(), config.max_attempts));
+    let api = Ec2::new(ec2_client(&emulator.url(), config.max_attempts)).into();
     Harness {
         emulator,
         app: App {
@@ -300,7 +300,8 @@ pub async fn handle_meanwhile(
         api: Faulty {
             meanwhile: Some((Box::new(change), h.emulator.service())),
             ..Faulty::new(Ec2::new(ec2_client(&h.emulator.url(), 2)))
-        },
+        }
+        .into(),
         store: None::<Dynamo>,
         notifiers: Default::default(),
     };

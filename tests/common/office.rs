@@ -57,6 +57,7 @@ pub fn office() -> StateFile {
                 conn("svc-backup", 1, "2026-11-22T07:00:00Z", 100_000),
             ],
         )],
+        ..StateFile::default()
     }
 }
 

@@ -9,9 +9,11 @@
 //!   connection or user is looked up.
 //! - Without `MaxResults`, pages hold 1000 items.
 
+use crate::accounts::Place;
 use crate::pagination::Pages;
 use crate::protocol::{ApiError, Params, Xml};
-use crate::state::{api_time, ConnectionState, ConnectionStatus, Endpoint, World};
+use crate::state::{api_time, ConnectionState, ConnectionStatus};
+use crate::world::{Endpoint, World};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::ops::Bound;
 
@@ -21,6 +23,8 @@ const DEFAULT_PAGE: u32 = 1000;
 
 pub struct Ctx<'a> {
     pub world: &'a mut World,
+    /// The caller's account and Region: it sees only the endpoints there.
+    pub caller: &'a Place,
     pub pages: &'a mut Pages,
     pub now: DateTime<Utc>,
     pub terminate_delay: TimeDelta,
@@ -50,7 +54,7 @@ pub fn describe_endpoints(ctx: Ctx, p: &Params) -> Result<String, ApiError> {
     ids.dedup();
     if let Some(missing) = ids
         .iter()
-        .find(|id| !ctx.world.endpoints.contains_key(id.as_str()))
+        .find(|id| ctx.world.visible_mut(id, ctx.caller).is_none())
     {
         return Err(endpoint_not_found(missing));
     }
@@ -58,11 +62,13 @@ pub fn describe_endpoints(ctx: Ctx, p: &Params) -> Result<String, ApiError> {
     dry_run(p)?;
     let scope = format!("DescribeClientVpnEndpoints|{}", ids.join(","));
     let after = ctx.pages.resume(p.get("NextToken"), &scope)?;
-    let mut selected = ctx
-        .world
+    let world = &*ctx.world;
+    let mut selected = world
         .endpoints
         .range::<str, _>((bound_after(after.as_deref()), Bound::Unbounded))
-        .filter(|(id, _)| ids.is_empty() || ids.contains(id))
+        .filter(|(id, e)| {
+            (ids.is_empty() || ids.contains(id)) && world.serves(&e.place, ctx.caller)
+        })
         .map(|(_, e)| e);
 
     let mut xml = Xml::response("DescribeClientVpnEndpoints", ctx.request_id);
@@ -125,8 +131,7 @@ pub fn describe_connections(ctx: Ctx, p: &Params) -> Result<String, ApiError> {
     }
     let endpoint = ctx
         .world
-        .endpoints
-        .get_mut(endpoint_id)
+        .visible_mut(endpoint_id, ctx.caller)
         .ok_or_else(|| endpoint_not_found(endpoint_id))?;
     let page = p.int_in("MaxResults", 5..=1000)?.unwrap_or(DEFAULT_PAGE) as usize;
     dry_run(p)?;
@@ -227,8 +232,7 @@ pub fn terminate_connections(ctx: Ctx, p: &Params) -> Result<String, ApiError> {
     }
     let endpoint = ctx
         .world
-        .endpoints
-        .get_mut(endpoint_id)
+        .visible_mut(endpoint_id, ctx.caller)
         .ok_or_else(|| endpoint_not_found(endpoint_id))?;
     dry_run(p)?;
 

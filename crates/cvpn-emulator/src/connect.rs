@@ -28,8 +28,7 @@ pub fn modify_endpoint(ctx: Ctx, p: &Params) -> Result<String, ApiError> {
     let id = p.required("ClientVpnEndpointId")?;
     let endpoint = ctx
         .world
-        .endpoints
-        .get_mut(id)
+        .visible_mut(id, ctx.caller)
         .ok_or_else(|| endpoint_not_found(id))?;
     if p.get("ClientConnectOptions.Enabled").is_none() {
         return Err(ApiError::invalid_value(

@@ -6,13 +6,15 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-/// The actions the emulator serves.
-pub const ACTIONS: [&str; 4] = [
+/// The actions the emulator serves: EC2's, and STS's `AssumeRole`.
+pub const ACTIONS: [&str; 5] = [
     "DescribeClientVpnEndpoints",
     "DescribeClientVpnConnections",
     "TerminateClientVpnConnections",
     "ModifyClientVpnEndpoint",
+    ASSUME_ROLE,
 ];
+pub const ASSUME_ROLE: &str = "AssumeRole";
 
 /// The longest `latencyMs` accepted: an hour. Longer would only hang the caller (and `u64::MAX`
 /// milliseconds does not fit after an `Instant`).
@@ -147,8 +149,9 @@ impl FaultState {
         self.stats = stats;
     }
 
-    /// Counts the call and decides its fate; returns the latency to add before answering.
-    pub fn admit(&mut self, action: &str) -> (Verdict, Duration) {
+    /// Counts the call and decides its fate; returns the latency to add before answering. Each
+    /// place (`at`: account and Region) has its own throttle buckets, as in AWS.
+    pub fn admit(&mut self, action: &str, at: &str) -> (Verdict, Duration) {
         let stats = self.stats.entry(action.to_owned()).or_default();
         stats.calls += 1;
         let Some(f) = self.config.actions.get(action) else {
@@ -161,10 +164,13 @@ impl FaultState {
         }
         if let Some(t) = f.throttle {
             let now = Instant::now();
-            let bucket = self.buckets.entry(action.to_owned()).or_insert(Bucket {
-                tokens: t.bucket,
-                at: now,
-            });
+            let bucket = self
+                .buckets
+                .entry(format!("{at}|{action}"))
+                .or_insert(Bucket {
+                    tokens: t.bucket,
+                    at: now,
+                });
             let refill = now.duration_since(bucket.at).as_secs_f64() * t.refill_per_second;
             bucket.tokens = (bucket.tokens + refill).min(t.bucket);
             bucket.at = now;
@@ -216,7 +222,7 @@ mod tests {
             ..Default::default()
         }));
         let verdicts: Vec<_> = (0..5)
-            .map(|_| state.admit("TerminateClientVpnConnections").0)
+            .map(|_| state.admit("TerminateClientVpnConnections", "a/r").0)
             .collect();
         assert_eq!(
             verdicts,
@@ -228,10 +234,15 @@ mod tests {
                 Verdict::Throttled
             ]
         );
-        let stats = state.stats["TerminateClientVpnConnections"];
-        assert_eq!((stats.calls, stats.throttled), (5, 2));
+        // Another account or Region has a bucket of its own.
         assert_eq!(
-            state.admit("DescribeClientVpnConnections").0,
+            state.admit("TerminateClientVpnConnections", "b/r").0,
+            Verdict::Proceed
+        );
+        let stats = state.stats["TerminateClientVpnConnections"];
+        assert_eq!((stats.calls, stats.throttled), (6, 2));
+        assert_eq!(
+            state.admit("DescribeClientVpnConnections", "a/r").0,
             Verdict::Proceed
         );
     }
@@ -244,7 +255,9 @@ mod tests {
                 ..Default::default()
             }));
             (0..200)
-                .map(|_| state.admit("TerminateClientVpnConnections").0 == Verdict::ServerError)
+                .map(|_| {
+                    state.admit("TerminateClientVpnConnections", "a/r").0 == Verdict::ServerError
+                })
                 .collect::<Vec<_>>()
         };
         let first = run();

@@ -1,5 +1,6 @@
 //! HTTP routes: the EC2 Query API at `/` and the admin API under `/_emulator/`.
 
+use crate::accounts::Credential;
 use crate::connect::ConnectAttempt;
 use crate::faults::{ActionStats, Faults};
 use crate::protocol::ApiError;
@@ -49,19 +50,19 @@ async fn api(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let reply: Reply = match authorization_error(&headers) {
-        Some(error) => (
+    let reply: Reply = match credential(&headers) {
+        Err(error) => (
             error.status,
             error.to_xml("00000000-0000-4000-8000-000000000000"),
         ),
-        None => {
+        Ok(credential) => {
             let params = if method == Method::GET {
                 Ok(Bytes::from(uri.query().unwrap_or_default().to_owned()))
             } else {
                 axum::body::to_bytes(body, MAX_BODY).await
             };
             match params {
-                Ok(bytes) => service.call(&bytes).await,
+                Ok(bytes) => service.call(&bytes, &credential).await,
                 Err(_) => {
                     let e = ApiError::malformed(format!(
                         "The request body is larger than {MAX_BODY} bytes or unreadable"
@@ -80,20 +81,19 @@ async fn api(
         .into_response()
 }
 
-/// The signature is not verified, but a request must carry a SigV4 `Authorization` header.
-fn authorization_error(headers: &HeaderMap) -> Option<ApiError> {
+/// The signature is not verified, but a request must carry a SigV4 `Authorization` header: its
+/// credential scope says who calls (the access key) and where (the Region).
+fn credential(headers: &HeaderMap) -> Result<Credential, ApiError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Some(ApiError::new(
+        return Err(ApiError::new(
             401,
             "MissingAuthenticationToken",
             "Request is missing Authentication Token",
         ));
     };
     let value = value.to_str().unwrap_or_default();
-    let sigv4 = value.starts_with("AWS4-HMAC-SHA256 ")
-        && value.contains("Credential=")
-        && value.contains("Signature=");
-    (!sigv4).then(|| {
+    let sigv4 = value.starts_with("AWS4-HMAC-SHA256 ") && value.contains("Signature=");
+    Credential::parse(value).filter(|_| sigv4).ok_or_else(|| {
         ApiError::new(
             401,
             "AuthFailure",

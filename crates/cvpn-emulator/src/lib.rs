@@ -2,7 +2,8 @@
 //! `DescribeClientVpnConnections`, `TerminateClientVpnConnections`, and `ModifyClientVpnEndpoint`
 //! for the client connect handler) over the EC2 Query protocol, so that the unmodified AWS SDKs and
 //! CLI can be pointed at it; clients connecting go through the endpoint's connect handler, called
-//! through the Lambda Invoke API. See README.md for the admin API.
+//! through the Lambda Invoke API. Endpoints live in accounts and Regions, reached with STS
+//! `AssumeRole` (`accounts.rs`). See README.md for the admin API.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -11,6 +12,7 @@
 //! # Ok(()) }
 //! ```
 
+mod accounts;
 mod actions;
 mod connect;
 mod faults;
@@ -19,7 +21,9 @@ mod pagination;
 mod protocol;
 mod service;
 mod state;
+mod world;
 
+pub use accounts::{AccountState, RegionState, RoleState, DEFAULT_ACCOUNT};
 pub use connect::{AttemptResult, ConnectAttempt, LambdaOptions};
 pub use faults::{ActionFaults, ActionStats, Faults, Throttle};
 pub use service::{ClockChange, ClockView, Options, Service, TrafficChange, MAX_TERMINATE_DELAY};

@@ -7,12 +7,14 @@ use std::fmt::Write;
 pub const API_VERSION: &str = "2016-11-15";
 const NAMESPACE: &str = "http://ec2.amazonaws.com/doc/2016-11-15/";
 
-/// An error as EC2 reports it: an HTTP status, a code and a message.
+/// An error as EC2 (or, `sts`, STS) reports it: an HTTP status, a code and a message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiError {
     pub status: u16,
     pub code: &'static str,
     pub message: String,
+    /// Written in STS's error document rather than EC2's.
+    pub sts: bool,
 }
 
 impl ApiError {
@@ -21,7 +23,12 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            sts: false,
         }
+    }
+
+    pub fn sts(self) -> Self {
+        Self { sts: true, ..self }
     }
 
     pub fn invalid_value(message: impl Into<String>) -> Self {
@@ -41,6 +48,9 @@ impl ApiError {
     }
 
     pub fn to_xml(&self, request_id: &str) -> String {
+        if self.sts {
+            return crate::accounts::sts_error_xml(self, request_id);
+        }
         format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{}</Code>\
              <Message>{}</Message></Error></Errors><RequestID>{}</RequestID></Response>",

@@ -1,8 +1,10 @@
-//! The emulated world: endpoints, their connections and the emulated clock.
+//! The state file's shape, connections' statuses and times, and the emulated clock (the world they
+//! load into: `world.rs`).
 //!
 //! The state file and `GET /_emulator/state` share one shape, written with the API's own lower camel
 //! case names, so a Describe response and a state file read alike.
 
+use crate::accounts::{AccountState, RegionState, RoleState};
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
@@ -11,11 +13,22 @@ use std::time::Instant;
 /// How long Describe keeps reporting a terminated connection (documented by AWS).
 pub const TERMINATED_VISIBLE_FOR: TimeDelta = TimeDelta::minutes(60);
 
+/// The world: the default account's endpoints — flat (every Region it does not name) or per
+/// Region — its roles, and other accounts (`accounts.rs`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StateFile {
     #[serde(default)]
     pub endpoints: Vec<EndpointState>,
+    /// The default account; `111122223333` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub regions: BTreeMap<String, RegionState>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<RoleState>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<AccountState>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -247,108 +260,6 @@ impl Clock {
 
     pub fn frozen(&self) -> bool {
         self.running_since.is_none()
-    }
-}
-
-pub struct Endpoint {
-    pub meta: EndpointState,
-    /// Keyed by connection ID, so that pagination can resume after the last ID it returned.
-    pub connections: BTreeMap<String, ConnectionState>,
-}
-
-/// Endpoints keyed by ID, with their connections.
-#[derive(Default)]
-pub struct World {
-    pub endpoints: BTreeMap<String, Endpoint>,
-}
-
-impl World {
-    pub fn load(file: StateFile) -> Result<Self, String> {
-        let mut world = World::default();
-        for mut endpoint in file.endpoints {
-            let id = endpoint.client_vpn_endpoint_id.clone();
-            let connections = std::mem::take(&mut endpoint.connections);
-            if world.endpoints.contains_key(&id) {
-                return Err(format!("endpoint {id} appears twice"));
-            }
-            world.endpoints.insert(
-                id.clone(),
-                Endpoint {
-                    meta: endpoint,
-                    connections: BTreeMap::new(),
-                },
-            );
-            world.upsert_connections(&id, connections)?;
-        }
-        Ok(world)
-    }
-
-    /// Adds connections to an endpoint, replacing those with the same ID. A connection ID must be
-    /// unique across endpoints, as it is in AWS.
-    pub fn upsert_connections(
-        &mut self,
-        endpoint_id: &str,
-        connections: Vec<ConnectionState>,
-    ) -> Result<usize, String> {
-        for c in &connections {
-            if let Some(other) = self.endpoint_of(&c.connection_id) {
-                if other != endpoint_id {
-                    return Err(format!(
-                        "connection {} already belongs to endpoint {other}",
-                        c.connection_id
-                    ));
-                }
-            }
-        }
-        let endpoint = self
-            .endpoints
-            .get_mut(endpoint_id)
-            .ok_or_else(|| format!("no endpoint {endpoint_id}"))?;
-        let count = connections.len();
-        for c in connections {
-            endpoint.connections.insert(c.connection_id.clone(), c);
-        }
-        Ok(count)
-    }
-
-    pub fn endpoint_of(&self, connection_id: &str) -> Option<&str> {
-        self.endpoints
-            .iter()
-            .find(|(_, e)| e.connections.contains_key(connection_id))
-            .map(|(id, _)| id.as_str())
-    }
-
-    pub fn connection(&self, connection_id: &str) -> Option<&ConnectionState> {
-        self.endpoints
-            .values()
-            .find_map(|e| e.connections.get(connection_id))
-    }
-
-    pub fn connection_mut(&mut self, connection_id: &str) -> Option<&mut ConnectionState> {
-        self.endpoints
-            .values_mut()
-            .find_map(|e| e.connections.get_mut(connection_id))
-    }
-
-    pub fn snapshot(&mut self, now: DateTime<Utc>) -> StateFile {
-        StateFile {
-            endpoints: self
-                .endpoints
-                .values_mut()
-                .map(|e| {
-                    let mut meta = e.meta.clone();
-                    meta.connections = e
-                        .connections
-                        .values_mut()
-                        .map(|c| {
-                            c.settle(now);
-                            c.clone()
-                        })
-                        .collect();
-                    meta
-                })
-                .collect(),
-        }
     }
 }
 

@@ -57,6 +57,7 @@ fn small_world() -> StateFile {
             endpoint(EP, connections),
             endpoint(EP2, vec![conn(99, "dave")]),
         ],
+        ..StateFile::default()
     }
 }
 
@@ -231,6 +232,7 @@ async fn pages_through_2500_connections_at_1000_and_at_5() {
     let many = (0..2500).map(|i| conn(i, &format!("user{i}"))).collect();
     let (_emulator, client) = start(StateFile {
         endpoints: vec![endpoint(EP, many)],
+        ..StateFile::default()
     })
     .await;
     for (page, expected_pages) in [(1000, 3), (5, 500)] {
@@ -262,6 +264,7 @@ async fn refuses_bad_page_sizes_and_tokens() {
     let many = (0..20).map(|i| conn(i, "u")).collect();
     let (emulator, client) = start(StateFile {
         endpoints: vec![endpoint(EP, many)],
+        ..StateFile::default()
     })
     .await;
     for size in [4, 1001] {

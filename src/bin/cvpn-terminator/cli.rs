@@ -1,7 +1,8 @@
 //! The command line: the same handler as under Lambda, and the commands people reach for during
 //! an incident (listing connections, ending a user's sessions, the quarantine, the wiring check).
 
-use cvpn_terminator::shell::execute::Budget;
+use cvpn_terminator::domain::model::Endpoint;
+use cvpn_terminator::shell::execute::{Budget, CallError};
 use cvpn_terminator::shell::listing;
 use cvpn_terminator::{App, Dynamo, Ec2, QuarantineStore};
 use serde_json::{json, Value};
@@ -108,16 +109,38 @@ pub async fn run(
         "connections" => {
             let opts = options(rest, &[], &["--endpoint"])?;
             let budget = Budget::default();
-            let endpoints = match value(&opts, "--endpoint") {
-                Some(e) => vec![e],
-                None if !app.config.endpoint_ids.is_empty() => app.config.endpoint_ids.clone(),
-                None => match listing::list_endpoints(&app.api, &budget).await {
-                    Ok(all) => all.into_iter().map(|e| e.id).collect(),
-                    Err(e) => {
-                        eprintln!("cvpn-terminator: {}: {} {}", e.action, e.code, e.message);
+            let named = match value(&opts, "--endpoint") {
+                Some(e) => Some(vec![e]),
+                None if !app.config.endpoint_ids.is_empty() => {
+                    Some(app.config.endpoint_ids.clone())
+                }
+                None => None,
+            };
+            let home = &app.api.first().place;
+            let endpoints = match named {
+                // One target: the endpoints named are there.
+                Some(ids) if app.api.len() == 1 => ids
+                    .into_iter()
+                    .map(|id| Endpoint {
+                        place: home.clone(),
+                        id,
+                        client_cidr: None,
+                        connect_handler: None,
+                    })
+                    .collect(),
+                named => {
+                    let Some(all) = every_endpoint(app, &budget).await else {
                         return Ok(ExitCode::FAILURE);
+                    };
+                    match named {
+                        None => all,
+                        Some(ids) => {
+                            let (found, absent) = listing::find(ids, &all);
+                            absent.iter().for_each(print_error);
+                            found
+                        }
                     }
-                },
+                }
             };
             let (connections, errors) =
                 listing::list_connections(&app.api, &endpoints, app.config.concurrency, &budget)
@@ -257,12 +280,8 @@ async fn quarantine(
 /// get the command that wires them.
 async fn check(app: &App<Ec2, Dynamo>) -> ExitCode {
     let budget = Budget::default();
-    let endpoints = match listing::list_endpoints(&app.api, &budget).await {
-        Ok(all) => all,
-        Err(e) => {
-            eprintln!("cvpn-terminator: {}: {} {}", e.action, e.code, e.message);
-            return ExitCode::FAILURE;
-        }
+    let Some(endpoints) = every_endpoint(app, &budget).await else {
+        return ExitCode::FAILURE;
     };
     let config = &app.config;
     let deployed = config.keep_out.handler_arn.as_deref();
@@ -302,4 +321,15 @@ async fn check(app: &App<Ec2, Dynamo>) -> ExitCode {
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
+}
+
+/// Every target's endpoints; `None` (each failure printed) when a target could not be listed.
+async fn every_endpoint(app: &App<Ec2, Dynamo>, budget: &Budget) -> Option<Vec<Endpoint>> {
+    let (all, failed) = listing::list_endpoints(&app.api, budget).await;
+    failed.iter().for_each(print_error);
+    failed.is_empty().then_some(all)
+}
+
+fn print_error(e: &CallError) {
+    eprintln!("cvpn-terminator: {}: {} {}", e.action, e.code, e.message);
 }

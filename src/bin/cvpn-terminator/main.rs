@@ -11,9 +11,10 @@ use aws_config::retry::RetryConfig;
 use aws_config::BehaviorVersion;
 use cli::USAGE;
 use cvpn_terminator::adapters::notify::{Notifiers, OutcomeBus};
+use cvpn_terminator::adapters::targets::ec2_targets;
 use cvpn_terminator::shell::handler::Invoked;
 use cvpn_terminator::shell::logging;
-use cvpn_terminator::{App, Config, Dynamo, Ec2};
+use cvpn_terminator::{App, Config, Dynamo};
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 use std::process::ExitCode;
@@ -72,9 +73,10 @@ async fn main() -> ExitCode {
         sts: Some(sts.clone()),
         ..Notifiers::default()
     };
+    let api = ec2_targets(&sdk, &config.targets, config.external_id.as_deref()).await;
     let app = App {
         config,
-        api: Ec2::new(aws_sdk_ec2::Client::new(&sdk)),
+        api,
         store,
         notifiers,
     };

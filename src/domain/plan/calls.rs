@@ -2,12 +2,14 @@
 //! that was not chosen beyond what the cap allows. Pure.
 
 use super::Target;
-use crate::domain::model::{By, Connection, USERNAME_LIMIT};
+use crate::domain::model::{By, Connection, Place, USERNAME_LIMIT};
 use std::collections::BTreeMap;
 
 /// One Terminate call and the targets it is meant to end.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Call {
+    /// The target the endpoint is in, where the call is made.
+    pub place: Place,
     pub endpoint_id: String,
     pub by: By,
     pub targets: Vec<Target>,
@@ -54,6 +56,7 @@ pub fn calls(targets: Vec<Target>, connections: &[Connection], mut headroom: usi
         if group.len() == active && active <= USERNAME_LIMIT && extra <= headroom {
             headroom -= extra;
             out.push(Call {
+                place: group[0].connection.place.clone(),
                 endpoint_id,
                 by: By::Username(user),
                 targets: group,
@@ -67,6 +70,7 @@ pub fn calls(targets: Vec<Target>, connections: &[Connection], mut headroom: usi
 
 pub fn single(t: Target) -> Call {
     Call {
+        place: t.connection.place.clone(),
         endpoint_id: t.connection.endpoint_id.clone(),
         by: By::ConnectionId(t.connection.connection_id.clone()),
         targets: vec![t],

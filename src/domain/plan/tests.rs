@@ -10,6 +10,7 @@ pub(crate) fn conn(
     status: &str,
 ) -> Connection {
     Connection {
+        place: Default::default(),
         endpoint_id: endpoint.into(),
         connection_id: format!("cvpn-connection-{id:017x}"),
         username: user.map(str::to_owned),
@@ -62,6 +63,7 @@ fn run(selectors: &[Selector], connections: &[Connection], protected: &[&str]) -
     let endpoints: Vec<Endpoint> = ["e1", "e2"]
         .into_iter()
         .map(|id| Endpoint {
+            place: Default::default(),
             id: id.into(),
             client_cidr: crate::domain::model::Cidr::parse("10.0.0.0/16"),
             connect_handler: None,
@@ -153,6 +155,7 @@ fn an_ip_names_only_its_one_holder_at_the_time_inside_the_cidr() {
     early.ended = at("2026-11-22T08:00:00Z");
     let late = conn("e1", 2, Some("ben"), None, "10.0.0.9", "active");
     let mut late = Connection {
+        place: Default::default(),
         established: at("2026-11-22T08:30:00Z"),
         ..late
     };

@@ -224,6 +224,7 @@ fn messages_fit_what_client_vpn_shows() {
 
 fn conn(user: Option<&str>, cn: Option<&str>) -> Connection {
     Connection {
+        place: Default::default(),
         endpoint_id: "cvpn-endpoint-0a1b2c3d4e5f60718".into(),
         connection_id: "cvpn-connection-0000000000000000b".into(),
         username: user.map(str::to_owned),
@@ -240,6 +241,7 @@ fn conn(user: Option<&str>, cn: Option<&str>) -> Connection {
 
 fn conn_id(id: &str, user: Option<&str>, cn: Option<&str>) -> Connection {
     Connection {
+        place: Default::default(),
         connection_id: id.into(),
         ..conn(user, cn)
     }
@@ -258,6 +260,7 @@ fn an_incident_holds_named_users_and_ended_connections_never_shared_certificates
     // a connection of its own that ended earlier, which is no one else).
     let mut listed = ended.to_vec();
     listed.push(Connection {
+        place: Default::default(),
         status: crate::domain::model::ConnectionStatus::Active,
         ..conn_id("c9", None, Some("CLIENT1.domain.tld"))
     });

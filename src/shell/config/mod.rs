@@ -5,6 +5,7 @@ use crate::domain::mapping::{CaseRule, NamePattern, UsernameMapping};
 use crate::domain::model::{is_resource_id, ENDPOINT_PREFIX};
 use crate::domain::plan::MatchBy;
 use crate::domain::policy::{Limits, SweepPolicy};
+use crate::domain::targets::{self, TargetSpec};
 use std::fmt;
 use std::time::Duration;
 
@@ -17,7 +18,11 @@ use values::{list, number, parse_bool, parse_match_by};
 
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Empty: every endpoint in the Region.
+    /// Where to act (`CVPN_TARGETS`); empty: the function's own account and Region.
+    pub targets: Vec<TargetSpec>,
+    /// Given when assuming a target's role (`CVPN_EXTERNAL_ID`).
+    pub external_id: Option<String>,
+    /// Empty: every endpoint of every target.
     pub endpoint_ids: Vec<String>,
     pub dry_run: bool,
     /// Compared with usernames and common names under `mapping.case`.
@@ -56,6 +61,8 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
+            targets: Vec::new(),
+            external_id: None,
             endpoint_ids: Vec::new(),
             dry_run: false,
             protected_users: Vec::new(),
@@ -108,6 +115,15 @@ impl Config {
         let defaults = Config::default();
         let err = |variable: &'static str, message: String| ConfigError { variable, message };
 
+        let targets =
+            targets::parse(&list(get("CVPN_TARGETS"))).map_err(|m| err("CVPN_TARGETS", m))?;
+        let external_id = get("CVPN_EXTERNAL_ID");
+        if external_id.is_some() && targets.iter().all(|t| t.role_arn.is_none()) {
+            return Err(err(
+                "CVPN_EXTERNAL_ID",
+                "is set, but CVPN_TARGETS names no role to assume with it".into(),
+            ));
+        }
         let endpoint_ids = list(get("CVPN_ENDPOINT_IDS"));
         if let Some(bad) = endpoint_ids
             .iter()
@@ -283,6 +299,8 @@ impl Config {
         let min_override_minutes = number(get("CVPN_MIN_OVERRIDE_MINUTES"), 1..=5_256_000, 15)
             .map_err(|m| err("CVPN_MIN_OVERRIDE_MINUTES", m))?;
         Ok(Config {
+            targets,
+            external_id,
             endpoint_ids,
             dry_run,
             protected_users,

@@ -320,3 +320,25 @@ fn terminate_rate_and_answer_size() {
         );
     }
 }
+
+#[test]
+fn reads_targets_and_refuses_an_external_id_without_a_role() {
+    let c = from(&[
+        (
+            "CVPN_TARGETS",
+            " eu-west-1 , arn:aws:iam::222233334444:role/cvpn-terminator-target@us-east-1",
+        ),
+        ("CVPN_EXTERNAL_ID", "s3cret"),
+    ])
+    .unwrap();
+    assert_eq!(c.targets.len(), 2);
+    assert_eq!(c.external_id.as_deref(), Some("s3cret"));
+    assert!(from(&[]).unwrap().targets.is_empty());
+    let e = from(&[("CVPN_TARGETS", "eu-west-1"), ("CVPN_EXTERNAL_ID", "x")]).unwrap_err();
+    assert_eq!(e.variable, "CVPN_EXTERNAL_ID");
+    let e = from(&[("CVPN_TARGETS", "eu-west-1,nowhere")]).unwrap_err();
+    assert!(
+        e.variable == "CVPN_TARGETS" && e.message.contains("`nowhere`"),
+        "{e}"
+    );
+}

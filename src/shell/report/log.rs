@@ -2,7 +2,7 @@
 //! stable interface: log queries and alarms read them.
 
 use super::{Entry, Notification, Response};
-use crate::domain::model::{By, Reason, StatusChange};
+use crate::domain::model::{By, Place, Reason, StatusChange};
 use crate::domain::plan::{Origin, Target};
 use crate::domain::policy::Verdict;
 use crate::shell::execute::{CallError, Outcome, DEADLINE};
@@ -11,6 +11,7 @@ use crate::shell::logging::AUDIT;
 /// The fields of one connection's log line.
 struct Line<'a> {
     event: &'static str,
+    place: &'a Place,
     endpoint_id: &'a str,
     connection_id: &'a str,
     username: Option<&'a str>,
@@ -35,6 +36,7 @@ impl<'a> Line<'a> {
         let c = &t.connection;
         Line {
             event,
+            place: &c.place,
             endpoint_id: &c.endpoint_id,
             connection_id: &c.connection_id,
             username: c.username.as_deref(),
@@ -77,11 +79,13 @@ pub fn log_outcome(outcome: &Outcome, dry_run: bool) {
             ..Line::of("termination_failed", target, change.as_ref(), Some(code))
         },
         Outcome::Unplanned {
+            place,
             endpoint_id,
             by,
             change,
         } => Line {
             event: "connection_status",
+            place,
             endpoint_id,
             connection_id: &change.connection_id,
             username: match by {
@@ -118,6 +122,8 @@ pub fn log_outcome(outcome: &Outcome, dry_run: bool) {
             tracing::$level!(
                 target: AUDIT,
                 event = l.event,
+                account = l.place.account.as_deref(),
+                region = l.place.region.as_deref(),
                 endpoint_id = l.endpoint_id,
                 connection_id = l.connection_id,
                 username = l.username,
@@ -165,6 +171,8 @@ pub fn log_call_error(e: &CallError) {
         target: AUDIT,
         event = "call_failed",
         action = e.action,
+        account = e.place.account.as_deref(),
+        region = e.place.region.as_deref(),
         endpoint_id = e.endpoint_id.as_deref(),
         error_code = e.code.as_str(),
         error = e.message.as_str(),
@@ -176,6 +184,8 @@ pub fn log_skipped(entry: &Entry, origin: &Origin) {
     tracing::info!(
         target: AUDIT,
         event = "skipped",
+        account = entry.account.as_deref(),
+        region = entry.region.as_deref(),
         endpoint_id = entry.endpoint_id.as_deref(),
         connection_id = entry.connection_id.as_deref(),
         username = entry.username.as_deref(),

@@ -137,6 +137,11 @@ pub struct FindingInfo {
 /// One connection (or, for a skipped finding, one finding) in the response.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Entry {
+    /// The account, when another than the function's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub endpoint_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -178,6 +183,8 @@ pub struct Entry {
 impl Entry {
     fn of(c: &Connection, origin: &Origin) -> Self {
         Self {
+            account: c.place.account.clone(),
+            region: c.place.region.clone(),
             endpoint_id: Some(c.endpoint_id.clone()),
             connection_id: Some(c.connection_id.clone()),
             username: c.username.clone(),
@@ -288,11 +295,14 @@ impl Response {
                 self.failed.push(e);
             }
             Outcome::Unplanned {
+                place,
                 endpoint_id,
                 by,
                 change,
             } => {
                 let e = Entry {
+                    account: place.account.clone(),
+                    region: place.region.clone(),
                     endpoint_id: Some(endpoint_id.clone()),
                     connection_id: Some(change.connection_id.clone()),
                     username: match by {

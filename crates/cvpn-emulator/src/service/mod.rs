@@ -1,12 +1,14 @@
 //! The emulator's state behind one lock, and the operations on it: API calls and the admin API's
 //! changes. The HTTP layer (`http.rs`) only translates requests into these calls.
 
+use crate::accounts::{self, Credential, Issued, Place, STS_VERSION};
 use crate::actions::{self, Ctx};
 use crate::connect::{self, LambdaOptions};
-use crate::faults::{ActionStats, FaultState, Faults, Verdict, ACTIONS};
+use crate::faults::{ActionStats, FaultState, Faults, Verdict, ACTIONS, ASSUME_ROLE};
 use crate::pagination::Pages;
 use crate::protocol::{ApiError, Params, API_VERSION};
-use crate::state::{api_time, Clock, ConnectionState, StateFile, World};
+use crate::state::{api_time, Clock, ConnectionState, StateFile};
+use crate::world::World;
 use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use std::collections::btree_map::Entry;
@@ -41,6 +43,7 @@ impl Default for Options {
 
 struct Inner {
     world: World,
+    issued: Issued,
     clock: Clock,
     pages: Pages,
     faults: FaultState,
@@ -108,6 +111,7 @@ impl Service {
         Ok(Self {
             inner: Mutex::new(Inner {
                 world: World::load(state)?,
+                issued: Issued::default(),
                 clock: Clock::running(),
                 pages: Pages::default(),
                 faults: FaultState::new(options.faults),
@@ -125,20 +129,26 @@ impl Service {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Answers one signed API request whose parameters are `body` (form-encoded).
-    pub async fn call(&self, body: &[u8]) -> Reply {
+    /// Answers one signed API request whose parameters are `body` (form-encoded), in the
+    /// account and Region of `credential`.
+    pub async fn call(&self, body: &[u8], credential: &Credential) -> Reply {
         let request_id = {
             let mut inner = self.lock();
             inner.requests += 1;
             format!("00000000-0000-4000-8000-{:012x}", inner.requests)
         };
-        match self.dispatch(body, &request_id).await {
+        match self.dispatch(body, credential, &request_id).await {
             Ok(xml) => (200, xml),
             Err(e) => (e.status, e.to_xml(&request_id)),
         }
     }
 
-    async fn dispatch(&self, body: &[u8], request_id: &str) -> Result<String, ApiError> {
+    async fn dispatch(
+        &self,
+        body: &[u8],
+        credential: &Credential,
+        request_id: &str,
+    ) -> Result<String, ApiError> {
         let params = Params::parse(body)?;
         let action = match params.get("Action") {
             Some(a) if !a.is_empty() => a,
@@ -157,22 +167,41 @@ impl Service {
                 format!("The action {action} is not valid for this web service"),
             ));
         };
+        let sts = action == ASSUME_ROLE;
+        let in_protocol = |e: ApiError| if sts { e.sts() } else { e };
+        let version = if sts { STS_VERSION } else { API_VERSION };
         match params.get("Version") {
-            Some(API_VERSION) => {}
-            None => return Err(ApiError::missing("Version")),
+            Some(v) if v == version => {}
+            None => return Err(in_protocol(ApiError::missing("Version"))),
             Some(other) => {
-                return Err(ApiError::invalid_value(format!(
-                    "Version {other} is not supported; use {API_VERSION}"
-                )))
+                return Err(in_protocol(ApiError::invalid_value(format!(
+                    "Version {other} is not supported; use {version}"
+                ))))
             }
         }
+        let caller = {
+            let inner = self.lock();
+            let account = inner
+                .issued
+                .account_of(&credential.access_key)
+                .unwrap_or(&inner.world.default_account);
+            Place {
+                account: account.to_owned(),
+                region: Some(credential.region.clone()),
+            }
+        };
 
-        let (verdict, latency) = self.lock().faults.admit(action);
+        // EC2 and STS throttle per account and Region.
+        let at = format!("{}/{}", caller.account, credential.region);
+        let (verdict, latency) = self.lock().faults.admit(action, &at);
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
         }
         match verdict {
             Verdict::Proceed => {}
+            Verdict::Throttled if sts => {
+                return Err(ApiError::new(400, "Throttling", "Rate exceeded").sts())
+            }
             Verdict::Throttled => {
                 return Err(ApiError::new(
                     503,
@@ -181,11 +210,19 @@ impl Service {
                 ))
             }
             Verdict::ServerError => {
-                return Err(ApiError::new(
+                return Err(in_protocol(ApiError::new(
                     500,
                     "InternalError",
                     "An internal error has occurred (injected by the emulator)",
-                ))
+                )))
+            }
+            Verdict::Denied if sts => {
+                return Err(ApiError::new(
+                    403,
+                    "AccessDenied",
+                    "Not authorized to perform sts:AssumeRole (injected by the emulator)",
+                )
+                .sts())
             }
             Verdict::Denied => {
                 return Err(ApiError::new(
@@ -198,18 +235,23 @@ impl Service {
 
         let mut guard = self.lock();
         let inner = &mut *guard;
-        let ctx = Ctx {
-            world: &mut inner.world,
-            pages: &mut inner.pages,
-            now: inner.clock.now(),
-            terminate_delay: inner.terminate_delay,
-            request_id,
-        };
-        let result = match action {
-            "DescribeClientVpnEndpoints" => actions::describe_endpoints(ctx, &params),
-            "DescribeClientVpnConnections" => actions::describe_connections(ctx, &params),
-            "ModifyClientVpnEndpoint" => connect::modify_endpoint(ctx, &params),
-            _ => actions::terminate_connections(ctx, &params),
+        let result = if sts {
+            accounts::assume_role(&params, &inner.world.roles, &mut inner.issued, request_id)
+        } else {
+            let ctx = Ctx {
+                world: &mut inner.world,
+                caller: &caller,
+                pages: &mut inner.pages,
+                now: inner.clock.now(),
+                terminate_delay: inner.terminate_delay,
+                request_id,
+            };
+            match action {
+                "DescribeClientVpnEndpoints" => actions::describe_endpoints(ctx, &params),
+                "DescribeClientVpnConnections" => actions::describe_connections(ctx, &params),
+                "ModifyClientVpnEndpoint" => connect::modify_endpoint(ctx, &params),
+                _ => actions::terminate_connections(ctx, &params),
+            }
         };
         if result.is_err() {
             inner.faults.count_client_error(action);

@@ -1,0 +1,111 @@
+//! The places the function acts in, each with its own Client VPN API: the function's own account
+//! and Region by default, or what `CVPN_TARGETS` names — other Regions of this account, and other
+//! accounts reached by assuming a role (aws-config's assume-role provider, which caches the
+//! credentials and refreshes them before they expire). Built once per cold start.
+
+use crate::adapters::ec2::Ec2;
+use crate::domain::model::Place;
+use crate::domain::targets::TargetSpec;
+use aws_config::sts::AssumeRoleProvider;
+use aws_config::{Region, SdkConfig};
+use aws_sdk_ec2::config::SharedCredentialsProvider;
+
+/// The session name every assumed role shows in the target account's CloudTrail.
+pub const SESSION_NAME: &str = "cvpn-terminator";
+
+pub struct Target<A> {
+    pub place: Place,
+    pub api: A,
+}
+
+/// At least one target; the first is where the connect handler and the command line look.
+pub struct Targets<A> {
+    list: Vec<Target<A>>,
+}
+
+impl<A> Targets<A> {
+    /// `None` for an empty list: there would be nowhere to act.
+    pub fn new(list: Vec<Target<A>>) -> Option<Self> {
+        (!list.is_empty()).then_some(Self { list })
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Target<A>> {
+        self.list.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// The API of the target at `place`.
+    pub fn at(&self, place: &Place) -> Option<&A> {
+        self.list.iter().find(|t| t.place == *place).map(|t| &t.api)
+    }
+
+    pub fn first(&self) -> &Target<A> {
+        &self.list[0]
+    }
+}
+
+/// The function's own account and Region, as before targets.
+impl<A> From<A> for Targets<A> {
+    fn from(api: A) -> Self {
+        Self {
+            list: vec![Target {
+                place: Place::default(),
+                api,
+            }],
+        }
+    }
+}
+
+/// One EC2 client per target from the function's own configuration `sdk`: the target's Region,
+/// and for another account the role's credentials (session `cvpn-terminator`, with
+/// `external_id` when given). Without targets, the function's own account and Region, its
+/// place written with that Region so that every outcome names it.
+pub async fn ec2_targets(
+    sdk: &SdkConfig,
+    specs: &[TargetSpec],
+    external_id: Option<&str>,
+) -> Targets<Ec2> {
+    if specs.is_empty() {
+        let place = Place {
+            account: None,
+            region: sdk.region().map(|r| r.to_string()),
+        };
+        let list = vec![Target {
+            api: Ec2::at(aws_sdk_ec2::Client::new(sdk), place.clone()),
+            place,
+        }];
+        return Targets { list };
+    }
+    let mut list = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let mut config = aws_sdk_ec2::config::Builder::from(sdk);
+        if let Some(region) = &spec.place.region {
+            config = config.region(Region::new(region.clone()));
+        }
+        if let Some(arn) = &spec.role_arn {
+            let mut role = AssumeRoleProvider::builder(arn)
+                .session_name(SESSION_NAME)
+                .configure(sdk);
+            if let Some(id) = external_id {
+                role = role.external_id(id);
+            }
+            config =
+                config.credentials_provider(SharedCredentialsProvider::new(role.build().await));
+        }
+        list.push(Target {
+            api: Ec2::at(
+                aws_sdk_ec2::Client::from_conf(config.build()),
+                spec.place.clone(),
+            ),
+            place: spec.place.clone(),
+        });
+    }
+    Targets { list }
+}

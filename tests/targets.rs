@@ -1,0 +1,259 @@
+//! One deployment acting in several accounts and Regions (`CVPN_TARGETS`), through the real SDKs:
+//! aws-config's assume-role provider asks the emulator's STS for each network account's role, and
+//! each target's EC2 client signs for its Region, so the emulator answers with that account's and
+//! Region's endpoints only.
+
+#![recursion_limit = "256"]
+
+mod common;
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_ec2::config::Credentials;
+use common::*;
+use cvpn_emulator::{ConnectionStatus, Options, RunningEmulator, StateFile};
+use cvpn_terminator::adapters::targets::ec2_targets;
+use cvpn_terminator::domain::targets;
+use cvpn_terminator::{App, Config, Dynamo, HandlerError, Response};
+use serde_json::json;
+
+const NETWORK: &str = "222233334444";
+const BRANCH: &str = "333344445555";
+const ROLE: &str = "cvpn-terminator-target";
+const ALICE: &str = "alice@example.com";
+
+fn endpoint(n: u32, users: &[&str]) -> serde_json::Value {
+    let connections: Vec<_> = users
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            json!({"connectionId": cid(&format!("{n}0"), i as u32 + 1), "username": u,
+                   "clientIp": format!("10.100.{n}.{}", i + 2),
+                   "connectionEstablishedTime": "2026-11-22T08:00:00Z"})
+        })
+        .collect();
+    json!({"clientVpnEndpointId": format!("cvpn-endpoint-{n:017x}"), "connections": connections})
+}
+
+/// The security account (the default) has no endpoints; alice is connected in two network
+/// accounts and three Regions, beside bob and carol.
+fn fleet() -> StateFile {
+    serde_json::from_value(json!({
+        "endpoints": [],
+        "accounts": [
+            {"accountId": NETWORK, "roles": [{"roleName": ROLE}], "regions": {
+                "eu-west-1": {"endpoints": [endpoint(1, &[ALICE, "bob@example.com"])]},
+                "us-east-1": {"endpoints": [endpoint(2, &[ALICE])]}}},
+            {"accountId": BRANCH, "roles": [{"roleName": ROLE}], "regions": {
+                "ap-southeast-2": {"endpoints": [endpoint(3, &[ALICE, "carol@example.com"])]}}}
+        ]
+    }))
+    .unwrap()
+}
+
+fn role(account: &str, region: &str) -> String {
+    format!("arn:aws:iam::{account}:role/{ROLE}@{region}")
+}
+
+struct Deployment {
+    emulator: RunningEmulator,
+    app: App<cvpn_terminator::Ec2, Dynamo>,
+}
+
+/// The function as main builds it, with `targets` for CVPN_TARGETS and every service (EC2 and
+/// STS) at the emulator.
+async fn deploy(targets: &[String], config: Config) -> Deployment {
+    let emulator = cvpn_emulator::start("127.0.0.1:0", fleet(), Options::default())
+        .await
+        .unwrap();
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("eu-west-1"))
+        .credentials_provider(Credentials::new(
+            "AKIDEXAMPLE",
+            "secret",
+            None,
+            None,
+            "test",
+        ))
+        .endpoint_url(emulator.url())
+        .retry_config(RetryConfig::standard().with_max_attempts(2))
+        .load()
+        .await;
+    let config = Config {
+        targets: targets::parse(targets).unwrap(),
+        ..config
+    };
+    let api = ec2_targets(&sdk, &config.targets, None).await;
+    Deployment {
+        emulator,
+        app: App {
+            config,
+            api,
+            store: None,
+            notifiers: Default::default(),
+        },
+    }
+}
+
+fn everywhere() -> Vec<String> {
+    vec![
+        role(NETWORK, "eu-west-1"),
+        role(NETWORK, "us-east-1"),
+        role(BRANCH, "ap-southeast-2"),
+    ]
+}
+
+/// Every connection's (account, Region, user, status).
+fn statuses(d: &Deployment) -> Vec<(String, String, String, ConnectionStatus)> {
+    let state = d.emulator.service().snapshot();
+    let mut out = Vec::new();
+    for account in &state.accounts {
+        for (region, r) in &account.regions {
+            for e in &r.endpoints {
+                for c in &e.connections {
+                    out.push((
+                        account.account_id.clone(),
+                        region.clone(),
+                        c.username.clone().unwrap_or_default(),
+                        c.status,
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn ended(d: &Deployment) -> Vec<(String, String, String)> {
+    statuses(d)
+        .into_iter()
+        .filter(|s| s.3 != ConnectionStatus::Active)
+        .map(|(a, r, u, _)| (a, r, u))
+        .collect()
+}
+
+fn places(r: &Response) -> Vec<(String, String)> {
+    let mut p: Vec<(String, String)> = r
+        .terminated
+        .iter()
+        .map(|e| (e.account.clone().unwrap(), e.region.clone().unwrap()))
+        .collect();
+    p.sort();
+    p
+}
+
+#[tokio::test]
+async fn a_finding_ends_alice_in_two_accounts_and_three_regions_at_once() {
+    let d = deploy(&everywhere(), Config::default()).await;
+    let r = d
+        .app
+        .handle(&event("guardduty-iam-assumed-role.json"))
+        .await
+        .unwrap();
+    assert_eq!(
+        places(&r),
+        [
+            (NETWORK, "eu-west-1"),
+            (NETWORK, "us-east-1"),
+            (BRANCH, "ap-southeast-2"),
+        ]
+        .map(|(a, r)| (a.to_owned(), r.to_owned()))
+    );
+    let mut gone = ended(&d);
+    gone.sort();
+    assert_eq!(
+        gone,
+        [
+            (NETWORK, "eu-west-1"),
+            (NETWORK, "us-east-1"),
+            (BRANCH, "ap-southeast-2"),
+        ]
+        .map(|(a, r)| (a.to_owned(), r.to_owned(), ALICE.to_owned()))
+    );
+    // One role per target, assumed once each.
+    assert_eq!(d.emulator.service().stats()["AssumeRole"].calls, 3);
+}
+
+#[tokio::test]
+async fn a_target_whose_role_is_missing_fails_the_incident_and_ends_nothing() {
+    let mut targets = everywhere();
+    targets.push(role("444455556666", "eu-west-1"));
+    let d = deploy(&targets, Config::default()).await;
+    let e = d
+        .app
+        .handle(&event("guardduty-iam-assumed-role.json"))
+        .await
+        .unwrap_err();
+    let HandlerError::Incomplete(r) = e else {
+        panic!("expected an incomplete picture")
+    };
+    assert!(r.terminated.is_empty());
+    let failed = r
+        .errors
+        .iter()
+        .find(|e| e.place.account.as_deref() == Some("444455556666"))
+        .expect("the missing role's target is named");
+    assert_eq!(failed.action, "DescribeClientVpnEndpoints");
+    assert!(ended(&d).is_empty(), "{:?}", ended(&d));
+}
+
+#[tokio::test]
+async fn the_cap_counts_across_targets() {
+    let d = deploy(
+        &everywhere(),
+        Config {
+            max_terminations: 2,
+            ..Config::default()
+        },
+    )
+    .await;
+    let e = d
+        .app
+        .handle(&event("guardduty-iam-assumed-role.json"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            HandlerError::CapExceeded {
+                planned: 3,
+                cap: 2,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(ended(&d).is_empty());
+}
+
+#[tokio::test]
+async fn a_sweep_ends_over_age_sessions_in_every_target() {
+    let d = deploy(
+        &everywhere(),
+        Config {
+            sweep: cvpn_terminator::domain::policy::SweepPolicy {
+                limits: cvpn_terminator::domain::policy::Limits {
+                    idle_minutes: None,
+                    max_session_minutes: Some(60),
+                },
+                ..Default::default()
+            },
+            max_sweep_terminations: 100,
+            ..Config::default()
+        },
+    )
+    .await;
+    d.emulator
+        .service()
+        .set_clock(&cvpn_emulator::ClockChange {
+            now: Some("2026-11-22T12:00:00Z".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    let tick = json!({"version": "0", "id": "tick-1", "detail-type": "Scheduled Event",
+        "source": "aws.events", "account": "111122223333", "time": "2026-11-22T12:00:00Z",
+        "region": "eu-west-1", "resources": [], "detail": {}});
+    let r = d.app.handle(&tick).await.unwrap();
+    assert_eq!(r.terminated.len(), 5, "{:?}", r.errors);
+    assert_eq!(ended(&d).len(), 5);
+}
