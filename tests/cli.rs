@@ -9,6 +9,7 @@ mod common;
 
 use common::*;
 use serde_json::Value;
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
@@ -349,4 +350,105 @@ async fn quarantine_commands_record_who_asked_and_check_says_what_is_unwired() {
     let bare = run(&url, &["quarantine", "list"], &[], None).await;
     assert_eq!(bare.code, 2);
     assert!(bare.stderr.contains("CVPN_STATE_TABLE"), "{}", bare.stderr);
+}
+
+#[tokio::test]
+async fn invoke_acts_in_another_account_through_sts_and_logs_where() {
+    let mut state = sample_state();
+    state.accounts.push(
+        serde_json::from_value(serde_json::json!({
+            "accountId": "222233334444",
+            "roles": [{"roleName": "cvpn-terminator-target"}],
+            "regions": {"eu-west-1": {"endpoints": [{
+                "clientVpnEndpointId": "cvpn-endpoint-00000000000000bbb",
+                "connections": [{"connectionId": cid("bbb", 1), "username": "alice@example.com",
+                                 "connectionEstablishedTime": "2026-11-22T08:00:00Z"}]}]}}
+        }))
+        .unwrap(),
+    );
+    let h = harness(state, Default::default()).await;
+    let url = h.emulator.url();
+    let r = run(
+        &url,
+        &[
+            "invoke",
+            "--event",
+            "events/guardduty-iam-assumed-role.json",
+        ],
+        &[
+            ("AWS_ENDPOINT_URL_STS", url.as_str()),
+            (
+                "CVPN_TARGETS",
+                "eu-west-1,arn:aws:iam::222233334444:role/cvpn-terminator-target@eu-west-1",
+            ),
+            ("CVPN_EXTERNAL_ID", "not-asked-by-this-role"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(h.emulator.service().stats()["AssumeRole"].calls, 1);
+    let places: BTreeSet<(String, String, String)> = r
+        .logs
+        .iter()
+        .filter(|l| l["event"] == "connection_status")
+        .map(|l| {
+            (
+                l["account"].as_str().unwrap_or("own").to_owned(),
+                l["region"].as_str().unwrap_or_default().to_owned(),
+                l["connection_id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let own = |n| ("own".to_owned(), "eu-west-1".to_owned(), cid("a11ce", n));
+    assert_eq!(
+        places,
+        BTreeSet::from([
+            own(1),
+            own(2),
+            own(3),
+            (
+                "222233334444".to_owned(),
+                "eu-west-1".to_owned(),
+                cid("bbb", 1)
+            ),
+        ])
+    );
+}
+
+#[tokio::test]
+async fn a_state_table_named_by_arn_is_reached_in_its_own_region() {
+    let h = harness(sample_state(), Default::default()).await;
+    let moto = Moto::start();
+    // The central table is in eu-west-1 (moto's default account); this function runs in
+    // eu-central-1, as a network account's connect handler in another Region would.
+    moto.table("central").await;
+    let env = [
+        ("AWS_REGION", "eu-central-1"),
+        ("AWS_ENDPOINT_URL_DYNAMODB", moto.url.as_str()),
+        ("AWS_ENDPOINT_URL_STS", moto.url.as_str()),
+        (
+            "CVPN_STATE_TABLE",
+            "arn:aws:dynamodb:eu-west-1:123456789012:table/central",
+        ),
+    ];
+    let url = h.emulator.url();
+    let add = run(
+        &url,
+        &[
+            "quarantine",
+            "add",
+            "--username",
+            "mallory",
+            "--minutes",
+            "30",
+        ],
+        &env,
+        None,
+    )
+    .await;
+    assert_eq!(add.code, 0, "{}", add.stderr);
+    let list = run(&url, &["quarantine", "list"], &env, None).await;
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    assert!(list.stdout.contains("\"mallory\""), "{}", list.stdout);
 }

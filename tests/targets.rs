@@ -257,3 +257,41 @@ async fn a_sweep_ends_over_age_sessions_in_every_target() {
     assert_eq!(r.terminated.len(), 5, "{:?}", r.errors);
     assert_eq!(ended(&d).len(), 5);
 }
+
+#[tokio::test]
+async fn a_direct_request_may_narrow_to_an_account_and_a_region() {
+    let d = deploy(&everywhere(), Config::default()).await;
+    let request = |fields: serde_json::Value| {
+        let mut e = json!({"Username": ALICE});
+        e.as_object_mut()
+            .unwrap()
+            .extend(fields.as_object().unwrap().clone());
+        e
+    };
+    let r = d
+        .app
+        .handle(&request(json!({"AccountId": BRANCH})))
+        .await
+        .unwrap();
+    assert_eq!(
+        places(&r),
+        [(BRANCH.to_owned(), "ap-southeast-2".to_owned())]
+    );
+    let r = d
+        .app
+        .handle(&request(
+            json!({"AccountId": NETWORK, "Region": "us-east-1"}),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(places(&r), [(NETWORK.to_owned(), "us-east-1".to_owned())]);
+    assert_eq!(ended(&d).len(), 2);
+    // The function's own account has no role target: naming it is a mistake, and changes nothing.
+    let e = d
+        .app
+        .handle(&request(json!({"AccountId": "111122223333"})))
+        .await
+        .unwrap_err();
+    assert!(format!("{e:?}").contains("event.AccountId"), "{e:?}");
+    assert_eq!(ended(&d).len(), 2);
+}

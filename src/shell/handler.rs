@@ -10,6 +10,7 @@ use crate::adapters::state::quarantine::QuarantineStore;
 use crate::adapters::state::StateStore;
 use crate::adapters::targets::Targets;
 use crate::domain::json::DecodeError;
+use crate::domain::targets::Within;
 use crate::domain::trigger::{self, Trigger};
 use crate::shell::config::Config;
 use crate::shell::execute::Budget;
@@ -270,6 +271,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + DeliveryStore> App<A, S>
                 ..Response::default()
             },
             budget: Budget::new(stop_at),
+            within: Within::default(),
         };
         match trigger {
             Trigger::Findings(findings) => {

@@ -7,6 +7,7 @@ use crate::adapters::state::StateStore;
 use crate::domain::console;
 use crate::domain::model::{By, Reason};
 use crate::domain::plan::{self, MatchBy, Origin, Rules, Selector};
+use crate::domain::targets::Within;
 use crate::domain::trigger::evidence::Named;
 use crate::domain::trigger::{DirectRequest, FindingEvent, FindingSource};
 use crate::shell::execute::{CallError, Outcome};
@@ -155,6 +156,25 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
         request: &DirectRequest,
     ) -> Result<Selector, HandlerError> {
         let config = &self.app.config;
+        // A person may narrow the incident to the targets of one account and Region; naming one
+        // the function does not act in is a mistake, not an empty scope.
+        self.within = Within {
+            account: request.account_id.clone(),
+            region: request.region.clone(),
+        };
+        if self.scope().is_empty() {
+            let (field, value) = match (&request.account_id, &request.region) {
+                (Some(a), _) => ("event.AccountId", a.as_str()),
+                (None, Some(r)) => ("event.Region", r.as_str()),
+                (None, None) => ("event", ""),
+            };
+            return Err(HandlerError::bad_event(
+                field,
+                format!(
+                    "no target of CVPN_TARGETS is in {value} (the function's own account is named by Region alone); nothing was terminated"
+                ),
+            ));
+        }
         if let Some(endpoint) = &request.endpoint_id {
             if !config.endpoint_ids.is_empty() && !config.endpoint_ids.contains(endpoint) {
                 return Err(HandlerError::bad_event(

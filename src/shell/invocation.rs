@@ -4,8 +4,10 @@
 
 use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::StateStore;
-use crate::domain::model::{Connection, Endpoint, ENDPOINT_NOT_FOUND};
+use crate::adapters::targets::Target;
+use crate::domain::model::{Connection, Endpoint, Place, ENDPOINT_NOT_FOUND};
 use crate::domain::plan::Call;
+use crate::domain::targets::Within;
 use crate::shell::execute::{self, Budget, Outcome};
 use crate::shell::handler::{App, HandlerError};
 use crate::shell::listing;
@@ -17,6 +19,9 @@ pub(crate) struct Invocation<'a, A, S> {
     pub app: &'a App<A, S>,
     pub response: Response,
     pub budget: Budget,
+    /// The targets this invocation may look at (a direct request may name an account and a
+    /// Region); all of them by default.
+    pub within: Within,
 }
 
 /// Whether the listing describes the endpoints too (`DescribeClientVpnEndpoints`, concurrently).
@@ -39,7 +44,7 @@ pub(crate) struct Picture {
     pub described: bool,
 }
 
-impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
+impl<'a, A: ClientVpnApi, S: StateStore> Invocation<'a, A, S> {
     /// Ends the invocation with `CapExceeded`, handing over the response built so far.
     pub fn cap_exceeded(&mut self, planned: usize, cap: usize) -> HandlerError {
         HandlerError::CapExceeded {
@@ -70,12 +75,12 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
         &mut self,
         endpoints: Option<Vec<String>>,
     ) -> Option<Vec<Endpoint>> {
-        let targets = &self.app.api;
+        let targets = self.scope();
         let named = self.named(endpoints);
         if let Some(ids) = named.as_ref().filter(|_| targets.len() == 1) {
-            return Some(self.at_home(ids));
+            return Some(at(&targets[0].place, ids));
         }
-        let (all, failed) = listing::list_endpoints(targets, &self.budget).await;
+        let (all, failed) = listing::list_endpoints(&targets, &self.budget).await;
         let listed_all = failed.is_empty();
         let listed_none = failed.len() == targets.len();
         failed
@@ -99,16 +104,12 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
         })
     }
 
-    /// Named endpoints in the only target, undescribed.
-    fn at_home(&self, ids: &[String]) -> Vec<Endpoint> {
-        let home = &self.app.api.first().place;
-        ids.iter()
-            .map(|id| Endpoint {
-                place: home.clone(),
-                id: id.clone(),
-                client_cidr: None,
-                connect_handler: None,
-            })
+    /// The targets within this invocation's reach.
+    pub fn scope(&self) -> Vec<&'a Target<A>> {
+        let app = self.app;
+        app.api
+            .iter()
+            .filter(|t| self.within.holds(&t.place))
             .collect()
     }
 
@@ -124,7 +125,7 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
         describe: Describe,
     ) -> Option<Picture> {
         let app = self.app;
-        let targets = &app.api;
+        let targets = self.scope();
         let config = &app.config;
         let named = self.named(endpoints);
         let mut described = true;
@@ -133,12 +134,12 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
             // One target, endpoints known: their connections, and (if asked) their descriptions
             // at the same time, so those cost no round trip of their own.
             Some(ids) if targets.len() == 1 => {
-                let named = self.at_home(&ids);
+                let named = at(&targets[0].place, &ids);
                 let listing =
-                    listing::list_connections(targets, &named, config.concurrency, &self.budget);
+                    listing::list_connections(&app.api, &named, config.concurrency, &self.budget);
                 let describing = async {
                     if describe != Describe::No {
-                        Some(listing::list_endpoints(targets, &self.budget).await)
+                        Some(listing::list_endpoints(&targets, &self.budget).await)
                     } else {
                         None
                     }
@@ -175,7 +176,7 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
             }
             // Otherwise every target's endpoints first: they say where each endpoint is.
             named => {
-                let (all, failed) = listing::list_endpoints(targets, &self.budget).await;
+                let (all, failed) = listing::list_endpoints(&targets, &self.budget).await;
                 if failed.len() == targets.len() {
                     failed
                         .into_iter()
@@ -200,7 +201,7 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
                     }
                 };
                 let listed = listing::list_connections(
-                    targets,
+                    &app.api,
                     &endpoints,
                     config.concurrency,
                     &self.budget,
@@ -300,6 +301,18 @@ impl<A: ClientVpnApi, S> App<A, S> {
             log,
         )
     }
+}
+
+/// Named endpoints in the target at `place`, undescribed.
+fn at(place: &Place, ids: &[String]) -> Vec<Endpoint> {
+    ids.iter()
+        .map(|id| Endpoint {
+            place: place.clone(),
+            id: id.clone(),
+            client_cidr: None,
+            connect_handler: None,
+        })
+        .collect()
 }
 
 /// The rate Terminate was paced to in each target where it was: for reading a slow run's log.

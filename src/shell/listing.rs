@@ -4,7 +4,7 @@
 //! page as it arrives).
 
 use crate::adapters::ec2::ClientVpnApi;
-use crate::adapters::targets::Targets;
+use crate::adapters::targets::{Target, Targets};
 use crate::domain::model::{ApiError, Connection, Endpoint, Page, ENDPOINT_NOT_FOUND};
 use crate::shell::execute::{Budget, CallError};
 use futures::future;
@@ -49,7 +49,7 @@ where
 /// Every endpoint of every target, with its client CIDR, targets listed concurrently; for each
 /// target that could not be listed (its role not assumed, or its listing refused), its error.
 pub async fn list_endpoints<A: ClientVpnApi>(
-    targets: &Targets<A>,
+    targets: &[&Target<A>],
     budget: &Budget,
 ) -> (Vec<Endpoint>, Vec<CallError>) {
     let results = future::join_all(targets.iter().map(|t| async move {

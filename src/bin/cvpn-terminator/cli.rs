@@ -325,7 +325,7 @@ async fn check(app: &App<Ec2, Dynamo>) -> ExitCode {
 
 /// Every target's endpoints; `None` (each failure printed) when a target could not be listed.
 async fn every_endpoint(app: &App<Ec2, Dynamo>, budget: &Budget) -> Option<Vec<Endpoint>> {
-    let (all, failed) = listing::list_endpoints(&app.api, budget).await;
+    let (all, failed) = listing::list_endpoints(&app.api.iter().collect::<Vec<_>>(), budget).await;
     failed.iter().for_each(print_error);
     failed.is_empty().then_some(all)
 }

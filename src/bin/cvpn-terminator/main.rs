@@ -54,10 +54,15 @@ async fn main() -> ExitCode {
         .retry_config(RetryConfig::adaptive().with_max_attempts(config.max_attempts))
         .load()
         .await;
-    let store = config
-        .state_table
-        .as_ref()
-        .map(|table| Dynamo::new(aws_sdk_dynamodb::Client::new(&sdk), table));
+    // A table given by ARN may be another Region's (the central table, read by a network
+    // account's connect handler): its client sends there.
+    let store = config.state_table.as_ref().map(|table| {
+        let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(&sdk);
+        if let Some(region) = &config.state_table_region {
+            dynamodb = dynamodb.region(aws_config::Region::new(region.clone()));
+        }
+        Dynamo::new(aws_sdk_dynamodb::Client::from_conf(dynamodb.build()), table)
+    });
     let sts = aws_sdk_sts::Client::new(&sdk);
     let notifiers = Notifiers {
         bus: config

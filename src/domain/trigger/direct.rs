@@ -1,9 +1,12 @@
 //! A direct request shaped like `TerminateClientVpnConnections`, for runbooks, Step Functions and
-//! people: `ClientVpnEndpointId`, `ConnectionId` or `Username`, `DryRun`, `Reason`. A person (or
-//! their automation) wrote it on purpose, so what it names is evidence; `Reason` is only recorded.
+//! people: `ClientVpnEndpointId`, `ConnectionId` or `Username`, `DryRun`, `Reason`, and where the
+//! function acts in several accounts and Regions, `AccountId` and `Region` to narrow it. A person
+//! (or their automation) wrote it on purpose, so what it names is evidence; `Reason` is only
+//! recorded.
 
 use crate::domain::json::{At, DecodeError};
 use crate::domain::model::{is_resource_id, CONNECTION_PREFIX, ENDPOINT_PREFIX};
+use crate::domain::targets::is_region;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DirectRequest {
@@ -12,14 +15,20 @@ pub struct DirectRequest {
     pub username: Option<String>,
     pub dry_run: bool,
     pub reason: Option<String>,
+    /// Only the targets in this account (another account's, reached by a role).
+    pub account_id: Option<String>,
+    /// Only the targets in this Region.
+    pub region: Option<String>,
 }
 
-const DIRECT_FIELDS: [&str; 5] = [
+const DIRECT_FIELDS: [&str; 7] = [
     "ClientVpnEndpointId",
     "ConnectionId",
     "Username",
     "DryRun",
     "Reason",
+    "AccountId",
+    "Region",
 ];
 
 /// Whether an object is meant as a direct request: a member named like one of its fields, in any
@@ -66,7 +75,25 @@ pub fn decode(root: &At) -> Result<DirectRequest, DecodeError> {
             None => false,
         },
         reason: text("Reason")?,
+        account_id: text("AccountId")?,
+        region: text("Region")?,
     };
+    if let Some(id) = &request.account_id {
+        if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(DecodeError {
+                path: "event.AccountId".into(),
+                message: format!("`{id}` is not an account ID (twelve digits)"),
+            });
+        }
+    }
+    if let Some(region) = &request.region {
+        if !is_region(region) {
+            return Err(DecodeError {
+                path: "event.Region".into(),
+                message: format!("`{region}` is not a Region (such as eu-west-1)"),
+            });
+        }
+    }
     if let Some(id) = &request.endpoint_id {
         if !is_resource_id(id, ENDPOINT_PREFIX) {
             return Err(DecodeError {
@@ -111,7 +138,34 @@ mod tests {
                 username: None,
                 dry_run: false,
                 reason: Some("Session flagged by the SOC (INC-2042)".into()),
+                ..DirectRequest::default()
             })
+        );
+        let at = |fields: serde_json::Value| {
+            let mut e = serde_json::json!({"Username": "heidi"});
+            e.as_object_mut()
+                .unwrap()
+                .extend(fields.as_object().unwrap().clone());
+            decode(&e).map(|t| match t {
+                Trigger::Direct(d) => (d.account_id, d.region),
+                _ => panic!(),
+            })
+        };
+        assert_eq!(
+            at(serde_json::json!({"AccountId": "222233334444", "Region": "eu-west-1"})).unwrap(),
+            (Some("222233334444".into()), Some("eu-west-1".into()))
+        );
+        assert_eq!(
+            at(serde_json::json!({"AccountId": "2222"}))
+                .unwrap_err()
+                .path,
+            "event.AccountId"
+        );
+        assert_eq!(
+            at(serde_json::json!({"Region": "Ireland"}))
+                .unwrap_err()
+                .path,
+            "event.Region"
         );
         let Trigger::Direct(dry) = decode(&sample("direct-dry-run.json")).unwrap() else {
             panic!()

@@ -14,7 +14,7 @@ mod tell;
 mod values;
 pub use keep_out::{KeepOut, HANDLER_PREFIX, MAX_DENY_MESSAGE};
 pub use tell::{Tell, Workflow};
-use values::{list, number, parse_bool, parse_match_by};
+use values::{list, number, parse_bool, parse_match_by, table_region};
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -42,8 +42,11 @@ pub struct Config {
     pub terminate_rate: Option<f64>,
     /// The scheduled cleanup's policy.
     pub sweep: SweepPolicy,
-    /// DynamoDB table for the idle policy's state.
+    /// DynamoDB table for the idle policy's state: a name, or another account's table by ARN
+    /// (a connect handler in a network account reads the central table).
     pub state_table: Option<String>,
+    /// The Region of a table given by ARN, where its client must send.
+    pub state_table_region: Option<String>,
     /// Ceiling on terminations per sweep: the most idle go first, the rest are deferred.
     pub max_sweep_terminations: usize,
     /// No call starts, and none runs, when less than this remains before the Lambda deadline.
@@ -76,6 +79,7 @@ impl Default for Config {
             terminate_rate: None,
             sweep: SweepPolicy::default(),
             state_table: None,
+            state_table_region: None,
             max_sweep_terminations: 10,
             deadline_margin: Duration::from_secs(5),
             max_clock_skew: chrono::TimeDelta::seconds(300),
@@ -276,6 +280,12 @@ impl Config {
             extended,
         };
         let state_table = get("CVPN_STATE_TABLE");
+        let state_table_region = state_table
+            .as_deref()
+            .map(table_region)
+            .transpose()
+            .map_err(|m| err("CVPN_STATE_TABLE", m))?
+            .flatten();
         if sweep.tracks_idle() && state_table.is_none() {
             return Err(err(
                 "CVPN_STATE_TABLE",
@@ -329,6 +339,7 @@ impl Config {
             },
             sweep,
             state_table,
+            state_table_region,
             max_sweep_terminations,
             deadline_margin: Duration::from_secs(deadline_margin as u64),
             max_clock_skew: chrono::TimeDelta::seconds(max_clock_skew as i64),

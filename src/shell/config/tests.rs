@@ -342,3 +342,28 @@ fn reads_targets_and_refuses_an_external_id_without_a_role() {
         "{e}"
     );
 }
+
+#[test]
+fn a_state_table_by_arn_is_read_in_its_region() {
+    let c = from(&[(
+        "CVPN_STATE_TABLE",
+        "arn:aws:dynamodb:eu-central-1:111122223333:table/cvpn-state",
+    )])
+    .unwrap();
+    assert_eq!(c.state_table_region.as_deref(), Some("eu-central-1"));
+    assert_eq!(
+        from(&[("CVPN_STATE_TABLE", "cvpn-state")])
+            .unwrap()
+            .state_table_region,
+        None
+    );
+    for bad in [
+        "arn:aws:dynamodb:eu-central-1:111122223333:table/",
+        "arn:aws:dynamodb:nowhere:111122223333:table/t",
+        "arn:aws:s3:eu-central-1:111122223333:table/t",
+        "arn:aws:dynamodb:eu-central-1:1111:table/t",
+    ] {
+        let e = from(&[("CVPN_STATE_TABLE", bad)]).unwrap_err();
+        assert_eq!(e.variable, "CVPN_STATE_TABLE", "{bad}");
+    }
+}

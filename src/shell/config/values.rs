@@ -70,3 +70,27 @@ pub(super) fn parse_match_by(v: &str) -> Result<MatchBy, String> {
     }
     Ok(by)
 }
+
+/// The Region of a table named by ARN (`arn:PARTITION:dynamodb:REGION:ACCOUNT:table/NAME`);
+/// `None` for a plain name.
+pub(super) fn table_region(table: &str) -> Result<Option<String>, String> {
+    if !table.starts_with("arn:") {
+        return Ok(None);
+    }
+    match table.splitn(6, ':').collect::<Vec<_>>().as_slice() {
+        ["arn", partition, "dynamodb", region, account, resource]
+            if !partition.is_empty()
+                && crate::domain::targets::is_region(region)
+                && account.len() == 12
+                && account.bytes().all(|b| b.is_ascii_digit())
+                && resource
+                    .strip_prefix("table/")
+                    .is_some_and(|n| !n.is_empty() && !n.contains('/')) =>
+        {
+            Ok(Some((*region).to_owned()))
+        }
+        _ => Err(format!(
+            "`{table}` is not a table ARN (arn:PARTITION:dynamodb:REGION:ACCOUNT:table/NAME)"
+        )),
+    }
+}
