@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The deployment's checks: the SAM template and the network accounts' target.yaml (cfn-lint, with
-# the SAM transform for the first, checkov, and our own assertions on each), and the CDK construct (its tests with cdk-nag, and a
-# synth of the example app). Needs the deploy virtualenv on PATH (scripts/test puts it there), node
+# the SAM transform for the first, checkov, and our own assertions on each), and the CDK constructs
+# (their tests with cdk-nag, and a synth of the example app). Needs the deploy virtualenv on PATH (scripts/test puts it there), node
 # and npm. Nothing here reaches AWS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
