@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# The deployment's checks: the SAM template (cfn-lint with the SAM transform, checkov, and our own
-# assertions on the transformed template), and the CDK construct (its tests with cdk-nag, and a
-# synth of the example app). Needs the deploy virtualenv on PATH (scripts/test puts it there), node
+# The deployment's checks: the SAM template and the network accounts' target.yaml (cfn-lint, with
+# the SAM transform for the first, checkov, and our own assertions on each), and the CDK constructs
+# (their tests with cdk-nag, and a synth of the example app). Needs the deploy virtualenv on PATH (scripts/test puts it there), node
 # and npm. Nothing here reaches AWS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cfn-lint template.yaml
-echo "ok - cfn-lint template.yaml: no errors or warnings"
-checkov -f template.yaml --framework cloudformation --quiet --compact --skip-download
-echo "ok - checkov: no failed checks"
+for template in template.yaml target.yaml; do
+  cfn-lint "$template"
+  echo "ok - cfn-lint $template: no errors or warnings"
+  checkov -f "$template" --framework cloudformation --quiet --compact --skip-download
+  echo "ok - checkov $template: no failed checks"
+done
 python scripts/check-template.py template.yaml
+python scripts/check-target.py target.yaml template.yaml
 
 cd cdk
 export npm_config_cache=${CVPN_CACHE:-$HOME/.cache/cvpn-terminator}/npm CDK_DISABLE_VERSION_CHECK=true

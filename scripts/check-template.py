@@ -82,8 +82,21 @@ check("exactly one statement grants Terminate", len(terminate) == 1)
 resources = branches(terminate[0]["Resource"])
 check("Terminate is never granted on *", all(r != "*" and r != ["*"] for r in resources))
 check("Terminate is scoped to client-vpn-endpoint ARNs", all("client-vpn-endpoint/" in json.dumps(r) for r in resources))
-check("Terminate is pinned to the account and Region",
-      set(terminate[0]["Condition"]["StringEquals"]) == {"aws:ResourceAccount", "aws:RequestedRegion"})
+pins = branches(terminate[0]["Condition"]["StringEquals"])
+check("Terminate is pinned to the account, and to the Region unless Targets names others",
+      terminate[0]["Condition"]["StringEquals"]["Fn::If"][0] == "HasTargets"
+      and [set(p) for p in pins] == [{"aws:ResourceAccount"}, {"aws:ResourceAccount", "aws:RequestedRegion"}]
+      and all(p["aws:ResourceAccount"] == {"Ref": "AWS::AccountId"} for p in pins))
+check("Terminate's ARN names this account in every branch",
+      all(":${AWS::AccountId}:client-vpn-endpoint/*" in json.dumps(r) for r in resources if "Fn::Sub" in json.dumps(r)))
+assume = [s for s in stmts if s["Action"] == "sts:AssumeRole"]
+check("sts:AssumeRole only on roles named TargetRoleName, only with Targets",
+      len(assume) == 1 and assume[0]["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${TargetRoleName}"}
+      and any(p.get("Fn::If", [None])[0] == "HasTargets" and "assume-target-roles" in json.dumps(p)
+              for p in res["FunctionRole"]["Properties"]["Policies"]))
+for var, p in [("CVPN_TARGETS", "Targets"), ("CVPN_EXTERNAL_ID", "ExternalId")]:
+    check(f"environment passes {var} from {p}", env.get(var) == {"Ref": p})
+check("the external ID is not echoed", params["ExternalId"].get("NoEcho") is True)
 describe = [s for s in stmts if "ec2:DescribeClientVpnConnections" in json.dumps(s["Action"])]
 check("Describe stands apart from Terminate", describe and "ec2:TerminateClientVpnConnections" not in json.dumps(describe[0]))
 dynamo = [s for s in stmts if "dynamodb:" in json.dumps(s["Action"])]
@@ -96,7 +109,18 @@ check("table: one string key pk", table["KeySchema"] == [{"AttributeName": "pk",
       and table["AttributeDefinitions"] == [{"AttributeName": "pk", "AttributeType": "S"}])
 check("table: TTL on expiresAt", table["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True})
 check("table: point-in-time recovery", table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True)
-check("table: encrypted", table["SSESpecification"]["SSEEnabled"] is True)
+check("table: encrypted with the AWS managed key, or the AWS owned key when shared (the managed key cannot be)",
+      table["SSESpecification"]["SSEEnabled"] == {"Fn::If": ["SharesQuarantine", False, True]})
+policy = table["ResourcePolicy"]
+shared = policy["Fn::If"][1]["PolicyDocument"]["Statement"] if "Fn::If" in policy else []
+check("table: a resource policy only when TargetAccountIds is set with quarantine on",
+      policy.get("Fn::If", [None])[0] == "SharesQuarantine" and policy["Fn::If"][2] == {"Ref": "AWS::NoValue"})
+check("table: the network accounts may BatchGetItem quarantine# keys, by their connect handlers' roles only",
+      len(shared) == 1 and shared[0]["Effect"] == "Allow" and shared[0]["Action"] == "dynamodb:BatchGetItem"
+      and shared[0]["Principal"] == {"AWS": {"Ref": "TargetAccountIds"}} and shared[0]["Resource"] == "*"
+      and shared[0]["Condition"] == {
+          "ArnLike": {"aws:PrincipalArn": {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/cvpn-terminator-connect-*"}},
+          "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["quarantine#*"]}})
 check("table with the idle policy or the quarantine", raw["StateTable"].get("Condition") == "UsesStateTable")
 
 # Keeping users out: the connect handler.
@@ -228,7 +252,7 @@ check("every rule may invoke the function", {json.dumps(p["Properties"]["SourceA
       == {json.dumps({"Fn::GetAtt": [k, "Arn"]}) for k in rules})
 check("an output wires every endpoint to the handler",
       "modify-client-vpn-endpoint" in json.dumps(out["Outputs"]["WireConnectHandler"]))
-for output in ["FunctionArn", "FailureQueueUrl", "StateTableName", "ConnectHandlerArn"]:
+for output in ["FunctionArn", "FunctionRoleArn", "FailureQueueUrl", "StateTableName", "StateTableArn", "ConnectHandlerArn"]:
     check(f"output {output}", output in out["Outputs"])
 
 failed = [name for name, ok in checks if not ok]

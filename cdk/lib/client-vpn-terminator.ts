@@ -14,10 +14,15 @@ import * as sns from "aws-cdk-lib/aws-sns";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
+import { checkManyTargets, ManyTargetsProps, quarantineReaders, reachTargets, sharesQuarantine } from "./many-targets";
+import { checkConnectSettings } from "./target";
 import { addTelling, TellingProps } from "./telling";
 
+export { ClientVpnTerminatorTarget, ClientVpnTerminatorTargetProps } from "./target";
+export { ManyTargetsProps } from "./many-targets";
+
 /** The same options as template.yaml's parameters; see the repository README for each setting. */
-export interface ClientVpnTerminatorProps extends TellingProps {
+export interface ClientVpnTerminatorProps extends TellingProps, ManyTargetsProps {
   /** Directory holding `bootstrap`, as `cargo lambda build --release --arm64` leaves it. */
   readonly codePath?: string;
   /** Endpoints to act on; Terminate is allowed on these only. Default: every endpoint in the Region. */
@@ -146,6 +151,8 @@ export class ClientVpnTerminator extends Construct {
       throw new Error(`quarantineMinutes ${quarantineMinutes} is not a whole number from 0 to 525600`);
     }
     const quarantine = quarantineMinutes > 0;
+    checkManyTargets(props);
+    const shared = sharesQuarantine(props, quarantine);
 
     const logGroup = new logs.LogGroup(this, "Logs", {
       retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
@@ -162,7 +169,10 @@ export class ClientVpnTerminator extends Construct {
         billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
         timeToLiveAttribute: "expiresAt",
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-        encryption: dynamodb.TableEncryption.AWS_MANAGED,
+        // The AWS managed key cannot be shared with another account: a table the network accounts'
+        // connect handlers read is encrypted with the AWS owned key instead.
+        encryption: shared ? dynamodb.TableEncryption.DEFAULT : dynamodb.TableEncryption.AWS_MANAGED,
+        resourcePolicy: shared ? quarantineReaders(this, props.targetAccountIds ?? []) : undefined,
         // Retained: it holds who is kept out, security state that deleting the stack or replacing
         // the table must not silently drop.
         removalPolicy: RemovalPolicy.RETAIN,
@@ -178,8 +188,14 @@ export class ClientVpnTerminator extends Construct {
         resources: ["*"], // these actions support no resource-level permissions
       }),
     );
+    // With targets, this account's endpoints in every Region (a REGION entry acts here).
     const endpointArn = (endpoint: string) =>
-      stack.formatArn({ service: "ec2", resource: "client-vpn-endpoint", resourceName: endpoint });
+      stack.formatArn({
+        service: "ec2",
+        region: props.targets?.length ? "*" : undefined,
+        resource: "client-vpn-endpoint",
+        resourceName: endpoint,
+      });
     role.addToPolicy(
       new iam.PolicyStatement({
         sid: "TerminateClientVpnConnections",
@@ -188,6 +204,7 @@ export class ClientVpnTerminator extends Construct {
       }),
     );
     logGroup.grantWrite(role);
+    const reach = reachTargets(this, props, role);
     const list = (values?: string[]) => (values ?? []).join(",");
     // Idle counters (BatchGetItem, PutItem); quarantine holds placed and extended (UpdateItem),
     // release records read (BatchGetItem) and holds released (GetItem, UpdateItem, DeleteItem);
@@ -228,6 +245,7 @@ export class ClientVpnTerminator extends Construct {
       maxEventAge: props.asyncMaxEventAge ?? Duration.hours(1),
       environment: {
         CVPN_ENDPOINT_IDS: list(props.endpointIds),
+        ...reach,
         CVPN_DRY_RUN: String(props.dryRun ?? true),
         CVPN_PROTECTED_USERS: list(props.protectedUsers),
         CVPN_IDENTITY_ACCOUNTS: list(props.identityAccounts),
@@ -340,8 +358,12 @@ export class ClientVpnTerminator extends Construct {
           id: "AwsSolutions-IAM5",
           reason:
             "DescribeClientVpnEndpoints and DescribeClientVpnConnections support no resource-level permissions; " +
-            "Terminate is limited to this account's Client VPN endpoints in this Region (or the listed ones).",
-          appliesTo: ["Resource::*", { regex: "/^Resource::arn:<AWS::Partition>:ec2:.+:client-vpn-endpoint\\/\\*$/" }],
+            "Terminate is limited to this account's Client VPN endpoints in this Region (or the listed ones); " +
+            "with targets, in this account's other Regions too (its REGION entries), never another account's.",
+          appliesTo: [
+            "Resource::*",
+            { regex: "/^Resource::arn:<AWS::Partition>:ec2:.+:client-vpn-endpoint\\/(\\*|cvpn-endpoint-[0-9a-f]+)$/" },
+          ],
         },
       ],
       true,
@@ -364,26 +386,7 @@ export class ClientVpnTerminator extends Construct {
     list: (values?: string[]) => string,
   ): { alias: lambda.Alias; alarm: cloudwatch.Alarm } {
     const stack = Stack.of(this);
-    const name = props.connectHandlerName ?? `AWSClientVPN-${stack.stackName}`;
-    if (!/^AWSClientVPN-[A-Za-z0-9_-]{1,51}$/.test(name)) {
-      throw new Error(
-        `connect handler name ${name} must begin with AWSClientVPN- and fit Lambda's 64 characters; ` +
-          "set connectHandlerName",
-      );
-    }
-    // The function refuses what Client VPN cannot show; catching it here keeps a bad value from
-    // reaching the handler at all.
-    if (props.denyMessage !== undefined && (Buffer.byteLength(props.denyMessage) > 255 || /[\x00-\x1f\x7f-\x9f]/.test(props.denyMessage))) {
-      throw new Error("denyMessage must be one line of at most 255 bytes");
-    }
-    const timeout = (props.connectTimeout ?? Duration.seconds(2)).toMilliseconds();
-    if (timeout < 50 || timeout > 25000) {
-      throw new Error(`connectTimeout ${timeout} ms is not from 50 ms to 25 s (Client VPN waits 30 s)`);
-    }
-    const perUser = props.maxConnectionsPerUser;
-    if (perUser !== undefined && (!Number.isInteger(perUser) || perUser < 1 || perUser > 1000)) {
-      throw new Error(`maxConnectionsPerUser ${perUser} is not a whole number from 1 to 1000`);
-    }
+    const { name, timeout } = checkConnectSettings(props, `AWSClientVPN-${stack.stackName}`);
     const logGroup = new logs.LogGroup(this, "ConnectHandlerLogs", {
       retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
       removalPolicy: RemovalPolicy.RETAIN,

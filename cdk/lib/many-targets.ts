@@ -1,0 +1,104 @@
+// Acting in several accounts and Regions from one deployment: the main function assumes the role
+// ClientVpnTerminatorTarget creates in each network account, and the connect handlers there read
+// the quarantine in the central table through its resource policy.
+import { Stack } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
+import { NagSuppressions } from "cdk-nag";
+import { Construct } from "constructs";
+
+export interface ManyTargetsProps {
+  /**
+   * Where to act besides here (CVPN_TARGETS): `REGION` (this account, another Region) or
+   * `ROLE_ARN@REGION` (another account, through its ClientVpnTerminatorTarget role). Default: this
+   * account and Region only.
+   */
+  readonly targets?: string[];
+  /** Passed when assuming the target roles (CVPN_EXTERNAL_ID); the targets' externalId. */
+  readonly externalId?: string;
+  /** The target roles' name; the function may assume roles of this name only. Default: cvpn-terminator-target. */
+  readonly targetRoleName?: string;
+  /**
+   * Network accounts whose connect handlers (roles cvpn-terminator-connect-REGION) may read the
+   * quarantine in the state table. Default: none.
+   */
+  readonly targetAccountIds?: string[];
+}
+
+export const DEFAULT_TARGET_ROLE_NAME = "cvpn-terminator-target";
+/** The connect handlers' roles in the network accounts are named this, then their Region (IAM is global). */
+export const CONNECT_ROLE_PREFIX = "cvpn-terminator-connect-";
+export const ROLE_NAME = /^[A-Za-z0-9+=,.@_-]{1,64}$/;
+const ENTRY = /^([a-z]{2}(-[a-z]+)+-\d|arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_/-]+@[a-z]{2}(-[a-z]+)+-\d)$/;
+
+/** Refuses at synth what the function would refuse at start. */
+export function checkManyTargets(props: ManyTargetsProps): void {
+  for (const entry of props.targets ?? []) {
+    if (!ENTRY.test(entry)) {
+      throw new Error(`target ${entry} is neither REGION nor ROLE_ARN@REGION`);
+    }
+  }
+  if (props.targetRoleName !== undefined && !ROLE_NAME.test(props.targetRoleName)) {
+    throw new Error(`targetRoleName ${props.targetRoleName} is not an IAM role name`);
+  }
+  for (const account of props.targetAccountIds ?? []) {
+    if (!/^\d{12}$/.test(account)) {
+      throw new Error(`targetAccountIds: ${account} is not an AWS account ID`);
+    }
+  }
+}
+
+/** Whether the table is shared with the network accounts' connect handlers. */
+export function sharesQuarantine(props: ManyTargetsProps, quarantine: boolean): boolean {
+  return quarantine && (props.targetAccountIds?.length ?? 0) > 0;
+}
+
+/**
+ * The table's resource policy: the network accounts' connect handlers may BatchGetItem quarantine#
+ * keys, nothing else. In a table's own policy `*` is that table (its ARN would be a circular
+ * reference).
+ */
+export function quarantineReaders(scope: Construct, accounts: string[]): iam.PolicyDocument {
+  const stack = Stack.of(scope);
+  return new iam.PolicyDocument({
+    statements: [
+      new iam.PolicyStatement({
+        sid: "NetworkAccountsReadQuarantine",
+        principals: accounts.map((account) => new iam.AccountPrincipal(account)),
+        actions: ["dynamodb:BatchGetItem"],
+        resources: ["*"],
+        conditions: {
+          ArnLike: { "aws:PrincipalArn": `arn:${stack.partition}:iam::*:role/${CONNECT_ROLE_PREFIX}*` },
+          "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["quarantine#*"] },
+        },
+      }),
+    ],
+  });
+}
+
+/** The function's side: AssumeRole on the target role name only, and its environment. */
+export function reachTargets(scope: Construct, props: ManyTargetsProps, role: iam.IRole): Record<string, string> {
+  const stack = Stack.of(scope);
+  if (props.targets?.length) {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: "AssumeTargetRoles",
+        actions: ["sts:AssumeRole"],
+        resources: [`arn:${stack.partition}:iam::*:role/${props.targetRoleName ?? DEFAULT_TARGET_ROLE_NAME}`],
+      }),
+    );
+    NagSuppressions.addResourceSuppressions(
+      role,
+      [
+        {
+          id: "AwsSolutions-IAM5",
+          reason:
+            "The network accounts are named in targets, which the function reads at run time; the role name is fixed, " +
+            "and each target role trusts this function's role only.",
+          appliesTo: [{ regex: "/^Resource::arn:<AWS::Partition>:iam::\\*:role\\/[^*]+$/" }],
+        },
+      ],
+      true,
+    );
+  }
+  return { CVPN_TARGETS: (props.targets ?? []).join(","), CVPN_EXTERNAL_ID: props.externalId ?? "" };
+}
