@@ -31,12 +31,23 @@ const DIRECT_FIELDS: [&str; 7] = [
     "Region",
 ];
 
-/// Whether an object is meant as a direct request: a member named like one of its fields, in any
-/// case, so that `UserName` gets "not a field of a direct request" rather than "not an event".
+/// The fields that make an object a direct request. Not `AccountId` or `Region`: findings in
+/// GuardDuty's API form have those too.
+const IDENTIFYING: [&str; 5] = [
+    "ClientVpnEndpointId",
+    "ConnectionId",
+    "Username",
+    "DryRun",
+    "Reason",
+];
+
+/// Whether an object is meant as a direct request: a member named like one of its identifying
+/// fields, in any case, so that `UserName` gets "not a field of a direct request" rather than
+/// "not an event".
 pub fn looks_like(root: &At) -> bool {
     root.value.as_object().is_some_and(|o| {
         o.keys()
-            .any(|k| DIRECT_FIELDS.iter().any(|f| f.eq_ignore_ascii_case(k)))
+            .any(|k| IDENTIFYING.iter().any(|f| f.eq_ignore_ascii_case(k)))
     })
 }
 
