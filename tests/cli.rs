@@ -7,64 +7,9 @@
 
 mod common;
 
+use common::binary::*;
 use common::*;
 use serde_json::Value;
-use std::collections::BTreeSet;
-use std::io::Write;
-use std::process::{Command, Stdio};
-
-const SECRET: &str = "wJalrXUtnFEMI-secret-that-must-not-be-logged";
-
-struct Run {
-    code: i32,
-    stdout: String,
-    logs: Vec<Value>,
-    stderr: String,
-}
-
-async fn run(url: &str, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cvpn-terminator"));
-    cmd.args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_clear()
-        .env("AWS_ENDPOINT_URL_EC2", url)
-        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-        .env("AWS_SECRET_ACCESS_KEY", SECRET)
-        .env("AWS_REGION", "eu-west-1")
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        // What people are told is tested in tests/outcomes.rs and the keep-out story.
-        .env("CVPN_OUTCOME_BUS", "")
-        .envs(env.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let stdin = stdin.map(str::to_owned);
-    // The emulator serves on this test's runtime, so the child is waited for on another thread.
-    let out = tokio::task::spawn_blocking(move || {
-        let mut child = cmd.spawn().unwrap();
-        let mut input = child.stdin.take().unwrap();
-        if let Some(text) = stdin {
-            input.write_all(text.as_bytes()).unwrap();
-        }
-        drop(input);
-        child.wait_with_output().unwrap()
-    })
-    .await
-    .unwrap();
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    let logs = stderr
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
-    Run {
-        code: out.status.code().unwrap(),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        logs,
-        stderr,
-    }
-}
 
 #[tokio::test]
 async fn invoke_prints_the_response_and_logs_each_status_as_json() {
@@ -350,70 +295,6 @@ async fn quarantine_commands_record_who_asked_and_check_says_what_is_unwired() {
     let bare = run(&url, &["quarantine", "list"], &[], None).await;
     assert_eq!(bare.code, 2);
     assert!(bare.stderr.contains("CVPN_STATE_TABLE"), "{}", bare.stderr);
-}
-
-#[tokio::test]
-async fn invoke_acts_in_another_account_through_sts_and_logs_where() {
-    let mut state = sample_state();
-    state.accounts.push(
-        serde_json::from_value(serde_json::json!({
-            "accountId": "222233334444",
-            "roles": [{"roleName": "cvpn-terminator-target"}],
-            "regions": {"eu-west-1": {"endpoints": [{
-                "clientVpnEndpointId": "cvpn-endpoint-00000000000000bbb",
-                "connections": [{"connectionId": cid("bbb", 1), "username": "alice@example.com",
-                                 "connectionEstablishedTime": "2026-11-22T08:00:00Z"}]}]}}
-        }))
-        .unwrap(),
-    );
-    let h = harness(state, Default::default()).await;
-    let url = h.emulator.url();
-    let r = run(
-        &url,
-        &[
-            "invoke",
-            "--event",
-            "events/guardduty-iam-assumed-role.json",
-        ],
-        &[
-            ("AWS_ENDPOINT_URL_STS", url.as_str()),
-            (
-                "CVPN_TARGETS",
-                "eu-west-1,arn:aws:iam::222233334444:role/cvpn-terminator-target@eu-west-1",
-            ),
-            ("CVPN_EXTERNAL_ID", "not-asked-by-this-role"),
-        ],
-        None,
-    )
-    .await;
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(h.emulator.service().stats()["AssumeRole"].calls, 1);
-    let places: BTreeSet<(String, String, String)> = r
-        .logs
-        .iter()
-        .filter(|l| l["event"] == "connection_status")
-        .map(|l| {
-            (
-                l["account"].as_str().unwrap_or("own").to_owned(),
-                l["region"].as_str().unwrap_or_default().to_owned(),
-                l["connection_id"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    let own = |n| ("own".to_owned(), "eu-west-1".to_owned(), cid("a11ce", n));
-    assert_eq!(
-        places,
-        BTreeSet::from([
-            own(1),
-            own(2),
-            own(3),
-            (
-                "222233334444".to_owned(),
-                "eu-west-1".to_owned(),
-                cid("bbb", 1)
-            ),
-        ])
-    );
 }
 
 #[tokio::test]

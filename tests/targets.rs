@@ -10,12 +10,14 @@ mod common;
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_ec2::config::Credentials;
+use common::binary::run;
 use common::*;
 use cvpn_emulator::{ConnectionStatus, Options, RunningEmulator, StateFile};
 use cvpn_terminator::adapters::targets::ec2_targets;
 use cvpn_terminator::domain::targets;
 use cvpn_terminator::{App, Config, Dynamo, HandlerError, Response};
 use serde_json::json;
+use std::collections::BTreeSet;
 
 const NETWORK: &str = "222233334444";
 const BRANCH: &str = "333344445555";
@@ -28,18 +30,18 @@ fn endpoint(n: u32, users: &[&str]) -> serde_json::Value {
         .enumerate()
         .map(|(i, u)| {
             json!({"connectionId": cid(&format!("{n}0"), i as u32 + 1), "username": u,
-                   "clientIp": format!("10.100.{n}.{}", i + 2),
+                   "clientIp": format!("10.100.{n}.{}", i + 2), "ingressBytes": 5_000_000,
                    "connectionEstablishedTime": "2026-11-22T08:00:00Z"})
         })
         .collect();
     json!({"clientVpnEndpointId": format!("cvpn-endpoint-{n:017x}"), "connections": connections})
 }
 
-/// The security account (the default) has no endpoints; alice is connected in two network
+/// The security account (the default) has dave's session; alice is connected in two network
 /// accounts and three Regions, beside bob and carol.
 fn fleet() -> StateFile {
     serde_json::from_value(json!({
-        "endpoints": [],
+        "endpoints": [endpoint(9, &["dave@example.com"])],
         "accounts": [
             {"accountId": NETWORK, "roles": [{"roleName": ROLE}], "regions": {
                 "eu-west-1": {"endpoints": [endpoint(1, &[ALICE, "bob@example.com"])]},
@@ -254,6 +256,7 @@ async fn a_sweep_ends_over_age_sessions_in_every_target() {
         "source": "aws.events", "account": "111122223333", "time": "2026-11-22T12:00:00Z",
         "region": "eu-west-1", "resources": [], "detail": {}});
     let r = d.app.handle(&tick).await.unwrap();
+    // The five in the network accounts; this account is not among the targets, so dave stays.
     assert_eq!(r.terminated.len(), 5, "{:?}", r.errors);
     assert_eq!(ended(&d).len(), 5);
 }
@@ -294,4 +297,127 @@ async fn a_direct_request_may_narrow_to_an_account_and_a_region() {
         .unwrap_err();
     assert!(format!("{e:?}").contains("event.AccountId"), "{e:?}");
     assert_eq!(ended(&d).len(), 2);
+}
+
+#[tokio::test]
+async fn idle_tracks_carry_the_account_and_region_except_where_the_function_runs() {
+    let moto = Moto::start();
+    let mut targets = vec!["eu-west-1".to_owned()];
+    targets.extend(everywhere());
+    let mut d = deploy(
+        &targets,
+        Config {
+            sweep: cvpn_terminator::domain::policy::SweepPolicy {
+                limits: cvpn_terminator::domain::policy::Limits {
+                    idle_minutes: Some(60),
+                    max_session_minutes: None,
+                },
+                ..Default::default()
+            },
+            ..Config::default()
+        },
+    )
+    .await;
+    d.app.store = Some(moto.table("tracks").await);
+    let tick = json!({"version": "0", "id": "tick-2", "detail-type": "Scheduled Event",
+        "source": "aws.events", "account": "111122223333", "time": "2026-11-22T08:30:00Z",
+        "region": "eu-west-1", "resources": [], "detail": {}});
+    d.emulator
+        .service()
+        .set_clock(&cvpn_emulator::ClockChange {
+            now: Some("2026-11-22T08:30:00Z".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    let r = d.app.handle(&tick).await.unwrap();
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    let items = moto
+        .client()
+        .scan()
+        .table_name("tracks")
+        .send()
+        .await
+        .unwrap();
+    let mut keys: Vec<String> = items
+        .items()
+        .iter()
+        .filter_map(|i| i.get("pk")?.as_s().ok().cloned())
+        .collect();
+    keys.sort();
+    let key =
+        |prefix: &str, n: u32, i: u32| format!("connection#{prefix}{}", cid(&format!("{n}0"), i));
+    let mut want = vec![
+        key("", 9, 1),
+        key("222233334444/eu-west-1/", 1, 1),
+        key("222233334444/eu-west-1/", 1, 2),
+        key("222233334444/us-east-1/", 2, 1),
+        key("333344445555/ap-southeast-2/", 3, 1),
+        key("333344445555/ap-southeast-2/", 3, 2),
+    ];
+    want.sort();
+    assert_eq!(keys, want);
+}
+
+#[tokio::test]
+async fn invoke_acts_in_another_account_through_sts_and_logs_where() {
+    let mut state = sample_state();
+    state.accounts.push(
+        serde_json::from_value(serde_json::json!({
+            "accountId": "222233334444",
+            "roles": [{"roleName": "cvpn-terminator-target"}],
+            "regions": {"eu-west-1": {"endpoints": [{
+                "clientVpnEndpointId": "cvpn-endpoint-00000000000000bbb",
+                "connections": [{"connectionId": cid("bbb", 1), "username": "alice@example.com",
+                                 "connectionEstablishedTime": "2026-11-22T08:00:00Z"}]}]}}
+        }))
+        .unwrap(),
+    );
+    let h = harness(state, Default::default()).await;
+    let url = h.emulator.url();
+    let r = run(
+        &url,
+        &[
+            "invoke",
+            "--event",
+            "events/guardduty-iam-assumed-role.json",
+        ],
+        &[
+            ("AWS_ENDPOINT_URL_STS", url.as_str()),
+            (
+                "CVPN_TARGETS",
+                "eu-west-1,arn:aws:iam::222233334444:role/cvpn-terminator-target@eu-west-1",
+            ),
+            ("CVPN_EXTERNAL_ID", "not-asked-by-this-role"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(h.emulator.service().stats()["AssumeRole"].calls, 1);
+    let places: BTreeSet<(String, String, String)> = r
+        .logs
+        .iter()
+        .filter(|l| l["event"] == "connection_status")
+        .map(|l| {
+            (
+                l["account"].as_str().unwrap_or("own").to_owned(),
+                l["region"].as_str().unwrap_or_default().to_owned(),
+                l["connection_id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let own = |n| ("own".to_owned(), "eu-west-1".to_owned(), cid("a11ce", n));
+    assert_eq!(
+        places,
+        BTreeSet::from([
+            own(1),
+            own(2),
+            own(3),
+            (
+                "222233334444".to_owned(),
+                "eu-west-1".to_owned(),
+                cid("bbb", 1)
+            ),
+        ])
+    );
 }

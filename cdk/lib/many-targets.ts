@@ -8,9 +8,10 @@ import { Construct } from "constructs";
 
 export interface ManyTargetsProps {
   /**
-   * Where to act besides here (CVPN_TARGETS): `REGION` (this account, another Region) or
-   * `ROLE_ARN@REGION` (another account, through its ClientVpnTerminatorTarget role). Default: this
-   * account and Region only.
+   * Where to act (CVPN_TARGETS): `REGION` (this account, that Region) or `ROLE_ARN@REGION` (another
+   * account, through its ClientVpnTerminatorTarget role, named targetRoleName without a path).
+   * Default: this account and Region only; once set, only the places listed (list this Region to
+   * keep acting here).
    */
   readonly targets?: string[];
   /** Passed when assuming the target roles (CVPN_EXTERNAL_ID); the targets' externalId. */
@@ -32,10 +33,26 @@ const ENTRY = /^([a-z]{2}(-[a-z]+)+-\d|arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0
 
 /** Refuses at synth what the function would refuse at start. */
 export function checkManyTargets(props: ManyTargetsProps): void {
+  const roleName = props.targetRoleName ?? DEFAULT_TARGET_ROLE_NAME;
+  const places = new Set<string>();
   for (const entry of props.targets ?? []) {
     if (!ENTRY.test(entry)) {
       throw new Error(`target ${entry} is neither REGION nor ROLE_ARN@REGION`);
     }
+    const at = entry.lastIndexOf("@");
+    const [arn, region] = at < 0 ? [undefined, entry] : [entry.slice(0, at), entry.slice(at + 1)];
+    // The function may assume roles named targetRoleName only, and without a path.
+    if (arn !== undefined && !arn.endsWith(`:role/${roleName}`)) {
+      throw new Error(`target ${entry}: the function may assume only roles named ${roleName} (without a path)`);
+    }
+    const place = `${arn?.split(":")[4] ?? "this account"}/${region}`;
+    if (places.has(place)) {
+      throw new Error(`target ${entry}: ${place} is named twice`);
+    }
+    places.add(place);
+  }
+  if (props.externalId && !(props.targets ?? []).some((t) => t.includes("@"))) {
+    throw new Error("externalId is set, but targets name no role to assume with it");
   }
   if (props.targetRoleName !== undefined && !ROLE_NAME.test(props.targetRoleName)) {
     throw new Error(`targetRoleName ${props.targetRoleName} is not an IAM role name`);

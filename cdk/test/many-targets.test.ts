@@ -204,7 +204,7 @@ test("main: targetAccountIds share the quarantine: BatchGetItem on quarantine# k
 
 test("cdk-nag AwsSolutions: no unsuppressed findings, main with targets and every kind of target", () => {
   const stacks = [
-    synthMain({ targets: ["us-east-1"], targetAccountIds: ["444455556666"], externalId: "x" }).stack,
+    synthMain({ targets: ["us-east-1", "arn:aws:iam::444455556666:role/cvpn-terminator-target@us-east-1"], targetAccountIds: ["444455556666"], externalId: "x" }).stack,
     synthMain({ targets: ["us-east-1"], endpointIds: ["cvpn-endpoint-0a1b2c3d4e5f60718"] }).stack,
     synthTarget().stack,
     synthTarget({}, true).stack,
@@ -219,4 +219,12 @@ test("cdk-nag AwsSolutions: no unsuppressed findings, main with targets and ever
     ];
     assert.deepEqual(findings.map((f) => `${f.id}: ${f.entry.data}`), []);
   }
+});
+
+test("main: targets the function would refuse are refused at synth", () => {
+  const role = "arn:aws:iam::444455556666:role/cvpn-terminator-target";
+  assert.throws(() => synthMain({ targets: [`${role}@us-east-1`, `${role}@us-east-1`] }), /named twice/);
+  assert.throws(() => synthMain({ targets: ["arn:aws:iam::444455556666:role/ops/cvpn-terminator-target@us-east-1"] }), /without a path/);
+  assert.throws(() => synthMain({ targets: ["us-east-1"], externalId: "s3cret" }), /no role/);
+  synthMain({ targets: ["eu-west-1", `${role}@us-east-1`], externalId: "s3cret" });
 });

@@ -18,17 +18,14 @@ pub struct Target<A> {
     pub api: A,
 }
 
-/// At least one target; the first is where the connect handler and the command line look.
+/// At least one target, and where the function itself runs.
 pub struct Targets<A> {
     list: Vec<Target<A>>,
+    /// The function's own account and Region.
+    home: Place,
 }
 
 impl<A> Targets<A> {
-    /// `None` for an empty list: there would be nowhere to act.
-    pub fn new(list: Vec<Target<A>>) -> Option<Self> {
-        (!list.is_empty()).then_some(Self { list })
-    }
-
     pub fn iter(&self) -> impl Iterator<Item = &Target<A>> {
         self.list.iter()
     }
@@ -49,6 +46,15 @@ impl<A> Targets<A> {
     pub fn first(&self) -> &Target<A> {
         &self.list[0]
     }
+
+    pub fn home_place(&self) -> &Place {
+        &self.home
+    }
+
+    /// The target where the function runs, when it acts there: where the connect handler asks.
+    pub fn home(&self) -> Option<&A> {
+        self.at(&self.home)
+    }
 }
 
 /// The function's own account and Region, as before targets.
@@ -59,6 +65,7 @@ impl<A> From<A> for Targets<A> {
                 place: Place::default(),
                 api,
             }],
+            home: Place::default(),
         }
     }
 }
@@ -72,16 +79,16 @@ pub async fn ec2_targets(
     specs: &[TargetSpec],
     external_id: Option<&str>,
 ) -> Targets<Ec2> {
+    let home = Place {
+        account: None,
+        region: sdk.region().map(|r| r.to_string()),
+    };
     if specs.is_empty() {
-        let place = Place {
-            account: None,
-            region: sdk.region().map(|r| r.to_string()),
-        };
         let list = vec![Target {
-            api: Ec2::at(aws_sdk_ec2::Client::new(sdk), place.clone()),
-            place,
+            api: Ec2::at(aws_sdk_ec2::Client::new(sdk), home.clone()),
+            place: home.clone(),
         }];
-        return Targets { list };
+        return Targets { list, home };
     }
     let mut list = Vec::with_capacity(specs.len());
     for spec in specs {
@@ -107,5 +114,5 @@ pub async fn ec2_targets(
             place: spec.place.clone(),
         });
     }
-    Targets { list }
+    Targets { list, home }
 }

@@ -277,6 +277,11 @@ pub fn is_resource_id(text: &str, prefix: &str) -> bool {
     })
 }
 
+/// Whether `text` is an AWS account ID: twelve digits.
+pub fn is_account_id(text: &str) -> bool {
+    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
+}
+
 pub const ENDPOINT_PREFIX: &str = "cvpn-endpoint-";
 pub const CONNECTION_PREFIX: &str = "cvpn-connection-";
 

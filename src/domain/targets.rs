@@ -2,7 +2,7 @@
 //! `ROLE_ARN@REGION` (another account, reached by assuming the role), read strictly — a target
 //! written wrong would leave sessions running where people expect them ended.
 
-use crate::domain::model::Place;
+use crate::domain::model::{is_account_id, Place};
 
 /// One target: its place, and the role to assume when it is another account's.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,8 +73,7 @@ fn role_account(arn: &str) -> Option<&str> {
     match arn.splitn(6, ':').collect::<Vec<_>>().as_slice() {
         ["arn", partition, "iam", "", account, resource]
             if !partition.is_empty()
-                && account.len() == 12
-                && account.bytes().all(|b| b.is_ascii_digit())
+                && is_account_id(account)
                 && resource
                     .strip_prefix("role/")
                     .is_some_and(|n| !n.is_empty() && !n.ends_with('/')) =>

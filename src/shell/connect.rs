@@ -94,11 +94,13 @@ impl<A: ClientVpnApi, S: QuarantineStore> App<A, S> {
                 .username
                 .as_deref()
                 .filter(|_| keep_out.max_connections_per_user.is_some())?;
-            // The handler runs in the endpoint's own account and Region: the first target.
-            let api = &self.api.first().api;
-            let listed = within(limit, api.user_connections(&request.endpoint_id, user))
-                .await
-                .map_err(|e| e.code);
+            // The handler runs in the endpoint's own account and Region.
+            let listed = match self.api.home() {
+                Some(api) => within(limit, api.user_connections(&request.endpoint_id, user))
+                    .await
+                    .map_err(|e| e.code),
+                None => Err("NoTarget".to_owned()),
+            };
             Some(listed.map(|cs| {
                 cs.into_iter()
                     .filter(|c| c.is_active())

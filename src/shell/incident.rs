@@ -162,16 +162,17 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
             account: request.account_id.clone(),
             region: request.region.clone(),
         };
+        // Only a request naming a place can leave nothing in scope.
         if self.scope().is_empty() {
-            let (field, value) = match (&request.account_id, &request.region) {
-                (Some(a), _) => ("event.AccountId", a.as_str()),
-                (None, Some(r)) => ("event.Region", r.as_str()),
-                (None, None) => ("event", ""),
+            let (field, place) = match (&request.account_id, &request.region) {
+                (Some(a), Some(r)) => ("event.AccountId", format!("{a}/{r}")),
+                (Some(a), None) => ("event.AccountId", a.clone()),
+                (None, r) => ("event.Region", r.clone().unwrap_or_default()),
             };
             return Err(HandlerError::bad_event(
                 field,
                 format!(
-                    "no target of CVPN_TARGETS is in {value} (the function's own account is named by Region alone); nothing was terminated"
+                    "no target of CVPN_TARGETS is in {place} (the function's own account is named by Region alone); nothing was terminated"
                 ),
             ));
         }

@@ -5,7 +5,7 @@
 use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::StateStore;
 use crate::adapters::targets::Target;
-use crate::domain::model::{Connection, Endpoint, Place, ENDPOINT_NOT_FOUND};
+use crate::domain::model::{Connection, Endpoint, ENDPOINT_NOT_FOUND};
 use crate::domain::plan::Call;
 use crate::domain::targets::Within;
 use crate::shell::execute::{self, Budget, Outcome};
@@ -78,30 +78,14 @@ impl<'a, A: ClientVpnApi, S: StateStore> Invocation<'a, A, S> {
         let targets = self.scope();
         let named = self.named(endpoints);
         if let Some(ids) = named.as_ref().filter(|_| targets.len() == 1) {
-            return Some(at(&targets[0].place, ids));
+            return Some(listing::at(&targets[0].place, ids));
         }
-        let (all, failed) = listing::list_endpoints(&targets, &self.budget).await;
-        let listed_all = failed.is_empty();
-        let listed_none = failed.len() == targets.len();
-        failed
-            .into_iter()
-            .for_each(|e| self.response.step_failed(e));
-        if listed_none {
-            return None;
+        let located = listing::locate(&targets, named, &self.budget).await;
+        let listed_none = located.failed.len() == targets.len();
+        for e in located.failed.into_iter().chain(located.absent) {
+            self.response.step_failed(e);
         }
-        Some(match named {
-            None => all,
-            Some(ids) => {
-                let (found, absent) = listing::find(ids, &all);
-                // One that no target listed may be in the one that failed.
-                if listed_all {
-                    absent
-                        .into_iter()
-                        .for_each(|e| self.response.step_failed(e));
-                }
-                found
-            }
-        })
+        (!listed_none).then_some(located.endpoints)
     }
 
     /// The targets within this invocation's reach.
@@ -134,7 +118,7 @@ impl<'a, A: ClientVpnApi, S: StateStore> Invocation<'a, A, S> {
             // One target, endpoints known: their connections, and (if asked) their descriptions
             // at the same time, so those cost no round trip of their own.
             Some(ids) if targets.len() == 1 => {
-                let named = at(&targets[0].place, &ids);
+                let named = listing::at(&targets[0].place, &ids);
                 let listing =
                     listing::list_connections(&app.api, &named, config.concurrency, &self.budget);
                 let describing = async {
@@ -176,30 +160,16 @@ impl<'a, A: ClientVpnApi, S: StateStore> Invocation<'a, A, S> {
             }
             // Otherwise every target's endpoints first: they say where each endpoint is.
             named => {
-                let (all, failed) = listing::list_endpoints(&targets, &self.budget).await;
-                if failed.len() == targets.len() {
-                    failed
-                        .into_iter()
-                        .for_each(|e| self.response.step_failed(e));
+                let located = listing::locate(&targets, named, &self.budget).await;
+                let listed_none = located.failed.len() == targets.len();
+                unlisted += located.failed.len();
+                for e in located.failed.into_iter().chain(located.absent) {
+                    self.response.step_failed(e);
+                }
+                if listed_none {
                     return None;
                 }
-                unlisted += failed.len();
-                let listed_all = failed.is_empty();
-                failed
-                    .into_iter()
-                    .for_each(|e| self.response.step_failed(e));
-                let endpoints = match named {
-                    None => all,
-                    Some(ids) => {
-                        let (found, absent) = listing::find(ids, &all);
-                        if listed_all {
-                            absent
-                                .into_iter()
-                                .for_each(|e| self.response.step_failed(e));
-                        }
-                        found
-                    }
-                };
+                let endpoints = located.endpoints;
                 let listed = listing::list_connections(
                     &app.api,
                     &endpoints,
@@ -301,18 +271,6 @@ impl<A: ClientVpnApi, S> App<A, S> {
             log,
         )
     }
-}
-
-/// Named endpoints in the target at `place`, undescribed.
-fn at(place: &Place, ids: &[String]) -> Vec<Endpoint> {
-    ids.iter()
-        .map(|id| Endpoint {
-            place: place.clone(),
-            id: id.clone(),
-            client_cidr: None,
-            connect_handler: None,
-        })
-        .collect()
 }
 
 /// The rate Terminate was paced to in each target where it was: for reading a slow run's log.

@@ -5,7 +5,7 @@
 
 use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::targets::{Target, Targets};
-use crate::domain::model::{ApiError, Connection, Endpoint, Page, ENDPOINT_NOT_FOUND};
+use crate::domain::model::{ApiError, Connection, Endpoint, Page, Place, ENDPOINT_NOT_FOUND};
 use crate::shell::execute::{Budget, CallError};
 use futures::future;
 use futures::stream::{self, Stream, StreamExt, TryStreamExt};
@@ -69,9 +69,55 @@ pub async fn list_endpoints<A: ClientVpnApi>(
     (endpoints, errors)
 }
 
+/// Named endpoints in the target at `place`, undescribed.
+pub fn at(place: &Place, ids: &[String]) -> Vec<Endpoint> {
+    ids.iter()
+        .map(|id| Endpoint {
+            place: place.clone(),
+            id: id.clone(),
+            client_cidr: None,
+            connect_handler: None,
+        })
+        .collect()
+}
+
+/// Where the endpoints in scope are: every target's endpoints, or those `named` as their targets
+/// describe them.
+pub struct Located {
+    pub endpoints: Vec<Endpoint>,
+    /// The targets that could not be listed.
+    pub failed: Vec<CallError>,
+    /// Named endpoints no target has, as not-found errors; none when a target failed (one may be
+    /// there).
+    pub absent: Vec<CallError>,
+}
+
+/// Lists every target's endpoints and finds the `named` ones among them.
+pub async fn locate<A: ClientVpnApi>(
+    targets: &[&Target<A>],
+    named: Option<Vec<String>>,
+    budget: &Budget,
+) -> Located {
+    let (all, failed) = list_endpoints(targets, budget).await;
+    let (endpoints, absent) = match named {
+        None => (all, Vec::new()),
+        Some(ids) => find(ids, &all),
+    };
+    let absent = if failed.is_empty() {
+        absent
+    } else {
+        Vec::new()
+    };
+    Located {
+        endpoints,
+        failed,
+        absent,
+    }
+}
+
 /// The endpoints named, as `all` (every target's) describes them; for each that no target has,
 /// a not-found error, so the answer says so.
-pub fn find(ids: Vec<String>, all: &[Endpoint]) -> (Vec<Endpoint>, Vec<CallError>) {
+fn find(ids: Vec<String>, all: &[Endpoint]) -> (Vec<Endpoint>, Vec<CallError>) {
     let mut found = Vec::with_capacity(ids.len());
     let mut absent = Vec::new();
     for id in ids {
@@ -132,6 +178,7 @@ pub fn connection_pages<'a, A: ClientVpnApi>(
 ) -> impl Stream<Item = Result<Vec<Connection>, CallError>> + 'a {
     stream::iter(endpoints)
         .map(move |endpoint| {
+            // Pinned in a box: the merge below moves its streams around.
             let listing: Pin<Box<dyn Stream<Item = _> + Send + 'a>> =
                 match targets.at(&endpoint.place) {
                     Some(api) => Box::pin(
@@ -142,7 +189,6 @@ pub fn connection_pages<'a, A: ClientVpnApi>(
                     ),
                     None => Box::pin(stream::once(future::ready(Err(no_target(endpoint))))),
                 };
-            // Pinned in a box: the merge below moves its streams around.
             listing
         })
         .flatten_unordered(concurrency.max(1))

@@ -321,11 +321,10 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
 }
 
 impl<A, S> Invocation<'_, A, S> {
-    /// A connection's key in the state table: its ID, with its account and Region once the
-    /// function acts in several (`CVPN_TARGETS`); the ID alone otherwise, as before targets, so
-    /// a table's tracks carry over.
+    /// A connection's key in the state table: its ID where the function runs (as before targets,
+    /// so a table's tracks carry over), with its account and Region in another target.
     fn state_key(&self, c: &Connection) -> String {
-        if self.app.config.targets.is_empty() {
+        if c.place == *self.app.api.home_place() {
             return c.connection_id.clone();
         }
         format!(

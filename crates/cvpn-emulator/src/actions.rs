@@ -60,7 +60,12 @@ pub fn describe_endpoints(ctx: Ctx, p: &Params) -> Result<String, ApiError> {
     }
     let page = p.int_in("MaxResults", 5..=1000)?.unwrap_or(DEFAULT_PAGE) as usize;
     dry_run(p)?;
-    let scope = format!("DescribeClientVpnEndpoints|{}", ids.join(","));
+    // A token is the caller's own: another account or Region lists other endpoints.
+    let scope = format!(
+        "DescribeClientVpnEndpoints|{}|{:?}",
+        ids.join(","),
+        ctx.caller
+    );
     let after = ctx.pages.resume(p.get("NextToken"), &scope)?;
     let world = &*ctx.world;
     let mut selected = world

@@ -84,13 +84,20 @@ impl Dynamo {
                 .send()
                 .await
                 .map_err(api_error)?;
-            if let Some(items) = out.responses().and_then(|r| r.get(&self.table)) {
+            // The request names one table; the answer may key it by name or by ARN (a table given
+            // by ARN), so whatever key it uses is this table's.
+            for items in out.responses().into_iter().flat_map(|r| r.values()) {
                 found.extend(items.iter().cloned());
             }
-            keys = match out.unprocessed_keys().and_then(|u| u.get(&self.table)) {
-                Some(rest) if !rest.keys().is_empty() => rest.keys().to_vec(),
-                _ => return Ok(found),
-            };
+            keys = out
+                .unprocessed_keys()
+                .into_iter()
+                .flat_map(|u| u.values())
+                .flat_map(|rest| rest.keys().iter().cloned())
+                .collect();
+            if keys.is_empty() {
+                return Ok(found);
+            }
             tokio::time::sleep(Duration::from_millis(25 << attempt)).await;
         }
         Err(ApiError {

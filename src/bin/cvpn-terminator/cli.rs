@@ -2,6 +2,7 @@
 //! an incident (listing connections, ending a user's sessions, the quarantine, the wiring check).
 
 use cvpn_terminator::domain::model::Endpoint;
+use cvpn_terminator::domain::quarantine;
 use cvpn_terminator::shell::execute::{Budget, CallError};
 use cvpn_terminator::shell::listing;
 use cvpn_terminator::{App, Dynamo, Ec2, QuarantineStore};
@@ -116,30 +117,14 @@ pub async fn run(
                 }
                 None => None,
             };
-            let home = &app.api.first().place;
             let endpoints = match named {
                 // One target: the endpoints named are there.
-                Some(ids) if app.api.len() == 1 => ids
-                    .into_iter()
-                    .map(|id| Endpoint {
-                        place: home.clone(),
-                        id,
-                        client_cidr: None,
-                        connect_handler: None,
-                    })
-                    .collect(),
+                Some(ids) if app.api.len() == 1 => listing::at(&app.api.first().place, &ids),
                 named => {
-                    let Some(all) = every_endpoint(app, &budget).await else {
+                    let Some(found) = endpoints_of(app, named, &budget).await else {
                         return Ok(ExitCode::FAILURE);
                     };
-                    match named {
-                        None => all,
-                        Some(ids) => {
-                            let (found, absent) = listing::find(ids, &all);
-                            absent.iter().for_each(print_error);
-                            found
-                        }
-                    }
+                    found
                 }
             };
             let (connections, errors) =
@@ -280,7 +265,7 @@ async fn quarantine(
 /// get the command that wires them.
 async fn check(app: &App<Ec2, Dynamo>) -> ExitCode {
     let budget = Budget::default();
-    let Some(endpoints) = every_endpoint(app, &budget).await else {
+    let Some(endpoints) = endpoints_of(app, None, &budget).await else {
         return ExitCode::FAILURE;
     };
     let config = &app.config;
@@ -289,28 +274,41 @@ async fn check(app: &App<Ec2, Dynamo>) -> ExitCode {
     let in_scope = endpoints
         .iter()
         .filter(|e| config.endpoint_ids.is_empty() || config.endpoint_ids.contains(&e.id));
+    let home = app.api.home_place();
+    let there = &config.keep_out.target_handler_name;
     for e in in_scope {
-        let wired =
-            cvpn_terminator::domain::quarantine::enforces(deployed, e.connect_handler.as_deref());
+        let handler = e.connect_handler.as_deref();
+        let wired = quarantine::enforced(deployed, there, home, &e.place, handler);
         println!(
             "{}",
             json!({
+                "account": e.place.account,
+                "region": e.place.region,
                 "endpoint_id": e.id,
                 "connect_handler": e.connect_handler,
                 "deployed_handler": deployed,
                 "enforces_quarantine": wired,
             })
         );
-        if !wired {
-            unwired += 1;
-            if let Some(arn) = deployed {
-                eprintln!(
-                    "cvpn-terminator: {} does not call the deployed handler; to wire it:\n  aws ec2 \
-                     modify-client-vpn-endpoint --client-vpn-endpoint-id {} \
-                     --client-connect-options Enabled=true,LambdaFunctionArn={arn}",
-                    e.id, e.id
-                );
-            }
+        if wired {
+            continue;
+        }
+        unwired += 1;
+        let region = e.place.region.as_deref().unwrap_or_default();
+        match deployed.filter(|_| e.place == *home) {
+            Some(arn) => eprintln!(
+                "cvpn-terminator: {} does not call the deployed handler; to wire it:\n  aws ec2 \
+                 modify-client-vpn-endpoint --region {region} --client-vpn-endpoint-id {} \
+                 --client-connect-options Enabled=true,LambdaFunctionArn={arn}",
+                e.id, e.id
+            ),
+            None if e.place != *home => eprintln!(
+                "cvpn-terminator: {} ({}) does not call {there} there; run the WireConnectHandler \
+                 output of target.yaml's stack in that account and Region",
+                e.id,
+                e.place.label()
+            ),
+            None => {}
         }
     }
     if deployed.is_none() {
@@ -323,11 +321,18 @@ async fn check(app: &App<Ec2, Dynamo>) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Every target's endpoints; `None` (each failure printed) when a target could not be listed.
-async fn every_endpoint(app: &App<Ec2, Dynamo>, budget: &Budget) -> Option<Vec<Endpoint>> {
-    let (all, failed) = listing::list_endpoints(&app.api.iter().collect::<Vec<_>>(), budget).await;
-    failed.iter().for_each(print_error);
-    failed.is_empty().then_some(all)
+/// Every target's endpoints, or those `named`; `None` (each failure printed) when a target could
+/// not be listed.
+async fn endpoints_of(
+    app: &App<Ec2, Dynamo>,
+    named: Option<Vec<String>>,
+    budget: &Budget,
+) -> Option<Vec<Endpoint>> {
+    let targets: Vec<_> = app.api.iter().collect();
+    let located = listing::locate(&targets, named, budget).await;
+    located.failed.iter().for_each(print_error);
+    located.absent.iter().for_each(print_error);
+    located.failed.is_empty().then_some(located.endpoints)
 }
 
 fn print_error(e: &CallError) {

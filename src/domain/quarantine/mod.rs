@@ -5,7 +5,7 @@
 pub mod connect;
 
 use crate::domain::mapping::CaseRule;
-use crate::domain::model::Connection;
+use crate::domain::model::{Connection, Place};
 use crate::domain::plan::FindingRef;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
@@ -176,6 +176,32 @@ pub fn enforces(deployed: Option<&str>, handler: Option<&str>) -> bool {
         (Some(want), Some(got)) => function(want) == function(got),
         (None, got) => got.is_some(),
         (Some(_), None) => false,
+    }
+}
+
+/// Whether an endpoint at `place` enforces the quarantine. At `home` (the function's own account
+/// and Region), as [`enforces`]; in another target, by calling the handler `target.yaml` deploys
+/// there: `there` by name, in the endpoint's own account and Region.
+pub fn enforced(
+    deployed: Option<&str>,
+    there: &str,
+    home: &Place,
+    place: &Place,
+    handler: Option<&str>,
+) -> bool {
+    if place == home {
+        return enforces(deployed, handler);
+    }
+    let Some(arn) = handler else {
+        return false;
+    };
+    match arn.split(':').collect::<Vec<_>>().as_slice() {
+        ["arn", _, "lambda", region, account, "function", name, ..] => {
+            *name == there
+                && place.region.as_deref().is_none_or(|r| r == *region)
+                && place.account.as_deref().is_none_or(|a| a == *account)
+        }
+        _ => false,
     }
 }
 

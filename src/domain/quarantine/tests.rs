@@ -377,3 +377,44 @@ fn a_release_covers_the_findings_that_held_the_name_in_either_form_and_nothing_n
     let bob = Subject::new(SubjectKind::Username, "bob", CaseRule::Insensitive);
     assert!(released(&bob, &[f("f-2", None)], &releases, NOW).is_none());
 }
+
+#[test]
+fn an_endpoint_in_another_target_enforces_through_its_own_handler() {
+    let home = Place {
+        account: None,
+        region: Some("eu-west-1".into()),
+    };
+    let there = Place {
+        account: Some("222233334444".into()),
+        region: Some("us-east-1".into()),
+    };
+    let name = "AWSClientVPN-cvpn-terminator";
+    let deployed = "arn:aws:lambda:eu-west-1:111122223333:function:AWSClientVPN-main";
+    let arn = |region: &str, account: &str, name: &str| {
+        format!("arn:aws:lambda:{region}:{account}:function:{name}")
+    };
+    let check = |place: &Place, handler: Option<&str>| {
+        enforced(Some(deployed), name, &home, place, handler)
+    };
+    assert!(check(&home, Some(deployed)));
+    assert!(!check(&home, Some(&arn("eu-west-1", "111122223333", name))));
+    assert!(check(&there, Some(&arn("us-east-1", "222233334444", name))));
+    assert!(check(
+        &there,
+        Some(&format!("{}:live", arn("us-east-1", "222233334444", name)))
+    ));
+    assert!(!check(&there, Some(deployed)));
+    assert!(!check(
+        &there,
+        Some(&arn("eu-west-1", "222233334444", name))
+    ));
+    assert!(!check(
+        &there,
+        Some(&arn("us-east-1", "999999999999", name))
+    ));
+    assert!(!check(
+        &there,
+        Some(&arn("us-east-1", "222233334444", "AWSClientVPN-other"))
+    ));
+    assert!(!check(&there, None));
+}

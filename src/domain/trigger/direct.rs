@@ -5,7 +5,7 @@
 //! recorded.
 
 use crate::domain::json::{At, DecodeError};
-use crate::domain::model::{is_resource_id, CONNECTION_PREFIX, ENDPOINT_PREFIX};
+use crate::domain::model::{is_account_id, is_resource_id, CONNECTION_PREFIX, ENDPOINT_PREFIX};
 use crate::domain::targets::is_region;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -21,18 +21,7 @@ pub struct DirectRequest {
     pub region: Option<String>,
 }
 
-const DIRECT_FIELDS: [&str; 7] = [
-    "ClientVpnEndpointId",
-    "ConnectionId",
-    "Username",
-    "DryRun",
-    "Reason",
-    "AccountId",
-    "Region",
-];
-
-/// The fields that make an object a direct request. Not `AccountId` or `Region`: findings in
-/// GuardDuty's API form have those too.
+/// The fields that make an object a direct request.
 const IDENTIFYING: [&str; 5] = [
     "ClientVpnEndpointId",
     "ConnectionId",
@@ -40,6 +29,9 @@ const IDENTIFYING: [&str; 5] = [
     "DryRun",
     "Reason",
 ];
+/// Fields a direct request may also have, which do not identify it: findings in GuardDuty's API
+/// form have those too.
+const NARROWING: [&str; 2] = ["AccountId", "Region"];
 
 /// Whether an object is meant as a direct request: a member named like one of its identifying
 /// fields, in any case, so that `UserName` gets "not a field of a direct request" rather than
@@ -56,12 +48,14 @@ pub fn decode(root: &At) -> Result<DirectRequest, DecodeError> {
         .value
         .as_object()
         .expect("decode checked for an object");
-    if let Some(unknown) = object.keys().find(|k| !DIRECT_FIELDS.contains(&k.as_str())) {
+    let known = |k: &str| IDENTIFYING.contains(&k) || NARROWING.contains(&k);
+    if let Some(unknown) = object.keys().find(|k| !known(k)) {
         return Err(DecodeError {
             path: format!("event.{unknown}"),
             message: format!(
-                "not a field of a direct request; expected {}",
-                DIRECT_FIELDS.join(", ")
+                "not a field of a direct request; expected {}, {}",
+                IDENTIFYING.join(", "),
+                NARROWING.join(", ")
             ),
         });
     }
@@ -90,7 +84,7 @@ pub fn decode(root: &At) -> Result<DirectRequest, DecodeError> {
         region: text("Region")?,
     };
     if let Some(id) = &request.account_id {
-        if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+        if !is_account_id(id) {
             return Err(DecodeError {
                 path: "event.AccountId".into(),
                 message: format!("`{id}` is not an account ID (twelve digits)"),

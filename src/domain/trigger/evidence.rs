@@ -10,7 +10,7 @@
 //! too) name nobody: they are recorded in [`Evidence::no_identity`] with the field considered.
 
 use crate::domain::json::{At, DecodeError};
-use crate::domain::model::{is_resource_id, CONNECTION_PREFIX, ENDPOINT_PREFIX};
+use crate::domain::model::{is_account_id, is_resource_id, CONNECTION_PREFIX, ENDPOINT_PREFIX};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::net::IpAddr;
@@ -151,7 +151,7 @@ fn session_of(principal_id: &str, kind: Person) -> Option<&str> {
                     .bytes()
                     .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
         }),
-        Person::FederatedUser => id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()),
+        Person::FederatedUser => is_account_id(id),
         Person::IamUser => false,
     };
     (well_formed && !session.trim_ascii().is_empty()).then_some(session)

@@ -24,6 +24,7 @@
 use super::evidence::{Evidence, Principal};
 use super::{opt_str, Finding, SecurityHubRef};
 use crate::domain::json::{At, DecodeError};
+use crate::domain::model::is_account_id;
 use chrono::{DateTime, Utc};
 
 /// Whether a bare finding (not wrapped in an envelope) is GuardDuty's.
@@ -117,8 +118,7 @@ pub fn securityhub_copy(arn: &str, id: &str) -> Option<SecurityHubRef> {
     (finding == id
         && plain(partition)
         && plain(region)
-        && account.len() == 12
-        && account.bytes().all(|b| b.is_ascii_digit())
+        && is_account_id(account)
         && plain(detector))
     .then(|| SecurityHubRef {
         id: arn.to_owned(),

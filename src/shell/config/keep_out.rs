@@ -1,9 +1,9 @@
 //! Settings of the quarantine and the client connect handler (`CVPN_QUARANTINE_MINUTES`,
 //! `CVPN_HOLD_COMMON_NAMES`, `CVPN_DENY_MESSAGE`, `CVPN_CONNECT_*`, `CVPN_MAX_CONNECTIONS_PER_USER`,
-//! `CVPN_CONNECT_HANDLER_ARN`).
+//! `CVPN_CONNECT_HANDLER_ARN`, `CVPN_TARGET_CONNECT_HANDLER_NAME`).
 
 use super::{number, ConfigError};
-use crate::domain::model::clip;
+use crate::domain::model::{clip, is_account_id};
 use crate::domain::quarantine::{OnStoreError, MAX_QUARANTINE_MINUTES};
 use std::time::Duration;
 
@@ -17,8 +17,12 @@ pub struct KeepOut {
     pub on_error: OnStoreError,
     /// Refuse a user's connection beyond this many active ones.
     pub max_connections_per_user: Option<usize>,
-    /// The deployed connect handler, which every endpoint in scope should call.
+    /// The deployed connect handler, which every endpoint in the function's own account and
+    /// Region should call.
     pub handler_arn: Option<String>,
+    /// The name of the connect handler `target.yaml` deploys in each target
+    /// (`CVPN_TARGET_CONNECT_HANDLER_NAME`), which that target's endpoints should call.
+    pub target_handler_name: String,
     /// Whether a certificate-only connection's common name is held (`CVPN_HOLD_COMMON_NAMES`
     /// `auto`, unless others use it) or never (`never`: clients share one certificate).
     pub hold_common_names: bool,
@@ -39,6 +43,7 @@ impl Default for KeepOut {
             on_error: OnStoreError::Allow,
             max_connections_per_user: None,
             handler_arn: None,
+            target_handler_name: "AWSClientVPN-cvpn-terminator".into(),
             hold_common_names: true,
         }
     }
@@ -94,6 +99,20 @@ impl KeepOut {
                 ));
             }
         }
+        let target_handler_name =
+            get("CVPN_TARGET_CONNECT_HANDLER_NAME").unwrap_or(defaults.target_handler_name);
+        if !target_handler_name.starts_with(HANDLER_PREFIX)
+            || target_handler_name.len() > 64
+            || target_handler_name.contains(':')
+        {
+            return Err(err(
+                "CVPN_TARGET_CONNECT_HANDLER_NAME",
+                format!(
+                    "`{target_handler_name}` is not a function name beginning with {HANDLER_PREFIX} \
+                     (at most 64 characters; Client VPN calls no other)"
+                ),
+            ));
+        }
         let hold_common_names = match get("CVPN_HOLD_COMMON_NAMES").as_deref() {
             None | Some("auto") => true,
             Some("never") => false,
@@ -111,6 +130,7 @@ impl KeepOut {
             on_error,
             max_connections_per_user,
             handler_arn,
+            target_handler_name,
             hold_common_names,
         })
     }
@@ -126,8 +146,7 @@ fn is_handler_arn(arn: &str) -> bool {
             if parts.len() <= 8
                 && partition.starts_with("aws")
                 && !region.is_empty()
-                && account.len() == 12
-                && account.bytes().all(|b| b.is_ascii_digit())
+                && is_account_id(account)
                 && name.starts_with(HANDLER_PREFIX)
                 && name.len() <= 64
     )

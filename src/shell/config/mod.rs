@@ -2,7 +2,7 @@
 
 use crate::domain::gates::{Gates, TypePattern};
 use crate::domain::mapping::{CaseRule, NamePattern, UsernameMapping};
-use crate::domain::model::{is_resource_id, ENDPOINT_PREFIX};
+use crate::domain::model::{is_account_id, is_resource_id, ENDPOINT_PREFIX};
 use crate::domain::plan::MatchBy;
 use crate::domain::policy::{Limits, SweepPolicy};
 use crate::domain::targets::{self, TargetSpec};
@@ -175,10 +175,7 @@ impl Config {
             ));
         }
         let identity_accounts = list(get("CVPN_IDENTITY_ACCOUNTS"));
-        if let Some(bad) = identity_accounts
-            .iter()
-            .find(|a| a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()))
-        {
+        if let Some(bad) = identity_accounts.iter().find(|a| !is_account_id(a)) {
             return Err(err(
                 "CVPN_IDENTITY_ACCOUNTS",
                 format!("`{bad}` is not an AWS account ID (12 digits)"),

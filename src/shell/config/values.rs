@@ -1,5 +1,6 @@
 //! How settings are written: comma lists, flags, whole numbers in a range, `CVPN_MATCH_BY`.
 
+use crate::domain::model::is_account_id;
 use crate::domain::plan::MatchBy;
 
 pub(super) fn list(value: Option<String>) -> Vec<String> {
@@ -81,8 +82,7 @@ pub(super) fn table_region(table: &str) -> Result<Option<String>, String> {
         ["arn", partition, "dynamodb", region, account, resource]
             if !partition.is_empty()
                 && crate::domain::targets::is_region(region)
-                && account.len() == 12
-                && account.bytes().all(|b| b.is_ascii_digit())
+                && is_account_id(account)
                 && resource
                     .strip_prefix("table/")
                     .is_some_and(|n| !n.is_empty() && !n.contains('/')) =>

@@ -145,15 +145,26 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
     }
 
     /// With quarantine on, each endpoint in scope that does not call the deployed connect handler
-    /// is a warning and an entry in `unenforced`.
+    /// (in another target: the handler `target.yaml` deploys there) is a warning and an entry in
+    /// `unenforced`.
     pub(crate) fn report_unenforced(&mut self, endpoints: &[Endpoint]) {
         if self.app.config.quarantine_minutes().is_none() {
             return;
         }
-        let deployed = self.app.config.keep_out.handler_arn.as_deref();
+        let keep_out = &self.app.config.keep_out;
+        let deployed = keep_out.handler_arn.as_deref();
+        let home = self.app.api.home_place();
         for e in endpoints {
-            if !quarantine::enforces(deployed, e.connect_handler.as_deref()) {
+            let handler = e.connect_handler.as_deref();
+            if !quarantine::enforced(
+                deployed,
+                &keep_out.target_handler_name,
+                home,
+                &e.place,
+                handler,
+            ) {
                 let u = Unenforced {
+                    place: e.place.clone(),
                     endpoint_id: e.id.clone(),
                     connect_handler: e.connect_handler.clone(),
                 };

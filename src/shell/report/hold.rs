@@ -1,5 +1,6 @@
 //! The quarantine's part of the response and its audit lines.
 
+use crate::domain::model::Place;
 use crate::domain::quarantine::{time, Held, Hold, Subject, SubjectKind};
 use crate::shell::logging::AUDIT;
 use serde::Serialize;
@@ -86,6 +87,9 @@ impl HoldEntry {
 /// An endpoint in scope that lets a quarantined user back in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Unenforced {
+    /// Its target.
+    #[serde(flatten)]
+    pub place: Place,
     pub endpoint_id: String,
     /// The handler it calls instead of the deployed one; none when it calls none.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -111,6 +115,8 @@ pub fn log_unenforced(u: &Unenforced) {
     tracing::warn!(
         target: AUDIT,
         event = "quarantine_unenforced",
+        account = u.place.account.as_deref(),
+        region = u.place.region.as_deref(),
         endpoint_id = u.endpoint_id.as_str(),
         connect_handler = u.connect_handler.as_deref(),
         "quarantine is on, but this endpoint does not call the deployed connect handler: a \
