@@ -421,3 +421,53 @@ async fn invoke_acts_in_another_account_through_sts_and_logs_where() {
         ])
     );
 }
+
+#[tokio::test]
+async fn endpoints_elsewhere_enforce_the_quarantine_through_their_own_handler() {
+    let moto = Moto::start();
+    let mut d = deploy(
+        &everywhere(),
+        Config {
+            state_table: Some("holds".into()),
+            ..Config::default()
+        },
+    )
+    .await;
+    d.app.store = Some(moto.table("holds").await);
+    let mut state = fleet();
+    let handler = |region: &str, account: &str| {
+        serde_json::from_value(json!({"enabled": true, "lambdaFunctionArn":
+            format!("arn:aws:lambda:{region}:{account}:function:AWSClientVPN-cvpn-terminator")}))
+        .unwrap()
+    };
+    // Endpoint 1 calls its own account's handler; endpoint 2 one in another account.
+    let regions = &mut state.accounts[0].regions;
+    regions.get_mut("eu-west-1").unwrap().endpoints[0].client_connect_options =
+        Some(handler("eu-west-1", NETWORK));
+    regions.get_mut("us-east-1").unwrap().endpoints[0].client_connect_options =
+        Some(handler("us-east-1", BRANCH));
+    d.emulator.service().replace_state(state).unwrap();
+    let r = d
+        .app
+        .handle(&event("guardduty-iam-assumed-role.json"))
+        .await
+        .unwrap();
+    let unenforced: Vec<(String, String)> = r
+        .unenforced
+        .iter()
+        .map(|u| (u.endpoint_id.clone(), u.place.label()))
+        .collect();
+    assert_eq!(
+        unenforced,
+        [
+            (
+                format!("cvpn-endpoint-{:017x}", 2),
+                format!("{NETWORK}/us-east-1")
+            ),
+            (
+                format!("cvpn-endpoint-{:017x}", 3),
+                format!("{BRANCH}/ap-southeast-2")
+            ),
+        ]
+    );
+}
