@@ -14,7 +14,14 @@ import * as sns from "aws-cdk-lib/aws-sns";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
-import { checkManyTargets, ManyTargetsProps, quarantineReaders, reachTargets, sharesQuarantine } from "./many-targets";
+import {
+  checkManyTargets,
+  ManyTargetsProps,
+  quarantineReaders,
+  reachTargets,
+  sharesQuarantine,
+  suppressConnectRoleWildcard,
+} from "./many-targets";
 import { checkConnectSettings } from "./target";
 import { addTelling, TellingProps } from "./telling";
 
@@ -466,19 +473,7 @@ export class ClientVpnTerminator extends Construct {
         "`cvpn-terminator check` shows which endpoints call the handler",
       value: `for id in ${ids}; do aws ec2 modify-client-vpn-endpoint --client-vpn-endpoint-id $id --client-connect-options Enabled=true,LambdaFunctionArn=${alias.functionArn} --region ${stack.region}; done`,
     });
-    NagSuppressions.addResourceSuppressions(
-      role,
-      [
-        {
-          id: "AwsSolutions-IAM5",
-          reason:
-            "DescribeClientVpnConnections supports no resource-level permissions (only with a per-user limit); " +
-            "the table is read only for quarantine# keys.",
-          appliesTo: ["Resource::*"],
-        },
-      ],
-      true,
-    );
+    suppressConnectRoleWildcard(role);
     return { alias, alarm };
   }
 }

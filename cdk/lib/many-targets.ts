@@ -119,3 +119,20 @@ export function reachTargets(scope: Construct, props: ManyTargetsProps, role: ia
   }
   return { CVPN_TARGETS: (props.targets ?? []).join(","), CVPN_EXTERNAL_ID: props.externalId ?? "" };
 }
+
+/** The connect handler's role: the one wildcard cdk-nag flags, and why it stays. */
+export function suppressConnectRoleWildcard(role: Construct): void {
+  NagSuppressions.addResourceSuppressions(
+    role,
+    [
+      {
+        id: "AwsSolutions-IAM5",
+        reason:
+          "DescribeClientVpnConnections supports no resource-level permissions (only with a per-user limit); " +
+          "the table is read only for quarantine# keys.",
+        appliesTo: ["Resource::*"],
+      },
+    ],
+    true,
+  );
+}

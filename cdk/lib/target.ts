@@ -11,7 +11,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import * as sns from "aws-cdk-lib/aws-sns";
 import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
-import { CONNECT_ROLE_PREFIX, DEFAULT_TARGET_ROLE_NAME, ROLE_NAME } from "./many-targets";
+import { CONNECT_ROLE_PREFIX, DEFAULT_TARGET_ROLE_NAME, ROLE_NAME, suppressConnectRoleWildcard } from "./many-targets";
 
 /** The connect handler's settings, shared with the main construct. */
 export interface ConnectSettings {
@@ -239,19 +239,7 @@ export class ClientVpnTerminatorTarget extends Construct {
       description: "The connect handler every endpoint in this account and Region must call for the quarantine to hold",
       value: handler.functionArn,
     });
-    NagSuppressions.addResourceSuppressions(
-      role,
-      [
-        {
-          id: "AwsSolutions-IAM5",
-          reason:
-            "DescribeClientVpnConnections supports no resource-level permissions (only with a per-user limit); " +
-            "the table is read only for quarantine# keys.",
-          appliesTo: ["Resource::*"],
-        },
-      ],
-      true,
-    );
+    suppressConnectRoleWildcard(role);
     return { handler, alarm };
   }
 }
