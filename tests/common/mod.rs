@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test crate uses its own subset
 
 pub mod binary;
+pub mod fleet;
 pub mod keep_out;
 pub mod office;
 
