@@ -249,3 +249,45 @@ async fn endpoints_elsewhere_enforce_the_quarantine_through_their_own_handler() 
         ]
     );
 }
+
+#[tokio::test]
+async fn an_endpoint_two_targets_list_is_acted_on_in_neither() {
+    // Two places answered by the same account and Region (as `eu-west-1` beside a role of this
+    // account in eu-west-1 would be): every endpoint is listed twice.
+    let h = harness(sample_state(), Config::default()).await;
+    let client = || ec2_client(&h.emulator.url(), 2);
+    let at = |account: Option<&str>| cvpn_terminator::domain::model::Place {
+        account: account.map(str::to_owned),
+        region: Some("eu-west-1".into()),
+    };
+    let twice = vec![
+        cvpn_terminator::Target {
+            place: at(None),
+            api: cvpn_terminator::Ec2::at(client(), at(None)),
+        },
+        cvpn_terminator::Target {
+            place: at(Some("111122223333")),
+            api: cvpn_terminator::Ec2::at(client(), at(Some("111122223333"))),
+        },
+    ];
+    let app = cvpn_terminator::App::<_, cvpn_terminator::Dynamo> {
+        config: Config::default(),
+        api: cvpn_terminator::Targets::new(twice, at(None)),
+        store: None,
+        notifiers: Default::default(),
+    };
+    let e = app
+        .handle(&event("guardduty-iam-assumed-role.json"))
+        .await
+        .unwrap_err();
+    let HandlerError::Incomplete(r) = e else {
+        panic!("expected an incomplete picture: {e:?}")
+    };
+    assert!(r.terminated.is_empty());
+    assert!(
+        r.errors.iter().all(|e| e.code == "AmbiguousEndpoint"),
+        "{:?}",
+        r.errors
+    );
+    assert!(h.ended().is_empty());
+}

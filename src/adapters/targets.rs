@@ -26,6 +26,12 @@ pub struct Targets<A> {
 }
 
 impl<A> Targets<A> {
+    /// `list` must not be empty: there would be nowhere to act.
+    pub fn new(list: Vec<Target<A>>, home: Place) -> Self {
+        assert!(!list.is_empty(), "targets: at least one");
+        Self { list, home }
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &Target<A>> {
         self.list.iter()
     }
@@ -88,7 +94,7 @@ pub async fn ec2_targets(
             api: Ec2::at(aws_sdk_ec2::Client::new(sdk), home.clone()),
             place: home.clone(),
         }];
-        return Targets { list, home };
+        return Targets::new(list, home);
     }
     let mut list = Vec::with_capacity(specs.len());
     for spec in specs {
@@ -114,5 +120,5 @@ pub async fn ec2_targets(
             place: spec.place.clone(),
         });
     }
-    Targets { list, home }
+    Targets::new(list, home)
 }

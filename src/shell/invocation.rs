@@ -82,7 +82,8 @@ impl<'a, A: ClientVpnApi, S: StateStore> Invocation<'a, A, S> {
         }
         let located = listing::locate(&targets, named, &self.budget).await;
         let listed_none = located.failed.len() == targets.len();
-        for e in located.failed.into_iter().chain(located.absent) {
+        let errors = located.failed.into_iter().chain(located.absent);
+        for e in errors.chain(located.ambiguous) {
             self.response.step_failed(e);
         }
         (!listed_none).then_some(located.endpoints)
@@ -162,8 +163,10 @@ impl<'a, A: ClientVpnApi, S: StateStore> Invocation<'a, A, S> {
             named => {
                 let located = listing::locate(&targets, named, &self.budget).await;
                 let listed_none = located.failed.len() == targets.len();
-                unlisted += located.failed.len();
-                for e in located.failed.into_iter().chain(located.absent) {
+                // An endpoint whose target is not known hides connections as a failed one does.
+                unlisted += located.failed.len() + located.ambiguous.len();
+                let errors = located.failed.into_iter().chain(located.absent);
+                for e in errors.chain(located.ambiguous) {
                     self.response.step_failed(e);
                 }
                 if listed_none {

@@ -9,6 +9,7 @@ use crate::domain::model::{ApiError, Connection, Endpoint, Page, Place, ENDPOINT
 use crate::shell::execute::{Budget, CallError};
 use futures::future;
 use futures::stream::{self, Stream, StreamExt, TryStreamExt};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -90,6 +91,9 @@ pub struct Located {
     /// Named endpoints no target has, as not-found errors; none when a target failed (one may be
     /// there).
     pub absent: Vec<CallError>,
+    /// Endpoints more than one target lists (a place named twice, say this account's Region and
+    /// a role in this account): left out, since which target to act in is not known.
+    pub ambiguous: Vec<CallError>,
 }
 
 /// Lists every target's endpoints and finds the `named` ones among them.
@@ -98,7 +102,26 @@ pub async fn locate<A: ClientVpnApi>(
     named: Option<Vec<String>>,
     budget: &Budget,
 ) -> Located {
-    let (all, failed) = list_endpoints(targets, budget).await;
+    let (mut all, failed) = list_endpoints(targets, budget).await;
+    let mut ambiguous = Vec::new();
+    let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for e in &all {
+        seen.entry(e.id.clone()).or_default().push(e.place.label());
+    }
+    for (id, places) in seen.into_iter().filter(|(_, p)| p.len() > 1) {
+        all.retain(|e| e.id != id);
+        ambiguous.push(CallError::new(
+            Some(id),
+            "DescribeClientVpnEndpoints",
+            ApiError {
+                code: "AmbiguousEndpoint".into(),
+                message: format!(
+                    "listed by several targets ({}): check CVPN_TARGETS",
+                    places.join(", ")
+                ),
+            },
+        ));
+    }
     let (endpoints, absent) = match named {
         None => (all, Vec::new()),
         Some(ids) => find(ids, &all),
@@ -112,6 +135,7 @@ pub async fn locate<A: ClientVpnApi>(
         endpoints,
         failed,
         absent,
+        ambiguous,
     }
 }
 

@@ -332,7 +332,8 @@ async fn endpoints_of(
     let located = listing::locate(&targets, named, budget).await;
     located.failed.iter().for_each(print_error);
     located.absent.iter().for_each(print_error);
-    located.failed.is_empty().then_some(located.endpoints)
+    located.ambiguous.iter().for_each(print_error);
+    (located.failed.is_empty() && located.ambiguous.is_empty()).then_some(located.endpoints)
 }
 
 fn print_error(e: &CallError) {
