@@ -19,6 +19,7 @@ import {
   ManyTargetsProps,
   quarantineReaders,
   reachTargets,
+  quarantineCheckAlarm,
   sharesQuarantine,
   suppressConnectRoleWildcard,
 } from "./many-targets";
@@ -441,25 +442,12 @@ export class ClientVpnTerminator extends Construct {
       version: handler.currentVersion,
       provisionedConcurrentExecutions: props.connectHandlerProvisionedConcurrency || undefined,
     });
-    const failures = new logs.MetricFilter(this, "QuarantineCheckFailed", {
+    const alarm = quarantineCheckAlarm(
+      this,
       logGroup,
-      filterPattern: logs.FilterPattern.stringValue("$.event", "=", "quarantine_check_failed"),
-      metricNamespace: "cvpn-terminator",
-      metricName: "QuarantineCheckFailed",
-      metricValue: "1",
-      defaultValue: 0,
-    });
-    const alarm = failures.metric({ period: Duration.minutes(1), statistic: "Sum" }).createAlarm(this, "QuarantineCheckAlarm", {
-      alarmDescription:
-        "The connect handler could not read the quarantine (or a user's connections) in time; connectOnError decided",
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    if (props.alarmTopic) {
-      alarm.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
-    }
+      "The connect handler could not read the quarantine (or a user's connections) in time; connectOnError decided",
+      props.alarmTopic,
+    );
     const ids = props.endpointIds?.length
       ? props.endpointIds.join(" ")
       : "$(aws ec2 describe-client-vpn-endpoints --query 'ClientVpnEndpoints[].ClientVpnEndpointId' --output text)";

@@ -4,14 +4,19 @@
 import * as path from "path";
 import { CfnOutput, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
-import * as cwActions from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as sns from "aws-cdk-lib/aws-sns";
 import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
-import { CONNECT_ROLE_PREFIX, DEFAULT_TARGET_ROLE_NAME, ROLE_NAME, suppressConnectRoleWildcard } from "./many-targets";
+import {
+  CONNECT_ROLE_PREFIX,
+  DEFAULT_TARGET_ROLE_NAME,
+  quarantineCheckAlarm,
+  ROLE_NAME,
+  suppressConnectRoleWildcard,
+} from "./many-targets";
 
 /** The connect handler's settings, shared with the main construct. */
 export interface ConnectSettings {
@@ -216,25 +221,12 @@ export class ClientVpnTerminatorTarget extends Construct {
         CVPN_MAX_CONNECTIONS_PER_USER: props.maxConnectionsPerUser === undefined ? "" : String(props.maxConnectionsPerUser),
       },
     });
-    const failures = new logs.MetricFilter(this, "QuarantineCheckFailed", {
+    const alarm = quarantineCheckAlarm(
+      this,
       logGroup,
-      filterPattern: logs.FilterPattern.stringValue("$.event", "=", "quarantine_check_failed"),
-      metricNamespace: "cvpn-terminator",
-      metricName: "QuarantineCheckFailed",
-      metricValue: "1",
-      defaultValue: 0,
-    });
-    const alarm = failures.metric({ period: Duration.minutes(1), statistic: "Sum" }).createAlarm(this, "QuarantineCheckAlarm", {
-      alarmDescription:
-        "The connect handler could not read the central quarantine (or a user's connections) in time; connectOnError decided",
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    if (props.alarmTopic) {
-      alarm.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
-    }
+      "The connect handler could not read the central quarantine (or a user's connections) in time; connectOnError decided",
+      props.alarmTopic,
+    );
     new CfnOutput(this, "ConnectHandlerArn", {
       description: "The connect handler every endpoint in this account and Region must call for the quarantine to hold",
       value: handler.functionArn,
