@@ -1,7 +1,6 @@
 import * as path from "path";
 import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
-import * as cwActions from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
@@ -19,11 +18,10 @@ import {
   ManyTargetsProps,
   quarantineReaders,
   reachTargets,
-  quarantineCheckAlarm,
   sharesQuarantine,
-  suppressConnectRoleWildcard,
 } from "./many-targets";
-import { checkConnectSettings } from "./target";
+import { alarmOnAny } from "./alarms";
+import { buildConnectHandler } from "./target";
 import { addTelling, TellingProps } from "./telling";
 
 export { ClientVpnTerminatorTarget, ClientVpnTerminatorTargetProps } from "./target";
@@ -226,7 +224,7 @@ export class ClientVpnTerminator extends Construct {
       "dynamodb:DeleteItem",
     );
     if (quarantine && this.stateTable) {
-      const { alias, alarm } = this.addConnectHandler(props, this.stateTable, codeFrom(props), list);
+      const { alias, alarm } = this.addConnectHandler(props, this.stateTable, codeFrom(props));
       this.connectHandler = alias;
       this.quarantineCheckAlarm = alarm;
     }
@@ -346,18 +344,13 @@ export class ClientVpnTerminator extends Construct {
       });
     }
 
-    this.errorsAlarm = this.function
-      .metricErrors({ period: Duration.minutes(5), statistic: "Sum" })
-      .createAlarm(this, "Errors", {
-        alarmDescription: "cvpn-terminator failed an invocation (bad event, cap exceeded, a termination that did not go through, or a second delivery of an event another invocation was handling, which Lambda retries)",
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-    if (props.alarmTopic) {
-      this.errorsAlarm.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
-    }
+    this.errorsAlarm = alarmOnAny(
+      this,
+      "Errors",
+      this.function.metricErrors({ period: Duration.minutes(5), statistic: "Sum" }),
+      "cvpn-terminator failed an invocation (bad event, cap exceeded, a termination that did not go through, or a second delivery of an event another invocation was handling, which Lambda retries)",
+      props.alarmTopic,
+    );
 
     NagSuppressions.addResourceSuppressions(
       role,
@@ -382,72 +375,30 @@ export class ClientVpnTerminator extends Construct {
   }
 
   /**
-   * The client connect handler: the same code, answering Client VPN before every new connection
-   * from the quarantine, which it may read but not change. Client VPN invokes it through its
-   * service-linked role (AWSServiceRoleForClientVPNConnections allows lambda:InvokeFunction on
-   * function:AWSClientVPN-* only), so the function needs no resource-based permission.
+   * The client connect handler (`buildConnectHandler`), called through a `live` alias. Client VPN
+   * invokes it through its service-linked role (AWSServiceRoleForClientVPNConnections allows
+   * lambda:InvokeFunction on function:AWSClientVPN-* only), so the function needs no
+   * resource-based permission.
    */
   private addConnectHandler(
     props: ClientVpnTerminatorProps,
     table: dynamodb.Table,
     code: lambda.Code,
-    list: (values?: string[]) => string,
   ): { alias: lambda.Alias; alarm: cloudwatch.Alarm } {
     const stack = Stack.of(this);
-    const { name, timeout } = checkConnectSettings(props, `AWSClientVPN-${stack.stackName}`);
-    const logGroup = new logs.LogGroup(this, "ConnectHandlerLogs", {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    const role = new iam.Role(this, "ConnectHandlerRole", { assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com") });
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ["dynamodb:BatchGetItem"],
-        resources: [table.tableArn],
-        conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["quarantine#*"] } },
-      }),
-    );
-    if (props.maxConnectionsPerUser !== undefined) {
-      role.addToPolicy(
-        new iam.PolicyStatement({ actions: ["ec2:DescribeClientVpnConnections"], resources: ["*"] }),
-      );
-    }
-    logGroup.grantWrite(role);
-    const handler = new lambda.Function(this, "ConnectHandler", {
-      functionName: name,
-      runtime: lambda.Runtime.PROVIDED_AL2023,
-      architecture: lambda.Architecture.ARM_64,
-      handler: "bootstrap",
+    const { handler, alarm } = buildConnectHandler(this, props, {
+      defaultName: `AWSClientVPN-${stack.stackName}`,
+      table: table.tableName,
+      tableArn: table.tableArn,
       code,
-      memorySize: 128,
-      // Client VPN waits 30 s; the handler answers within its connect timeout.
-      timeout: Duration.seconds(29),
-      role,
-      logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
-      applicationLogLevelV2: props.logLevel ?? lambda.ApplicationLogLevel.INFO,
-      systemLogLevelV2: lambda.SystemLogLevel.WARN,
-      environment: {
-        CVPN_STATE_TABLE: table.tableName,
-        CVPN_PROTECTED_USERS: list(props.protectedUsers),
-        CVPN_USERNAME_CASE: props.usernameCase ?? "insensitive",
-        CVPN_DENY_MESSAGE: props.denyMessage ?? "",
-        CVPN_CONNECT_ON_ERROR: props.connectOnError ?? "allow",
-        CVPN_CONNECT_TIMEOUT_MS: String(timeout),
-        CVPN_MAX_CONNECTIONS_PER_USER: optional(props.maxConnectionsPerUser),
-      },
+      alarmDescription:
+        "The connect handler could not read the quarantine (or a user's connections) in time; connectOnError decided",
     });
     const alias = new lambda.Alias(this, "ConnectHandlerLive", {
       aliasName: "live",
       version: handler.currentVersion,
       provisionedConcurrentExecutions: props.connectHandlerProvisionedConcurrency || undefined,
     });
-    const alarm = quarantineCheckAlarm(
-      this,
-      logGroup,
-      "The connect handler could not read the quarantine (or a user's connections) in time; connectOnError decided",
-      props.alarmTopic,
-    );
     const ids = props.endpointIds?.length
       ? props.endpointIds.join(" ")
       : "$(aws ec2 describe-client-vpn-endpoints --query 'ClientVpnEndpoints[].ClientVpnEndpointId' --output text)";
@@ -461,7 +412,6 @@ export class ClientVpnTerminator extends Construct {
         "`cvpn-terminator check` shows which endpoints call the handler",
       value: `for id in ${ids}; do aws ec2 modify-client-vpn-endpoint --client-vpn-endpoint-id $id --client-connect-options Enabled=true,LambdaFunctionArn=${alias.functionArn} --region ${stack.region}; done`,
     });
-    suppressConnectRoleWildcard(role);
     return { alias, alarm };
   }
 }

@@ -1,12 +1,8 @@
 // Acting in several accounts and Regions from one deployment: the main function assumes the role
 // ClientVpnTerminatorTarget creates in each network account, and the connect handlers there read
 // the quarantine in the central table through its resource policy.
-import { Duration, Stack } from "aws-cdk-lib";
-import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
-import * as cwActions from "aws-cdk-lib/aws-cloudwatch-actions";
+import { Stack } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
-import * as logs from "aws-cdk-lib/aws-logs";
-import * as sns from "aws-cdk-lib/aws-sns";
 import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
 
@@ -139,32 +135,4 @@ export function suppressConnectRoleWildcard(role: Construct): void {
     ],
     true,
   );
-}
-
-/** A connect handler's `quarantine_check_failed` lines counted, and an alarm on any (to `topic`). */
-export function quarantineCheckAlarm(
-  scope: Construct,
-  logGroup: logs.ILogGroup,
-  description: string,
-  topic?: sns.ITopic,
-): cloudwatch.Alarm {
-  const failures = new logs.MetricFilter(scope, "QuarantineCheckFailed", {
-    logGroup,
-    filterPattern: logs.FilterPattern.stringValue("$.event", "=", "quarantine_check_failed"),
-    metricNamespace: "cvpn-terminator",
-    metricName: "QuarantineCheckFailed",
-    metricValue: "1",
-    defaultValue: 0,
-  });
-  const alarm = failures.metric({ period: Duration.minutes(1), statistic: "Sum" }).createAlarm(scope, "QuarantineCheckAlarm", {
-    alarmDescription: description,
-    threshold: 1,
-    evaluationPeriods: 1,
-    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-  });
-  if (topic) {
-    alarm.addAlarmAction(new cwActions.SnsAction(topic));
-  }
-  return alarm;
 }

@@ -10,10 +10,10 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import * as sns from "aws-cdk-lib/aws-sns";
 import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
+import { alarmOnLogEvent } from "./alarms";
 import {
   CONNECT_ROLE_PREFIX,
   DEFAULT_TARGET_ROLE_NAME,
-  quarantineCheckAlarm,
   ROLE_NAME,
   suppressConnectRoleWildcard,
 } from "./many-targets";
@@ -174,64 +174,113 @@ export class ClientVpnTerminatorTarget extends Construct {
     if (props.logLevel !== undefined && quiet.includes(props.logLevel)) {
       throw new Error(`logLevel ${props.logLevel} would drop the handler's decision lines; use INFO or lower`);
     }
-    const { name, timeout } = checkConnectSettings(props, "AWSClientVPN-cvpn-terminator");
-    const logGroup = new logs.LogGroup(this, "ConnectHandlerLogs", {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    // Named per Region (IAM is global): the central table's resource policy admits these names only.
-    const role = new iam.Role(this, "ConnectHandlerRole", {
+    const { handler, alarm } = buildConnectHandler(this, props, {
+      defaultName: "AWSClientVPN-cvpn-terminator",
+      // Named per Region (IAM is global): the central table's resource policy admits these names only.
       roleName: `${CONNECT_ROLE_PREFIX}${stack.region}`,
-      assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
-    });
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ["dynamodb:BatchGetItem"],
-        resources: [tableArn],
-        conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["quarantine#*"] } },
-      }),
-    );
-    if (props.maxConnectionsPerUser !== undefined) {
-      role.addToPolicy(new iam.PolicyStatement({ actions: ["ec2:DescribeClientVpnConnections"], resources: ["*"] }));
-    }
-    logGroup.grantWrite(role);
-    const handler = new lambda.Function(this, "ConnectHandler", {
-      functionName: name,
-      description: "cvpn-terminator connect handler, refusing users the central quarantine holds",
-      runtime: lambda.Runtime.PROVIDED_AL2023,
-      architecture: lambda.Architecture.ARM_64,
-      handler: "bootstrap",
+      // An ARN: the function reads the table in the ARN's Region, in the security account.
+      table: tableArn,
+      tableArn,
       code: lambda.Code.fromAsset(props.codePath ?? path.join(__dirname, "../../../target/lambda/cvpn-terminator")),
-      memorySize: 128,
-      // Client VPN waits 30 s; the handler answers within its connect timeout.
-      timeout: Duration.seconds(29),
-      role,
-      logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
-      applicationLogLevelV2: props.logLevel ?? lambda.ApplicationLogLevel.INFO,
-      systemLogLevelV2: lambda.SystemLogLevel.WARN,
-      environment: {
-        // An ARN: the function reads the table in the ARN's Region, in the security account.
-        CVPN_STATE_TABLE: tableArn,
-        CVPN_PROTECTED_USERS: (props.protectedUsers ?? []).join(","),
-        CVPN_USERNAME_CASE: props.usernameCase ?? "insensitive",
-        CVPN_DENY_MESSAGE: props.denyMessage ?? "",
-        CVPN_CONNECT_ON_ERROR: props.connectOnError ?? "allow",
-        CVPN_CONNECT_TIMEOUT_MS: String(timeout),
-        CVPN_MAX_CONNECTIONS_PER_USER: props.maxConnectionsPerUser === undefined ? "" : String(props.maxConnectionsPerUser),
-      },
+      description: "cvpn-terminator connect handler, refusing users the central quarantine holds",
+      alarmDescription:
+        "The connect handler could not read the central quarantine (or a user's connections) in time; connectOnError decided",
     });
-    const alarm = quarantineCheckAlarm(
-      this,
-      logGroup,
-      "The connect handler could not read the central quarantine (or a user's connections) in time; connectOnError decided",
-      props.alarmTopic,
-    );
     new CfnOutput(this, "ConnectHandlerArn", {
       description: "The connect handler every endpoint in this account and Region must call for the quarantine to hold",
       value: handler.functionArn,
     });
-    suppressConnectRoleWildcard(role);
     return { handler, alarm };
   }
+}
+
+/** The settings of a connect handler beside its own, which both constructs take. */
+export interface HandlerContext extends ConnectSettings {
+  readonly protectedUsers?: string[];
+  readonly usernameCase?: "insensitive" | "sensitive";
+  readonly logLevel?: lambda.ApplicationLogLevel;
+  readonly logRetention?: logs.RetentionDays;
+  readonly alarmTopic?: sns.ITopic;
+}
+
+/** What differs between the main stack's connect handler and a target's. */
+export interface HandlerPlace {
+  readonly defaultName: string;
+  readonly roleName?: string;
+  /** CVPN_STATE_TABLE: the table's name, or its ARN in another account. */
+  readonly table: string;
+  /** What the handler's role may read. */
+  readonly tableArn: string;
+  readonly code: lambda.Code;
+  readonly description?: string;
+  readonly alarmDescription: string;
+}
+
+/**
+ * A connect handler: the same code, answering Client VPN before every new connection from the
+ * quarantine, which its role may read (quarantine# keys only) but not change; its log group and
+ * the alarm on quarantine_check_failed.
+ */
+export function buildConnectHandler(
+  scope: Construct,
+  props: HandlerContext,
+  at: HandlerPlace,
+): { handler: lambda.Function; alarm: cloudwatch.Alarm } {
+  const { name, timeout } = checkConnectSettings(props, at.defaultName);
+  const logGroup = new logs.LogGroup(scope, "ConnectHandlerLogs", {
+    retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+  const role = new iam.Role(scope, "ConnectHandlerRole", {
+    roleName: at.roleName,
+    assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+  });
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      actions: ["dynamodb:BatchGetItem"],
+      resources: [at.tableArn],
+      conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["quarantine#*"] } },
+    }),
+  );
+  if (props.maxConnectionsPerUser !== undefined) {
+    role.addToPolicy(new iam.PolicyStatement({ actions: ["ec2:DescribeClientVpnConnections"], resources: ["*"] }));
+  }
+  logGroup.grantWrite(role);
+  const handler = new lambda.Function(scope, "ConnectHandler", {
+    functionName: name,
+    description: at.description,
+    runtime: lambda.Runtime.PROVIDED_AL2023,
+    architecture: lambda.Architecture.ARM_64,
+    handler: "bootstrap",
+    code: at.code,
+    memorySize: 128,
+    // Client VPN waits 30 s; the handler answers within its connect timeout.
+    timeout: Duration.seconds(29),
+    role,
+    logGroup,
+    loggingFormat: lambda.LoggingFormat.JSON,
+    applicationLogLevelV2: props.logLevel ?? lambda.ApplicationLogLevel.INFO,
+    systemLogLevelV2: lambda.SystemLogLevel.WARN,
+    environment: {
+      CVPN_STATE_TABLE: at.table,
+      CVPN_PROTECTED_USERS: (props.protectedUsers ?? []).join(","),
+      CVPN_USERNAME_CASE: props.usernameCase ?? "insensitive",
+      CVPN_DENY_MESSAGE: props.denyMessage ?? "",
+      CVPN_CONNECT_ON_ERROR: props.connectOnError ?? "allow",
+      CVPN_CONNECT_TIMEOUT_MS: String(timeout),
+      CVPN_MAX_CONNECTIONS_PER_USER: props.maxConnectionsPerUser === undefined ? "" : String(props.maxConnectionsPerUser),
+    },
+  });
+  const alarm = alarmOnLogEvent(
+    scope,
+    logGroup,
+    "quarantine_check_failed",
+    "QuarantineCheckFailed",
+    { filter: "QuarantineCheckFailed", alarm: "QuarantineCheckAlarm" },
+    Duration.minutes(1),
+    at.alarmDescription,
+    props.alarmTopic,
+  );
+  suppressConnectRoleWildcard(role);
+  return { handler, alarm };
 }

@@ -3,7 +3,6 @@
 // when either fails, and an optional topic fed one short message per outcome.
 import { Duration, Stack } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
-import * as cwActions from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -13,6 +12,7 @@ import * as sns from "aws-cdk-lib/aws-sns";
 import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions";
 import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
+import { alarmOnAny, alarmOnLogEvent } from "./alarms";
 
 export interface TellingProps {
   /** The bus outcome events go to, by name, in this account and Region. Default: "default"; "" sends none. */
@@ -118,32 +118,16 @@ export function addTelling(
     });
   }
 
-  const failures = new logs.MetricFilter(scope, "NotificationFailed", {
-    logGroup,
-    filterPattern: logs.FilterPattern.stringValue("$.event", "=", "notification_failed"),
-    metricNamespace: "cvpn-terminator",
-    metricName: "NotificationFailed",
-    metricValue: "1",
-    defaultValue: 0,
-  });
   // Any one in five minutes; quiet when there is nothing to tell.
-  const alarmOn = (metric: cloudwatch.Metric, id: string, alarmDescription: string) => {
-    const alarm = metric.createAlarm(scope, id, {
-      alarmDescription,
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    if (alarmTopic) {
-      alarm.addAlarmAction(new cwActions.SnsAction(alarmTopic));
-    }
-    return alarm;
-  };
-  const alarm = alarmOn(
-    failures.metric({ period: Duration.minutes(5), statistic: "Sum" }),
-    "NotificationAlarm",
+  const alarm = alarmOnLogEvent(
+    scope,
+    logGroup,
+    "notification_failed",
+    "NotificationFailed",
+    { filter: "NotificationFailed", alarm: "NotificationAlarm" },
+    Duration.minutes(5),
     "An outcome event or a note on a finding could not be sent; what was done stands, but people were not told",
+    alarmTopic,
   );
 
   let topic: sns.Topic | undefined;
@@ -189,7 +173,9 @@ export function addTelling(
       ],
       true,
     );
-    alarmOn(
+    alarmOnAny(
+      scope,
+      "NotificationDeliveryAlarm",
       new cloudwatch.Metric({
         namespace: "AWS/Events",
         metricName: "FailedInvocations",
@@ -198,8 +184,8 @@ export function addTelling(
         period: Duration.minutes(5),
         statistic: "Sum",
       }),
-      "NotificationDeliveryAlarm",
       "EventBridge could not deliver an outcome message to the notifications topic",
+      alarmTopic,
     );
   }
   return {
