@@ -227,10 +227,9 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
             .max()
             .unwrap_or(0);
         let retention = i64::from(longest) * 60 + 86_400;
-        let results: Vec<(String, Track, Option<CallError>)> = stream::iter(tracked)
-            .map(|c| {
-                let key = self.state_key(c);
-                let mut current = stored.get(&key).copied();
+        let results: Vec<(String, Track, Option<CallError>)> = stream::iter(tracked.into_iter().zip(keys.iter()))
+            .map(|(c, key)| {
+                let mut current = stored.get(key).copied();
                 // The counters' own time: a late tick must not stamp them with its older one.
                 let now = c.observed.unwrap_or(now);
                 let now_s = now.timestamp();
@@ -257,7 +256,7 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
                         }
                         let expected = current.map(|s| s.track);
                         let save = store.save(
-                            &key,
+                            key,
                             &c.endpoint_id,
                             observed.track,
                             expected,
@@ -278,10 +277,10 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
                             }
                             // Another run wrote first: judge from what it wrote.
                             Ok(false) => {
-                                let reload = store.load(std::slice::from_ref(&key));
+                                let reload = store.load(std::slice::from_ref(key));
                                 match budget.call(reload).await {
                                     Ok(mut fresh) => {
-                                        current = fresh.remove(&key);
+                                        current = fresh.remove(key);
                                         observed = observe(
                                             current.map(|s: Stored| s.track),
                                             total,
