@@ -80,13 +80,27 @@ impl<'a, A: ClientVpnApi, S: StateStore> Invocation<'a, A, S> {
         if let Some(ids) = named.as_ref().filter(|_| targets.len() == 1) {
             return Some(listing::at(&targets[0].place, ids));
         }
-        let located = listing::locate(&targets, named, &self.budget).await;
+        self.locate(&targets, named)
+            .await
+            .map(|(endpoints, _)| endpoints)
+    }
+
+    /// Every target's endpoints, or those `named`, with what went wrong recorded; `None` when no
+    /// target could be listed. The count is of what hides connections: the targets that could not
+    /// be listed and the endpoints whose target is not known.
+    async fn locate(
+        &mut self,
+        targets: &[&Target<A>],
+        named: Option<Vec<String>>,
+    ) -> Option<(Vec<Endpoint>, usize)> {
+        let located = listing::locate(targets, named, &self.budget).await;
         let listed_none = located.failed.len() == targets.len();
+        let unknown = located.failed.len() + located.ambiguous.len();
         let errors = located.failed.into_iter().chain(located.absent);
         for e in errors.chain(located.ambiguous) {
             self.response.step_failed(e);
         }
-        (!listed_none).then_some(located.endpoints)
+        (!listed_none).then_some((located.endpoints, unknown))
     }
 
     /// The targets within this invocation's reach.
@@ -161,18 +175,8 @@ impl<'a, A: ClientVpnApi, S: StateStore> Invocation<'a, A, S> {
             }
             // Otherwise every target's endpoints first: they say where each endpoint is.
             named => {
-                let located = listing::locate(&targets, named, &self.budget).await;
-                let listed_none = located.failed.len() == targets.len();
-                // An endpoint whose target is not known hides connections as a failed one does.
-                unlisted += located.failed.len() + located.ambiguous.len();
-                let errors = located.failed.into_iter().chain(located.absent);
-                for e in errors.chain(located.ambiguous) {
-                    self.response.step_failed(e);
-                }
-                if listed_none {
-                    return None;
-                }
-                let endpoints = located.endpoints;
+                let (endpoints, unknown) = self.locate(&targets, named).await?;
+                unlisted += unknown;
                 let listed = listing::list_connections(
                     &app.api,
                     &endpoints,
