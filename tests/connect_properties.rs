@@ -3,7 +3,8 @@
 //! nothing held, nothing failing and no limit, everyone is; a failure decides as the setting says
 //! (unless a hold already refused); and the answer never depends on the order of the holds.
 
-use cvpn_terminator::domain::mapping::{CaseRule, NamePattern};
+use cvpn_terminator::domain::mapping::CaseRule;
+use cvpn_terminator::domain::person::{Directory, People};
 use cvpn_terminator::domain::quarantine::connect::{
     decide, ConnectReason, ConnectRequest, ConnectRules, Facts,
 };
@@ -33,14 +34,14 @@ fn request(user: Option<usize>, cn: Option<usize>) -> ConnectRequest {
 /// Name index, username (or common name), minutes from now its hold ends (negative: expired).
 type RawHold = (usize, bool, i64);
 
-fn hold((name, username, ends): RawHold, case: CaseRule) -> Hold {
+fn hold((name, username, ends): RawHold, people: &People) -> Hold {
     let kind = if username {
         SubjectKind::Username
     } else {
         SubjectKind::CommonName
     };
     Hold {
-        subject: Subject::new(kind, NAMES[name], case),
+        subject: Subject::new(kind, NAMES[name], people),
         since: NOW - 600,
         until: NOW + ends * 60,
         finding_id: Some("f".into()),
@@ -66,12 +67,13 @@ proptest! {
         reverse in any::<bool>(),
     ) {
         let case = if sensitive { CaseRule::Sensitive } else { CaseRule::Insensitive };
-        let protected = NamePattern::new("breakglass", case).unwrap();
-        let is_protected = |n: &str| protected.matches(n);
+        let people = People::new(case, Directory::EMPTY);
+        let protected = [people.pattern("breakglass").unwrap()];
+        let is_protected = |n: &str| people.listed(&protected, n);
         let on_error = if deny_on_error { OnStoreError::Deny } else { OnStoreError::Allow };
-        let rules = ConnectRules { case, is_protected: &is_protected, on_error, max_per_user: max };
+        let rules = ConnectRules { people: &people, is_protected: &is_protected, on_error, max_per_user: max };
         let req = request(user, cn);
-        let mut holds: Vec<Hold> = raw.iter().map(|r| hold(*r, case)).collect();
+        let mut holds: Vec<Hold> = raw.iter().map(|r| hold(*r, &people)).collect();
         if reverse {
             holds.reverse();
         }
@@ -86,7 +88,7 @@ proptest! {
         };
         let d = decide(&req, &facts, &rules, NOW);
 
-        let names: Vec<Subject> = req.subjects(case);
+        let names: Vec<Subject> = req.subjects(&people);
         let is_held = !store_fails
             && holds.iter().any(|h| h.in_force(NOW) && names.contains(&h.subject));
         let protected_user = [&req.username, &req.common_name]

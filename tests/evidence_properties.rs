@@ -10,7 +10,7 @@
 mod common;
 
 use common::{event, EP_A, EP_B};
-use cvpn_terminator::domain::mapping::CaseRule;
+use cvpn_terminator::domain::person::People;
 use cvpn_terminator::domain::model::{Cidr, Connection, ConnectionStatus, Endpoint};
 use cvpn_terminator::domain::plan::MatchBy;
 use cvpn_terminator::domain::plan::{select, Origin, Rules, Selector};
@@ -220,7 +220,7 @@ fn targets(f: &Finding) -> BTreeSet<String> {
         &[selector],
         &connections,
         &Rules {
-            case: CaseRule::Insensitive,
+            people: &People::default(),
             is_protected: &|_| false,
             endpoints: &endpoints,
         },

@@ -9,7 +9,7 @@ mod common;
 
 use common::*;
 use cvpn_emulator::{ActionFaults, ConnectionStatus, Faults};
-use cvpn_terminator::domain::mapping::{CaseRule, NamePattern};
+use cvpn_terminator::domain::person::People;
 use cvpn_terminator::domain::model::{ConnectionStatus as Status, Reason};
 use cvpn_terminator::{Config, HandlerError};
 use serde_json::json;
@@ -118,7 +118,7 @@ async fn dry_run_changes_nothing_but_asks_ec2() {
 #[tokio::test]
 async fn protected_users_are_never_terminated_after_mapping() {
     let config = Config {
-        protected_users: vec![NamePattern::new("alice@example.com", CaseRule::Insensitive).unwrap()],
+        protected_users: vec![People::default().pattern("alice@example.com").unwrap()],
         ..Config::default()
     };
     let h = harness(sample_state(), config).await;

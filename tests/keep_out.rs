@@ -9,7 +9,6 @@ mod common;
 
 use common::keep_out::*;
 use common::*;
-use cvpn_terminator::domain::mapping::CaseRule;
 use cvpn_terminator::domain::model::Reason;
 use cvpn_terminator::domain::quarantine::{Subject, SubjectKind};
 use cvpn_terminator::shell::config::KeepOut;
@@ -94,7 +93,7 @@ async fn a_quarantine_extends_and_never_shortens() {
     assert_eq!(held.until - held.since, 1200 * 60);
     assert_eq!(held.reason, "INC-9");
     // A finding about heidi later keeps the longer hold.
-    let subject = Subject::new(SubjectKind::Username, "HEIDI", CaseRule::Insensitive);
+    let subject = Subject::new(SubjectKind::Username, "HEIDI", &Default::default());
     assert_eq!(store.holds(&[subject]).await.unwrap().len(), 1);
 }
 

@@ -3,6 +3,7 @@
 //! one holder at the time of the activity), and the Terminate calls end exactly the targets.
 
 use cvpn_terminator::domain::mapping::CaseRule;
+use cvpn_terminator::domain::person::{Directory, People};
 use cvpn_terminator::domain::model::{
     By, Cidr, Connection, ConnectionStatus, Endpoint, USERNAME_LIMIT,
 };
@@ -201,7 +202,7 @@ proptest! {
             .iter()
             .map(|id| Endpoint { place: Default::default(), id: id.to_string(), client_cidr: Cidr::parse("10.100.0.0/16"), connect_handler: None })
             .collect();
-        let selection = select(&selectors, &connections, &Rules { case, is_protected: &is_protected, endpoints: &endpoints });
+        let selection = select(&selectors, &connections, &Rules { people: &People::new(case, Directory::EMPTY), is_protected: &is_protected, endpoints: &endpoints });
 
         for t in &selection.targets {
             let c = &t.connection;

@@ -4,7 +4,7 @@
 //! page by page in whatever order the pages arrive decides exactly as judging the fleet at once.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use cvpn_terminator::domain::mapping::{CaseRule, NamePattern};
+use cvpn_terminator::domain::person::People;
 use cvpn_terminator::domain::model::{Connection, ConnectionStatus};
 use cvpn_terminator::domain::policy::sweep::{judge_page, Judged, Verdicts};
 use cvpn_terminator::domain::policy::{judge, Limits, SweepPolicy, Track};
@@ -43,8 +43,9 @@ proptest! {
         let policy = SweepPolicy {
             limits: Limits { idle_minutes: Some(30), max_session_minutes: Some(240) },
             idle_bytes: 10_000,
-            extended_users: vec![NamePattern::new("svc-*", CaseRule::Insensitive).unwrap()],
+            extended_users: vec![People::default().pattern("svc-*").unwrap()],
             extended: Limits { idle_minutes: None, max_session_minutes: Some(480) },
+            people: People::default(),
         };
         let connections: Vec<Connection> = raws
             .iter()
@@ -75,8 +76,9 @@ proptest! {
                 }))
             })
             .collect();
-        let protected = NamePattern::new("break*", CaseRule::Insensitive).unwrap();
-        let is_protected = |n: &str| protected.matches(n);
+        let people = People::default();
+        let protected = [people.pattern("break*").unwrap()];
+        let is_protected = |n: &str| people.listed(&protected, n);
         // The first few seen again on a later page (pages shift as new connections arrive),
         // with more bytes moved since.
         let mut connections = connections;

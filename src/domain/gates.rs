@@ -80,6 +80,13 @@ impl Gates {
                 ),
             });
         }
+        // How something is set up is not evidence that anyone acted, whoever chose the finding.
+        if let Some(why) = &finding.posture {
+            return Err(Skip {
+                reason: Reason::PostureFinding,
+                detail: format!("a posture or compliance finding: {why}"),
+            });
+        }
         if let Some(state) = &finding.closed {
             return Err(Skip {
                 reason: Reason::FindingClosed,
@@ -155,6 +162,7 @@ mod tests {
             securityhub: None,
             own_note: None,
             note_key: None,
+            posture: None,
         }
     }
 
@@ -179,6 +187,20 @@ mod tests {
             Reason::OwnNote
         );
         assert!(g.check(&f, FindingSource::SecurityHubCustomAction).is_ok());
+    }
+
+    #[test]
+    fn posture_findings_never_act_even_when_a_person_chose_them() {
+        let mut f = finding(9.0, &["t"], None);
+        f.posture = Some("it carries Compliance".into());
+        let g = gates(&[], &[]);
+        for source in [
+            FindingSource::SecurityHubImported,
+            FindingSource::SecurityHubCustomAction,
+            FindingSource::GuardDuty,
+        ] {
+            assert_eq!(g.check(&f, source).unwrap_err().reason, Reason::PostureFinding);
+        }
     }
 
     #[test]

@@ -84,20 +84,18 @@ enum Part {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UsernameMapping {
     parts: Vec<Part>,
-    pub case: CaseRule,
 }
 
 impl Default for UsernameMapping {
     fn default() -> Self {
         Self {
             parts: vec![Part::User],
-            case: CaseRule::default(),
         }
     }
 }
 
 impl UsernameMapping {
-    pub fn new(template: &str, case: CaseRule) -> Result<Self, String> {
+    pub fn new(template: &str) -> Result<Self, String> {
         let mut parts = Vec::new();
         let mut rest = template;
         while let Some(open) = rest.find('{') {
@@ -131,7 +129,7 @@ impl UsernameMapping {
                 "`{template}` has no placeholder; use {{user}}, {{local}} or {{domain}}"
             ));
         }
-        Ok(Self { parts, case })
+        Ok(Self { parts })
     }
 
     /// The VPN username for `identity`, or `None` when it has nothing the template needs.
@@ -169,9 +167,7 @@ mod tests {
     use super::*;
 
     fn map(template: &str, identity: &str) -> Option<String> {
-        UsernameMapping::new(template, CaseRule::Insensitive)
-            .unwrap()
-            .map(identity)
+        UsernameMapping::new(template).unwrap().map(identity)
     }
 
     #[test]
@@ -211,10 +207,7 @@ mod tests {
     #[test]
     fn refuses_bad_templates() {
         for t in ["{nick}", "{user", "user}", "admin", ""] {
-            assert!(
-                UsernameMapping::new(t, CaseRule::Insensitive).is_err(),
-                "{t}"
-            );
+            assert!(UsernameMapping::new(t).is_err(), "{t}");
         }
     }
 

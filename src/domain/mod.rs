@@ -1,5 +1,6 @@
 //! The pure core: decoding events ([`trigger`], one module per format, reading only the fields
-//! that are evidence), mapping identities ([`mapping`], [`pattern`]), gating findings ([`gates`]),
+//! that are evidence), who may name a person ([`naming`]) and who a name is ([`person`]), mapping
+//! identities ([`mapping`], [`pattern`]), gating findings ([`gates`]),
 //! deciding what to end ([`plan`]), judging idle and over-age connections ([`policy`]), and whom an
 //! incident keeps out and what the connect handler answers ([`quarantine`]), and the console links
 //! people are sent ([`console`]); where it acts ([`targets`]). Plain data
@@ -10,8 +11,10 @@ pub mod gates;
 pub mod json;
 pub mod mapping;
 pub mod model;
+pub mod naming;
 pub mod pace;
 pub mod pattern;
+pub mod person;
 pub mod plan;
 pub mod policy;
 pub mod quarantine;

@@ -103,6 +103,10 @@ pub enum Reason {
     OutOfScope,
     NoIdentity,
     ForeignAccount,
+    /// A session name whose caller could choose it (a role not trusted to carry people's names).
+    UntrustedSessionName,
+    /// A posture or compliance finding: how something is set up, not that anyone acted.
+    PostureFinding,
     NoMatch,
     AmbiguousIp,
     IpReassigned,
@@ -132,6 +136,8 @@ impl Reason {
             Self::OutOfScope => "out_of_scope",
             Self::NoIdentity => "no_identity",
             Self::ForeignAccount => "foreign_account",
+            Self::UntrustedSessionName => "untrusted_session_name",
+            Self::PostureFinding => "posture_finding",
             Self::NoMatch => "no_match",
             Self::AmbiguousIp => "ambiguous_ip",
             Self::IpReassigned => "ip_reassigned",

@@ -1,69 +1,49 @@
 //! The client connect handler: Client VPN asks before every new connection. Reads the holds on the
-//! request's names (one BatchGetItem) and, with a per-user limit, the user's connections (one
-//! Describe), both within `CVPN_CONNECT_TIMEOUT_MS`; the decision is `quarantine::connect`'s.
-//! It always answers: an error would refuse the connection whatever `CVPN_CONNECT_ON_ERROR` says.
+//! request's person (one BatchGetItem) and, with a per-user limit, the endpoint's connections of
+//! that person (Describe, pages of 1000), both within `CVPN_CONNECT_TIMEOUT_MS`; the decision is
+//! `quarantine::connect`'s. It always answers: an error would refuse the connection whatever
+//! `CVPN_CONNECT_ON_ERROR` says. Settings it needs that could not be read are said on every
+//! decision (`Config::unreadable`).
 
 use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::quarantine::QuarantineStore;
-use crate::domain::mapping::{CaseRule, NamePattern};
+use crate::domain::model::ApiError;
+use crate::domain::person::People;
 use crate::domain::quarantine::connect::{
     decide, message, ConnectRequest, ConnectRules, Decision, Facts,
 };
 use crate::domain::quarantine::time;
 use crate::domain::quarantine::OnStoreError;
-use crate::domain::trigger::{self, Trigger};
 use crate::shell::execute::within;
 use crate::shell::handler::App;
 use crate::shell::logging::AUDIT;
 use aws_lambda_events::clientvpn::ClientVpnConnectionHandlerResponse;
 
-/// What the handler answers a connect request when its settings are bad (`problem`): the
-/// quarantine cannot be read, so `CVPN_CONNECT_ON_ERROR` decides (`allow` unless it says `deny`),
-/// and the protected users that can still be read are let in. Settings come through `lookup`,
-/// each read on its own so that one bad value spoils no other. `None` for any other event. Without
-/// this, a bad setting would make every invocation fail, and Client VPN would refuse everyone.
-pub fn answer_unconfigured(
-    event: &serde_json::Value,
-    problem: &str,
-    lookup: impl Fn(&str) -> Option<String>,
-) -> Option<ClientVpnConnectionHandlerResponse> {
-    let Ok(Trigger::Connect(request)) = trigger::decode(event) else {
-        return None;
-    };
-    let setting = |name: &str| lookup(name).map(|v| v.trim().to_ascii_lowercase());
-    let on_error = match setting("CVPN_CONNECT_ON_ERROR").as_deref() {
-        Some("deny") => OnStoreError::Deny,
-        _ => OnStoreError::Allow,
-    };
-    let case = match setting("CVPN_USERNAME_CASE").as_deref() {
-        Some("sensitive") => CaseRule::Sensitive,
-        _ => CaseRule::Insensitive,
-    };
-    let protected: Vec<NamePattern> = lookup("CVPN_PROTECTED_USERS")
-        .unwrap_or_default()
-        .split(',')
-        .filter_map(|p| NamePattern::new(p.trim(), case).ok())
-        .filter(|p| !p.matches_everyone())
-        .collect();
-    let is_protected = |name: &str| protected.iter().any(|p| p.matches(name));
-    let facts = Facts {
-        holds: Err("BadConfig".into()),
-        active: None,
-    };
-    let decision = decide(
-        &request,
-        &facts,
-        &ConnectRules {
-            case,
-            is_protected: &is_protected,
-            on_error,
-            max_per_user: None,
-        },
-        chrono::Utc::now().timestamp(),
-    );
-    tracing::error!(target: AUDIT, event = "bad_config", error = problem, "bad configuration");
-    log(&request, &facts, &decision, on_error);
-    Some(response(&decision, &message(&decision, "", None)))
+/// The active connections on `endpoint_id` of `user`'s person, in any form and case of the name
+/// (a limit per person errs toward keeping out).
+async fn person_connections<A: ClientVpnApi>(
+    api: &A,
+    endpoint_id: &str,
+    user: &str,
+    people: &People,
+) -> Result<Vec<String>, ApiError> {
+    let key = people.key(user);
+    let mut ids = Vec::new();
+    let mut token = None;
+    loop {
+        let page = api.connections_page(endpoint_id, token).await?;
+        ids.extend(
+            page.items
+                .into_iter()
+                .filter(|c| c.is_active())
+                .filter(|c| c.username.as_deref().is_some_and(|u| people.key(u) == key))
+                .map(|c| c.connection_id),
+        );
+        token = page.next_token;
+        if token.is_none() {
+            return Ok(ids);
+        }
+    }
 }
 
 fn response(decision: &Decision, message: &str) -> ClientVpnConnectionHandlerResponse {
@@ -80,7 +60,18 @@ impl<A: ClientVpnApi, S: QuarantineStore> App<A, S> {
         let config = &self.config;
         let keep_out = &config.keep_out;
         let limit = keep_out.connect_timeout;
-        let subjects = request.subjects(config.mapping.case);
+        let people = &config.people;
+        for problem in &config.unreadable {
+            tracing::error!(
+                target: AUDIT,
+                event = "bad_config",
+                variable = problem.variable,
+                error = problem.message.as_str(),
+                connection_id = request.connection_id.as_str(),
+                "a setting the connect handler needs could not be read; its default decides"
+            );
+        }
+        let subjects = request.subjects(people);
         let holds = async {
             match &self.store {
                 None => Err("NoStateTable".to_owned()),
@@ -96,17 +87,15 @@ impl<A: ClientVpnApi, S: QuarantineStore> App<A, S> {
                 .filter(|_| keep_out.max_connections_per_user.is_some())?;
             // The handler runs in the endpoint's own account and Region.
             let listed = match self.api.home() {
-                Some(api) => within(limit, api.user_connections(&request.endpoint_id, user))
-                    .await
-                    .map_err(|e| e.code),
+                Some(api) => within(
+                    limit,
+                    person_connections(api, &request.endpoint_id, user, people),
+                )
+                .await
+                .map_err(|e| e.code),
                 None => Err("NoTarget".to_owned()),
             };
-            Some(listed.map(|cs| {
-                cs.into_iter()
-                    .filter(|c| c.is_active())
-                    .map(|c| c.connection_id)
-                    .collect()
-            }))
+            Some(listed)
         };
         let (holds, active) = futures::join!(holds, active);
         let facts = Facts { holds, active };
@@ -115,7 +104,7 @@ impl<A: ClientVpnApi, S: QuarantineStore> App<A, S> {
             request,
             &facts,
             &ConnectRules {
-                case: config.mapping.case,
+                people,
                 is_protected: &is_protected,
                 on_error: keep_out.on_error,
                 max_per_user: keep_out.max_connections_per_user,

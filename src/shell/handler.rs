@@ -253,7 +253,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + DeliveryStore> App<A, S>
             d.checked_sub(self.config.deadline_margin)
                 .unwrap_or_else(Instant::now)
         });
-        let mut result = self.act(trigger, stop_at).await;
+        let mut result = self.act(trigger, stop_at, invoked.account).await;
         self.tell(trigger, &mut result, stop_at, invoked, event_id)
             .await;
         result
@@ -263,6 +263,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + DeliveryStore> App<A, S>
         &self,
         trigger: &Trigger,
         stop_at: Option<Instant>,
+        account: Option<&str>,
     ) -> Result<Response, HandlerError> {
         let mut invocation = Invocation {
             app: self,
@@ -272,9 +273,11 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + DeliveryStore> App<A, S>
             },
             budget: Budget::new(stop_at),
             within: Within::default(),
+            own_account: account.map(str::to_owned),
         };
         match trigger {
             Trigger::Findings(findings) => {
+                invocation.learn_own_account(findings).await;
                 let selectors = invocation.finding_selectors(findings);
                 invocation.incident(selectors).await?;
             }

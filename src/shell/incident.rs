@@ -5,16 +5,21 @@ use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::quarantine::QuarantineStore;
 use crate::adapters::state::StateStore;
 use crate::domain::console;
-use crate::domain::model::{By, Reason};
+use crate::domain::model::{ApiError, By, Reason};
+use crate::domain::naming::Accounts;
 use crate::domain::plan::{self, MatchBy, Origin, Rules, Selector};
 use crate::domain::targets::Within;
 use crate::domain::trigger::evidence::Named;
 use crate::domain::trigger::{DirectRequest, FindingEvent, FindingSource};
-use crate::shell::execute::{CallError, Outcome};
+use crate::shell::execute::{within, CallError, Outcome};
+use crate::shell::logging::AUDIT;
 use crate::shell::handler::HandlerError;
 use crate::shell::invocation::{Describe, Invocation};
 use crate::shell::report::{self, Entry, FindingInfo, Response, TriggerInfo};
 use std::collections::BTreeSet;
+
+/// How long an incident waits for STS to say which account the function runs in.
+const STS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 fn source_name(source: FindingSource) -> String {
     serde_json::to_value(source)
@@ -55,6 +60,12 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
         for bad in &event.bad {
             response.step_failed(CallError::bad_finding(bad));
         }
+        let targets = config.target_accounts();
+        let allowed = config
+            .naming
+            .accounts
+            .allowed(self.own_account.as_deref(), &targets);
+        let mut unknown_own = false;
         let mut selectors = Vec::new();
         for f in &event.findings {
             let origin = Origin {
@@ -102,21 +113,11 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
             let mut usernames = Vec::new();
             for identity in &evidence.identities {
                 let name = &identity.name;
-                // The finding's account and the principal's own (an ARN may name another).
-                let foreign = [f.account.as_deref(), identity.account.as_deref()]
-                    .into_iter()
-                    .find(|a| !config.identity_account_allowed(*a));
-                if let Some(account) = foreign {
-                    skip(
-                        response,
-                        Reason::ForeignAccount,
-                        format!(
-                            "{} ({}) is a principal of account {}, not one of CVPN_IDENTITY_ACCOUNTS",
-                            name.value,
-                            name.origin,
-                            account.unwrap_or("(unknown)")
-                        ),
-                    );
+                if let Err(refused) = config.naming.judge(identity, f.account.as_deref(), &allowed) {
+                    if refused.own_account_unknown {
+                        unknown_own = true;
+                    }
+                    skip(response, refused.reason, refused.detail);
                     continue;
                 }
                 let Some(vpn) = config.mapping.map(&name.value) else {
@@ -148,7 +149,44 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
                 selectors.push(selector);
             }
         }
+        if unknown_own {
+            // Not knowing whose principals may name people is an incomplete picture: said, and
+            // the invocation fails so that it is seen and retried.
+            response.step_failed(CallError::new(
+                None,
+                "GetCallerIdentity",
+                ApiError {
+                    code: "OwnAccountUnknown".into(),
+                    message: "the function's own account could not be learned, so principals of \
+                              accounts other than CVPN_TARGETS' were not judged; set \
+                              CVPN_IDENTITY_ACCOUNTS"
+                        .into(),
+                },
+            ));
+        }
         selectors
+    }
+
+    /// Learns the function's own account for the identity gate, when the settings need it and the
+    /// invocation did not say (the command line, local runtimes): STS `GetCallerIdentity`, asked
+    /// once per process and for a few seconds at most.
+    pub(crate) async fn learn_own_account(&mut self, event: &FindingEvent) {
+        let needed = self.app.config.naming.accounts == Accounts::OwnAndTargets
+            && event.findings.iter().any(|f| !f.evidence.identities.is_empty());
+        if self.own_account.is_some() || !needed {
+            return;
+        }
+        match within(STS_TIMEOUT, self.app.notifiers.account()).await {
+            Ok(account) => self.own_account = account,
+            Err(e) => tracing::error!(
+                target: AUDIT,
+                event = "call_failed",
+                action = "GetCallerIdentity",
+                error_code = e.code.as_str(),
+                error = e.message.as_str(),
+                "the function's own account could not be learned"
+            ),
+        }
     }
 
     pub(crate) fn direct_selector(
@@ -264,7 +302,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
             &selectors,
             &connections,
             &Rules {
-                case: config.mapping.case,
+                people: &config.people,
                 is_protected: &is_protected,
                 endpoints: &picture.endpoints,
             },

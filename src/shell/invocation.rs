@@ -22,6 +22,8 @@ pub(crate) struct Invocation<'a, A, S> {
     /// The targets this invocation may look at (a direct request may name an account and a
     /// Region); all of them by default.
     pub within: Within,
+    /// The account the function runs in, when known: its principals may name people by default.
+    pub own_account: Option<String>,
 }
 
 /// Whether the listing describes the endpoints too (`DescribeClientVpnEndpoints`, concurrently).

@@ -3,7 +3,7 @@
 
 use super::*;
 use aws_sdk_ec2::types::ClientConnectOptions;
-use cvpn_terminator::domain::mapping::{CaseRule, NamePattern};
+use cvpn_terminator::domain::person::People;
 use cvpn_terminator::shell::config::KeepOut;
 use cvpn_terminator::{App, ClientVpnApi, Config, Dynamo, Ec2};
 use serde_json::{json, Value};
@@ -16,7 +16,7 @@ pub const GUARDDUTY_FINDING: &str = "6ec9f4b2d2a0f2a7b3e8c1d5f0a9e8b7";
 pub fn config() -> Config {
     Config {
         state_table: Some("quarantine".into()),
-        protected_users: vec![NamePattern::new("breakglass", CaseRule::Insensitive).unwrap()],
+        protected_users: vec![People::default().pattern("breakglass").unwrap()],
         keep_out: KeepOut {
             handler_arn: Some(HANDLER.into()),
             connect_timeout: Duration::from_millis(500),

@@ -3,7 +3,7 @@
 
 use super::*;
 use cvpn_emulator::{ClockChange, EndpointState, TrafficChange};
-use cvpn_terminator::domain::mapping::{CaseRule, NamePattern};
+use cvpn_terminator::domain::person::People;
 use cvpn_terminator::domain::policy::{Limits, SweepPolicy};
 use cvpn_terminator::Response;
 use std::collections::BTreeSet;
@@ -64,18 +64,19 @@ pub fn office() -> StateFile {
 pub fn sweep_config() -> Config {
     Config {
         endpoint_ids: vec![EP_A.into()],
-        protected_users: vec![NamePattern::new("breakglass", CaseRule::Insensitive).unwrap()],
+        protected_users: vec![People::default().pattern("breakglass").unwrap()],
         sweep: SweepPolicy {
             limits: Limits {
                 idle_minutes: Some(30),
                 max_session_minutes: Some(720),
             },
             idle_bytes: 10_000,
-            extended_users: vec![NamePattern::new("svc-*", CaseRule::Insensitive).unwrap()],
+            extended_users: vec![People::default().pattern("svc-*").unwrap()],
             extended: Limits {
                 idle_minutes: None,
                 max_session_minutes: Some(2880),
             },
+            people: People::default(),
         },
         state_table: Some("unused: the test passes its store".into()),
         max_sweep_terminations: 10_000,

@@ -189,6 +189,25 @@ pub fn assume_role(
     ))
 }
 
+/// `GetCallerIdentity`: the account the credentials act in (an issued key's, else the default
+/// account), as an IAM user of the emulator's for keys it did not issue.
+pub fn caller_identity(
+    p: &Params,
+    account: &str,
+    access_key: &str,
+    request_id: &str,
+) -> Result<String, ApiError> {
+    p.only(&[]).map_err(|e| e.sts())?;
+    Ok(format!(
+        "<GetCallerIdentityResponse xmlns=\"{STS_NAMESPACE}\"><GetCallerIdentityResult>\
+         <Arn>arn:aws:iam::{account}:user/emulator</Arn><UserId>{user}</UserId>\
+         <Account>{account}</Account></GetCallerIdentityResult><ResponseMetadata>\
+         <RequestId>{request_id}</RequestId></ResponseMetadata></GetCallerIdentityResponse>",
+        account = escape(account),
+        user = escape(access_key),
+    ))
+}
+
 /// An error in STS's Query protocol document.
 pub fn sts_error_xml(e: &ApiError, request_id: &str) -> String {
     format!(

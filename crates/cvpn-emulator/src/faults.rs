@@ -6,15 +6,17 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-/// The actions the emulator serves: EC2's, and STS's `AssumeRole`.
-pub const ACTIONS: [&str; 5] = [
+/// The actions the emulator serves: EC2's, and STS's `AssumeRole` and `GetCallerIdentity`.
+pub const ACTIONS: [&str; 6] = [
     "DescribeClientVpnEndpoints",
     "DescribeClientVpnConnections",
     "TerminateClientVpnConnections",
     "ModifyClientVpnEndpoint",
     ASSUME_ROLE,
+    GET_CALLER_IDENTITY,
 ];
 pub const ASSUME_ROLE: &str = "AssumeRole";
+pub const GET_CALLER_IDENTITY: &str = "GetCallerIdentity";
 
 /// The longest `latencyMs` accepted: an hour. Longer would only hang the caller (and `u64::MAX`
 /// milliseconds does not fit after an `Instant`).

@@ -34,6 +34,9 @@ async fn main() -> ExitCode {
         eprintln!("{USAGE}");
         return ExitCode::from(if args.is_empty() { 2 } else { 0 });
     }
+    // Under Lambda a bad setting still leaves the connect handler answering (Client VPN would
+    // refuse everyone on an error), from the settings it needs; anything else fails with it.
+    let mut unconfigured = None;
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {
@@ -43,11 +46,12 @@ async fn main() -> ExitCode {
                 error = e.message.as_str(),
                 "bad configuration"
             );
-            eprintln!("cvpn-terminator: {e}");
-            if lambda {
-                return unconfigured(e.to_string()).await;
+            if !lambda {
+                eprintln!("cvpn-terminator: {e}");
+                return ExitCode::from(2);
             }
-            return ExitCode::from(2);
+            unconfigured = Some(e.to_string());
+            Config::for_connect(std::env::vars_os())
         }
     };
     let sdk = aws_config::defaults(BehaviorVersion::latest())
@@ -87,7 +91,17 @@ async fn main() -> ExitCode {
     };
     if lambda {
         let app = &app;
+        let unconfigured = unconfigured.as_deref();
         let handler = service_fn(move |event: LambdaEvent<Value>| async move {
+            if let Some(problem) = unconfigured {
+                let decoded = cvpn_terminator::domain::trigger::decode(&event.payload);
+                if !matches!(decoded, Ok(cvpn_terminator::domain::trigger::Trigger::Connect(_))) {
+                    return Err(lambda_runtime::Diagnostic {
+                        error_type: "BadConfig".into(),
+                        error_message: format!("{problem}; nothing was done"),
+                    });
+                }
+            }
             let deadline = instant_of(event.context.deadline);
             match deadline {
                 Some(d) => tracing::debug!(
@@ -109,7 +123,9 @@ async fn main() -> ExitCode {
                 // arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME
                 account: event.context.invoked_function_arn.split(':').nth(4),
             };
-            app.answer(&event.payload, invoked).await
+            app.answer(&event.payload, invoked)
+                .await
+                .map_err(lambda_runtime::Diagnostic::from)
         });
         return match lambda_runtime::run(handler).await {
             Ok(()) => ExitCode::SUCCESS,
@@ -124,33 +140,6 @@ async fn main() -> ExitCode {
         Err(usage) => {
             eprintln!("cvpn-terminator: {usage}\n\n{USAGE}");
             ExitCode::from(2)
-        }
-    }
-}
-
-/// The runtime loop when the settings are bad: a connect request still gets an answer (decided by
-/// `CVPN_CONNECT_ON_ERROR`, since Client VPN would refuse everyone on an error); anything else
-/// fails with the setting's error, ending nothing.
-async fn unconfigured(problem: String) -> ExitCode {
-    let problem = &problem;
-    let handler = service_fn(move |event: LambdaEvent<Value>| async move {
-        match cvpn_terminator::shell::connect::answer_unconfigured(
-            &event.payload,
-            problem,
-            |name| std::env::var(name).ok(),
-        ) {
-            Some(answer) => Ok(serde_json::to_value(answer).expect("answers serialize")),
-            None => Err(lambda_runtime::Diagnostic {
-                error_type: "BadConfig".into(),
-                error_message: format!("{problem}; nothing was done"),
-            }),
-        }
-    });
-    match lambda_runtime::run(handler).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!(event = "runtime_failed", error = %e, "Lambda runtime loop ended");
-            ExitCode::FAILURE
         }
     }
 }

@@ -1,8 +1,8 @@
 //! Deciding which connections to end and how to call Terminate. Pure: takes the live connections
 //! and what to look for, returns targets, skips and calls.
 
-use crate::domain::mapping::CaseRule;
 use crate::domain::model::{Connection, ConnectionStatus, Endpoint, Reason};
+use crate::domain::person::People;
 use crate::domain::policy::Verdict;
 use crate::domain::trigger::evidence::Named;
 use chrono::{DateTime, Utc};
@@ -116,7 +116,8 @@ pub struct Selection {
 }
 
 pub struct Rules<'a> {
-    pub case: CaseRule,
+    /// A name matches when it is the same person, compared precisely (`People::same`).
+    pub people: &'a People,
     pub is_protected: &'a dyn Fn(&str) -> bool,
     /// The endpoints in scope with their client CIDRs; an IP matches only inside one.
     pub endpoints: &'a [Endpoint],
@@ -127,7 +128,7 @@ fn reasons(
     s: &Selector,
     ips: &[(&Named<std::net::IpAddr>, &Connection)],
     c: &Connection,
-    case: CaseRule,
+    people: &People,
 ) -> (Vec<String>, bool) {
     let mut why = Vec::new();
     if !in_scope(s, c) {
@@ -136,7 +137,7 @@ fn reasons(
     let name_match = |field: &Option<String>| {
         field
             .as_deref()
-            .and_then(|v| s.usernames.iter().find(|u| case.same(&u.value, v)))
+            .and_then(|v| s.usernames.iter().find(|u| people.same(&u.value, v)))
     };
     let mut by_username = false;
     if s.match_by.username {
@@ -195,7 +196,7 @@ pub fn select(selectors: &[Selector], connections: &[Connection], rules: &Rules)
         let mut hit: Option<(usize, Vec<String>, bool)> = None;
         let mut findings = Vec::new();
         for (i, s) in selectors.iter().enumerate() {
-            let (why, by_name) = reasons(s, &ip_holders[i], c, rules.case);
+            let (why, by_name) = reasons(s, &ip_holders[i], c, rules.people);
             if why.is_empty() {
                 continue;
             }

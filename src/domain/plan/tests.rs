@@ -1,4 +1,5 @@
 use super::*;
+use crate::domain::person::People;
 use crate::domain::model::{By, ConnectionStatus};
 
 pub(crate) fn conn(
@@ -73,7 +74,7 @@ fn run(selectors: &[Selector], connections: &[Connection], protected: &[&str]) -
         selectors,
         connections,
         &Rules {
-            case: CaseRule::Insensitive,
+            people: &People::default(),
             is_protected: &is_protected,
             endpoints: &endpoints,
         },

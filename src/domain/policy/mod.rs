@@ -6,7 +6,7 @@
 //! `idle_minutes`. Activity is checked first, then idleness, so the verdict does not depend on how
 //! often the schedule fires, and a keepalive trickle counts only once it adds up to `idle_bytes`.
 
-use crate::domain::mapping::NamePattern;
+use crate::domain::person::{People, UserPattern};
 use chrono::{DateTime, TimeDelta, Utc};
 
 mod idle;
@@ -26,7 +26,9 @@ pub struct SweepPolicy {
     /// Bytes that make a connection seen active.
     pub idle_bytes: u64,
     /// Users or common names (patterns) under `extended` instead of `limits`.
-    pub extended_users: Vec<NamePattern>,
+    pub extended_users: Vec<UserPattern>,
+    /// Who a name is, so that every form of an extended user's name is extended.
+    pub people: People,
     pub extended: Limits,
 }
 
@@ -36,6 +38,7 @@ impl Default for SweepPolicy {
             limits: Limits::default(),
             idle_bytes: 1 << 20,
             extended_users: Vec::new(),
+            people: People::default(),
             extended: Limits::default(),
         }
     }
@@ -50,7 +53,7 @@ impl SweepPolicy {
         let extended = [username, common_name]
             .into_iter()
             .flatten()
-            .any(|name| self.extended_users.iter().any(|p| p.matches(name)));
+            .any(|name| self.people.listed(&self.extended_users, name));
         if extended {
             (self.extended, true)
         } else {
@@ -190,11 +193,7 @@ mod tests {
                 idle_minutes: Some(30),
                 max_session_minutes: Some(480),
             },
-            extended_users: vec![NamePattern::new(
-                "svc-*",
-                crate::domain::mapping::CaseRule::Insensitive,
-            )
-            .unwrap()],
+            extended_users: vec![People::default().pattern("svc-*").unwrap()],
             extended: Limits {
                 idle_minutes: None,
                 max_session_minutes: Some(1440),

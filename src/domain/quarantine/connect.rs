@@ -3,8 +3,8 @@
 //! quarantine and (optionally) the user's live connections say, including that they could not be
 //! read.
 
-use super::{Hold, Subject, SubjectKind};
-use crate::domain::mapping::CaseRule;
+use super::{Hold, Subject};
+use crate::domain::person::People;
 use crate::domain::quarantine::OnStoreError;
 use serde::Serialize;
 
@@ -22,15 +22,18 @@ pub struct ConnectRequest {
 }
 
 impl ConnectRequest {
-    /// The names a hold may be on.
-    pub fn subjects(&self, case: CaseRule) -> Vec<Subject> {
-        [
-            (SubjectKind::Username, &self.username),
-            (SubjectKind::CommonName, &self.common_name),
-        ]
-        .into_iter()
-        .filter_map(|(kind, name)| Some(Subject::new(kind, name.as_deref()?, case)))
-        .collect()
+    /// Every stored subject that would keep this connection out: holds on the person of its
+    /// username or of its common name, through either kind of name (`Subject::holding`).
+    pub fn subjects(&self, people: &People) -> Vec<Subject> {
+        let mut out: Vec<Subject> = Vec::new();
+        for name in [&self.username, &self.common_name].into_iter().flatten() {
+            for s in Subject::holding(name, people) {
+                if !out.contains(&s) {
+                    out.push(s);
+                }
+            }
+        }
+        out
     }
 }
 
@@ -60,7 +63,8 @@ impl ConnectReason {
 }
 
 /// What the handler read: the holds on the request's names, and (when a per-user limit is set
-/// and the request has a username) the IDs of the user's active connections on the endpoint.
+/// and the request has a username) the IDs of the same person's active connections on the
+/// endpoint, in whatever form each was opened.
 /// An `Err` carries the failure's code.
 pub struct Facts {
     pub holds: Result<Vec<Hold>, String>,
@@ -68,7 +72,7 @@ pub struct Facts {
 }
 
 pub struct ConnectRules<'a> {
-    pub case: CaseRule,
+    pub people: &'a People,
     pub is_protected: &'a dyn Fn(&str) -> bool,
     pub on_error: OnStoreError,
     pub max_per_user: Option<usize>,
@@ -114,7 +118,7 @@ pub fn decide(request: &ConnectRequest, facts: &Facts, rules: &ConnectRules, now
     match &facts.holds {
         Err(code) => check_failed = check_failed.or_else(|| Some(failed(code))),
         Ok(holds) => {
-            let subjects = request.subjects(rules.case);
+            let subjects = request.subjects(rules.people);
             // The longest of the holds in force, so the log names the one that decides.
             let hold = holds
                 .iter()

@@ -4,8 +4,8 @@
 
 pub mod connect;
 
-use crate::domain::mapping::CaseRule;
 use crate::domain::model::{Connection, Place};
+use crate::domain::person::People;
 use crate::domain::plan::FindingRef;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
@@ -54,7 +54,8 @@ impl SubjectKind {
     }
 }
 
-/// A name a hold can be on, folded per `CVPN_USERNAME_CASE`.
+/// A person a hold can be on, by the kind of name it was placed through: `name` is the person's
+/// key (`People::key`: the canonical name, fully case-folded), or a key an earlier version wrote.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Subject {
     pub kind: SubjectKind,
@@ -62,11 +63,27 @@ pub struct Subject {
 }
 
 impl Subject {
-    pub fn new(kind: SubjectKind, name: &str, case: CaseRule) -> Self {
+    pub fn new(kind: SubjectKind, name: &str, people: &People) -> Self {
         Self {
             kind,
-            name: case.fold(name.trim_ascii()),
+            name: people.key(name),
         }
+    }
+
+    /// Every stored subject that holds `name`'s person: a hold covers every form of the name,
+    /// whichever kind of name it was placed through (a certificate whose common name is a held
+    /// user's name is hers), and the keys earlier versions wrote.
+    pub fn holding(name: &str, people: &People) -> Vec<Self> {
+        let mut out = Vec::new();
+        for key in people.keys(name) {
+            for kind in [SubjectKind::Username, SubjectKind::CommonName] {
+                out.push(Self {
+                    kind,
+                    name: key.clone(),
+                });
+            }
+        }
+        out
     }
 }
 
@@ -149,10 +166,10 @@ pub fn finding_key(id: &str) -> String {
 }
 
 /// The name of `c` a hold would be on: its username or, without one, its common name.
-pub fn subject_of(c: &Connection, case: CaseRule) -> Option<Subject> {
+pub fn subject_of(c: &Connection, people: &People) -> Option<Subject> {
     match (&c.username, &c.common_name) {
-        (Some(user), _) => Some(Subject::new(SubjectKind::Username, user, case)),
-        (None, Some(cn)) => Some(Subject::new(SubjectKind::CommonName, cn, case)),
+        (Some(user), _) => Some(Subject::new(SubjectKind::Username, user, people)),
+        (None, Some(cn)) => Some(Subject::new(SubjectKind::CommonName, cn, people)),
         (None, None) => None,
     }
 }
@@ -240,7 +257,7 @@ pub fn subjects<'a, T: Clone>(
     identities: impl IntoIterator<Item = (&'a str, T)>,
     ended: impl IntoIterator<Item = (&'a Connection, T)>,
     listed: &[Connection],
-    case: CaseRule,
+    people: &People,
     is_protected: &dyn Fn(&str) -> bool,
     certificates: bool,
 ) -> Holding<T> {
@@ -254,7 +271,7 @@ pub fn subjects<'a, T: Clone>(
         if name.is_empty() || is_protected(name) {
             return;
         }
-        let subject = Subject::new(kind, name, case);
+        let subject = Subject::new(kind, name, people);
         match out.held.iter_mut().find(|(s, _)| *s == subject) {
             Some((_, tags)) => tags.push(tag),
             None => out.held.push((subject, vec![tag])),
@@ -287,10 +304,10 @@ pub fn subjects<'a, T: Clone>(
                         && !is_ended(o)
                         && o.common_name
                             .as_deref()
-                            .is_some_and(|n| case.same(n.trim_ascii(), cn.trim_ascii()))
+                            .is_some_and(|n| people.key(n) == people.key(cn))
                 });
                 if others || !certificates {
-                    let subject = Subject::new(SubjectKind::CommonName, cn.trim_ascii(), case);
+                    let subject = Subject::new(SubjectKind::CommonName, cn, people);
                     if !out.shared.contains(&subject) {
                         out.shared.push(subject);
                     }

@@ -1,12 +1,23 @@
 use super::connect::{decide, message, ConnectReason, ConnectRequest, ConnectRules, Facts};
 use super::*;
+use crate::domain::mapping::CaseRule;
+use crate::domain::person::People;
 use crate::domain::quarantine::OnStoreError;
+
+static PEOPLE: People = People {
+    case: CaseRule::Insensitive,
+    directory: crate::domain::person::Directory::EMPTY,
+};
+static SENSITIVE: People = People {
+    case: CaseRule::Sensitive,
+    directory: crate::domain::person::Directory::EMPTY,
+};
 
 const NOW: i64 = 1_795_000_000;
 
 fn hold(kind: SubjectKind, name: &str, until: i64) -> Hold {
     Hold {
-        subject: Subject::new(kind, name, CaseRule::Insensitive),
+        subject: Subject::new(kind, name, &PEOPLE),
         since: NOW - 60,
         until,
         finding_id: Some("f-1".into()),
@@ -33,7 +44,7 @@ fn protect_root(name: &str) -> bool {
 
 fn rules(on_error: OnStoreError, max_per_user: Option<usize>) -> ConnectRules<'static> {
     ConnectRules {
-        case: CaseRule::Insensitive,
+        people: &PEOPLE,
         is_protected: &protect_root,
         on_error,
         max_per_user,
@@ -111,12 +122,12 @@ fn names_compare_under_the_case_rule() {
     );
     assert!(!d.allow);
     let sensitive = ConnectRules {
-        case: CaseRule::Sensitive,
+        people: &SENSITIVE,
         ..rules(OnStoreError::Allow, None)
     };
     let held = Facts {
         holds: Ok(vec![Hold {
-            subject: Subject::new(SubjectKind::Username, "Alice", CaseRule::Sensitive),
+            subject: Subject::new(SubjectKind::Username, "Alice", &SENSITIVE),
             ..hold(SubjectKind::Username, "x", NOW + 60)
         }]),
         active: None,
@@ -269,11 +280,11 @@ fn an_incident_holds_named_users_and_ended_connections_never_shared_certificates
         [("alice", 1), ("dave", 2), (" root-breakglass ", 3)],
         ended.iter().zip(10..),
         &listed,
-        CaseRule::Insensitive,
+        &PEOPLE,
         &protect_root,
         true,
     );
-    let s = |kind, name| Subject::new(kind, name, CaseRule::Insensitive);
+    let s = |kind, name| Subject::new(kind, name, &PEOPLE);
     assert_eq!(
         got.held,
         vec![
@@ -291,7 +302,7 @@ fn an_incident_holds_named_users_and_ended_connections_never_shared_certificates
     );
     // Whitespace is ASCII only, as evidence trims it.
     assert_eq!(
-        Subject::new(SubjectKind::Username, " bob\u{3000}", CaseRule::Insensitive).name,
+        Subject::new(SubjectKind::Username, " bob\u{3000}", &PEOPLE).name,
         "bob\u{3000}"
     );
 }
@@ -338,7 +349,7 @@ fn a_request_that_cannot_be_read_is_decided_by_the_setting_but_a_hold_still_refu
 fn a_release_covers_the_findings_that_held_the_name_in_either_form_and_nothing_newer() {
     use crate::domain::plan::FindingRef;
     use chrono::TimeZone;
-    let alice = Subject::new(SubjectKind::Username, "alice", CaseRule::Insensitive);
+    let alice = Subject::new(SubjectKind::Username, "alice", &PEOPLE);
     let r = Released {
         subject: alice.clone(),
         finding_ids: vec!["6ec9f4b2".into(), "f-2".into()],
@@ -374,7 +385,7 @@ fn a_release_covers_the_findings_that_held_the_name_in_either_form_and_nothing_n
         released(&alice, &[f("f-2", None)], &releases, NOW + 60).is_none(),
         "expired"
     );
-    let bob = Subject::new(SubjectKind::Username, "bob", CaseRule::Insensitive);
+    let bob = Subject::new(SubjectKind::Username, "bob", &PEOPLE);
     assert!(released(&bob, &[f("f-2", None)], &releases, NOW).is_none());
 }
 

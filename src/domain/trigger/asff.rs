@@ -98,6 +98,7 @@ pub fn decode(at: &At, event_time: Option<DateTime<Utc>>) -> Result<Finding, Dec
         event_time,
     )?;
     let product = opt_str(at, "ProductArn")?;
+    let types = at.strings("Types")?;
     let key = note_key(at);
     let own_note = own_note(at, &key)?;
     Ok(Finding {
@@ -108,7 +109,8 @@ pub fn decode(at: &At, event_time: Option<DateTime<Utc>>) -> Result<Finding, Dec
             product_arn,
         }),
         id,
-        types: at.strings("Types")?,
+        posture: super::posture::asff(at, &types),
+        types,
         severity,
         severity_label,
         closed,
@@ -172,6 +174,10 @@ fn read_resource(
                 principal_id: key.get("PrincipalId"),
                 arn: None,
                 account: account.clone(),
+                role: key
+                    .get("SessionContext")
+                    .and_then(|c| c.get("SessionIssuer"))
+                    .and_then(|i| i.get("UserName").or_else(|| i.get("Arn"))),
             });
         }
         "AwsIamUser" => {
@@ -186,6 +192,7 @@ fn read_resource(
                 principal_id: None,
                 arn: id.clone(),
                 account: account.clone(),
+                role: None,
             });
         }
         "AwsIamRole" => evidence.refuse(

@@ -22,11 +22,24 @@ pub struct Named<T> {
     pub origin: String,
 }
 
-/// A person's name as the finding gives it, and the account of the principal.
+/// A person's name as the finding gives it, the account of the principal, and what kind of
+/// principal wrote it (who may name a person is `domain::naming`'s rule).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Identity {
     pub name: Named<String>,
     pub account: Option<String>,
+    pub by: NamedBy,
+}
+
+/// The kind of principal a name came from: an IAM user's name is an account's own; a session name
+/// is whatever the caller of `AssumeRole` (or `GetFederationToken`) chose, unless the role is one
+/// whose session names the caller cannot choose.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NamedBy {
+    IamUser,
+    /// The session of an assumed role; the role's name when the finding says.
+    Session { role: Option<String> },
+    FederatedUser,
 }
 
 /// A principal the finding names that is not a person (reason `no_identity`).
@@ -82,6 +95,9 @@ pub(super) struct Principal<'a> {
     pub arn: Option<At<'a>>,
     /// The finding's (or resource's) account, when the principal has no ARN to say.
     pub account: Option<String>,
+    /// For an assumed role: the role's name or ARN (ASFF `SessionContext.SessionIssuer`, OCSF
+    /// `actor.session.issuer`); else `name`, which GuardDuty and ASFF set to the role's name.
+    pub role: Option<At<'a>>,
 }
 
 /// `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`.
@@ -108,6 +124,16 @@ fn arn(text: &str) -> Option<Arn<'_>> {
 }
 
 impl Arn<'_> {
+    /// The role of an `assumed-role/ROLE/SESSION` ARN, or the name of an IAM `role/PATH/NAME`.
+    fn role(&self) -> Option<&str> {
+        let role = match self.service {
+            "sts" => self.resource.strip_prefix("assumed-role/")?.split('/').next(),
+            "iam" => self.resource.strip_prefix("role/")?.rsplit('/').next(),
+            _ => None,
+        }?;
+        (!role.is_empty()).then_some(role)
+    }
+
     /// The person an IAM user or STS session ARN names.
     fn person(&self) -> Option<(Person, &str)> {
         match self.service {
@@ -157,15 +183,34 @@ fn session_of(principal_id: &str, kind: Person) -> Option<&str> {
     (well_formed && !session.trim_ascii().is_empty()).then_some(session)
 }
 
+impl Person {
+    fn named_by(self, role: Option<String>) -> NamedBy {
+        match self {
+            Self::IamUser => NamedBy::IamUser,
+            Self::AssumedRole => NamedBy::Session { role },
+            Self::FederatedUser => NamedBy::FederatedUser,
+        }
+    }
+}
+
+/// A role as a field writes it: its name, or an ARN that names it.
+fn role_name(text: &str) -> Option<String> {
+    let text = text.trim_ascii();
+    match arn(text) {
+        Some(a) => a.role().map(str::to_owned),
+        None => (!text.is_empty() && !text.contains(['/', ':'])).then(|| text.to_owned()),
+    }
+}
+
 impl Evidence {
-    fn identity(&mut self, name: &str, origin: String, account: Option<String>) {
+    fn identity(&mut self, name: &str, origin: String, account: Option<String>, by: NamedBy) {
         // ASCII only: a trailing ideographic space is part of another name.
         let name = name.trim_ascii();
         if !name.is_empty()
             && !self
                 .identities
                 .iter()
-                .any(|i| i.name.value == name && i.account == account)
+                .any(|i| i.name.value == name && i.account == account && i.by == by)
         {
             self.identities.push(Identity {
                 name: Named {
@@ -173,6 +218,7 @@ impl Evidence {
                     origin,
                 },
                 account,
+                by,
             });
         }
     }
@@ -220,6 +266,16 @@ impl Evidence {
             .as_ref()
             .map(|(_, _, account)| account.clone())
             .or(p.account);
+        // The session's role: from its ARN, else the field that names it, else the name field.
+        let role = parsed
+            .as_ref()
+            .and_then(|(_, a)| a.as_ref()?.role().map(str::to_owned))
+            .or_else(|| {
+                [&p.role, &p.name]
+                    .into_iter()
+                    .flatten()
+                    .find_map(|at| role_name(at.value.as_str()?))
+            });
         let found = match kind {
             Person::IamUser => p
                 .name
@@ -233,7 +289,7 @@ impl Evidence {
         }
         .or_else(|| arn_person.map(|(path, name, _)| (format!("{path} ({kind_text})"), name)));
         match found {
-            Some((origin, name)) => self.identity(&name, origin, account),
+            Some((origin, name)) => self.identity(&name, origin, account, kind.named_by(role)),
             None => self.refuse(
                 kind_path,
                 match kind {
@@ -284,6 +340,7 @@ impl Evidence {
                     name,
                     format!("{} ({label})", at.path()),
                     Some(parsed.account.to_owned()),
+                    kind.named_by(parsed.role().map(str::to_owned)),
                 )
             }
             None if parsed.resource.starts_with("user/")

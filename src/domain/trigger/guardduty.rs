@@ -63,6 +63,8 @@ pub fn decode(at: &At, event_time: Option<DateTime<Utc>>) -> Result<Finding, Dec
             principal_id: key.get_either("principalId"),
             arn: None,
             account: account.clone(),
+            // For an assumed role, GuardDuty's `userName` is the role's name.
+            role: None,
         });
     }
     if let Some(action) = service.as_ref().and_then(|s| s.get_either("action")) {
@@ -84,6 +86,7 @@ pub fn decode(at: &At, event_time: Option<DateTime<Utc>>) -> Result<Finding, Dec
         own_note: None,
         // The note goes on the Security Hub copy, whose ASFF fields were never seen here.
         note_key: Some("copy".into()),
+        posture: None,
         id,
         types: vec![kind],
         severity,

@@ -10,6 +10,7 @@ pub mod evidence;
 pub mod guardduty;
 pub mod ocsf;
 pub mod own_note;
+pub mod posture;
 pub mod quarantine;
 pub mod schedule;
 
@@ -100,6 +101,8 @@ pub struct Finding {
     /// What a note of ours on this finding ends with (`own_note::note_marker`), so that Security Hub's
     /// event for it is recognised.
     pub note_key: Option<String>,
+    /// Why it is a posture or compliance finding (`posture.rs`), which never acts.
+    pub posture: Option<String>,
 }
 
 /// Who the function's notes on findings are by.

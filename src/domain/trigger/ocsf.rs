@@ -83,6 +83,7 @@ pub fn decode(at: &At, event_time: Option<DateTime<Utc>>) -> Result<Finding, Dec
         event_time,
     )?;
     Ok(Finding {
+        posture: super::posture::ocsf(at),
         id,
         types,
         severity,
@@ -131,6 +132,10 @@ fn read_actor_and_source(
             principal_id,
             arn,
             account: user_account.or_else(|| account.clone()),
+            role: holder
+                .get("actor")
+                .and_then(|a| a.get("session"))
+                .and_then(|s| s.get("issuer")),
         });
     }
     if let Some(ip) = holder.get("src_endpoint").and_then(|s| s.get("ip")) {

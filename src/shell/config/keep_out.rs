@@ -2,7 +2,7 @@
 //! `CVPN_HOLD_COMMON_NAMES`, `CVPN_DENY_MESSAGE`, `CVPN_CONNECT_*`, `CVPN_MAX_CONNECTIONS_PER_USER`,
 //! `CVPN_CONNECT_HANDLER_ARN`, `CVPN_TARGET_CONNECT_HANDLER_NAME`).
 
-use super::{number, ConfigError};
+use super::{number, word, ConfigError};
 use crate::domain::model::{clip, is_account_id};
 use crate::domain::quarantine::{OnStoreError, MAX_QUARANTINE_MINUTES};
 use std::time::Duration;
@@ -73,7 +73,7 @@ impl KeepOut {
         };
         let connect_timeout = number(get("CVPN_CONNECT_TIMEOUT_MS"), 50..=25_000, 2000)
             .map_err(|m| err("CVPN_CONNECT_TIMEOUT_MS", m))?;
-        let on_error = match get("CVPN_CONNECT_ON_ERROR").as_deref() {
+        let on_error = match word(get("CVPN_CONNECT_ON_ERROR")).as_deref() {
             None | Some("allow") => OnStoreError::Allow,
             Some("deny") => OnStoreError::Deny,
             Some(v) => {
@@ -113,7 +113,7 @@ impl KeepOut {
                 ),
             ));
         }
-        let hold_common_names = match get("CVPN_HOLD_COMMON_NAMES").as_deref() {
+        let hold_common_names = match word(get("CVPN_HOLD_COMMON_NAMES")).as_deref() {
             None | Some("auto") => true,
             Some("never") => false,
             Some(v) => {

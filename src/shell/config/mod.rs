@@ -1,20 +1,24 @@
 //! Settings from environment variables, validated once at start; every error names its variable.
 
 use crate::domain::gates::{Gates, TypePattern};
-use crate::domain::mapping::{CaseRule, NamePattern, UsernameMapping};
+use crate::domain::mapping::{CaseRule, UsernameMapping};
 use crate::domain::model::{is_account_id, is_resource_id, ENDPOINT_PREFIX};
+use crate::domain::naming::{Accounts, Naming};
+use crate::domain::person::{Directory, People, UserPattern};
 use crate::domain::plan::MatchBy;
 use crate::domain::policy::{Limits, SweepPolicy};
 use crate::domain::targets::{self, TargetSpec};
 use std::fmt;
 use std::time::Duration;
 
+mod env;
 mod keep_out;
 mod tell;
 mod values;
+pub use env::CONNECT_SETTINGS;
 pub use keep_out::{KeepOut, HANDLER_PREFIX, MAX_DENY_MESSAGE};
 pub use tell::{Tell, Workflow};
-use values::{list, number, parse_bool, parse_match_by, table_region};
+use values::{list, number, parse_bool, parse_match_by, table_region, word};
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -25,10 +29,12 @@ pub struct Config {
     /// Empty: every endpoint of every target.
     pub endpoint_ids: Vec<String>,
     pub dry_run: bool,
-    /// Compared with usernames and common names under `mapping.case`.
-    pub protected_users: Vec<NamePattern>,
-    /// When not empty, only principals of these accounts name a VPN user.
-    pub identity_accounts: Vec<String>,
+    /// Who a name is (`CVPN_USERNAME_CASE`, `CVPN_DIRECTORY_DOMAINS`): every comparison of names.
+    pub people: People,
+    /// Never ended, never held (`CVPN_PROTECTED_USERS`), in any form of the name.
+    pub protected_users: Vec<UserPattern>,
+    /// Who may name a person (`CVPN_IDENTITY_ACCOUNTS`, `CVPN_TRUSTED_SESSION_ROLES`).
+    pub naming: Naming,
     pub max_terminations: usize,
     pub gates: Gates,
     pub mapping: UsernameMapping,
@@ -59,6 +65,9 @@ pub struct Config {
     pub keep_out: KeepOut,
     /// Outcome events and notes on findings.
     pub tell: Tell,
+    /// Settings the connect handler needs that could not be read ([`Config::for_connect`]):
+    /// their defaults are in force, and every decision says so.
+    pub unreadable: Vec<ConfigError>,
 }
 
 impl Default for Config {
@@ -68,8 +77,9 @@ impl Default for Config {
             external_id: None,
             endpoint_ids: Vec::new(),
             dry_run: false,
+            people: People::default(),
             protected_users: Vec::new(),
-            identity_accounts: Vec::new(),
+            naming: Naming::default(),
             max_terminations: 10,
             gates: Gates::default(),
             mapping: UsernameMapping::default(),
@@ -86,11 +96,12 @@ impl Default for Config {
             min_override_minutes: 15,
             keep_out: KeepOut::default(),
             tell: Tell::default(),
+            unreadable: Vec::new(),
         }
     }
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigError {
     pub variable: &'static str,
     pub message: String,
@@ -105,10 +116,6 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
     /// Reads every setting through `lookup`, so tests need not touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| {
@@ -145,7 +152,7 @@ impl Config {
             Some(v) => parse_bool(&v)
                 .ok_or_else(|| err("CVPN_DRY_RUN", format!("`{v}` is not true or false")))?,
         };
-        let case = match get("CVPN_USERNAME_CASE").as_deref() {
+        let case = match word(get("CVPN_USERNAME_CASE")).as_deref() {
             None | Some("insensitive") => CaseRule::Insensitive,
             Some("sensitive") => CaseRule::Sensitive,
             Some(v) => {
@@ -155,16 +162,17 @@ impl Config {
                 ))
             }
         };
+        let directory = Directory::parse(&get("CVPN_DIRECTORY_DOMAINS").unwrap_or_default())
+            .map_err(|m| err("CVPN_DIRECTORY_DOMAINS", m))?;
+        let people = People::new(case, directory);
         let mapping = match get("CVPN_USERNAME_TEMPLATE") {
-            None => UsernameMapping::new("{user}", case).expect("the default template is valid"),
-            Some(t) => {
-                UsernameMapping::new(&t, case).map_err(|m| err("CVPN_USERNAME_TEMPLATE", m))?
-            }
+            None => UsernameMapping::default(),
+            Some(t) => UsernameMapping::new(&t).map_err(|m| err("CVPN_USERNAME_TEMPLATE", m))?,
         };
         let names = |variable: &'static str| {
             list(get(variable))
                 .iter()
-                .map(|p| NamePattern::new(p, case).map_err(|m| err(variable, m)))
+                .map(|p| people.pattern(p).map_err(|m| err(variable, m)))
                 .collect::<Result<Vec<_>, _>>()
         };
         let protected_users = names("CVPN_PROTECTED_USERS")?;
@@ -175,12 +183,23 @@ impl Config {
             ));
         }
         let identity_accounts = list(get("CVPN_IDENTITY_ACCOUNTS"));
-        if let Some(bad) = identity_accounts.iter().find(|a| !is_account_id(a)) {
-            return Err(err(
-                "CVPN_IDENTITY_ACCOUNTS",
-                format!("`{bad}` is not an AWS account ID (12 digits)"),
-            ));
-        }
+        let accounts = match identity_accounts.as_slice() {
+            [] => Accounts::OwnAndTargets,
+            [any] if any == "*" => Accounts::Any,
+            listed => {
+                if let Some(bad) = listed.iter().find(|a| !is_account_id(a)) {
+                    return Err(err(
+                        "CVPN_IDENTITY_ACCOUNTS",
+                        format!(
+                            "`{bad}` is not an AWS account ID (12 digits); `*` alone opts into any account"
+                        ),
+                    ));
+                }
+                Accounts::Listed(identity_accounts.clone())
+            }
+        };
+        let naming = Naming::new(accounts, &list(get("CVPN_TRUSTED_SESSION_ROLES")))
+            .map_err(|m| err("CVPN_TRUSTED_SESSION_ROLES", m))?;
         let max_terminations = number(
             get("CVPN_MAX_TERMINATIONS"),
             1..=100_000,
@@ -218,7 +237,7 @@ impl Config {
                 products
             },
         };
-        let match_by = match get("CVPN_MATCH_BY") {
+        let match_by = match word(get("CVPN_MATCH_BY")) {
             None => MatchBy::ALL,
             Some(v) => parse_match_by(&v).map_err(|m| err("CVPN_MATCH_BY", m))?,
         };
@@ -274,6 +293,7 @@ impl Config {
             )
             .map_err(|m| err("CVPN_IDLE_BYTES", m))? as u64,
             extended_users: names("CVPN_EXTENDED_USERS")?,
+            people: people.clone(),
             extended,
         };
         let state_table = get("CVPN_STATE_TABLE");
@@ -310,8 +330,9 @@ impl Config {
             external_id,
             endpoint_ids,
             dry_run,
+            people,
             protected_users,
-            identity_accounts,
+            naming,
             max_terminations,
             gates,
             mapping,
@@ -343,11 +364,20 @@ impl Config {
             min_override_minutes: min_override_minutes as u32,
             keep_out: KeepOut::from_lookup(get)?,
             tell: Tell::from_lookup(get, &lookup)?,
+            unreadable: Vec::new(),
         })
     }
 
     pub fn is_protected(&self, name: &str) -> bool {
-        self.protected_users.iter().any(|p| p.matches(name))
+        self.people.listed(&self.protected_users, name)
+    }
+
+    /// The accounts of `CVPN_TARGETS`' roles, whose principals may name people by default.
+    pub fn target_accounts(&self) -> Vec<String> {
+        self.targets
+            .iter()
+            .filter_map(|t| t.place.account.clone())
+            .collect()
     }
 
     /// Minutes an incident keeps the identities it acted on out: `None` when quarantine is off
@@ -355,13 +385,6 @@ impl Config {
     pub fn quarantine_minutes(&self) -> Option<u32> {
         (self.keep_out.quarantine_minutes > 0 && self.state_table.is_some())
             .then_some(self.keep_out.quarantine_minutes)
-    }
-
-    /// Whether a principal of `account` may name a VPN user (`CVPN_IDENTITY_ACCOUNTS`); an unknown
-    /// account may not when the list is set.
-    pub fn identity_account_allowed(&self, account: Option<&str>) -> bool {
-        self.identity_accounts.is_empty()
-            || account.is_some_and(|a| self.identity_accounts.iter().any(|x| x == a))
     }
 }
 

@@ -73,7 +73,7 @@ fn user_lists_share_one_pattern_syntax_and_case_rule() {
     .unwrap();
     assert!(c.is_protected("BreakGlass") && c.is_protected("break"));
     assert!(!c.is_protected("\u{212A}ate") && !c.is_protected("outbreak"));
-    assert!(c.sweep.extended_users[0].matches("svc-backup"));
+    assert!(c.sweep.limits_for(Some("svc-backup"), None).1);
     let sensitive = from(&[
         ("CVPN_PROTECTED_USERS", "break*"),
         ("CVPN_USERNAME_CASE", "sensitive"),
@@ -84,11 +84,100 @@ fn user_lists_share_one_pattern_syntax_and_case_rule() {
 
 #[test]
 fn identity_accounts() {
+    use crate::domain::naming::Accounts;
     let c = from(&[("CVPN_IDENTITY_ACCOUNTS", "111122223333, 444455556666")]).unwrap();
-    assert!(c.identity_account_allowed(Some("444455556666")));
-    assert!(!c.identity_account_allowed(Some("999999999999")));
-    assert!(!c.identity_account_allowed(None));
-    assert!(from(&[]).unwrap().identity_account_allowed(None));
+    assert_eq!(
+        c.naming.accounts,
+        Accounts::Listed(vec!["111122223333".into(), "444455556666".into()])
+    );
+    assert_eq!(from(&[]).unwrap().naming.accounts, Accounts::OwnAndTargets);
+    let any = from(&[("CVPN_IDENTITY_ACCOUNTS", " * ")]).unwrap();
+    assert_eq!(any.naming.accounts, Accounts::Any);
+    for bad in ["*, 111122223333", "11112222333"] {
+        let e = from(&[("CVPN_IDENTITY_ACCOUNTS", bad)]).unwrap_err();
+        assert_eq!(e.variable, "CVPN_IDENTITY_ACCOUNTS", "{bad}");
+    }
+    let roles = from(&[("CVPN_TRUSTED_SESSION_ROLES", "okta-*")]).unwrap();
+    assert!(roles.naming.trusts_role("okta-eng") && roles.naming.trusts_role("AWSReservedSSO_A"));
+    assert!(!roles.naming.trusts_role("deploy"));
+    assert_eq!(
+        from(&[("CVPN_TRUSTED_SESSION_ROLES", "*")]).unwrap_err().variable,
+        "CVPN_TRUSTED_SESSION_ROLES"
+    );
+}
+
+#[test]
+fn directory_domains_make_one_person_of_every_form() {
+    let c = from(&[
+        ("CVPN_DIRECTORY_DOMAINS", "CORP=corp.example.com"),
+        ("CVPN_PROTECTED_USERS", "CORP\\breakglass"),
+    ])
+    .unwrap();
+    assert!(c.people.same("CORP\\alice", "alice@corp.example.com"));
+    assert!(c.is_protected("breakglass@corp.example.com") && c.is_protected("breakglass"));
+    let e = from(&[("CVPN_DIRECTORY_DOMAINS", "corp.example.com")]).unwrap_err();
+    assert_eq!(e.variable, "CVPN_DIRECTORY_DOMAINS");
+}
+
+#[test]
+fn word_settings_are_read_without_regard_to_case() {
+    let c = from(&[
+        ("CVPN_CONNECT_ON_ERROR", "Deny"),
+        ("CVPN_USERNAME_CASE", "SENSITIVE"),
+        ("CVPN_HOLD_COMMON_NAMES", "Never"),
+        ("CVPN_DRY_RUN", "TRUE"),
+        ("CVPN_MATCH_BY", "Username"),
+    ])
+    .unwrap();
+    assert_eq!(c.keep_out.on_error, crate::domain::quarantine::OnStoreError::Deny);
+    assert_eq!(c.people.case, CaseRule::Sensitive);
+    assert!(!c.keep_out.hold_common_names && c.dry_run && c.match_by.username);
+}
+
+#[cfg(unix)]
+#[test]
+fn settings_that_are_not_utf8_are_errors_not_unset() {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+    let garbled = |name: &str| {
+        vec![(OsString::from(name), OsString::from_vec(vec![b't', 0xff, b'e']))]
+    };
+    for name in ["CVPN_DRY_RUN", "CVPN_PROTECTED_USERS"] {
+        let e = Config::from_vars(garbled(name)).unwrap_err();
+        assert_eq!(e.variable, name);
+        assert!(e.message.contains("UTF-8"), "{e}");
+    }
+    // Another program's variable is not ours to judge.
+    assert!(Config::from_vars(garbled("LANG")).is_ok());
+}
+
+#[test]
+fn the_connect_handler_reads_only_what_it_needs() {
+    use std::ffi::OsString;
+    let vars = |pairs: &[(&str, &str)]| -> Vec<(OsString, OsString)> {
+        pairs.iter().map(|(k, v)| (k.into(), v.into())).collect()
+    };
+    // A bad setting the handler does not use changes nothing it reads.
+    let c = Config::for_connect(vars(&[
+        ("CVPN_MIN_SEVERITY", "eleven"),
+        ("CVPN_STATE_TABLE", "quarantine"),
+        ("CVPN_CONNECT_ON_ERROR", "deny"),
+        ("CVPN_PROTECTED_USERS", "breakglass"),
+    ]));
+    assert!(c.unreadable.is_empty(), "{:?}", c.unreadable);
+    assert_eq!(c.state_table.as_deref(), Some("quarantine"));
+    assert_eq!(c.keep_out.on_error, crate::domain::quarantine::OnStoreError::Deny);
+    assert!(c.is_protected("breakglass"));
+    // One it needs falls back to its default and is listed; the others still count.
+    let c = Config::for_connect(vars(&[
+        ("CVPN_CONNECT_ON_ERROR", "sometimes"),
+        ("CVPN_CONNECT_TIMEOUT_MS", "fast"),
+        ("CVPN_STATE_TABLE", "quarantine"),
+    ]));
+    let named: Vec<&str> = c.unreadable.iter().map(|e| e.variable).collect();
+    assert_eq!(named, ["CVPN_CONNECT_ON_ERROR", "CVPN_CONNECT_TIMEOUT_MS"]);
+    assert_eq!(c.keep_out.on_error, crate::domain::quarantine::OnStoreError::Allow);
+    assert_eq!(c.state_table.as_deref(), Some("quarantine"));
 }
 
 #[test]

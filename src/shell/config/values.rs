@@ -13,6 +13,11 @@ pub(super) fn list(value: Option<String>) -> Vec<String> {
         .collect()
 }
 
+/// A setting that is a word (`allow`, `Sensitive`, `AUTO`, …): read without regard to ASCII case.
+pub(super) fn word(value: Option<String>) -> Option<String> {
+    value.map(|v| v.to_ascii_lowercase())
+}
+
 pub(super) fn parse_bool(v: &str) -> Option<bool> {
     match v.to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" => Some(true),

@@ -82,7 +82,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
             identities,
             ended,
             listed,
-            config.mapping.case,
+            &config.people,
             &is_protected,
             config.keep_out.hold_common_names,
         );

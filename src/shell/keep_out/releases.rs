@@ -30,7 +30,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
         let (Some(store), Some(_)) = (&self.app.store, self.app.config.quarantine_minutes()) else {
             return Vec::new();
         };
-        let case = self.app.config.mapping.case;
+        let people = &self.app.config.people;
         let mut asked: Vec<Subject> = Vec::new();
         let named = holds
             .iter()
@@ -40,7 +40,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
                 targets
                     .iter()
                     .filter(|t| !t.findings.is_empty())
-                    .filter_map(|t| quarantine::subject_of(&t.connection, case)),
+                    .filter_map(|t| quarantine::subject_of(&t.connection, people)),
             );
         for subject in named {
             if !asked.contains(&subject) {
@@ -78,7 +78,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
         if releases.is_empty() {
             return (targets, holds);
         }
-        let case = self.app.config.mapping.case;
+        let people = &self.app.config.people;
         let now = chrono::Utc::now().timestamp();
         let why = |r: &Released| {
             format!(
@@ -88,7 +88,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
             )
         };
         let release = |t: &Target| {
-            let subject = quarantine::subject_of(&t.connection, case)?;
+            let subject = quarantine::subject_of(&t.connection, people)?;
             quarantine::released(&subject, &t.findings, releases, now)
         };
         let (released, targets): (Vec<Target>, Vec<Target>) =

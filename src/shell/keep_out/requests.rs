@@ -35,7 +35,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
                 "the quarantine is kept in the state table: set CVPN_STATE_TABLE; nothing was changed",
             ));
         };
-        let subject = Subject::new(request.kind, &request.name, config.mapping.case);
+        let subject = Subject::new(request.kind, &request.name, &config.people);
         let now = chrono::Utc::now().timestamp();
         match request.change {
             Change::Hold { minutes } => {
@@ -72,23 +72,33 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
                 let placed = place_all(store, vec![hold], &self.budget, 1).await;
                 self.record(placed);
             }
+            // A release lifts every hold on the person: through either kind of name, under any
+            // key an earlier version wrote (the connect handler refuses on each of them).
             Change::Release => {
                 let by = request.requested_by.as_deref();
-                match self.budget.call(store.release(&subject, by, now)).await {
-                    Ok(before) => {
-                        let entry = match before.filter(|h| h.in_force(now)) {
-                            Some(h) => HoldEntry::new(&h, HoldOutcome::Released),
-                            None => HoldEntry::not_held(&subject),
-                        };
-                        self.held(HoldEntry {
-                            requested_by: request.requested_by.clone(),
-                            reason: request.reason.clone(),
-                            ..entry
-                        });
+                let mut released = Vec::new();
+                for held in Subject::holding(&request.name, &config.people) {
+                    match self.budget.call(store.release(&held, by, now)).await {
+                        Ok(before) => released.extend(before.filter(|h| h.in_force(now))),
+                        Err(e) => {
+                            self.response
+                                .step_failed(CallError::new(None, "DeleteItem", e));
+                        }
                     }
-                    Err(e) => self
-                        .response
-                        .step_failed(CallError::new(None, "DeleteItem", e)),
+                }
+                let entries = match released.is_empty() {
+                    true => vec![HoldEntry::not_held(&subject)],
+                    false => released
+                        .iter()
+                        .map(|h| HoldEntry::new(h, HoldOutcome::Released))
+                        .collect(),
+                };
+                for entry in entries {
+                    self.held(HoldEntry {
+                        requested_by: request.requested_by.clone(),
+                        reason: request.reason.clone(),
+                        ..entry
+                    });
                 }
             }
         }

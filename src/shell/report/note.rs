@@ -190,6 +190,7 @@ mod tests {
             evidence: Evidence::default(),
             own_note: None,
             note_key: securityhub.then(|| "k".into()),
+            posture: None,
             securityhub: securityhub.then(|| SecurityHubRef {
                 id: id.into(),
                 product_arn: "arn:aws:securityhub:eu-west-1::product/aws/guardduty".into(),

@@ -4,7 +4,9 @@
 use crate::accounts::{self, Credential, Issued, Place, STS_VERSION};
 use crate::actions::{self, Ctx};
 use crate::connect::{self, LambdaOptions};
-use crate::faults::{ActionStats, FaultState, Faults, Verdict, ACTIONS, ASSUME_ROLE};
+use crate::faults::{
+    ActionStats, FaultState, Faults, Verdict, ACTIONS, ASSUME_ROLE, GET_CALLER_IDENTITY,
+};
 use crate::pagination::Pages;
 use crate::protocol::{ApiError, Params, API_VERSION};
 use crate::state::{api_time, Clock, ConnectionState, StateFile};
@@ -166,7 +168,7 @@ impl Service {
                 format!("The action {action} is not valid for this web service"),
             ));
         };
-        let sts = action == ASSUME_ROLE;
+        let sts = action == ASSUME_ROLE || action == GET_CALLER_IDENTITY;
         let in_protocol = |e: ApiError| if sts { e.sts() } else { e };
         let version = if sts { STS_VERSION } else { API_VERSION };
         match params.get("Version") {
@@ -219,7 +221,7 @@ impl Service {
                 return Err(ApiError::new(
                     403,
                     "AccessDenied",
-                    "Not authorized to perform sts:AssumeRole (injected by the emulator)",
+                    format!("Not authorized to perform sts:{action} (injected by the emulator)"),
                 )
                 .sts())
             }
@@ -234,7 +236,9 @@ impl Service {
 
         let mut guard = self.lock();
         let inner = &mut *guard;
-        let result = if sts {
+        let result = if action == GET_CALLER_IDENTITY {
+            accounts::caller_identity(&params, &caller.account, &credential.access_key, request_id)
+        } else if sts {
             accounts::assume_role(&params, &inner.world.roles, &mut inner.issued, request_id)
         } else {
             let ctx = Ctx {
