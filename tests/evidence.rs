@@ -145,7 +145,7 @@ async fn principals_that_are_not_people_end_nothing() {
 
 #[tokio::test]
 async fn types_are_compared_without_case() {
-    let key = json!({"userType": "assumedRole", "userName": "SomeRole",
+    let key = json!({"userType": "assumedRole", "userName": "AWSReservedSSO_SomeRole_0123",
         "principalId": "AROAEXAMPLE:alice@example.com"});
     let (h, _) = run(sample_state(), Config::default(), &guardduty_key(key)).await;
     assert_eq!(h.ended(), alice());

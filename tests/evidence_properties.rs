@@ -10,8 +10,8 @@
 mod common;
 
 use common::{event, EP_A, EP_B};
-use cvpn_terminator::domain::person::People;
 use cvpn_terminator::domain::model::{Cidr, Connection, ConnectionStatus, Endpoint};
+use cvpn_terminator::domain::person::People;
 use cvpn_terminator::domain::plan::MatchBy;
 use cvpn_terminator::domain::plan::{select, Origin, Rules, Selector};
 use cvpn_terminator::domain::trigger::evidence::Named;

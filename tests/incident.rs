@@ -9,8 +9,8 @@ mod common;
 
 use common::*;
 use cvpn_emulator::{ActionFaults, ConnectionStatus, Faults};
-use cvpn_terminator::domain::person::People;
 use cvpn_terminator::domain::model::{ConnectionStatus as Status, Reason};
+use cvpn_terminator::domain::person::People;
 use cvpn_terminator::{Config, HandlerError};
 use serde_json::json;
 

@@ -3,10 +3,10 @@
 //! one holder at the time of the activity), and the Terminate calls end exactly the targets.
 
 use cvpn_terminator::domain::mapping::CaseRule;
-use cvpn_terminator::domain::person::{Directory, People};
 use cvpn_terminator::domain::model::{
     By, Cidr, Connection, ConnectionStatus, Endpoint, USERNAME_LIMIT,
 };
+use cvpn_terminator::domain::person::{Directory, People};
 use cvpn_terminator::domain::plan::MatchBy;
 use cvpn_terminator::domain::plan::{calls, select, Origin, Rules, Selector};
 use cvpn_terminator::domain::trigger::evidence::Named;

@@ -126,7 +126,7 @@ async fn two_sweeps_at_once_agree_and_end_each_connection_once() {
         config: h.app.config.clone(),
         api: Ec2::new(ec2_client(&h.emulator.url(), 8)).into(),
         store: h.app.store.clone(),
-        notifiers: Default::default(),
+        notifiers: h.app.notifiers.clone(),
     };
     for (time, expected) in [
         ("2026-11-22T09:00:00Z", named(&["marathon"])),
@@ -294,7 +294,7 @@ async fn the_ceiling_ends_the_most_idle_first_and_the_deadline_defers_the_rest()
         }
         .into(),
         store: h.app.store.take(),
-        notifiers: Default::default(),
+        notifiers: h.app.notifiers.clone(),
     };
     // A sweep answers normally: what it could not do is in the answer, and the next tick's work.
     // The deadline leaves the listing and the state read (moto, a debug build, a busy machine)
@@ -342,7 +342,7 @@ async fn schedule_input_overrides_the_policy_for_its_run() {
         config: Config::default(),
         api: Ec2::new(ec2_client(&h.emulator.url(), 2)).into(),
         store: h.app.store.clone(),
-        notifiers: Default::default(),
+        notifiers: h.app.notifiers.clone(),
     };
     assert!(matches!(
         bare.handle(&tick("2026-11-22T09:00:00Z")).await,
@@ -352,7 +352,7 @@ async fn schedule_input_overrides_the_policy_for_its_run() {
         config: Config::default(),
         api: Ec2::new(ec2_client(&h.emulator.url(), 2)).into(),
         store: None::<cvpn_terminator::Dynamo>,
-        notifiers: Default::default(),
+        notifiers: h.app.notifiers.clone(),
     };
     let err = tableless
         .handle(&json!({"Sweep": {"IdleMinutes": 30}}))

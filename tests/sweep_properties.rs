@@ -4,8 +4,8 @@
 //! page by page in whatever order the pages arrive decides exactly as judging the fleet at once.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use cvpn_terminator::domain::person::People;
 use cvpn_terminator::domain::model::{Connection, ConnectionStatus};
+use cvpn_terminator::domain::person::People;
 use cvpn_terminator::domain::policy::sweep::{judge_page, Judged, Verdicts};
 use cvpn_terminator::domain::policy::{judge, Limits, SweepPolicy, Track};
 use proptest::prelude::*;

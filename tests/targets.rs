@@ -274,7 +274,7 @@ async fn an_endpoint_two_targets_list_is_acted_on_in_neither() {
         config: Config::default(),
         api: cvpn_terminator::Targets::new(twice, at(None)),
         store: None,
-        notifiers: Default::default(),
+        notifiers: h.app.notifiers.clone(),
     };
     let e = app
         .handle(&event("guardduty-iam-assumed-role.json"))

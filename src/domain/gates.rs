@@ -199,7 +199,10 @@ mod tests {
             FindingSource::SecurityHubCustomAction,
             FindingSource::GuardDuty,
         ] {
-            assert_eq!(g.check(&f, source).unwrap_err().reason, Reason::PostureFinding);
+            assert_eq!(
+                g.check(&f, source).unwrap_err().reason,
+                Reason::PostureFinding
+            );
         }
     }
 

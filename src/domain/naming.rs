@@ -225,7 +225,11 @@ mod tests {
         let custom = Naming::new(Accounts::Any, &["okta-*".to_owned()]).unwrap();
         assert!(Naming::new(Accounts::Any, &["*".to_owned()]).is_err());
         assert!(custom
-            .judge(&identity(session(Some("okta-engineers")), None), None, &allowed)
+            .judge(
+                &identity(session(Some("okta-engineers")), None),
+                None,
+                &allowed
+            )
             .is_ok());
     }
 
@@ -239,11 +243,18 @@ mod tests {
         };
         assert!(judge(Some(OWN)).is_ok());
         assert!(judge(Some("222222222222")).is_ok());
-        assert_eq!(judge(Some("333333333333")).unwrap_err().reason, Reason::ForeignAccount);
+        assert_eq!(
+            judge(Some("333333333333")).unwrap_err().reason,
+            Reason::ForeignAccount
+        );
         assert_eq!(judge(None).unwrap_err().reason, Reason::ForeignAccount);
         // The principal's own account counts as well as the finding's.
         let e = n
-            .judge(&identity(NamedBy::IamUser, Some("333333333333")), Some(OWN), &allowed)
+            .judge(
+                &identity(NamedBy::IamUser, Some("333333333333")),
+                Some(OWN),
+                &allowed,
+            )
             .unwrap_err();
         assert!(!e.own_account_unknown && e.detail.contains("333333333333"));
         // Not knowing the own account is said, not silently read as foreign.
@@ -254,7 +265,11 @@ mod tests {
         assert!(e.own_account_unknown, "{e:?}");
         let any = Naming::new(Accounts::Any, &[]).unwrap();
         assert!(any
-            .judge(&identity(NamedBy::IamUser, Some("333333333333")), None, &Allowed::Any)
+            .judge(
+                &identity(NamedBy::IamUser, Some("333333333333")),
+                None,
+                &Allowed::Any
+            )
             .is_ok());
     }
 }

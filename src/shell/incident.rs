@@ -12,9 +12,9 @@ use crate::domain::targets::Within;
 use crate::domain::trigger::evidence::Named;
 use crate::domain::trigger::{DirectRequest, FindingEvent, FindingSource};
 use crate::shell::execute::{within, CallError, Outcome};
-use crate::shell::logging::AUDIT;
 use crate::shell::handler::HandlerError;
 use crate::shell::invocation::{Describe, Invocation};
+use crate::shell::logging::AUDIT;
 use crate::shell::report::{self, Entry, FindingInfo, Response, TriggerInfo};
 use std::collections::BTreeSet;
 
@@ -113,7 +113,10 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
             let mut usernames = Vec::new();
             for identity in &evidence.identities {
                 let name = &identity.name;
-                if let Err(refused) = config.naming.judge(identity, f.account.as_deref(), &allowed) {
+                if let Err(refused) = config
+                    .naming
+                    .judge(identity, f.account.as_deref(), &allowed)
+                {
                     if refused.own_account_unknown {
                         unknown_own = true;
                     }
@@ -172,7 +175,10 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
     /// once per process and for a few seconds at most.
     pub(crate) async fn learn_own_account(&mut self, event: &FindingEvent) {
         let needed = self.app.config.naming.accounts == Accounts::OwnAndTargets
-            && event.findings.iter().any(|f| !f.evidence.identities.is_empty());
+            && event
+                .findings
+                .iter()
+                .any(|f| !f.evidence.identities.is_empty());
         if self.own_account.is_some() || !needed {
             return;
         }

@@ -6,7 +6,8 @@
 use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::{StateStore, Stored};
 use crate::domain::model::{ApiError, Connection, Endpoint, Reason};
-use crate::domain::plan::{self, Origin, Target};
+use crate::domain::person::People;
+use crate::domain::plan::{self, person_of, Origin, Target};
 use crate::domain::policy::sweep::{
     judge_page, overrides_thresholds, with_overrides, Judged, Verdicts,
 };
@@ -112,8 +113,9 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
             config.max_sweep_terminations
         };
         let decision = verdicts.decide(ceiling);
+        let people = &config.people;
         for (judged, name) in decision.protected {
-            let target = target(judged);
+            let target = target(judged, people);
             let entry = Entry {
                 reason: Some(Reason::Protected),
                 detail: Some(format!("{name} is a protected user; {}", target.why[0])),
@@ -126,11 +128,14 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
             .over_ceiling
             .into_iter()
             .map(|j| Outcome::Deferred {
-                target: target(j),
+                target: target(j, people),
                 reason: Reason::Ceiling,
             });
         // Planned as they are carried out: a call's target is built when its turn comes.
-        let planned = decision.end.into_iter().map(|j| plan::single(target(j)));
+        let planned = decision
+            .end
+            .into_iter()
+            .map(|j| plan::single(target(j, people)));
         self.carry_out(planned, deferred).await;
         Ok(())
     }
@@ -336,12 +341,13 @@ impl<A, S> Invocation<'_, A, S> {
 }
 
 /// The target a sweep hands to the shared steps, with why it was judged one.
-fn target(j: Judged) -> Target {
+fn target(j: Judged, people: &People) -> Target {
     let mut why = j.verdict.describe(&j.limits);
     if j.extended {
         why.push_str(" (extended policy)");
     }
     Target {
+        person: person_of(&j.connection, people),
         connection: j.connection,
         why: vec![why],
         origin: Origin {

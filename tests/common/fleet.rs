@@ -84,7 +84,11 @@ pub async fn deploy(targets: &[String], config: Config) -> Deployment {
             config,
             api,
             store: None,
-            notifiers: Default::default(),
+            // The emulator answers GetCallerIdentity: the function's own account.
+            notifiers: cvpn_terminator::adapters::notify::Notifiers {
+                sts: Some(aws_sdk_sts::Client::new(&sdk)),
+                ..Default::default()
+            },
         },
     }
 }

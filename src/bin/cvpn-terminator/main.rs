@@ -95,7 +95,10 @@ async fn main() -> ExitCode {
         let handler = service_fn(move |event: LambdaEvent<Value>| async move {
             if let Some(problem) = unconfigured {
                 let decoded = cvpn_terminator::domain::trigger::decode(&event.payload);
-                if !matches!(decoded, Ok(cvpn_terminator::domain::trigger::Trigger::Connect(_))) {
+                if !matches!(
+                    decoded,
+                    Ok(cvpn_terminator::domain::trigger::Trigger::Connect(_))
+                ) {
                     return Err(lambda_runtime::Diagnostic {
                         error_type: "BadConfig".into(),
                         error_message: format!("{problem}; nothing was done"),

@@ -191,7 +191,11 @@ pub struct UserPattern {
 impl UserPattern {
     /// Whether it matches every name, which a list of protected users must not do.
     pub fn matches_everyone(&self) -> bool {
-        self.written.matches_everyone() || self.canonical.as_ref().is_some_and(|c| c.matches_everyone())
+        self.written.matches_everyone()
+            || self
+                .canonical
+                .as_ref()
+                .is_some_and(|c| c.matches_everyone())
     }
 }
 

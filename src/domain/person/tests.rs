@@ -24,7 +24,11 @@ fn directory_forms_are_one_person() {
         assert_eq!(p.key(form), "alice", "{form}");
     }
     // Other domains stay as they are.
-    for other in ["alice@example.com", "OTHER\\alice", "alice@corp.example.com.evil"] {
+    for other in [
+        "alice@example.com",
+        "OTHER\\alice",
+        "alice@corp.example.com.evil",
+    ] {
         assert!(!p.same("alice", other), "{other}");
         assert_eq!(p.canonical(other), other);
     }
@@ -80,8 +84,16 @@ fn holds_written_before_keep_working() {
 #[test]
 fn user_lists_match_every_form() {
     let p = corp();
-    let list = [p.pattern("CORP\\breakglass").unwrap(), p.pattern("svc-*").unwrap()];
-    for name in ["breakglass", "breakglass@corp.example.com", "corp\\BREAKGLASS", "svc-x"] {
+    let list = [
+        p.pattern("CORP\\breakglass").unwrap(),
+        p.pattern("svc-*").unwrap(),
+    ];
+    for name in [
+        "breakglass",
+        "breakglass@corp.example.com",
+        "corp\\BREAKGLASS",
+        "svc-x",
+    ] {
         assert!(p.listed(&list, name), "{name}");
     }
     for name in ["breakglass@example.com", "\u{212A}reakglass", "xsvc-"] {
@@ -93,10 +105,18 @@ fn user_lists_match_every_form() {
 #[test]
 fn the_forms_of_one_person_are_told_once() {
     let p = corp();
-    let seen = ["CORP\\alice", "bob", "alice@corp.example.com", "CORP\\alice"];
+    let seen = [
+        "CORP\\alice",
+        "bob",
+        "alice@corp.example.com",
+        "CORP\\alice",
+    ];
     assert_eq!(
         p.forms("alice", seen),
-        vec!["CORP\\alice".to_owned(), "alice@corp.example.com".to_owned()]
+        vec![
+            "CORP\\alice".to_owned(),
+            "alice@corp.example.com".to_owned()
+        ]
     );
 }
 

@@ -96,6 +96,15 @@ pub struct Target {
     /// Chosen by its username: only then may a `Username` call end it, since that call also ends
     /// whatever else the user has open.
     pub by_username: bool,
+    /// The person whose connection it is (`People::canonical` of its username, else its common
+    /// name), so that what is told names each person once.
+    pub person: Option<String>,
+}
+
+/// The person a connection is: of its username, else of its common name.
+pub fn person_of(c: &Connection, people: &People) -> Option<String> {
+    let name = c.username.as_deref().or(c.common_name.as_deref())?;
+    Some(people.canonical(name).to_owned())
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -249,6 +258,7 @@ pub fn select(selectors: &[Selector], connections: &[Connection], rules: &Rules)
                 findings,
                 verdict: None,
                 by_username,
+                person: person_of(c, rules.people),
             });
         }
     }

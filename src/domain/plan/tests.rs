@@ -1,6 +1,6 @@
 use super::*;
-use crate::domain::person::People;
 use crate::domain::model::{By, ConnectionStatus};
+use crate::domain::person::People;
 
 pub(crate) fn conn(
     endpoint: &str,
@@ -309,6 +309,7 @@ fn targets_of(cs: &[Connection], which: &[u32]) -> Vec<Target> {
             findings: vec![],
             verdict: None,
             by_username: true,
+            person: None,
         })
         .collect()
 }

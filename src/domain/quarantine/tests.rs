@@ -80,14 +80,15 @@ fn a_hold_in_force_refuses_and_an_expired_one_does_not() {
     );
     assert!(d.allow);
     assert_eq!(d.reason, ConnectReason::NotQuarantined);
-    // Someone else's hold, or a hold on a username that matches a common name, does nothing.
+    // A hold placed through a certificate's common name is on the person too: keeping out errs
+    // toward holding, so it refuses her by username as well.
     let d = decide(
         &alice,
         &facts(vec![hold(SubjectKind::CommonName, "alice", NOW + 60)]),
         &r,
         NOW,
     );
-    assert!(d.allow);
+    assert!(!d.allow);
 }
 
 #[test]
@@ -132,8 +133,10 @@ fn names_compare_under_the_case_rule() {
         }]),
         active: None,
     };
-    assert!(decide(&request(Some("alice"), None), &held, &sensitive, NOW).allow);
+    // Keeping out folds case whatever the rule: a hold on `Alice` refuses `alice` too.
+    assert!(!decide(&request(Some("alice"), None), &held, &sensitive, NOW).allow);
     assert!(!decide(&request(Some("Alice"), None), &held, &sensitive, NOW).allow);
+    assert!(decide(&request(Some("bob"), None), &held, &sensitive, NOW).allow);
 }
 
 #[test]

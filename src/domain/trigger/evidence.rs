@@ -38,7 +38,9 @@ pub struct Identity {
 pub enum NamedBy {
     IamUser,
     /// The session of an assumed role; the role's name when the finding says.
-    Session { role: Option<String> },
+    Session {
+        role: Option<String>,
+    },
     FederatedUser,
 }
 
@@ -127,7 +129,11 @@ impl Arn<'_> {
     /// The role of an `assumed-role/ROLE/SESSION` ARN, or the name of an IAM `role/PATH/NAME`.
     fn role(&self) -> Option<&str> {
         let role = match self.service {
-            "sts" => self.resource.strip_prefix("assumed-role/")?.split('/').next(),
+            "sts" => self
+                .resource
+                .strip_prefix("assumed-role/")?
+                .split('/')
+                .next(),
             "iam" => self.resource.strip_prefix("role/")?.rsplit('/').next(),
             _ => None,
         }?;

@@ -17,9 +17,10 @@ pub const OCSF_COMPLIANCE_CLASS: u64 = 2003;
 
 /// Why an ASFF finding is a posture finding, naming the field that says so.
 pub fn asff(at: &At, types: &[String]) -> Option<String> {
-    if let Some(t) = types.iter().find(|t| {
-        t.split('/').next().map(str::trim) == Some(CONFIGURATION_CHECKS)
-    }) {
+    if let Some(t) = types
+        .iter()
+        .find(|t| t.split('/').next().map(str::trim) == Some(CONFIGURATION_CHECKS))
+    {
         return Some(format!("its type {t} is a configuration check"));
     }
     if at.get("Compliance").is_some() {

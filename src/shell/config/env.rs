@@ -39,8 +39,9 @@ fn settings(
             }
             Err(_) if name.starts_with("CVPN_") => problems.push(ConfigError {
                 variable: name.leak(),
-                message: "is not valid UTF-8; set it again in plain text (it was not read as unset)"
-                    .into(),
+                message:
+                    "is not valid UTF-8; set it again in plain text (it was not read as unset)"
+                        .into(),
             }),
             Err(_) => {}
         }

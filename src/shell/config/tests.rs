@@ -101,7 +101,9 @@ fn identity_accounts() {
     assert!(roles.naming.trusts_role("okta-eng") && roles.naming.trusts_role("AWSReservedSSO_A"));
     assert!(!roles.naming.trusts_role("deploy"));
     assert_eq!(
-        from(&[("CVPN_TRUSTED_SESSION_ROLES", "*")]).unwrap_err().variable,
+        from(&[("CVPN_TRUSTED_SESSION_ROLES", "*")])
+            .unwrap_err()
+            .variable,
         "CVPN_TRUSTED_SESSION_ROLES"
     );
 }
@@ -129,7 +131,10 @@ fn word_settings_are_read_without_regard_to_case() {
         ("CVPN_MATCH_BY", "Username"),
     ])
     .unwrap();
-    assert_eq!(c.keep_out.on_error, crate::domain::quarantine::OnStoreError::Deny);
+    assert_eq!(
+        c.keep_out.on_error,
+        crate::domain::quarantine::OnStoreError::Deny
+    );
     assert_eq!(c.people.case, CaseRule::Sensitive);
     assert!(!c.keep_out.hold_common_names && c.dry_run && c.match_by.username);
 }
@@ -140,7 +145,10 @@ fn settings_that_are_not_utf8_are_errors_not_unset() {
     use std::ffi::OsString;
     use std::os::unix::ffi::OsStringExt;
     let garbled = |name: &str| {
-        vec![(OsString::from(name), OsString::from_vec(vec![b't', 0xff, b'e']))]
+        vec![(
+            OsString::from(name),
+            OsString::from_vec(vec![b't', 0xff, b'e']),
+        )]
     };
     for name in ["CVPN_DRY_RUN", "CVPN_PROTECTED_USERS"] {
         let e = Config::from_vars(garbled(name)).unwrap_err();
@@ -166,7 +174,10 @@ fn the_connect_handler_reads_only_what_it_needs() {
     ]));
     assert!(c.unreadable.is_empty(), "{:?}", c.unreadable);
     assert_eq!(c.state_table.as_deref(), Some("quarantine"));
-    assert_eq!(c.keep_out.on_error, crate::domain::quarantine::OnStoreError::Deny);
+    assert_eq!(
+        c.keep_out.on_error,
+        crate::domain::quarantine::OnStoreError::Deny
+    );
     assert!(c.is_protected("breakglass"));
     // One it needs falls back to its default and is listed; the others still count.
     let c = Config::for_connect(vars(&[
@@ -174,9 +185,13 @@ fn the_connect_handler_reads_only_what_it_needs() {
         ("CVPN_CONNECT_TIMEOUT_MS", "fast"),
         ("CVPN_STATE_TABLE", "quarantine"),
     ]));
-    let named: Vec<&str> = c.unreadable.iter().map(|e| e.variable).collect();
+    let mut named: Vec<&str> = c.unreadable.iter().map(|e| e.variable).collect();
+    named.sort();
     assert_eq!(named, ["CVPN_CONNECT_ON_ERROR", "CVPN_CONNECT_TIMEOUT_MS"]);
-    assert_eq!(c.keep_out.on_error, crate::domain::quarantine::OnStoreError::Allow);
+    assert_eq!(
+        c.keep_out.on_error,
+        crate::domain::quarantine::OnStoreError::Allow
+    );
     assert_eq!(c.state_table.as_deref(), Some("quarantine"));
 }
 

@@ -10,10 +10,28 @@ const NAMES_IN_SUMMARY: usize = 5;
 
 /// The usernames (or, without one, common names) of `entries`, each once, sorted.
 pub fn names_of<'a>(entries: impl Iterator<Item = &'a Entry>) -> Vec<String> {
-    entries
-        .filter_map(|e| e.username.clone().or_else(|| e.common_name.clone()))
-        .collect::<BTreeSet<_>>()
+    // Each person once, with the other forms of the name their connections were opened with:
+    // `alice (CORP\alice, alice@corp.example.com)`.
+    let mut people: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
+    for e in entries {
+        let Some(name) = e.username.clone().or_else(|| e.common_name.clone()) else {
+            continue;
+        };
+        let person = e.person.clone().unwrap_or_else(|| name.clone());
+        let forms = people.entry(person.clone()).or_default();
+        if name != person {
+            forms.insert(name);
+        }
+    }
+    people
         .into_iter()
+        .map(|(person, forms)| match forms.is_empty() {
+            true => person,
+            false => format!(
+                "{person} ({})",
+                forms.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+        })
         .collect()
 }
 
@@ -31,12 +49,14 @@ pub fn names(r: &Response) -> Vec<String> {
         .iter()
         .filter(|h| h.outcome != HoldOutcome::NotHeld)
         .map(|h| h.name.clone());
-    names_of(connections)
-        .into_iter()
-        .chain(held)
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect()
+    let mut names = names_of(connections);
+    // A hold is on the person's folded name: one already named by a connection is not named again.
+    let person = |n: &str| n.split(" (").next().unwrap_or(n).to_lowercase();
+    let known: BTreeSet<String> = names.iter().map(|n| person(n)).collect();
+    names.extend(held.filter(|h| !known.contains(&h.to_lowercase())));
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// Text a finding carries (its types, the names in it), as people will read it: one line, and

@@ -150,6 +150,9 @@ pub struct Entry {
     pub username: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub common_name: Option<String>,
+    /// The person whose connection it is (the canonical name), whatever form it was opened with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub person: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_ip: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -247,6 +250,7 @@ impl Entry {
             idle_minutes: v.and_then(|v| v.idle_minutes),
             bytes_since_active: v.and_then(|v| v.bytes_since_active),
             age_minutes: v.and_then(|v| v.age_minutes),
+            person: t.person.clone(),
             ..Entry::of(&t.connection, &t.origin)
         }
     }
