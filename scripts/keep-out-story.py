@@ -115,6 +115,8 @@ def main():
            "AWS_ENDPOINT_URL_EVENTBRIDGE": moto,
            "AWS_ACCESS_KEY_ID": "story", "AWS_SECRET_ACCESS_KEY": "story", "AWS_REGION": "eu-west-1",
            "AWS_EC2_METADATA_DISABLED": "true", "CVPN_STATE_TABLE": TABLE, "CVPN_CONNECT_HANDLER_ARN": HANDLER,
+           # moto's STS says 123456789012; the samples' principals are of 111122223333.
+           "CVPN_IDENTITY_ACCOUNTS": "111122223333",
            "CVPN_DENY_MESSAGE": "Access suspended by the security team: call +1 555 0100."}
 
     def cli(*args):

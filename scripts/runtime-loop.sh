@@ -36,6 +36,7 @@ setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --tim
   --env-var AWS_SECRET_ACCESS_KEY=runtime-loop --env-var AWS_REGION=eu-west-1 \
   --env-var AWS_EC2_METADATA_DISABLED=true --env-var CVPN_MAX_SESSION_MINUTES=720 \
   --env-var "AWS_ENDPOINT_URL_EVENTBRIDGE=http://$addr" --env-var CVPN_FINDING_NOTES=false \
+  --env-var CVPN_IDENTITY_ACCOUNTS=111122223333 \
   >"$work/watch.log" 2>&1 &
 watch_group=$!
 pids+=($!)
