@@ -219,7 +219,8 @@ async fn a_sweep_of_10000_connections_under_throttling_loses_none() {
             actions: [
                 (
                     "TerminateClientVpnConnections".to_owned(),
-                    throttle(50.0, 400.0),
+                    // A refill below what this machine sends even in a debug build, so the bucket does throttle.
+                    throttle(50.0, 150.0),
                 ),
                 (
                     "DescribeClientVpnConnections".to_owned(),
