@@ -20,8 +20,9 @@ pub async fn run(url: &str, args: &[&str], env: &[(&str, &str)], stdin: Option<&
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env_clear()
         .env("AWS_ENDPOINT_URL_EC2", url)
-        // The emulator answers STS too: GetCallerIdentity says the function's own account.
-        .env("AWS_ENDPOINT_URL_STS", url)
+        // The samples' principals are of the emulator's default account (the STS path is tested
+        // in-process, tests/identity.rs).
+        .env("CVPN_IDENTITY_ACCOUNTS", "111122223333")
         .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
         .env("AWS_SECRET_ACCESS_KEY", SECRET)
         .env("AWS_REGION", "eu-west-1")
