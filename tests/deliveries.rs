@@ -7,8 +7,10 @@
 
 mod common;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use common::keep_out::*;
 use common::*;
+use cvpn_terminator::domain::trigger::delivery::delivery;
 use cvpn_terminator::{App, Ec2, HandlerError};
 
 fn calls(h: &Harness, action: &str) -> u64 {
@@ -112,7 +114,7 @@ async fn a_claim_left_by_a_dead_invocation_is_taken_over_by_its_retry_only() {
     let moto = Moto::start();
     let h = with_table(config(), &moto, "dead").await;
     let finding = event("guardduty-iam-assumed-role.json");
-    let id = finding["id"].as_str().unwrap();
+    let id = &delivery(&finding).unwrap();
     // Invocation req-1 claimed the event for a long time and died before acting.
     let now = chrono::Utc::now().timestamp();
     let store = h.app.store.as_ref().unwrap();
@@ -129,7 +131,7 @@ async fn a_claim_left_by_a_dead_invocation_is_taken_over_by_its_retry_only() {
     assert_eq!(retry.terminated.len(), 3);
     // A tick in the same situation answers (its work is the next tick's) instead of failing.
     let tick = tick("2026-11-22T09:15:00Z");
-    let tick_id = tick["id"].as_str().unwrap();
+    let tick_id = &delivery(&tick).unwrap();
     store.claim(tick_id, "req-9", now, now + 600).await.unwrap();
     let r = deliver(&h.app, &tick, "req-10").await.unwrap();
     assert!(r.duplicate.is_some_and(|d| d.handled_at.is_none()));
@@ -157,4 +159,77 @@ async fn dry_runs_and_command_line_runs_leave_no_record() {
     // `cvpn-terminator invoke` (no request ID) neither records nor is answered from the record.
     let again = h.app.handle(&finding).await.unwrap();
     assert!(again.duplicate.is_none());
+}
+
+#[tokio::test]
+async fn another_event_reusing_an_id_is_acted_on_and_said_to_conflict() {
+    let moto = Moto::start();
+    let h = with_table(config(), &moto, "conflict").await;
+    let alice = event("guardduty-iam-assumed-role.json");
+    let first = deliver(&h.app, &alice, "req-1").await.unwrap();
+    assert_eq!(first.terminated.len(), 3);
+    assert!(first.delivery_conflict.is_none());
+    // An edited copy: the same id, another person.
+    let mut bob = alice.clone();
+    bob["detail"]["resource"]["accessKeyDetails"]["principalId"] =
+        serde_json::json!("AROAEXAMPLEEXAMPLE0001:bob");
+    let second = deliver(&h.app, &bob, "req-2").await.unwrap();
+    assert!(second.duplicate.is_none(), "{:?}", second.duplicate);
+    assert_eq!(
+        second
+            .terminated
+            .iter()
+            .map(|e| e.username.as_deref().unwrap())
+            .collect::<Vec<_>>(),
+        ["bob"]
+    );
+    let conflict = second.delivery_conflict.expect("a delivery conflict");
+    assert_eq!(conflict.event_id, alice["id"].as_str().unwrap());
+    assert_eq!(conflict.digest, delivery(&bob).unwrap().digest);
+    assert_eq!(conflict.earlier_digest, delivery(&alice).unwrap().digest);
+    // Each is still its own delivery: redelivered, each is answered from its record.
+    for (e, request) in [(&alice, "req-3"), (&bob, "req-4")] {
+        let again = deliver(&h.app, e, request).await.unwrap();
+        assert!(again.duplicate.is_some() && again.api_calls == 0);
+    }
+}
+
+#[tokio::test]
+async fn a_claim_nobody_holds_is_taken_over_and_a_live_one_is_not() {
+    let moto = Moto::start();
+    let h = with_table(config(), &moto, "stuck").await;
+    let client = moto.client();
+    let now = chrono::Utc::now().timestamp();
+    let n = |v: i64| AttributeValue::N(v.to_string());
+    // Claims as a crashed or older writer left them: no end, and no start or an old one; and a
+    // claim with no end made a minute ago, whose invocation may still be running.
+    let cases = [
+        ("no-times", None, true),
+        ("old", Some(n(now - 16 * 60)), true),
+        ("live", Some(n(now - 60)), false),
+    ];
+    for (tag, claimed_at, taken_over) in cases {
+        let finding = anew(&event("guardduty-iam-assumed-role.json"), tag);
+        let d = delivery(&finding).unwrap();
+        let mut put = client
+            .put_item()
+            .table_name("stuck")
+            .item(
+                "pk",
+                AttributeValue::S(format!("delivery#{}#{}", d.id, d.digest)),
+            )
+            .item("kind", AttributeValue::S("delivery".into()))
+            .item("state", AttributeValue::S("claimed".into()))
+            .item("owner", AttributeValue::S("req-gone".into()));
+        if let Some(at) = claimed_at {
+            put = put.item("claimedAt", at);
+        }
+        put.send().await.unwrap();
+        let r = deliver(&h.app, &finding, &format!("req-{tag}")).await;
+        match (taken_over, r) {
+            (true, Ok(r)) => assert!(r.duplicate.is_none(), "{tag}: {:?}", r.duplicate),
+            (false, Err(HandlerError::InProgress { .. })) => {}
+            (_, other) => panic!("{tag}: {other:?}"),
+        }
+    }
 }

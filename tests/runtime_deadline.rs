@@ -249,7 +249,11 @@ async fn run_function(
         BufReader::new(stderr)
             .lines()
             .map_while(Result::ok)
-            .filter_map(|l| serde_json::from_str::<Value>(&l).ok())
+            .map(|l| match serde_json::from_str::<Value>(&l) {
+                // Every line the function writes under Lambda is one JSON object.
+                Ok(line @ Value::Object(_)) => line,
+                _ => panic!("a log line that is not one JSON object: {l}"),
+            })
             .collect::<Vec<Value>>()
     });
     let (tx, mut rx) = mpsc::channel(4);
@@ -290,4 +294,62 @@ async fn with_bad_settings_the_connect_handler_still_answers_and_nothing_else_ac
         "{}",
         posted.body
     );
+}
+
+#[tokio::test]
+async fn a_bad_setting_with_a_newline_in_it_is_logged_as_one_json_line() {
+    let forged = "eleven\n{\"event\":\"forged\",\"level\":\"INFO\"}";
+    let deadline = SystemTime::now() + Duration::from_secs(30);
+    let (posted, logs) = run_function(
+        &[("CVPN_MIN_SEVERITY", forged)],
+        json!({"Username": "alice"}),
+        deadline,
+    )
+    .await;
+    assert!(posted.path.ends_with("/error"), "{}", posted.body);
+    // run_function has checked that every line is one JSON object.
+    assert!(logs.iter().all(|l| l["event"] != "forged"), "{logs:?}");
+    let bad = logs
+        .iter()
+        .find(|l| l["event"] == "bad_config")
+        .expect("a bad_config line");
+    assert_eq!(bad["variable"], "CVPN_MIN_SEVERITY");
+}
+
+#[tokio::test]
+async fn at_trace_no_line_carries_the_access_key_id_or_the_secret() {
+    let emulator = cvpn_emulator::start("127.0.0.1:0", sample_state(), Options::default())
+        .await
+        .unwrap();
+    let deadline = SystemTime::now() + Duration::from_secs(60);
+    let key = "AKIAIOSFODNN7EXAMPLE";
+    let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    let (posted, logs) = run_function(
+        &[
+            ("AWS_ENDPOINT_URL_EC2", emulator.url().as_str()),
+            ("AWS_ACCESS_KEY_ID", key),
+            ("AWS_SECRET_ACCESS_KEY", secret),
+            ("AWS_SESSION_TOKEN", "FwoGZXIvYXdzEXAMPLEsessiontoken"),
+            // Asked for by name, too: the SDK's signing lines are never written.
+            (
+                "AWS_LAMBDA_LOG_LEVEL",
+                "trace,aws_sigv4=trace,aws_smithy_runtime=trace,aws_credential_types=trace",
+            ),
+        ],
+        json!({"Username": "alice", "DryRun": true}),
+        deadline,
+    )
+    .await;
+    assert!(posted.path.ends_with("/response"), "{}", posted.body);
+    assert!(
+        logs.iter()
+            .any(|l| l["level"] == "TRACE" || l["level"] == "DEBUG"),
+        "verbose lines were written"
+    );
+    for line in &logs {
+        let text = line.to_string();
+        for never in [key, secret, "FwoGZXIvYXdzEXAMPLEsessiontoken"] {
+            assert!(!text.contains(never), "{never} in {text}");
+        }
+    }
 }

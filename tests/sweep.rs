@@ -320,6 +320,58 @@ async fn the_ceiling_ends_the_most_idle_first_and_the_deadline_defers_the_rest()
 }
 
 #[tokio::test]
+async fn a_listing_that_runs_into_the_deadline_still_ends_what_it_judged() {
+    // Endpoint B's listing never answers; A's over-age connection was judged long before.
+    let mut state = office();
+    state.endpoints.push(endpoint(
+        EP_B,
+        vec![conn("marathon", 2, "2026-11-21T20:00:00Z", 900_000)],
+    ));
+    let mut h = harness(state, Config::default()).await;
+    set_clock(&h, "2026-11-22T09:00:00Z");
+    let config = Config {
+        endpoint_ids: vec![EP_A.into(), EP_B.into()],
+        deadline_margin: Duration::ZERO,
+        sweep: SweepPolicy {
+            limits: Limits {
+                idle_minutes: None,
+                max_session_minutes: Some(720),
+            },
+            ..sweep_config().sweep
+        },
+        state_table: None,
+        ..sweep_config()
+    };
+    let app = App {
+        config,
+        api: Faulty {
+            hanging: Some(EP_B),
+            ..Faulty::new(h.app.api.first().api.clone())
+        }
+        .into(),
+        store: h.app.store.take(),
+        notifiers: h.app.notifiers.clone(),
+    };
+    let r = app
+        .handle_until(
+            &tick("2026-11-22T09:00:00Z"),
+            Some(Instant::now() + Duration::from_secs(4)),
+        )
+        .await
+        .expect("a tick always answers");
+    assert_eq!(ended_ids(&r), named(&["marathon"]), "{r:?}");
+    assert!(r.deferred.is_empty(), "{:?}", r.deferred);
+    // What it could not list is recorded.
+    let unlisted = r
+        .errors
+        .iter()
+        .find(|e| e.endpoint_id.as_deref() == Some(EP_B))
+        .expect("endpoint B's listing is recorded as cut off");
+    assert_eq!(unlisted.code, "Deadline");
+    assert_eq!(h.ended(), named(&["marathon"]));
+}
+
+#[tokio::test]
 async fn schedule_input_overrides_the_policy_for_its_run() {
     let moto = Moto::start();
     let h = with_store(office(), sweep_config(), &moto, "overrides").await;

@@ -93,26 +93,29 @@ impl OutcomeBus {
     }
 }
 
-/// Adds `text` as the note of `finding` (and sets its workflow status, when given). A finding
-/// Security Hub did not process is an error with its code.
+/// Writes `text` as the note of `finding`, when given, and sets its workflow status, when given.
+/// A finding Security Hub did not process is an error with its code.
 pub async fn note_finding(
     client: &aws_sdk_securityhub::Client,
     finding: &SecurityHubRef,
-    text: &str,
+    text: Option<&str>,
     workflow: Option<&str>,
 ) -> Result<(), ApiError> {
     let identifier = AwsSecurityFindingIdentifier::builder()
         .id(&finding.id)
         .product_arn(&finding.product_arn)
         .build();
-    let note = NoteUpdate::builder()
-        .text(text)
-        .updated_by(NOTE_AUTHOR)
-        .build();
     let mut call = client
         .batch_update_findings()
-        .finding_identifiers(identifier)
-        .note(note);
+        .finding_identifiers(identifier);
+    if let Some(text) = text {
+        call = call.note(
+            NoteUpdate::builder()
+                .text(text)
+                .updated_by(NOTE_AUTHOR)
+                .build(),
+        );
+    }
     if let Some(status) = workflow {
         call = call.workflow(
             WorkflowUpdate::builder()

@@ -3,6 +3,8 @@
 //! the Region tells.
 
 use crate::domain::trigger::FindingSource;
+// A finding's own Region field must not turn a link into one to somewhere else.
+use crate::domain::targets::is_region;
 
 fn host(region: &str) -> String {
     if region.starts_with("cn-") {
@@ -27,23 +29,13 @@ fn encode(s: &str) -> String {
     out
 }
 
-/// Whether `region` looks like a Region name, so that a finding's own field cannot turn the link
-/// into one to somewhere else.
-fn plain_region(region: &str) -> bool {
-    !region.is_empty()
-        && region.len() <= 32
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
-
 /// Security Hub's longest finding ID (ASFF `Id`); longer ones are not linked.
 const MAX_ID: usize = 512;
 
 /// Where `id` is shown: GuardDuty's findings page for GuardDuty's own events, Security Hub's
 /// findings list filtered to that ID otherwise (the console reads the filter encoded twice).
 pub fn finding_link(source: FindingSource, id: &str, region: &str) -> Option<String> {
-    if !plain_region(region) || id.len() > MAX_ID {
+    if !is_region(region) || id.len() > MAX_ID {
         return None;
     }
     let host = host(region);
@@ -64,7 +56,7 @@ pub fn finding_link(source: FindingSource, id: &str, region: &str) -> Option<Str
 
 /// The Client VPN endpoints page, for outcomes no finding caused.
 pub fn client_vpn_link(region: &str) -> Option<String> {
-    plain_region(region).then(|| {
+    is_region(region).then(|| {
         format!(
             "https://{}/vpcconsole/home?region={region}#ClientVPNEndpoints:",
             host(region)

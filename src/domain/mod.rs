@@ -19,4 +19,5 @@ pub mod plan;
 pub mod policy;
 pub mod quarantine;
 pub mod targets;
+pub mod text;
 pub mod trigger;

@@ -64,9 +64,6 @@ impl Within {
 }
 
 /// Whether `text` is written as AWS names Regions.
-pub fn is_region(text: &str) -> bool {
-    region_of(text, text).is_ok()
-}
 
 /// The account of `arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`.
 fn role_account(arn: &str) -> Option<&str> {
@@ -84,19 +81,58 @@ fn role_account(arn: &str) -> Option<&str> {
     }
 }
 
-/// A Region as AWS names them: `eu-west-1`, `us-gov-west-1`, `ap-southeast-2`.
+/// The partitions' prefixes: `aws` (an area code of two letters), and the partitions whose
+/// Region names carry their own: `us-gov-`, `cn-`, `us-iso-`, `us-isob-`, `eu-isoe-`, `us-isof-`,
+/// `eusc-de-`.
+const QUALIFIED: [&str; 5] = ["gov", "iso", "isob", "isoe", "isof"];
+/// The compass words Region names are made of.
+const DIRECTIONS: [&str; 9] = [
+    "north",
+    "south",
+    "east",
+    "west",
+    "central",
+    "northeast",
+    "northwest",
+    "southeast",
+    "southwest",
+];
+
+/// Whether `text` is a Region name by AWS's grammar: `AREA[-QUALIFIER]-DIRECTION-N`, AREA two
+/// lowercase letters (or `eusc-de`), N from 1 to 99 without a sign or a leading zero. So
+/// `us-east-1`, `us-gov-west-1`, `cn-northwest-1`, `eu-isoe-west-1`; not `us-east-+1`,
+/// `us-east-01` (which would name a second place beside `us-east-1`) or `US-EAST-1`.
+pub fn is_region(text: &str) -> bool {
+    let Some((rest, number)) = text.rsplit_once('-') else {
+        return false;
+    };
+    let Some((place, direction)) = rest.rsplit_once('-') else {
+        return false;
+    };
+    let number_ok = matches!(
+        number.as_bytes(),
+        [b'1'..=b'9'] | [b'1'..=b'9', b'0'..=b'9']
+    );
+    let place_ok = place == "eusc-de"
+        || match place.split_once('-') {
+            None => area_ok(place),
+            Some((area, qualifier)) => area_ok(area) && QUALIFIED.contains(&qualifier),
+        };
+    number_ok && DIRECTIONS.contains(&direction) && place_ok
+}
+
+fn area_ok(area: &str) -> bool {
+    area.len() == 2 && area.bytes().all(|b| b.is_ascii_lowercase())
+}
+
+/// `region` of the entry `entry`, checked by [`is_region`].
 fn region_of(entry: &str, region: &str) -> Result<String, String> {
-    let parts: Vec<&str> = region.split('-').collect();
-    let well_formed = parts.len() >= 3
-        && parts[..parts.len() - 1]
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts[parts.len() - 1].parse::<u8>().is_ok();
-    if well_formed {
+    if is_region(region) {
         Ok(region.to_owned())
     } else {
         Err(format!(
-            "`{entry}`: `{region}` is not a Region (such as eu-west-1)"
+            "`{entry}`: `{region}` is not a Region name (AREA[-PARTITION]-DIRECTION-N, such as \
+             eu-west-1, us-gov-west-1, cn-north-1)"
         ))
     }
 }
@@ -177,5 +213,38 @@ mod tests {
         assert!(within(None, Some("us-east-1")).holds(&home));
         assert!(!within(Some("222233334444"), Some("us-east-1")).holds(&network));
         assert!(is_region("ap-southeast-2") && !is_region("ap-southeast"));
+        for region in [
+            "us-east-1",
+            "eu-central-2",
+            "me-south-1",
+            "us-gov-west-1",
+            "cn-northwest-1",
+            "us-iso-east-1",
+            "us-isob-east-1",
+            "eu-isoe-west-1",
+            "us-isof-south-1",
+            "eusc-de-east-1",
+            "ap-southeast-12",
+        ] {
+            assert!(is_region(region), "{region}");
+        }
+        for not in [
+            "us-east-+1",
+            "us-east-01",
+            "us-east-0",
+            "us-east-100",
+            "US-EAST-1",
+            "us-east",
+            "east-1",
+            "use-east-1",
+            "us-xyz-east-1",
+            "us-gov-up-1",
+            "us-east-1 ",
+            "us--east-1",
+            "us-east-1x",
+            "us-east-١",
+        ] {
+            assert!(!is_region(not), "{not}");
+        }
     }
 }

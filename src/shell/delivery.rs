@@ -1,5 +1,8 @@
 //! Once per delivery: an EventBridge event (a finding or a tick) already handled successfully in
-//! the last 24 hours is answered from its record (`duplicate`: nothing called, nothing sent). The
+//! the last 24 hours is answered from its record (`duplicate`: nothing called, nothing sent). A
+//! delivery is the event's `id` with the digest of what decides the action
+//! (`domain/trigger/delivery.rs`): another event reusing the `id` is acted on, and logged as
+//! `delivery_conflict`. The
 //! claim is a conditional put, so two concurrent deliveries act once: the second fails
 //! (`InProgress`; a tick answers instead), so that Lambda retries it and finds the outcome. A
 //! failed invocation gives its claim up, and one that died leaves it to Lambda's retry of it, which
@@ -13,11 +16,12 @@ use crate::adapters::state::quarantine::QuarantineStore;
 use crate::adapters::state::StateStore;
 use crate::domain::model::ApiError;
 use crate::domain::quarantine::time;
+use crate::domain::trigger::delivery::Delivery;
 use crate::domain::trigger::Trigger;
 use crate::shell::execute::within;
 use crate::shell::handler::{App, HandlerError, Invoked};
 use crate::shell::logging::AUDIT;
-use crate::shell::report::{Duplicate, Response, TriggerInfo};
+use crate::shell::report::{DeliveryConflict, Duplicate, Response, TriggerInfo};
 use std::time::{Duration, Instant};
 
 /// How long a handled event is remembered.
@@ -26,6 +30,7 @@ const REMEMBERED: i64 = 24 * 60 * 60;
 const BOOKKEEPING: Duration = Duration::from_secs(2);
 
 fn warn(step: &str, event_id: &str, e: &ApiError) {
+    // (the event's own id only: the digest says nothing to a person)
     tracing::warn!(
         target: AUDIT,
         event = "delivery_record_failed",
@@ -51,16 +56,17 @@ fn summary(r: &Response) -> String {
 }
 
 impl<A: ClientVpnApi, S: StateStore + QuarantineStore + DeliveryStore> App<A, S> {
-    /// Runs `trigger` unless the event `event_id` was handled (or is being handled) already.
+    /// Runs `trigger` unless `delivery` was handled (or is being handled) already.
     pub(crate) async fn once(
         &self,
-        event_id: Option<&str>,
+        delivery: Option<&Delivery>,
         trigger: &Trigger,
         invoked: Invoked<'_>,
     ) -> Result<Response, HandlerError> {
+        let event_id = delivery.map(|d| d.id.as_str());
         let once = matches!(trigger, Trigger::Findings(_) | Trigger::Sweep(_));
-        let (Some(id), Some(owner), Some(deadline), Some(store), true) = (
-            event_id,
+        let (Some(delivery), Some(owner), Some(deadline), Some(store), true) = (
+            delivery,
             invoked.request_id,
             invoked.deadline,
             &self.store,
@@ -68,18 +74,20 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + DeliveryStore> App<A, S>
         ) else {
             return self.run(trigger, invoked, event_id).await;
         };
-        let deadline = Some(deadline);
+        let id = delivery.id.as_str();
         let now = chrono::Utc::now().timestamp();
         // As long as this invocation may run, and the seconds its answer takes. If it dies,
         // Lambda's retry (same request ID) takes the claim over at once; another delivery waits
         // this long at most.
-        let left = deadline.map_or(0, |d| d.saturating_duration_since(Instant::now()).as_secs());
-        match within(
-            BOOKKEEPING,
-            store.claim(id, owner, now, now + left as i64 + 5),
-        )
-        .await
-        {
+        let left = deadline.saturating_duration_since(Instant::now()).as_secs();
+        let (claim, seen) = futures::join!(
+            within(
+                BOOKKEEPING,
+                store.claim(delivery, owner, now, now + left as i64 + 5)
+            ),
+            within(BOOKKEEPING, store.seen(delivery, now, now + REMEMBERED)),
+        );
+        match claim {
             Ok(Claim::Claimed) => {}
             Ok(Claim::Done {
                 handled_at,
@@ -112,43 +120,74 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + DeliveryStore> App<A, S>
                 // The claim may have been written all the same: give it up if the run fails.
                 let result = self.run(trigger, invoked, event_id).await;
                 if result.is_err() {
-                    let _ = within(BOOKKEEPING, store.abandon(id, owner)).await;
+                    let _ = within(BOOKKEEPING, store.abandon(delivery, owner)).await;
                 }
                 return result;
             }
         }
-        let result = self.run(trigger, invoked, event_id).await;
-        // What is left before the deadline, less a little for the answer itself.
-        let limit = deadline.map_or(BOOKKEEPING, |d| {
-            d.saturating_duration_since(Instant::now())
-                .saturating_sub(Duration::from_millis(200))
-                .min(BOOKKEEPING)
-        });
-        let done = chrono::Utc::now().timestamp();
-        let recorded = match &result {
-            // A dry run changed nothing: the live run that follows must act on the same event.
-            Ok(r) if !r.dry_run => {
-                within(
-                    limit,
-                    store.complete(id, owner, done, &summary(r), done + REMEMBERED),
-                )
-                .await
-            }
-            _ => within(limit, store.abandon(id, owner)).await,
-        };
-        if let Err(e) = recorded {
-            warn(
-                if matches!(&result, Ok(r) if !r.dry_run) {
-                    "complete"
-                } else {
-                    "abandon"
-                },
-                id,
-                &e,
-            );
+        match &seen {
+            Ok(Some(earlier)) => conflict(delivery, earlier),
+            Ok(None) => {}
+            Err(e) => warn("seen", id, e),
         }
+        let mut result = self.run(trigger, invoked, event_id).await;
+        if let (Ok(Some(earlier)), Ok(r)) = (&seen, &mut result) {
+            r.delivery_conflict = Some(DeliveryConflict {
+                event_id: id.to_owned(),
+                digest: delivery.digest.clone(),
+                earlier_digest: earlier.clone(),
+            });
+        }
+        self.record(store, delivery, owner, deadline, &result).await;
         result
     }
+
+    /// Records the run's end: done (remembered), or the claim given up so that a retry acts.
+    async fn record(
+        &self,
+        store: &S,
+        delivery: &Delivery,
+        owner: &str,
+        deadline: Instant,
+        result: &Result<Response, HandlerError>,
+    ) {
+        // What is left before the deadline, less a little for the answer itself.
+        let limit = deadline
+            .saturating_duration_since(Instant::now())
+            .saturating_sub(Duration::from_millis(200))
+            .min(BOOKKEEPING);
+        let done = chrono::Utc::now().timestamp();
+        // A dry run changed nothing: the live run that follows must act on the same event.
+        let (step, recorded) = match result {
+            Ok(r) if !r.dry_run => (
+                "complete",
+                within(
+                    limit,
+                    store.complete(delivery, owner, done, &summary(r), done + REMEMBERED),
+                )
+                .await,
+            ),
+            _ => (
+                "abandon",
+                within(limit, store.abandon(delivery, owner)).await,
+            ),
+        };
+        if let Err(e) = recorded {
+            warn(step, &delivery.id, &e);
+        }
+    }
+}
+
+/// Another event came with this `id` before: this one is acted on, and said so.
+fn conflict(delivery: &Delivery, earlier: &str) {
+    tracing::warn!(
+        target: AUDIT,
+        event = "delivery_conflict",
+        event_id = delivery.id.as_str(),
+        digest = delivery.digest.as_str(),
+        earlier_digest = earlier,
+        "an event with this id but other contents was delivered before; this one is acted on"
+    );
 }
 
 fn duplicate(event_id: &str, handled_at: Option<String>, summary: String) -> Response {

@@ -99,6 +99,21 @@ impl Budget {
         self.calls.load(Ordering::Relaxed)
     }
 
+    /// The part of this budget a first step may spend so that `reserve` is left for what must
+    /// follow it; its calls count here once [`Budget::absorb`]ed.
+    pub fn leaving(&self, reserve: Duration) -> Budget {
+        let now = Instant::now();
+        Budget::new(
+            self.stop_at
+                .map(|s| s.checked_sub(reserve).unwrap_or(now).max(now)),
+        )
+    }
+
+    /// Counts a part's calls as this budget's.
+    pub fn absorb(&self, part: &Budget) {
+        self.calls.fetch_add(part.calls(), Ordering::Relaxed);
+    }
+
     pub fn expired(&self) -> bool {
         self.stop_at.is_some_and(|t| Instant::now() >= t)
     }

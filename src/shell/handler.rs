@@ -9,8 +9,10 @@ use crate::adapters::state::deliveries::DeliveryStore;
 use crate::adapters::state::quarantine::QuarantineStore;
 use crate::adapters::state::StateStore;
 use crate::adapters::targets::Targets;
+use crate::domain::json::parse::Parsed;
 use crate::domain::json::DecodeError;
 use crate::domain::targets::Within;
+use crate::domain::trigger::delivery::{delivery, Delivery};
 use crate::domain::trigger::{self, Trigger};
 use crate::shell::config::Config;
 use crate::shell::execute::Budget;
@@ -130,6 +132,15 @@ impl fmt::Display for HandlerError {
     }
 }
 
+fn log_bad_event(e: &DecodeError) {
+    tracing::error!(
+        event = "bad_event",
+        path = e.path.as_str(),
+        error = e.message.as_str(),
+        "bad event"
+    );
+}
+
 /// Failures named in an error's message; the rest are in the response and the log.
 const IN_MESSAGE: usize = 10;
 
@@ -185,9 +196,25 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + DeliveryStore> App<A, S>
             }
             decoded => {
                 let max = self.config.tell.response_max_items;
-                self.report(decoded, trigger::delivery_id(event), invoked)
+                self.report(decoded, delivery(event), invoked)
                     .await
                     .map(|r| serde_json::to_value(r.bounded(max)).expect("responses serialize"))
+            }
+        }
+    }
+
+    /// As [`App::answer`], for an event read from its text (the Lambda runtime's, `invoke`'s): one
+    /// that names a key twice is a bad event, acted on in no reading of it.
+    pub async fn answer_parsed(
+        &self,
+        event: &Parsed,
+        invoked: Invoked<'_>,
+    ) -> Result<Value, HandlerError> {
+        match event.checked() {
+            Ok(value) => self.answer(value, invoked).await,
+            Err(e) => {
+                log_bad_event(&e);
+                Err(HandlerError::BadEvent(e))
             }
         }
     }
@@ -199,7 +226,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + DeliveryStore> App<A, S>
         event: &Value,
         invoked: Invoked<'_>,
     ) -> Result<Response, HandlerError> {
-        self.report(trigger::decode(event), trigger::delivery_id(event), invoked)
+        self.report(trigger::decode(event), delivery(event), invoked)
             .await
     }
 
@@ -220,20 +247,15 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + DeliveryStore> App<A, S>
     async fn report(
         &self,
         decoded: Result<Trigger, DecodeError>,
-        event_id: Option<String>,
+        delivery: Option<Delivery>,
         invoked: Invoked<'_>,
     ) -> Result<Response, HandlerError> {
         let result = match decoded {
-            Ok(trigger) => self.once(event_id.as_deref(), &trigger, invoked).await,
+            Ok(trigger) => self.once(delivery.as_ref(), &trigger, invoked).await,
             Err(e) => Err(HandlerError::BadEvent(e)),
         };
         match &result {
-            Err(HandlerError::BadEvent(e)) => tracing::error!(
-                event = "bad_event",
-                path = e.path.as_str(),
-                error = e.message.as_str(),
-                "bad event"
-            ),
+            Err(HandlerError::BadEvent(e)) => log_bad_event(e),
             Err(HandlerError::CapExceeded { response, .. }) => report::log_summary(response, false),
             Err(HandlerError::Incomplete(response)) => report::log_summary(response, false),
             Err(HandlerError::InProgress { .. }) => {}

@@ -13,7 +13,7 @@ use crate::domain::policy::sweep::{
 };
 use crate::domain::policy::{observe, Limits, SweepPolicy, Track};
 use crate::domain::trigger::SweepRequest;
-use crate::shell::execute::{CallError, Outcome};
+use crate::shell::execute::{Budget, CallError, Outcome};
 use crate::shell::handler::HandlerError;
 use crate::shell::invocation::Invocation;
 use crate::shell::listing;
@@ -22,10 +22,17 @@ use chrono::{DateTime, Utc};
 use futures::future;
 use futures::stream::{self, StreamExt};
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 /// Conditional writes lost to overlapping runs are retried after re-reading, this many times.
 const SAVE_ATTEMPTS: usize = 3;
+
+/// What a sweep's listing leaves for ending what it judged: a quarter of the time left, at most
+/// 30 s (ending a ceiling's worth of sessions takes a few rounds of calls at `CVPN_CONCURRENCY`).
+fn ending_reserve(left: Duration) -> Duration {
+    (left / 4).min(Duration::from_secs(30))
+}
 
 impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
     /// The policy for this run: the configured one with the schedule's overrides.
@@ -102,7 +109,14 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
         else {
             return Ok(());
         };
-        let (verdicts, errors) = self.judge_pages(&endpoints, &policy, now).await;
+        // Listing a large fleet may take until the deadline: what it has judged by then is still
+        // ended, in the time kept back for it, and what it could not list is recorded.
+        let left = self.budget.stop_at().map_or(Duration::ZERO, |s| {
+            s.saturating_duration_since(Instant::now())
+        });
+        let listing = self.budget.leaving(ending_reserve(left));
+        let (verdicts, errors) = self.judge_pages(&endpoints, &policy, now, &listing).await;
+        self.budget.absorb(&listing);
         errors
             .into_iter()
             .for_each(|e| self.response.step_failed(e));
@@ -149,13 +163,14 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
         endpoints: &[Endpoint],
         policy: &SweepPolicy,
         now: DateTime<Utc>,
+        budget: &Budget,
     ) -> (Verdicts, Vec<CallError>) {
         let config = &self.app.config;
         let writes = &Semaphore::new(config.concurrency.max(1));
         let is_protected = |name: &str| config.is_protected(name);
         let is_protected = &is_protected;
         let store = self.app.store.as_ref().filter(|_| policy.tracks_idle());
-        listing::connection_pages(&self.app.api, endpoints, config.concurrency, &self.budget)
+        listing::connection_pages(&self.app.api, endpoints, config.concurrency, budget)
             .map(|page| async move {
                 let mut page = match page {
                     Ok(page) => page,
@@ -169,7 +184,10 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
                     c.observed = c.observed.filter(|o| *o <= latest);
                 }
                 let (tracks, errors) = match store {
-                    Some(store) => self.observe_page(store, &page, policy, now, writes).await,
+                    Some(store) => {
+                        self.observe_page(store, &page, policy, now, (writes, budget))
+                            .await
+                    }
                     None => (HashMap::new(), Vec::new()),
                 };
                 (judge_page(page, &tracks, policy, now, is_protected), errors)
@@ -188,18 +206,17 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
 
     /// Brings the idle track of a page's active connections under an idle limit up to date,
     /// writing new activity marks conditionally, each connection's writes under a permit of
-    /// `writes`. Without readable state, idle is not judged on this page this tick.
+    /// `writes` and within the listing's `budget`. Without readable state, idle is not judged on this page this tick.
     async fn observe_page(
         &self,
         store: &S,
         page: &[Connection],
         policy: &SweepPolicy,
         now: DateTime<Utc>,
-        writes: &Semaphore,
+        (writes, budget): (&Semaphore, &Budget),
     ) -> (HashMap<String, Track>, Vec<CallError>) {
         // A dry run reads the state but writes none: it must not change what later runs decide.
         let write = !self.response.dry_run;
-        let budget = &self.budget;
         let tracked: Vec<&Connection> = page
             .iter()
             .filter(|c| {

@@ -51,6 +51,18 @@ fn failed(mut n: Notification, e: ApiError) -> Notification {
     n
 }
 
+/// Why a finding's note was left as it is, with what ours would have said.
+fn note_kept(ours: &str) -> ApiError {
+    ApiError {
+        code: "NoteKept".into(),
+        message: format!(
+            "the finding's note is a person's and ours does not fit beside it in the {} characters \
+             Security Hub keeps, so their note was left as it is; ours: {ours}",
+            note::MAX_NOTE
+        ),
+    }
+}
+
 /// Runs `call` in whatever is left before the margin, and never more than a few seconds.
 async fn in_time<T>(
     stop_at: Option<Instant>,
@@ -137,7 +149,7 @@ impl<A: ClientVpnApi, S> App<A, S> {
                 bus.name(),
                 Some(kind.as_str().into()),
             );
-            let body = serde_json::to_string(&detail).expect("details serialize");
+            let body = outcome::sent(&detail).to_string();
             Some(
                 match in_time(stop_at, bus.put(kind.as_str(), &body)).await {
                     Ok(id) => Notification {
@@ -158,17 +170,19 @@ impl<A: ClientVpnApi, S> App<A, S> {
                     &note.finding_id,
                     workflow.map(str::to_owned),
                 );
-                Some(
-                    match in_time(
-                        stop_at,
-                        note_finding(client, &note.finding, &note.text, workflow),
-                    )
-                    .await
-                    {
-                        Ok(()) => n,
-                        Err(e) => failed(n, e),
-                    },
-                )
+                let text = note.text.as_deref();
+                let sent = match (text, workflow) {
+                    (None, None) => Ok(()),
+                    _ => {
+                        in_time(stop_at, note_finding(client, &note.finding, text, workflow)).await
+                    }
+                };
+                Some(match (sent, text) {
+                    (Err(e), _) => failed(n, e),
+                    (Ok(()), Some(_)) => n,
+                    // People's note stays as they wrote it; ours is told here instead.
+                    (Ok(()), None) => failed(n, note_kept(&note.ours)),
+                })
             })
             .buffer_unordered(NOTES_AT_ONCE)
             .collect::<Vec<_>>();

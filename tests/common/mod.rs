@@ -356,6 +356,8 @@ pub type Meanwhile<'a> = (Box<dyn Fn(&Service) + Send + Sync + 'a>, &'a Service)
 pub struct Faulty<'a> {
     pub inner: Ec2,
     pub unlistable: Option<&'static str>,
+    /// An endpoint whose listing never answers: only a deadline ends the wait.
+    pub hanging: Option<&'static str>,
     pub unanswered: bool,
     pub meanwhile: Option<Meanwhile<'a>>,
     pub done: AtomicBool,
@@ -366,6 +368,7 @@ impl Faulty<'_> {
         Self {
             inner,
             unlistable: None,
+            hanging: None,
             unanswered: false,
             meanwhile: None,
             done: AtomicBool::new(false),
@@ -388,6 +391,9 @@ impl ClientVpnApi for Faulty<'_> {
                 code: "InternalError".into(),
                 message: "injected".into(),
             });
+        }
+        if self.hanging == Some(endpoint_id) {
+            std::future::pending::<()>().await;
         }
         self.inner.connections_page(endpoint_id, token).await
     }

@@ -102,21 +102,34 @@ fn finding_ids(item: &Item) -> Vec<String> {
 
 impl Dynamo {
     /// The hold an item under a quarantine key stands for. Its subject is the key's (what the
-    /// handler looked up). An item whose times cannot be read was still put there to keep someone
-    /// out: it holds, with no end, and says so at error level.
+    /// handler looked up). Its end alone decides whether it holds: an item whose end cannot be
+    /// read was still put there to keep someone out, so it holds with no end, and says so at
+    /// error level; one whose start cannot be read holds until its end, and says so too.
     fn hold_of(&self, item: &Item) -> Option<Hold> {
         let subject = subject_of(item, KEY_PREFIX)?;
-        let times = number::<i64>(item, "since").zip(number::<i64>(item, "expiresAt"));
-        if times.is_none() {
-            tracing::error!(
-                event = "state_item_unreadable",
-                table = self.table.as_str(),
-                kind = subject.kind.as_str(),
-                name = subject.name.as_str(),
-                "a quarantine item without readable since/expiresAt; treated as a hold with no end"
-            );
+        let since = number::<i64>(item, "since");
+        let until = number::<i64>(item, "expiresAt");
+        for (field, missing, meaning) in [
+            (
+                "expiresAt",
+                until.is_none(),
+                "treated as a hold with no end",
+            ),
+            ("since", since.is_none(), "it holds until its end"),
+        ] {
+            if missing {
+                tracing::error!(
+                    event = "state_item_unreadable",
+                    table = self.table.as_str(),
+                    kind = subject.kind.as_str(),
+                    name = subject.name.as_str(),
+                    field,
+                    "a quarantine item without a readable {field}; {meaning}"
+                );
+            }
         }
-        let (since, until) = times.unwrap_or((0, i64::MAX));
+        let until = until.unwrap_or(i64::MAX);
+        let since = since.unwrap_or(0);
         Some(Hold {
             subject,
             since,

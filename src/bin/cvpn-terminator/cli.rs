@@ -1,6 +1,7 @@
 //! The command line: the same handler as under Lambda, and the commands people reach for during
 //! an incident (listing connections, ending a user's sessions, the quarantine, the wiring check).
 
+use cvpn_terminator::domain::json::parse::Parsed;
 use cvpn_terminator::domain::model::Endpoint;
 use cvpn_terminator::domain::quarantine;
 use cvpn_terminator::shell::execute::{Budget, CallError};
@@ -73,15 +74,13 @@ pub async fn run(
             let path =
                 value(&opts, "--event").ok_or("invoke needs --event FILE (or - for stdin)")?;
             let text = if path == "-" {
-                let mut s = String::new();
-                std::io::stdin()
-                    .read_to_string(&mut s)
-                    .map_err(|e| format!("stdin: {e}"))?;
-                s
+                read_event(std::io::stdin().lock()).map_err(|e| format!("stdin: {e}"))?
             } else {
-                std::fs::read_to_string(&path).map_err(|e| format!("--event {path}: {e}"))?
+                let file =
+                    std::fs::File::open(&path).map_err(|e| format!("--event {path}: {e}"))?;
+                read_event(file).map_err(|e| format!("--event {path}: {e}"))?
             };
-            let event: Value = serde_json::from_str(&text)
+            let event: Parsed = serde_json::from_slice(&text)
                 .map_err(|e| format!("--event {path}: not JSON: {e}"))?;
             Ok(run_handler(app, &event).await)
         }
@@ -105,7 +104,7 @@ pub async fn run(
             if opts.iter().any(|(n, _)| n == "--dry-run") {
                 event.insert("DryRun".into(), json!(true));
             }
-            Ok(run_handler(app, &Value::Object(event)).await)
+            Ok(run_handler(app, &Value::Object(event).into()).await)
         }
         "connections" => {
             let opts = options(rest, &[], &["--endpoint"])?;
@@ -160,8 +159,26 @@ pub async fn run(
     }
 }
 
-async fn run_handler(app: &App<Ec2, Dynamo>, event: &Value) -> ExitCode {
-    match app.answer(event, Default::default()).await {
+/// Lambda refuses an invocation payload over 6 MB; so does `invoke`, before reading any further
+/// (`--event /dev/zero` would otherwise read until memory runs out).
+const MAX_EVENT_BYTES: u64 = 6 * 1024 * 1024;
+
+fn read_event(source: impl Read) -> Result<Vec<u8>, String> {
+    let mut text = Vec::new();
+    source
+        .take(MAX_EVENT_BYTES + 1)
+        .read_to_end(&mut text)
+        .map_err(|e| e.to_string())?;
+    if text.len() as u64 > MAX_EVENT_BYTES {
+        return Err(format!(
+            "over {MAX_EVENT_BYTES} bytes, Lambda's limit for an invocation payload; nothing was done"
+        ));
+    }
+    Ok(text)
+}
+
+async fn run_handler(app: &App<Ec2, Dynamo>, event: &Parsed) -> ExitCode {
+    match app.answer_parsed(event, Default::default()).await {
         Ok(response) => {
             println!(
                 "{}",
@@ -258,7 +275,7 @@ async fn quarantine(
     if let Some(who) = caller(sts).await {
         change.insert("RequestedBy".into(), json!(who));
     }
-    Ok(run_handler(app, &json!({ key: change })).await)
+    Ok(run_handler(app, &json!({ key: change }).into()).await)
 }
 
 /// One line per endpoint in scope: does it call the deployed connect handler? Those that do not

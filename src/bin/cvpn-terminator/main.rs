@@ -12,11 +12,11 @@ use aws_config::BehaviorVersion;
 use cli::USAGE;
 use cvpn_terminator::adapters::notify::{Notifiers, OutcomeBus};
 use cvpn_terminator::adapters::targets::ec2_targets;
+use cvpn_terminator::domain::json::parse::Parsed;
 use cvpn_terminator::shell::handler::Invoked;
 use cvpn_terminator::shell::logging;
 use cvpn_terminator::{App, Config, Dynamo};
 use lambda_runtime::{service_fn, LambdaEvent};
-use serde_json::Value;
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -92,9 +92,9 @@ async fn main() -> ExitCode {
     if lambda {
         let app = &app;
         let unconfigured = unconfigured.as_deref();
-        let handler = service_fn(move |event: LambdaEvent<Value>| async move {
+        let handler = service_fn(move |event: LambdaEvent<Parsed>| async move {
             if let Some(problem) = unconfigured {
-                let decoded = cvpn_terminator::domain::trigger::decode(&event.payload);
+                let decoded = cvpn_terminator::domain::trigger::decode(&event.payload.value);
                 if !matches!(
                     decoded,
                     Ok(cvpn_terminator::domain::trigger::Trigger::Connect(_))
@@ -126,7 +126,7 @@ async fn main() -> ExitCode {
                 // arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME
                 account: event.context.invoked_function_arn.split(':').nth(4),
             };
-            app.answer(&event.payload, invoked)
+            app.answer_parsed(&event.payload, invoked)
                 .await
                 .map_err(lambda_runtime::Diagnostic::from)
         });

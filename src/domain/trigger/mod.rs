@@ -5,6 +5,7 @@
 
 pub mod asff;
 pub mod connect;
+pub mod delivery;
 pub mod direct;
 pub mod evidence;
 pub mod guardduty;
@@ -103,6 +104,16 @@ pub struct Finding {
     pub note_key: Option<String>,
     /// Why it is a posture or compliance finding (`posture.rs`), which never acts.
     pub posture: Option<String>,
+    /// The note the finding carries as the event shows it (ASFF `Note`): a person's words, kept
+    /// when ours is added. `None` when the event does not show the note (GuardDuty's copies).
+    pub note: Option<ExistingNote>,
+}
+
+/// A note on a finding: its text and who wrote it (`UpdatedBy`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExistingNote {
+    pub text: String,
+    pub by: String,
 }
 
 /// Who the function's notes on findings are by.
@@ -124,16 +135,6 @@ client connect handler request";
 
 /// Decodes one finding of a format; the time is the envelope's, for findings that give none.
 type DecodeFinding = fn(&At, Option<DateTime<Utc>>) -> Result<Finding, DecodeError>;
-
-/// The EventBridge event's `id`, the same on every delivery of one event (not on a republished
-/// finding, which is a new event).
-pub fn delivery_id(event: &Value) -> Option<String> {
-    let root = At::root(event);
-    root.get("detail-type")?;
-    root.get("source")?;
-    let id = root.get("id")?.value.as_str()?.trim();
-    (!id.is_empty()).then(|| id.to_owned())
-}
 
 pub fn decode(event: &Value) -> Result<Trigger, DecodeError> {
     let root = At::root(event);

@@ -18,6 +18,13 @@ pub enum HoldOutcome {
     NotHeld,
 }
 
+impl HoldOutcome {
+    /// Whether the quarantine is other than it was (a hold only kept is not).
+    pub fn changed(self) -> bool {
+        matches!(self, Self::Placed | Self::Extended | Self::Released)
+    }
+}
+
 impl From<Held> for HoldOutcome {
     fn from(h: Held) -> Self {
         match h {

@@ -3,6 +3,7 @@
 use super::hold::HoldOutcome;
 use super::outcome::Failure;
 use super::{Entry, FindingInfo, HoldEntry, Response};
+use crate::domain::text::plain;
 use std::collections::BTreeSet;
 
 /// Names in a one-line summary before the rest are counted.
@@ -57,19 +58,6 @@ pub fn names(r: &Response) -> Vec<String> {
     names.sort();
     names.dedup();
     names
-}
-
-/// Text a finding carries (its types, the names in it), as people will read it: one line, and
-/// never a link, which a product that imports findings could aim anywhere.
-pub fn plain(text: &str) -> String {
-    let line: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if line.contains("://") || line.to_ascii_lowercase().contains("www.") {
-        return "(withheld: it looks like a link)".into();
-    }
-    line
 }
 
 fn listed(names: &[String]) -> String {
@@ -187,29 +175,11 @@ pub fn reason(r: &Response) -> String {
                 .as_deref()
                 .map(|a| format!(", custom action {}", plain(a)))
                 .unwrap_or_default();
-            return format!("{kind} ({}{action}){more}", first.severity_label);
+            return format!("{kind} ({}{action}){more}", plain(&first.severity_label));
         }
     };
     match &t.reason {
         Some(why) => format!("{by}: {}", plain(why)),
         None => by.into(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn text_from_findings_reaches_people_as_one_line_and_never_as_a_link() {
-        assert_eq!(plain("TTPs/Initial Access/x"), "TTPs/Initial Access/x");
-        assert_eq!(plain("a\nb\u{7}c"), "a b c");
-        for link in [
-            "Re-enrol at https://evil.example/x",
-            "see WWW.evil.example",
-            "hxxp://x",
-        ] {
-            assert_eq!(plain(link), "(withheld: it looks like a link)", "{link}");
-        }
     }
 }

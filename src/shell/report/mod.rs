@@ -45,6 +45,10 @@ pub struct Response {
     /// The event was handled already (or, for a tick, is being handled): nothing was called.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duplicate: Option<Duplicate>,
+    /// Another event with this `id` but other contents was delivered before; this one was acted
+    /// on (`delivery_conflict`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_conflict: Option<DeliveryConflict>,
     /// What people were told (the outcome event, notes on findings), sent or failed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notifications: Vec<Notification>,
@@ -92,6 +96,16 @@ pub struct Notification {
     pub error_code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct DeliveryConflict {
+    /// The EventBridge event's `id`.
+    pub event_id: String,
+    /// This event's digest (`domain/trigger/delivery.rs`).
+    pub digest: String,
+    /// The digest of the event delivered before it with the same `id`.
+    pub earlier_digest: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]

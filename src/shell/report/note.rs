@@ -1,27 +1,69 @@
 //! The note a Security Hub finding gets: what was ended, what was quarantined and until when, and
-//! whether the finding's workflow moves on. Pure.
+//! whether the finding's workflow moves on. A finding keeps one note, so a note people wrote is
+//! never replaced: ours is added after their words when both fit in what Security Hub keeps, and
+//! otherwise their note is left as it is and ours is told in the log line and the response
+//! (`NoteKept`). A run that changed nothing (the same sessions ended before, a hold only kept)
+//! writes no note. Pure.
 
-use super::hold::HoldOutcome;
-use super::lines::{names_of, plain, plural};
+use super::lines::{names_of, plural};
 use super::outcome::Failure;
 use super::{Entry, Response};
 use crate::domain::model::{clip, Reason};
+use crate::domain::text::plain;
 use crate::domain::trigger::own_note::note_marker;
-use crate::domain::trigger::{FindingEvent, FindingSource, SecurityHubRef};
+use crate::domain::trigger::{
+    ExistingNote, FindingEvent, FindingSource, SecurityHubRef, NOTE_AUTHOR,
+};
 use crate::shell::config::{Tell, Workflow};
 use std::collections::BTreeSet;
 
-/// Security Hub keeps at most 512 characters of a note.
+/// Security Hub keeps at most 512 characters of a note (`NoteUpdate.Text`); counted here in
+/// bytes, which are never fewer.
 pub const MAX_NOTE: usize = 512;
+/// Between the words people wrote and ours.
+const AFTER_THEIRS: &str = "\n\n";
+/// The least of ours worth adding after people's words; with less room their note is left alone.
+const LEAST_OF_OURS: usize = 64;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Note {
     /// The finding's ID as the event gave it.
     pub finding_id: String,
     pub finding: SecurityHubRef,
-    pub text: String,
+    /// The note to write: people's words, then ours; `None` when ours does not fit beside theirs
+    /// and their note is left as it is.
+    pub text: Option<String>,
+    /// What we would say, for where it is not lost when the note is left alone.
+    pub ours: String,
     /// Set only when everything the finding asked for was done.
     pub workflow: Option<Workflow>,
+}
+
+/// The note to write: what people wrote (on a note of ours, what they had written before it),
+/// then ours, cut to what is left; the marker stays whole, since it is how Security Hub's event
+/// for this note is known. `None` when less than [`LEAST_OF_OURS`] would fit beside their words.
+fn compose(existing: Option<&ExistingNote>, ours: &str, marker: &str) -> Option<String> {
+    let theirs = match existing {
+        None => "",
+        Some(n) if n.by == NOTE_AUTHOR => {
+            let start = format!("{AFTER_THEIRS}{NOTE_AUTHOR} ");
+            n.text.rfind(&start).map_or("", |at| &n.text[..at])
+        }
+        Some(n) => n.text.as_str(),
+    };
+    if theirs.trim().is_empty() {
+        return Some(format!(
+            "{} {marker}",
+            clip(ours, MAX_NOTE - marker.len() - 1)
+        ));
+    }
+    let room = MAX_NOTE
+        .checked_sub(theirs.len() + AFTER_THEIRS.len() + marker.len() + 1)
+        .filter(|room| *room >= LEAST_OF_OURS)?;
+    Some(format!(
+        "{theirs}{AFTER_THEIRS}{} {marker}",
+        clip(ours, room)
+    ))
 }
 
 /// Whether the finding was set aside before matching (closed, untrusted, below the bar, out of
@@ -79,7 +121,7 @@ fn text(r: &Response, id: &str, failure: Option<&Failure>) -> Option<(String, bo
     let holds: Vec<_> = r
         .quarantine
         .iter()
-        .filter(|h| h.finding_id.as_deref() == Some(id) && h.outcome != HoldOutcome::NotHeld)
+        .filter(|h| h.finding_id.as_deref() == Some(id) && h.outcome.changed())
         .collect();
     let mut parts = Vec::new();
     if !ended.is_empty() {
@@ -108,7 +150,11 @@ fn text(r: &Response, id: &str, failure: Option<&Failure>) -> Option<(String, bo
             .collect();
         parts.push(format!("quarantined {}", held.join(", ")));
     }
-    if before > 0 {
+    // A refusal by the cap is every finding's; another finding's fault is not this one's.
+    let told = failure.filter(|f| f.kind == "CapExceeded" || !faults.is_empty());
+    // The same sessions ended before and a hold only kept: nothing new to say.
+    let news = !(ended.is_empty() && holds.is_empty() && faults.is_empty() && told.is_none());
+    if before > 0 && news {
         parts.push(format!("{} already ended", plural(before, "session")));
     }
     if !faults.is_empty() {
@@ -127,8 +173,7 @@ fn text(r: &Response, id: &str, failure: Option<&Failure>) -> Option<(String, bo
             codes.into_iter().collect::<Vec<_>>().join(", ")
         ));
     }
-    // A refusal by the cap is every finding's; another finding's fault is not this one's.
-    if let Some(f) = failure.filter(|f| f.kind == "CapExceeded" || !faults.is_empty()) {
+    if let Some(f) = told {
         parts.push(failed(f));
     }
     if parts.is_empty() {
@@ -160,12 +205,11 @@ pub fn notes(
             let finding = f.securityhub.clone()?;
             let marker = note_marker(f.note_key.as_deref()?);
             let (text, complete) = text(r, &f.id, failure)?;
-            // The marker stays whole: it is how Security Hub's event for this note is known.
-            let body = clip(&text, MAX_NOTE - marker.len() - 1);
             Some(Note {
                 finding_id: f.id.clone(),
                 finding,
-                text: format!("{body} {marker}"),
+                text: compose(f.note.as_ref(), &text, &marker),
+                ours: text,
                 workflow: tell.workflow.filter(|_| complete),
             })
         })
@@ -173,150 +217,5 @@ pub fn notes(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::trigger::{Evidence, Finding};
-
-    fn finding(id: &str, securityhub: bool) -> Finding {
-        Finding {
-            id: id.into(),
-            types: vec![],
-            severity: 8.0,
-            severity_label: "HIGH".into(),
-            closed: None,
-            product: None,
-            account: None,
-            region: None,
-            evidence: Evidence::default(),
-            own_note: None,
-            note_key: securityhub.then(|| "k".into()),
-            posture: None,
-            securityhub: securityhub.then(|| SecurityHubRef {
-                id: id.into(),
-                product_arn: "arn:aws:securityhub:eu-west-1::product/aws/guardduty".into(),
-            }),
-        }
-    }
-
-    fn event(source: FindingSource, findings: Vec<Finding>) -> FindingEvent {
-        FindingEvent {
-            source,
-            action_name: None,
-            findings,
-            bad: vec![],
-            time: None,
-        }
-    }
-
-    fn ended(n: usize, finding: &str) -> Entry {
-        Entry {
-            connection_id: Some(format!("cvpn-connection-{n:017x}")),
-            username: Some("alice".into()),
-            finding_id: Some(finding.into()),
-            ..Entry::default()
-        }
-    }
-
-    #[test]
-    fn each_finding_is_told_only_what_it_led_to() {
-        let e = event(
-            FindingSource::SecurityHubImported,
-            vec![finding("a", true), finding("b", true), finding("c", false)],
-        );
-        let r = Response {
-            terminated: vec![ended(1, "a"), ended(2, "c")],
-            ..Response::default()
-        };
-        let notes = notes(&e, &r, None, &Tell::default());
-        assert_eq!(
-            notes.len(),
-            1,
-            "b led to nothing, c has no Security Hub copy"
-        );
-        assert_eq!(notes[0].finding_id, "a");
-        assert_eq!(
-            notes[0].text,
-            "cvpn-terminator ended 1 Client VPN session of alice (cvpn-connection-00000000000000001). [cvpn-terminator k]"
-        );
-        assert_eq!(notes[0].workflow, Some(Workflow::Notified));
-    }
-
-    #[test]
-    fn a_finding_not_fully_acted_on_keeps_its_workflow() {
-        let e = event(
-            FindingSource::SecurityHubCustomAction,
-            vec![finding("a", true)],
-        );
-        let r = Response {
-            terminated: vec![ended(1, "a")],
-            failed: vec![Entry {
-                error_code: Some("InternalError".into()),
-                ..ended(2, "a")
-            }],
-            ..Response::default()
-        };
-        let notes = notes(&e, &r, None, &Tell::default());
-        assert!(notes[0]
-            .text
-            .ends_with("; 1 session not ended yet (InternalError). [cvpn-terminator k]"));
-        assert_eq!(notes[0].workflow, None);
-    }
-
-    #[test]
-    fn a_finding_set_aside_is_told_nothing_even_when_the_invocation_fails() {
-        let e = event(
-            FindingSource::SecurityHubCustomAction,
-            vec![finding("a", true), finding("low", true)],
-        );
-        let r = Response {
-            skipped: vec![Entry {
-                finding_id: Some("low".into()),
-                reason: Some(Reason::BelowSeverity),
-                ..Entry::default()
-            }],
-            ..Response::default()
-        };
-        let cap = Failure {
-            kind: "CapExceeded".into(),
-            message: "refused: … cvpn-connection-… of other findings …".into(),
-        };
-        let notes = notes(&e, &r, Some(&cap), &Tell::default());
-        assert_eq!(notes.len(), 1);
-        assert_eq!(notes[0].finding_id, "a");
-        assert!(
-            !notes[0].text.contains("cvpn-connection"),
-            "{}",
-            notes[0].text
-        );
-        assert_eq!(notes[0].workflow, None);
-    }
-
-    #[test]
-    fn a_long_note_is_cut_to_what_security_hub_keeps() {
-        let e = event(FindingSource::SecurityHubImported, vec![finding("a", true)]);
-        let r = Response {
-            terminated: (0..100).map(|n| ended(n, "a")).collect(),
-            ..Response::default()
-        };
-        let notes = notes(&e, &r, None, &Tell::default());
-        assert!(notes[0].text.len() <= MAX_NOTE && notes[0].text.len() > MAX_NOTE - 8);
-        assert!(notes[0].text.ends_with(" [cvpn-terminator k]"));
-    }
-
-    #[test]
-    fn guardduty_findings_are_noted_only_when_asked() {
-        let e = event(FindingSource::GuardDuty, vec![finding("a", true)]);
-        let mut r = Response {
-            terminated: vec![ended(1, "a")],
-            ..Response::default()
-        };
-        assert!(notes(&e, &r, None, &Tell::default()).is_empty());
-        let asked = Tell {
-            guardduty_notes: true,
-            ..Tell::default()
-        };
-        assert_eq!(notes(&e, &r, None, &asked).len(), 1);
-        r.dry_run = true;
-        assert!(notes(&e, &r, None, &asked).is_empty());
-    }
-}
+#[path = "note_tests.rs"]
+mod tests;

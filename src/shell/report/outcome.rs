@@ -1,11 +1,12 @@
 //! The outcome event: one per invocation that did something (or failed), built from its response.
 //! Pure. Field names are a stable interface: rules, input transformers and chat tools read them.
 
-use super::hold::HoldOutcome;
 use super::lines::{lead, names, reason, summary};
 use super::{Counts, Entry, FindingInfo, HoldEntry, Response};
 use crate::domain::model::clip;
+use crate::domain::text::plain;
 use serde::Serialize;
+use serde_json::Value;
 
 /// What kind of work the invocation did, which names the event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,10 +131,8 @@ pub struct Detail {
 pub fn detail_type(work: Work, r: &Response, failed: bool) -> Option<DetailType> {
     let ended =
         !(r.terminated.is_empty() && r.unplanned.is_empty() && r.would_terminate.is_empty());
-    let held = r
-        .quarantine
-        .iter()
-        .any(|h| h.outcome != HoldOutcome::NotHeld);
+    // A hold only kept is no change: nothing new to tell.
+    let held = r.quarantine.iter().any(|h| h.outcome.changed());
     match work {
         Work::Incident if failed => Some(DetailType::TerminationFailed),
         Work::Incident if ended => Some(DetailType::SessionsTerminated),
@@ -242,9 +241,36 @@ pub fn build(
     }
 }
 
-/// The detail's size as EventBridge counts it (UTF-8 bytes of the JSON).
+/// The detail's size as EventBridge counts it (UTF-8 bytes of the JSON sent).
 pub fn size(detail: &Detail) -> usize {
-    serde_json::to_vec(detail).map_or(usize::MAX, |v| v.len())
+    serde_json::to_vec(&sent(detail)).map_or(usize::MAX, |v| v.len())
+}
+
+/// Fields that carry no text from outside: the links the function built, and EC2's and
+/// Lambda's own identifiers and addresses.
+const AS_BUILT: [&str; 5] = [
+    "link",
+    "client_ip",
+    "connection_id",
+    "endpoint_id",
+    "request_id",
+];
+
+/// The detail as it is sent: every other text field (and each item of a list of them) as people
+/// may read it (`text::plain`), whichever field a rule or a chat tool shows.
+pub fn sent(detail: &Detail) -> Value {
+    let mut value = serde_json::to_value(detail).expect("details serialize");
+    clean(&mut value, None);
+    value
+}
+
+fn clean(value: &mut Value, key: Option<&str>) {
+    match value {
+        Value::String(s) if !key.is_some_and(|k| AS_BUILT.contains(&k)) => *s = plain(s),
+        Value::Array(items) => items.iter_mut().for_each(|i| clean(i, key)),
+        Value::Object(map) => map.iter_mut().for_each(|(k, v)| clean(v, Some(k.as_str()))),
+        _ => {}
+    }
 }
 
 #[cfg(test)]

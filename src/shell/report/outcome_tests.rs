@@ -1,5 +1,7 @@
+use super::super::hold::HoldOutcome;
 use super::*;
 use crate::domain::quarantine::SubjectKind;
+use crate::domain::text::tests::{breaks_lines, hostile};
 use proptest::prelude::*;
 
 fn entry(n: usize, user: &str) -> Entry {
@@ -174,6 +176,69 @@ proptest! {
                 ended + holds + names(&r).len() + 2);
         } else {
             prop_assert!(ended == 0 && holds == 0);
+        }
+    }
+}
+
+/// Every string of the sent event, with the field it is in.
+fn strings<'a>(v: &'a Value, key: &'a str, out: &mut Vec<(&'a str, &'a str)>) {
+    match v {
+        Value::String(s) => out.push((key, s)),
+        Value::Array(items) => items.iter().for_each(|i| strings(i, key, out)),
+        Value::Object(map) => map.iter().for_each(|(k, v)| strings(v, k, out)),
+        _ => {}
+    }
+}
+
+proptest! {
+    /// Hostile text in every field a finding, a request or a VPN client writes reaches people as
+    /// neither a link, a mention, markup nor a second line: not in the one-line summary and
+    /// reason, and not in any text field of the outcome event.
+    #[test]
+    fn no_hostile_text_reaches_people(
+        texts in prop::collection::vec(hostile(), 12),
+        failed in any::<bool>(),
+    ) {
+        let t = |i: usize| texts[i].0.clone();
+        let mut r = incident(2);
+        r.trigger.action_name = Some(t(0));
+        r.trigger.reason = Some(t(1));
+        r.trigger.findings[0].types = vec![t(2)];
+        r.trigger.findings[0].severity_label = t(3);
+        r.trigger.findings[0].account = Some(t(4));
+        r.trigger.findings[0].region = Some(t(5));
+        r.trigger.findings[0].id = t(6);
+        r.terminated[0].username = Some(t(7));
+        r.terminated[1].common_name = Some(t(8));
+        r.terminated[1].person = Some(t(9));
+        r.terminated[0].message = Some(t(10));
+        r.quarantine = vec![HoldEntry {
+            reason: Some(t(11)),
+            requested_by: Some(t(11)),
+            ..hold(&t(7), HoldOutcome::Placed)
+        }];
+        let failure = failed.then(|| Failure { kind: "Incomplete".into(), message: t(1) });
+        let work = Work::Incident;
+        for source in ["guard_duty", "direct"] {
+            r.trigger.source = source.into();
+            let (_, d) = build(work, &r, failure.as_ref(), Context::default()).unwrap();
+            let sent = sent(&d);
+            let mut all = vec![("summary line", summary(&r, failure.as_ref())), ("reason line", reason(&r))];
+            let mut fields = Vec::new();
+            strings(&sent, "detail", &mut fields);
+            all.extend(
+                fields
+                    .into_iter()
+                    .filter(|(k, _)| *k != "link")
+                    .map(|(k, s)| (k, s.to_owned())),
+            );
+            for (field, text) in all {
+                for (_, host) in &texts {
+                    let label = host.split('.').next().unwrap();
+                    prop_assert!(!text.contains(label), "{}: {:?}", field, text);
+                }
+                prop_assert!(!breaks_lines(&text), "{}: {:?}", field, text);
+            }
         }
     }
 }

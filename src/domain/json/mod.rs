@@ -1,6 +1,8 @@
 //! Reading events as JSON while keeping the path of each value, so an error can say exactly which
 //! field was wrong (`event.detail.findings[0].Severity.Label: expected a string, found a number`).
 
+pub mod parse;
+
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
 use std::fmt;

@@ -1,0 +1,250 @@
+use super::*;
+use crate::domain::trigger::{Evidence, Finding};
+use crate::shell::report::hold::HoldOutcome;
+use crate::shell::report::HoldEntry;
+
+fn finding(id: &str, securityhub: bool) -> Finding {
+    Finding {
+        id: id.into(),
+        types: vec![],
+        severity: 8.0,
+        severity_label: "HIGH".into(),
+        closed: None,
+        product: None,
+        account: None,
+        region: None,
+        evidence: Evidence::default(),
+        own_note: None,
+        note_key: securityhub.then(|| "k".into()),
+        note: None,
+        posture: None,
+        securityhub: securityhub.then(|| SecurityHubRef {
+            id: id.into(),
+            product_arn: "arn:aws:securityhub:eu-west-1::product/aws/guardduty".into(),
+        }),
+    }
+}
+
+fn event(source: FindingSource, findings: Vec<Finding>) -> FindingEvent {
+    FindingEvent {
+        source,
+        action_name: None,
+        findings,
+        bad: vec![],
+        time: None,
+    }
+}
+
+fn ended(n: usize, finding: &str) -> Entry {
+    Entry {
+        connection_id: Some(format!("cvpn-connection-{n:017x}")),
+        username: Some("alice".into()),
+        finding_id: Some(finding.into()),
+        ..Entry::default()
+    }
+}
+
+#[test]
+fn each_finding_is_told_only_what_it_led_to() {
+    let e = event(
+        FindingSource::SecurityHubImported,
+        vec![finding("a", true), finding("b", true), finding("c", false)],
+    );
+    let r = Response {
+        terminated: vec![ended(1, "a"), ended(2, "c")],
+        ..Response::default()
+    };
+    let notes = notes(&e, &r, None, &Tell::default());
+    assert_eq!(
+        notes.len(),
+        1,
+        "b led to nothing, c has no Security Hub copy"
+    );
+    assert_eq!(notes[0].finding_id, "a");
+    assert_eq!(
+        written(&notes[0]),
+        "cvpn-terminator ended 1 Client VPN session of alice (cvpn-connection-00000000000000001). [cvpn-terminator k]"
+    );
+    assert_eq!(notes[0].workflow, Some(Workflow::Notified));
+}
+
+#[test]
+fn a_finding_not_fully_acted_on_keeps_its_workflow() {
+    let e = event(
+        FindingSource::SecurityHubCustomAction,
+        vec![finding("a", true)],
+    );
+    let r = Response {
+        terminated: vec![ended(1, "a")],
+        failed: vec![Entry {
+            error_code: Some("InternalError".into()),
+            ..ended(2, "a")
+        }],
+        ..Response::default()
+    };
+    let notes = notes(&e, &r, None, &Tell::default());
+    assert!(written(&notes[0])
+        .ends_with("; 1 session not ended yet (InternalError). [cvpn-terminator k]"));
+    assert_eq!(notes[0].workflow, None);
+}
+
+#[test]
+fn a_finding_set_aside_is_told_nothing_even_when_the_invocation_fails() {
+    let e = event(
+        FindingSource::SecurityHubCustomAction,
+        vec![finding("a", true), finding("low", true)],
+    );
+    let r = Response {
+        skipped: vec![Entry {
+            finding_id: Some("low".into()),
+            reason: Some(Reason::BelowSeverity),
+            ..Entry::default()
+        }],
+        ..Response::default()
+    };
+    let cap = Failure {
+        kind: "CapExceeded".into(),
+        message: "refused: … cvpn-connection-… of other findings …".into(),
+    };
+    let notes = notes(&e, &r, Some(&cap), &Tell::default());
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes[0].finding_id, "a");
+    assert!(
+        !written(&notes[0]).contains("cvpn-connection"),
+        "{}",
+        written(&notes[0])
+    );
+    assert_eq!(notes[0].workflow, None);
+}
+
+#[test]
+fn a_long_note_is_cut_to_what_security_hub_keeps() {
+    let e = event(FindingSource::SecurityHubImported, vec![finding("a", true)]);
+    let r = Response {
+        terminated: (0..100).map(|n| ended(n, "a")).collect(),
+        ..Response::default()
+    };
+    let notes = notes(&e, &r, None, &Tell::default());
+    assert!(written(&notes[0]).len() <= MAX_NOTE && written(&notes[0]).len() > MAX_NOTE - 8);
+    assert!(written(&notes[0]).ends_with(" [cvpn-terminator k]"));
+}
+
+#[test]
+fn guardduty_findings_are_noted_only_when_asked() {
+    let e = event(FindingSource::GuardDuty, vec![finding("a", true)]);
+    let mut r = Response {
+        terminated: vec![ended(1, "a")],
+        ..Response::default()
+    };
+    assert!(notes(&e, &r, None, &Tell::default()).is_empty());
+    let asked = Tell {
+        guardduty_notes: true,
+        ..Tell::default()
+    };
+    assert_eq!(notes(&e, &r, None, &asked).len(), 1);
+    r.dry_run = true;
+    assert!(notes(&e, &r, None, &asked).is_empty());
+}
+
+fn written(note: &Note) -> &str {
+    note.text.as_deref().expect("a note to write")
+}
+
+fn noted(existing: Option<ExistingNote>, r: &Response) -> Vec<Note> {
+    let mut f = finding("a", true);
+    f.note = existing;
+    let e = event(FindingSource::SecurityHubImported, vec![f]);
+    notes(&e, r, None, &Tell::default())
+}
+
+fn theirs(text: &str) -> Option<ExistingNote> {
+    Some(ExistingNote {
+        text: text.into(),
+        by: "arn:aws:iam::111122223333:user/analyst".into(),
+    })
+}
+
+#[test]
+fn a_persons_note_is_kept_and_ours_follows_it() {
+    let r = Response {
+        terminated: vec![ended(1, "a")],
+        ..Response::default()
+    };
+    let n = noted(
+        theirs("Looked at this with Dana: real, escalate to IR."),
+        &r,
+    );
+    assert_eq!(
+        written(&n[0]),
+        "Looked at this with Dana: real, escalate to IR.\n\ncvpn-terminator ended 1 Client VPN session of alice (cvpn-connection-00000000000000001). [cvpn-terminator k]"
+    );
+    // On our own note later, their words before it stay and ours is replaced.
+    let ours = Some(ExistingNote {
+        text: written(&n[0]).to_owned(),
+        by: NOTE_AUTHOR.into(),
+    });
+    let again = Response {
+        terminated: vec![ended(2, "a")],
+        ..Response::default()
+    };
+    let n = noted(ours, &again);
+    assert!(written(&n[0]).starts_with("Looked at this with Dana: real, escalate to IR.\n\ncvpn-terminator ended 1 Client VPN session of alice (cvpn-connection-00000000000000002)."));
+    assert_eq!(written(&n[0]).matches("cvpn-terminator ended").count(), 1);
+    // A note of ours alone is replaced whole.
+    let alone = Some(ExistingNote {
+        text: "cvpn-terminator ended 3 sessions. [cvpn-terminator k]".into(),
+        by: NOTE_AUTHOR.into(),
+    });
+    assert!(written(&noted(alone, &again)[0]).starts_with("cvpn-terminator ended 1"));
+}
+
+#[test]
+fn a_persons_long_note_is_left_alone_and_ours_is_kept_aside() {
+    let r = Response {
+        terminated: vec![ended(1, "a")],
+        ..Response::default()
+    };
+    let long = "x".repeat(MAX_NOTE - 40);
+    let n = noted(theirs(&long), &r);
+    assert_eq!(n[0].text, None);
+    assert!(n[0]
+        .ours
+        .starts_with("cvpn-terminator ended 1 Client VPN session"));
+    assert_eq!(n[0].workflow, Some(Workflow::Notified));
+    // With room for some of ours, ours is cut and theirs kept whole.
+    let some = "y".repeat(MAX_NOTE - 150);
+    let n = noted(theirs(&some), &r);
+    let text = written(&n[0]);
+    assert!(text.starts_with(&some) && text.len() <= MAX_NOTE);
+    assert!(text.ends_with(" [cvpn-terminator k]"));
+}
+
+#[test]
+fn a_run_that_changed_nothing_writes_no_note() {
+    let kept = HoldEntry {
+        kind: crate::domain::quarantine::SubjectKind::Username,
+        name: "alice".into(),
+        outcome: HoldOutcome::Kept,
+        until: None,
+        finding_id: Some("a".into()),
+        reason: None,
+        requested_by: None,
+    };
+    let r = Response {
+        skipped: vec![Entry {
+            reason: Some(Reason::AlreadyEnded),
+            ..ended(1, "a")
+        }],
+        quarantine: vec![kept.clone()],
+        ..Response::default()
+    };
+    assert!(noted(theirs("mine"), &r).is_empty());
+    let placed = Response {
+        quarantine: vec![HoldEntry {
+            outcome: HoldOutcome::Placed,
+            ..kept
+        }],
+        ..r
+    };
+    assert!(written(&noted(None, &placed)[0]).contains("1 session already ended"));
+}
