@@ -176,9 +176,13 @@ check("a finding's note and workflow only: every other field BatchUpdateFindings
 check("the workflow status only as the parameter says, the note only as cvpn-terminator",
       any(s.get("Condition", {}).get("StringNotEquals") == {"securityhub:ASFFSyntaxPath/Workflow.Status": {"Ref": "FindingWorkflow"}} for s in notes)
       and any(s.get("Condition", {}).get("StringNotEquals") == {"securityhub:ASFFSyntaxPath/Note.UpdatedBy": "cvpn-terminator"} for s in notes))
-called = set(re.findall(r"\.(put_events|batch_update_findings)\(\)", pathlib.Path("src/adapters/notify.rs").read_text()))
-check("the role grants every call the notifiers make (PutEvents, BatchUpdateFindings)",
-      called == {"put_events", "batch_update_findings"} and put and allowed)
+reads = [s for s in stmts if s["Action"] == "securityhub:GetFindings"]
+check("GetFindings (a GuardDuty copy's note, read before ours is added) only on this account's hub",
+      len(reads) == 1 and reads[0]["Effect"] == "Allow"
+      and reads[0]["Resource"] == allowed[0]["Resource"])
+called = set(re.findall(r"\.(put_events|batch_update_findings|get_findings)\(\)", pathlib.Path("src/adapters/notify.rs").read_text()))
+check("the role grants every call the notifiers make (PutEvents, BatchUpdateFindings, GetFindings)",
+      called == {"put_events", "batch_update_findings", "get_findings"} and put and allowed and reads)
 metric = res["NotificationFailedMetric"]["Properties"]
 check("an alarm on notification_failed",
       metric["FilterPattern"] == '{ $.event = "notification_failed" }'

@@ -62,10 +62,40 @@ fn securityhub(sent: &Sent, unprocessed: bool) -> (aws_sdk_securityhub::Client, 
         .interceptor(
             MockResponseInterceptor::new()
                 .rule_mode(RuleMode::MatchAny)
-                .with_rule(&rule),
+                .with_rule(&rule)
+                .with_rule(&copy_with_a_persons_note()),
         )
         .build();
     (aws_sdk_securityhub::Client::from_conf(config), rule)
+}
+
+/// What an analyst wrote on a GuardDuty finding's Security Hub copy, which its event does not show.
+const ANALYSTS: &str = "Dana: confirmed with the user's manager, keep for IR-2291.";
+
+/// `GetFindings` answering with the copy, carrying the analyst's note.
+fn copy_with_a_persons_note() -> Rule {
+    mock!(aws_sdk_securityhub::Client::get_findings).then_output(|| {
+        let note = aws_sdk_securityhub::types::Note::builder()
+            .text(ANALYSTS)
+            .updated_by("arn:aws:iam::111122223333:user/dana")
+            .updated_at("2026-11-22T10:00:00Z")
+            .build();
+        let finding = aws_sdk_securityhub::types::AwsSecurityFinding::builder()
+            .schema_version("2018-10-08")
+            .id("copy")
+            .product_arn("arn:aws:securityhub:eu-west-1::product/aws/guardduty")
+            .generator_id("guardduty")
+            .aws_account_id("111122223333")
+            .created_at("2026-11-22T09:00:00Z")
+            .updated_at("2026-11-22T09:00:00Z")
+            .title("t")
+            .description("d")
+            .note(note)
+            .build();
+        aws_sdk_securityhub::operation::get_findings::GetFindingsOutput::builder()
+            .findings(finding)
+            .build()
+    })
 }
 
 async fn noted(moto: &Moto, table: &str, tell: Tell, unprocessed: bool) -> (Harness, Sent) {
@@ -189,13 +219,21 @@ async fn a_guardduty_finding_is_noted_on_its_security_hub_copy_only_when_asked()
     };
     let (h, sent) = noted(&moto, "gd-on", on, false).await;
     h.app.handle(&finding).await.unwrap();
+    let sent = sent.lock().unwrap();
     assert_eq!(
-        ids(&sent.lock().unwrap()[0]),
+        ids(&sent[0]),
         vec![(
             finding["detail"]["arn"].as_str().unwrap().to_owned(),
             "arn:aws:securityhub:eu-west-1::product/aws/guardduty".to_owned()
         )]
     );
+    // The copy's note, read first, is a person's: it stays, and ours follows it.
+    let text = sent[0].note().unwrap().text().unwrap();
+    assert!(
+        text.starts_with(&format!("{ANALYSTS}\n\ncvpn-terminator ended 3")),
+        "{text}"
+    );
+    assert!(text.ends_with("[cvpn-terminator copy]"), "{text}");
 }
 
 #[tokio::test]
@@ -293,4 +331,30 @@ async fn security_hubs_event_for_our_own_note_acts_on_nothing_and_notes_nothing(
         "{acted:?}"
     );
     assert!(h.ended().contains(&other));
+}
+
+#[tokio::test]
+async fn a_run_again_on_a_finding_a_person_annotated_changes_nothing_and_writes_nothing() {
+    let moto = Moto::start();
+    let (h, sent) = noted(&moto, "annotated", Tell::default(), false).await;
+    let imported = event("securityhub-imported.json");
+    let first = h.app.handle(&imported).await.unwrap();
+    assert_eq!(first.terminated.len(), 1);
+    assert_eq!(sent.lock().unwrap().len(), 1);
+    // An analyst has since written on the finding; the same finding comes again.
+    let mut again = anew(&imported, "annotated");
+    again["detail"]["findings"][0]["Note"] = serde_json::json!({"Text": ANALYSTS,
+        "UpdatedBy": "arn:aws:iam::111122223333:user/dana", "UpdatedAt": "2026-11-22T09:20:00Z"});
+    let r = h.app.handle(&again).await.unwrap();
+    assert!(r.terminated.is_empty(), "{:?}", r.terminated);
+    assert!(
+        r.quarantine
+            .iter()
+            .all(|q| q.outcome == cvpn_terminator::shell::report::HoldOutcome::Kept),
+        "{:?}",
+        r.quarantine
+    );
+    // Nothing new happened: the analyst's note stays, and nobody is told anything.
+    assert_eq!(sent.lock().unwrap().len(), 1, "no note over the analyst's");
+    assert!(r.notifications.is_empty(), "{:?}", r.notifications);
 }

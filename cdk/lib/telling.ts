@@ -96,6 +96,14 @@ export function addTelling(
         resources: [stack.formatArn({ service: "securityhub", resource: "hub", resourceName: "default" })],
       }),
     );
+    // Reading a GuardDuty finding's Security Hub copy first, so that a person's note on it is
+    // kept (its event does not show the note).
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ["securityhub:GetFindings"],
+        resources: [stack.formatArn({ service: "securityhub", resource: "hub", resourceName: "default" })],
+      }),
+    );
     const deny = (conditions: Record<string, Record<string, string>>) =>
       role.addToPolicy(
         new iam.PolicyStatement({

@@ -255,6 +255,10 @@ test("telling people: outcome events on the default bus, notes on findings, an a
   const allowed = notes.filter((s) => s.Effect === "Allow");
   assert.equal(allowed.length, 1);
   assert.match(arn(allowed[0].Resource), /^arn:aws:securityhub:eu-west-1:111122223333:hub\/default$/);
+  // A GuardDuty copy's note is read before ours is added beside it.
+  const reads = all.filter((s) => s.Action === "securityhub:GetFindings");
+  assert.equal(reads.length, 1);
+  assert.match(arn(reads[0].Resource), /^arn:aws:securityhub:eu-west-1:111122223333:hub\/default$/);
   const denied = notes.filter((s) => s.Effect === "Deny").flatMap((s) => Object.keys(s.Condition.Null ?? {}));
   for (const field of ["Confidence", "Criticality", "RelatedFindings", "Severity.Label", "Types", "UserDefinedFields.key", "UserDefinedFields.value", "VerificationState"]) {
     assert.ok(denied.includes(`securityhub:ASFFSyntaxPath/${field}`), field);

@@ -4,9 +4,10 @@
 
 use crate::adapters::aws::api_error;
 use crate::domain::model::ApiError;
-use crate::domain::trigger::{SecurityHubRef, NOTE_AUTHOR};
+use crate::domain::trigger::{ExistingNote, SecurityHubRef, NOTE_AUTHOR};
 use aws_sdk_securityhub::types::{
-    AwsSecurityFindingIdentifier, NoteUpdate, WorkflowStatus, WorkflowUpdate,
+    AwsSecurityFindingFilters, AwsSecurityFindingIdentifier, NoteUpdate, StringFilter,
+    StringFilterComparison, WorkflowStatus, WorkflowUpdate,
 };
 
 /// The `source` of every outcome event.
@@ -91,6 +92,38 @@ impl OutcomeBus {
             }),
         }
     }
+}
+
+/// The note `finding` carries now (`GetFindings`), for a finding whose event did not show it (a
+/// GuardDuty finding's Security Hub copy): a person's words on it are kept.
+pub async fn current_note(
+    client: &aws_sdk_securityhub::Client,
+    finding: &SecurityHubRef,
+) -> Result<Option<ExistingNote>, ApiError> {
+    let equals = |value: &str| {
+        StringFilter::builder()
+            .value(value)
+            .comparison(StringFilterComparison::Equals)
+            .build()
+    };
+    let filters = AwsSecurityFindingFilters::builder()
+        .id(equals(&finding.id))
+        .product_arn(equals(&finding.product_arn))
+        .build();
+    let out = client
+        .get_findings()
+        .filters(filters)
+        .max_results(1)
+        .send()
+        .await
+        .map_err(api_error)?;
+    let note = out.findings().first().and_then(|f| f.note());
+    Ok(note
+        .map(|n| ExistingNote {
+            text: n.text().unwrap_or_default().to_owned(),
+            by: n.updated_by().unwrap_or_default().to_owned(),
+        })
+        .filter(|n| !n.text.is_empty()))
 }
 
 /// Writes `text` as the note of `finding`, when given, and sets its workflow status, when given.

@@ -5,7 +5,7 @@
 //! in the response, nothing more.
 
 use crate::adapters::ec2::ClientVpnApi;
-use crate::adapters::notify::note_finding;
+use crate::adapters::notify::{current_note, note_finding};
 use crate::domain::console;
 use crate::domain::model::ApiError;
 use crate::domain::trigger::Trigger;
@@ -170,7 +170,15 @@ impl<A: ClientVpnApi, S> App<A, S> {
                     &note.finding_id,
                     workflow.map(str::to_owned),
                 );
-                let text = note.text.as_deref();
+                // A note the event did not show is read first: people's words on it stay.
+                let text = match note.unseen {
+                    false => note.text.clone(),
+                    true => match in_time(stop_at, current_note(client, &note.finding)).await {
+                        Ok(existing) => note.beside(existing.as_ref()),
+                        Err(e) => return Some(failed(n, e)),
+                    },
+                };
+                let text = text.as_deref();
                 let sent = match (text, workflow) {
                     (None, None) => Ok(()),
                     _ => {

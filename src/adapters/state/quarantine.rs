@@ -85,6 +85,42 @@ fn finding_set(hold: &Hold) -> Option<AttributeValue> {
     (!keys.is_empty()).then_some(AttributeValue::Ss(keys))
 }
 
+/// The condition under which a hold in force is extended: it ends sooner, and this is not the
+/// evidence that holds it already (`same_evidence`).
+fn extension(same: Option<&(String, Vec<(String, AttributeValue)>)>) -> String {
+    match same {
+        Some((clause, _)) => format!("expiresAt < :until AND NOT ({clause})"),
+        None => "expiresAt < :until".into(),
+    }
+}
+
+/// When every finding of `hold` is known, with when its activity was last seen: the condition
+/// (and its values) that the hold in force already has them all and was placed or extended after
+/// that activity. Then it is the same evidence again (a run again on an unchanged finding, another
+/// event carrying it): the hold is kept as it is, not moved on by the seconds since. A finding
+/// with newer activity, or a new one, extends it. A person's request (no finding) always does.
+fn same_evidence(hold: &Hold) -> Option<(String, Vec<(String, AttributeValue)>)> {
+    /// Beyond this many findings the condition is not worth its size: the hold is extended.
+    const MOST: usize = 20;
+    if hold.findings.is_empty() || hold.findings.len() > MOST {
+        return None;
+    }
+    let seen = hold
+        .findings
+        .iter()
+        .map(|f| f.seen_at.map(|t| t.timestamp()))
+        .collect::<Option<Vec<i64>>>()?
+        .into_iter()
+        .max()?;
+    let mut clause = vec!["since >= :seen".to_owned()];
+    let mut values = vec![(":seen".to_owned(), AttributeValue::N(seen.to_string()))];
+    for (i, f) in hold.findings.iter().enumerate() {
+        clause.push(format!("contains(findingIds, :same{i})"));
+        values.push((format!(":same{i}"), AttributeValue::S(finding_key(&f.id))));
+    }
+    Some((clause.join(" AND "), values))
+}
+
 fn finding_ids(item: &Item) -> Vec<String> {
     let mut ids: Vec<String> = item
         .get("findingIds")
@@ -163,6 +199,7 @@ impl QuarantineStore for Dynamo {
         let s = |v: &str| AttributeValue::S(v.to_owned());
         let n = |v: i64| AttributeValue::N(v.to_string());
         let findings = finding_set(hold);
+        let same = same_evidence(hold);
         let update = |condition: &str, set_findings: bool| {
             let mut set = vec![
                 "#kind = :kind",
@@ -227,7 +264,11 @@ impl QuarantineStore for Dynamo {
             Err(e) if condition_failed(&e) => {}
             Err(e) => return Err(api_error(e)),
         }
-        match update("expiresAt < :until", false).send().await {
+        let mut extend = update(&extension(same.as_ref()), false);
+        for (name, value) in same.into_iter().flat_map(|(_, values)| values) {
+            extend = extend.expression_attribute_values(name, value);
+        }
+        match extend.send().await {
             Ok(_) => return Ok(Held::Extended),
             Err(e) if condition_failed(&e) => {}
             Err(e) => return Err(api_error(e)),

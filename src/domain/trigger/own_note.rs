@@ -34,6 +34,9 @@ pub fn digest(text: &str) -> String {
     format!("{hash:016x}")
 }
 
+/// The note key of a GuardDuty finding's Security Hub copy, whose ASFF fields we never saw.
+pub const COPY_KEY: &str = "copy";
+
 /// The marker our notes end with: `[cvpn-terminator KEY]`, KEY the finding's [`note_key`], or
 /// `copy` on a GuardDuty finding's Security Hub copy (whose ASFF fields we never saw).
 pub fn note_marker(key: &str) -> String {
@@ -66,7 +69,7 @@ pub fn own_note(at: &At, key: &str) -> Result<Option<String>, DecodeError> {
     if text.ends_with(&note_marker(key)) {
         return Ok(Some(when()));
     }
-    if text.ends_with(&note_marker("copy")) {
+    if text.ends_with(&note_marker(COPY_KEY)) {
         let changed = at.get("UpdatedAt").map(|t| t.time()).transpose()?;
         return Ok(match (noted, changed) {
             (Some(n), Some(c)) if n >= c => Some(when()),

@@ -10,7 +10,7 @@ use super::outcome::Failure;
 use super::{Entry, Response};
 use crate::domain::model::{clip, Reason};
 use crate::domain::text::plain;
-use crate::domain::trigger::own_note::note_marker;
+use crate::domain::trigger::own_note::{note_marker, COPY_KEY};
 use crate::domain::trigger::{
     ExistingNote, FindingEvent, FindingSource, SecurityHubRef, NOTE_AUTHOR,
 };
@@ -35,8 +35,20 @@ pub struct Note {
     pub text: Option<String>,
     /// What we would say, for where it is not lost when the note is left alone.
     pub ours: String,
+    /// How our notes on this finding end (`own_note::note_marker`).
+    pub marker: String,
+    /// The event did not show the finding's note (a GuardDuty finding's Security Hub copy): it is
+    /// read before ours is written ([`Note::beside`]).
+    pub unseen: bool,
     /// Set only when everything the finding asked for was done.
     pub workflow: Option<Workflow>,
+}
+
+impl Note {
+    /// The note to write beside `existing`, the note the finding carries now.
+    pub fn beside(&self, existing: Option<&ExistingNote>) -> Option<String> {
+        compose(existing, &self.ours, &self.marker)
+    }
 }
 
 /// The note to write: what people wrote (on a note of ours, what they had written before it),
@@ -210,6 +222,8 @@ pub fn notes(
                 finding,
                 text: compose(f.note.as_ref(), &text, &marker),
                 ours: text,
+                marker,
+                unseen: f.note_key.as_deref() == Some(COPY_KEY),
                 workflow: tell.workflow.filter(|_| complete),
             })
         })

@@ -1,7 +1,7 @@
 use super::*;
 use crate::domain::trigger::{Evidence, Finding};
-use crate::shell::report::hold::HoldOutcome;
 use crate::shell::report::HoldEntry;
+use crate::shell::report::HoldOutcome;
 
 fn finding(id: &str, securityhub: bool) -> Finding {
     Finding {

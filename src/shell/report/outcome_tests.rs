@@ -1,7 +1,7 @@
-use super::super::hold::HoldOutcome;
 use super::*;
 use crate::domain::quarantine::SubjectKind;
 use crate::domain::text::tests::{breaks_lines, hostile};
+use crate::shell::report::HoldOutcome;
 use proptest::prelude::*;
 
 fn entry(n: usize, user: &str) -> Entry {
