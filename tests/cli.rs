@@ -130,6 +130,37 @@ async fn invoke_reads_stdin_and_fails_on_bad_events_without_calls() {
 }
 
 #[tokio::test]
+async fn invoke_refuses_a_key_named_twice_and_an_event_over_lambdas_limit() {
+    let h = harness(sample_state(), Default::default()).await;
+    let twice = r#"{"Username": "frank", "Reason": "r", "Username": "bob"}"#;
+    let r = run(&h.emulator.url(), &["invoke", "--event", "-"], &[], Some(twice)).await;
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("event.Username: named twice"),
+        "{}",
+        r.stderr
+    );
+    let bad = r.logs.iter().find(|l| l["event"] == "bad_event").unwrap();
+    assert_eq!(bad["path"], "event.Username");
+    // Nested anywhere, too.
+    let nested = r#"{"detail-type": "GuardDuty Finding", "source": "aws.guardduty", "id": "e",
+        "detail": {"resource": {"accessKeyDetails": {"userName": "a", "userName": "b"}}}}"#;
+    let r = run(&h.emulator.url(), &["invoke", "--event", "-"], &[], Some(nested)).await;
+    assert!(
+        r.stderr
+            .contains("event.detail.resource.accessKeyDetails.userName: named twice"),
+        "{}",
+        r.stderr
+    );
+    // /dev/zero never ends: refused once past 6 MB, without reading on.
+    let r = run(&h.emulator.url(), &["invoke", "--event", "/dev/zero"], &[], None).await;
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("over 6291456 bytes"), "{}", r.stderr);
+    assert_eq!(h.api_calls(), 0);
+    assert!(h.ended().is_empty());
+}
+
+#[tokio::test]
 async fn failures_exit_non_zero_with_the_response() {
     let h = harness(sample_state(), Default::default()).await;
     let r = run(
