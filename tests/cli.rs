@@ -133,7 +133,13 @@ async fn invoke_reads_stdin_and_fails_on_bad_events_without_calls() {
 async fn invoke_refuses_a_key_named_twice_and_an_event_over_lambdas_limit() {
     let h = harness(sample_state(), Default::default()).await;
     let twice = r#"{"Username": "frank", "Reason": "r", "Username": "bob"}"#;
-    let r = run(&h.emulator.url(), &["invoke", "--event", "-"], &[], Some(twice)).await;
+    let r = run(
+        &h.emulator.url(),
+        &["invoke", "--event", "-"],
+        &[],
+        Some(twice),
+    )
+    .await;
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
         r.stderr.contains("event.Username: named twice"),
@@ -145,7 +151,13 @@ async fn invoke_refuses_a_key_named_twice_and_an_event_over_lambdas_limit() {
     // Nested anywhere, too.
     let nested = r#"{"detail-type": "GuardDuty Finding", "source": "aws.guardduty", "id": "e",
         "detail": {"resource": {"accessKeyDetails": {"userName": "a", "userName": "b"}}}}"#;
-    let r = run(&h.emulator.url(), &["invoke", "--event", "-"], &[], Some(nested)).await;
+    let r = run(
+        &h.emulator.url(),
+        &["invoke", "--event", "-"],
+        &[],
+        Some(nested),
+    )
+    .await;
     assert!(
         r.stderr
             .contains("event.detail.resource.accessKeyDetails.userName: named twice"),
@@ -153,7 +165,13 @@ async fn invoke_refuses_a_key_named_twice_and_an_event_over_lambdas_limit() {
         r.stderr
     );
     // /dev/zero never ends: refused once past 6 MB, without reading on.
-    let r = run(&h.emulator.url(), &["invoke", "--event", "/dev/zero"], &[], None).await;
+    let r = run(
+        &h.emulator.url(),
+        &["invoke", "--event", "/dev/zero"],
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("over 6291456 bytes"), "{}", r.stderr);
     assert_eq!(h.api_calls(), 0);

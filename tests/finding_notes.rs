@@ -26,7 +26,11 @@ type Sent = Arc<Mutex<Vec<BatchUpdateFindingsInput>>>;
 
 /// Security Hub as aws-smithy-mocks answers it: every request kept in `sent`; `unprocessed` makes
 /// it refuse each finding as Security Hub does (200, the finding listed as unprocessed).
-fn securityhub(sent: &Sent, unprocessed: bool) -> (aws_sdk_securityhub::Client, Rule) {
+fn securityhub(
+    sent: &Sent,
+    unprocessed: bool,
+    note: Option<&'static str>,
+) -> (aws_sdk_securityhub::Client, Rule) {
     let keep = sent.clone();
     let rule = mock!(aws_sdk_securityhub::Client::batch_update_findings)
         .match_requests(move |req| {
@@ -63,7 +67,7 @@ fn securityhub(sent: &Sent, unprocessed: bool) -> (aws_sdk_securityhub::Client, 
             MockResponseInterceptor::new()
                 .rule_mode(RuleMode::MatchAny)
                 .with_rule(&rule)
-                .with_rule(&copy_with_a_persons_note()),
+                .with_rule(&finding_with_note(note)),
         )
         .build();
     (aws_sdk_securityhub::Client::from_conf(config), rule)
@@ -72,11 +76,16 @@ fn securityhub(sent: &Sent, unprocessed: bool) -> (aws_sdk_securityhub::Client, 
 /// What an analyst wrote on a GuardDuty finding's Security Hub copy, which its event does not show.
 const ANALYSTS: &str = "Dana: confirmed with the user's manager, keep for IR-2291.";
 
-/// `GetFindings` answering with the copy, carrying the analyst's note.
-fn copy_with_a_persons_note() -> Rule {
-    mock!(aws_sdk_securityhub::Client::get_findings).then_output(|| {
+/// `GetFindings` answering with the finding as it is now: carrying a person's note `note`, or
+/// none.
+fn finding_with_note(note: Option<&'static str>) -> Rule {
+    mock!(aws_sdk_securityhub::Client::get_findings).then_output(move || {
+        let out = aws_sdk_securityhub::operation::get_findings::GetFindingsOutput::builder();
+        let Some(text) = note else {
+            return out.build();
+        };
         let note = aws_sdk_securityhub::types::Note::builder()
-            .text(ANALYSTS)
+            .text(text)
             .updated_by("arn:aws:iam::111122223333:user/dana")
             .updated_at("2026-11-22T10:00:00Z")
             .build();
@@ -92,17 +101,26 @@ fn copy_with_a_persons_note() -> Rule {
             .description("d")
             .note(note)
             .build();
-        aws_sdk_securityhub::operation::get_findings::GetFindingsOutput::builder()
-            .findings(finding)
-            .build()
+        out.findings(finding).build()
     })
 }
 
 async fn noted(moto: &Moto, table: &str, tell: Tell, unprocessed: bool) -> (Harness, Sent) {
+    noted_over(moto, table, tell, unprocessed, None).await
+}
+
+/// As [`noted`], with findings that carry a person's note `note` when read.
+async fn noted_over(
+    moto: &Moto,
+    table: &str,
+    tell: Tell,
+    unprocessed: bool,
+    note: Option<&'static str>,
+) -> (Harness, Sent) {
     let config = Config { tell, ..config() };
     let mut h = with_table(config, moto, table).await;
     let sent = Sent::default();
-    let (client, _rule) = securityhub(&sent, unprocessed);
+    let (client, _rule) = securityhub(&sent, unprocessed, note);
     h.app.notifiers.securityhub = Some(client);
     (h, sent)
 }
@@ -217,7 +235,7 @@ async fn a_guardduty_finding_is_noted_on_its_security_hub_copy_only_when_asked()
         guardduty_notes: true,
         ..Tell::default()
     };
-    let (h, sent) = noted(&moto, "gd-on", on, false).await;
+    let (h, sent) = noted_over(&moto, "gd-on", on, false, Some(ANALYSTS)).await;
     h.app.handle(&finding).await.unwrap();
     let sent = sent.lock().unwrap();
     assert_eq!(

@@ -94,6 +94,30 @@ async fn an_unreadable_quarantine_item_still_holds() {
 }
 
 #[tokio::test]
+async fn a_holds_end_alone_decides_whether_it_holds() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let moto = Moto::start();
+    let h = with_table(config(), &moto, "ends").await;
+    let now = chrono::Utc::now().timestamp();
+    // Put by hand without a start time: dave's ended an hour ago, erin's ends in an hour.
+    for (name, end) in [("dave", now - 3600), ("erin", now + 3600)] {
+        moto.client()
+            .put_item()
+            .table_name("ends")
+            .item(
+                "pk",
+                AttributeValue::S(format!("quarantine#username#{name}")),
+            )
+            .item("expiresAt", AttributeValue::N(end.to_string()))
+            .send()
+            .await
+            .unwrap();
+    }
+    assert!(allowed(&connect(&h.app, Some("dave"), "dave").await));
+    assert!(!allowed(&connect(&h.app, Some("erin"), "erin").await));
+}
+
+#[tokio::test]
 async fn holds_are_stored_while_terminate_calls_are_still_out() {
     let moto = Moto::start();
     let h = with_table(config(), &moto, "meanwhile").await;

@@ -162,7 +162,6 @@ mod tests {
             securityhub: None,
             own_note: None,
             note_key: None,
-            note: None,
             posture: None,
         }
     }

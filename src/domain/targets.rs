@@ -63,8 +63,6 @@ impl Within {
     }
 }
 
-/// Whether `text` is written as AWS names Regions.
-
 /// The account of `arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`.
 fn role_account(arn: &str) -> Option<&str> {
     match arn.splitn(6, ':').collect::<Vec<_>>().as_slice() {

@@ -20,6 +20,9 @@ fn what_findings_name_reads_as_written() {
         "session of bob (cvpn-connection-0123456789abcdef0)",
         "v1.2.3",
         "a > b",
+        "Backdoor:EC2/C&CActivity.B!DNS",
+        "event.detail.findings[0].Resources[0].Details.AwsIamAccessKey.PrincipalName",
+        "first.last",
     ] {
         assert_eq!(plain(kept), kept, "{kept}");
     }
@@ -60,6 +63,24 @@ fn every_link_mention_and_markup_form_is_withheld() {
         "xn--80ak6aa92e.com/x",
         "data:text/html,hi",
         "ftp:evil",
+        "Re-enrol at vpn-reset-portal.com today",
+        "evil.com",
+        "evil.com.",
+        "telnet:evil",
+        "ms-settings:privacy",
+        "search-ms:query=x",
+        "webcal:evil",
+        "ｗｗｗ.evil",
+        "ｅｖｉｌ．ｃｏｍ／x",
+        "@channel\u{3164}",
+        "\u{3164}@here",
+        "w\u{34f}ww.evil",
+        "[x][1]",
+        "[1]: evil",
+        "&lt;!channel&gt;",
+        "&#60;!here&#62;",
+        "%3C!channel%3E",
+        "é@here",
     ] {
         assert_eq!(plain(hostile), WITHHELD, "{hostile}");
     }

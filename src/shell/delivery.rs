@@ -117,11 +117,10 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + DeliveryStore> App<A, S>
             }
             Err(e) => {
                 warn("claim", id, &e);
-                // The claim may have been written all the same: give it up if the run fails.
+                // The claim may have been written all the same: the run's end is recorded over
+                // it (done, or given up), as after a claim that answered.
                 let result = self.run(trigger, invoked, event_id).await;
-                if result.is_err() {
-                    let _ = within(BOOKKEEPING, store.abandon(delivery, owner)).await;
-                }
+                self.record(store, delivery, owner, deadline, &result).await;
                 return result;
             }
         }

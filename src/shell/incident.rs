@@ -10,7 +10,7 @@ use crate::domain::naming::Accounts;
 use crate::domain::plan::{self, MatchBy, Origin, Rules, Selector};
 use crate::domain::targets::Within;
 use crate::domain::trigger::evidence::Named;
-use crate::domain::trigger::{DirectRequest, FindingEvent, FindingSource};
+use crate::domain::trigger::{DirectRequest, FindingEvent};
 use crate::shell::execute::{within, CallError, Outcome};
 use crate::shell::handler::HandlerError;
 use crate::shell::invocation::{Describe, Invocation};
@@ -21,19 +21,12 @@ use std::collections::BTreeSet;
 /// How long an incident waits for STS to say which account the function runs in.
 const STS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
-fn source_name(source: FindingSource) -> String {
-    serde_json::to_value(source)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
 impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
     pub(crate) fn finding_selectors(&mut self, event: &FindingEvent) -> Vec<Selector> {
         let config = &self.app.config;
         let home = self.app.notifiers.region.as_deref();
         let response = &mut self.response;
-        let source = source_name(event.source);
+        let source = event.source.as_str().to_owned();
         response.trigger = TriggerInfo {
             source: source.clone(),
             action_name: event.action_name.clone(),

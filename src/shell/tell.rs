@@ -20,8 +20,9 @@ use std::time::{Duration, Instant};
 
 /// The longest any one call to tell people may take.
 const TELLING: Duration = Duration::from_secs(3);
-/// Notes in flight at once.
-const NOTES_AT_ONCE: usize = 4;
+/// Notes in flight at once: each reads the finding (`GetFindings`, 3 a second) and writes it
+/// (`BatchUpdateFindings`, 10 a second).
+const NOTES_AT_ONCE: usize = 3;
 
 fn work_of(trigger: &Trigger) -> Option<Work> {
     match trigger {
@@ -60,6 +61,37 @@ fn note_kept(ours: &str) -> ApiError {
              Security Hub keeps, so their note was left as it is; ours: {ours}",
             note::MAX_NOTE
         ),
+    }
+}
+
+/// Writes one note: the finding's note as it is now is read first (an analyst may have written
+/// since the event; a GuardDuty copy's event never shows it), so that people's words on it stay.
+/// Unread, no note is written; the workflow status still moves.
+async fn write_note(
+    client: &aws_sdk_securityhub::Client,
+    note: &Note,
+    stop_at: Option<Instant>,
+) -> Notification {
+    let workflow = note.workflow.map(|w| w.as_str());
+    let n = told(
+        Channel::FindingNote,
+        &note.finding_id,
+        workflow.map(str::to_owned),
+    );
+    let (text, unread) = match in_time(stop_at, current_note(client, &note.finding)).await {
+        Ok(existing) => (note.beside(existing.as_ref()), None),
+        Err(e) => (None, Some(e)),
+    };
+    let text = text.as_deref();
+    let sent = match (text, workflow) {
+        (None, None) => Ok(()),
+        _ => in_time(stop_at, note_finding(client, &note.finding, text, workflow)).await,
+    };
+    match (sent, text, unread) {
+        (Err(e), _, _) | (Ok(()), None, Some(e)) => failed(n, e),
+        (Ok(()), Some(_), _) => n,
+        // People's note stays as they wrote it; ours is told here instead.
+        (Ok(()), None, None) => failed(n, note_kept(&note.ours)),
     }
 }
 
@@ -164,33 +196,7 @@ impl<A: ClientVpnApi, S> App<A, S> {
         let noting = stream::iter(&notes)
             .map(|note| async {
                 let client = self.notifiers.securityhub.as_ref()?;
-                let workflow = note.workflow.map(|w| w.as_str());
-                let n = told(
-                    Channel::FindingNote,
-                    &note.finding_id,
-                    workflow.map(str::to_owned),
-                );
-                // A note the event did not show is read first: people's words on it stay.
-                let text = match note.unseen {
-                    false => note.text.clone(),
-                    true => match in_time(stop_at, current_note(client, &note.finding)).await {
-                        Ok(existing) => note.beside(existing.as_ref()),
-                        Err(e) => return Some(failed(n, e)),
-                    },
-                };
-                let text = text.as_deref();
-                let sent = match (text, workflow) {
-                    (None, None) => Ok(()),
-                    _ => {
-                        in_time(stop_at, note_finding(client, &note.finding, text, workflow)).await
-                    }
-                };
-                Some(match (sent, text) {
-                    (Err(e), _) => failed(n, e),
-                    (Ok(()), Some(_)) => n,
-                    // People's note stays as they wrote it; ours is told here instead.
-                    (Ok(()), None) => failed(n, note_kept(&note.ours)),
-                })
+                Some(write_note(client, note, stop_at).await)
             })
             .buffer_unordered(NOTES_AT_ONCE)
             .collect::<Vec<_>>();

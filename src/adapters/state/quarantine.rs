@@ -98,11 +98,12 @@ fn extension(same: Option<&(String, Vec<(String, AttributeValue)>)>) -> String {
 /// (and its values) that the hold in force already has them all and was placed or extended after
 /// that activity. Then it is the same evidence again (a run again on an unchanged finding, another
 /// event carrying it): the hold is kept as it is, not moved on by the seconds since. A finding
-/// with newer activity, or a new one, extends it. A person's request (no finding) always does.
+/// with newer activity, or a new one, extends it. A person's choice (a custom action, a request)
+/// always does.
 fn same_evidence(hold: &Hold) -> Option<(String, Vec<(String, AttributeValue)>)> {
     /// Beyond this many findings the condition is not worth its size: the hold is extended.
     const MOST: usize = 20;
-    if hold.findings.is_empty() || hold.findings.len() > MOST {
+    if hold.chosen || hold.findings.is_empty() || hold.findings.len() > MOST {
         return None;
     }
     let seen = hold
@@ -177,6 +178,7 @@ impl Dynamo {
                 .collect(),
             reason: text(item, "reason").unwrap_or_default(),
             requested_by: text(item, "requestedBy"),
+            chosen: false,
         })
     }
 }

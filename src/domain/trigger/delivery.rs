@@ -1,6 +1,7 @@
 //! Which delivery an EventBridge event is: its `id` (the same on every delivery and retry of one
-//! event) and a digest of what decides the action (source, detail type, time and the whole
-//! detail: the findings with their IDs and update times, the request's fields). Another event that
+//! event) and a digest of what decides the action (source, detail type, time, an archive
+//! replay's name, and the whole detail: the findings with their IDs and update times, the
+//! request's fields). Another event that
 //! reuses an `id` (an edited sample, a replay tool, a hand-written event) has another digest and
 //! is acted on; only the same `id` with the same digest is the same delivery.
 
@@ -26,7 +27,8 @@ pub fn delivery(event: &Value) -> Option<Delivery> {
         return None;
     }
     let mut text = String::new();
-    for key in ["source", "detail-type", "time", "detail"] {
+    // An archive's replay keeps the event as it was but names the replay: it is acted on again.
+    for key in ["source", "detail-type", "time", "replay-name", "detail"] {
         canonical(event.get(key).unwrap_or(&Value::Null), &mut text);
         text.push('\n');
     }
@@ -150,6 +152,7 @@ mod tests {
             ("source", json!("aws.securityhub")),
             ("detail-type", json!("Security Hub Findings - Imported")),
             ("time", json!("2026-12-02T10:00:01Z")),
+            ("replay-name", json!("after-the-outage")),
         ] {
             let mut e = base.clone();
             e[key] = value;

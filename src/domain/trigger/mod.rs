@@ -46,6 +46,16 @@ pub enum FindingSource {
 }
 
 impl FindingSource {
+    /// The name responses, logs and outcome events give it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::GuardDuty => "guard_duty",
+            Self::SecurityHubImported => "security_hub_imported",
+            Self::SecurityHubCustomAction => "security_hub_custom_action",
+            Self::SecurityHubOcsf => "security_hub_ocsf",
+        }
+    }
+
     /// A person chose to act on a custom action's findings, so severity does not gate them.
     pub fn severity_gated(self) -> bool {
         self != Self::SecurityHubCustomAction
@@ -104,12 +114,9 @@ pub struct Finding {
     pub note_key: Option<String>,
     /// Why it is a posture or compliance finding (`posture.rs`), which never acts.
     pub posture: Option<String>,
-    /// The note the finding carries as the event shows it (ASFF `Note`): a person's words, kept
-    /// when ours is added. `None` when the event does not show the note (GuardDuty's copies).
-    pub note: Option<ExistingNote>,
 }
 
-/// A note on a finding: its text and who wrote it (`UpdatedBy`).
+/// A note on a finding as Security Hub has it now: its text and who wrote it (`UpdatedBy`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExistingNote {
     pub text: String,

@@ -221,3 +221,15 @@ fn errors_name_the_field() {
         assert!(!e.message.is_empty());
     }
 }
+
+#[test]
+fn each_source_is_named_as_it_serializes() {
+    for source in [
+        FindingSource::GuardDuty,
+        FindingSource::SecurityHubImported,
+        FindingSource::SecurityHubCustomAction,
+        FindingSource::SecurityHubOcsf,
+    ] {
+        assert_eq!(serde_json::to_value(source).unwrap(), source.as_str());
+    }
+}

@@ -10,7 +10,7 @@ use super::outcome::Failure;
 use super::{Entry, Response};
 use crate::domain::model::{clip, Reason};
 use crate::domain::text::plain;
-use crate::domain::trigger::own_note::{note_marker, COPY_KEY};
+use crate::domain::trigger::own_note::note_marker;
 use crate::domain::trigger::{
     ExistingNote, FindingEvent, FindingSource, SecurityHubRef, NOTE_AUTHOR,
 };
@@ -30,22 +30,17 @@ pub struct Note {
     /// The finding's ID as the event gave it.
     pub finding_id: String,
     pub finding: SecurityHubRef,
-    /// The note to write: people's words, then ours; `None` when ours does not fit beside theirs
-    /// and their note is left as it is.
-    pub text: Option<String>,
-    /// What we would say, for where it is not lost when the note is left alone.
+    /// What we say, written beside the note the finding has when it is written ([`Note::beside`]).
     pub ours: String,
     /// How our notes on this finding end (`own_note::note_marker`).
     pub marker: String,
-    /// The event did not show the finding's note (a GuardDuty finding's Security Hub copy): it is
-    /// read before ours is written ([`Note::beside`]).
-    pub unseen: bool,
     /// Set only when everything the finding asked for was done.
     pub workflow: Option<Workflow>,
 }
 
 impl Note {
-    /// The note to write beside `existing`, the note the finding carries now.
+    /// The note to write beside `existing`, the note the finding carries now (read just before,
+    /// since an analyst may have written since the event); `None`: theirs is left as it is.
     pub fn beside(&self, existing: Option<&ExistingNote>) -> Option<String> {
         compose(existing, &self.ours, &self.marker)
     }
@@ -53,7 +48,8 @@ impl Note {
 
 /// The note to write: what people wrote (on a note of ours, what they had written before it),
 /// then ours, cut to what is left; the marker stays whole, since it is how Security Hub's event
-/// for this note is known. `None` when less than [`LEAST_OF_OURS`] would fit beside their words.
+/// for this note is known. `None` when neither ours whole nor [`LEAST_OF_OURS`] of it would fit
+/// beside their words.
 fn compose(existing: Option<&ExistingNote>, ours: &str, marker: &str) -> Option<String> {
     let theirs = match existing {
         None => "",
@@ -71,7 +67,7 @@ fn compose(existing: Option<&ExistingNote>, ours: &str, marker: &str) -> Option<
     }
     let room = MAX_NOTE
         .checked_sub(theirs.len() + AFTER_THEIRS.len() + marker.len() + 1)
-        .filter(|room| *room >= LEAST_OF_OURS)?;
+        .filter(|room| *room >= ours.len().min(LEAST_OF_OURS))?;
     Some(format!(
         "{theirs}{AFTER_THEIRS}{} {marker}",
         clip(ours, room)
@@ -220,10 +216,8 @@ pub fn notes(
             Some(Note {
                 finding_id: f.id.clone(),
                 finding,
-                text: compose(f.note.as_ref(), &text, &marker),
                 ours: text,
                 marker,
-                unseen: f.note_key.as_deref() == Some(COPY_KEY),
                 workflow: tell.workflow.filter(|_| complete),
             })
         })

@@ -16,7 +16,6 @@ fn finding(id: &str, securityhub: bool) -> Finding {
         evidence: Evidence::default(),
         own_note: None,
         note_key: securityhub.then(|| "k".into()),
-        note: None,
         posture: None,
         securityhub: securityhub.then(|| SecurityHubRef {
             id: id.into(),
@@ -146,15 +145,16 @@ fn guardduty_findings_are_noted_only_when_asked() {
     assert!(notes(&e, &r, None, &asked).is_empty());
 }
 
-fn written(note: &Note) -> &str {
-    note.text.as_deref().expect("a note to write")
+/// The note written on a finding that had none.
+fn written(note: &Note) -> String {
+    note.beside(None).expect("a note to write")
 }
 
-fn noted(existing: Option<ExistingNote>, r: &Response) -> Vec<Note> {
-    let mut f = finding("a", true);
-    f.note = existing;
-    let e = event(FindingSource::SecurityHubImported, vec![f]);
-    notes(&e, r, None, &Tell::default())
+/// The note written beside `existing`, if any is written.
+fn noted(existing: Option<ExistingNote>, r: &Response) -> Option<Option<String>> {
+    let e = event(FindingSource::SecurityHubImported, vec![finding("a", true)]);
+    let n = notes(&e, r, None, &Tell::default());
+    n.first().map(|n| n.beside(existing.as_ref()))
 }
 
 fn theirs(text: &str) -> Option<ExistingNote> {
@@ -170,32 +170,37 @@ fn a_persons_note_is_kept_and_ours_follows_it() {
         terminated: vec![ended(1, "a")],
         ..Response::default()
     };
-    let n = noted(
+    let first = noted(
         theirs("Looked at this with Dana: real, escalate to IR."),
         &r,
-    );
+    )
+    .unwrap()
+    .unwrap();
     assert_eq!(
-        written(&n[0]),
+        first,
         "Looked at this with Dana: real, escalate to IR.\n\ncvpn-terminator ended 1 Client VPN session of alice (cvpn-connection-00000000000000001). [cvpn-terminator k]"
     );
     // On our own note later, their words before it stay and ours is replaced.
     let ours = Some(ExistingNote {
-        text: written(&n[0]).to_owned(),
+        text: first,
         by: NOTE_AUTHOR.into(),
     });
     let again = Response {
         terminated: vec![ended(2, "a")],
         ..Response::default()
     };
-    let n = noted(ours, &again);
-    assert!(written(&n[0]).starts_with("Looked at this with Dana: real, escalate to IR.\n\ncvpn-terminator ended 1 Client VPN session of alice (cvpn-connection-00000000000000002)."));
-    assert_eq!(written(&n[0]).matches("cvpn-terminator ended").count(), 1);
+    let second = noted(ours, &again).unwrap().unwrap();
+    assert!(second.starts_with("Looked at this with Dana: real, escalate to IR.\n\ncvpn-terminator ended 1 Client VPN session of alice (cvpn-connection-00000000000000002)."));
+    assert_eq!(second.matches("cvpn-terminator ended").count(), 1);
     // A note of ours alone is replaced whole.
     let alone = Some(ExistingNote {
         text: "cvpn-terminator ended 3 sessions. [cvpn-terminator k]".into(),
         by: NOTE_AUTHOR.into(),
     });
-    assert!(written(&noted(alone, &again)[0]).starts_with("cvpn-terminator ended 1"));
+    assert!(noted(alone, &again)
+        .unwrap()
+        .unwrap()
+        .starts_with("cvpn-terminator ended 1"));
 }
 
 #[test]
@@ -205,16 +210,16 @@ fn a_persons_long_note_is_left_alone_and_ours_is_kept_aside() {
         ..Response::default()
     };
     let long = "x".repeat(MAX_NOTE - 40);
-    let n = noted(theirs(&long), &r);
-    assert_eq!(n[0].text, None);
-    assert!(n[0]
+    assert_eq!(noted(theirs(&long), &r), Some(None));
+    let e = event(FindingSource::SecurityHubImported, vec![finding("a", true)]);
+    let n = &notes(&e, &r, None, &Tell::default())[0];
+    assert!(n
         .ours
         .starts_with("cvpn-terminator ended 1 Client VPN session"));
-    assert_eq!(n[0].workflow, Some(Workflow::Notified));
+    assert_eq!(n.workflow, Some(Workflow::Notified));
     // With room for some of ours, ours is cut and theirs kept whole.
     let some = "y".repeat(MAX_NOTE - 150);
-    let n = noted(theirs(&some), &r);
-    let text = written(&n[0]);
+    let text = noted(theirs(&some), &r).unwrap().unwrap();
     assert!(text.starts_with(&some) && text.len() <= MAX_NOTE);
     assert!(text.ends_with(" [cvpn-terminator k]"));
 }
@@ -238,7 +243,7 @@ fn a_run_that_changed_nothing_writes_no_note() {
         quarantine: vec![kept.clone()],
         ..Response::default()
     };
-    assert!(noted(theirs("mine"), &r).is_empty());
+    assert_eq!(noted(theirs("mine"), &r), None);
     let placed = Response {
         quarantine: vec![HoldEntry {
             outcome: HoldOutcome::Placed,
@@ -246,5 +251,8 @@ fn a_run_that_changed_nothing_writes_no_note() {
         }],
         ..r
     };
-    assert!(written(&noted(None, &placed)[0]).contains("1 session already ended"));
+    assert!(noted(None, &placed)
+        .unwrap()
+        .unwrap()
+        .contains("1 session already ended"));
 }

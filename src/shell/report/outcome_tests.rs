@@ -78,6 +78,10 @@ fn only_work_worth_telling_has_an_event() {
     );
     held.quarantine = vec![hold("alice", HoldOutcome::NotHeld)];
     assert_eq!(detail_type(Work::QuarantineChange, &held, false), None);
+    // A hold only kept changed nothing: nothing to tell.
+    held.quarantine = vec![hold("alice", HoldOutcome::Kept)];
+    assert_eq!(detail_type(Work::Incident, &held, false), None);
+    assert_eq!(detail_type(Work::QuarantineChange, &held, false), None);
     let deferred = Response {
         deferred: vec![entry(1, "a")],
         ..Response::default()
