@@ -165,6 +165,9 @@ mod tests {
         for (entry, says) in [
             ("eu-west", "is not a Region"),
             ("EU-WEST-1", "is not a Region"),
+            ("us-east-+1", "is not a Region"),
+            ("us-east-01", "is not a Region"),
+            ("arn:aws:iam::222233334444:role/x@us-gov-west-01", "is not a Region"),
             ("arn:aws:iam::222233334444:role/x@", "is not a Region"),
             ("arn:aws:iam::2222:role/x@eu-west-1", "is not a role ARN"),
             (
@@ -191,6 +194,9 @@ mod tests {
         .unwrap_err();
         assert!(e.contains("222233334444/eu-west-1 is named twice"), "{e}");
         assert!(parse(&entries(&["eu-west-1", "eu-west-1"])).is_err());
+        // One place, one name: `us-east-01` beside `us-east-1` is refused, not a second place.
+        assert!(parse(&entries(&["us-east-1", "us-east-01"])).is_err());
+        assert!(parse(&entries(&["us-gov-west-1", "cn-north-1", "eu-isoe-west-1"])).is_ok());
     }
 
     #[test]
