@@ -167,7 +167,10 @@ mod tests {
             ("EU-WEST-1", "is not a Region"),
             ("us-east-+1", "is not a Region"),
             ("us-east-01", "is not a Region"),
-            ("arn:aws:iam::222233334444:role/x@us-gov-west-01", "is not a Region"),
+            (
+                "arn:aws:iam::222233334444:role/x@us-gov-west-01",
+                "is not a Region",
+            ),
             ("arn:aws:iam::222233334444:role/x@", "is not a Region"),
             ("arn:aws:iam::2222:role/x@eu-west-1", "is not a role ARN"),
             (
