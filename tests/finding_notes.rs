@@ -76,9 +76,23 @@ fn securityhub(
 /// What an analyst wrote on a GuardDuty finding's Security Hub copy, which its event does not show.
 const ANALYSTS: &str = "Dana: confirmed with the user's manager, keep for IR-2291.";
 
+/// A `GetFindings` the role may not call.
+const REFUSED: &str = "(GetFindings refused)";
+
 /// `GetFindings` answering with the finding as it is now: carrying a person's note `note`, or
-/// none.
+/// none; refusing with `REFUSED`.
 fn finding_with_note(note: Option<&'static str>) -> Rule {
+    use aws_sdk_securityhub::operation::get_findings::GetFindingsError;
+    use aws_sdk_securityhub::types::error::InvalidAccessException;
+    if note == Some(REFUSED) {
+        return mock!(aws_sdk_securityhub::Client::get_findings).then_error(|| {
+            GetFindingsError::InvalidAccessException(
+                InvalidAccessException::builder()
+                    .message("not allowed")
+                    .build(),
+            )
+        });
+    }
     mock!(aws_sdk_securityhub::Client::get_findings).then_output(move || {
         let out = aws_sdk_securityhub::operation::get_findings::GetFindingsOutput::builder();
         let Some(text) = note else {
@@ -375,4 +389,44 @@ async fn a_run_again_on_a_finding_a_person_annotated_changes_nothing_and_writes_
     // Nothing new happened: the analyst's note stays, and nobody is told anything.
     assert_eq!(sent.lock().unwrap().len(), 1, "no note over the analyst's");
     assert!(r.notifications.is_empty(), "{:?}", r.notifications);
+}
+
+#[tokio::test]
+async fn a_note_that_cannot_be_read_is_kept_as_the_event_showed_it_or_not_written() {
+    let moto = Moto::start();
+    // A custom action on a finding whose event shows an analyst's note: ours goes beside it.
+    let (h, sent) = noted_over(&moto, "unread", Tell::default(), false, Some(REFUSED)).await;
+    let mut action = custom_action_for(&[ALICE]);
+    action["detail"]["findings"][0]["Note"] = serde_json::json!({"Text": ANALYSTS,
+        "UpdatedBy": "arn:aws:iam::111122223333:user/dana", "UpdatedAt": "2026-11-22T09:20:00Z"});
+    h.app.handle(&action).await.unwrap();
+    let text = sent.lock().unwrap()[0]
+        .note()
+        .unwrap()
+        .text()
+        .unwrap()
+        .to_owned();
+    assert!(
+        text.starts_with(&format!("{ANALYSTS}\n\ncvpn-terminator ended")),
+        "{text}"
+    );
+    // A GuardDuty copy, whose event never shows its note: no note of ours over what may be there.
+    let on = Tell {
+        guardduty_notes: true,
+        ..Tell::default()
+    };
+    let (h, sent) = noted_over(&moto, "unread-gd", on, false, Some(REFUSED)).await;
+    let r = h
+        .app
+        .handle(&event("guardduty-iam-assumed-role.json"))
+        .await
+        .unwrap();
+    assert!(sent.lock().unwrap().iter().all(|req| req.note().is_none()));
+    let n = &r.notifications[0];
+    assert!(!n.sent);
+    // The read's own failure, not a note kept aside.
+    assert!(
+        n.error_code.as_deref().is_some_and(|c| c != "NoteKept"),
+        "{n:?}"
+    );
 }

@@ -162,6 +162,7 @@ mod tests {
             securityhub: None,
             own_note: None,
             note_key: None,
+            shown_note: None,
             posture: None,
         }
     }

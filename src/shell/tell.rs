@@ -52,6 +52,18 @@ fn failed(mut n: Notification, e: ApiError) -> Notification {
     n
 }
 
+/// The finding's note could not be read (no `securityhub:GetFindings`, throttling): said, and
+/// what the event showed is trusted instead, where it shows the note.
+fn log_unread(finding_id: &str, e: &ApiError) {
+    tracing::warn!(
+        event = "note_unread",
+        finding_id,
+        error_code = e.code.as_str(),
+        error = e.message.as_str(),
+        "the finding's note could not be read; ours goes beside the note as the event showed it, if it showed one"
+    );
+}
+
 /// Why a finding's note was left as it is, with what ours would have said.
 fn note_kept(ours: &str) -> ApiError {
     ApiError {
@@ -66,7 +78,8 @@ fn note_kept(ours: &str) -> ApiError {
 
 /// Writes one note: the finding's note as it is now is read first (an analyst may have written
 /// since the event; a GuardDuty copy's event never shows it), so that people's words on it stay.
-/// Unread, no note is written; the workflow status still moves.
+/// Unread, ours goes beside the note as the event showed it; where the event shows none (a
+/// GuardDuty copy), no note is written. The workflow status moves either way.
 async fn write_note(
     client: &aws_sdk_securityhub::Client,
     note: &Note,
@@ -80,7 +93,13 @@ async fn write_note(
     );
     let (text, unread) = match in_time(stop_at, current_note(client, &note.finding)).await {
         Ok(existing) => (note.beside(existing.as_ref()), None),
-        Err(e) => (None, Some(e)),
+        Err(e) => {
+            log_unread(&note.finding_id, &e);
+            match &note.shown {
+                Some(shown) => (note.beside(shown.as_ref()), None),
+                None => (None, Some(e)),
+            }
+        }
     };
     let text = text.as_deref();
     let sent = match (text, workflow) {

@@ -33,7 +33,7 @@
 //! Severity: `Label` placed at the bottom of GuardDuty's band, else `Normalized` / 10.
 
 use super::evidence::{Evidence, Principal};
-use super::own_note::{note_key, own_note};
+use super::own_note::{note_key, own_note, shown_note};
 use super::{label_of, label_score, opt_str, Finding, SecurityHubRef};
 use crate::domain::json::{At, DecodeError};
 use chrono::{DateTime, Utc};
@@ -102,6 +102,7 @@ pub fn decode(at: &At, event_time: Option<DateTime<Utc>>) -> Result<Finding, Dec
     let key = note_key(at);
     let own_note = own_note(at, &key)?;
     Ok(Finding {
+        shown_note: Some(shown_note(at)?),
         own_note,
         note_key: Some(key),
         securityhub: product.clone().map(|product_arn| SecurityHubRef {

@@ -86,6 +86,7 @@ pub fn decode(at: &At, event_time: Option<DateTime<Utc>>) -> Result<Finding, Dec
         own_note: None,
         // The note goes on the Security Hub copy, whose ASFF fields were never seen here.
         note_key: Some(super::own_note::COPY_KEY.into()),
+        shown_note: None,
         posture: None,
         id,
         types: vec![kind],

@@ -114,9 +114,13 @@ pub struct Finding {
     pub note_key: Option<String>,
     /// Why it is a posture or compliance finding (`posture.rs`), which never acts.
     pub posture: Option<String>,
+    /// The note as the event shows it (ASFF `Note`; `Some(None)`: it shows none), or `None` when
+    /// the event never shows the note (GuardDuty's copies, OCSF): what ours is written beside
+    /// when the note as it is now cannot be read.
+    pub shown_note: Option<Option<ExistingNote>>,
 }
 
-/// A note on a finding as Security Hub has it now: its text and who wrote it (`UpdatedBy`).
+/// A note on a finding as Security Hub has it: its text and who wrote it (`UpdatedBy`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExistingNote {
     pub text: String,

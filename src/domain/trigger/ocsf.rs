@@ -104,6 +104,7 @@ pub fn decode(at: &At, event_time: Option<DateTime<Utc>>) -> Result<Finding, Dec
         securityhub: None,
         own_note: None,
         note_key: None,
+        shown_note: None,
     })
 }
 

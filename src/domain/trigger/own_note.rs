@@ -3,7 +3,7 @@
 //! with a marker that says what the finding looked like when it was written (see `note_key`).
 
 use super::asff::{CONNECTION_KEY, ENDPOINT_KEY};
-use super::{opt_str, NOTE_AUTHOR};
+use super::{opt_str, ExistingNote, NOTE_AUTHOR};
 use crate::domain::json::{At, DecodeError};
 
 /// What a note of ours records of the finding it was written on: a digest of the fields a
@@ -41,6 +41,16 @@ pub const COPY_KEY: &str = "copy";
 /// `copy` on a GuardDuty finding's Security Hub copy (whose ASFF fields we never saw).
 pub fn note_marker(key: &str) -> String {
     format!("[{NOTE_AUTHOR} {key}]")
+}
+
+/// The note the finding carries as the event shows it, whoever wrote it.
+pub fn shown_note(at: &At) -> Result<Option<ExistingNote>, DecodeError> {
+    let Some(note) = at.get("Note") else {
+        return Ok(None);
+    };
+    let text = opt_str(&note, "Text")?.unwrap_or_default();
+    let by = opt_str(&note, "UpdatedBy")?.unwrap_or_default();
+    Ok((!text.is_empty()).then_some(ExistingNote { text, by }))
 }
 
 /// When the finding carries our note and nothing changed since it was written: the note's time.

@@ -34,6 +34,9 @@ pub struct Note {
     pub ours: String,
     /// How our notes on this finding end (`own_note::note_marker`).
     pub marker: String,
+    /// The note as the event showed it (`Finding::shown_note`), written beside when the note as
+    /// it is now cannot be read; `None`: the event never shows it, and no note is written then.
+    pub shown: Option<Option<ExistingNote>>,
     /// Set only when everything the finding asked for was done.
     pub workflow: Option<Workflow>,
 }
@@ -218,6 +221,7 @@ pub fn notes(
                 finding,
                 ours: text,
                 marker,
+                shown: f.shown_note.clone(),
                 workflow: tell.workflow.filter(|_| complete),
             })
         })

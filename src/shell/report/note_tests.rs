@@ -16,6 +16,7 @@ fn finding(id: &str, securityhub: bool) -> Finding {
         evidence: Evidence::default(),
         own_note: None,
         note_key: securityhub.then(|| "k".into()),
+        shown_note: None,
         posture: None,
         securityhub: securityhub.then(|| SecurityHubRef {
             id: id.into(),
