@@ -145,7 +145,7 @@ check("no resource-based permission on the handler (Client VPN's service-linked 
 # Every DynamoDB call the function's code makes, read from the adapter's source, is granted; Scan
 # only serves `cvpn-terminator quarantine list`, which runs with the operator's own credentials.
 called = set()
-for source in pathlib.Path("src/adapters/state").glob("*.rs"):
+for source in pathlib.Path("src/adapters/state").glob("**/*.rs"):
     for call in re.findall(r"\.(batch_get_item|get_item|put_item|update_item|delete_item|scan|query)\(\)", source.read_text()):
         called.add("dynamodb:" + "".join(word.capitalize() for word in call.split("_")))
 granted = {a for s in dynamo for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}

@@ -48,7 +48,6 @@ fn hold((name, username, ends): RawHold, people: &People) -> Hold {
         findings: vec![],
         reason: "test".into(),
         requested_by: None,
-        chosen: false,
     }
 }
 

@@ -102,10 +102,6 @@ pub struct Hold {
     pub reason: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requested_by: Option<String>,
-    /// A person chose to act (a custom action): the hold is renewed even when it is the evidence
-    /// that holds it already.
-    #[serde(skip)]
-    pub chosen: bool,
 }
 
 impl Hold {

@@ -24,7 +24,6 @@ fn hold(kind: SubjectKind, name: &str, until: i64) -> Hold {
         findings: vec![],
         reason: "test".into(),
         requested_by: None,
-        chosen: false,
     }
 }
 

@@ -13,7 +13,6 @@ use crate::adapters::state::StateStore;
 use crate::domain::model::{ApiError, Connection, Endpoint};
 use crate::domain::plan::{Call, FindingRef, Origin, Selector, Target};
 use crate::domain::quarantine::{self, Held, Hold};
-use crate::domain::trigger::FindingSource;
 use crate::shell::execute::{Budget, CallError, Outcome};
 use crate::shell::invocation::Invocation;
 use crate::shell::logging::AUDIT;
@@ -126,9 +125,6 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
             .into_iter()
             .map(|(subject, sources)| {
                 let origin = sources[0].0;
-                let chosen = sources
-                    .iter()
-                    .any(|(o, _)| o.source == FindingSource::SecurityHubCustomAction.as_str());
                 let mut findings: Vec<FindingRef> = Vec::new();
                 for f in sources.into_iter().flat_map(|(_, fs)| fs) {
                     if !findings.contains(&f) {
@@ -143,7 +139,6 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
                     findings,
                     reason: reason(origin),
                     requested_by: None,
-                    chosen,
                 }
             })
             .collect()
