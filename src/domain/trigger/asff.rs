@@ -102,7 +102,7 @@ pub fn decode(at: &At, event_time: Option<DateTime<Utc>>) -> Result<Finding, Dec
     let key = note_key(at);
     let own_note = own_note(at, &key)?;
     Ok(Finding {
-        shown_note: Some(shown_note(at)?),
+        shown_note: shown_note(at),
         own_note,
         note_key: Some(key),
         securityhub: product.clone().map(|product_arn| SecurityHubRef {

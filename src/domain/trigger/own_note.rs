@@ -43,14 +43,16 @@ pub fn note_marker(key: &str) -> String {
     format!("[{NOTE_AUTHOR} {key}]")
 }
 
-/// The note the finding carries as the event shows it, whoever wrote it.
-pub fn shown_note(at: &At) -> Result<Option<ExistingNote>, DecodeError> {
+/// The note the finding carries as the event shows it, whoever wrote it (`Some(None)`: none);
+/// `None` when it cannot be read as one. A note is people's free text: it never refuses the
+/// finding, and one that cannot be read is not known.
+pub fn shown_note(at: &At) -> Option<Option<ExistingNote>> {
     let Some(note) = at.get("Note") else {
-        return Ok(None);
+        return Some(None);
     };
-    let text = opt_str(&note, "Text")?.unwrap_or_default();
-    let by = opt_str(&note, "UpdatedBy")?.unwrap_or_default();
-    Ok((!text.is_empty()).then_some(ExistingNote { text, by }))
+    let text = opt_str(&note, "Text").ok()?.unwrap_or_default();
+    let by = opt_str(&note, "UpdatedBy").ok()?.unwrap_or_default();
+    Some((!text.is_empty()).then_some(ExistingNote { text, by }))
 }
 
 /// When the finding carries our note and nothing changed since it was written: the note's time.
