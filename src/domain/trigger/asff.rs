@@ -34,12 +34,11 @@
 
 use super::evidence::{Evidence, Principal};
 use super::own_note::{note_key, own_note, shown_note};
-use super::{label_of, label_score, opt_str, Finding, SecurityHubRef};
+use super::{
+    label_of, label_score, opt_str, Finding, SecurityHubRef, CONNECTION_KEY, ENDPOINT_KEY,
+};
 use crate::domain::json::{At, DecodeError};
 use chrono::{DateTime, Utc};
-
-pub const CONNECTION_KEY: &str = "ClientVpnConnectionId";
-pub const ENDPOINT_KEY: &str = "ClientVpnEndpointId";
 
 /// Whether a bare finding (not wrapped in an envelope) is ASFF.
 pub fn looks_like(at: &At) -> bool {

@@ -127,6 +127,12 @@ pub struct ExistingNote {
     pub by: String,
 }
 
+/// The keys of an ASFF finding's `UserDefinedFields` where an analyst names a Client VPN
+/// connection or endpoint as evidence (read by `asff.rs`, and part of what a note of ours records
+/// in `own_note.rs`).
+pub const CONNECTION_KEY: &str = "ClientVpnConnectionId";
+pub const ENDPOINT_KEY: &str = "ClientVpnEndpointId";
+
 /// Who the function's notes on findings are by.
 pub const NOTE_AUTHOR: &str = "cvpn-terminator";
 

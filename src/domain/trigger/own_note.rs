@@ -2,8 +2,7 @@
 //! event for every `BatchUpdateFindings`, so a note would start the function again. Each note ends
 //! with a marker that says what the finding looked like when it was written (see `note_key`).
 
-use super::asff::{CONNECTION_KEY, ENDPOINT_KEY};
-use super::{opt_str, ExistingNote, NOTE_AUTHOR};
+use super::{opt_str, ExistingNote, CONNECTION_KEY, ENDPOINT_KEY, NOTE_AUTHOR};
 use crate::domain::json::{At, DecodeError};
 
 /// What a note of ours records of the finding it was written on: a digest of the fields a
