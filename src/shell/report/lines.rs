@@ -1,8 +1,7 @@
 //! The lines people read in an outcome: who was acted on, what was done to them, and why. Pure.
 
 use super::hold::HoldOutcome;
-use super::outcome::Failure;
-use super::{Entry, FindingInfo, HoldEntry, Response};
+use super::{Entry, Failure, FindingInfo, HoldEntry, Response};
 use crate::domain::text::plain;
 use std::collections::BTreeSet;
 

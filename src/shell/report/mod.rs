@@ -98,6 +98,14 @@ pub struct Notification {
     pub error: Option<String>,
 }
 
+/// How the invocation ended when it failed, for what people are told.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Failure {
+    /// `CapExceeded`, `Incomplete`.
+    pub kind: String,
+    pub message: String,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct DeliveryConflict {
     /// The EventBridge event's `id`.

@@ -6,8 +6,7 @@
 //! writes no note. Pure.
 
 use super::lines::{names_of, plural};
-use super::outcome::Failure;
-use super::{Entry, Response};
+use super::{Entry, Failure, Response};
 use crate::domain::model::{clip, Reason};
 use crate::domain::text::plain;
 use crate::domain::trigger::own_note::note_marker;

@@ -2,7 +2,7 @@
 //! Pure. Field names are a stable interface: rules, input transformers and chat tools read them.
 
 use super::lines::{lead, names, reason, summary};
-use super::{Counts, Entry, FindingInfo, HoldEntry, Response};
+use super::{Counts, Entry, Failure, FindingInfo, HoldEntry, Response};
 use crate::domain::model::clip;
 use crate::domain::text::plain;
 use serde::Serialize;
@@ -51,14 +51,6 @@ pub struct Context<'a> {
     pub event_id: Option<&'a str>,
     /// Where people look when no finding caused it (the Client VPN console).
     pub fallback_link: Option<&'a str>,
-}
-
-/// How the invocation ended when it failed.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Failure {
-    /// `CapExceeded`, `Incomplete`.
-    pub kind: String,
-    pub message: String,
 }
 
 /// EventBridge refuses entries over 256 KB (source, detail type and detail together); this leaves
