@@ -18,7 +18,7 @@ use crate::domain::model::ApiError;
 use crate::domain::quarantine::time;
 use crate::domain::trigger::delivery::Delivery;
 use crate::domain::trigger::Trigger;
-use crate::shell::execute::within;
+use crate::shell::budget::within;
 use crate::shell::handler::{App, HandlerError, Invoked};
 use crate::shell::logging::AUDIT;
 use crate::shell::report::{DeliveryConflict, Duplicate, Response, TriggerInfo};

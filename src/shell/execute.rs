@@ -9,11 +9,10 @@ use crate::domain::model::{
     DRY_RUN_OPERATION, THROTTLED, USER_NOT_FOUND,
 };
 use crate::domain::plan::{single, Call, Target};
+// Where they were before `budget.rs` (the command line and tests name them so).
+pub use crate::shell::budget::{within, Budget, DEADLINE, NOT_STARTED};
 use crate::shell::pace::{Pace, Paces};
 use futures::stream::{self, Stream, StreamExt};
-use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
 
 /// A step that failed as a whole rather than for one connection: an endpoint or the endpoint
 /// listing that could not be read, the idle state that could not be loaded or saved, or a finding
@@ -67,99 +66,6 @@ impl CallError {
             index: Some(bad.index),
         }
     }
-}
-
-/// The error code of a call cut off at the deadline (ours, not EC2's).
-pub const DEADLINE: &str = "Deadline";
-/// The error code of a call not started because the deadline had come (ours).
-pub const NOT_STARTED: &str = "DeadlineNotStarted";
-
-/// What one invocation may spend: no call starts after `stop_at` and none runs past it (the SDK's
-/// own retries included), and every call is counted.
-#[derive(Debug, Default)]
-pub struct Budget {
-    stop_at: Option<Instant>,
-    calls: AtomicUsize,
-}
-
-impl Budget {
-    pub fn new(stop_at: Option<Instant>) -> Self {
-        Self {
-            stop_at,
-            calls: AtomicUsize::new(0),
-        }
-    }
-
-    /// When no call may run any more.
-    pub fn stop_at(&self) -> Option<Instant> {
-        self.stop_at
-    }
-
-    pub fn calls(&self) -> usize {
-        self.calls.load(Ordering::Relaxed)
-    }
-
-    /// The part of this budget a first step may spend so that `reserve` is left for what must
-    /// follow it; its calls count here once [`Budget::absorb`]ed.
-    pub fn leaving(&self, reserve: Duration) -> Budget {
-        let now = Instant::now();
-        Budget::new(
-            self.stop_at
-                .map(|s| s.checked_sub(reserve).unwrap_or(now).max(now)),
-        )
-    }
-
-    /// Counts a part's calls as this budget's.
-    pub fn absorb(&self, part: &Budget) {
-        self.calls.fetch_add(part.calls(), Ordering::Relaxed);
-    }
-
-    pub fn expired(&self) -> bool {
-        self.stop_at.is_some_and(|t| Instant::now() >= t)
-    }
-
-    /// One API call, counted, and cut off at `stop_at` with a [`DEADLINE`] error: an operation
-    /// timeout derived from the time left.
-    pub async fn call<T>(
-        &self,
-        call: impl Future<Output = Result<T, ApiError>>,
-    ) -> Result<T, ApiError> {
-        if self.expired() {
-            return Err(ApiError {
-                code: NOT_STARTED.into(),
-                message: "not started: the invocation's deadline (less CVPN_DEADLINE_MARGIN_SECONDS) had come"
-                    .into(),
-            });
-        }
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        let Some(stop_at) = self.stop_at else {
-            return call.await;
-        };
-        tokio::time::timeout_at(stop_at.into(), call)
-            .await
-            .unwrap_or_else(|_| {
-                Err(ApiError {
-                    code: DEADLINE.into(),
-                    message:
-                        "cut off at the invocation's deadline (less CVPN_DEADLINE_MARGIN_SECONDS)"
-                            .into(),
-                })
-            })
-    }
-}
-
-/// `call` within `limit`, a timeout being an error like any other (`Timeout`): for the calls that
-/// must not wait for the whole invocation (the connect handler's reads, bookkeeping).
-pub async fn within<T>(
-    limit: Duration,
-    call: impl Future<Output = Result<T, ApiError>>,
-) -> Result<T, ApiError> {
-    tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
-        Err(ApiError {
-            code: "Timeout".into(),
-            message: format!("no answer within {limit:?}"),
-        })
-    })
 }
 
 #[derive(Clone, Debug, PartialEq)]

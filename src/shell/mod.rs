@@ -2,9 +2,10 @@
 //! per-invocation context, to the incident path ([`incident`], then [`keep_out`]), the scheduled
 //! cleanup ([`sweep`]) or the connect handler ([`connect`]), once per EventBridge delivery
 //! (`delivery.rs`), then tells people what was done (`tell.rs`); [`listing`] lists and [`execute`]
-//! terminates within the invocation's budget; [`report`] builds the answer and the audit lines. Settings come
+//! terminates within the invocation's [`budget`]; [`report`] builds the answer and the audit lines. Settings come
 //! from [`config`], the log format from [`logging`].
 
+pub mod budget;
 pub mod config;
 pub mod connect;
 mod delivery;

@@ -11,7 +11,7 @@ use crate::domain::model::{
     USER_NOT_FOUND,
 };
 use crate::domain::pace::Pacer;
-use crate::shell::execute::{Budget, NOT_STARTED};
+use crate::shell::budget::{Budget, NOT_STARTED};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 

@@ -9,7 +9,7 @@ use crate::adapters::notify::{current_note, note_finding};
 use crate::domain::console;
 use crate::domain::model::ApiError;
 use crate::domain::trigger::Trigger;
-use crate::shell::execute::{within, DEADLINE};
+use crate::shell::budget::{within, DEADLINE};
 use crate::shell::handler::{App, HandlerError, Invoked};
 use crate::shell::report::note::{self, Note};
 use crate::shell::report::outcome::{self, Context, Work};

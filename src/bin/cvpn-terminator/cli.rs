@@ -4,7 +4,8 @@
 use cvpn_terminator::domain::json::parse::Parsed;
 use cvpn_terminator::domain::model::Endpoint;
 use cvpn_terminator::domain::quarantine;
-use cvpn_terminator::shell::execute::{Budget, CallError};
+use cvpn_terminator::shell::budget::Budget;
+use cvpn_terminator::shell::execute::CallError;
 use cvpn_terminator::shell::listing;
 use cvpn_terminator::{App, Dynamo, Ec2, QuarantineStore};
 use serde_json::{json, Value};

@@ -7,7 +7,7 @@ use crate::adapters::state::StateStore;
 use crate::domain::model::Reason;
 use crate::domain::plan::Target;
 use crate::domain::quarantine::{self, Hold, Released, Subject};
-use crate::shell::execute::within;
+use crate::shell::budget::within;
 use crate::shell::invocation::Invocation;
 use crate::shell::logging::AUDIT;
 use crate::shell::report::{self, Entry, HoldEntry};

@@ -5,7 +5,8 @@ use super::{Entry, Notification, Response};
 use crate::domain::model::{By, Place, Reason, StatusChange};
 use crate::domain::plan::{Origin, Target};
 use crate::domain::policy::Verdict;
-use crate::shell::execute::{CallError, Outcome, DEADLINE};
+use crate::shell::budget::DEADLINE;
+use crate::shell::execute::{CallError, Outcome};
 use crate::shell::logging::AUDIT;
 
 /// The fields of one connection's log line.

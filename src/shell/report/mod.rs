@@ -3,7 +3,8 @@
 
 use crate::domain::model::{By, Connection, ConnectionStatus, Reason, StatusChange};
 use crate::domain::plan::{Origin, Skipped, Target};
-use crate::shell::execute::{CallError, Outcome, DEADLINE};
+use crate::shell::budget::DEADLINE;
+use crate::shell::execute::{CallError, Outcome};
 use serde::Serialize;
 
 mod bound;
