@@ -14,6 +14,6 @@ pub use adapters::ec2::{ClientVpnApi, Ec2};
 pub use adapters::state::quarantine::QuarantineStore;
 pub use adapters::state::{Dynamo, StateStore};
 pub use adapters::targets::{Target, Targets};
+pub use shell::app::{App, HandlerError};
 pub use shell::config::Config;
-pub use shell::handler::{App, HandlerError};
 pub use shell::report::Response;

@@ -14,8 +14,8 @@ use crate::domain::quarantine::connect::{
 };
 use crate::domain::quarantine::time;
 use crate::domain::quarantine::OnStoreError;
+use crate::shell::app::App;
 use crate::shell::budget::within;
-use crate::shell::handler::App;
 use crate::shell::logging::AUDIT;
 use aws_lambda_events::clientvpn::ClientVpnConnectionHandlerResponse;
 

@@ -1,10 +1,11 @@
-//! One invocation, with the adapters: [`handler`] decodes the event and hands it, with a fresh
+//! One invocation, with the adapters: the [`app`] holds the settings and clients; [`handler`] decodes the event and hands it, with a fresh
 //! per-invocation context, to the incident path ([`incident`], then [`keep_out`]), the scheduled
 //! cleanup ([`sweep`]) or the connect handler ([`connect`]), once per EventBridge delivery
 //! (`delivery.rs`), then tells people what was done (`tell.rs`); [`listing`] lists and [`execute`]
 //! terminates within the invocation's [`budget`]; [`report`] builds the answer and the audit lines. Settings come
 //! from [`config`], the log format from [`logging`].
 
+pub mod app;
 pub mod budget;
 pub mod config;
 pub mod connect;

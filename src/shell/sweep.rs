@@ -13,9 +13,9 @@ use crate::domain::policy::sweep::{
 };
 use crate::domain::policy::{observe, Limits, SweepPolicy, Track};
 use crate::domain::trigger::SweepRequest;
+use crate::shell::app::HandlerError;
 use crate::shell::budget::Budget;
 use crate::shell::execute::{CallError, Outcome};
-use crate::shell::handler::HandlerError;
 use crate::shell::invocation::Invocation;
 use crate::shell::listing;
 use crate::shell::report::{self, Entry, TriggerInfo};

@@ -6,8 +6,8 @@ use crate::adapters::state::quarantine::QuarantineStore;
 use crate::adapters::state::StateStore;
 use crate::domain::quarantine::{Hold, Subject};
 use crate::domain::trigger::quarantine::{Change, QuarantineRequest};
+use crate::shell::app::HandlerError;
 use crate::shell::execute::CallError;
-use crate::shell::handler::HandlerError;
 use crate::shell::invocation::Invocation;
 use crate::shell::report::{HoldEntry, HoldOutcome, TriggerInfo};
 
