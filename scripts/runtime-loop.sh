@@ -37,6 +37,7 @@ setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --tim
   --env-var AWS_EC2_METADATA_DISABLED=true --env-var CVPN_MAX_SESSION_MINUTES=720 \
   --env-var "AWS_ENDPOINT_URL_EVENTBRIDGE=http://$addr" --env-var CVPN_FINDING_NOTES=false \
   --env-var CVPN_IDENTITY_ACCOUNTS=111122223333 \
+  --env-var "CVPN_IDP_SOURCES=aws.partner/okta.com/example/*" \
   >"$work/watch.log" 2>&1 &
 watch_group=$!
 pids+=($!)
@@ -68,6 +69,7 @@ expected = {
     "direct-username.json": {"terminated": 2},
     "guardduty-ec2-vpn-client-ip.json": {"terminated": 1},
     "guardduty-iam-assumed-role.json": {"terminated": 3},
+    "okta-user-deactivated.json": {"terminated": 1},
     "scheduled-event.json": {"terminated": 1},
     "scheduler-sweep-override.json": {"would_terminate": 1},
     "securityhub-custom-action.json": {"terminated": 1},
@@ -92,7 +94,7 @@ if python3 - "http://$addr/_emulator/state" <<'PY'
 import json, sys, urllib.request
 state = json.load(urllib.request.urlopen(sys.argv[1]))
 ended = sorted((c.get("username") or c.get("commonName")) for e in state["endpoints"] for c in e["connections"] if c["status"] != "active")
-want = sorted(["alice@example.com"] * 3 + ["carol.devices.example.com", "bob", "dave", "erin", "frank", "frank", "grace", "night-owl"])
+want = sorted(["alice@example.com"] * 3 + ["carol.devices.example.com", "bob", "dave", "erin", "frank", "frank", "grace", "heidi", "night-owl"])
 assert ended == want, ended
 PY
 then

@@ -107,6 +107,11 @@ pub enum Reason {
     UntrustedSessionName,
     /// A posture or compliance finding: how something is set up, not that anyone acted.
     PostureFinding,
+    /// An identity provider's event from a source not in `CVPN_IDP_SOURCES`.
+    UntrustedSource,
+    /// An identity provider's event that does not say the person is out (its type, or an
+    /// outcome other than `SUCCESS`).
+    NotOut,
     NoMatch,
     AmbiguousIp,
     IpReassigned,
@@ -138,6 +143,8 @@ impl Reason {
             Self::ForeignAccount => "foreign_account",
             Self::UntrustedSessionName => "untrusted_session_name",
             Self::PostureFinding => "posture_finding",
+            Self::UntrustedSource => "untrusted_source",
+            Self::NotOut => "not_out",
             Self::NoMatch => "no_match",
             Self::AmbiguousIp => "ambiguous_ip",
             Self::IpReassigned => "ip_reassigned",

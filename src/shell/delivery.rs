@@ -65,7 +65,10 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + DeliveryStore> App<A, S>
         invoked: Invoked<'_>,
     ) -> Result<Response, HandlerError> {
         let event_id = delivery.map(|d| d.id.as_str());
-        let once = matches!(trigger, Trigger::Findings(_) | Trigger::Sweep(_));
+        let once = matches!(
+            trigger,
+            Trigger::Findings(_) | Trigger::Sweep(_) | Trigger::Idp(_)
+        );
         let (Some(delivery), Some(owner), Some(deadline), Some(store), true) = (
             delivery,
             invoked.request_id,

@@ -165,6 +165,10 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + DeliveryStore> App<A, S>
                 let selector = invocation.direct_selector(request)?;
                 invocation.incident(vec![selector]).await?;
             }
+            Trigger::Idp(event) => {
+                let selectors = invocation.idp_selectors(event);
+                invocation.incident(selectors).await?;
+            }
             Trigger::Sweep(request) => invocation.sweep(request).await?,
             Trigger::Quarantine(request) => invocation.change_quarantine(request).await?,
             Trigger::Connect(_) => {

@@ -1,5 +1,5 @@
 //! One invocation, with the adapters: the [`app`] holds the settings and clients; [`handler`] decodes the event and hands it, with a fresh
-//! per-invocation context, to the incident path ([`incident`], then [`keep_out`]), the scheduled
+//! per-invocation context, to the incident path ([`incident`], the IdP's word through `idp.rs`, then [`keep_out`]), the scheduled
 //! cleanup ([`sweep`]) or the connect handler ([`connect`]), once per EventBridge delivery
 //! (`delivery.rs`), then tells people what was done (`tell.rs`); [`listing`] lists and [`execute`]
 //! terminates within the invocation's [`budget`]; [`report`] builds the answer and the audit lines. Settings come
@@ -12,6 +12,7 @@ pub mod connect;
 mod delivery;
 pub mod execute;
 pub mod handler;
+mod idp;
 pub mod incident;
 mod invocation;
 pub mod keep_out;

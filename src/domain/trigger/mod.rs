@@ -10,6 +10,7 @@ pub mod direct;
 pub mod evidence;
 pub mod guardduty;
 pub mod ocsf;
+pub mod okta;
 pub mod own_note;
 pub mod posture;
 pub mod quarantine;
@@ -34,6 +35,8 @@ pub enum Trigger {
     Quarantine(QuarantineRequest),
     /// Client VPN asks whether a client may connect.
     Connect(crate::domain::quarantine::connect::ConnectRequest),
+    /// The identity provider's word on a person (Okta's System Log).
+    Idp(okta::IdpEvent),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -145,7 +148,7 @@ pub struct SecurityHubRef {
 
 const EXPECTED: &str = "expected an EventBridge event from aws.events (\"Scheduled Event\"), \
 aws.guardduty (\"GuardDuty Finding\") or aws.securityhub (\"Security Hub Findings - Imported\", \"Security Hub Findings - Custom Action\", \
-\"Findings Imported V2\"), a GuardDuty or Security Hub finding as GetFindings returns it, or a direct \
+\"Findings Imported V2\"), aws.partner/okta.com/… (\"SystemLog\"), a GuardDuty or Security Hub finding as GetFindings returns it, or a direct \
 request with ClientVpnEndpointId, ConnectionId or Username, DryRun and Reason, a Scheduler payload \
 {\"Sweep\": {...}}, a quarantine change {\"Quarantine\": {...}} or {\"Release\": {...}}, or a Client VPN \
 client connect handler request";
@@ -269,6 +272,9 @@ fn decode_eventbridge(root: &At) -> Result<Trigger, DecodeError> {
     let envelope = EventBridgeEvent::<Value>::deserialize(root.value)
         .map_err(|e| root.error(format!("not an EventBridge event: {e}")))?;
     let time = envelope.time;
+    if okta::looks_like(source_name, type_name) {
+        return okta::decode(&detail, source_name).map(Trigger::Idp);
+    }
     let (kind, decode_one): (FindingSource, DecodeFinding) = match (source_name, type_name) {
         ("aws.events", "Scheduled Event") => {
             root.require("time")?;

@@ -35,6 +35,9 @@ pub struct Config {
     pub protected_users: Vec<UserPattern>,
     /// Who may name a person (`CVPN_IDENTITY_ACCOUNTS`, `CVPN_TRUSTED_SESSION_ROLES`).
     pub naming: Naming,
+    /// The identity provider's event sources whose word acts (`CVPN_IDP_SOURCES`, patterns with
+    /// `*`); none by default.
+    pub idp_sources: Vec<String>,
     pub max_terminations: usize,
     pub gates: Gates,
     pub mapping: UsernameMapping,
@@ -80,6 +83,7 @@ impl Default for Config {
             people: People::default(),
             protected_users: Vec::new(),
             naming: Naming::default(),
+            idp_sources: Vec::new(),
             max_terminations: 10,
             gates: Gates::default(),
             mapping: UsernameMapping::default(),
@@ -333,6 +337,7 @@ impl Config {
             people,
             protected_users,
             naming,
+            idp_sources: list(get("CVPN_IDP_SOURCES")),
             max_terminations,
             gates,
             mapping,

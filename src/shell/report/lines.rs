@@ -156,6 +156,7 @@ pub fn reason(r: &Response) -> String {
     let by = match t.source.as_str() {
         "schedule" => return "scheduled cleanup of idle and over-age sessions".into(),
         "direct" => "direct request",
+        "okta" => "Okta",
         "quarantine" => "quarantine request",
         "release" => "release request",
         _ => {

@@ -94,7 +94,7 @@ pub struct Detail {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<Failure>,
     /// `guard_duty`, `security_hub_imported`, `security_hub_custom_action`, `security_hub_ocsf`,
-    /// `direct`, `schedule`, `quarantine`, `release`.
+    /// `okta`, `direct`, `schedule`, `quarantine`, `release`.
     pub trigger: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action_name: Option<String>,

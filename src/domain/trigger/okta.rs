@@ -1,0 +1,265 @@
+//! Okta's System Log, through Okta's Amazon EventBridge log stream (a partner event source):
+//! `source` `aws.partner/okta.com/<org>/<stream>`, `detail-type` `SystemLog`, `detail` one System
+//! Log event (`uuid`, `published`, `eventType`, `outcome.result`, `actor`, `target[]`). Which event
+//! types say a person is out is fixed here ([`OUT`]); the user is the `target[]` entry of type
+//! `User` (its `alternateId`, the login); the `actor` is whoever did it and never a target. Whether
+//! the event's source may speak at all is the gate's (`CVPN_IDP_SOURCES`). Pure.
+
+use crate::domain::json::{At, DecodeError};
+use crate::domain::model::Reason;
+use crate::domain::pattern::glob;
+use chrono::{DateTime, Utc};
+
+/// The start of every Okta partner event source's name.
+pub const PARTNER_PREFIX: &str = "aws.partner/okta.com/";
+/// The detail type of Okta's log stream events.
+pub const DETAIL_TYPE: &str = "SystemLog";
+
+/// The event types that say a person is out, and why (Okta's event type catalogue). An admin or
+/// Okta itself does these to the user; none of them can be provoked by someone else (a lockout
+/// after failed passwords, `user.account.lock`, could: it never acts).
+pub const OUT: [(&str, &str); 7] = [
+    ("user.lifecycle.deactivate", "deactivated in Okta"),
+    ("user.lifecycle.suspend", "suspended in Okta"),
+    ("user.lifecycle.delete.initiated", "deleted in Okta"),
+    ("user.lifecycle.delete.completed", "deleted in Okta"),
+    (
+        "user.session.clear",
+        "an Okta admin cleared the user's sessions",
+    ),
+    (
+        "user.authentication.universal_logout",
+        "Okta Universal Logout ran for the user",
+    ),
+    (
+        "user.authentication.universal_logout.scheduled",
+        "an Okta admin ran Universal Logout for the user",
+    ),
+];
+/// The event types that say a person is back (not acted on yet: holds stay until a person
+/// releases them).
+pub const BACK_IN: [&str; 3] = [
+    "user.lifecycle.activate",
+    "user.lifecycle.reactivate",
+    "user.lifecycle.unsuspend",
+];
+
+/// What a System Log event says of its user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Says {
+    /// Out, with why.
+    Out(&'static str),
+    /// Back in.
+    BackIn,
+    /// Nothing this function acts on.
+    Nothing,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct IdpEvent {
+    /// The partner event source it came through.
+    pub source: String,
+    /// The System Log event's own ID.
+    pub uuid: String,
+    pub event_type: String,
+    /// `outcome.result`: only `SUCCESS` says anything happened.
+    pub outcome: Option<String>,
+    pub published: Option<DateTime<Utc>>,
+    /// The login of the event's one `User` target, and where it was read.
+    pub user: Option<(String, String)>,
+    /// Why there is no user to act on (none, or more than one `User` target).
+    pub no_user: Option<String>,
+    pub says: Says,
+}
+
+/// Whether an EventBridge event with this source and detail type is Okta's log stream's.
+pub fn looks_like(source: &str, detail_type: &str) -> bool {
+    source.starts_with(PARTNER_PREFIX) && detail_type == DETAIL_TYPE
+}
+
+/// What the event type says.
+pub fn says(event_type: &str) -> Says {
+    if let Some((_, why)) = OUT.iter().find(|(t, _)| *t == event_type) {
+        return Says::Out(why);
+    }
+    if BACK_IN.contains(&event_type) {
+        return Says::BackIn;
+    }
+    Says::Nothing
+}
+
+/// Whether `source` is one a person named in `CVPN_IDP_SOURCES` (patterns, `*` wildcard): no
+/// partner event speaks for the IdP until someone names the bus it comes from.
+pub fn trusted(source: &str, patterns: &[String]) -> bool {
+    patterns
+        .iter()
+        .any(|p| glob(p.as_bytes(), source.as_bytes()))
+}
+
+/// Why the event ends no session and holds nobody, if it does not: an untrusted source, an
+/// outcome other than `SUCCESS`, an event type that does not say the person is out, or no one
+/// user it names.
+pub fn refusal(event: &IdpEvent, patterns: &[String]) -> Option<(Reason, String)> {
+    if !trusted(&event.source, patterns) {
+        return Some((
+            Reason::UntrustedSource,
+            format!(
+                "{} is not among CVPN_IDP_SOURCES; no partner event acts until it is named there",
+                event.source
+            ),
+        ));
+    }
+    if event.outcome.as_deref() != Some("SUCCESS") {
+        return Some((
+            Reason::NotOut,
+            format!(
+                "outcome.result is {}, not SUCCESS: it did not happen",
+                event.outcome.as_deref().unwrap_or("missing")
+            ),
+        ));
+    }
+    let Says::Out(_) = event.says else {
+        return Some((
+            Reason::NotOut,
+            format!("{} does not say the person is out", event.event_type),
+        ));
+    };
+    event.no_user.clone().map(|why| (Reason::NoIdentity, why))
+}
+
+pub fn decode(detail: &At, source: &str) -> Result<IdpEvent, DecodeError> {
+    let event_type = detail.require("eventType")?.str()?.to_owned();
+    let uuid = detail.require("uuid")?.str()?.to_owned();
+    let outcome = match detail.get("outcome").and_then(|o| o.get("result")) {
+        Some(r) => Some(r.str()?.to_owned()),
+        None => None,
+    };
+    let published = detail.get("published").map(|t| t.time()).transpose()?;
+    let mut users = Vec::new();
+    if let Some(targets) = detail.get("target") {
+        for t in targets.items()? {
+            if t.get("type").and_then(|k| k.value.as_str()) == Some("User") {
+                let login = t.require("alternateId")?;
+                let value = login.str()?.trim().to_owned();
+                if !value.is_empty() {
+                    users.push((value, login.path()));
+                }
+            }
+        }
+    }
+    users.dedup_by(|a, b| a.0 == b.0);
+    let (user, no_user) = match users.len() {
+        1 => (users.pop(), None),
+        0 => (
+            None,
+            Some("the event has no target of type User".to_owned()),
+        ),
+        n => (
+            None,
+            Some(format!(
+                "the event has {n} targets of type User; which one is out is not clear"
+            )),
+        ),
+    };
+    Ok(IdpEvent {
+        source: source.to_owned(),
+        says: says(&event_type),
+        uuid,
+        event_type,
+        outcome,
+        published,
+        user,
+        no_user,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(event_type: &str, targets: serde_json::Value) -> IdpEvent {
+        let detail = json!({"uuid": "u-1", "published": "2026-12-02T10:00:00.000Z",
+            "eventType": event_type, "outcome": {"result": "SUCCESS"},
+            "actor": {"id": "00uadmin", "type": "User", "alternateId": "admin@example.com"},
+            "target": targets});
+        decode(&At::root(&detail), "aws.partner/okta.com/example/vpn").unwrap()
+    }
+
+    #[test]
+    fn the_user_is_the_target_never_the_actor() {
+        let e = event(
+            "user.lifecycle.deactivate",
+            json!([{"id": "00udave", "type": "User", "alternateId": "dave@example.com"}]),
+        );
+        assert_eq!(e.says, Says::Out("deactivated in Okta"));
+        assert_eq!(e.user.unwrap().0, "dave@example.com");
+        // The admin who did it is only the actor: no target, no user.
+        let e = event("user.lifecycle.deactivate", json!([]));
+        assert_eq!(e.user, None);
+        assert!(e.no_user.is_some());
+        let e = event(
+            "user.session.clear",
+            json!([{"type": "User", "alternateId": "a@example.com"},
+                   {"type": "User", "alternateId": "b@example.com"}]),
+        );
+        assert_eq!(e.user, None, "two users: which one is out is not clear");
+        let e = event(
+            "user.lifecycle.suspend",
+            json!([{"type": "AppInstance", "alternateId": "vpn"},
+                   {"type": "User", "alternateId": "erin@example.com"}]),
+        );
+        assert_eq!(e.user.unwrap().0, "erin@example.com");
+    }
+
+    #[test]
+    fn only_what_an_admin_or_okta_does_to_a_user_says_out() {
+        for (t, _) in OUT {
+            assert!(matches!(says(t), Says::Out(_)), "{t}");
+        }
+        for t in [
+            "user.account.lock",
+            "user.account.lock.limit",
+            "user.account.report_suspicious_activity_by_enduser",
+            "user.session.start",
+            "security.threat.detected",
+            "user.authentication.auth_via_mfa",
+        ] {
+            assert_eq!(says(t), Says::Nothing, "{t}");
+        }
+        for t in BACK_IN {
+            assert_eq!(says(t), Says::BackIn);
+        }
+        assert!(looks_like("aws.partner/okta.com/example/vpn", "SystemLog"));
+        assert!(!looks_like(
+            "aws.partner/okta.com/example/vpn",
+            "Okta Log Event"
+        ));
+        assert!(!looks_like("custom.okta", "SystemLog"));
+    }
+
+    #[test]
+    fn only_a_named_source_a_success_and_an_exit_for_one_user_act() {
+        let user = json!([{"type": "User", "alternateId": "dave@example.com"}]);
+        let trusted = vec!["aws.partner/okta.com/example/*".to_owned()];
+        let out = event("user.lifecycle.deactivate", user.clone());
+        assert_eq!(refusal(&out, &trusted), None);
+        let reason = |e: &IdpEvent, p: &[String]| refusal(e, p).map(|(r, _)| r);
+        assert_eq!(reason(&out, &[]), Some(Reason::UntrustedSource));
+        assert_eq!(
+            reason(&out, &["aws.partner/okta.com/other/*".to_owned()]),
+            Some(Reason::UntrustedSource)
+        );
+        let failed = IdpEvent {
+            outcome: Some("FAILURE".into()),
+            ..out.clone()
+        };
+        assert_eq!(reason(&failed, &trusted), Some(Reason::NotOut));
+        let back = event("user.lifecycle.unsuspend", user.clone());
+        assert_eq!(reason(&back, &trusted), Some(Reason::NotOut));
+        let locked = event("user.account.lock", user);
+        assert_eq!(reason(&locked, &trusted), Some(Reason::NotOut));
+        let nobody = event("user.lifecycle.deactivate", json!([]));
+        assert_eq!(reason(&nobody, &trusted), Some(Reason::NoIdentity));
+    }
+}

@@ -1,0 +1,125 @@
+//! The identity provider's word, through the SDKs against the emulator and moto's DynamoDB: an
+//! Okta System Log event through EventBridge ends the person's sessions and keeps them out, and
+//! only an event from a named source, that succeeded, and says that one user is out, does.
+
+// The handler's future nests the AWS SDK's deep async stacks (see src/bin/cvpn-terminator/main.rs).
+#![recursion_limit = "256"]
+
+mod common;
+
+use common::keep_out::*;
+use common::*;
+use cvpn_terminator::domain::model::Reason;
+use serde_json::{json, Value};
+
+const STREAM: &str = "aws.partner/okta.com/example/*";
+
+/// A change to the sample.
+type Change = Box<dyn FnOnce(&mut Value)>;
+
+fn trusting() -> cvpn_terminator::Config {
+    cvpn_terminator::Config {
+        idp_sources: vec![STREAM.into()],
+        ..config()
+    }
+}
+
+/// The deactivation sample with `change` applied to it, as another event.
+fn okta(tag: &str, change: impl FnOnce(&mut Value)) -> Value {
+    let mut e = anew(&event("okta-user-deactivated.json"), tag);
+    change(&mut e);
+    e
+}
+
+#[tokio::test]
+async fn an_okta_deactivation_ends_the_persons_sessions_and_keeps_them_out() {
+    let moto = Moto::start();
+    let h = with_table(trusting(), &moto, "okta").await;
+    let sample = event("okta-user-deactivated.json");
+    let r = deliver(&h.app, &sample, "req-1").await.unwrap();
+    let ended: Vec<&str> = r
+        .terminated
+        .iter()
+        .filter_map(|e| e.username.as_deref())
+        .collect();
+    assert_eq!(ended, ["heidi"]);
+    assert_eq!(r.trigger.source, "okta");
+    let [hold] = r.quarantine.as_slice() else {
+        panic!("{:?}", r.quarantine)
+    };
+    assert_eq!(hold.name, "heidi");
+    assert!(!allowed(&connect(&h.app, Some("heidi"), "heidi").await));
+    // The admin who did it is never a target.
+    assert!(allowed(
+        &connect(&h.app, Some("it-admin@example.com"), "x").await
+    ));
+    // Delivered again, it is answered from its record.
+    let again = deliver(&h.app, &sample, "req-2").await.unwrap();
+    assert!(again.duplicate.is_some() && again.api_calls == 0);
+}
+
+#[tokio::test]
+async fn what_okta_does_not_say_ends_nothing_and_holds_nobody() {
+    let moto = Moto::start();
+    let h = with_table(trusting(), &moto, "okta-not").await;
+    let cases: [(&str, Change, Reason); 5] = [
+        (
+            "unnamed-stream",
+            Box::new(|e| e["source"] = json!("aws.partner/okta.com/other/stream")),
+            Reason::UntrustedSource,
+        ),
+        (
+            "failed",
+            Box::new(|e| e["detail"]["outcome"]["result"] = json!("FAILURE")),
+            Reason::NotOut,
+        ),
+        (
+            "lockout",
+            Box::new(|e| e["detail"]["eventType"] = json!("user.account.lock")),
+            Reason::NotOut,
+        ),
+        (
+            "reactivated",
+            Box::new(|e| e["detail"]["eventType"] = json!("user.lifecycle.reactivate")),
+            Reason::NotOut,
+        ),
+        (
+            "actor-only",
+            Box::new(|e| e["detail"]["target"] = json!([])),
+            Reason::NoIdentity,
+        ),
+    ];
+    for (tag, change, reason) in cases {
+        let r = deliver(&h.app, &okta(tag, change), tag).await.unwrap();
+        assert!(
+            r.terminated.is_empty() && r.quarantine.is_empty(),
+            "{tag}: {r:?}"
+        );
+        assert_eq!(r.skipped[0].reason, Some(reason), "{tag}");
+    }
+    assert!(h.ended().is_empty());
+    // Without CVPN_IDP_SOURCES no partner event acts at all.
+    let h = with_table(config(), &moto, "okta-none").await;
+    let r = deliver(&h.app, &event("okta-user-deactivated.json"), "req-1")
+        .await
+        .unwrap();
+    assert_eq!(r.skipped[0].reason, Some(Reason::UntrustedSource));
+    assert!(h.ended().is_empty());
+}
+
+#[tokio::test]
+async fn a_protected_user_is_neither_ended_nor_held_by_okta() {
+    let moto = Moto::start();
+    let h = with_table(trusting(), &moto, "okta-protected").await;
+    let r = deliver(
+        &h.app,
+        &okta("breakglass", |e| {
+            e["detail"]["target"][0]["alternateId"] = json!("breakglass")
+        }),
+        "req-1",
+    )
+    .await
+    .unwrap();
+    assert!(r.terminated.is_empty() && r.quarantine.is_empty(), "{r:?}");
+    assert!(h.ended().is_empty());
+}
