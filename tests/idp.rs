@@ -123,3 +123,27 @@ async fn a_protected_user_is_neither_ended_nor_held_by_okta() {
     assert!(r.terminated.is_empty() && r.quarantine.is_empty(), "{r:?}");
     assert!(h.ended().is_empty());
 }
+
+#[tokio::test]
+async fn the_login_is_mapped_as_every_other_name() {
+    let moto = Moto::start();
+    let config = cvpn_terminator::Config {
+        mapping: cvpn_terminator::domain::mapping::UsernameMapping::new("{local}").unwrap(),
+        ..trusting()
+    };
+    let h = with_table(config, &moto, "okta-mapped").await;
+    let e = okta("mapped", |e| {
+        e["detail"]["target"][0]["alternateId"] = json!("heidi@example.com")
+    });
+    let r = deliver(&h.app, &e, "req-1").await.unwrap();
+    let ended: Vec<&str> = r
+        .terminated
+        .iter()
+        .filter_map(|e| e.username.as_deref())
+        .collect();
+    assert_eq!(ended, ["heidi"]);
+    assert!(r.terminated[0]
+        .detail
+        .as_deref()
+        .is_some_and(|d| d.contains("mapped from heidi@example.com")));
+}

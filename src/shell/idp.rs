@@ -7,7 +7,8 @@
 use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::quarantine::QuarantineStore;
 use crate::adapters::state::StateStore;
-use crate::domain::plan::{MatchBy, Origin, Selector};
+use crate::domain::model::Reason;
+use crate::domain::plan::{Origin, Selector};
 use crate::domain::trigger::evidence::Named;
 use crate::domain::trigger::okta::{refusal, IdpEvent, Says};
 use crate::shell::invocation::Invocation;
@@ -51,21 +52,37 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
         let Some((login, path)) = event.user.clone() else {
             return Vec::new();
         };
+        // The login as VPN usernames are written, as every other name is mapped.
+        let config = &self.app.config;
+        let Some(vpn) = config.mapping.map(&login) else {
+            let entry = Entry::finding_skipped(
+                &origin,
+                Reason::NoIdentity,
+                format!("{login} maps to no VPN username (CVPN_USERNAME_TEMPLATE)"),
+            );
+            report::log_skipped(&entry, &origin);
+            self.response.skipped.push(entry);
+            return Vec::new();
+        };
+        let named = if vpn == login {
+            path
+        } else {
+            format!("mapped from {login} at {path}")
+        };
         vec![Selector {
             origin,
-            // The IdP named the person: their sessions by username, and a certificate named for
-            // them is theirs.
-            match_by: MatchBy::ALL,
+            match_by: config.match_by.clone(),
             usernames: vec![Named {
-                value: login,
-                origin: path,
+                value: vpn,
+                origin: named,
             }],
             ips: Vec::new(),
             connection_ids: Vec::new(),
             endpoint_ids: Vec::new(),
             seen_from: None,
             seen_at: event.published,
-            since: None,
+            // What earlier attempts at this event ended counts against the cap.
+            since: event.time,
         }]
     }
 }

@@ -273,7 +273,7 @@ fn decode_eventbridge(root: &At) -> Result<Trigger, DecodeError> {
         .map_err(|e| root.error(format!("not an EventBridge event: {e}")))?;
     let time = envelope.time;
     if okta::looks_like(source_name, type_name) {
-        return okta::decode(&detail, source_name).map(Trigger::Idp);
+        return okta::decode(&detail, source_name, time).map(Trigger::Idp);
     }
     let (kind, decode_one): (FindingSource, DecodeFinding) = match (source_name, type_name) {
         ("aws.events", "Scheduled Event") => {

@@ -18,7 +18,9 @@ pub const DETAIL_TYPE: &str = "SystemLog";
 /// The event types that say a person is out, and why (Okta's event type catalogue). An admin or
 /// Okta itself does these to the user; none of them can be provoked by someone else (a lockout
 /// after failed passwords, `user.account.lock`, could: it never acts).
-pub const OUT: [(&str, &str); 7] = [
+/// (Universal Logout's `user.authentication.universal_logout` events log a user out of one app
+/// instance, which says nothing of the VPN: they do not act.)
+pub const OUT: [(&str, &str); 5] = [
     ("user.lifecycle.deactivate", "deactivated in Okta"),
     ("user.lifecycle.suspend", "suspended in Okta"),
     ("user.lifecycle.delete.initiated", "deleted in Okta"),
@@ -26,14 +28,6 @@ pub const OUT: [(&str, &str); 7] = [
     (
         "user.session.clear",
         "an Okta admin cleared the user's sessions",
-    ),
-    (
-        "user.authentication.universal_logout",
-        "Okta Universal Logout ran for the user",
-    ),
-    (
-        "user.authentication.universal_logout.scheduled",
-        "an Okta admin ran Universal Logout for the user",
     ),
 ];
 /// The event types that say a person is back (not acted on yet: holds stay until a person
@@ -67,8 +61,14 @@ pub struct IdpEvent {
     pub published: Option<DateTime<Utc>>,
     /// The login of the event's one `User` target, and where it was read.
     pub user: Option<(String, String)>,
-    /// Why there is no user to act on (none, or more than one `User` target).
+    /// Why there is no user to act on (none, more than one `User` target, or one that cannot be
+    /// read).
     pub no_user: Option<String>,
+    /// The user did it to themselves (the actor is the target: a user signing out their own
+    /// other sessions), which says nothing of whether they are out.
+    pub by_themselves: bool,
+    /// The envelope's time, the same on every delivery of the event.
+    pub time: Option<DateTime<Utc>>,
     pub says: Says,
 }
 
@@ -124,42 +124,56 @@ pub fn refusal(event: &IdpEvent, patterns: &[String]) -> Option<(Reason, String)
             format!("{} does not say the person is out", event.event_type),
         ));
     };
+    if event.by_themselves {
+        return Some((
+            Reason::NotOut,
+            format!(
+                "{} was done by the user to themselves, not by an admin or Okta",
+                event.event_type
+            ),
+        ));
+    }
     event.no_user.clone().map(|why| (Reason::NoIdentity, why))
 }
 
-pub fn decode(detail: &At, source: &str) -> Result<IdpEvent, DecodeError> {
+/// Decodes a System Log event. Only its `uuid` and `eventType` must be readable: the rest is
+/// read as far as it can be, and what cannot be read names nobody (`no_user`), so that an odd
+/// event from any stream is told apart from one that acts instead of failing the invocation.
+pub fn decode(
+    detail: &At,
+    source: &str,
+    time: Option<DateTime<Utc>>,
+) -> Result<IdpEvent, DecodeError> {
     let event_type = detail.require("eventType")?.str()?.to_owned();
     let uuid = detail.require("uuid")?.str()?.to_owned();
-    let outcome = match detail.get("outcome").and_then(|o| o.get("result")) {
-        Some(r) => Some(r.str()?.to_owned()),
-        None => None,
-    };
-    let published = detail.get("published").map(|t| t.time()).transpose()?;
-    let mut users = Vec::new();
-    if let Some(targets) = detail.get("target") {
-        for t in targets.items()? {
-            if t.get("type").and_then(|k| k.value.as_str()) == Some("User") {
-                let login = t.require("alternateId")?;
-                let value = login.str()?.trim().to_owned();
-                if !value.is_empty() {
-                    users.push((value, login.path()));
-                }
-            }
-        }
-    }
-    users.dedup_by(|a, b| a.0 == b.0);
-    let (user, no_user) = match users.len() {
-        1 => (users.pop(), None),
-        0 => (
+    let outcome = text(detail.get("outcome").and_then(|o| o.get("result")));
+    let published = detail.get("published").and_then(|t| t.time().ok());
+    let actor_user = detail
+        .get("actor")
+        .filter(|a| text(a.get("type")).as_deref() == Some("User"))
+        .and_then(|a| text(a.get("id")));
+    let (users, unreadable) = user_targets(detail);
+    let (user, no_user) = match (users.as_slice(), unreadable) {
+        (_, true) => (
+            None,
+            Some("a target of type User has no readable alternateId".to_owned()),
+        ),
+        ([one], false) => (Some(one.clone()), None),
+        ([], false) => (
             None,
             Some("the event has no target of type User".to_owned()),
         ),
-        n => (
+        (many, false) => (
             None,
             Some(format!(
-                "the event has {n} targets of type User; which one is out is not clear"
+                "the event has {} targets of type User; which one is out is not clear",
+                many.len()
             )),
         ),
+    };
+    let by_themselves = match (&user, actor_user) {
+        (Some(u), Some(actor)) => u.2.as_deref() == Some(actor.as_str()),
+        _ => false,
     };
     Ok(IdpEvent {
         source: source.to_owned(),
@@ -168,9 +182,47 @@ pub fn decode(detail: &At, source: &str) -> Result<IdpEvent, DecodeError> {
         event_type,
         outcome,
         published,
-        user,
+        user: user.map(|(login, path, _)| (login, path)),
         no_user,
+        by_themselves,
+        time,
     })
+}
+
+fn text(at: Option<At>) -> Option<String> {
+    at.and_then(|a| a.value.as_str().map(str::to_owned))
+}
+
+/// A `User` target: its login, where that was read, and Okta's ID for it.
+type UserTarget = (String, String, Option<String>);
+
+/// The `target[]` entries of type `User`, each login once; and whether one of them (or the list)
+/// could not be read.
+fn user_targets(detail: &At) -> (Vec<UserTarget>, bool) {
+    let Some(targets) = detail.get("target") else {
+        return (Vec::new(), false);
+    };
+    let Ok(items) = targets.items() else {
+        return (Vec::new(), true);
+    };
+    let mut users: Vec<UserTarget> = Vec::new();
+    for t in items {
+        if text(t.get("type")).as_deref() != Some("User") {
+            continue;
+        }
+        let Some(login) = t.get("alternateId") else {
+            return (Vec::new(), true);
+        };
+        match login.value.as_str().map(str::trim) {
+            Some(v) if !v.is_empty() => {
+                if !users.iter().any(|u| u.0 == v) {
+                    users.push((v.to_owned(), login.path(), text(t.get("id"))));
+                }
+            }
+            _ => return (Vec::new(), true),
+        }
+    }
+    (users, false)
 }
 
 #[cfg(test)]
@@ -183,7 +235,7 @@ mod tests {
             "eventType": event_type, "outcome": {"result": "SUCCESS"},
             "actor": {"id": "00uadmin", "type": "User", "alternateId": "admin@example.com"},
             "target": targets});
-        decode(&At::root(&detail), "aws.partner/okta.com/example/vpn").unwrap()
+        decode(&At::root(&detail), "aws.partner/okta.com/example/vpn", None).unwrap()
     }
 
     #[test]
@@ -224,6 +276,7 @@ mod tests {
             "user.session.start",
             "security.threat.detected",
             "user.authentication.auth_via_mfa",
+            "user.authentication.universal_logout",
         ] {
             assert_eq!(says(t), Says::Nothing, "{t}");
         }
@@ -259,6 +312,22 @@ mod tests {
         assert_eq!(reason(&back, &trusted), Some(Reason::NotOut));
         let locked = event("user.account.lock", user);
         assert_eq!(reason(&locked, &trusted), Some(Reason::NotOut));
+        // A user who clears their own sessions is not out.
+        let own = event(
+            "user.session.clear",
+            json!([{"id": "00uadmin", "type": "User", "alternateId": "admin@example.com"}]),
+        );
+        assert!(own.by_themselves);
+        assert_eq!(reason(&own, &trusted), Some(Reason::NotOut));
+        // What cannot be read names nobody, and fails nothing.
+        for odd in [
+            json!({"a": 1}),
+            json!([{"type": "User", "alternateId": 7}]),
+            json!([{"type": "User"}]),
+        ] {
+            let e = event("user.lifecycle.deactivate", odd);
+            assert_eq!(reason(&e, &trusted), Some(Reason::NoIdentity));
+        }
         let nobody = event("user.lifecycle.deactivate", json!([]));
         assert_eq!(reason(&nobody, &trusted), Some(Reason::NoIdentity));
     }
