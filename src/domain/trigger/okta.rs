@@ -88,6 +88,24 @@ pub fn says(event_type: &str) -> Says {
     Says::Nothing
 }
 
+/// `CVPN_IDP_SOURCES` as read: each pattern names its Okta org literally
+/// (`aws.partner/okta.com/ORG/STREAM`, a `*` only in STREAM), since any Okta org can offer a partner
+/// event source to an account and a wildcard there would trust whichever is associated.
+pub fn source_patterns(patterns: Vec<String>) -> Result<Vec<String>, String> {
+    for p in &patterns {
+        let org = p
+            .strip_prefix(PARTNER_PREFIX)
+            .and_then(|rest| rest.split_once('/'))
+            .map(|(org, _)| org);
+        if !org.is_some_and(|o| !o.is_empty() && !o.contains('*')) {
+            return Err(format!(
+                "`{p}`: a pattern must name the Okta org: {PARTNER_PREFIX}ORG/STREAM, with `*` only in STREAM"
+            ));
+        }
+    }
+    Ok(patterns)
+}
+
 /// Whether `source` is one a person named in `CVPN_IDP_SOURCES` (patterns, `*` wildcard): no
 /// partner event speaks for the IdP until someone names the bus it comes from.
 pub fn trusted(source: &str, patterns: &[String]) -> bool {
@@ -289,6 +307,24 @@ mod tests {
             "Okta Log Event"
         ));
         assert!(!looks_like("custom.okta", "SystemLog"));
+    }
+
+    #[test]
+    fn a_source_pattern_names_its_org() {
+        let read = |p: &str| source_patterns(vec![p.to_owned()]);
+        assert!(read("aws.partner/okta.com/example/*").is_ok());
+        assert!(read("aws.partner/okta.com/example/vpn-log-stream").is_ok());
+        for bad in [
+            "*",
+            "aws.partner/okta.com/*",
+            "aws.partner/okta.com/ex*/vpn",
+            "aws.partner/okta.com/example",
+            "aws.partner/okta.com//x",
+            "custom.okta/example/x",
+        ] {
+            let e = read(bad).unwrap_err();
+            assert!(e.contains(bad), "{bad}: {e}");
+        }
     }
 
     #[test]

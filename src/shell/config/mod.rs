@@ -15,6 +15,7 @@ mod env;
 mod keep_out;
 mod tell;
 mod values;
+use crate::domain::trigger::okta;
 pub use env::CONNECT_SETTINGS;
 pub use keep_out::{KeepOut, HANDLER_PREFIX, MAX_DENY_MESSAGE};
 pub use tell::{Tell, Workflow};
@@ -337,7 +338,8 @@ impl Config {
             people,
             protected_users,
             naming,
-            idp_sources: list(get("CVPN_IDP_SOURCES")),
+            idp_sources: okta::source_patterns(list(get("CVPN_IDP_SOURCES")))
+                .map_err(|m| err("CVPN_IDP_SOURCES", m))?,
             max_terminations,
             gates,
             mapping,
