@@ -24,6 +24,14 @@ fn trusting() -> cvpn_terminator::Config {
     }
 }
 
+/// The usernames of the sessions a response ended.
+fn usernames(r: &cvpn_terminator::Response) -> Vec<&str> {
+    r.terminated
+        .iter()
+        .filter_map(|e| e.username.as_deref())
+        .collect()
+}
+
 /// The deactivation sample with `change` applied to it, as another event.
 fn okta(tag: &str, change: impl FnOnce(&mut Value)) -> Value {
     let mut e = anew(&event("okta-user-deactivated.json"), tag);
@@ -37,11 +45,7 @@ async fn an_okta_deactivation_ends_the_persons_sessions_and_keeps_them_out() {
     let h = with_table(trusting(), &moto, "okta").await;
     let sample = event("okta-user-deactivated.json");
     let r = deliver(&h.app, &sample, "req-1").await.unwrap();
-    let ended: Vec<&str> = r
-        .terminated
-        .iter()
-        .filter_map(|e| e.username.as_deref())
-        .collect();
+    let ended = usernames(&r);
     assert_eq!(ended, ["heidi"]);
     assert_eq!(r.trigger.source, "okta");
     let [hold] = r.quarantine.as_slice() else {
@@ -136,11 +140,7 @@ async fn the_login_is_mapped_as_every_other_name() {
         e["detail"]["target"][0]["alternateId"] = json!("heidi@example.com")
     });
     let r = deliver(&h.app, &e, "req-1").await.unwrap();
-    let ended: Vec<&str> = r
-        .terminated
-        .iter()
-        .filter_map(|e| e.username.as_deref())
-        .collect();
+    let ended = usernames(&r);
     assert_eq!(ended, ["heidi"]);
     assert!(r.terminated[0]
         .detail

@@ -20,5 +20,6 @@ pub mod listing;
 pub mod logging;
 mod pace;
 pub mod report;
+mod selectors;
 pub mod sweep;
 mod tell;

@@ -1,0 +1,255 @@
+//! What an incident's triggers name: a finding's selectors (gated, judged by who may name a
+//! person, mapped to VPN usernames), the account the function runs in when a finding needs it,
+//! and a direct request's selector. The idp's word is `idp.rs`; what follows is `incident.rs`.
+
+use crate::adapters::ec2::ClientVpnApi;
+use crate::adapters::state::quarantine::QuarantineStore;
+use crate::adapters::state::StateStore;
+use crate::domain::console;
+use crate::domain::model::{ApiError, Reason};
+use crate::domain::naming::Accounts;
+use crate::domain::plan::{MatchBy, Origin, Selector};
+use crate::domain::targets::Within;
+use crate::domain::trigger::evidence::Named;
+use crate::domain::trigger::{DirectRequest, FindingEvent};
+use crate::shell::app::HandlerError;
+use crate::shell::budget::within;
+use crate::shell::execute::CallError;
+use crate::shell::invocation::Invocation;
+use crate::shell::logging::AUDIT;
+use crate::shell::report::{self, Entry, FindingInfo, Response, TriggerInfo};
+
+/// How long an incident waits for STS to say which account the function runs in.
+const STS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
+    pub(crate) fn finding_selectors(&mut self, event: &FindingEvent) -> Vec<Selector> {
+        let config = &self.app.config;
+        let home = self.app.notifiers.region.as_deref();
+        let response = &mut self.response;
+        let source = event.source.as_str().to_owned();
+        response.trigger = TriggerInfo {
+            source: source.clone(),
+            action_name: event.action_name.clone(),
+            findings: event
+                .findings
+                .iter()
+                .map(|f| FindingInfo {
+                    id: f.id.clone(),
+                    types: f.types.clone(),
+                    severity: f.severity,
+                    severity_label: f.severity_label.clone(),
+                    account: f.account.clone(),
+                    region: f.region.clone(),
+                    link: f
+                        .region
+                        .as_deref()
+                        .or(home)
+                        .and_then(|region| console::finding_link(event.source, &f.id, region)),
+                })
+                .collect(),
+            reason: None,
+            time: None,
+        };
+        for bad in &event.bad {
+            response.step_failed(CallError::bad_finding(bad));
+        }
+        let targets = config.target_accounts();
+        let allowed = config
+            .naming
+            .accounts
+            .allowed(self.own_account.as_deref(), &targets);
+        let mut unknown_own = false;
+        let mut selectors = Vec::new();
+        for f in &event.findings {
+            let origin = Origin {
+                source: source.clone(),
+                finding_id: Some(f.id.clone()),
+                finding_type: f.types.first().cloned(),
+                severity: Some(f.severity),
+                reason: event.action_name.clone(),
+            };
+            let mut skipped = 0;
+            let mut skip = |response: &mut Response, reason: Reason, detail: String| {
+                let entry = Entry::finding_skipped(&origin, reason, detail);
+                report::log_skipped(&entry, &origin);
+                response.skipped.push(entry);
+                skipped += 1;
+            };
+            if let Err(gate) = config.gates.check(f, event.source) {
+                skip(response, gate.reason, gate.detail);
+                continue;
+            }
+            let evidence = &f.evidence;
+            let named = &evidence.endpoint_ids;
+            let endpoint_ids: Vec<String> = named
+                .iter()
+                .filter(|e| config.endpoint_ids.is_empty() || config.endpoint_ids.contains(e))
+                .cloned()
+                .collect();
+            if !named.is_empty() && endpoint_ids.is_empty() {
+                skip(
+                    response,
+                    Reason::OutOfScope,
+                    format!(
+                        "the finding names endpoints {named:?}, none of them in CVPN_ENDPOINT_IDS"
+                    ),
+                );
+                continue;
+            }
+            for n in &evidence.no_identity {
+                skip(
+                    response,
+                    Reason::NoIdentity,
+                    format!("{}: {}", n.field, n.detail),
+                );
+            }
+            let mut usernames = Vec::new();
+            for identity in &evidence.identities {
+                let name = &identity.name;
+                if let Err(refused) = config
+                    .naming
+                    .judge(identity, f.account.as_deref(), &allowed)
+                {
+                    if refused.own_account_unknown {
+                        unknown_own = true;
+                    }
+                    skip(response, refused.reason, refused.detail);
+                    continue;
+                }
+                let Some(vpn) = config.mapping.map(&name.value) else {
+                    continue;
+                };
+                let origin = if vpn == name.value {
+                    name.origin.clone()
+                } else {
+                    format!("mapped from {} at {}", name.value, name.origin)
+                };
+                usernames.push(Named { value: vpn, origin });
+            }
+            let selector = Selector {
+                origin: origin.clone(),
+                match_by: config.match_by.clone(),
+                usernames,
+                ips: evidence.ips.clone(),
+                connection_ids: evidence.connection_ids.clone(),
+                endpoint_ids,
+                seen_from: evidence.first_seen,
+                seen_at: evidence.seen_at,
+                since: event.time.or(evidence.seen_at),
+            };
+            // A finding whose every principal was refused has said why already.
+            let names_something = !selector.usernames.is_empty()
+                || !selector.ips.is_empty()
+                || !selector.connection_ids.is_empty();
+            if names_something || skipped == 0 {
+                selectors.push(selector);
+            }
+        }
+        if unknown_own {
+            // Not knowing whose principals may name people is an incomplete picture: said, and
+            // the invocation fails so that it is seen and retried.
+            response.step_failed(CallError::new(
+                None,
+                "GetCallerIdentity",
+                ApiError {
+                    code: "OwnAccountUnknown".into(),
+                    message: "the function's own account could not be learned, so principals of \
+                              accounts other than CVPN_TARGETS' were not judged; set \
+                              CVPN_IDENTITY_ACCOUNTS"
+                        .into(),
+                },
+            ));
+        }
+        selectors
+    }
+
+    /// Learns the function's own account for the identity gate, when the settings need it and the
+    /// invocation did not say (the command line, local runtimes): STS `GetCallerIdentity`, asked
+    /// once per process and for a few seconds at most.
+    pub(crate) async fn learn_own_account(&mut self, event: &FindingEvent) {
+        let needed = self.app.config.naming.accounts == Accounts::OwnAndTargets
+            && event
+                .findings
+                .iter()
+                .any(|f| !f.evidence.identities.is_empty());
+        if self.own_account.is_some() || !needed {
+            return;
+        }
+        match within(STS_TIMEOUT, self.app.notifiers.account()).await {
+            Ok(account) => self.own_account = account,
+            Err(e) => tracing::error!(
+                target: AUDIT,
+                event = "call_failed",
+                action = "GetCallerIdentity",
+                error_code = e.code.as_str(),
+                error = e.message.as_str(),
+                "the function's own account could not be learned"
+            ),
+        }
+    }
+
+    pub(crate) fn direct_selector(
+        &mut self,
+        request: &DirectRequest,
+    ) -> Result<Selector, HandlerError> {
+        let config = &self.app.config;
+        // A person may narrow the incident to the targets of one account and Region; naming one
+        // the function does not act in is a mistake, not an empty scope.
+        self.within = Within {
+            account: request.account_id.clone(),
+            region: request.region.clone(),
+        };
+        // Only a request naming a place can leave nothing in scope.
+        if self.scope().is_empty() {
+            let (field, place) = match (&request.account_id, &request.region) {
+                (Some(a), Some(r)) => ("event.AccountId", format!("{a}/{r}")),
+                (Some(a), None) => ("event.AccountId", a.clone()),
+                (None, r) => ("event.Region", r.clone().unwrap_or_default()),
+            };
+            return Err(HandlerError::bad_event(
+                field,
+                format!(
+                    "no target of CVPN_TARGETS is in {place} (the function's own account is named by Region alone); nothing was terminated"
+                ),
+            ));
+        }
+        if let Some(endpoint) = &request.endpoint_id {
+            if !config.endpoint_ids.is_empty() && !config.endpoint_ids.contains(endpoint) {
+                return Err(HandlerError::bad_event(
+                    "event.ClientVpnEndpointId",
+                    format!("{endpoint} is not among CVPN_ENDPOINT_IDS; nothing was terminated"),
+                ));
+            }
+        }
+        let origin = Origin {
+            source: "direct".into(),
+            reason: request.reason.clone(),
+            ..Origin::default()
+        };
+        self.response.trigger = TriggerInfo {
+            source: "direct".into(),
+            reason: request.reason.clone(),
+            ..TriggerInfo::default()
+        };
+        Ok(Selector {
+            origin,
+            // A person named the user or the connection: match what they named wherever it shows.
+            match_by: MatchBy::ALL,
+            usernames: request
+                .username
+                .iter()
+                .map(|u| Named {
+                    value: u.clone(),
+                    origin: "event.Username".into(),
+                })
+                .collect(),
+            ips: Vec::new(),
+            connection_ids: request.connection_id.iter().cloned().collect(),
+            endpoint_ids: request.endpoint_id.iter().cloned().collect(),
+            seen_from: None,
+            seen_at: None,
+            since: None,
+        })
+    }
+}
