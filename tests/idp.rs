@@ -19,7 +19,10 @@ type Change = Box<dyn FnOnce(&mut Value)>;
 
 fn trusting() -> cvpn_terminator::Config {
     cvpn_terminator::Config {
-        idp_sources: vec![STREAM.into()],
+        idp: cvpn_terminator::shell::config::Idp {
+            sources: vec![STREAM.into()],
+            ..Default::default()
+        },
         ..config()
     }
 }

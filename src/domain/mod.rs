@@ -2,8 +2,8 @@
 //! that are evidence), who may name a person ([`naming`]) and who a name is ([`person`]), mapping
 //! identities ([`mapping`], [`pattern`]), gating findings ([`gates`]),
 //! deciding what to end ([`plan`]), judging idle and over-age connections ([`policy`]), and whom an
-//! incident keeps out and what the connect handler answers ([`quarantine`]), and the console links
-//! people are sent ([`console`]); where it acts ([`targets`]). Plain data
+//! incident keeps out and what the connect handler answers ([`quarantine`]), the IdP's signed word over
+//! HTTP ([`signal`]), and the console links people are sent ([`console`]); where it acts ([`targets`]). Plain data
 //! ([`model`], [`json`]) in, decisions out; no I/O, so every rule is tested on its own.
 
 pub mod console;
@@ -18,6 +18,7 @@ pub mod person;
 pub mod plan;
 pub mod policy;
 pub mod quarantine;
+pub mod signal;
 pub mod targets;
 pub mod text;
 pub mod trigger;

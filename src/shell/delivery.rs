@@ -13,6 +13,7 @@
 use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::deliveries::{Claim, DeliveryStore};
 use crate::adapters::state::quarantine::QuarantineStore;
+use crate::adapters::state::tokens::TokenStore;
 use crate::adapters::state::StateStore;
 use crate::domain::model::ApiError;
 use crate::domain::quarantine::time;
@@ -56,7 +57,11 @@ fn summary(r: &Response) -> String {
     )
 }
 
-impl<A: ClientVpnApi, S: StateStore + QuarantineStore + DeliveryStore> App<A, S> {
+impl<A, S> App<A, S>
+where
+    A: ClientVpnApi,
+    S: StateStore + QuarantineStore + DeliveryStore + TokenStore,
+{
     /// Runs `trigger` unless `delivery` was handled (or is being handled) already.
     pub(crate) async fn once(
         &self,

@@ -6,11 +6,13 @@
 use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::deliveries::DeliveryStore;
 use crate::adapters::state::quarantine::QuarantineStore;
+use crate::adapters::state::tokens::TokenStore;
 use crate::adapters::state::StateStore;
 use crate::domain::json::parse::Parsed;
 use crate::domain::json::DecodeError;
 use crate::domain::targets::Within;
 use crate::domain::trigger::delivery::{delivery, Delivery};
+use crate::domain::trigger::idp::Says;
 use crate::domain::trigger::{self, Trigger};
 pub use crate::shell::app::{App, HandlerError};
 use crate::shell::budget::Budget;
@@ -38,19 +40,25 @@ pub struct Invoked<'a> {
     pub account: Option<&'a str>,
 }
 
-impl<A: ClientVpnApi, S: StateStore + QuarantineStore + DeliveryStore> App<A, S> {
+impl<A, S> App<A, S>
+where
+    A: ClientVpnApi,
+    S: StateStore + QuarantineStore + DeliveryStore + TokenStore,
+{
     pub async fn handle(&self, event: &Value) -> Result<Response, HandlerError> {
         self.handle_until(event, None).await
     }
 
     /// What the Lambda handler and `invoke` answer: a client connect handler request gets the
-    /// answer Client VPN expects, any other event the response of [`App::handle_until`].
+    /// answer Client VPN expects, a Function URL request an HTTP response, any other event the
+    /// response of [`App::handle_until`].
     pub async fn answer(&self, event: &Value, invoked: Invoked<'_>) -> Result<Value, HandlerError> {
         match trigger::decode(event) {
             Ok(Trigger::Connect(request)) => {
                 let answer = self.connect(&request).await;
                 Ok(serde_json::to_value(answer).expect("answers serialize"))
             }
+            Ok(Trigger::Signal(request)) => Ok(self.signal(&request, invoked).await.to_value()),
             decoded => {
                 let max = self.config.tell.response_max_items;
                 self.report(decoded, delivery(event), invoked)
@@ -165,17 +173,20 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + DeliveryStore> App<A, S>
                 let selector = invocation.direct_selector(request)?;
                 invocation.incident(vec![selector]).await?;
             }
+            Trigger::Idp(event) if event.says == Says::BackIn => {
+                invocation.idp_release(event).await;
+            }
             Trigger::Idp(event) => {
                 let selectors = invocation.idp_selectors(event);
                 invocation.incident(selectors).await?;
             }
             Trigger::Sweep(request) => invocation.sweep(request).await?,
             Trigger::Quarantine(request) => invocation.change_quarantine(request).await?,
-            Trigger::Connect(_) => {
+            Trigger::Connect(_) | Trigger::Signal(_) => {
                 return Err(HandlerError::bad_event(
                     "event",
-                    "a client connect handler request is answered by App::answer, which the \
-                     Lambda handler and `invoke` use",
+                    "a client connect handler request or a Function URL request is answered by \
+                     App::answer, which the Lambda handler and `invoke` use",
                 ))
             }
         }

@@ -1,77 +1,95 @@
-//! The identity provider's word on a person (Okta's System Log through EventBridge): an event
-//! that says a person is out, from a source a person named (`CVPN_IDP_SOURCES`), ends the person's
-//! sessions and holds them, through the incident path (mapping, the identity model, protected
-//! users, cap, dry run, quarantine, telling, once per delivery). What it may say is the domain's
-//! (`domain/trigger/okta.rs`).
+//! The identity provider's word on a person (Okta's System Log through EventBridge, or a token it
+//! signed over the Function URL: `signal/`): an event that says a person is out, from a source a
+//! person named (`CVPN_IDP_SOURCES`) or a verified token, ends the person's sessions and holds them
+//! through the incident path (mapping, the identity model, protected users, cap, dry run,
+//! quarantine, telling, once per delivery). One that says the person is back lifts the holds that
+//! IdP's word alone placed, when `CVPN_IDP_RELEASE_ON_REACTIVATE` asks for it. What it may say is
+//! the domain's (`domain/trigger/idp.rs`, `okta.rs`, `domain/signal/`).
 
 use crate::adapters::ec2::ClientVpnApi;
-use crate::adapters::state::quarantine::QuarantineStore;
+use crate::adapters::state::quarantine::{QuarantineStore, HELD_BY_OTHERS};
 use crate::adapters::state::StateStore;
 use crate::domain::model::Reason;
 use crate::domain::plan::{Origin, Selector};
+use crate::domain::quarantine::Subject;
 use crate::domain::trigger::evidence::Named;
-use crate::domain::trigger::okta::{refusal, IdpEvent, Says};
+use crate::domain::trigger::idp::{refusal, release_refusal, IdpEvent, Says, Via};
+use crate::shell::execute::CallError;
 use crate::shell::invocation::Invocation;
-use crate::shell::report::{self, Entry, TriggerInfo};
+use crate::shell::report::{self, Entry, HoldEntry, HoldOutcome, TriggerInfo};
 
-/// The name responses, logs and outcome events give Okta's events.
+/// The names responses, logs and outcome events give the IdP's word, by how it came.
 pub const SOURCE: &str = "okta";
+pub const SIGNAL_SOURCE: &str = "idp_signal";
 
 impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
-    /// The selector the event gives: its one `User` target's login, or none (with a `skipped`
-    /// entry saying why).
-    pub(crate) fn idp_selectors(&mut self, event: &IdpEvent) -> Vec<Selector> {
+    /// Where the event came from, for the answer; and the origin its entries carry.
+    fn idp_origin(&mut self, event: &IdpEvent) -> Origin {
+        let source = match event.via {
+            Via::LogStream { .. } => SOURCE,
+            Via::Signal => SIGNAL_SOURCE,
+        };
         let why = match event.says {
             Says::Out(why) => why,
-            Says::BackIn | Says::Nothing => "",
+            Says::BackIn => "back in at the IdP",
+            Says::Nothing => "",
         };
         let login = event.user.as_ref().map(|(login, _)| login.as_str());
         let reason = match login {
             Some(login) if !why.is_empty() => format!("{login} {why} ({})", event.event_type),
             _ => event.event_type.clone(),
         };
-        let origin = Origin {
-            source: SOURCE.into(),
-            finding_id: Some(format!("okta:{}", event.uuid)),
-            finding_type: Some(event.event_type.clone()),
-            severity: None,
-            reason: Some(reason.clone()),
-        };
         self.response.trigger = TriggerInfo {
-            source: SOURCE.into(),
-            reason: Some(reason),
+            source: source.into(),
+            reason: Some(reason.clone()),
             time: event.published.map(|t| t.to_rfc3339()),
             ..TriggerInfo::default()
         };
-        if let Some((reason, detail)) = refusal(event, &self.app.config.idp_sources) {
-            let entry = Entry::finding_skipped(&origin, reason, detail);
-            report::log_skipped(&entry, &origin);
-            self.response.skipped.push(entry);
+        Origin {
+            source: source.into(),
+            finding_id: Some(event.finding_id()),
+            finding_type: Some(event.event_type.clone()),
+            severity: None,
+            reason: Some(reason),
+        }
+    }
+
+    fn idp_skipped(&mut self, origin: &Origin, reason: Reason, detail: String) {
+        let entry = Entry::finding_skipped(origin, reason, detail);
+        report::log_skipped(&entry, origin);
+        self.response.skipped.push(entry);
+    }
+
+    /// The event's login as VPN usernames are written (as every other name is mapped), and where
+    /// it was read; or none, with a `skipped` entry saying why.
+    fn idp_user(&mut self, event: &IdpEvent, origin: &Origin) -> Option<(String, String)> {
+        let (login, path) = event.user.clone()?;
+        let Some(vpn) = self.app.config.mapping.map(&login) else {
+            let detail = format!("{login} maps to no VPN username (CVPN_USERNAME_TEMPLATE)");
+            self.idp_skipped(origin, Reason::NoIdentity, detail);
+            return None;
+        };
+        let named = match vpn == login {
+            true => path,
+            false => format!("mapped from {login} at {path}"),
+        };
+        Some((vpn, named))
+    }
+
+    /// The selector an "out" event gives: its one user, or none (with a `skipped` entry saying
+    /// why).
+    pub(crate) fn idp_selectors(&mut self, event: &IdpEvent) -> Vec<Selector> {
+        let origin = self.idp_origin(event);
+        if let Some((reason, detail)) = refusal(event, &self.app.config.idp.sources) {
+            self.idp_skipped(&origin, reason, detail);
             return Vec::new();
         }
-        let Some((login, path)) = event.user.clone() else {
+        let Some((vpn, named)) = self.idp_user(event, &origin) else {
             return Vec::new();
-        };
-        // The login as VPN usernames are written, as every other name is mapped.
-        let config = &self.app.config;
-        let Some(vpn) = config.mapping.map(&login) else {
-            let entry = Entry::finding_skipped(
-                &origin,
-                Reason::NoIdentity,
-                format!("{login} maps to no VPN username (CVPN_USERNAME_TEMPLATE)"),
-            );
-            report::log_skipped(&entry, &origin);
-            self.response.skipped.push(entry);
-            return Vec::new();
-        };
-        let named = if vpn == login {
-            path
-        } else {
-            format!("mapped from {login} at {path}")
         };
         vec![Selector {
             origin,
-            match_by: config.match_by.clone(),
+            match_by: self.app.config.match_by.clone(),
             usernames: vec![Named {
                 value: vpn,
                 origin: named,
@@ -84,5 +102,59 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
             // What earlier attempts at this event ended counts against the cap.
             since: event.time,
         }]
+    }
+
+    /// A "back in" event: lifts the holds on its user that this IdP's word alone placed (a hold a
+    /// finding, a person or another IdP also placed stays), when the team asked for it.
+    pub(crate) async fn idp_release(&mut self, event: &IdpEvent) {
+        let origin = self.idp_origin(event);
+        let config = &self.app.config;
+        let refused = release_refusal(event, &config.idp.sources, config.idp.release_on_reactivate);
+        if let Some((reason, detail)) = refused {
+            self.idp_skipped(&origin, reason, detail);
+            return;
+        }
+        let Some((vpn, _)) = self.idp_user(event, &origin) else {
+            return;
+        };
+        let Some(store) = &self.app.store else {
+            let detail = "no CVPN_STATE_TABLE: there is no quarantine to lift".to_owned();
+            self.idp_skipped(&origin, Reason::NotOut, detail);
+            return;
+        };
+        let people = &self.app.config.people;
+        let by = format!("{} ({})", event.idp, event.event_type);
+        let now = chrono::Utc::now().timestamp();
+        let mut entries = Vec::new();
+        for held in Subject::holding(&vpn, people) {
+            let call = store.release(&held, Some(&by), now, Some(&event.idp));
+            match self.budget.call(call).await {
+                Ok(Some(before)) if before.in_force(now) => {
+                    entries.push(HoldEntry::new(&before, HoldOutcome::Released));
+                }
+                Ok(_) => {}
+                Err(e) if e.code == HELD_BY_OTHERS => entries.push(HoldEntry {
+                    outcome: HoldOutcome::Kept,
+                    reason: Some(e.message),
+                    ..HoldEntry::not_held(&held)
+                }),
+                Err(e) => self
+                    .response
+                    .step_failed(CallError::new(None, "DeleteItem", e)),
+            }
+        }
+        if entries.is_empty() {
+            entries.push(HoldEntry::not_held(&Subject::new(
+                crate::domain::quarantine::SubjectKind::Username,
+                &vpn,
+                people,
+            )));
+        }
+        for entry in entries {
+            self.held(HoldEntry {
+                requested_by: Some(by.clone()),
+                ..entry
+            });
+        }
     }
 }

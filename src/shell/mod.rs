@@ -21,5 +21,6 @@ pub mod logging;
 mod pace;
 pub mod report;
 mod selectors;
+mod signal;
 pub mod sweep;
 mod tell;

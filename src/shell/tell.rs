@@ -30,7 +30,7 @@ fn work_of(trigger: &Trigger) -> Option<Work> {
         Trigger::Findings(_) | Trigger::Direct(_) | Trigger::Idp(_) => Some(Work::Incident),
         Trigger::Sweep(_) => Some(Work::Sweep),
         Trigger::Quarantine(_) => Some(Work::QuarantineChange),
-        Trigger::Connect(_) => None,
+        Trigger::Connect(_) | Trigger::Signal(_) => None,
     }
 }
 

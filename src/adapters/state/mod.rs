@@ -9,6 +9,7 @@
 
 pub mod deliveries;
 pub mod quarantine;
+pub mod tokens;
 
 use crate::adapters::aws::{api_error, condition_failed};
 use crate::domain::model::ApiError;

@@ -9,6 +9,7 @@ pub mod delivery;
 pub mod direct;
 pub mod evidence;
 pub mod guardduty;
+pub mod idp;
 pub mod ocsf;
 pub mod okta;
 pub mod own_note;
@@ -36,7 +37,10 @@ pub enum Trigger {
     /// Client VPN asks whether a client may connect.
     Connect(crate::domain::quarantine::connect::ConnectRequest),
     /// The identity provider's word on a person (Okta's System Log).
-    Idp(okta::IdpEvent),
+    Idp(idp::IdpEvent),
+    /// A request over the Function URL (Global Token Revocation, Shared Signals), answered over
+    /// HTTP once its token is verified.
+    Signal(crate::domain::signal::Request),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -149,7 +153,7 @@ pub struct SecurityHubRef {
 const EXPECTED: &str = "expected an EventBridge event from aws.events (\"Scheduled Event\"), \
 aws.guardduty (\"GuardDuty Finding\") or aws.securityhub (\"Security Hub Findings - Imported\", \"Security Hub Findings - Custom Action\", \
 \"Findings Imported V2\"), aws.partner/okta.com/… (\"SystemLog\"), a GuardDuty or Security Hub finding as GetFindings returns it, or a direct \
-request with ClientVpnEndpointId, ConnectionId or Username, DryRun and Reason, a Scheduler payload \
+request with ClientVpnEndpointId, ConnectionId or Username, DryRun and Reason, a Function URL request (POST /global-token-revocation, /ssf/events), a Scheduler payload \
 {\"Sweep\": {...}}, a quarantine change {\"Quarantine\": {...}} or {\"Release\": {...}}, or a Client VPN \
 client connect handler request";
 
@@ -166,6 +170,10 @@ pub fn decode(event: &Value) -> Result<Trigger, DecodeError> {
     }
     if root.get("detail-type").is_some() || root.get("source").is_some() {
         return decode_eventbridge(&root);
+    }
+    // The envelope is Lambda's; what is in the body is anyone's, and read only once verified.
+    if crate::domain::signal::looks_like(&root) {
+        return Ok(Trigger::Signal(crate::domain::signal::decode(&root)));
     }
     if let Some(sweep) = schedule::payload(&root) {
         return sweep.map(Trigger::Sweep);

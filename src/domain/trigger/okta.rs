@@ -6,8 +6,8 @@
 //! the event's source may speak at all is the gate's (`CVPN_IDP_SOURCES`). Pure.
 
 use crate::domain::json::{At, DecodeError};
-use crate::domain::model::Reason;
-use crate::domain::pattern::glob;
+use crate::domain::trigger::idp::Via;
+pub use crate::domain::trigger::idp::{refusal, IdpEvent, Says};
 use chrono::{DateTime, Utc};
 
 /// The start of every Okta partner event source's name.
@@ -17,10 +17,13 @@ pub const DETAIL_TYPE: &str = "SystemLog";
 
 /// The event types that say a person is out, and why (Okta's event type catalogue). An admin or
 /// Okta itself does these to the user; none of them can be provoked by someone else (a lockout
-/// after failed passwords, `user.account.lock`, could: it never acts).
+/// after failed passwords, `user.account.lock`, could: it never acts). Of Identity Threat
+/// Protection's events only the entity risk policy's action is: it is the org's own policy
+/// deciding on a user (`user.risk.detect` is a risk level, which an outsider's activity can move;
+/// `security.threat.detected` is about a client IP, not a user).
 /// (Universal Logout's `user.authentication.universal_logout` events log a user out of one app
 /// instance, which says nothing of the VPN: they do not act.)
-pub const OUT: [(&str, &str); 5] = [
+pub const OUT: [(&str, &str); 6] = [
     ("user.lifecycle.deactivate", "deactivated in Okta"),
     ("user.lifecycle.suspend", "suspended in Okta"),
     ("user.lifecycle.delete.initiated", "deleted in Okta"),
@@ -29,48 +32,18 @@ pub const OUT: [(&str, &str); 5] = [
         "user.session.clear",
         "an Okta admin cleared the user's sessions",
     ),
+    (
+        "policy.entity_risk.action",
+        "Okta's entity risk policy acted on the user (Identity Threat Protection)",
+    ),
 ];
-/// The event types that say a person is back (not acted on yet: holds stay until a person
-/// releases them).
+/// The event types that say a person is back: with `CVPN_IDP_RELEASE_ON_REACTIVATE`, they lift
+/// the holds the org's own events alone placed.
 pub const BACK_IN: [&str; 3] = [
     "user.lifecycle.activate",
     "user.lifecycle.reactivate",
     "user.lifecycle.unsuspend",
 ];
-
-/// What a System Log event says of its user.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Says {
-    /// Out, with why.
-    Out(&'static str),
-    /// Back in.
-    BackIn,
-    /// Nothing this function acts on.
-    Nothing,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct IdpEvent {
-    /// The partner event source it came through.
-    pub source: String,
-    /// The System Log event's own ID.
-    pub uuid: String,
-    pub event_type: String,
-    /// `outcome.result`: only `SUCCESS` says anything happened.
-    pub outcome: Option<String>,
-    pub published: Option<DateTime<Utc>>,
-    /// The login of the event's one `User` target, and where it was read.
-    pub user: Option<(String, String)>,
-    /// Why there is no user to act on (none, more than one `User` target, or one that cannot be
-    /// read).
-    pub no_user: Option<String>,
-    /// The user did it to themselves (the actor is the target: a user signing out their own
-    /// other sessions), which says nothing of whether they are out.
-    pub by_themselves: bool,
-    /// The envelope's time, the same on every delivery of the event.
-    pub time: Option<DateTime<Utc>>,
-    pub says: Says,
-}
 
 /// Whether an EventBridge event with this source and detail type is Okta's log stream's.
 pub fn looks_like(source: &str, detail_type: &str) -> bool {
@@ -104,54 +77,6 @@ pub fn source_patterns(patterns: Vec<String>) -> Result<Vec<String>, String> {
         }
     }
     Ok(patterns)
-}
-
-/// Whether `source` is one a person named in `CVPN_IDP_SOURCES` (patterns, `*` wildcard): no
-/// partner event speaks for the IdP until someone names the bus it comes from.
-pub fn trusted(source: &str, patterns: &[String]) -> bool {
-    patterns
-        .iter()
-        .any(|p| glob(p.as_bytes(), source.as_bytes()))
-}
-
-/// Why the event ends no session and holds nobody, if it does not: an untrusted source, an
-/// outcome other than `SUCCESS`, an event type that does not say the person is out, or no one
-/// user it names.
-pub fn refusal(event: &IdpEvent, patterns: &[String]) -> Option<(Reason, String)> {
-    if !trusted(&event.source, patterns) {
-        return Some((
-            Reason::UntrustedSource,
-            format!(
-                "{} is not among CVPN_IDP_SOURCES; no partner event acts until it is named there",
-                event.source
-            ),
-        ));
-    }
-    if event.outcome.as_deref() != Some("SUCCESS") {
-        return Some((
-            Reason::NotOut,
-            format!(
-                "outcome.result is {}, not SUCCESS: it did not happen",
-                event.outcome.as_deref().unwrap_or("missing")
-            ),
-        ));
-    }
-    let Says::Out(_) = event.says else {
-        return Some((
-            Reason::NotOut,
-            format!("{} does not say the person is out", event.event_type),
-        ));
-    };
-    if event.by_themselves {
-        return Some((
-            Reason::NotOut,
-            format!(
-                "{} was done by the user to themselves, not by an admin or Okta",
-                event.event_type
-            ),
-        ));
-    }
-    event.no_user.clone().map(|why| (Reason::NoIdentity, why))
 }
 
 /// Decodes a System Log event. Only its `uuid` and `eventType` must be readable: the rest is
@@ -194,7 +119,10 @@ pub fn decode(
         _ => false,
     };
     Ok(IdpEvent {
-        source: source.to_owned(),
+        via: Via::LogStream {
+            source: source.to_owned(),
+        },
+        idp: org(source),
         says: says(&event_type),
         uuid,
         event_type,
@@ -205,6 +133,15 @@ pub fn decode(
         by_themselves,
         time,
     })
+}
+
+/// The IdP a partner event source speaks for: `okta.com/<org>` of `aws.partner/okta.com/<org>/…`.
+fn org(source: &str) -> String {
+    let org = source
+        .strip_prefix(PARTNER_PREFIX)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_default();
+    format!("okta.com/{org}")
 }
 
 fn text(at: Option<At>) -> Option<String> {
@@ -246,6 +183,7 @@ fn user_targets(detail: &At) -> (Vec<UserTarget>, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::model::Reason;
     use serde_json::json;
 
     fn event(event_type: &str, targets: serde_json::Value) -> IdpEvent {
@@ -293,6 +231,7 @@ mod tests {
             "user.account.report_suspicious_activity_by_enduser",
             "user.session.start",
             "security.threat.detected",
+            "user.risk.detect",
             "user.authentication.auth_via_mfa",
             "user.authentication.universal_logout",
         ] {

@@ -12,11 +12,12 @@ use std::fmt;
 use std::time::Duration;
 
 mod env;
+mod idp;
 mod keep_out;
 mod tell;
 mod values;
-use crate::domain::trigger::okta;
 pub use env::CONNECT_SETTINGS;
+pub use idp::{Idp, Signal};
 pub use keep_out::{KeepOut, HANDLER_PREFIX, MAX_DENY_MESSAGE};
 pub use tell::{Tell, Workflow};
 use values::{list, number, parse_bool, parse_match_by, table_region, word};
@@ -36,9 +37,9 @@ pub struct Config {
     pub protected_users: Vec<UserPattern>,
     /// Who may name a person (`CVPN_IDENTITY_ACCOUNTS`, `CVPN_TRUSTED_SESSION_ROLES`).
     pub naming: Naming,
-    /// The identity provider's event sources whose word acts (`CVPN_IDP_SOURCES`, patterns with
-    /// `*`); none by default.
-    pub idp_sources: Vec<String>,
+    /// The identity provider's word: its log streams, its signed tokens, and what its "back in"
+    /// does.
+    pub idp: Idp,
     pub max_terminations: usize,
     pub gates: Gates,
     pub mapping: UsernameMapping,
@@ -84,7 +85,7 @@ impl Default for Config {
             people: People::default(),
             protected_users: Vec::new(),
             naming: Naming::default(),
-            idp_sources: Vec::new(),
+            idp: Idp::default(),
             max_terminations: 10,
             gates: Gates::default(),
             mapping: UsernameMapping::default(),
@@ -338,8 +339,7 @@ impl Config {
             people,
             protected_users,
             naming,
-            idp_sources: okta::source_patterns(list(get("CVPN_IDP_SOURCES")))
-                .map_err(|m| err("CVPN_IDP_SOURCES", m))?,
+            idp: Idp::from_lookup(&get, state_table.is_some())?,
             max_terminations,
             gates,
             mapping,

@@ -218,7 +218,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
         }
     }
 
-    fn held(&mut self, entry: HoldEntry) {
+    pub(crate) fn held(&mut self, entry: HoldEntry) {
         report::log_hold(&entry);
         self.response.quarantine.push(entry);
     }

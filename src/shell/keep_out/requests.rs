@@ -78,7 +78,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
                 let by = request.requested_by.as_deref();
                 let mut released = Vec::new();
                 for held in Subject::holding(&request.name, &config.people) {
-                    match self.budget.call(store.release(&held, by, now)).await {
+                    match self.budget.call(store.release(&held, by, now, None)).await {
                         Ok(before) => released.extend(before.filter(|h| h.in_force(now))),
                         Err(e) => {
                             self.response

@@ -13,6 +13,7 @@ use crate::adapters::aws::{api_error, condition_failed};
 use crate::domain::model::ApiError;
 use crate::domain::plan::FindingRef;
 use crate::domain::quarantine::{Held, Hold, Released, Subject};
+use crate::domain::trigger::idp::placed_only_by;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use std::future::Future;
 
@@ -20,6 +21,8 @@ mod items;
 use items::{extension, finding_ids, finding_set, key, same_evidence, subject_of, text};
 
 pub const KEY_PREFIX: &str = "quarantine#";
+/// The error code of a release an IdP may not make (`QuarantineStore::release`).
+pub const HELD_BY_OTHERS: &str = "HeldByOthers";
 const RELEASE_PREFIX: &str = "release#";
 
 pub trait QuarantineStore: Send + Sync {
@@ -34,12 +37,14 @@ pub trait QuarantineStore: Send + Sync {
     fn place(&self, hold: &Hold) -> impl Future<Output = Result<Held, ApiError>> + Send;
 
     /// Deletes the hold on `subject`, answering what it was; a hold of findings still in force at
-    /// `now` leaves a release record for them first.
+    /// `now` leaves a release record for them first. With `placed_by` (an IdP), only a hold that
+    /// IdP's word alone placed is deleted: another fails `HeldByOthers` and stays.
     fn release(
         &self,
         subject: &Subject,
         by: Option<&str>,
         now: i64,
+        placed_by: Option<&str>,
     ) -> impl Future<Output = Result<Option<Hold>, ApiError>> + Send;
 
     /// The release records of `subjects`.
@@ -215,6 +220,7 @@ impl QuarantineStore for Dynamo {
         subject: &Subject,
         by: Option<&str>,
         now: i64,
+        placed_by: Option<&str>,
     ) -> Result<Option<Hold>, ApiError> {
         let out = self
             .client
@@ -227,6 +233,19 @@ impl QuarantineStore for Dynamo {
             .map_err(api_error)?;
         let item = out.item();
         let before = item.and_then(|i| self.hold_of(i));
+        if let (Some(idp), Some(hold)) = (placed_by, &before) {
+            if !placed_only_by(hold, idp) {
+                return Err(ApiError {
+                    code: HELD_BY_OTHERS.into(),
+                    message: format!(
+                        "the hold on {} {} was placed by more than {idp}'s word (a finding, a \
+                         person or another IdP): it stays until a person releases it",
+                        subject.kind.as_str(),
+                        subject.name
+                    ),
+                });
+            }
+        }
         let findings = item.map(finding_ids).unwrap_or_default();
         // The release record first: if the delete then fails, releasing again finds the hold and
         // writes the record again; the other way round, a failed record would be lost for good.

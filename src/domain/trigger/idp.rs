@@ -1,0 +1,203 @@
+//! The identity provider's word on a person, however it came: Okta's System Log through
+//! EventBridge (`okta.rs`), or a token the IdP signed over the Function URL (`domain/signal`).
+//! Whether it acts, and whose holds it may lift, is decided here. Pure.
+
+use crate::domain::model::Reason;
+use crate::domain::pattern::glob;
+use crate::domain::quarantine::Hold;
+use chrono::{DateTime, Utc};
+
+/// What the IdP says of its user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Says {
+    /// Out, with why.
+    Out(&'static str),
+    /// Back in (reactivated, unsuspended, enabled).
+    BackIn,
+    /// Nothing this function acts on.
+    Nothing,
+}
+
+/// How the word came.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Via {
+    /// An EventBridge partner event source, trusted only when `CVPN_IDP_SOURCES` names it.
+    LogStream { source: String },
+    /// A token whose signature, issuer and audience were checked before it was read.
+    Signal,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct IdpEvent {
+    pub via: Via,
+    /// Which IdP spoke: `okta.com/<org>` for a log stream, the token's issuer for a signal. The
+    /// holds its word places carry it (`finding_id`), and only its own word lifts them.
+    pub idp: String,
+    /// The event's own ID (System Log `uuid`, the token's `jti`).
+    pub uuid: String,
+    pub event_type: String,
+    /// `outcome.result`: only `SUCCESS` says anything happened.
+    pub outcome: Option<String>,
+    pub published: Option<DateTime<Utc>>,
+    /// The login the event names, and where it was read.
+    pub user: Option<(String, String)>,
+    /// Why there is no user to act on (none, more than one `User` target, or one that cannot be
+    /// read).
+    pub no_user: Option<String>,
+    /// The user did it to themselves (the actor is the target: a user signing out their own
+    /// other sessions), which says nothing of whether they are out.
+    pub by_themselves: bool,
+    /// The time the same on every delivery of the event (the envelope's, the token's `iat`).
+    pub time: Option<DateTime<Utc>>,
+    pub says: Says,
+}
+
+impl IdpEvent {
+    /// The ID its holds and notes carry: the IdP, then the event.
+    pub fn finding_id(&self) -> String {
+        format!("{}#{}", self.idp, self.uuid)
+    }
+}
+
+/// Whether `source` is one a person named in `CVPN_IDP_SOURCES` (patterns, `*` wildcard): no
+/// partner event speaks for the IdP until someone names the bus it comes from.
+pub fn trusted(source: &str, patterns: &[String]) -> bool {
+    patterns
+        .iter()
+        .any(|p| glob(p.as_bytes(), source.as_bytes()))
+}
+
+/// Why the word is not taken at all: a log stream no one named, or an outcome other than
+/// `SUCCESS`.
+fn untaken(event: &IdpEvent, patterns: &[String]) -> Option<(Reason, String)> {
+    if let Via::LogStream { source } = &event.via {
+        if !trusted(source, patterns) {
+            return Some((
+                Reason::UntrustedSource,
+                format!(
+                    "{source} is not among CVPN_IDP_SOURCES; no partner event acts until it is named there"
+                ),
+            ));
+        }
+    }
+    if event.outcome.as_deref() != Some("SUCCESS") {
+        return Some((
+            Reason::NotOut,
+            format!(
+                "outcome.result is {}, not SUCCESS: it did not happen",
+                event.outcome.as_deref().unwrap_or("missing")
+            ),
+        ));
+    }
+    if event.by_themselves {
+        return Some((
+            Reason::NotOut,
+            format!(
+                "{} was done by the user to themselves, not by an admin or the IdP",
+                event.event_type
+            ),
+        ));
+    }
+    None
+}
+
+/// Why the event ends no session and holds nobody, if it does not: an untrusted source, an
+/// outcome other than `SUCCESS`, an event type that does not say the person is out, or no one
+/// user it names.
+pub fn refusal(event: &IdpEvent, patterns: &[String]) -> Option<(Reason, String)> {
+    if let Some(why) = untaken(event, patterns) {
+        return Some(why);
+    }
+    let Says::Out(_) = event.says else {
+        return Some((
+            Reason::NotOut,
+            format!("{} does not say the person is out", event.event_type),
+        ));
+    };
+    event.no_user.clone().map(|why| (Reason::NoIdentity, why))
+}
+
+/// Why a "back in" event lifts no hold, if it lifts any: as [`refusal`], and only when the team
+/// asked for it (`CVPN_IDP_RELEASE_ON_REACTIVATE`).
+pub fn release_refusal(
+    event: &IdpEvent,
+    patterns: &[String],
+    release_on_reactivate: bool,
+) -> Option<(Reason, String)> {
+    if let Some(why) = untaken(event, patterns) {
+        return Some(why);
+    }
+    if event.says != Says::BackIn {
+        return Some((
+            Reason::NotOut,
+            format!("{} does not say the person is back", event.event_type),
+        ));
+    }
+    if !release_on_reactivate {
+        return Some((
+            Reason::NotOut,
+            "CVPN_IDP_RELEASE_ON_REACTIVATE is off: holds stay until a person releases them".into(),
+        ));
+    }
+    event.no_user.clone().map(|why| (Reason::NoIdentity, why))
+}
+
+/// Whether `hold` was placed by `idp`'s word alone, so that its word may lift it: every finding
+/// that placed or extended it is the IdP's. A hold a finding, a person or another IdP also placed
+/// stays.
+pub fn placed_only_by(hold: &Hold, idp: &str) -> bool {
+    let prefix = format!("{idp}#");
+    !hold.findings.is_empty()
+        && hold.requested_by.is_none()
+        && hold.findings.iter().all(|f| f.id.starts_with(&prefix))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::plan::FindingRef;
+    use crate::domain::quarantine::{Subject, SubjectKind};
+
+    fn hold(findings: &[&str], requested_by: Option<&str>) -> Hold {
+        Hold {
+            subject: Subject {
+                kind: SubjectKind::Username,
+                name: "dave".into(),
+            },
+            since: 0,
+            until: 10,
+            finding_id: findings.first().map(|f| (*f).to_owned()),
+            findings: findings
+                .iter()
+                .map(|f| FindingRef {
+                    id: (*f).to_owned(),
+                    seen_at: None,
+                })
+                .collect(),
+            reason: String::new(),
+            requested_by: requested_by.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn only_the_idp_that_alone_placed_a_hold_lifts_it() {
+        let idp = "okta.com/example";
+        assert!(placed_only_by(
+            &hold(&["okta.com/example#u1", "okta.com/example#u2"], None),
+            idp
+        ));
+        // Another IdP's word, a finding, a person's request or nothing at all: it stays.
+        assert!(!placed_only_by(&hold(&["okta.com/other#u1"], None), idp));
+        assert!(!placed_only_by(&hold(&["okta.com/examplex#u1"], None), idp));
+        assert!(!placed_only_by(
+            &hold(&["okta.com/example#u1", "gd-finding"], None),
+            idp
+        ));
+        assert!(!placed_only_by(
+            &hold(&["okta.com/example#u1"], Some("alice")),
+            idp
+        ));
+        assert!(!placed_only_by(&hold(&[], None), idp));
+        assert!(!placed_only_by(&hold(&["gd-finding"], None), idp));
+    }
+}

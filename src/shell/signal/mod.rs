@@ -1,0 +1,225 @@
+//! A request over the Function URL: Global Token Revocation or a Security Event Token. Refused
+//! (and logged without its token) unless its token verifies (`keys.rs`); then taken once per
+//! `jti` (the state table), read for what it says of whom (`domain/signal/subject.rs`), and acted
+//! on as the IdP's word through the incident path (`idp.rs`). Answered over HTTP, whatever
+//! happened: a fault is a `5xx` the IdP retries, with the `jti` given back.
+
+mod keys;
+
+use crate::adapters::ec2::ClientVpnApi;
+use crate::adapters::state::deliveries::DeliveryStore;
+use crate::adapters::state::quarantine::QuarantineStore;
+use crate::adapters::state::tokens::TokenStore;
+use crate::adapters::state::StateStore;
+use crate::domain::model::Reason;
+use crate::domain::signal::refusal::{answer, HttpAnswer, Refusal, Why};
+use crate::domain::signal::subject;
+use crate::domain::signal::token::Expect;
+use crate::domain::signal::{Request, Route};
+use crate::domain::trigger::idp::IdpEvent;
+use crate::domain::trigger::Trigger;
+use crate::shell::app::{App, HandlerError};
+use crate::shell::handler::Invoked;
+use crate::shell::logging::AUDIT;
+use crate::shell::report::{self, Response};
+use keys::{verify, Typ};
+use serde_json::json;
+
+fn refused(route: Route, refusal: &Refusal) -> HttpAnswer {
+    tracing::warn!(
+        target: AUDIT,
+        event = "signal_refused",
+        route = route.as_str(),
+        reason = refusal.why.as_str(),
+        detail = refusal.detail.as_str(),
+        "a request over the Function URL was refused; nothing was changed"
+    );
+    answer(route, refusal)
+}
+
+/// Whether the incident found nothing of the person to end: no connection of theirs listed.
+fn found_nobody(r: &Response) -> bool {
+    [
+        &r.terminated,
+        &r.would_terminate,
+        &r.failed,
+        &r.deferred,
+        &r.left_active,
+    ]
+    .iter()
+    .all(|l| l.is_empty())
+        && r.skipped.iter().all(|e| e.connection_id.is_none())
+}
+
+/// What a revocation that acted answers (the draft's codes): `204` done; `404` when no VPN user of
+/// the subject's was found (held anyway: they may connect later); `422` when the person is one
+/// this function may not end (protected) or the subject names no VPN username.
+fn revoked(r: &Response) -> HttpAnswer {
+    let refused = |reason| r.skipped.iter().any(|e| e.reason == Some(reason));
+    if refused(Reason::Protected) || (refused(Reason::NoIdentity) && r.quarantine.is_empty()) {
+        return HttpAnswer::empty(422);
+    }
+    if found_nobody(r) {
+        return HttpAnswer::empty(404);
+    }
+    HttpAnswer::empty(204)
+}
+
+impl<A, S> App<A, S>
+where
+    A: ClientVpnApi,
+    S: StateStore + QuarantineStore + DeliveryStore + TokenStore,
+{
+    /// Answers a Function URL request.
+    pub(crate) async fn signal(&self, request: &Request, invoked: Invoked<'_>) -> HttpAnswer {
+        let route = match &request.route {
+            Ok(route) => *route,
+            Err((route, refusal)) => return refused(*route, refusal),
+        };
+        match self.verified(route, request).await {
+            Ok(event) => self.act_on_signal(route, event, invoked).await,
+            Err(refusal) => refused(route, &refusal),
+        }
+    }
+
+    /// The request's word, once its token verified and was taken for the first time.
+    async fn verified(&self, route: Route, request: &Request) -> Result<Taken, Refusal> {
+        let Some(signal) = &self.config.idp.signal else {
+            return Err(Refusal::new(
+                Why::NotFound,
+                "the Function URL's ways in are off: CVPN_SIGNAL_JWKS_URL, CVPN_SIGNAL_ISSUER and CVPN_SIGNAL_AUDIENCE are not set",
+            ));
+        };
+        let (token, typ) = match route {
+            Route::GlobalTokenRevocation => match &request.bearer {
+                Some(token) => (token.clone(), Typ::Revocation),
+                None => {
+                    return Err(Refusal::new(
+                        Why::Malformed,
+                        "no Authorization: Bearer token",
+                    ))
+                }
+            },
+            Route::SsfEvents => {
+                if request.content_type.as_deref() != Some("application/secevent+jwt") {
+                    return Err(Refusal::new(
+                        Why::Malformed,
+                        "Content-Type must be application/secevent+jwt (RFC 8935)",
+                    ));
+                }
+                let body = String::from_utf8(request.body.clone())
+                    .map_err(|_| Refusal::new(Why::Malformed, "the body is not UTF-8"))?;
+                (body.trim().to_owned(), Typ::SecurityEvent)
+            }
+        };
+        let now = chrono::Utc::now().timestamp();
+        let expect = Expect {
+            issuer: &signal.issuer,
+            audience: &signal.audience,
+            skew: self.config.max_clock_skew.num_seconds(),
+            now,
+            needs_exp: route == Route::GlobalTokenRevocation,
+        };
+        let verified = verify(&token, &signal.jwks_url, typ, &expect).await?;
+        let event = match route {
+            Route::GlobalTokenRevocation => {
+                subject::revocation(&request.body, &signal.issuer, &verified.checked)?
+            }
+            Route::SsfEvents => {
+                subject::security_event(&verified.claims, &signal.issuer, &verified.checked)?
+            }
+        };
+        let store = self
+            .store
+            .as_ref()
+            .ok_or_else(|| Refusal::new(Why::StoreUnavailable, "CVPN_STATE_TABLE is not set"))?;
+        let jti = &verified.checked.jti;
+        match store
+            .take(&signal.issuer, jti, now, verified.checked.remember_until)
+            .await
+        {
+            Ok(true) => Ok(Taken::First(event)),
+            Ok(false) => Ok(Taken::Again(event)),
+            Err(e) => Err(Refusal::new(Why::StoreUnavailable, e.to_string())),
+        }
+    }
+
+    async fn act_on_signal(&self, route: Route, taken: Taken, invoked: Invoked<'_>) -> HttpAnswer {
+        let event = match taken {
+            Taken::First(event) => event,
+            // RFC 8935: a SET delivered again is answered as the first time, and not acted on
+            // again. A bearer token is for one request.
+            Taken::Again(event) => {
+                let refusal = Refusal::new(Why::Replayed, "the token's jti was taken before");
+                if route == Route::SsfEvents {
+                    tracing::info!(
+                        target: AUDIT,
+                        event = "signal_repeated",
+                        route = route.as_str(),
+                        finding_id = event.finding_id().as_str(),
+                        "a Security Event Token delivered again; acted on the first time, not again"
+                    );
+                    return HttpAnswer::empty(202);
+                }
+                return refused(route, &refusal);
+            }
+        };
+        tracing::info!(
+            target: AUDIT,
+            event = "signal_accepted",
+            route = route.as_str(),
+            event_type = event.event_type.as_str(),
+            finding_id = event.finding_id().as_str(),
+            "a verified request over the Function URL"
+        );
+        let trigger = Trigger::Idp(event.clone());
+        let result = self.run(&trigger, invoked, None).await;
+        match &result {
+            Ok(response) => report::log_summary(response, response.complete()),
+            Err(e) => {
+                if let Some(response) = e.response() {
+                    report::log_summary(response, false);
+                }
+            }
+        }
+        match result {
+            Ok(response) => match route {
+                Route::GlobalTokenRevocation => revoked(&response),
+                Route::SsfEvents => HttpAnswer::empty(202),
+            },
+            Err(e) => self.failed_signal(&event, &e).await,
+        }
+    }
+
+    /// A request whose word could not be carried out: the `jti` is given back, so that the IdP's
+    /// retry acts again, and the answer is one it retries on.
+    async fn failed_signal(&self, event: &IdpEvent, e: &HandlerError) -> HttpAnswer {
+        if let (Some(store), Some(signal)) = (&self.store, &self.config.idp.signal) {
+            if let Err(given) = store.give_back(&signal.issuer, &event.uuid).await {
+                tracing::error!(
+                    target: AUDIT,
+                    event = "call_failed",
+                    action = "DeleteItem",
+                    error_code = given.code.as_str(),
+                    error = given.message.as_str(),
+                    "the token could not be given back: the IdP's retry of it will be refused"
+                );
+            }
+        }
+        let status = match e {
+            HandlerError::CapExceeded { .. } => 422,
+            _ => 500,
+        };
+        HttpAnswer {
+            status,
+            headers: vec![("content-type", "application/json".into())],
+            body: Some(json!({"error": e.kind(), "description": e.to_string()})),
+        }
+    }
+}
+
+/// A verified request's word, and whether its `jti` was new.
+enum Taken {
+    First(IdpEvent),
+    Again(IdpEvent),
+}
