@@ -10,6 +10,7 @@ mod common;
 use common::keep_out::*;
 use common::*;
 use cvpn_terminator::domain::model::Reason;
+use cvpn_terminator::shell::report::HoldOutcome;
 use serde_json::{json, Value};
 
 const STREAM: &str = "aws.partner/okta.com/example/*";
@@ -149,4 +150,78 @@ async fn the_login_is_mapped_as_every_other_name() {
         .detail
         .as_deref()
         .is_some_and(|d| d.contains("mapped from heidi@example.com")));
+}
+
+/// `event` as another System Log event of `event_type` (its own uuid and envelope ID).
+fn okta_event(tag: &str, event_type: &str) -> Value {
+    okta(tag, |e| {
+        e["detail"]["eventType"] = json!(event_type);
+        e["detail"]["uuid"] = json!(format!("uuid-{tag}"));
+    })
+}
+
+#[tokio::test]
+async fn a_reactivation_lifts_the_holds_okta_alone_placed_when_asked_to() {
+    let moto = Moto::start();
+    let releasing = cvpn_terminator::Config {
+        idp: cvpn_terminator::shell::config::Idp {
+            sources: vec![STREAM.into()],
+            release_on_reactivate: true,
+            ..Default::default()
+        },
+        ..config()
+    };
+    let h = with_table(releasing, &moto, "okta-back").await;
+    wire_endpoint_a(&h).await;
+    let out = deliver(&h.app, &event("okta-user-deactivated.json"), "req-1")
+        .await
+        .unwrap();
+    assert_eq!(usernames(&out), ["heidi"]);
+    assert!(!allowed(&connect(&h.app, Some("heidi"), "heidi").await));
+    // Another org's reactivation lifts nothing (it is not trusted, and not the IdP that held her).
+    let other = okta("other-org", |e| {
+        e["source"] = json!("aws.partner/okta.com/other/vpn-log-stream");
+        e["detail"]["eventType"] = json!("user.lifecycle.reactivate");
+    });
+    deliver(&h.app, &other, "req-2").await.unwrap();
+    assert!(!allowed(&connect(&h.app, Some("heidi"), "heidi").await));
+    // The org that held her reactivates her: she connects again.
+    let back = deliver(
+        &h.app,
+        &okta_event("back", "user.lifecycle.reactivate"),
+        "req-3",
+    )
+    .await
+    .unwrap();
+    let [released] = back.quarantine.as_slice() else {
+        panic!("{:?}", back.quarantine)
+    };
+    assert_eq!(released.outcome, HoldOutcome::Released);
+    assert!(allowed(&connect(&h.app, Some("heidi"), "heidi").await));
+    assert!(h.ended().len() == 1, "a reactivation ends nothing");
+    // Held by Okta and by a person: Okta's "back in" leaves the hold to the person.
+    deliver(
+        &h.app,
+        &okta_event("again", "user.lifecycle.suspend"),
+        "req-4",
+    )
+    .await
+    .unwrap();
+    let person =
+        json!({"Quarantine": {"Username": "heidi", "Minutes": 60, "RequestedBy": "analyst"}});
+    h.app.handle(&person).await.unwrap();
+    let kept = deliver(
+        &h.app,
+        &okta_event("unsuspend", "user.lifecycle.unsuspend"),
+        "req-5",
+    )
+    .await
+    .unwrap();
+    assert!(
+        kept.quarantine
+            .iter()
+            .all(|q| q.outcome != HoldOutcome::Released),
+        "{kept:?}"
+    );
+    assert!(!allowed(&connect(&h.app, Some("heidi"), "heidi").await));
 }

@@ -5,6 +5,7 @@ pub mod binary;
 pub mod fleet;
 pub mod keep_out;
 pub mod office;
+pub mod signals;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};

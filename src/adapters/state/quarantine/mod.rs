@@ -2,7 +2,8 @@
 //! `quarantine#<username|common_name>#<folded name>`, `kind` = `quarantine`, `subjectKind`,
 //! `name`, `since` and `expiresAt` (epoch seconds; the table's TTL attribute, and the hold's end),
 //! `reason`, and when known `findingId` (the latest), `findingIds` (every finding that placed or
-//! extended it, as `quarantine::finding_key` writes them) and `requestedBy`. The connect handler
+//! extended it, as `quarantine::finding_key` writes them), `requestedBy` and `heldByPerson` (a
+//! person asked for it, whoever else did). The connect handler
 //! may read only `quarantine#` keys (its IAM policy says so). A person's release of findings' hold
 //! leaves `release#<kind>#<name>` (`findingIds`, `releasedAt`, `releasedBy`, `expiresAt`) so that
 //! those findings neither end the name's sessions nor hold it again.
@@ -97,7 +98,10 @@ impl Dynamo {
                 .map(|id| FindingRef { id, seen_at: None })
                 .collect(),
             reason: text(item, "reason").unwrap_or_default(),
-            requested_by: text(item, "requestedBy"),
+            requested_by: text(item, "requestedBy").or_else(|| {
+                let marked = item.get("heldByPerson").and_then(|v| v.as_bool().ok());
+                marked.filter(|held| **held).map(|_| "a person".to_owned())
+            }),
         })
     }
 }
@@ -121,6 +125,9 @@ impl QuarantineStore for Dynamo {
         let n = |v: i64| AttributeValue::N(v.to_string());
         let findings = finding_set(hold);
         let same = same_evidence(hold);
+        // A person's hold (no findings) is marked for good, even where a longer one stays, so
+        // that no IdP's "back in" lifts what a person also asked for (`placed_only_by`).
+        let by_person = hold.findings.is_empty();
         let update = |condition: &str, set_findings: bool| {
             let mut set = vec![
                 "#kind = :kind",
@@ -154,6 +161,13 @@ impl QuarantineStore for Dynamo {
                     request = request.expression_attribute_values(":by", s(by));
                 }
                 None => remove.push("requestedBy"),
+            }
+            if by_person {
+                set.push("heldByPerson = :person");
+                request =
+                    request.expression_attribute_values(":person", AttributeValue::Bool(true));
+            } else if set_findings {
+                remove.push("heldByPerson");
             }
             match (&hold.finding_id, &findings) {
                 (Some(f), Some(keys)) => {
@@ -194,15 +208,26 @@ impl QuarantineStore for Dynamo {
             Err(e) if condition_failed(&e) => {}
             Err(e) => return Err(api_error(e)),
         }
-        if let Some(keys) = findings {
-            let added = self
-                .client
-                .update_item()
+        let kept = match findings {
+            Some(keys) => Some(
+                self.client
+                    .update_item()
+                    .update_expression("ADD findingIds :findings")
+                    .expression_attribute_values(":findings", keys),
+            ),
+            None if by_person => Some(
+                self.client
+                    .update_item()
+                    .update_expression("SET heldByPerson = :person")
+                    .expression_attribute_values(":person", AttributeValue::Bool(true)),
+            ),
+            None => None,
+        };
+        if let Some(request) = kept {
+            let added = request
                 .table_name(&self.table)
                 .set_key(Some(key(KEY_PREFIX, &hold.subject)))
-                .update_expression("ADD findingIds :findings")
                 .condition_expression("attribute_exists(pk)")
-                .expression_attribute_values(":findings", keys)
                 .send()
                 .await;
             // Released meanwhile: nothing is left to add to, and nothing was held longer.
