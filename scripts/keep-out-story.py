@@ -9,6 +9,12 @@ rule writes (moto's EventBridge applies template.yaml's own input transformer, i
 place of the topic); alice's client reconnects and is refused; bob connects; a person releases
 alice; alice connects again. Also `cvpn-terminator check` before and after the wiring.
 
+Then the identity provider's word: Okta deactivates dave (its System Log through EventBridge), his
+session ends and his reconnect is refused; Okta reactivates him and he connects. The IdP pushes a
+Security Event Token (events/signal-ssf-account-disabled.json, signed again now with the demo key
+whose public half scripts/signals.py serves on loopback): ivan's session ends and he is refused;
+its account-enabled lets him back.
+
 usage: keep-out-story.py PATH/TO/cvpn-emulator PATH/TO/cvpn-terminator
 Needs boto3 and moto_server (scripts/requirements-test.txt) and cargo-lambda on PATH. Every process
 it starts is stopped by its own process ID (cargo lambda watch: its process group)."""
@@ -84,8 +90,16 @@ def start_moto():
     return url
 
 
+def start_jwks():
+    p = subprocess.Popen([sys.executable, os.path.join(root, "scripts/signals.py"), "jwks"],
+                         stdout=subprocess.PIPE, text=True)
+    processes.append(p)
+    return p.stdout.readline().strip()
+
+
 def main():
     moto = start_moto()
+    jwks = start_jwks()
     lambda_port = free_port()
     emulator = subprocess.Popen([emulator_bin, "--listen", "127.0.0.1:0", "--state", "events/emulator-state.json",
                                  "--lambda-url", f"http://127.0.0.1:{lambda_port}",
@@ -117,7 +131,11 @@ def main():
            "AWS_EC2_METADATA_DISABLED": "true", "CVPN_STATE_TABLE": TABLE, "CVPN_CONNECT_HANDLER_ARN": HANDLER,
            # moto's STS says 123456789012; the samples' principals are of 111122223333.
            "CVPN_IDENTITY_ACCOUNTS": "111122223333",
-           "CVPN_DENY_MESSAGE": "Access suspended by the security team: call +1 555 0100."}
+           "CVPN_DENY_MESSAGE": "Access suspended by the security team: call +1 555 0100.",
+           # The IdP's word: the samples' Okta org and demo signing key.
+           "CVPN_IDP_SOURCES": "aws.partner/okta.com/example/*", "CVPN_IDP_RELEASE_ON_REACTIVATE": "true",
+           "CVPN_SIGNAL_JWKS_URL": jwks, "CVPN_SIGNAL_ISSUER": "https://example.okta.com",
+           "CVPN_SIGNAL_AUDIENCE": "https://vpn-signals.example.com/"}
 
     def cli(*args):
         p = subprocess.run([function_bin, *args], env={**env, "PATH": os.environ["PATH"]}, capture_output=True,
@@ -202,8 +220,46 @@ def main():
           [(ALICE, False, "quarantined"), ("bob", True, "not_quarantined"), (ALICE, True, "not_quarantined")]
           and decisions[0].get("quarantine_finding") == finding["detail"]["id"],
           "one connect_decision log line per attempt, naming the finding that holds alice", decisions)
+    idp_story(invoke, connect)
     if failures:
         print(open(log.name).read()[-5000:])
+
+
+def idp_story(invoke, connect):
+    """Okta's System Log and a pushed Security Event Token, out and back in."""
+    sys.path.insert(0, os.path.join(root, "scripts"))
+    import signals
+
+    deactivated = json.load(open(os.path.join(root, "events/okta-user-deactivated.json")))
+    error, r = invoke(deactivated)
+    check(error is None and [t["username"] for t in r["terminated"]] == ["dave"]
+          and [(q["name"], q["outcome"]) for q in r["quarantine"]] == [("dave", "placed")],
+          "Okta deactivates dave: his session ends and he is held", r)
+    refused = connect("dave")
+    check(not refused["allowed"], "dave's client reconnects and is refused", refused)
+    reactivated = json.loads(json.dumps(deactivated))
+    reactivated["id"] += "-back"
+    reactivated["detail"].update(uuid="reactivated-dave", eventType="user.lifecycle.reactivate")
+    error, r = invoke(reactivated)
+    check(error is None and [(q["name"], q["outcome"]) for q in r["quarantine"]] == [("dave", "released")],
+          "Okta reactivates dave: the hold its word placed is lifted", r)
+    back = connect("dave")
+    check(back["allowed"], "dave connects again", back)
+
+    sample = json.load(open(os.path.join(root, "events/signal-ssf-account-disabled.json")))
+    error, r = invoke(signals.resign(sample))
+    check(error is None and r.get("statusCode") == 202, "a pushed account-disabled SET is accepted (202)", r)
+    refused = connect("ivan")
+    check(not refused["allowed"], "ivan is refused", refused)
+    enabled = "https://schemas.openid.net/secevent/risc/event-type/account-enabled"
+    error, r = invoke(signals.resign(sample, lambda c: c.update(events={enabled: {}})))
+    check(error is None and r.get("statusCode") == 202, "the IdP's account-enabled SET is accepted", r)
+    back = connect("ivan")
+    check(back["allowed"], "ivan connects again", back)
+    forged = signals.resign(sample, lambda c: c.update(iss="https://evil.example"))
+    error, r = invoke(forged)
+    check(error is None and r.get("statusCode") == 400 and json.loads(r["body"])["err"] == "invalid_issuer",
+          "a token of another issuer is refused with RFC 8935's invalid_issuer", r)
 
 
 try:

@@ -48,6 +48,7 @@ fn hold((name, username, ends): RawHold, people: &People) -> Hold {
         findings: vec![],
         reason: "test".into(),
         requested_by: None,
+        by_person: false,
     }
 }
 

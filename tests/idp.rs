@@ -50,13 +50,13 @@ async fn an_okta_deactivation_ends_the_persons_sessions_and_keeps_them_out() {
     let sample = event("okta-user-deactivated.json");
     let r = deliver(&h.app, &sample, "req-1").await.unwrap();
     let ended = usernames(&r);
-    assert_eq!(ended, ["heidi"]);
+    assert_eq!(ended, ["dave"]);
     assert_eq!(r.trigger.source, "okta");
     let [hold] = r.quarantine.as_slice() else {
         panic!("{:?}", r.quarantine)
     };
-    assert_eq!(hold.name, "heidi");
-    assert!(!allowed(&connect(&h.app, Some("heidi"), "heidi").await));
+    assert_eq!(hold.name, "dave");
+    assert!(!allowed(&connect(&h.app, Some("dave"), "dave").await));
     // The admin who did it is never a target.
     assert!(allowed(
         &connect(&h.app, Some("it-admin@example.com"), "x").await
@@ -176,15 +176,15 @@ async fn a_reactivation_lifts_the_holds_okta_alone_placed_when_asked_to() {
     let out = deliver(&h.app, &event("okta-user-deactivated.json"), "req-1")
         .await
         .unwrap();
-    assert_eq!(usernames(&out), ["heidi"]);
-    assert!(!allowed(&connect(&h.app, Some("heidi"), "heidi").await));
+    assert_eq!(usernames(&out), ["dave"]);
+    assert!(!allowed(&connect(&h.app, Some("dave"), "dave").await));
     // Another org's reactivation lifts nothing (it is not trusted, and not the IdP that held her).
     let other = okta("other-org", |e| {
         e["source"] = json!("aws.partner/okta.com/other/vpn-log-stream");
         e["detail"]["eventType"] = json!("user.lifecycle.reactivate");
     });
     deliver(&h.app, &other, "req-2").await.unwrap();
-    assert!(!allowed(&connect(&h.app, Some("heidi"), "heidi").await));
+    assert!(!allowed(&connect(&h.app, Some("dave"), "dave").await));
     // The org that held her reactivates her: she connects again.
     let back = deliver(
         &h.app,
@@ -197,7 +197,7 @@ async fn a_reactivation_lifts_the_holds_okta_alone_placed_when_asked_to() {
         panic!("{:?}", back.quarantine)
     };
     assert_eq!(released.outcome, HoldOutcome::Released);
-    assert!(allowed(&connect(&h.app, Some("heidi"), "heidi").await));
+    assert!(allowed(&connect(&h.app, Some("dave"), "dave").await));
     assert!(h.ended().len() == 1, "a reactivation ends nothing");
     // Held by Okta and by a person: Okta's "back in" leaves the hold to the person.
     deliver(
@@ -208,7 +208,7 @@ async fn a_reactivation_lifts_the_holds_okta_alone_placed_when_asked_to() {
     .await
     .unwrap();
     let person =
-        json!({"Quarantine": {"Username": "heidi", "Minutes": 60, "RequestedBy": "analyst"}});
+        json!({"Quarantine": {"Username": "dave", "Minutes": 60, "RequestedBy": "analyst"}});
     h.app.handle(&person).await.unwrap();
     let kept = deliver(
         &h.app,
@@ -223,5 +223,5 @@ async fn a_reactivation_lifts_the_holds_okta_alone_placed_when_asked_to() {
             .all(|q| q.outcome != HoldOutcome::Released),
         "{kept:?}"
     );
-    assert!(!allowed(&connect(&h.app, Some("heidi"), "heidi").await));
+    assert!(!allowed(&connect(&h.app, Some("dave"), "dave").await));
 }

@@ -102,6 +102,10 @@ pub struct Hold {
     pub reason: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requested_by: Option<String>,
+    /// A person asked for it (a `Quarantine` request), whoever else did: no IdP's "back in"
+    /// lifts it.
+    #[serde(skip)]
+    pub by_person: bool,
 }
 
 impl Hold {

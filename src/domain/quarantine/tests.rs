@@ -24,6 +24,7 @@ fn hold(kind: SubjectKind, name: &str, until: i64) -> Hold {
         findings: vec![],
         reason: "test".into(),
         requested_by: None,
+        by_person: false,
     }
 }
 

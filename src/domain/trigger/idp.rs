@@ -148,6 +148,7 @@ pub fn release_refusal(
 pub fn placed_only_by(hold: &Hold, idp: &str) -> bool {
     let prefix = format!("{idp}#");
     !hold.findings.is_empty()
+        && !hold.by_person
         && hold.requested_by.is_none()
         && hold.findings.iter().all(|f| f.id.starts_with(&prefix))
 }
@@ -176,6 +177,7 @@ mod tests {
                 .collect(),
             reason: String::new(),
             requested_by: requested_by.map(str::to_owned),
+            by_person: false,
         }
     }
 

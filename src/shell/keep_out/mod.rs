@@ -140,6 +140,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
                     findings,
                     reason: reason(origin),
                     requested_by: None,
+                    by_person: false,
                 }
             })
             .collect()

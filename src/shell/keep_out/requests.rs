@@ -68,6 +68,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
                     findings: Vec::new(),
                     reason: request.reason.clone().unwrap_or_else(|| "requested".into()),
                     requested_by: request.requested_by.clone(),
+                    by_person: true,
                 };
                 let placed = place_all(store, vec![hold], &self.budget, 1).await;
                 self.record(placed);

@@ -98,10 +98,11 @@ impl Dynamo {
                 .map(|id| FindingRef { id, seen_at: None })
                 .collect(),
             reason: text(item, "reason").unwrap_or_default(),
-            requested_by: text(item, "requestedBy").or_else(|| {
-                let marked = item.get("heldByPerson").and_then(|v| v.as_bool().ok());
-                marked.filter(|held| **held).map(|_| "a person".to_owned())
-            }),
+            requested_by: text(item, "requestedBy"),
+            by_person: item
+                .get("heldByPerson")
+                .and_then(|v| v.as_bool().ok())
+                .is_some_and(|held| *held),
         })
     }
 }
@@ -127,7 +128,7 @@ impl QuarantineStore for Dynamo {
         let same = same_evidence(hold);
         // A person's hold (no findings) is marked for good, even where a longer one stays, so
         // that no IdP's "back in" lifts what a person also asked for (`placed_only_by`).
-        let by_person = hold.findings.is_empty();
+        let by_person = hold.by_person;
         let update = |condition: &str, set_findings: bool| {
             let mut set = vec![
                 "#kind = :kind",
