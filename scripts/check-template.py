@@ -30,6 +30,7 @@ raw = template["Resources"]
 # As `sam package` would: the code is uploaded and CodeUri points at it.
 raw["Function"]["Properties"]["CodeUri"] = "s3://example-bucket/cvpn-terminator.zip"
 raw["ConnectHandler"]["Properties"]["CodeUri"] = "s3://example-bucket/cvpn-terminator.zip"
+raw["SignalFunction"]["Properties"]["CodeUri"] = "s3://example-bucket/cvpn-terminator.zip"
 # The transform fills pseudo-parameters from a Region; any will do offline.
 os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
 out = transform(template, {}, NoManagedPolicies())
@@ -252,8 +253,25 @@ check("custom action target and its rule",
 check("OCSF Findings Imported V2 rule", any("Findings Imported V2" in p for p in patterns.values()))
 check("every trigger is switchable", all("Condition" in raw[k] for k in rules))
 permissions = of_type("AWS::Lambda::Permission")
-check("every rule may invoke the function", {json.dumps(p["Properties"]["SourceArn"]) for p in permissions.values()}
+by_rule = {k: p for k, p in permissions.items() if "SourceArn" in p["Properties"]}
+check("every rule may invoke the function", {json.dumps(p["Properties"]["SourceArn"]) for p in by_rule.values()}
       == {json.dumps({"Fn::GetAtt": [k, "Arn"]}) for k in rules})
+okta = rules["OktaRule"]["Properties"]
+check("the Okta rule is on the named partner bus, for its own source, SUCCESS only",
+      okta["EventBusName"] == {"Ref": "OktaEventBusName"} and okta["EventPattern"]["source"] == [{"Ref": "OktaEventBusName"}]
+      and okta["EventPattern"]["detail"]["outcome"]["result"] == ["SUCCESS"]
+      and "user.account.lock" not in okta["EventPattern"]["detail"]["eventType"])
+check("the function trusts the Okta bus it has a rule on", env["CVPN_IDP_SOURCES"] == {"Ref": "OktaEventBusName"})
+signal = res["SignalFunction"]["Properties"]
+url = of_type("AWS::Lambda::Url")
+check("the Function URL is AuthType NONE on its own function, with its own reserved concurrency",
+      [u["Properties"]["AuthType"] for u in url.values()] == ["NONE"]
+      and signal["ReservedConcurrentExecutions"] == {"Ref": "SignalReservedConcurrency"}
+      and raw["SignalFunction"]["Condition"] == "SignalsOn")
+check("the Function URL's function gets the IdP's settings and the table",
+      all(v in signal["Environment"]["Variables"] for v in
+          ["CVPN_SIGNAL_JWKS_URL", "CVPN_SIGNAL_ISSUER", "CVPN_SIGNAL_AUDIENCE", "CVPN_STATE_TABLE"]))
+check("signals bring the table", "SignalsOn" in json.dumps(template["Conditions"]["UsesStateTable"]))
 check("an output wires every endpoint to the handler",
       "modify-client-vpn-endpoint" in json.dumps(out["Outputs"]["WireConnectHandler"]))
 for output in ["FunctionArn", "FunctionRoleArn", "FailureQueueUrl", "StateTableName", "StateTableArn", "ConnectHandlerArn"]:

@@ -23,12 +23,14 @@ import {
 import { alarmOnAny } from "./alarms";
 import { buildConnectHandler } from "./target";
 import { addTelling, TellingProps } from "./telling";
+import { addOktaRule, addSignalFunction, idpEnvironment, IdpProps } from "./idp";
 
 export { ClientVpnTerminatorTarget, ClientVpnTerminatorTargetProps } from "./target";
 export { ManyTargetsProps } from "./many-targets";
+export { IdpProps } from "./idp";
 
 /** The same options as template.yaml's parameters; see the repository README for each setting. */
-export interface ClientVpnTerminatorProps extends TellingProps, ManyTargetsProps {
+export interface ClientVpnTerminatorProps extends TellingProps, ManyTargetsProps, IdpProps {
   /** Directory holding `bootstrap`, as `cargo lambda build --release --arm64` leaves it. */
   readonly codePath?: string;
   /** Endpoints to act on; Terminate is allowed on these only. Default: every endpoint in the Region. */
@@ -139,6 +141,8 @@ export class ClientVpnTerminator extends Construct {
   /** The alias Client VPN endpoints call, when quarantine is on. */
   public readonly connectHandler?: lambda.Alias;
   public readonly quarantineCheckAlarm?: cloudwatch.Alarm;
+  /** The Function URL for the IdP's signed tokens, when `signal` is given. */
+  public readonly signalUrl?: lambda.FunctionUrl;
   /** Raised when an outcome event or a note on a finding could not be sent. */
   public readonly notificationAlarm: cloudwatch.Alarm;
   /** One short message per outcome, when asked for (notificationEmail or notificationTopic). */
@@ -169,7 +173,9 @@ export class ClientVpnTerminator extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    if (tracksIdle || quarantine) {
+    const idp = idpEnvironment(props);
+    // Each signed token's jti is taken once, in the table.
+    if (tracksIdle || quarantine || props.signal) {
       this.stateTable = new dynamodb.Table(this, "StateTable", {
         partitionKey: { name: "pk", type: dynamodb.AttributeType.STRING },
         billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
@@ -233,6 +239,37 @@ export class ClientVpnTerminator extends Construct {
     this.notificationAlarm = telling.alarm;
     this.notificationTopic = telling.topic;
 
+    const environment = {
+      CVPN_ENDPOINT_IDS: list(props.endpointIds),
+      ...reach,
+      CVPN_DRY_RUN: String(props.dryRun ?? true),
+      CVPN_PROTECTED_USERS: list(props.protectedUsers),
+      CVPN_IDENTITY_ACCOUNTS: list(props.identityAccounts),
+      CVPN_MAX_TERMINATIONS: String(props.maxTerminations ?? 10),
+      CVPN_MIN_SEVERITY: String(props.minSeverity ?? 7),
+      CVPN_FINDING_TYPES_ALLOW: list(props.findingTypesAllow),
+      CVPN_FINDING_TYPES_DENY: list(props.findingTypesDeny),
+      CVPN_FINDING_PRODUCTS: list(props.findingProducts),
+      CVPN_USERNAME_TEMPLATE: props.usernameTemplate ?? "{user}",
+      CVPN_USERNAME_CASE: props.usernameCase ?? "insensitive",
+      CVPN_MATCH_BY: list(props.matchBy ?? ["username", "common-name", "connection-id", "client-ip"]),
+      CVPN_IDLE_MINUTES: optional(props.idleMinutes),
+      CVPN_IDLE_BYTES: String(props.idleBytes ?? 1048576),
+      CVPN_MAX_SESSION_MINUTES: optional(props.maxSessionMinutes),
+      CVPN_EXTENDED_USERS: list(props.extendedUsers),
+      CVPN_EXTENDED_IDLE_MINUTES: optional(props.extendedIdleMinutes),
+      CVPN_EXTENDED_MAX_SESSION_MINUTES: optional(props.extendedMaxSessionMinutes),
+      CVPN_MAX_SWEEP_TERMINATIONS: String(props.maxSweepTerminations ?? 1000),
+      CVPN_STATE_TABLE: this.stateTable?.tableName ?? "",
+      CVPN_CONCURRENCY: String(props.concurrency ?? 8),
+      CVPN_MAX_ATTEMPTS: String(props.maxAttempts ?? 5),
+      CVPN_QUARANTINE_MINUTES: String(quarantineMinutes),
+      CVPN_HOLD_COMMON_NAMES: props.holdCommonNames ?? "auto",
+      // Incidents warn when an endpoint in scope does not call this handler.
+      CVPN_CONNECT_HANDLER_ARN: this.connectHandler?.functionArn ?? "",
+      ...idp,
+      ...telling.environment,
+    };
     this.function = new lambda.Function(this, "Function", {
       runtime: lambda.Runtime.PROVIDED_AL2023,
       architecture: lambda.Architecture.ARM_64,
@@ -249,37 +286,10 @@ export class ClientVpnTerminator extends Construct {
       onFailure: new destinations.SqsDestination(this.failureQueue),
       retryAttempts: props.asyncRetryAttempts ?? 2,
       maxEventAge: props.asyncMaxEventAge ?? Duration.hours(1),
-      environment: {
-        CVPN_ENDPOINT_IDS: list(props.endpointIds),
-        ...reach,
-        CVPN_DRY_RUN: String(props.dryRun ?? true),
-        CVPN_PROTECTED_USERS: list(props.protectedUsers),
-        CVPN_IDENTITY_ACCOUNTS: list(props.identityAccounts),
-        CVPN_MAX_TERMINATIONS: String(props.maxTerminations ?? 10),
-        CVPN_MIN_SEVERITY: String(props.minSeverity ?? 7),
-        CVPN_FINDING_TYPES_ALLOW: list(props.findingTypesAllow),
-        CVPN_FINDING_TYPES_DENY: list(props.findingTypesDeny),
-        CVPN_FINDING_PRODUCTS: list(props.findingProducts),
-        CVPN_USERNAME_TEMPLATE: props.usernameTemplate ?? "{user}",
-        CVPN_USERNAME_CASE: props.usernameCase ?? "insensitive",
-        CVPN_MATCH_BY: list(props.matchBy ?? ["username", "common-name", "connection-id", "client-ip"]),
-        CVPN_IDLE_MINUTES: optional(props.idleMinutes),
-        CVPN_IDLE_BYTES: String(props.idleBytes ?? 1048576),
-        CVPN_MAX_SESSION_MINUTES: optional(props.maxSessionMinutes),
-        CVPN_EXTENDED_USERS: list(props.extendedUsers),
-        CVPN_EXTENDED_IDLE_MINUTES: optional(props.extendedIdleMinutes),
-        CVPN_EXTENDED_MAX_SESSION_MINUTES: optional(props.extendedMaxSessionMinutes),
-        CVPN_MAX_SWEEP_TERMINATIONS: String(props.maxSweepTerminations ?? 1000),
-        CVPN_STATE_TABLE: this.stateTable?.tableName ?? "",
-        CVPN_CONCURRENCY: String(props.concurrency ?? 8),
-        CVPN_MAX_ATTEMPTS: String(props.maxAttempts ?? 5),
-        CVPN_QUARANTINE_MINUTES: String(quarantineMinutes),
-        CVPN_HOLD_COMMON_NAMES: props.holdCommonNames ?? "auto",
-        // Incidents warn when an endpoint in scope does not call this handler.
-        CVPN_CONNECT_HANDLER_ARN: this.connectHandler?.functionArn ?? "",
-        ...telling.environment,
-      },
+      environment,
     });
+    addOktaRule(this, this.function, props);
+    this.signalUrl = addSignalFunction(this, props, { role, code: codeFrom(props), logGroup, environment });
 
     const target = new targets.LambdaFunction(this.function);
     const rule = (name: string, options: events.RuleProps) => new events.Rule(this, name, { ...options, targets: [target] });

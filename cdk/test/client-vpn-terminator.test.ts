@@ -219,6 +219,8 @@ test("cdk-nag AwsSolutions: no unsuppressed findings", () => {
     schedule: events.Schedule.rate(Duration.minutes(5)),
     notificationEmail: "soc@example.com",
     securityHubNotes: true,
+    oktaEventBusName: "aws.partner/okta.com/example/vpn-log-stream",
+    signal: { jwksUrl: "https://example.okta.com/oauth2/v1/keys", issuer: "https://example.okta.com", audience: "https://vpn.example.com/" },
   };
   const cases: Array<[ClientVpnTerminatorProps, boolean]> = [
     [{}, false],
@@ -316,4 +318,43 @@ test("telling people: each channel can be turned off", () => {
   });
   assert.throws(() => synth({ outcomeBus: "arn:aws:events:eu-west-1:111122223333:event-bus/x" }), /outcomeBus/);
   assert.throws(() => synth({ outcomeBus: "", notificationEmail: "soc@example.com" }), /outcomeBus is empty/);
+});
+
+test("the IdP's word: a rule on Okta's partner bus, and a Function URL on a function of its own", () => {
+  const bus = "aws.partner/okta.com/example/vpn-log-stream";
+  const { template } = synth({
+    quarantineMinutes: 0,
+    oktaEventBusName: bus,
+    idpReleaseOnReactivate: true,
+    signal: { jwksUrl: "https://example.okta.com/oauth2/v1/keys", issuer: "https://example.okta.com", audience: "https://vpn.example.com/" },
+    signalReservedConcurrency: 3,
+  });
+  template.hasResourceProperties("AWS::Events::Rule", {
+    EventBusName: bus,
+    EventPattern: Match.objectLike({
+      source: [bus],
+      "detail-type": ["SystemLog"],
+      detail: { eventType: Match.arrayWith(["user.lifecycle.deactivate", "user.lifecycle.reactivate"]), outcome: { result: ["SUCCESS"] } },
+    }),
+  });
+  template.hasResourceProperties("AWS::Lambda::Function", {
+    Environment: { Variables: Match.objectLike({ CVPN_IDP_SOURCES: bus, CVPN_IDP_RELEASE_ON_REACTIVATE: "true", CVPN_SIGNAL_JWKS_URL: Match.absent() }) },
+    ReservedConcurrentExecutions: 5,
+  });
+  template.hasResourceProperties("AWS::Lambda::Function", {
+    Environment: { Variables: Match.objectLike({ CVPN_SIGNAL_ISSUER: "https://example.okta.com", CVPN_STATE_TABLE: Match.anyValue() }) },
+    ReservedConcurrentExecutions: 3,
+  });
+  template.hasResourceProperties("AWS::Lambda::Url", { AuthType: "NONE" });
+  // The jti of each token is taken once: the table is there even without quarantine.
+  template.resourceCountIs("AWS::DynamoDB::Table", 1);
+  assert.throws(() => synth({ oktaEventBusName: "aws.partner/okta.com/*/x" }), /oktaEventBusName/);
+  assert.throws(() => synth({ signal: { jwksUrl: "http://idp.example.com/keys", issuer: "i", audience: "a" } }), /https/);
+});
+
+test("without the IdP's settings there is no partner rule and no Function URL", () => {
+  const { template } = synth();
+  template.resourceCountIs("AWS::Lambda::Url", 0);
+  const rules = Object.values(template.findResources("AWS::Events::Rule")) as any[];
+  assert.ok(rules.every((r) => r.Properties.EventBusName === undefined));
 });

@@ -1,0 +1,112 @@
+import { CfnOutput, Duration } from "aws-cdk-lib";
+import * as events from "aws-cdk-lib/aws-events";
+import * as targets from "aws-cdk-lib/aws-events-targets";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import * as logs from "aws-cdk-lib/aws-logs";
+import { NagSuppressions } from "cdk-nag";
+import { Construct } from "constructs";
+
+/** The identity provider's word (README "When the IdP says so"). */
+export interface IdpProps {
+  /**
+   * Okta's log stream partner event bus, named as its partner event source
+   * (`aws.partner/okta.com/ORG/STREAM`): a rule on it sends the events that act, and the function
+   * trusts that source (CVPN_IDP_SOURCES). Default: none.
+   */
+  readonly oktaEventBusName?: string;
+  /** The IdP's "back in" lifts the holds its own word alone placed. Default: false. */
+  readonly idpReleaseOnReactivate?: boolean;
+  /**
+   * Turns on a Function URL (AuthType NONE: the IdP's signed token is the authentication) for
+   * Global Token Revocation and Shared Signals push, on a function of its own. Default: none.
+   */
+  readonly signal?: { readonly jwksUrl: string; readonly issuer: string; readonly audience: string };
+  /** The Function URL's function's reserved concurrency, so a flood cannot take the rest. Default: 5. */
+  readonly signalReservedConcurrency?: number;
+}
+
+/** The System Log event types a rule on the partner bus sends: those that act, and "back in". */
+export const OKTA_EVENT_TYPES = [
+  "user.lifecycle.deactivate",
+  "user.lifecycle.suspend",
+  "user.lifecycle.delete.initiated",
+  "user.lifecycle.delete.completed",
+  "user.session.clear",
+  "policy.entity_risk.action",
+  "user.lifecycle.activate",
+  "user.lifecycle.reactivate",
+  "user.lifecycle.unsuspend",
+];
+
+const OKTA_BUS = /^aws\.partner\/okta\.com\/[^/*]+\/[^/*]+$/;
+
+export function idpEnvironment(props: IdpProps): Record<string, string> {
+  if (props.oktaEventBusName !== undefined && !OKTA_BUS.test(props.oktaEventBusName)) {
+    throw new Error(`oktaEventBusName ${props.oktaEventBusName} is not aws.partner/okta.com/ORG/STREAM`);
+  }
+  if (props.signal && !/^https:\/\/[^/]+/.test(props.signal.jwksUrl)) {
+    throw new Error(`signal.jwksUrl ${props.signal.jwksUrl} must be an https:// URL`);
+  }
+  return {
+    CVPN_IDP_SOURCES: props.oktaEventBusName ?? "",
+    CVPN_IDP_RELEASE_ON_REACTIVATE: String(props.idpReleaseOnReactivate ?? false),
+  };
+}
+
+/** The rule on Okta's partner bus: successful events of the types that act or say "back in". */
+export function addOktaRule(scope: Construct, fn: lambda.IFunction, props: IdpProps): void {
+  if (!props.oktaEventBusName) return;
+  new events.Rule(scope, "OktaSystemLog", {
+    description: "Okta System Log events that say a person is out, or back in",
+    eventBus: events.EventBus.fromEventBusName(scope, "OktaBus", props.oktaEventBusName),
+    eventPattern: {
+      source: [props.oktaEventBusName],
+      detailType: ["SystemLog"],
+      detail: { eventType: OKTA_EVENT_TYPES, outcome: { result: ["SUCCESS"] } },
+    },
+    targets: [new targets.LambdaFunction(fn)],
+  });
+}
+
+/** The Function URL's own function, with the incident settings and the IdP's. */
+export function addSignalFunction(
+  scope: Construct,
+  props: IdpProps & { readonly memorySize?: number },
+  parts: { role: iam.IRole; code: lambda.Code; logGroup: logs.ILogGroup; environment: Record<string, string> },
+): lambda.FunctionUrl | undefined {
+  if (!props.signal) return undefined;
+  const fn = new lambda.Function(scope, "SignalFunction", {
+    runtime: lambda.Runtime.PROVIDED_AL2023,
+    architecture: lambda.Architecture.ARM_64,
+    handler: "bootstrap",
+    code: parts.code,
+    memorySize: props.memorySize ?? 128,
+    // The IdP waits for the answer; the incident path ends sessions within one round trip.
+    timeout: Duration.seconds(30),
+    reservedConcurrentExecutions: props.signalReservedConcurrency ?? 5,
+    role: parts.role,
+    logGroup: parts.logGroup,
+    loggingFormat: lambda.LoggingFormat.JSON,
+    applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
+    systemLogLevelV2: lambda.SystemLogLevel.WARN,
+    environment: {
+      ...parts.environment,
+      CVPN_SIGNAL_JWKS_URL: props.signal.jwksUrl,
+      CVPN_SIGNAL_ISSUER: props.signal.issuer,
+      CVPN_SIGNAL_AUDIENCE: props.signal.audience,
+    },
+  });
+  const url = fn.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
+  new CfnOutput(scope, "SignalUrl", {
+    description: "Give the IdP <url>global-token-revocation (Universal Logout) and <url>ssf/events (SSF push)",
+    value: url.url,
+  });
+  NagSuppressions.addResourceSuppressions(fn, [
+    {
+      id: "AwsSolutions-L1",
+      reason: "provided.al2023 is the newest runtime for a Rust binary.",
+    },
+  ]);
+  return url;
+}
