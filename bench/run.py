@@ -4,7 +4,8 @@
 Scenarios: cold start under a Lambda Runtime API served here (beside the AWS CLI doing the same
 termination), incident latency across four endpoints with latency injected per call, sweeps of
 10,000 and 50,000 connections against token-bucket throttling, package sizes, and the client connect
-handler's cold start and warm decision beside a Python/boto3 handler (bench/connect.py). Prints one JSON
+handler's cold start and warm decision beside a Python/boto3 handler (bench/connect.py), and the
+IdP's signed tokens: verifying them cold and warm, and a SET to the last session ended (bench/idp_signals.py). Prints one JSON
 object per scenario, then a table. Run through bench/run.sh, which builds what it needs.
 
 The function runs as its own process. Peak RSS is measured where it cannot include this harness:
@@ -30,6 +31,7 @@ import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import connect
+import idp_signals
 
 ENDPOINTS = [f"cvpn-endpoint-{i:017x}" for i in range(0xA, 0xE)]
 TICK = "2026-11-22T09:00:00Z"
@@ -385,6 +387,8 @@ def table(results, machine):
                         f"answer {r['response_bytes']:,} B")
         elif s == "connect_handler":
             rows.append(connect.row(r))
+        elif s == "signals":
+            rows.append(idp_signals.row(r))
         elif s == "size":
             for arch in ("arm64", "x86_64"):
                 rows.append(f"size {arch:<7} bootstrap {r[arch]['bootstrap_bytes']:,} B, zip {r[arch]['zip_bytes']:,} B")
@@ -406,7 +410,7 @@ def main():
                    help="Terminate's refill per second (default: EC2's documented 50/5 scaled so the sweep takes about a minute)")
     p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--warm", type=int, default=200, help="warm connect decisions per run")
-    p.add_argument("--scenarios", default="size,cold_start,incident,sweep,connect")
+    p.add_argument("--scenarios", default="size,cold_start,incident,sweep,connect,signals")
     args = p.parse_args()
     machine = {"cores": os.cpu_count(), "cpu": platform.processor() or platform.machine(), "profile": "release (lto, codegen-units=1, panic=abort)"}
     print(json.dumps({"scenario": "machine", **machine}), flush=True)
@@ -417,7 +421,9 @@ def main():
         scenarios = [("size", lambda: sizes(args)), ("cold_start", lambda: cold_start(args, emulator)),
                      ("incident", lambda: incident(args, emulator))] + \
                     [("sweep", lambda n=int(n): sweep(args, emulator, moto, n)) for n in args.sizes.split(",") if n] + \
-                    [("connect", lambda: connect.scenario(args, moto, base_env(emulator), summary, peak_rss))]
+                    [("connect", lambda: connect.scenario(args, moto, base_env(emulator), summary, peak_rss)),
+                     ("signals", lambda: idp_signals.scenario(args, emulator, moto, base_env(emulator), summary, peak_rss,
+                                                          connection, ENDPOINTS))]
         for name, run in scenarios:
             if name not in chosen:
                 continue

@@ -14,7 +14,7 @@ pub const ALGORITHMS: [&str; 9] = [
     "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
 ];
 
-/// The oldest token without an `exp` that is still taken, and how long a `jti` is remembered past
+/// The passes_until token without an `exp` that is still taken, and how long a `jti` is remembered past
 /// a token's end: a Security Event Token usually carries no `exp` (RFC 8417 section 2.2), and a
 /// token older than this could have had its `jti` forgotten.
 pub const MAX_AGE_SECONDS: i64 = 24 * 60 * 60;
@@ -144,24 +144,28 @@ pub fn check(claims: &Value, expect: &Expect) -> Result<Checked, Refusal> {
     let Some(iat) = time("iat")? else {
         return refuse(Why::Malformed, "the token has no iat".into());
     };
-    if iat > now + skew {
+    if iat > now.saturating_add(skew) {
         return refuse(Why::NotYet, "iat is in the future".into());
     }
     if let Some(nbf) = time("nbf")? {
-        if nbf > now + skew {
+        if nbf > now.saturating_add(skew) {
             return refuse(Why::NotYet, "nbf is in the future".into());
         }
     }
+    // The last moment the token could pass; saturating, as a signed number can be anything.
+    let passes_until = iat.saturating_add(MAX_AGE_SECONDS).saturating_add(skew);
     let exp = time("exp")?;
     let remember_until = match exp {
-        Some(exp) if exp + skew < now => return refuse(Why::Expired, "exp has passed".into()),
-        Some(exp) => (exp + skew).min(iat + MAX_AGE_SECONDS + skew),
+        Some(exp) if exp.saturating_add(skew) < now => {
+            return refuse(Why::Expired, "exp has passed".into())
+        }
+        Some(exp) => exp.saturating_add(skew).min(passes_until),
         None if expect.needs_exp => {
             return refuse(Why::Malformed, "the bearer token has no exp".into())
         }
-        None => iat + MAX_AGE_SECONDS + skew,
+        None => passes_until,
     };
-    if iat + MAX_AGE_SECONDS + skew < now {
+    if passes_until < now {
         return refuse(
             Why::Expired,
             format!("iat is more than {MAX_AGE_SECONDS} s ago"),
@@ -267,6 +271,20 @@ mod tests {
         let mut old_set = old.clone();
         old_set.as_object_mut().unwrap().remove("exp");
         assert_eq!(why(old_set, false), Some(Why::Expired));
+    }
+
+    #[test]
+    fn numbers_at_the_edges_neither_overflow_nor_pass() {
+        assert_eq!(why(with("exp", json!(i64::MAX)), true), None);
+        assert_eq!(why(with("exp", json!(1e300)), true), None);
+        assert_eq!(why(with("exp", json!(i64::MIN)), true), Some(Why::Expired));
+        assert_eq!(why(with("iat", json!(i64::MAX)), true), Some(Why::NotYet));
+        assert_eq!(why(with("iat", json!(i64::MIN)), true), Some(Why::Expired));
+        assert_eq!(why(with("nbf", json!(-1e300)), true), None);
+        assert_eq!(
+            why(with("iat", json!(f64::NAN.to_string())), true),
+            Some(Why::Malformed)
+        );
     }
 
     #[test]
