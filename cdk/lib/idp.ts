@@ -39,7 +39,8 @@ export const OKTA_EVENT_TYPES = [
   "user.lifecycle.unsuspend",
 ];
 
-const OKTA_BUS = /^aws\.partner\/okta\.com\/[^/*]+\/[^/*]+$/;
+// ORG and STREAM are literal: no slash, no wildcard.
+const OKTA_BUS = new RegExp("^aws\\.partner/okta\\.com/[^/*]+/[^/*]+$");
 
 export function idpEnvironment(props: IdpProps): Record<string, string> {
   if (props.oktaEventBusName !== undefined && !OKTA_BUS.test(props.oktaEventBusName)) {
