@@ -72,7 +72,7 @@ def to_last_session(args, emulator, env, summary, signals, sample, connection, e
                                capture_output=True, text=True)
             runs.append(time.perf_counter() - start)
             assert p.returncode == 0 and json.loads(p.stdout)["statusCode"] == 202, p.stdout + p.stderr
-            assert len(emulator.ended()) == 4, emulator.ended()
+            assert emulator.ended() == 4, emulator.ended()
         walls[latency] = runs
     calls = sum(s["calls"] for s in emulator.stats().values())
     added = statistics.median(walls[args.latency_ms]) - statistics.median(walls[0])
