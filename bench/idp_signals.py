@@ -12,6 +12,7 @@ import sys
 import time
 
 from connect import WarmRuntimeApi
+from harness import four_endpoints, latency, peak_rss, summary
 
 TABLE = "bench-signals"
 ISSUER, AUDIENCE = "https://example.okta.com", "https://vpn-signals.example.com/"
@@ -24,7 +25,7 @@ def start_jwks(root):
     return p, p.stdout.readline().strip()
 
 
-def verification(args, env, summary, peak_rss, signals, sample):
+def verification(args, env, signals, sample):
     refused = lambda: signals.resign(sample, lambda c: c.update(aud=["https://other.example/"]))
     accepted = lambda: signals.resign(sample, lambda c: c.update(events={CLAIMS_CHANGE: {}}))
     cold, warm_refused, warm_accepted, rss = [], [], [], []
@@ -54,18 +55,13 @@ def verification(args, env, summary, peak_rss, signals, sample):
             "warm_accepted_ms": summary(warm_accepted), "peak_rss_mib": summary(rss)}
 
 
-def to_last_session(args, emulator, env, summary, signals, sample, connection, endpoints_ids):
-    endpoints = [{"clientVpnEndpointId": ep, "connections":
-                  [connection(e * 10_000 + i, f"user{e}-{i}", "2026-11-22T08:00:00Z") for i in range(999)]
-                  + [connection(e * 10_000 + 999, "mallory", "2026-11-22T08:00:00Z")]}
-                 for e, ep in enumerate(endpoints_ids)]
+def to_last_session(args, emulator, env, signals, sample):
+    endpoints = four_endpoints("mallory")
     walls = {}
-    for latency in (0, args.latency_ms):
-        faults = {"seed": 1, "actions": {a: {"latencyMs": latency} for a in
-                  ["DescribeClientVpnEndpoints", "DescribeClientVpnConnections", "TerminateClientVpnConnections"]}}
+    for ms in (0, args.latency_ms):
         runs = []
         for _ in range(args.runs):
-            emulator.reset(endpoints, faults)
+            emulator.reset(endpoints, latency(ms))
             event = signals.resign(sample, lambda c: c.update(sub_id={"format": "opaque", "id": "mallory"}))
             start = time.perf_counter()
             p = subprocess.run([args.function, "invoke", "--event", "-"], env=env, input=json.dumps(event),
@@ -73,7 +69,7 @@ def to_last_session(args, emulator, env, summary, signals, sample, connection, e
             runs.append(time.perf_counter() - start)
             assert p.returncode == 0 and json.loads(p.stdout)["statusCode"] == 202, p.stdout + p.stderr
             assert emulator.ended() == 4, emulator.ended()
-        walls[latency] = runs
+        walls[ms] = runs
     calls = sum(s["calls"] for s in emulator.stats().values())
     added = statistics.median(walls[args.latency_ms]) - statistics.median(walls[0])
     return {"wall_ms": summary([w * 1000 for w in walls[args.latency_ms]]),
@@ -81,7 +77,7 @@ def to_last_session(args, emulator, env, summary, signals, sample, connection, e
             "api_calls": calls, "sequential_round_trips": round(added / (args.latency_ms / 1000), 1)}
 
 
-def scenario(args, emulator, moto, base_env, summary, peak_rss, connection, endpoint_ids):
+def scenario(args, emulator, moto, base_env, endpoint_ids):
     sys.path.insert(0, os.path.join(args.root, "scripts"))
     import signals
 
@@ -96,8 +92,8 @@ def scenario(args, emulator, moto, base_env, summary, peak_rss, connection, endp
     try:
         return {"scenario": "signals", "runs": args.runs, "warm_requests_per_run": args.warm,
                 "latency_ms_per_call": args.latency_ms,
-                "verify": verification(args, env, summary, peak_rss, signals, sample),
-                "to_last_session": to_last_session(args, emulator, env, summary, signals, sample, connection, endpoint_ids)}
+                "verify": verification(args, env, signals, sample),
+                "to_last_session": to_last_session(args, emulator, env, signals, sample)}
     finally:
         jwks.kill()
         jwks.wait()
