@@ -23,7 +23,8 @@ import {
 import { alarmOnAny } from "./alarms";
 import { buildConnectHandler } from "./target";
 import { addTelling, TellingProps } from "./telling";
-import { addOktaRule, addSignalFunction, idpEnvironment, IdpProps } from "./idp";
+import { functionEnvironment } from "./environment";
+import { addOktaRule, addSignalFunction, IdpProps } from "./idp";
 
 export { ClientVpnTerminatorTarget, ClientVpnTerminatorTargetProps } from "./target";
 export { ManyTargetsProps } from "./many-targets";
@@ -128,7 +129,6 @@ export interface ClientVpnTerminatorProps extends TellingProps, ManyTargetsProps
   readonly connectHandlerProvisionedConcurrency?: number;
 }
 
-const optional = (value: number | undefined) => (value === undefined ? "" : String(value));
 const codeFrom = (props: ClientVpnTerminatorProps) =>
   lambda.Code.fromAsset(props.codePath ?? path.join(__dirname, "../../../target/lambda/cvpn-terminator"));
 
@@ -173,7 +173,6 @@ export class ClientVpnTerminator extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    const idp = idpEnvironment(props);
     // Each signed token's jti is taken once, in the table.
     if (tracksIdle || quarantine || props.signal) {
       this.stateTable = new dynamodb.Table(this, "StateTable", {
@@ -217,7 +216,6 @@ export class ClientVpnTerminator extends Construct {
     );
     logGroup.grantWrite(role);
     const reach = reachTargets(this, props, role);
-    const list = (values?: string[]) => (values ?? []).join(",");
     // Idle counters (BatchGetItem, PutItem); quarantine holds placed and extended (UpdateItem),
     // release records read (BatchGetItem) and holds released (GetItem, UpdateItem, DeleteItem);
     // handled events claimed, read, recorded and given up (PutItem, GetItem, DeleteItem).
@@ -239,37 +237,13 @@ export class ClientVpnTerminator extends Construct {
     this.notificationAlarm = telling.alarm;
     this.notificationTopic = telling.topic;
 
-    const environment = {
-      CVPN_ENDPOINT_IDS: list(props.endpointIds),
-      ...reach,
-      CVPN_DRY_RUN: String(props.dryRun ?? true),
-      CVPN_PROTECTED_USERS: list(props.protectedUsers),
-      CVPN_IDENTITY_ACCOUNTS: list(props.identityAccounts),
-      CVPN_MAX_TERMINATIONS: String(props.maxTerminations ?? 10),
-      CVPN_MIN_SEVERITY: String(props.minSeverity ?? 7),
-      CVPN_FINDING_TYPES_ALLOW: list(props.findingTypesAllow),
-      CVPN_FINDING_TYPES_DENY: list(props.findingTypesDeny),
-      CVPN_FINDING_PRODUCTS: list(props.findingProducts),
-      CVPN_USERNAME_TEMPLATE: props.usernameTemplate ?? "{user}",
-      CVPN_USERNAME_CASE: props.usernameCase ?? "insensitive",
-      CVPN_MATCH_BY: list(props.matchBy ?? ["username", "common-name", "connection-id", "client-ip"]),
-      CVPN_IDLE_MINUTES: optional(props.idleMinutes),
-      CVPN_IDLE_BYTES: String(props.idleBytes ?? 1048576),
-      CVPN_MAX_SESSION_MINUTES: optional(props.maxSessionMinutes),
-      CVPN_EXTENDED_USERS: list(props.extendedUsers),
-      CVPN_EXTENDED_IDLE_MINUTES: optional(props.extendedIdleMinutes),
-      CVPN_EXTENDED_MAX_SESSION_MINUTES: optional(props.extendedMaxSessionMinutes),
-      CVPN_MAX_SWEEP_TERMINATIONS: String(props.maxSweepTerminations ?? 1000),
-      CVPN_STATE_TABLE: this.stateTable?.tableName ?? "",
-      CVPN_CONCURRENCY: String(props.concurrency ?? 8),
-      CVPN_MAX_ATTEMPTS: String(props.maxAttempts ?? 5),
-      CVPN_QUARANTINE_MINUTES: String(quarantineMinutes),
-      CVPN_HOLD_COMMON_NAMES: props.holdCommonNames ?? "auto",
-      // Incidents warn when an endpoint in scope does not call this handler.
-      CVPN_CONNECT_HANDLER_ARN: this.connectHandler?.functionArn ?? "",
-      ...idp,
-      ...telling.environment,
-    };
+    const environment = functionEnvironment(props, {
+      reach,
+      table: this.stateTable?.tableName,
+      quarantineMinutes,
+      connectHandlerArn: this.connectHandler?.functionArn,
+      telling: telling.environment,
+    });
     this.function = new lambda.Function(this, "Function", {
       runtime: lambda.Runtime.PROVIDED_AL2023,
       architecture: lambda.Architecture.ARM_64,
