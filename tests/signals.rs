@@ -50,26 +50,12 @@ async fn start(moto: &Moto, table: &str, release_on_reactivate: bool) -> Idp {
     Idp { h, jwks, key }
 }
 
-fn dave_sessions(h: &Harness) -> usize {
-    h.emulator
-        .service()
-        .snapshot()
-        .endpoints
-        .iter()
-        .flat_map(|e| e.connections.iter())
-        .filter(|c| {
-            c.username.as_deref() == Some("dave")
-                && c.status == cvpn_emulator::ConnectionStatus::Active
-        })
-        .count()
-}
-
 #[tokio::test]
 async fn a_revocation_ends_the_persons_sessions_holds_them_and_their_enabling_lets_them_back() {
     let moto = Moto::start();
     let idp = start(&moto, "gtr", true).await;
     let app = &idp.h.app;
-    assert!(dave_sessions(&idp.h) > 0);
+    assert!(idp.h.active_of("dave") > 0);
     let token = idp
         .key
         .sign(Some("global-token-revocation+jwt"), &bearer_claims("gtr-1"));
@@ -85,7 +71,7 @@ async fn a_revocation_ends_the_persons_sessions_holds_them_and_their_enabling_le
     let answer = post(app, &revocation(&token, &email("dave@example.com"))).await;
     assert_eq!(status(&answer), 204, "{answer}");
     assert_eq!(answer["body"], "");
-    assert_eq!(dave_sessions(&idp.h), 0);
+    assert_eq!(idp.h.active_of("dave"), 0);
     assert!(!allowed(&connect(app, Some("dave"), "dave").await));
     assert!(holds(&idp.h).await.iter().any(|h| h.subject.name == "dave"));
     // The IdP enables the account again: its own holds are lifted, and dave connects.
@@ -131,7 +117,7 @@ async fn each_security_event_that_says_out_ends_and_holds_once() {
         assert_eq!(status(&post(app, &pushed(&set)).await), 202);
         assert_eq!(idp.h.api_calls(), before, "{event}");
     }
-    assert_eq!(dave_sessions(&idp.h), 0);
+    assert_eq!(idp.h.active_of("dave"), 0);
     // Enabled again without CVPN_IDP_RELEASE_ON_REACTIVATE: the hold stays.
     let enabled = set_claims(
         "set-back",
@@ -277,7 +263,7 @@ async fn forged_wrong_and_replayed_tokens_change_nothing() {
     let replay = post(app, &revocation(&once, &dave)).await;
     assert_eq!(status(&replay), 401, "{replay}");
     assert_eq!(idp.h.ended(), ended);
-    assert_eq!(dave_sessions(&idp.h), 1);
+    assert_eq!(idp.h.active_of("dave"), 1);
 }
 
 #[tokio::test]
@@ -318,7 +304,7 @@ async fn an_unknown_key_fetches_the_set_once_and_a_rotated_key_is_found() {
     let answer = post(app, &revocation(&token, &dave)).await;
     assert_eq!(status(&answer), 204, "{answer}");
     assert_eq!(rotating.jwks.fetches(), 2);
-    assert_eq!(dave_sessions(&rotating.h), 0);
+    assert_eq!(rotating.h.active_of("dave"), 0);
 }
 
 #[tokio::test]

@@ -153,6 +153,18 @@ impl Harness {
             .sum()
     }
 
+    /// How many connections of `user` are active.
+    pub fn active_of(&self, user: &str) -> usize {
+        self.emulator
+            .service()
+            .snapshot()
+            .endpoints
+            .iter()
+            .flat_map(|e| e.connections.iter())
+            .filter(|c| c.username.as_deref() == Some(user) && c.status == ConnectionStatus::Active)
+            .count()
+    }
+
     /// IDs of every connection that is no longer active.
     pub fn ended(&self) -> BTreeSet<String> {
         self.emulator

@@ -115,7 +115,7 @@ impl HttpAnswer {
         }
     }
 
-    fn json(status: u16, body: Value) -> Self {
+    pub fn json(status: u16, body: Value) -> Self {
         Self {
             status,
             headers: vec![("content-type", "application/json".into())],

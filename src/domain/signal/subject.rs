@@ -157,20 +157,16 @@ pub fn security_event(
         }
     }
     let Some((event_type, says)) = chosen else {
+        // Named all, so that "does not say the person is out" says which it heard.
         let types: Vec<&str> = events.keys().map(String::as_str).collect();
-        return Ok(IdpEvent {
-            no_user: Some(format!(
-                "{} says nothing this function acts on",
-                types.join(", ")
-            )),
-            ..word(
-                issuer,
-                checked,
-                types[0],
-                Says::Nothing,
-                (String::new(), String::new()),
-            )
-        });
+        let empty = (String::new(), String::new());
+        return Ok(word(
+            issuer,
+            checked,
+            &types.join(", "),
+            Says::Nothing,
+            empty,
+        ));
     };
     let Some(first) = subjects.first().cloned() else {
         return Err(Refusal::new(

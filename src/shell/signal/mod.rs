@@ -210,11 +210,10 @@ where
             HandlerError::CapExceeded { .. } => 422,
             _ => 500,
         };
-        HttpAnswer {
+        HttpAnswer::json(
             status,
-            headers: vec![("content-type", "application/json".into())],
-            body: Some(json!({"error": e.kind(), "description": e.to_string()})),
-        }
+            json!({"error": e.kind(), "description": e.to_string()}),
+        )
     }
 }
 
