@@ -69,6 +69,8 @@ expected = {
     "direct-username.json": {"terminated": 2},
     "guardduty-ec2-vpn-client-ip.json": {"terminated": 1},
     "guardduty-iam-assumed-role.json": {"terminated": 3},
+    # No CVPN_IDENTITY_STORE_IDS here: no store's record acts (skipped, untrusted_source).
+    "identity-center-disable-user.json": {},
     "okta-policy-entity-risk-action.json": {"terminated": 1},
     "okta-user-deactivated.json": {"terminated": 1},
     # frank's two sessions ended already (direct-username.json): nothing more to end.

@@ -89,6 +89,7 @@ async fn a_failed_invocation_leaves_no_record_so_the_retry_acts() {
         .into(),
         store: h.app.store.clone(),
         notifiers: h.app.notifiers.clone(),
+        directory: None,
     };
     let e = deliver(&faulty, &finding, "req-1").await.unwrap_err();
     assert!(matches!(e, HandlerError::Incomplete(_)), "{e}");
@@ -150,6 +151,7 @@ async fn dry_runs_and_command_line_runs_leave_no_record() {
         api: Ec2::new(ec2_client(&h.emulator.url(), 2)).into(),
         store: h.app.store.clone(),
         notifiers: h.app.notifiers.clone(),
+        directory: None,
     };
     let r = deliver(&dry, &finding, "req-1").await.unwrap();
     assert_eq!(r.would_terminate.len(), 3);

@@ -30,6 +30,7 @@ async fn a_partial_listing_ends_nothing_so_the_retry_decides_on_the_whole_pictur
         .into(),
         store: None::<Dynamo>,
         notifiers: h.app.notifiers.clone(),
+        directory: None,
     };
     let finding = event("guardduty-iam-assumed-role.json");
     let err = flaky.handle(&finding).await.unwrap_err();

@@ -100,6 +100,7 @@ async fn the_own_account_not_known_is_said_and_fails_the_invocation() {
         api: cvpn_terminator::Ec2::new(ec2_client(&h.emulator.url(), 2)).into(),
         store: None,
         notifiers: Default::default(),
+        directory: None,
     };
     let Err(cvpn_terminator::HandlerError::Incomplete(r)) =
         blind.handle(&event("securityhub-imported.json")).await

@@ -225,3 +225,136 @@ async fn a_reactivation_lifts_the_holds_okta_alone_placed_when_asked_to() {
     );
     assert!(!allowed(&connect(&h.app, Some("dave"), "dave").await));
 }
+
+const STORE: &str = "d-1234567890";
+
+/// A harness whose Identity Center store `STORE` (moto's) speaks, holding `dave` there; and his
+/// user ID.
+async fn identity_center(moto: &Moto, table: &str, releasing: bool) -> (Harness, String) {
+    let config = cvpn_terminator::Config {
+        idp: cvpn_terminator::shell::config::Idp {
+            identity_stores: vec![STORE.into()],
+            release_on_reactivate: releasing,
+            ..Default::default()
+        },
+        ..config()
+    };
+    let mut h = with_table(config, moto, table).await;
+    wire_endpoint_a(&h).await;
+    h.app.directory = Some(cvpn_terminator::adapters::directory::Directory::new(
+        moto.sdk(),
+    ));
+    let name = aws_sdk_identitystore::types::Name::builder()
+        .given_name("Dave")
+        .family_name("Example")
+        .build();
+    let dave = aws_sdk_identitystore::Client::new(&moto.sdk())
+        .create_user()
+        .identity_store_id(STORE)
+        .user_name("dave")
+        .display_name("Dave Example")
+        .name(name)
+        .send()
+        .await
+        .unwrap();
+    (h, dave.user_id().to_owned())
+}
+
+/// The Identity Center sample as the call `name` on `user_id`, its own event.
+fn record(tag: &str, name: &str, user_id: &str) -> Value {
+    let mut e = anew(&event("identity-center-disable-user.json"), tag);
+    e["detail"]["eventName"] = json!(name);
+    e["detail"]["eventID"] = json!(format!("event-{tag}"));
+    e["detail"]["requestParameters"]["userId"] = json!(user_id);
+    e
+}
+
+async fn delete_user(moto: &Moto, user_id: &str) {
+    aws_sdk_identitystore::Client::new(&moto.sdk())
+        .delete_user()
+        .identity_store_id(STORE)
+        .user_id(user_id)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn identity_center_disabling_ends_the_users_sessions_and_its_delete_still_names_them() {
+    let moto = Moto::start();
+    let (h, dave) = identity_center(&moto, "idc", false).await;
+    let r = deliver(&h.app, &record("disable", "DisableUser", &dave), "req-1")
+        .await
+        .unwrap();
+    assert_eq!(usernames(&r), ["dave"]);
+    assert_eq!(r.trigger.source, "identity_center");
+    assert_eq!(r.quarantine.len(), 1);
+    assert!(!allowed(&connect(&h.app, Some("dave"), "dave").await));
+    // Deleted, the store no longer knows him: the name read at the disable names him.
+    delete_user(&moto, &dave).await;
+    let r = deliver(&h.app, &record("delete", "DeleteUser", &dave), "req-2")
+        .await
+        .unwrap();
+    assert!(r.complete(), "{:?}", r.errors);
+    assert!(r.trigger.reason.as_deref().unwrap().starts_with("dave "));
+    assert!(!allowed(&connect(&h.app, Some("dave"), "dave").await));
+}
+
+#[tokio::test]
+async fn an_identity_center_user_no_one_can_name_fails_loudly_and_ends_nothing() {
+    let moto = Moto::start();
+    let (h, dave) = identity_center(&moto, "idc-unknown", false).await;
+    delete_user(&moto, &dave).await;
+    let Err(cvpn_terminator::HandlerError::Incomplete(r)) =
+        deliver(&h.app, &record("gone", "DeleteUser", &dave), "req-1").await
+    else {
+        panic!("an ID no one can name must fail the invocation");
+    };
+    let [e] = r.errors.as_slice() else {
+        panic!("{:?}", r.errors)
+    };
+    assert_eq!(e.code, "UserUnknown");
+    assert!(
+        e.message.contains(&dave) && e.message.contains(STORE),
+        "{}",
+        e.message
+    );
+    assert_eq!(e.path.as_deref(), Some("detail.requestParameters.userId"));
+    assert!(h.ended().is_empty());
+}
+
+#[tokio::test]
+async fn only_a_named_store_and_a_call_that_happened_act_and_enable_lifts_its_own_hold() {
+    let moto = Moto::start();
+    let (h, dave) = identity_center(&moto, "idc-gates", true).await;
+    let cases: [(&str, Change, Reason); 2] = [
+        (
+            "other-store",
+            Box::new(|e| {
+                e["detail"]["requestParameters"]["identityStoreId"] = json!("d-0000000000")
+            }),
+            Reason::UntrustedSource,
+        ),
+        (
+            "denied",
+            Box::new(|e| e["detail"]["errorCode"] = json!("AccessDeniedException")),
+            Reason::NotOut,
+        ),
+    ];
+    for (tag, change, reason) in cases {
+        let mut e = record(tag, "DisableUser", &dave);
+        change(&mut e);
+        let r = deliver(&h.app, &e, tag).await.unwrap();
+        assert_eq!(r.skipped[0].reason, Some(reason), "{tag}");
+        assert!(h.ended().is_empty(), "{tag}");
+    }
+    deliver(&h.app, &record("disable", "DisableUser", &dave), "req-1")
+        .await
+        .unwrap();
+    assert!(!allowed(&connect(&h.app, Some("dave"), "dave").await));
+    let back = deliver(&h.app, &record("enable", "EnableUser", &dave), "req-2")
+        .await
+        .unwrap();
+    assert_eq!(back.quarantine[0].outcome, HoldOutcome::Released);
+    assert!(allowed(&connect(&h.app, Some("dave"), "dave").await));
+}

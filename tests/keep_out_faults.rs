@@ -68,6 +68,7 @@ async fn a_store_outage_is_decided_by_the_setting_and_never_errors() {
             api: Ec2::new(ec2_client(&h.emulator.url(), 2)).into(),
             store: Some(dead.clone()),
             notifiers: h.app.notifiers.clone(),
+            directory: None,
         };
         let answer = connect(&app, Some("bob"), "shared.vpn.example.com").await;
         assert_eq!(allowed(&answer), allow, "{on_error:?}");
@@ -134,6 +135,7 @@ async fn holds_are_stored_while_terminate_calls_are_still_out() {
         .into(),
         store: h.app.store.clone(),
         notifiers: h.app.notifiers.clone(),
+        directory: None,
     };
     let deadline = std::time::Instant::now() + Duration::from_secs(3);
     let e = app

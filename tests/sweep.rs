@@ -127,6 +127,7 @@ async fn two_sweeps_at_once_agree_and_end_each_connection_once() {
         api: Ec2::new(ec2_client(&h.emulator.url(), 8)).into(),
         store: h.app.store.clone(),
         notifiers: h.app.notifiers.clone(),
+        directory: None,
     };
     for (time, expected) in [
         ("2026-11-22T09:00:00Z", named(&["marathon"])),
@@ -296,6 +297,7 @@ async fn the_ceiling_ends_the_most_idle_first_and_the_deadline_defers_the_rest()
         .into(),
         store: h.app.store.take(),
         notifiers: h.app.notifiers.clone(),
+        directory: None,
     };
     // A sweep answers normally: what it could not do is in the answer, and the next tick's work.
     // The deadline leaves the listing and the state read (moto, a debug build, a busy machine)
@@ -351,6 +353,7 @@ async fn a_listing_that_runs_into_the_deadline_still_ends_what_it_judged() {
         .into(),
         store: h.app.store.take(),
         notifiers: h.app.notifiers.clone(),
+        directory: None,
     };
     let r = app
         .handle_until(
@@ -396,6 +399,7 @@ async fn schedule_input_overrides_the_policy_for_its_run() {
         api: Ec2::new(ec2_client(&h.emulator.url(), 2)).into(),
         store: h.app.store.clone(),
         notifiers: h.app.notifiers.clone(),
+        directory: None,
     };
     assert!(matches!(
         bare.handle(&tick("2026-11-22T09:00:00Z")).await,
@@ -406,6 +410,7 @@ async fn schedule_input_overrides_the_policy_for_its_run() {
         api: Ec2::new(ec2_client(&h.emulator.url(), 2)).into(),
         store: None::<cvpn_terminator::Dynamo>,
         notifiers: h.app.notifiers.clone(),
+        directory: None,
     };
     let err = tableless
         .handle(&json!({"Sweep": {"IdleMinutes": 30}}))

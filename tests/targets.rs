@@ -275,6 +275,7 @@ async fn an_endpoint_two_targets_list_is_acted_on_in_neither() {
         api: cvpn_terminator::Targets::new(twice, at(None)),
         store: None,
         notifiers: h.app.notifiers.clone(),
+        directory: None,
     };
     let e = app
         .handle(&event("guardduty-iam-assumed-role.json"))

@@ -1,9 +1,11 @@
 //! AWS behind small traits: Client VPN's API ([`ec2`], aws-sdk-ec2) and the state table
 //! ([`state`], aws-sdk-dynamodb: idle tracks and the quarantine); where people are told what was
 //! done ([`notify`]: EventBridge and Security Hub); where it acts ([`targets`]: one EC2 client per
-//! account and Region); an IdP's signing keys ([`keys`], over HTTPS); [`aws`] turns SDK errors into the core's.
+//! account and Region); an IdP's signing keys ([`keys`], over HTTPS); IAM Identity Center's
+//! users ([`directory`]); [`aws`] turns SDK errors into the core's.
 
 pub mod aws;
+pub mod directory;
 pub mod ec2;
 pub mod keys;
 pub mod notify;

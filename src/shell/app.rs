@@ -1,6 +1,7 @@
 //! The application (its settings and clients, built once per cold start) and how an invocation
 //! fails ([`HandlerError`]), shared by the handler and every path it runs.
 
+use crate::adapters::directory::Directory;
 use crate::adapters::notify::Notifiers;
 use crate::adapters::targets::Targets;
 use crate::domain::json::DecodeError;
@@ -16,6 +17,9 @@ pub struct App<A, S> {
     pub store: Option<S>,
     /// Where people are told what was done (`tell.rs`); each channel optional.
     pub notifiers: Notifiers,
+    /// IAM Identity Center's Identity Store, which names the users its records name by ID;
+    /// `None` without `CVPN_IDENTITY_STORE_IDS`.
+    pub directory: Option<Directory>,
 }
 
 pub enum HandlerError {

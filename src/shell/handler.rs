@@ -5,6 +5,7 @@
 
 use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::deliveries::DeliveryStore;
+use crate::adapters::state::directory::DirectoryCache;
 use crate::adapters::state::quarantine::QuarantineStore;
 use crate::adapters::state::tokens::TokenStore;
 use crate::adapters::state::StateStore;
@@ -43,7 +44,7 @@ pub struct Invoked<'a> {
 impl<A, S> App<A, S>
 where
     A: ClientVpnApi,
-    S: StateStore + QuarantineStore + DeliveryStore + TokenStore,
+    S: StateStore + QuarantineStore + DeliveryStore + TokenStore + DirectoryCache,
 {
     pub async fn handle(&self, event: &Value) -> Result<Response, HandlerError> {
         self.handle_until(event, None).await
@@ -173,12 +174,14 @@ where
                 let selector = invocation.direct_selector(request)?;
                 invocation.incident(vec![selector]).await?;
             }
-            Trigger::Idp(event) if event.says == Says::BackIn => {
-                invocation.idp_release(event).await;
-            }
             Trigger::Idp(event) => {
-                let selectors = invocation.idp_selectors(event);
-                invocation.incident(selectors).await?;
+                let event = invocation.named_by_directory(event).await;
+                if event.says == Says::BackIn {
+                    invocation.idp_release(&event).await;
+                } else {
+                    let selectors = invocation.idp_selectors(&event);
+                    invocation.incident(selectors).await?;
+                }
             }
             Trigger::Sweep(request) => invocation.sweep(request).await?,
             Trigger::Quarantine(request) => invocation.change_quarantine(request).await?,

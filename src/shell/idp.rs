@@ -11,7 +11,7 @@ use crate::adapters::state::quarantine::{QuarantineStore, HELD_BY_OTHERS};
 use crate::adapters::state::StateStore;
 use crate::domain::model::Reason;
 use crate::domain::plan::{Origin, Selector};
-use crate::domain::quarantine::Subject;
+use crate::domain::quarantine::{Subject, SubjectKind};
 use crate::domain::trigger::evidence::Named;
 use crate::domain::trigger::idp::{refusal, release_refusal, IdpEvent, Says, Via};
 use crate::shell::execute::CallError;
@@ -21,6 +21,7 @@ use crate::shell::report::{self, Entry, HoldEntry, HoldOutcome, TriggerInfo};
 /// The names responses, logs and outcome events give the IdP's word, by how it came.
 pub const SOURCE: &str = "okta";
 pub const SIGNAL_SOURCE: &str = "idp_signal";
+pub const IDENTITY_CENTER_SOURCE: &str = "identity_center";
 
 impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
     /// Where the event came from, for the answer; and the origin its entries carry.
@@ -28,6 +29,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
         let source = match event.via {
             Via::LogStream { .. } => SOURCE,
             Via::Signal => SIGNAL_SOURCE,
+            Via::IdentityCenter { .. } => IDENTITY_CENTER_SOURCE,
         };
         let why = match event.says {
             Says::Out(why) => why,
@@ -80,7 +82,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
     /// why).
     pub(crate) fn idp_selectors(&mut self, event: &IdpEvent) -> Vec<Selector> {
         let origin = self.idp_origin(event);
-        if let Some((reason, detail)) = refusal(event, &self.app.config.idp.sources) {
+        if let Some((reason, detail)) = refusal(event, self.app.config.idp.trust()) {
             self.idp_skipped(&origin, reason, detail);
             return Vec::new();
         }
@@ -109,7 +111,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
     pub(crate) async fn idp_release(&mut self, event: &IdpEvent) {
         let origin = self.idp_origin(event);
         let config = &self.app.config;
-        let refused = release_refusal(event, &config.idp.sources, config.idp.release_on_reactivate);
+        let refused = release_refusal(event, config.idp.trust(), config.idp.release_on_reactivate);
         if let Some((reason, detail)) = refused {
             self.idp_skipped(&origin, reason, detail);
             return;
@@ -124,6 +126,15 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
         };
         let people = &self.app.config.people;
         let by = format!("{} ({})", event.idp, event.event_type);
+        if self.response.dry_run {
+            let person = Subject::new(SubjectKind::Username, &vpn, people);
+            return self.held(HoldEntry {
+                outcome: HoldOutcome::Kept,
+                reason: Some("dry run: no hold is lifted".into()),
+                requested_by: Some(by),
+                ..HoldEntry::not_held(&person)
+            });
+        }
         let now = chrono::Utc::now().timestamp();
         let mut entries = Vec::new();
         for held in Subject::holding(&vpn, people) {
@@ -144,11 +155,8 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
             }
         }
         if entries.is_empty() {
-            entries.push(HoldEntry::not_held(&Subject::new(
-                crate::domain::quarantine::SubjectKind::Username,
-                &vpn,
-                people,
-            )));
+            let person = Subject::new(SubjectKind::Username, &vpn, people);
+            entries.push(HoldEntry::not_held(&person));
         }
         for entry in entries {
             self.held(HoldEntry {

@@ -12,6 +12,7 @@ pub mod connect;
 mod delivery;
 pub mod execute;
 pub mod handler;
+mod identity_center;
 mod idp;
 pub mod incident;
 mod invocation;

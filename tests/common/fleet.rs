@@ -89,6 +89,7 @@ pub async fn deploy(targets: &[String], config: Config) -> Deployment {
                 sts: Some(aws_sdk_sts::Client::new(&sdk)),
                 ..Default::default()
             },
+            directory: None,
         },
     }
 }

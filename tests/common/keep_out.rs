@@ -101,6 +101,7 @@ pub fn app_with(h: &Harness, config: Config) -> App<Ec2, Dynamo> {
         api: Ec2::new(ec2_client(&h.emulator.url(), 2)).into(),
         store: h.app.store.clone(),
         notifiers: h.app.notifiers.clone(),
+        directory: None,
     }
 }
 

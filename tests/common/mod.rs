@@ -118,6 +118,7 @@ pub async fn harness(state: StateFile, config: Config) -> Harness {
             api,
             store: None,
             notifiers,
+            directory: None,
         },
     }
 }
@@ -343,6 +344,7 @@ pub async fn handle_meanwhile(
         .into(),
         store: None::<Dynamo>,
         notifiers: Default::default(),
+        directory: None,
     };
     app.handle(&event).await
 }

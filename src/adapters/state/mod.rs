@@ -1,6 +1,7 @@
 //! What the function keeps between invocations, behind traits, and DynamoDB behind them: what the
 //! idle policy saw between ticks (here), the quarantine ([`quarantine`]) and the events already
-//! handled ([`deliveries`]).
+//! handled ([`deliveries`]), the tokens taken ([`tokens`]) and Identity Center's user names
+//! ([`directory`]).
 //!
 //! Table: one string partition key `pk`, TTL attribute `expiresAt`; each kind of item has its own
 //! `kind#` key prefix. One item per connection: `pk` = `connection#<connection ID>`, `kind` =
@@ -8,6 +9,7 @@
 //! `expiresAt` (epoch seconds).
 
 pub mod deliveries;
+pub mod directory;
 pub mod quarantine;
 pub mod tokens;
 

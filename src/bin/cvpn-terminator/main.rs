@@ -10,6 +10,7 @@ mod cli;
 use aws_config::retry::RetryConfig;
 use aws_config::BehaviorVersion;
 use cli::USAGE;
+use cvpn_terminator::adapters::directory::Directory;
 use cvpn_terminator::adapters::notify::{Notifiers, OutcomeBus};
 use cvpn_terminator::adapters::targets::ec2_targets;
 use cvpn_terminator::domain::json::parse::Parsed;
@@ -82,12 +83,14 @@ async fn main() -> ExitCode {
         sts: Some(sts.clone()),
         ..Notifiers::default()
     };
+    let directory = (!config.idp.identity_stores.is_empty()).then(|| Directory::new(sdk.clone()));
     let api = ec2_targets(&sdk, &config.targets, config.external_id.as_deref()).await;
     let app = App {
         config,
         api,
         store,
         notifiers,
+        directory,
     };
     if lambda {
         let app = &app;

@@ -1,5 +1,6 @@
 //! The identity provider's word on a person, however it came: Okta's System Log through
-//! EventBridge (`okta.rs`), or a token the IdP signed over the Function URL (`domain/signal`).
+//! EventBridge (`okta.rs`), IAM Identity Center's CloudTrail records (`identity_center.rs`), or a
+//! token the IdP signed over the Function URL (`domain/signal`).
 //! Whether it acts, and whose holds it may lift, is decided here. Pure.
 
 use crate::domain::model::Reason;
@@ -23,6 +24,14 @@ pub enum Says {
 pub enum Via {
     /// An EventBridge partner event source, trusted only when `CVPN_IDP_SOURCES` names it.
     LogStream { source: String },
+    /// A CloudTrail record of IAM Identity Center, trusted only when `CVPN_IDENTITY_STORE_IDS`
+    /// names its store. It names the user by ID only: the shell resolves it into `user`.
+    IdentityCenter {
+        store_id: String,
+        user_id: String,
+        /// Where the store is (the record's `awsRegion`), to ask it.
+        region: Option<String>,
+    },
     /// A token whose signature, issuer and audience were checked before it was read.
     Signal,
 }
@@ -67,11 +76,19 @@ pub fn trusted(source: &str, patterns: &[String]) -> bool {
         .any(|p| glob(p.as_bytes(), source.as_bytes()))
 }
 
-/// Why the word is not taken at all: a log stream no one named, or an outcome other than
-/// `SUCCESS`.
-fn untaken(event: &IdpEvent, patterns: &[String]) -> Option<(Reason, String)> {
-    if let Via::LogStream { source } = &event.via {
-        if !trusted(source, patterns) {
+/// Whose word is taken: the log streams (`CVPN_IDP_SOURCES`) and identity stores
+/// (`CVPN_IDENTITY_STORE_IDS`) a person named. A verified token's issuer was checked before.
+#[derive(Clone, Copy, Debug)]
+pub struct Trust<'a> {
+    pub sources: &'a [String],
+    pub identity_stores: &'a [String],
+}
+
+/// Why the word is not taken at all: a log stream or store no one named, an outcome other than
+/// `SUCCESS`, or a user's doing to themselves.
+pub(crate) fn untaken(event: &IdpEvent, trust: Trust) -> Option<(Reason, String)> {
+    match &event.via {
+        Via::LogStream { source } if !trusted(source, trust.sources) => {
             return Some((
                 Reason::UntrustedSource,
                 format!(
@@ -79,6 +96,18 @@ fn untaken(event: &IdpEvent, patterns: &[String]) -> Option<(Reason, String)> {
                 ),
             ));
         }
+        Via::IdentityCenter { store_id, .. }
+            if !trust.identity_stores.iter().any(|s| s == store_id) =>
+        {
+            return Some((
+                Reason::UntrustedSource,
+                format!(
+                    "identity store `{store_id}` is not among CVPN_IDENTITY_STORE_IDS; no store's \
+                     record acts until it is named there"
+                ),
+            ));
+        }
+        _ => {}
     }
     if event.outcome.as_deref() != Some("SUCCESS") {
         return Some((
@@ -104,8 +133,8 @@ fn untaken(event: &IdpEvent, patterns: &[String]) -> Option<(Reason, String)> {
 /// Why the event ends no session and holds nobody, if it does not: an untrusted source, an
 /// outcome other than `SUCCESS`, an event type that does not say the person is out, or no one
 /// user it names.
-pub fn refusal(event: &IdpEvent, patterns: &[String]) -> Option<(Reason, String)> {
-    if let Some(why) = untaken(event, patterns) {
+pub fn refusal(event: &IdpEvent, trust: Trust) -> Option<(Reason, String)> {
+    if let Some(why) = untaken(event, trust) {
         return Some(why);
     }
     let Says::Out(_) = event.says else {
@@ -114,17 +143,17 @@ pub fn refusal(event: &IdpEvent, patterns: &[String]) -> Option<(Reason, String)
             format!("{} does not say the person is out", event.event_type),
         ));
     };
-    event.no_user.clone().map(|why| (Reason::NoIdentity, why))
+    nobody(event)
 }
 
 /// Why a "back in" event lifts no hold, if it lifts any: as [`refusal`], and only when the team
 /// asked for it (`CVPN_IDP_RELEASE_ON_REACTIVATE`).
 pub fn release_refusal(
     event: &IdpEvent,
-    patterns: &[String],
+    trust: Trust,
     release_on_reactivate: bool,
 ) -> Option<(Reason, String)> {
-    if let Some(why) = untaken(event, patterns) {
+    if let Some(why) = untaken(event, trust) {
         return Some(why);
     }
     if event.says != Says::BackIn {
@@ -139,7 +168,18 @@ pub fn release_refusal(
             "CVPN_IDP_RELEASE_ON_REACTIVATE is off: holds stay until a person releases them".into(),
         ));
     }
-    event.no_user.clone().map(|why| (Reason::NoIdentity, why))
+    nobody(event)
+}
+
+/// Why the event names no user, if it does not (an Identity Center record the store could not
+/// name stays unnamed).
+fn nobody(event: &IdpEvent) -> Option<(Reason, String)> {
+    let why = match (&event.user, &event.no_user) {
+        (_, Some(why)) => why.clone(),
+        (None, None) => "the event's user was not named".to_owned(),
+        (Some(_), None) => return None,
+    };
+    Some((Reason::NoIdentity, why))
 }
 
 /// Whether `hold` was placed by `idp`'s word alone, so that its word may lift it: every finding

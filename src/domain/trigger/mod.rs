@@ -9,6 +9,7 @@ pub mod delivery;
 pub mod direct;
 pub mod evidence;
 pub mod guardduty;
+pub mod identity_center;
 pub mod idp;
 pub mod ocsf;
 pub mod okta;
@@ -36,7 +37,8 @@ pub enum Trigger {
     Quarantine(QuarantineRequest),
     /// Client VPN asks whether a client may connect.
     Connect(crate::domain::quarantine::connect::ConnectRequest),
-    /// The identity provider's word on a person (Okta's System Log).
+    /// The identity provider's word on a person (Okta's System Log, IAM Identity Center's
+    /// CloudTrail records).
     Idp(idp::IdpEvent),
     /// A request over the Function URL (Global Token Revocation, Shared Signals), answered over
     /// HTTP once its token is verified.
@@ -152,7 +154,8 @@ pub struct SecurityHubRef {
 
 const EXPECTED: &str = "expected an EventBridge event from aws.events (\"Scheduled Event\"), \
 aws.guardduty (\"GuardDuty Finding\") or aws.securityhub (\"Security Hub Findings - Imported\", \"Security Hub Findings - Custom Action\", \
-\"Findings Imported V2\"), aws.partner/okta.com/… (\"SystemLog\"), a GuardDuty or Security Hub finding as GetFindings returns it, or a direct \
+\"Findings Imported V2\"), aws.partner/okta.com/… (\"SystemLog\"), aws.sso-directory or aws.identitystore \
+(\"AWS API Call via CloudTrail\"), a GuardDuty or Security Hub finding as GetFindings returns it, or a direct \
 request with ClientVpnEndpointId, ConnectionId or Username, DryRun and Reason, a Function URL request (POST /global-token-revocation, /ssf/events), a Scheduler payload \
 {\"Sweep\": {...}}, a quarantine change {\"Quarantine\": {...}} or {\"Release\": {...}}, or a Client VPN \
 client connect handler request";
@@ -282,6 +285,9 @@ fn decode_eventbridge(root: &At) -> Result<Trigger, DecodeError> {
     let time = envelope.time;
     if okta::looks_like(source_name, type_name) {
         return okta::decode(&detail, source_name, time).map(Trigger::Idp);
+    }
+    if identity_center::looks_like(source_name, type_name) {
+        return identity_center::decode(&detail, time).map(Trigger::Idp);
     }
     let (kind, decode_one): (FindingSource, DecodeFinding) = match (source_name, type_name) {
         ("aws.events", "Scheduled Event") => {

@@ -271,8 +271,14 @@ mod tests {
         let user = json!([{"type": "User", "alternateId": "dave@example.com"}]);
         let trusted = vec!["aws.partner/okta.com/example/*".to_owned()];
         let out = event("user.lifecycle.deactivate", user.clone());
-        assert_eq!(refusal(&out, &trusted), None);
-        let reason = |e: &IdpEvent, p: &[String]| refusal(e, p).map(|(r, _)| r);
+        fn trust(sources: &[String]) -> crate::domain::trigger::idp::Trust<'_> {
+            crate::domain::trigger::idp::Trust {
+                sources,
+                identity_stores: &[],
+            }
+        }
+        assert_eq!(refusal(&out, trust(&trusted)), None);
+        let reason = |e: &IdpEvent, p: &[String]| refusal(e, trust(p)).map(|(r, _)| r);
         assert_eq!(reason(&out, &[]), Some(Reason::UntrustedSource));
         assert_eq!(
             reason(&out, &["aws.partner/okta.com/other/*".to_owned()]),

@@ -8,6 +8,7 @@ mod keys;
 
 use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::deliveries::DeliveryStore;
+use crate::adapters::state::directory::DirectoryCache;
 use crate::adapters::state::quarantine::QuarantineStore;
 use crate::adapters::state::tokens::TokenStore;
 use crate::adapters::state::StateStore;
@@ -68,7 +69,7 @@ fn revoked(r: &Response) -> HttpAnswer {
 impl<A, S> App<A, S>
 where
     A: ClientVpnApi,
-    S: StateStore + QuarantineStore + DeliveryStore + TokenStore,
+    S: StateStore + QuarantineStore + DeliveryStore + TokenStore + DirectoryCache,
 {
     /// Answers a Function URL request.
     pub(crate) async fn signal(&self, request: &Request, invoked: Invoked<'_>) -> HttpAnswer {

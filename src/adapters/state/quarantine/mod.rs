@@ -272,6 +272,10 @@ impl QuarantineStore for Dynamo {
                 });
             }
         }
+        // The IdP lifts only a hold it read: with none read, one placed meanwhile is not its own.
+        if placed_by.is_some() && item.is_none() {
+            return Ok(None);
+        }
         let findings = item.map(finding_ids).unwrap_or_default();
         // The release record first: if the delete then fails, releasing again finds the hold and
         // writes the record again; the other way round, a failed record would be lost for good.
@@ -328,6 +332,11 @@ impl QuarantineStore for Dynamo {
                     .expression_attribute_values(":count", AttributeValue::N(count.to_string()));
             } else {
                 conditions.push("attribute_not_exists(findingIds)");
+            }
+            if placed_by.is_some() {
+                // Nor one a person held meanwhile (the findings' count may not have changed).
+                conditions.push("attribute_not_exists(heldByPerson)");
+                conditions.push("attribute_not_exists(requestedBy)");
             }
             delete = delete.condition_expression(conditions.join(" AND "));
         }
