@@ -102,6 +102,10 @@ describe = [s for s in stmts if "ec2:DescribeClientVpnConnections" in json.dumps
 check("Describe stands apart from Terminate", describe and "ec2:TerminateClientVpnConnections" not in json.dumps(describe[0]))
 dynamo = [s for s in stmts if "dynamodb:" in json.dumps(s["Action"])]
 check("DynamoDB only on the table", dynamo and all(s["Resource"] == {"Fn::GetAtt": ["StateTable", "Arn"]} for s in dynamo))
+idc_stmts = [s for s in stmts if "identitystore:" in json.dumps(s["Action"])]
+check("Identity Center: DescribeUser only, on the named stores' users",
+      len(idc_stmts) == 1 and idc_stmts[0]["Action"] == "identitystore:DescribeUser"
+      and "IdentityStoreIds" in json.dumps(idc_stmts[0]["Resource"]))
 check("no statement grants a wildcard action", not any("*" in json.dumps(s["Action"]) for s in stmts))
 check("the role has no managed policies", "ManagedPolicyArns" not in res["FunctionRole"]["Properties"])
 
@@ -262,6 +266,14 @@ check("the Okta rule is on the named partner bus, for its own source, SUCCESS on
       and okta["EventPattern"]["detail"]["outcome"]["result"] == ["SUCCESS"]
       and "user.account.lock" not in okta["EventPattern"]["detail"]["eventType"])
 check("the function trusts the Okta bus it has a rule on", env["CVPN_IDP_SOURCES"] == {"Ref": "OktaEventBusName"})
+idc = rules["IdentityCenterRule"]["Properties"]["EventPattern"]
+check("the Identity Center rule sends the named stores' disable, delete and enable calls that happened",
+      idc["source"] == ["aws.sso-directory", "aws.identitystore"]
+      and idc["detail"]["eventName"] == ["DisableUser", "DeleteUser", "EnableUser"]
+      and idc["detail"]["errorCode"] == [{"exists": False}]
+      and idc["detail"]["requestParameters"]["identityStoreId"] == {"Fn::Split": [",", {"Ref": "IdentityStoreIds"}]}
+      and "EventBusName" not in rules["IdentityCenterRule"]["Properties"])
+check("the function trusts the stores it has a rule on", env["CVPN_IDENTITY_STORE_IDS"] == {"Ref": "IdentityStoreIds"})
 signal = res["SignalFunction"]["Properties"]
 url = of_type("AWS::Lambda::Url")
 check("the Function URL is AuthType NONE on its own function, with its own reserved concurrency",

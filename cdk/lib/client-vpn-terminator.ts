@@ -24,7 +24,7 @@ import { alarmOnAny } from "./alarms";
 import { buildConnectHandler } from "./target";
 import { addTelling, TellingProps } from "./telling";
 import { functionEnvironment } from "./environment";
-import { addOktaRule, addSignalFunction, IdpProps } from "./idp";
+import { addIdentityCenterRule, addOktaRule, addSignalFunction, IdpProps } from "./idp";
 
 export { ClientVpnTerminatorTarget, ClientVpnTerminatorTargetProps } from "./target";
 export { ManyTargetsProps } from "./many-targets";
@@ -173,8 +173,9 @@ export class ClientVpnTerminator extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    // Each signed token's jti is taken once, in the table.
-    if (tracksIdle || quarantine || props.signal) {
+    // Each signed token's jti is taken once, in the table; Identity Center's user names are
+    // remembered there for the DeleteUser that comes once the store no longer knows the user.
+    if (tracksIdle || quarantine || props.signal || (props.identityStoreIds ?? []).length > 0) {
       this.stateTable = new dynamodb.Table(this, "StateTable", {
         partitionKey: { name: "pk", type: dynamodb.AttributeType.STRING },
         billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
@@ -263,6 +264,7 @@ export class ClientVpnTerminator extends Construct {
       environment,
     });
     addOktaRule(this, this.function, props);
+    addIdentityCenterRule(this, this.function, props);
     this.signalUrl = addSignalFunction(this, props, { role, code: codeFrom(props), logGroup, environment });
 
     const target = new targets.LambdaFunction(this.function);

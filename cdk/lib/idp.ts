@@ -1,4 +1,4 @@
-import { CfnOutput, Duration } from "aws-cdk-lib";
+import { CfnOutput, Duration, Stack } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -15,6 +15,13 @@ export interface IdpProps {
    * trusts that source (CVPN_IDP_SOURCES). Default: none.
    */
   readonly oktaEventBusName?: string;
+  /**
+   * IAM Identity Center identity stores (`d-1234567890`) whose CloudTrail records act: a rule on
+   * the default bus sends their DisableUser, DeleteUser and EnableUser calls, and the function may
+   * DescribeUser there (CVPN_IDENTITY_STORE_IDS). Deploy where Identity Center's records arrive.
+   * Default: none.
+   */
+  readonly identityStoreIds?: string[];
   /** The IdP's "back in" lifts the holds its own word alone placed. Default: false. */
   readonly idpReleaseOnReactivate?: boolean;
   /**
@@ -42,7 +49,13 @@ export const OKTA_EVENT_TYPES = [
 // ORG and STREAM are literal: no slash, no wildcard.
 const OKTA_BUS = new RegExp("^aws\\.partner/okta\\.com/[^/*]+/[^/*]+$");
 
+const STORE_ID = /^[A-Za-z0-9-]{1,64}$/;
+
 export function idpEnvironment(props: IdpProps): Record<string, string> {
+  const bad = (props.identityStoreIds ?? []).find((id) => !STORE_ID.test(id));
+  if (bad !== undefined) {
+    throw new Error(`identityStoreIds: ${bad} is not an identity store ID (d-1234567890)`);
+  }
   if (props.oktaEventBusName !== undefined && !OKTA_BUS.test(props.oktaEventBusName)) {
     throw new Error(`oktaEventBusName ${props.oktaEventBusName} is not aws.partner/okta.com/ORG/STREAM`);
   }
@@ -51,8 +64,57 @@ export function idpEnvironment(props: IdpProps): Record<string, string> {
   }
   return {
     CVPN_IDP_SOURCES: props.oktaEventBusName ?? "",
+    CVPN_IDENTITY_STORE_IDS: (props.identityStoreIds ?? []).join(","),
     CVPN_IDP_RELEASE_ON_REACTIVATE: String(props.idpReleaseOnReactivate ?? false),
   };
+}
+
+/**
+ * The rule for Identity Center's records on the default bus: the named stores' calls that say a
+ * user is out or back, only those that happened; and DescribeUser in those stores, which names
+ * the user the records name by ID.
+ */
+export function addIdentityCenterRule(scope: Construct, fn: lambda.IFunction, props: IdpProps): void {
+  const stores = props.identityStoreIds ?? [];
+  if (stores.length === 0) return;
+  new events.Rule(scope, "IdentityCenterUsers", {
+    description: "IAM Identity Center users disabled, deleted or enabled",
+    eventPattern: {
+      source: ["aws.sso-directory", "aws.identitystore"],
+      detailType: ["AWS API Call via CloudTrail"],
+      detail: {
+        eventName: ["DisableUser", "DeleteUser", "EnableUser"],
+        errorCode: [{ exists: false }],
+        requestParameters: { identityStoreId: stores },
+      },
+    },
+    targets: [new targets.LambdaFunction(fn)],
+  });
+  const partition = Stack.of(scope).partition;
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ["identitystore:DescribeUser"],
+      resources: [
+        `arn:${partition}:identitystore:::user/*`,
+        ...stores.map((id) => `arn:${partition}:identitystore::*:identitystore/${id}`),
+      ],
+    }),
+  );
+  if (fn.role) {
+    NagSuppressions.addResourceSuppressions(
+      fn.role,
+      [
+        {
+          id: "AwsSolutions-IAM5",
+          reason:
+            "DescribeUser names a user of the named identity stores only: a user's ARN carries no store, " +
+            "and a store's ARN no account (store IDs are unique).",
+          appliesTo: [{ regex: "/^Resource::arn:<AWS::Partition>:identitystore::(:user\\/\\*|\\*:identitystore\\/.+)$/" }],
+        },
+      ],
+      true,
+    );
+  }
 }
 
 /** The rule on Okta's partner bus: successful events of the types that act or say "back in". */

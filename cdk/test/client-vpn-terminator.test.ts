@@ -220,6 +220,7 @@ test("cdk-nag AwsSolutions: no unsuppressed findings", () => {
     notificationEmail: "soc@example.com",
     securityHubNotes: true,
     oktaEventBusName: "aws.partner/okta.com/example/vpn-log-stream",
+    identityStoreIds: ["d-1234567890"],
     signal: { jwksUrl: "https://example.okta.com/oauth2/v1/keys", issuer: "https://example.okta.com", audience: "https://vpn.example.com/" },
   };
   const cases: Array<[ClientVpnTerminatorProps, boolean]> = [
@@ -350,6 +351,29 @@ test("the IdP's word: a rule on Okta's partner bus, and a Function URL on a func
   template.resourceCountIs("AWS::DynamoDB::Table", 1);
   assert.throws(() => synth({ oktaEventBusName: "aws.partner/okta.com/*/x" }), /oktaEventBusName/);
   assert.throws(() => synth({ signal: { jwksUrl: "http://idp.example.com/keys", issuer: "i", audience: "a" } }), /https/);
+});
+
+test("IAM Identity Center: a rule for the named stores' calls, DescribeUser there, and the table", () => {
+  const { template } = synth({ quarantineMinutes: 0, identityStoreIds: ["d-1234567890"] });
+  template.hasResourceProperties("AWS::Events::Rule", {
+    EventBusName: Match.absent(),
+    EventPattern: {
+      source: ["aws.sso-directory", "aws.identitystore"],
+      "detail-type": ["AWS API Call via CloudTrail"],
+      detail: {
+        eventName: ["DisableUser", "DeleteUser", "EnableUser"],
+        errorCode: [{ exists: false }],
+        requestParameters: { identityStoreId: ["d-1234567890"] },
+      },
+    },
+  });
+  template.hasResourceProperties("AWS::Lambda::Function", {
+    Environment: { Variables: Match.objectLike({ CVPN_IDENTITY_STORE_IDS: "d-1234567890" }) },
+  });
+  const policies = JSON.stringify(template.findResources("AWS::IAM::Policy"));
+  assert.ok(policies.includes("identitystore:DescribeUser") && policies.includes("identitystore/d-1234567890"));
+  template.resourceCountIs("AWS::DynamoDB::Table", 1);
+  assert.throws(() => synth({ identityStoreIds: ["d-*"] }), /identityStoreIds/);
 });
 
 test("without the IdP's settings there is no partner rule and no Function URL", () => {
