@@ -380,3 +380,44 @@ async fn malformed_requests_and_protected_people_change_nothing() {
     );
     assert!(idp.h.ended().is_empty());
 }
+
+#[tokio::test]
+async fn a_token_another_invocation_is_acting_on_is_answered_503_and_one_it_died_on_acts_again() {
+    use cvpn_terminator::adapters::state::tokens::{Take, TokenStore, PENDING_SECONDS};
+    let moto = Moto::start();
+    let idp = start(&moto, "pending", false).await;
+    let app = &idp.h.app;
+    let store = app.store.as_ref().unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let dave = json!({"format": "opaque", "id": "dave"});
+    // Taken a moment ago by an invocation still running: the retry waits.
+    assert_eq!(
+        store.take(ISSUER, "busy", now, now + 600).await.unwrap(),
+        Take::First
+    );
+    let busy = post(
+        app,
+        &revocation(&idp.key.sign(None, &bearer_claims("busy")), &dave),
+    )
+    .await;
+    assert_eq!(status(&busy), 503, "{busy}");
+    assert!(busy["headers"]["retry-after"].is_string());
+    assert!(idp.h.ended().is_empty());
+    // Taken long ago by one that died before it finished: the word is not lost.
+    let then = now - PENDING_SECONDS - 1;
+    assert_eq!(
+        store.take(ISSUER, "died", then, now + 600).await.unwrap(),
+        Take::First
+    );
+    let set = idp.key.sign(
+        Some("secevent+jwt"),
+        &set_claims("died", "risc", "account-disabled", &dave),
+    );
+    assert_eq!(status(&post(app, &pushed(&set)).await), 202);
+    assert_eq!(idp.h.active_of("dave"), 0);
+    // Done, it is answered as done and not acted on again.
+    assert_eq!(
+        store.take(ISSUER, "died", now, now + 600).await.unwrap(),
+        Take::Done
+    );
+}

@@ -32,6 +32,9 @@ pub enum Why {
     KeysUnavailable,
     /// The `jti` record could not be written: the token cannot be taken only once.
     StoreUnavailable,
+    /// Another invocation is acting on the same token now: its retry is answered from what that
+    /// one did.
+    InProgress,
 }
 
 impl Why {
@@ -52,6 +55,7 @@ impl Why {
             Self::Replayed => "replayed",
             Self::KeysUnavailable => "keys_unavailable",
             Self::StoreUnavailable => "store_unavailable",
+            Self::InProgress => "in_progress",
         }
     }
 
@@ -145,7 +149,7 @@ pub fn answer(route: Route, refusal: &Refusal) -> HttpAnswer {
         Why::NotFound => Some(404),
         Why::Method => Some(405),
         Why::TooLarge => Some(413),
-        Why::KeysUnavailable | Why::StoreUnavailable => Some(503),
+        Why::KeysUnavailable | Why::StoreUnavailable | Why::InProgress => Some(503),
         _ => None,
     };
     if let Some(status) = transport {

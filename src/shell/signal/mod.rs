@@ -10,7 +10,7 @@ use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::deliveries::DeliveryStore;
 use crate::adapters::state::directory::DirectoryCache;
 use crate::adapters::state::quarantine::QuarantineStore;
-use crate::adapters::state::tokens::TokenStore;
+use crate::adapters::state::tokens::{Take, TokenStore};
 use crate::adapters::state::StateStore;
 use crate::domain::model::Reason;
 use crate::domain::signal::refusal::{answer, HttpAnswer, Refusal, Why};
@@ -139,8 +139,12 @@ where
             .take(&signal.issuer, jti, now, verified.checked.remember_until)
             .await
         {
-            Ok(true) => Ok(Taken::First(event)),
-            Ok(false) => Ok(Taken::Again(event)),
+            Ok(Take::First) => Ok(Taken::First(event)),
+            Ok(Take::Done) => Ok(Taken::Again(event)),
+            Ok(Take::Pending) => Err(Refusal::new(
+                Why::InProgress,
+                "another invocation is acting on this token now",
+            )),
             Err(e) => Err(Refusal::new(Why::StoreUnavailable, e.to_string())),
         }
     }
@@ -183,12 +187,33 @@ where
                 }
             }
         }
+        if result.is_ok() {
+            self.signal_done(&event).await;
+        }
         match result {
             Ok(response) => match route {
                 Route::GlobalTokenRevocation => revoked(&response),
                 Route::SsfEvents => HttpAnswer::empty(202),
             },
             Err(e) => self.failed_signal(&event, &e).await,
+        }
+    }
+
+    /// Marks the token's word carried out, so that a retry is answered as done. When that cannot
+    /// be written the token stays pending, and a retry after `PENDING_SECONDS` acts again (acting
+    /// twice on the same word ends nothing more).
+    async fn signal_done(&self, event: &IdpEvent) {
+        if let (Some(store), Some(signal)) = (&self.store, &self.config.idp.signal) {
+            if let Err(e) = store.done(&signal.issuer, &event.uuid).await {
+                tracing::warn!(
+                    target: AUDIT,
+                    event = "call_failed",
+                    action = "UpdateItem",
+                    error_code = e.code.as_str(),
+                    error = e.message.as_str(),
+                    "the token could not be marked done: it stays pending until it can be taken again"
+                );
+            }
         }
     }
 
