@@ -185,6 +185,17 @@ async fn a_reactivation_lifts_the_holds_okta_alone_placed_when_asked_to() {
     });
     deliver(&h.app, &other, "req-2").await.unwrap();
     assert!(!allowed(&connect(&h.app, Some("dave"), "dave").await));
+    // A reactivation Okta logged before the deactivation, delivered late, lifts nothing.
+    let mut late = okta_event("late", "user.lifecycle.reactivate");
+    late["detail"]["published"] = json!("2026-11-22T09:10:00.000Z");
+    let kept = deliver(&h.app, &late, "req-late").await.unwrap();
+    assert_eq!(kept.quarantine[0].outcome, HoldOutcome::Kept, "{kept:?}");
+    assert!(kept.quarantine[0]
+        .reason
+        .as_deref()
+        .unwrap()
+        .contains("came late"));
+    assert!(!allowed(&connect(&h.app, Some("dave"), "dave").await));
     // The org that held her reactivates her: she connects again.
     let back = deliver(
         &h.app,

@@ -14,6 +14,7 @@ use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::deliveries::{Claim, DeliveryStore};
 use crate::adapters::state::directory::DirectoryCache;
 use crate::adapters::state::quarantine::QuarantineStore;
+use crate::adapters::state::said::SaidStore;
 use crate::adapters::state::tokens::TokenStore;
 use crate::adapters::state::StateStore;
 use crate::domain::model::ApiError;
@@ -61,7 +62,7 @@ fn summary(r: &Response) -> String {
 impl<A, S> App<A, S>
 where
     A: ClientVpnApi,
-    S: StateStore + QuarantineStore + DeliveryStore + TokenStore + DirectoryCache,
+    S: StateStore + QuarantineStore + DeliveryStore + TokenStore + DirectoryCache + SaidStore,
 {
     /// Runs `trigger` unless `delivery` was handled (or is being handled) already.
     pub(crate) async fn once(

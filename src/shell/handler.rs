@@ -7,6 +7,7 @@ use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::deliveries::DeliveryStore;
 use crate::adapters::state::directory::DirectoryCache;
 use crate::adapters::state::quarantine::QuarantineStore;
+use crate::adapters::state::said::SaidStore;
 use crate::adapters::state::tokens::TokenStore;
 use crate::adapters::state::StateStore;
 use crate::domain::json::parse::Parsed;
@@ -44,7 +45,7 @@ pub struct Invoked<'a> {
 impl<A, S> App<A, S>
 where
     A: ClientVpnApi,
-    S: StateStore + QuarantineStore + DeliveryStore + TokenStore + DirectoryCache,
+    S: StateStore + QuarantineStore + DeliveryStore + TokenStore + DirectoryCache + SaidStore,
 {
     pub async fn handle(&self, event: &Value) -> Result<Response, HandlerError> {
         self.handle_until(event, None).await
@@ -141,9 +142,9 @@ where
             d.checked_sub(self.config.deadline_margin)
                 .unwrap_or_else(Instant::now)
         });
-        let mut result = self.act(trigger, stop_at, invoked.account).await;
-        self.tell(trigger, &mut result, stop_at, invoked, event_id)
-            .await;
+        // On the heap: in a debug build the SDKs' nested futures outgrow a 2 MiB thread stack.
+        let mut result = Box::pin(self.act(trigger, stop_at, invoked.account)).await;
+        Box::pin(self.tell(trigger, &mut result, stop_at, invoked, event_id)).await;
         result
     }
 
@@ -180,7 +181,13 @@ where
                     invocation.idp_release(&event).await;
                 } else {
                     let selectors = invocation.idp_selectors(&event);
-                    invocation.incident(selectors).await?;
+                    let people: Vec<String> = selectors
+                        .iter()
+                        .flat_map(|s| s.usernames.iter().map(|u| u.value.clone()))
+                        .collect();
+                    let ended = invocation.incident(selectors).await;
+                    invocation.idp_said_out(&event, &people).await;
+                    ended?;
                 }
             }
             Trigger::Sweep(request) => invocation.sweep(request).await?,

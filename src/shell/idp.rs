@@ -8,12 +8,13 @@
 
 use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::quarantine::{QuarantineStore, HELD_BY_OTHERS};
+use crate::adapters::state::said::SaidStore;
 use crate::adapters::state::StateStore;
 use crate::domain::model::Reason;
 use crate::domain::plan::{Origin, Selector};
 use crate::domain::quarantine::{Subject, SubjectKind};
 use crate::domain::trigger::evidence::Named;
-use crate::domain::trigger::idp::{refusal, release_refusal, IdpEvent, Says, Via};
+use crate::domain::trigger::idp::{back_after_out, refusal, release_refusal, IdpEvent, Says, Via};
 use crate::shell::execute::CallError;
 use crate::shell::invocation::Invocation;
 use crate::shell::report::{self, Entry, HoldEntry, HoldOutcome, TriggerInfo};
@@ -23,7 +24,7 @@ pub const SOURCE: &str = "okta";
 pub const SIGNAL_SOURCE: &str = "idp_signal";
 pub const IDENTITY_CENTER_SOURCE: &str = "identity_center";
 
-impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
+impl<A: ClientVpnApi, S: StateStore + QuarantineStore + SaidStore> Invocation<'_, A, S> {
     /// Where the event came from, for the answer; and the origin its entries carry.
     fn idp_origin(&mut self, event: &IdpEvent) -> Origin {
         let source = match event.via {
@@ -106,6 +107,32 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
         }]
     }
 
+    /// Records when this IdP said the selectors' people are out, by its clock, so that a "back
+    /// in" it said earlier and that arrives later lifts nothing. After the sessions ended: it
+    /// must not delay them. A failure is said; the hold stands either way.
+    pub(crate) async fn idp_said_out(&mut self, event: &IdpEvent, people: &[String]) {
+        let (Some(store), Some(at), false) =
+            (&self.app.store, event.published, self.response.dry_run)
+        else {
+            return;
+        };
+        let now = chrono::Utc::now().timestamp();
+        for name in people {
+            let person = Subject::new(SubjectKind::Username, name, &self.app.config.people);
+            let call = store.said_out(&event.idp, &person.name, at.timestamp(), now);
+            if let Err(e) = self.budget.call(call).await {
+                tracing::warn!(
+                    event = "call_failed",
+                    action = "PutItem",
+                    error_code = e.code.as_str(),
+                    error = e.message.as_str(),
+                    "when the IdP said the person is out was not recorded: a late \"back in\" \
+                     from it could lift the hold"
+                );
+            }
+        }
+    }
+
     /// A "back in" event: lifts the holds on its user that this IdP's word alone placed (a hold a
     /// finding, a person or another IdP also placed stays), when the team asked for it.
     pub(crate) async fn idp_release(&mut self, event: &IdpEvent) {
@@ -126,8 +153,8 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
         };
         let people = &self.app.config.people;
         let by = format!("{} ({})", event.idp, event.event_type);
+        let person = Subject::new(SubjectKind::Username, &vpn, people);
         if self.response.dry_run {
-            let person = Subject::new(SubjectKind::Username, &vpn, people);
             return self.held(HoldEntry {
                 outcome: HoldOutcome::Kept,
                 reason: Some("dry run: no hold is lifted".into()),
@@ -136,6 +163,32 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
             });
         }
         let now = chrono::Utc::now().timestamp();
+        let person = Subject::new(SubjectKind::Username, &vpn, people);
+        match self
+            .budget
+            .call(store.last_out(&event.idp, &person.name))
+            .await
+        {
+            Ok(out) if back_after_out(event.published, out) => {}
+            Ok(out) => {
+                let when = out.and_then(|o| chrono::DateTime::from_timestamp(o, 0));
+                let when = when.map_or_else(String::new, |t| t.to_rfc3339());
+                return self.held(HoldEntry {
+                    outcome: HoldOutcome::Kept,
+                    reason: Some(format!(
+                        "{} said the person is out at {when}, after this \"back in\": it came late",
+                        event.idp
+                    )),
+                    requested_by: Some(by),
+                    ..HoldEntry::not_held(&person)
+                });
+            }
+            Err(e) => {
+                return self
+                    .response
+                    .step_failed(CallError::new(None, "GetItem", e))
+            }
+        }
         let mut entries = Vec::new();
         for held in Subject::holding(&vpn, people) {
             let call = store.release(&held, Some(&by), now, Some(&event.idp));
@@ -155,7 +208,6 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
             }
         }
         if entries.is_empty() {
-            let person = Subject::new(SubjectKind::Username, &vpn, people);
             entries.push(HoldEntry::not_held(&person));
         }
         for entry in entries {

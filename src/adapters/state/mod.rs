@@ -1,7 +1,7 @@
 //! What the function keeps between invocations, behind traits, and DynamoDB behind them: what the
 //! idle policy saw between ticks (here), the quarantine ([`quarantine`]) and the events already
-//! handled ([`deliveries`]), the tokens taken ([`tokens`]) and Identity Center's user names
-//! ([`directory`]).
+//! handled ([`deliveries`]), the tokens taken ([`tokens`]), Identity Center's user names
+//! ([`directory`]) and when an IdP last said a person is out ([`said`]).
 //!
 //! Table: one string partition key `pk`, TTL attribute `expiresAt`; each kind of item has its own
 //! `kind#` key prefix. One item per connection: `pk` = `connection#<connection ID>`, `kind` =
@@ -11,6 +11,7 @@
 pub mod deliveries;
 pub mod directory;
 pub mod quarantine;
+pub mod said;
 pub mod tokens;
 
 use crate::adapters::aws::{api_error, condition_failed};

@@ -182,6 +182,18 @@ fn nobody(event: &IdpEvent) -> Option<(Reason, String)> {
     Some((Reason::NoIdentity, why))
 }
 
+/// Whether a "back in" said at `back` comes after the IdP's latest "out" (`last_out`, epoch
+/// seconds): one said before it (delivered late: a retry, events out of order) lifts nothing, nor
+/// one without a time of its own once an "out" is known. At the same second the order cannot be
+/// told, and the later delivery stands.
+pub fn back_after_out(back: Option<DateTime<Utc>>, last_out: Option<i64>) -> bool {
+    match (back, last_out) {
+        (_, None) => true,
+        (None, Some(_)) => false,
+        (Some(back), Some(out)) => back.timestamp() >= out,
+    }
+}
+
 /// Whether `hold` was placed by `idp`'s word alone, so that its word may lift it: every finding
 /// that placed or extended it is the IdP's. A hold a finding, a person or another IdP also placed
 /// stays.
@@ -219,6 +231,17 @@ mod tests {
             requested_by: requested_by.map(str::to_owned),
             by_person: false,
         }
+    }
+
+    #[test]
+    fn a_back_in_said_before_the_latest_out_lifts_nothing() {
+        let at = |s: i64| DateTime::from_timestamp(s, 0);
+        assert!(back_after_out(at(100), None));
+        assert!(back_after_out(None, None));
+        assert!(back_after_out(at(100), Some(100)));
+        assert!(back_after_out(at(101), Some(100)));
+        assert!(!back_after_out(at(99), Some(100)));
+        assert!(!back_after_out(None, Some(100)));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::deliveries::DeliveryStore;
 use crate::adapters::state::directory::DirectoryCache;
 use crate::adapters::state::quarantine::QuarantineStore;
+use crate::adapters::state::said::SaidStore;
 use crate::adapters::state::tokens::{Take, TokenStore};
 use crate::adapters::state::StateStore;
 use crate::domain::model::Reason;
@@ -69,7 +70,7 @@ fn revoked(r: &Response) -> HttpAnswer {
 impl<A, S> App<A, S>
 where
     A: ClientVpnApi,
-    S: StateStore + QuarantineStore + DeliveryStore + TokenStore + DirectoryCache,
+    S: StateStore + QuarantineStore + DeliveryStore + TokenStore + DirectoryCache + SaidStore,
 {
     /// Answers a Function URL request.
     pub(crate) async fn signal(&self, request: &Request, invoked: Invoked<'_>) -> HttpAnswer {
