@@ -308,6 +308,38 @@ async fn an_unknown_key_fetches_the_set_once_and_a_rotated_key_is_found() {
 }
 
 #[tokio::test]
+async fn an_idp_whose_keys_cannot_be_fetched_is_asked_at_most_once_a_minute() {
+    let moto = Moto::start();
+    let nobody = json!({"format": "opaque", "id": "nobody"});
+    // Never fetched, and the IdP is down: 503, and not asked again for each token.
+    let cold = start(&moto, "keys-down", false).await;
+    cold.jwks.set_down(true);
+    for n in 0..4 {
+        let token = cold.key.sign(None, &bearer_claims(&format!("d-{n}")));
+        let answer = post(&cold.h.app, &revocation(&token, &nobody)).await;
+        assert_eq!(status(&answer), 503, "{answer}");
+        assert!(answer["headers"]["retry-after"].is_string());
+    }
+    assert_eq!(cold.jwks.fetches(), 1);
+    // Fetched once, then down: an unknown key's fetch fails and counts against the minute, and
+    // the keys held still check their tokens.
+    let warm = start(&moto, "keys-warm-down", false).await;
+    let app = &warm.h.app;
+    let first = warm.key.sign(None, &bearer_claims("w-0"));
+    assert_eq!(status(&post(app, &revocation(&first, &nobody)).await), 404);
+    warm.jwks.set_down(true);
+    for n in 0..4 {
+        let invented = Signer::new(&format!("rotated-{n}"));
+        let token = invented.sign(None, &bearer_claims(&format!("w-x{n}")));
+        assert_eq!(status(&post(app, &revocation(&token, &nobody)).await), 503);
+    }
+    assert_eq!(warm.jwks.fetches(), 2);
+    let known = warm.key.sign(None, &bearer_claims("w-1"));
+    assert_eq!(status(&post(app, &revocation(&known, &nobody)).await), 404);
+    assert_eq!(warm.jwks.fetches(), 2);
+}
+
+#[tokio::test]
 async fn malformed_requests_and_protected_people_change_nothing() {
     let moto = Moto::start();
     let idp = start(&moto, "malformed", false).await;

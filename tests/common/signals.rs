@@ -75,6 +75,8 @@ pub struct Jwks {
     pub url: String,
     fetches: Arc<AtomicUsize>,
     keys: Arc<Mutex<Vec<Value>>>,
+    /// While set, the endpoint answers 500.
+    down: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Jwks {
@@ -83,7 +85,8 @@ impl Jwks {
         let url = format!("http://{}/oauth2/v1/keys", listener.local_addr().unwrap());
         let fetches = Arc::new(AtomicUsize::new(0));
         let keys = Arc::new(Mutex::new(keys));
-        let (counted, served) = (fetches.clone(), keys.clone());
+        let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (counted, served, failing) = (fetches.clone(), keys.clone(), down.clone());
         tokio::spawn(async move {
             loop {
                 let Ok((mut socket, _)) = listener.accept().await else {
@@ -99,15 +102,29 @@ impl Jwks {
                 }
                 counted.fetch_add(1, Ordering::SeqCst);
                 let body = json!({"keys": *served.lock().unwrap()}).to_string();
+                let status = match failing.load(Ordering::SeqCst) {
+                    true => "500 Internal Server Error",
+                    false => "200 OK",
+                };
                 let response = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
                     body.len()
                 );
                 let _ = socket.write_all(response.as_bytes()).await;
                 let _ = socket.shutdown().await;
             }
         });
-        Self { url, fetches, keys }
+        Self {
+            url,
+            fetches,
+            keys,
+            down,
+        }
+    }
+
+    /// The IdP's key endpoint fails (500) until it is back.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
     }
 
     pub fn fetches(&self) -> usize {

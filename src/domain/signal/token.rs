@@ -28,23 +28,48 @@ pub const REFETCH_EVERY: Duration = Duration::from_secs(60);
 /// What the cached key set is, when a token arrives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KeysAge {
-    pub fetched: Duration,
+    /// Since it was fetched; `None` when it never was.
+    pub fetched: Option<Duration>,
     /// Since an unknown key ID last had it fetched again.
     pub refetched: Option<Duration>,
+    /// Since fetching it last failed.
+    pub failed: Option<Duration>,
     /// Whether it holds a key for the token.
     pub known: bool,
 }
 
-/// Whether to fetch the key set again: `Some(false)` because it is old, `Some(true)` because the
-/// token names a key it does not hold and none was fetched for that in the last minute.
-pub fn refetch(age: &KeysAge) -> Option<bool> {
-    if age.fetched >= KEYS_MAX_AGE {
-        return Some(false);
-    }
-    match (age.known, age.refetched) {
-        (true, _) => None,
-        (false, Some(since)) if since < REFETCH_EVERY => None,
-        (false, _) => Some(true),
+/// What to do with the key set for a token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeysNow {
+    /// Use the set held.
+    Use,
+    /// Fetch it: it is missing or old (`for_unknown_kid: false`), or the token names a key it
+    /// does not hold.
+    Fetch { for_unknown_kid: bool },
+    /// The last fetch failed within [`REFETCH_EVERY`] and the set held cannot answer (missing,
+    /// old, or without the token's key): nothing can be verified now (the IdP retries), and the
+    /// IdP is not asked again yet.
+    Unavailable,
+}
+
+/// Whether to fetch the key set again. At most once a [`REFETCH_EVERY`] for a failed fetch or an
+/// unknown key ID, whatever tokens arrive: a flood of invented key IDs, or an IdP that does not
+/// answer, never has the function hammer it.
+pub fn refetch(age: &KeysAge) -> KeysNow {
+    let recent = |since: Option<Duration>| since.is_some_and(|s| s < REFETCH_EVERY);
+    let usable = age.fetched.is_some_and(|f| f < KEYS_MAX_AGE);
+    match (usable, age.known) {
+        (false, _) if recent(age.failed) => KeysNow::Unavailable,
+        (false, _) => KeysNow::Fetch {
+            for_unknown_kid: false,
+        },
+        (true, true) => KeysNow::Use,
+        // Whether the IdP rotated to this key cannot be told now: it retries.
+        (true, false) if recent(age.failed) => KeysNow::Unavailable,
+        (true, false) if recent(age.refetched) => KeysNow::Use,
+        (true, false) => KeysNow::Fetch {
+            for_unknown_kid: true,
+        },
     }
 }
 
@@ -297,17 +322,39 @@ mod tests {
 
     #[test]
     fn an_unknown_key_fetches_the_set_again_at_most_once_a_minute() {
-        let age = |fetched: u64, refetched: Option<u64>, known| KeysAge {
-            fetched: Duration::from_secs(fetched),
-            refetched: refetched.map(Duration::from_secs),
-            known,
-        };
-        assert_eq!(refetch(&age(10, None, true)), None);
-        assert_eq!(refetch(&age(10, None, false)), Some(true));
-        assert_eq!(refetch(&age(10, Some(59), false)), None);
-        assert_eq!(refetch(&age(10, Some(60), false)), Some(true));
-        assert_eq!(refetch(&age(3600, Some(1), true)), Some(false));
-        assert_eq!(refetch(&age(3600, Some(1), false)), Some(false));
+        let age =
+            |fetched: Option<u64>, refetched: Option<u64>, failed: Option<u64>, known| KeysAge {
+                fetched: fetched.map(Duration::from_secs),
+                refetched: refetched.map(Duration::from_secs),
+                failed: failed.map(Duration::from_secs),
+                known,
+            };
+        let fetch = |for_unknown_kid| KeysNow::Fetch { for_unknown_kid };
+        assert_eq!(refetch(&age(Some(10), None, None, true)), KeysNow::Use);
+        assert_eq!(refetch(&age(Some(10), None, None, false)), fetch(true));
+        assert_eq!(refetch(&age(Some(10), Some(59), None, false)), KeysNow::Use);
+        assert_eq!(refetch(&age(Some(10), Some(60), None, false)), fetch(true));
+        assert_eq!(refetch(&age(Some(3600), Some(1), None, true)), fetch(false));
+        assert_eq!(
+            refetch(&age(Some(3600), Some(1), None, false)),
+            fetch(false)
+        );
+        assert_eq!(refetch(&age(None, None, None, false)), fetch(false));
+        // A failed fetch counts against the minute, for a missing, an old or an unknown key.
+        assert_eq!(
+            refetch(&age(None, None, Some(59), false)),
+            KeysNow::Unavailable
+        );
+        assert_eq!(refetch(&age(None, None, Some(60), false)), fetch(false));
+        assert_eq!(
+            refetch(&age(Some(3600), None, Some(5), true)),
+            KeysNow::Unavailable
+        );
+        assert_eq!(
+            refetch(&age(Some(10), None, Some(5), false)),
+            KeysNow::Unavailable
+        );
+        assert_eq!(refetch(&age(Some(10), None, Some(5), true)), KeysNow::Use);
     }
 
     #[test]

@@ -8,7 +8,9 @@
 use crate::adapters::keys::fetch;
 use crate::domain::json::parse::{parse, Parsed};
 use crate::domain::signal::refusal::{Refusal, Why};
-use crate::domain::signal::token::{self, fits, refetch, Checked, Expect, KeysAge, ALGORITHMS};
+use crate::domain::signal::token::{
+    self, fits, refetch, Checked, Expect, KeysAge, KeysNow, ALGORITHMS,
+};
 use base64::Engine;
 use jsonwebtoken::{DecodingKey, Validation};
 use serde_json::Value;
@@ -31,9 +33,12 @@ struct Key {
 struct Cached {
     url: String,
     keys: Vec<Key>,
-    fetched: Instant,
+    /// When the keys were fetched; `None` until they were.
+    fetched: Option<Instant>,
     /// When an unknown key ID last had the set fetched again.
     refetched: Option<Instant>,
+    /// When fetching the set last failed.
+    failed: Option<Instant>,
 }
 
 static CACHE: Mutex<Vec<Cached>> = Mutex::new(Vec::new());
@@ -161,38 +166,61 @@ async fn fetched(url: &str) -> Result<Vec<Key>, Refusal> {
 }
 
 /// The keys of `url` that could have signed the token, fetching the set when the cache says so.
+/// A failed fetch is remembered, so that it counts against the minute as a fetch for an unknown
+/// key does; keys still fresh stay in use meanwhile for the tokens they can check.
 async fn keys_for(url: &str, alg: &str, kid: Option<&str>) -> Result<Vec<Key>, Refusal> {
     let now = Instant::now();
-    let age = {
+    let since = |at: Option<Instant>| at.map(|t| now - t);
+    let decided = {
         let cache = CACHE.lock().expect("the key cache lock is never poisoned");
-        cache.iter().find(|c| c.url == url).map(|c| KeysAge {
-            fetched: now - c.fetched,
-            refetched: c.refetched.map(|r| now - r),
-            known: !candidates(&c.keys, alg, kid).is_empty(),
+        let held = cache.iter().find(|c| c.url == url);
+        refetch(&KeysAge {
+            fetched: held.and_then(|c| since(c.fetched)),
+            refetched: held.and_then(|c| since(c.refetched)),
+            failed: held.and_then(|c| since(c.failed)),
+            known: held.is_some_and(|c| !candidates(&c.keys, alg, kid).is_empty()),
         })
     };
-    let again = match age {
-        None => Some(false),
-        Some(age) => refetch(&age),
-    };
-    if let Some(for_unknown_kid) = again {
-        let keys = fetched(url).await?;
-        let mut cache = CACHE.lock().expect("the key cache lock is never poisoned");
-        let refetched = cache
-            .iter()
-            .find(|c| c.url == url)
-            .and_then(|c| c.refetched);
-        cache.retain(|c| c.url != url);
-        cache.push(Cached {
-            url: url.to_owned(),
-            keys,
-            fetched: Instant::now(),
-            refetched: if for_unknown_kid {
-                Some(Instant::now())
-            } else {
-                refetched
-            },
-        });
+    match decided {
+        KeysNow::Use => {}
+        KeysNow::Unavailable => {
+            return refuse(
+                Why::KeysUnavailable,
+                "fetching the key set failed less than a minute ago; not asked again yet",
+            )
+        }
+        KeysNow::Fetch { for_unknown_kid } => {
+            let result = fetched(url).await;
+            let mut cache = CACHE.lock().expect("the key cache lock is never poisoned");
+            if !cache.iter().any(|c| c.url == url) {
+                cache.push(Cached {
+                    url: url.to_owned(),
+                    keys: Vec::new(),
+                    fetched: None,
+                    refetched: None,
+                    failed: None,
+                });
+            }
+            let held = cache
+                .iter_mut()
+                .find(|c| c.url == url)
+                .expect("just put there");
+            let at = Instant::now();
+            if for_unknown_kid {
+                held.refetched = Some(at);
+            }
+            match result {
+                Ok(keys) => {
+                    held.keys = keys;
+                    held.fetched = Some(at);
+                }
+                Err(refusal) => {
+                    // The keys held stay, for tokens they can check.
+                    held.failed = Some(at);
+                    return Err(refusal);
+                }
+            }
+        }
     }
     let cache = CACHE.lock().expect("the key cache lock is never poisoned");
     let keys = cache
