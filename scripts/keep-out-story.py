@@ -239,7 +239,10 @@ def idp_story(invoke, connect):
     check(not refused["allowed"], "dave's client reconnects and is refused", refused)
     reactivated = json.loads(json.dumps(deactivated))
     reactivated["id"] += "-back"
-    reactivated["detail"].update(uuid="reactivated-dave", eventType="user.lifecycle.reactivate")
+    # Said now, after the hold: a "back in" Okta said before the hold was placed lifts nothing.
+    said = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+    reactivated["detail"].update(uuid="reactivated-dave", eventType="user.lifecycle.reactivate",
+                                 published=said)
     error, r = invoke(reactivated)
     check(error is None and [(q["name"], q["outcome"]) for q in r["quarantine"]] == [("dave", "released")],
           "Okta reactivates dave: the hold its word placed is lifted", r)

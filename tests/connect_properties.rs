@@ -49,6 +49,7 @@ fn hold((name, username, ends): RawHold, people: &People) -> Hold {
         reason: "test".into(),
         requested_by: None,
         by_person: false,
+        placed_by: Vec::new(),
     }
 }
 

@@ -28,6 +28,12 @@ fn trusting() -> cvpn_terminator::Config {
     }
 }
 
+/// This moment as the IdP's clock writes it: a "back in" said before a hold was placed lifts
+/// nothing, and the samples' times are weeks old.
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 /// The usernames of the sessions a response ended.
 fn usernames(r: &cvpn_terminator::Response) -> Vec<&str> {
     r.terminated
@@ -196,14 +202,10 @@ async fn a_reactivation_lifts_the_holds_okta_alone_placed_when_asked_to() {
         .unwrap()
         .contains("came late"));
     assert!(!allowed(&connect(&h.app, Some("dave"), "dave").await));
-    // The org that held her reactivates her: she connects again.
-    let back = deliver(
-        &h.app,
-        &okta_event("back", "user.lifecycle.reactivate"),
-        "req-3",
-    )
-    .await
-    .unwrap();
+    // The org that held her reactivates her (after the hold, by its clock): she connects again.
+    let mut back = okta_event("back", "user.lifecycle.reactivate");
+    back["detail"]["published"] = json!(now());
+    let back = deliver(&h.app, &back, "req-3").await.unwrap();
     let [released] = back.quarantine.as_slice() else {
         panic!("{:?}", back.quarantine)
     };
@@ -234,6 +236,39 @@ async fn a_reactivation_lifts_the_holds_okta_alone_placed_when_asked_to() {
             .all(|q| q.outcome != HoldOutcome::Released),
         "{kept:?}"
     );
+    assert!(!allowed(&connect(&h.app, Some("dave"), "dave").await));
+}
+
+#[tokio::test]
+async fn a_finding_whose_id_looks_like_the_idps_is_not_lifted_by_its_reactivation() {
+    let moto = Moto::start();
+    let releasing = cvpn_terminator::Config {
+        idp: cvpn_terminator::shell::config::Idp {
+            sources: vec![STREAM.into()],
+            release_on_reactivate: true,
+            ..Default::default()
+        },
+        ..config()
+    };
+    let h = with_table(releasing, &moto, "okta-forged").await;
+    wire_endpoint_a(&h).await;
+    // A product chooses its findings' IDs: this one wrote Okta's shape.
+    let mut finding = anew(&event("securityhub-custom-action.json"), "forged");
+    finding["detail"]["findings"][0]["Id"] = json!("okta.com/example#forged");
+    let held = deliver(&h.app, &finding, "req-1").await.unwrap();
+    assert_eq!(held.quarantine[0].outcome, HoldOutcome::Placed, "{held:?}");
+    assert!(!allowed(&connect(&h.app, Some("dave"), "dave").await));
+    let back = deliver(
+        &h.app,
+        &okta_event("back", "user.lifecycle.reactivate"),
+        "req-2",
+    )
+    .await
+    .unwrap();
+    let [kept] = back.quarantine.as_slice() else {
+        panic!("{:?}", back.quarantine)
+    };
+    assert_eq!(kept.outcome, HoldOutcome::Kept, "{back:?}");
     assert!(!allowed(&connect(&h.app, Some("dave"), "dave").await));
 }
 
@@ -332,6 +367,20 @@ async fn an_identity_center_user_no_one_can_name_fails_loudly_and_ends_nothing()
     );
     assert_eq!(e.path.as_deref(), Some("detail.requestParameters.userId"));
     assert!(h.ended().is_empty());
+    // A record from the named store whose user ID or Region cannot be read fails loudly too.
+    for (tag, field, value) in [
+        ("odd-id", "/requestParameters/userId", json!("a/../b")),
+        ("odd-region", "/awsRegion", json!("evil.example/x?")),
+    ] {
+        let mut odd = record(tag, "DisableUser", &dave);
+        *odd["detail"].pointer_mut(field).unwrap() = value;
+        let Err(cvpn_terminator::HandlerError::Incomplete(r)) = deliver(&h.app, &odd, tag).await
+        else {
+            panic!("{tag}: an unreadable record must fail the invocation");
+        };
+        assert_eq!(r.errors[0].code, "RecordUnreadable", "{tag}");
+        assert!(h.ended().is_empty(), "{tag}");
+    }
 }
 
 #[tokio::test]
@@ -363,9 +412,15 @@ async fn only_a_named_store_and_a_call_that_happened_act_and_enable_lifts_its_ow
         .await
         .unwrap();
     assert!(!allowed(&connect(&h.app, Some("dave"), "dave").await));
-    let back = deliver(&h.app, &record("enable", "EnableUser", &dave), "req-2")
+    // Enabled before the hold was placed (delivered late), the hold stays; after it, it goes.
+    let late = deliver(&h.app, &record("late", "EnableUser", &dave), "req-late")
         .await
         .unwrap();
+    assert_eq!(late.quarantine[0].outcome, HoldOutcome::Kept, "{late:?}");
+    assert!(!allowed(&connect(&h.app, Some("dave"), "dave").await));
+    let mut enable = record("enable", "EnableUser", &dave);
+    enable["detail"]["eventTime"] = json!(now());
+    let back = deliver(&h.app, &enable, "req-2").await.unwrap();
     assert_eq!(back.quarantine[0].outcome, HoldOutcome::Released);
     assert!(allowed(&connect(&h.app, Some("dave"), "dave").await));
 }

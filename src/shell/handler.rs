@@ -14,7 +14,6 @@ use crate::domain::json::parse::Parsed;
 use crate::domain::json::DecodeError;
 use crate::domain::targets::Within;
 use crate::domain::trigger::delivery::{delivery, Delivery};
-use crate::domain::trigger::idp::Says;
 use crate::domain::trigger::{self, Trigger};
 pub use crate::shell::app::{App, HandlerError};
 use crate::shell::budget::Budget;
@@ -175,21 +174,7 @@ where
                 let selector = invocation.direct_selector(request)?;
                 invocation.incident(vec![selector]).await?;
             }
-            Trigger::Idp(event) => {
-                let event = invocation.named_by_directory(event).await;
-                if event.says == Says::BackIn {
-                    invocation.idp_release(&event).await;
-                } else {
-                    let selectors = invocation.idp_selectors(&event);
-                    let people: Vec<String> = selectors
-                        .iter()
-                        .flat_map(|s| s.usernames.iter().map(|u| u.value.clone()))
-                        .collect();
-                    let ended = invocation.incident(selectors).await;
-                    invocation.idp_said_out(&event, &people).await;
-                    ended?;
-                }
-            }
+            Trigger::Idp(event) => invocation.idp(event).await?,
             Trigger::Sweep(request) => invocation.sweep(request).await?,
             Trigger::Quarantine(request) => invocation.change_quarantine(request).await?,
             Trigger::Connect(_) | Trigger::Signal(_) => {

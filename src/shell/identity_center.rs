@@ -8,25 +8,58 @@ use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::directory::DirectoryCache;
 use crate::adapters::state::StateStore;
 use crate::domain::model::ApiError;
-use crate::domain::trigger::identity_center::to_resolve;
+use crate::domain::trigger::identity_center::{to_resolve, unreadable_out};
 use crate::domain::trigger::idp::IdpEvent;
 use crate::shell::execute::CallError;
 use crate::shell::invocation::Invocation;
 
 const WHERE: &str = "detail.requestParameters.userId";
 
+/// A name the store gave, to remember once the sessions ended (writing it first would delay them).
+pub(crate) struct Learned {
+    store: String,
+    user: String,
+    name: String,
+}
+
 impl<A: ClientVpnApi, S: StateStore + DirectoryCache> Invocation<'_, A, S> {
     /// `event` with its user named, when it is an Identity Center record whose word would be
-    /// taken; any other event as it is.
-    pub(crate) async fn named_by_directory(&mut self, event: &IdpEvent) -> IdpEvent {
+    /// taken (and the name the store gave, to remember); any other event as it is.
+    pub(crate) async fn named_by_directory(
+        &mut self,
+        event: &IdpEvent,
+    ) -> (IdpEvent, Option<Learned>) {
         let mut event = event.clone();
-        let Some((store, user, region)) = to_resolve(&event, self.app.config.idp.trust()) else {
-            return event;
+        let trust = self.app.config.idp.trust();
+        if let Some(why) = unreadable_out(&event, trust) {
+            let e = ApiError {
+                code: "RecordUnreadable".into(),
+                message: format!(
+                    "{} record {}: {why}; nobody was ended or held: end the user's sessions with a \
+                     direct request naming them",
+                    event.event_type, event.uuid
+                ),
+            };
+            // The record's whole detail: `why` names the field.
+            self.response.step_failed(CallError {
+                path: Some("detail".into()),
+                ..CallError::new(None, "DecodeRecord", e)
+            });
+            return (event, None);
+        }
+        let Some((store, user, region)) = to_resolve(&event, trust) else {
+            return (event, None);
         };
-        match self.user_name(store, user, region).await {
-            Ok(name) => {
+        let (store, user) = (store.to_owned(), user.to_owned());
+        match self
+            .user_name(&store, &user, region.map(str::to_owned))
+            .await
+        {
+            Ok((name, fresh)) => {
                 let named = format!("{WHERE} ({user}, named by identity store {store})");
-                event.user = Some((name, named));
+                event.user = Some((name.clone(), named));
+                let learned = fresh.then_some(Learned { store, user, name });
+                (event, learned)
             }
             Err(e) => {
                 event.no_user = Some(e.message.clone());
@@ -34,20 +67,38 @@ impl<A: ClientVpnApi, S: StateStore + DirectoryCache> Invocation<'_, A, S> {
                     path: Some(WHERE.into()),
                     ..e
                 });
+                (event, None)
             }
         }
-        event
     }
 
-    /// The store's name for the user, remembered for later; or, when the store says the user is
-    /// gone, the name remembered before. A store that cannot be asked is an error (the retry may
-    /// ask it): a remembered name may be out of date while the user still exists.
+    /// Remembers a name the store gave, for the `DeleteUser` that comes when it no longer can. A
+    /// failure is said: only that later record would miss the name.
+    pub(crate) async fn remember(&mut self, learned: Learned) {
+        let Some(table) = &self.app.store else {
+            return;
+        };
+        let now = chrono::Utc::now().timestamp();
+        let call = table.remember(&learned.store, &learned.user, &learned.name, now);
+        if let Err(e) = self.budget.call(call).await {
+            tracing::warn!(
+                event = "directory_not_remembered",
+                code = e.code.as_str(),
+                message = e.message.as_str(),
+                "the user's name could not be written to the state table"
+            );
+        }
+    }
+
+    /// The store's name for the user (`true`: just read, to remember); or, when the store says
+    /// the user is gone, the name remembered before. A store that cannot be asked is an error
+    /// (the retry may ask it): a remembered name may be out of date while the user still exists.
     async fn user_name(
         &mut self,
         store: &str,
         user: &str,
-        region: Option<&str>,
-    ) -> Result<String, CallError> {
+        region: Option<String>,
+    ) -> Result<(String, bool), CallError> {
         let failed = |action, e| CallError::new(None, action, e);
         let Some(directory) = &self.app.directory else {
             let e = ApiError {
@@ -58,26 +109,12 @@ impl<A: ClientVpnApi, S: StateStore + DirectoryCache> Invocation<'_, A, S> {
         };
         let described = self
             .budget
-            .call(directory.user_name(region, store, user))
+            .call(directory.user_name(region.as_deref(), store, user))
             .await;
-        let now = chrono::Utc::now().timestamp();
         match (described, &self.app.store) {
-            (Ok(Some(name)), Some(table)) => {
-                let remembered = self.budget.call(table.remember(store, user, &name, now));
-                if let Err(e) = remembered.await {
-                    // The name is known now; only a later DeleteUser would miss it.
-                    tracing::warn!(
-                        event = "directory_not_remembered",
-                        code = e.code.as_str(),
-                        message = e.message.as_str(),
-                        "the user's name could not be written to the state table"
-                    );
-                }
-                Ok(name)
-            }
-            (Ok(Some(name)), None) => Ok(name),
+            (Ok(Some(name)), _) => Ok((name, true)),
             (Ok(None), Some(table)) => match self.budget.call(table.recall(store, user)).await {
-                Ok(Some(name)) => Ok(name),
+                Ok(Some(name)) => Ok((name, false)),
                 Ok(None) => Err(failed("DescribeUser", unknown(store, user))),
                 Err(e) => Err(failed("GetItem", e)),
             },

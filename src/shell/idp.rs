@@ -7,14 +7,18 @@
 //! the domain's (`domain/trigger/idp.rs`, `okta.rs`, `domain/signal/`).
 
 use crate::adapters::ec2::ClientVpnApi;
-use crate::adapters::state::quarantine::{QuarantineStore, HELD_BY_OTHERS};
+use crate::adapters::state::directory::DirectoryCache;
+use crate::adapters::state::quarantine::{QuarantineStore, HOLD_STAYS};
 use crate::adapters::state::said::SaidStore;
 use crate::adapters::state::StateStore;
 use crate::domain::model::Reason;
 use crate::domain::plan::{Origin, Selector};
 use crate::domain::quarantine::{Subject, SubjectKind};
 use crate::domain::trigger::evidence::Named;
-use crate::domain::trigger::idp::{back_after_out, refusal, release_refusal, IdpEvent, Says, Via};
+use crate::domain::trigger::idp::{
+    back_after_out, refusal, release_refusal, BackIn, IdpEvent, Says, Via,
+};
+use crate::shell::app::HandlerError;
 use crate::shell::execute::CallError;
 use crate::shell::invocation::Invocation;
 use crate::shell::report::{self, Entry, HoldEntry, HoldOutcome, TriggerInfo};
@@ -24,7 +28,34 @@ pub const SOURCE: &str = "okta";
 pub const SIGNAL_SOURCE: &str = "idp_signal";
 pub const IDENTITY_CENTER_SOURCE: &str = "identity_center";
 
-impl<A: ClientVpnApi, S: StateStore + QuarantineStore + SaidStore> Invocation<'_, A, S> {
+impl<A, S> Invocation<'_, A, S>
+where
+    A: ClientVpnApi,
+    S: StateStore + QuarantineStore + SaidStore + DirectoryCache,
+{
+    /// The IdP's word: an Identity Center record's user named first; "out" ends the person's
+    /// sessions and holds them (and when the IdP said so is recorded after), "back in" lifts
+    /// its own holds; a name the store gave is remembered last, so nothing delays the ending.
+    pub(crate) async fn idp(&mut self, event: &IdpEvent) -> Result<(), HandlerError> {
+        let (event, learned) = self.named_by_directory(event).await;
+        let mut ended = Ok(());
+        if event.says == Says::BackIn {
+            self.idp_release(&event).await;
+        } else {
+            let selectors = self.idp_selectors(&event);
+            let people: Vec<String> = selectors
+                .iter()
+                .flat_map(|s| s.usernames.iter().map(|u| u.value.clone()))
+                .collect();
+            ended = self.incident(selectors).await;
+            self.idp_said_out(&event, &people).await;
+        }
+        if let Some(learned) = learned {
+            self.remember(learned).await;
+        }
+        ended
+    }
+
     /// Where the event came from, for the answer; and the origin its entries carry.
     fn idp_origin(&mut self, event: &IdpEvent) -> Origin {
         let source = match event.via {
@@ -54,6 +85,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + SaidStore> Invocation<'_
             finding_type: Some(event.event_type.clone()),
             severity: None,
             reason: Some(reason),
+            idp: Some(event.idp.clone()),
         }
     }
 
@@ -191,13 +223,17 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + SaidStore> Invocation<'_
         }
         let mut entries = Vec::new();
         for held in Subject::holding(&vpn, people) {
-            let call = store.release(&held, Some(&by), now, Some(&event.idp));
+            let back = BackIn {
+                idp: &event.idp,
+                said: event.published,
+            };
+            let call = store.release(&held, Some(&by), now, Some(back));
             match self.budget.call(call).await {
                 Ok(Some(before)) if before.in_force(now) => {
                     entries.push(HoldEntry::new(&before, HoldOutcome::Released));
                 }
                 Ok(_) => {}
-                Err(e) if e.code == HELD_BY_OTHERS => entries.push(HoldEntry {
+                Err(e) if e.code == HOLD_STAYS => entries.push(HoldEntry {
                     outcome: HoldOutcome::Kept,
                     reason: Some(e.message),
                     ..HoldEntry::not_held(&held)

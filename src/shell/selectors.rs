@@ -68,6 +68,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
                 finding_type: f.types.first().cloned(),
                 severity: Some(f.severity),
                 reason: event.action_name.clone(),
+                idp: None,
             };
             let mut skipped = 0;
             let mut skip = |response: &mut Response, reason: Reason, detail: String| {

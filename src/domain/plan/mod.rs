@@ -44,6 +44,11 @@ pub struct Origin {
     pub severity: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The IdP whose word this is (`okta.com/<org>`, `identitystore/<store>`, a token's issuer);
+    /// `None` for a finding, a request or a sweep. The holds it places say so in their own
+    /// attribute, never by the shape of a finding ID (a product may choose any ID).
+    #[serde(skip)]
+    pub idp: Option<String>,
 }
 
 /// What one finding (or request) asks to end.
@@ -71,6 +76,8 @@ pub struct Selector {
 pub struct FindingRef {
     pub id: String,
     pub seen_at: Option<DateTime<Utc>>,
+    /// The IdP whose word it is ([`Origin::idp`]).
+    pub idp: Option<String>,
 }
 
 impl Selector {
@@ -78,6 +85,7 @@ impl Selector {
         Some(FindingRef {
             id: self.origin.finding_id.clone()?,
             seen_at: self.seen_at,
+            idp: self.origin.idp.clone(),
         })
     }
 }

@@ -106,6 +106,59 @@ pub struct Hold {
     /// lifts it.
     #[serde(skip)]
     pub by_person: bool,
+    /// Whose word placed or extended it (the item's `placedBy` set; one an earlier version wrote
+    /// has none, and no IdP lifts it).
+    #[serde(skip)]
+    pub placed_by: Vec<Placer>,
+}
+
+/// Whose words the holds `findings` give are, each once.
+pub fn placers(findings: &[FindingRef]) -> Vec<Placer> {
+    let mut out: Vec<Placer> = Vec::new();
+    for p in findings.iter().map(Placer::of) {
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Whose word placed a hold: what lets an IdP's "back in" lift only what its own word placed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Placer {
+    /// The IdP's (`okta.com/<org>`, `identitystore/<store>`, a token's issuer).
+    Idp(String),
+    Finding,
+    Person,
+}
+
+impl Placer {
+    /// Who placed the hold `finding` gives.
+    pub fn of(finding: &FindingRef) -> Self {
+        match &finding.idp {
+            Some(idp) => Self::Idp(idp.clone()),
+            None => Self::Finding,
+        }
+    }
+
+    /// As the state table writes it.
+    pub fn key(&self) -> String {
+        match self {
+            Self::Idp(idp) => format!("idp:{idp}"),
+            Self::Finding => "finding".into(),
+            Self::Person => "person".into(),
+        }
+    }
+
+    /// What the state table says: anything but an IdP's or a person's mark counts as a finding's,
+    /// which no IdP lifts.
+    pub fn parse(key: &str) -> Self {
+        match key.strip_prefix("idp:") {
+            Some(idp) => Self::Idp(idp.to_owned()),
+            None if key == "person" => Self::Person,
+            None => Self::Finding,
+        }
+    }
 }
 
 impl Hold {

@@ -25,6 +25,7 @@ fn hold(kind: SubjectKind, name: &str, until: i64) -> Hold {
         reason: "test".into(),
         requested_by: None,
         by_person: false,
+        placed_by: vec![Placer::Finding],
     }
 }
 
@@ -365,6 +366,7 @@ fn a_release_covers_the_findings_that_held_the_name_in_either_form_and_nothing_n
     let f = |id: &str, at: Option<chrono::DateTime<chrono::Utc>>| FindingRef {
         id: id.into(),
         seen_at: at,
+        idp: None,
     };
     let arn = "arn:aws:guardduty:eu-west-1:111122223333:detector/d1/finding/6ec9f4b2";
     assert_eq!(finding_key(arn), "6ec9f4b2");
@@ -432,4 +434,27 @@ fn an_endpoint_in_another_target_enforces_through_its_own_handler() {
         Some(&arn("us-east-1", "222233334444", "AWSClientVPN-other"))
     ));
     assert!(!check(&there, None));
+}
+
+#[test]
+fn placers_read_back_as_written_and_anything_else_is_a_finding() {
+    for p in [
+        Placer::Idp("okta.com/example".into()),
+        Placer::Idp("https://idp.example.com".into()),
+        Placer::Finding,
+        Placer::Person,
+    ] {
+        assert_eq!(Placer::parse(&p.key()), p);
+    }
+    assert_eq!(Placer::parse("okta.com/example"), Placer::Finding);
+    assert_eq!(Placer::parse(""), Placer::Finding);
+    let f = |idp: Option<&str>| crate::domain::plan::FindingRef {
+        id: "x".into(),
+        seen_at: None,
+        idp: idp.map(str::to_owned),
+    };
+    assert_eq!(
+        placers(&[f(Some("a")), f(None), f(Some("a")), f(None)]),
+        vec![Placer::Idp("a".into()), Placer::Finding]
+    );
 }

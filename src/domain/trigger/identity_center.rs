@@ -7,6 +7,7 @@
 //! user of whatever name they like. Pure.
 
 use crate::domain::json::{At, DecodeError};
+use crate::domain::targets::is_region;
 use crate::domain::trigger::idp::{untaken, IdpEvent, Says, Trust, Via};
 use chrono::{DateTime, Utc};
 
@@ -66,7 +67,12 @@ pub fn decode(detail: &At, time: Option<DateTime<Utc>>) -> Result<IdpEvent, Deco
     let params = detail.get("requestParameters");
     let param = |key: &str| text(params.as_ref().and_then(|p| p.get(key)));
     let (store_id, user_id) = (param("identityStoreId"), param("userId"));
+    // The store is asked in the record's Region: the SDK puts it in the host name unchecked.
+    let region = text(detail.get("awsRegion"));
     let no_user = match (&store_id, &user_id) {
+        _ if region.as_deref().is_some_and(|r| !is_region(r)) => {
+            Some("awsRegion is not an AWS Region")
+        }
         (Some(s), Some(u)) if plausible_id(s) && plausible_id(u) => None,
         (Some(_), Some(_)) => Some("requestParameters.identityStoreId or .userId is not an ID"),
         _ => Some("requestParameters has no identityStoreId and userId"),
@@ -77,7 +83,7 @@ pub fn decode(detail: &At, time: Option<DateTime<Utc>>) -> Result<IdpEvent, Deco
         via: Via::IdentityCenter {
             store_id,
             user_id: user_id.unwrap_or_default(),
-            region: text(detail.get("awsRegion")),
+            region: region.filter(|r| is_region(r)),
         },
         says: says(&event_name),
         uuid,
@@ -109,6 +115,19 @@ pub fn to_resolve<'e>(
     let unread = event.user.is_none() && event.no_user.is_none();
     let taken = event.says != Says::Nothing && untaken(event, trust).is_none();
     (unread && taken).then_some((store_id.as_str(), user_id.as_str(), region.as_deref()))
+}
+
+/// Why a record whose "out" would be taken cannot be read for its user (an ID missing or odd, a
+/// Region that is none): an administrator's word is not dropped quietly, the invocation fails.
+pub fn unreadable_out<'e>(event: &'e IdpEvent, trust: Trust) -> Option<&'e str> {
+    let Via::IdentityCenter { .. } = &event.via else {
+        return None;
+    };
+    let taken = matches!(event.says, Says::Out(_)) && untaken(event, trust).is_none();
+    match (taken, &event.user) {
+        (true, None) => event.no_user.as_deref(),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -215,7 +234,43 @@ mod tests {
             let e = record("DeleteUser", params.clone());
             assert!(e.no_user.is_some(), "{params}");
         }
+        let params = json!({"identityStoreId": "d-1234567890", "userId": "9067-abc"});
+        let mut odd = json!({"eventName": "DisableUser", "eventID": "e-3",
+            "awsRegion": "evil.example/x?", "requestParameters": params});
+        let e = decode(&At::root(&odd), None).unwrap();
+        assert_eq!(e.no_user.as_deref(), Some("awsRegion is not an AWS Region"));
+        assert!(matches!(&e.via, Via::IdentityCenter { region: None, .. }));
+        odd["awsRegion"] = json!("eu-west-1");
+        assert!(decode(&At::root(&odd), None).unwrap().no_user.is_none());
         assert!(plausible_id("d-1234567890"));
         assert!(!plausible_id(&"a".repeat(65)));
+    }
+
+    #[test]
+    fn an_out_from_a_named_store_that_names_nobody_readable_is_said() {
+        let stores = vec!["d-1234567890".to_owned()];
+        let trust = Trust {
+            sources: &[],
+            identity_stores: &stores,
+        };
+        let odd = json!({"identityStoreId": "d-1234567890", "userId": "a/../b"});
+        let e = record("DeleteUser", odd.clone());
+        assert!(unreadable_out(&e, trust).unwrap().contains("not an ID"));
+        // Named, from another store, failed, or not "out": nothing to say.
+        let good = json!({"identityStoreId": "d-1234567890", "userId": "9067-abc"});
+        assert_eq!(
+            unreadable_out(&named(record("DeleteUser", good)), trust),
+            None
+        );
+        let elsewhere = json!({"identityStoreId": "d-0000000000", "userId": "a/../b"});
+        assert_eq!(
+            unreadable_out(&record("DeleteUser", elsewhere), trust),
+            None
+        );
+        assert_eq!(
+            unreadable_out(&record("EnableUser", odd.clone()), trust),
+            None
+        );
+        assert_eq!(unreadable_out(&record("CreateUser", odd), trust), None);
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::domain::model::Reason;
 use crate::domain::pattern::glob;
-use crate::domain::quarantine::Hold;
+use crate::domain::quarantine::{Hold, Placer};
 use chrono::{DateTime, Utc};
 
 /// What the IdP says of its user.
@@ -194,24 +194,73 @@ pub fn back_after_out(back: Option<DateTime<Utc>>, last_out: Option<i64>) -> boo
     }
 }
 
-/// Whether `hold` was placed by `idp`'s word alone, so that its word may lift it: every finding
-/// that placed or extended it is the IdP's. A hold a finding, a person or another IdP also placed
-/// stays.
-pub fn placed_only_by(hold: &Hold, idp: &str) -> bool {
-    let prefix = format!("{idp}#");
+/// An IdP's "back in", as a hold is asked to yield to it: whose word, and when it said so (by its
+/// own clock).
+#[derive(Clone, Copy, Debug)]
+pub struct BackIn<'a> {
+    pub idp: &'a str,
+    pub said: Option<DateTime<Utc>>,
+}
+
+/// Why `hold` stays against `back`, if it does: a word other than this IdP's also placed it, or
+/// the IdP said "back in" before the hold was last placed or extended (`since`). The second closes
+/// the gap between placing a hold and recording when the IdP said "out" ([`back_after_out`]): a
+/// "back in" said before that hold is older news, delivered late. A "back in" without a time of
+/// its own lifts nothing. (Clocks differ: one said within the IdP's clock skew after the hold
+/// keeps it too, and a person releases it.)
+pub fn stays(hold: &Hold, back: BackIn) -> Option<String> {
+    let (kind, name) = (hold.subject.kind.as_str(), &hold.subject.name);
+    if !placed_only_by(hold, back.idp) {
+        return Some(format!(
+            "the hold on {kind} {name} was placed by more than {}'s word (a finding, a person or \
+             another IdP): it stays until a person releases it",
+            back.idp
+        ));
+    }
+    match back.said {
+        Some(said) if said.timestamp() >= hold.since => None,
+        said => {
+            let said = said.map_or_else(|| "at no time it gave".into(), |t| t.to_rfc3339());
+            Some(format!(
+                "{} said the person is back {said}, before the hold on {kind} {name} was placed \
+                 (epoch {}): it came late, and the hold stays",
+                back.idp, hold.since
+            ))
+        }
+    }
+}
+
+/// Whether `hold` was placed by `idp`'s word alone, so that its word may lift it: every word that
+/// placed or extended it is the IdP's, as the hold itself records (a finding's ID, which a product
+/// chooses, could look like anything). A hold a finding, a person or another IdP also placed
+/// stays, and so does one that records no placer (an earlier version's).
+fn placed_only_by(hold: &Hold, idp: &str) -> bool {
     !hold.findings.is_empty()
         && !hold.by_person
         && hold.requested_by.is_none()
-        && hold.findings.iter().all(|f| f.id.starts_with(&prefix))
+        && !hold.placed_by.is_empty()
+        && hold
+            .placed_by
+            .iter()
+            .all(|p| matches!(p, Placer::Idp(i) if i == idp))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::plan::FindingRef;
-    use crate::domain::quarantine::{Subject, SubjectKind};
+    use crate::domain::quarantine::{placers, Subject, SubjectKind};
 
-    fn hold(findings: &[&str], requested_by: Option<&str>) -> Hold {
+    /// A hold of findings, each by its ID and the IdP whose word it is (`None`: a finding's).
+    fn hold(findings: &[(&str, Option<&str>)], requested_by: Option<&str>) -> Hold {
+        let findings: Vec<FindingRef> = findings
+            .iter()
+            .map(|(id, idp)| FindingRef {
+                id: (*id).to_owned(),
+                seen_at: None,
+                idp: idp.map(str::to_owned),
+            })
+            .collect();
         Hold {
             subject: Subject {
                 kind: SubjectKind::Username,
@@ -219,14 +268,9 @@ mod tests {
             },
             since: 0,
             until: 10,
-            finding_id: findings.first().map(|f| (*f).to_owned()),
-            findings: findings
-                .iter()
-                .map(|f| FindingRef {
-                    id: (*f).to_owned(),
-                    seen_at: None,
-                })
-                .collect(),
+            finding_id: findings.first().map(|f| f.id.clone()),
+            placed_by: placers(&findings),
+            findings,
             reason: String::new(),
             requested_by: requested_by.map(str::to_owned),
             by_person: false,
@@ -245,24 +289,56 @@ mod tests {
     }
 
     #[test]
+    fn a_back_in_said_before_the_hold_was_placed_leaves_it() {
+        let idp = "okta.com/example";
+        let mut h = hold(&[("okta.com/example#u1", Some(idp))], None);
+        h.since = 1_000;
+        let at = |s: i64| DateTime::from_timestamp(s, 0);
+        let back = |said| BackIn { idp, said };
+        assert_eq!(stays(&h, back(at(1_000))), None);
+        assert_eq!(stays(&h, back(at(1_500))), None);
+        assert!(stays(&h, back(at(999))).unwrap().contains("came late"));
+        assert!(stays(&h, back(None)).unwrap().contains("came late"));
+        let other = BackIn {
+            idp: "okta.com/other",
+            said: at(2_000),
+        };
+        assert!(stays(&h, other).unwrap().contains("more than"));
+    }
+
+    #[test]
     fn only_the_idp_that_alone_placed_a_hold_lifts_it() {
         let idp = "okta.com/example";
+        let okta = |id| (id, Some(idp));
         assert!(placed_only_by(
-            &hold(&["okta.com/example#u1", "okta.com/example#u2"], None),
+            &hold(
+                &[okta("okta.com/example#u1"), okta("okta.com/example#u2")],
+                None
+            ),
             idp
         ));
         // Another IdP's word, a finding, a person's request or nothing at all: it stays.
-        assert!(!placed_only_by(&hold(&["okta.com/other#u1"], None), idp));
-        assert!(!placed_only_by(&hold(&["okta.com/examplex#u1"], None), idp));
+        let other = ("okta.com/other#u1", Some("okta.com/other"));
+        assert!(!placed_only_by(&hold(&[other], None), idp));
         assert!(!placed_only_by(
-            &hold(&["okta.com/example#u1", "gd-finding"], None),
+            &hold(&[okta("okta.com/example#u1"), ("gd-finding", None)], None),
             idp
         ));
         assert!(!placed_only_by(
-            &hold(&["okta.com/example#u1"], Some("alice")),
+            &hold(&[okta("okta.com/example#u1")], Some("alice")),
             idp
         ));
         assert!(!placed_only_by(&hold(&[], None), idp));
-        assert!(!placed_only_by(&hold(&["gd-finding"], None), idp));
+        assert!(!placed_only_by(&hold(&[("gd-finding", None)], None), idp));
+        // A finding whose ID a product wrote to look like the IdP's is still a finding.
+        let forged = ("okta.com/example#u1", None);
+        assert!(!placed_only_by(&hold(&[forged], None), idp));
+        // A person's hold, and one that records no placer (an earlier version wrote it).
+        let mut by_person = hold(&[okta("okta.com/example#u1")], None);
+        by_person.by_person = true;
+        assert!(!placed_only_by(&by_person, idp));
+        let mut unrecorded = hold(&[okta("okta.com/example#u1")], None);
+        unrecorded.placed_by.clear();
+        assert!(!placed_only_by(&unrecorded, idp));
     }
 }

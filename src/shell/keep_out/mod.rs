@@ -132,6 +132,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
                         findings.push(f);
                     }
                 }
+                let placed_by = quarantine::placers(&findings);
                 Hold {
                     subject,
                     since: now,
@@ -141,6 +142,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
                     reason: reason(origin),
                     requested_by: None,
                     by_person: false,
+                    placed_by,
                 }
             })
             .collect()

@@ -4,7 +4,7 @@
 use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::quarantine::QuarantineStore;
 use crate::adapters::state::StateStore;
-use crate::domain::quarantine::{Hold, Subject};
+use crate::domain::quarantine::{Hold, Placer, Subject};
 use crate::domain::trigger::quarantine::{Change, QuarantineRequest};
 use crate::shell::app::HandlerError;
 use crate::shell::execute::CallError;
@@ -69,6 +69,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
                     reason: request.reason.clone().unwrap_or_else(|| "requested".into()),
                     requested_by: request.requested_by.clone(),
                     by_person: true,
+                    placed_by: vec![Placer::Person],
                 };
                 let placed = place_all(store, vec![hold], &self.budget, 1).await;
                 self.record(placed);

@@ -1,7 +1,9 @@
 //! What a quarantine item holds and the conditions its updates carry, as DynamoDB reads them.
 
-use crate::adapters::state::Item;
-use crate::domain::quarantine::{finding_key, Hold, Subject, SubjectKind};
+use super::KEY_PREFIX;
+use crate::adapters::state::{number, Item};
+use crate::domain::plan::FindingRef;
+use crate::domain::quarantine::{finding_key, Hold, Placer, Subject, SubjectKind};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 pub(super) fn key(prefix: &str, subject: &Subject) -> Item {
@@ -91,4 +93,74 @@ pub(super) fn finding_ids(item: &Item) -> Vec<String> {
         }
     }
     ids
+}
+
+/// Whose words placed `hold`, as a string set (a hold always has a placer: a person's is marked
+/// so too, whatever its request says).
+pub(super) fn placer_set(hold: &Hold) -> AttributeValue {
+    let mut keys: Vec<String> = hold.placed_by.iter().map(Placer::key).collect();
+    if keys.is_empty() {
+        keys.push(Placer::Finding.key());
+    }
+    AttributeValue::Ss(keys)
+}
+
+/// Whose words placed or extended the hold an item stands for (none: an earlier version wrote it).
+pub(super) fn placers(item: &Item) -> Vec<Placer> {
+    item.get("placedBy")
+        .and_then(|v| v.as_ss().ok())
+        .map(|keys| keys.iter().map(|k| Placer::parse(k)).collect())
+        .unwrap_or_default()
+}
+
+/// The hold an item under a quarantine key stands for. Its subject is the key's (what the
+/// handler looked up). Its end alone decides whether it holds: an item whose end cannot be
+/// read was still put there to keep someone out, so it holds with no end, and says so at
+/// error level; one whose start cannot be read holds until its end, and says so too.
+pub(super) fn hold_of(table: &str, item: &Item) -> Option<Hold> {
+    let subject = subject_of(item, KEY_PREFIX)?;
+    let since = number::<i64>(item, "since");
+    let until = number::<i64>(item, "expiresAt");
+    for (field, missing, meaning) in [
+        (
+            "expiresAt",
+            until.is_none(),
+            "treated as a hold with no end",
+        ),
+        ("since", since.is_none(), "it holds until its end"),
+    ] {
+        if missing {
+            tracing::error!(
+                event = "state_item_unreadable",
+                table,
+                kind = subject.kind.as_str(),
+                name = subject.name.as_str(),
+                field,
+                "a quarantine item without a readable {field}; {meaning}"
+            );
+        }
+    }
+    let until = until.unwrap_or(i64::MAX);
+    let since = since.unwrap_or(0);
+    Some(Hold {
+        subject,
+        since,
+        until,
+        finding_id: text(item, "findingId"),
+        findings: finding_ids(item)
+            .into_iter()
+            .map(|id| FindingRef {
+                id,
+                seen_at: None,
+                idp: None,
+            })
+            .collect(),
+        reason: text(item, "reason").unwrap_or_default(),
+        requested_by: text(item, "requestedBy"),
+        by_person: item
+            .get("heldByPerson")
+            .and_then(|v| v.as_bool().ok())
+            .is_some_and(|held| *held),
+        placed_by: placers(item),
+    })
 }

@@ -2,28 +2,30 @@
 //! `quarantine#<username|common_name>#<folded name>`, `kind` = `quarantine`, `subjectKind`,
 //! `name`, `since` and `expiresAt` (epoch seconds; the table's TTL attribute, and the hold's end),
 //! `reason`, and when known `findingId` (the latest), `findingIds` (every finding that placed or
-//! extended it, as `quarantine::finding_key` writes them), `requestedBy` and `heldByPerson` (a
-//! person asked for it, whoever else did). The connect handler
+//! extended it, as `quarantine::finding_key` writes them), `requestedBy`, `heldByPerson` (a
+//! person asked for it, whoever else did) and `placedBy` (whose words placed or extended it:
+//! `Placer::key`, what lets an IdP lift only its own holds). The connect handler
 //! may read only `quarantine#` keys (its IAM policy says so). A person's release of findings' hold
 //! leaves `release#<kind>#<name>` (`findingIds`, `releasedAt`, `releasedBy`, `expiresAt`) so that
 //! those findings neither end the name's sessions nor hold it again.
 
 use super::BATCH;
-use super::{number, Dynamo, Item};
+use super::{number, Dynamo};
 use crate::adapters::aws::{api_error, condition_failed};
 use crate::domain::model::ApiError;
-use crate::domain::plan::FindingRef;
 use crate::domain::quarantine::{Held, Hold, Released, Subject};
-use crate::domain::trigger::idp::placed_only_by;
+use crate::domain::trigger::idp::{stays, BackIn};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use std::future::Future;
 
 mod items;
-use items::{extension, finding_ids, finding_set, key, same_evidence, subject_of, text};
+use items::{
+    extension, finding_ids, finding_set, hold_of, key, placer_set, same_evidence, subject_of, text,
+};
 
 pub const KEY_PREFIX: &str = "quarantine#";
-/// The error code of a release an IdP may not make (`QuarantineStore::release`).
-pub const HELD_BY_OTHERS: &str = "HeldByOthers";
+/// The error code of a release an IdP may not make (`QuarantineStore::release`, `idp::stays`).
+pub const HOLD_STAYS: &str = "HoldStays";
 const RELEASE_PREFIX: &str = "release#";
 
 pub trait QuarantineStore: Send + Sync {
@@ -38,14 +40,14 @@ pub trait QuarantineStore: Send + Sync {
     fn place(&self, hold: &Hold) -> impl Future<Output = Result<Held, ApiError>> + Send;
 
     /// Deletes the hold on `subject`, answering what it was; a hold of findings still in force at
-    /// `now` leaves a release record for them first. With `placed_by` (an IdP), only a hold that
-    /// IdP's word alone placed is deleted: another fails `HeldByOthers` and stays.
+    /// `now` leaves a release record for them first. For an IdP's `back` in, only a hold that
+    /// IdP's word alone placed, before it said so, is deleted: another fails `HoldStays` and stays.
     fn release(
         &self,
         subject: &Subject,
         by: Option<&str>,
         now: i64,
-        placed_by: Option<&str>,
+        back: Option<BackIn<'_>>,
     ) -> impl Future<Output = Result<Option<Hold>, ApiError>> + Send;
 
     /// The release records of `subjects`.
@@ -58,55 +60,6 @@ pub trait QuarantineStore: Send + Sync {
     fn list(&self) -> impl Future<Output = Result<Vec<Hold>, ApiError>> + Send;
 }
 
-impl Dynamo {
-    /// The hold an item under a quarantine key stands for. Its subject is the key's (what the
-    /// handler looked up). Its end alone decides whether it holds: an item whose end cannot be
-    /// read was still put there to keep someone out, so it holds with no end, and says so at
-    /// error level; one whose start cannot be read holds until its end, and says so too.
-    fn hold_of(&self, item: &Item) -> Option<Hold> {
-        let subject = subject_of(item, KEY_PREFIX)?;
-        let since = number::<i64>(item, "since");
-        let until = number::<i64>(item, "expiresAt");
-        for (field, missing, meaning) in [
-            (
-                "expiresAt",
-                until.is_none(),
-                "treated as a hold with no end",
-            ),
-            ("since", since.is_none(), "it holds until its end"),
-        ] {
-            if missing {
-                tracing::error!(
-                    event = "state_item_unreadable",
-                    table = self.table.as_str(),
-                    kind = subject.kind.as_str(),
-                    name = subject.name.as_str(),
-                    field,
-                    "a quarantine item without a readable {field}; {meaning}"
-                );
-            }
-        }
-        let until = until.unwrap_or(i64::MAX);
-        let since = since.unwrap_or(0);
-        Some(Hold {
-            subject,
-            since,
-            until,
-            finding_id: text(item, "findingId"),
-            findings: finding_ids(item)
-                .into_iter()
-                .map(|id| FindingRef { id, seen_at: None })
-                .collect(),
-            reason: text(item, "reason").unwrap_or_default(),
-            requested_by: text(item, "requestedBy"),
-            by_person: item
-                .get("heldByPerson")
-                .and_then(|v| v.as_bool().ok())
-                .is_some_and(|held| *held),
-        })
-    }
-}
-
 impl QuarantineStore for Dynamo {
     async fn holds(&self, subjects: &[Subject]) -> Result<Vec<Hold>, ApiError> {
         if subjects.is_empty() {
@@ -114,7 +67,10 @@ impl QuarantineStore for Dynamo {
         }
         let keys = subjects.iter().map(|s| key(KEY_PREFIX, s)).collect();
         let items = self.batch_get(keys).await?;
-        Ok(items.iter().filter_map(|i| self.hold_of(i)).collect())
+        Ok(items
+            .iter()
+            .filter_map(|i| hold_of(&self.table, i))
+            .collect())
     }
 
     /// Three conditional updates, tried in turn, so that the item always says one hold: no item
@@ -139,7 +95,14 @@ impl QuarantineStore for Dynamo {
                 "#reason = :reason",
             ];
             let mut remove = Vec::new();
-            let mut add = "";
+            // Who placed it: set anew with the hold, added to when it is extended.
+            let mut add = vec![match set_findings {
+                true => {
+                    set.push("placedBy = :placers");
+                    ""
+                }
+                false => "placedBy :placers",
+            }];
             let mut request = self
                 .client
                 .update_item()
@@ -155,6 +118,7 @@ impl QuarantineStore for Dynamo {
                 .expression_attribute_values(":since", n(hold.since))
                 .expression_attribute_values(":until", n(hold.until))
                 .expression_attribute_values(":reason", s(&hold.reason))
+                .expression_attribute_values(":placers", placer_set(hold))
                 .return_values(ReturnValue::AllOld);
             match &hold.requested_by {
                 Some(by) => {
@@ -179,7 +143,7 @@ impl QuarantineStore for Dynamo {
                     if set_findings {
                         set.push("findingIds = :findings");
                     } else {
-                        add = " ADD findingIds :findings";
+                        add.push("findingIds :findings");
                     }
                 }
                 _ if set_findings => remove.extend(["findingId", "findingIds"]),
@@ -189,6 +153,12 @@ impl QuarantineStore for Dynamo {
                 String::new()
             } else {
                 format!(" REMOVE {}", remove.join(", "))
+            };
+            add.retain(|a| !a.is_empty());
+            let add = if add.is_empty() {
+                String::new()
+            } else {
+                format!(" ADD {}", add.join(", "))
             };
             request.update_expression(format!("SET {}{remove}{add}", set.join(", ")))
         };
@@ -213,19 +183,20 @@ impl QuarantineStore for Dynamo {
             Some(keys) => Some(
                 self.client
                     .update_item()
-                    .update_expression("ADD findingIds :findings")
+                    .update_expression("ADD findingIds :findings, placedBy :placers")
                     .expression_attribute_values(":findings", keys),
             ),
             None if by_person => Some(
                 self.client
                     .update_item()
-                    .update_expression("SET heldByPerson = :person")
+                    .update_expression("SET heldByPerson = :person ADD placedBy :placers")
                     .expression_attribute_values(":person", AttributeValue::Bool(true)),
             ),
             None => None,
         };
         if let Some(request) = kept {
             let added = request
+                .expression_attribute_values(":placers", placer_set(hold))
                 .table_name(&self.table)
                 .set_key(Some(key(KEY_PREFIX, &hold.subject)))
                 .condition_expression("attribute_exists(pk)")
@@ -246,7 +217,7 @@ impl QuarantineStore for Dynamo {
         subject: &Subject,
         by: Option<&str>,
         now: i64,
-        placed_by: Option<&str>,
+        back: Option<BackIn<'_>>,
     ) -> Result<Option<Hold>, ApiError> {
         let out = self
             .client
@@ -258,22 +229,15 @@ impl QuarantineStore for Dynamo {
             .await
             .map_err(api_error)?;
         let item = out.item();
-        let before = item.and_then(|i| self.hold_of(i));
-        if let (Some(idp), Some(hold)) = (placed_by, &before) {
-            if !placed_only_by(hold, idp) {
-                return Err(ApiError {
-                    code: HELD_BY_OTHERS.into(),
-                    message: format!(
-                        "the hold on {} {} was placed by more than {idp}'s word (a finding, a \
-                         person or another IdP): it stays until a person releases it",
-                        subject.kind.as_str(),
-                        subject.name
-                    ),
-                });
-            }
+        let before = item.and_then(|i| hold_of(&self.table, i));
+        if let Some(why) = back.zip(before.as_ref()).and_then(|(b, h)| stays(h, b)) {
+            return Err(ApiError {
+                code: HOLD_STAYS.into(),
+                message: why,
+            });
         }
         // The IdP lifts only a hold it read: with none read, one placed meanwhile is not its own.
-        if placed_by.is_some() && item.is_none() {
+        if back.is_some() && item.is_none() {
             return Ok(None);
         }
         let findings = item.map(finding_ids).unwrap_or_default();
@@ -333,7 +297,7 @@ impl QuarantineStore for Dynamo {
             } else {
                 conditions.push("attribute_not_exists(findingIds)");
             }
-            if placed_by.is_some() {
+            if back.is_some() {
                 // Nor one a person held meanwhile (the findings' count may not have changed).
                 conditions.push("attribute_not_exists(heldByPerson)");
                 conditions.push("attribute_not_exists(requestedBy)");
@@ -390,7 +354,7 @@ impl QuarantineStore for Dynamo {
                 .send()
                 .await
                 .map_err(api_error)?;
-            holds.extend(out.items().iter().filter_map(|i| self.hold_of(i)));
+            holds.extend(out.items().iter().filter_map(|i| hold_of(&self.table, i)));
             match out.last_evaluated_key() {
                 Some(k) if !k.is_empty() => start = Some(k.clone()),
                 _ => return Ok(holds),
