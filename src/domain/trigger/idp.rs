@@ -218,7 +218,8 @@ pub fn stays(hold: &Hold, back: BackIn) -> Option<String> {
         ));
     }
     match back.said {
-        Some(said) if said.timestamp() >= hold.since => None,
+        // A hold whose start could not be read (0) is held against every "back in".
+        Some(said) if hold.since > 0 && said.timestamp() >= hold.since => None,
         said => {
             let said = said.map_or_else(|| "at no time it gave".into(), |t| t.to_rfc3339());
             Some(format!(
@@ -235,7 +236,11 @@ pub fn stays(hold: &Hold, back: BackIn) -> Option<String> {
 /// chooses, could look like anything). A hold a finding, a person or another IdP also placed
 /// stays, and so does one that records no placer (an earlier version's).
 fn placed_only_by(hold: &Hold, idp: &str) -> bool {
+    // Both: placedBy says who (a finding's ID could look like anything), and every finding's ID
+    // is the IdP's too (an earlier version adds findings to a hold without saying who).
+    let prefix = format!("{idp}#");
     !hold.findings.is_empty()
+        && hold.findings.iter().all(|f| f.id.starts_with(&prefix))
         && !hold.by_person
         && hold.requested_by.is_none()
         && !hold.placed_by.is_empty()
@@ -299,6 +304,9 @@ mod tests {
         assert_eq!(stays(&h, back(at(1_500))), None);
         assert!(stays(&h, back(at(999))).unwrap().contains("came late"));
         assert!(stays(&h, back(None)).unwrap().contains("came late"));
+        let mut unread = h.clone();
+        unread.since = 0;
+        assert!(stays(&unread, back(at(1_500))).is_some());
         let other = BackIn {
             idp: "okta.com/other",
             said: at(2_000),
@@ -340,5 +348,9 @@ mod tests {
         let mut unrecorded = hold(&[okta("okta.com/example#u1")], None);
         unrecorded.placed_by.clear();
         assert!(!placed_only_by(&unrecorded, idp));
+        // An earlier version's hold an IdP extended: placedBy says only the IdP, its findings not.
+        let mut extended = hold(&[okta("okta.com/example#u1"), ("gd-1", None)], None);
+        extended.placed_by = vec![Placer::Idp(idp.into())];
+        assert!(!placed_only_by(&extended, idp));
     }
 }

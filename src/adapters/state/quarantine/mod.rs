@@ -230,7 +230,19 @@ impl QuarantineStore for Dynamo {
             .map_err(api_error)?;
         let item = out.item();
         let before = item.and_then(|i| hold_of(&self.table, i));
-        if let Some(why) = back.zip(before.as_ref()).and_then(|(b, h)| stays(h, b)) {
+        let unreadable = || {
+            format!(
+                "the hold on {} {} cannot be read",
+                subject.kind.as_str(),
+                subject.name
+            )
+        };
+        let stays = match (back, item, &before) {
+            (Some(b), _, Some(hold)) => stays(hold, b),
+            (Some(_), Some(_), None) => Some(unreadable()),
+            _ => None,
+        };
+        if let Some(why) = stays {
             return Err(ApiError {
                 code: HOLD_STAYS.into(),
                 message: why,
@@ -298,7 +310,17 @@ impl QuarantineStore for Dynamo {
                 conditions.push("attribute_not_exists(findingIds)");
             }
             if back.is_some() {
-                // Nor one a person held meanwhile (the findings' count may not have changed).
+                // Nor one another word was added to meanwhile (placedBy only grows), nor one a
+                // person held (the findings' count may not have changed).
+                let placers = item
+                    .get("placedBy")
+                    .and_then(|v| v.as_ss().ok())
+                    .map_or(0, Vec::len);
+                conditions.push("size(placedBy) = :placers");
+                delete = delete.expression_attribute_values(
+                    ":placers",
+                    AttributeValue::N(placers.to_string()),
+                );
                 conditions.push("attribute_not_exists(heldByPerson)");
                 conditions.push("attribute_not_exists(requestedBy)");
             }
