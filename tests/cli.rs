@@ -382,3 +382,40 @@ async fn a_state_table_named_by_arn_is_reached_in_its_own_region() {
     assert_eq!(list.code, 0, "{}", list.stderr);
     assert!(list.stdout.contains("\"mallory\""), "{}", list.stdout);
 }
+
+#[tokio::test]
+async fn approve_answers_a_request_as_the_callers_verified_identity() {
+    let h = harness(sample_state(), Default::default()).await;
+    let moto = Moto::start();
+    moto.table("cli-approve").await;
+    let env = [
+        ("AWS_ENDPOINT_URL_DYNAMODB", moto.url.as_str()),
+        ("AWS_ENDPOINT_URL_STS", moto.url.as_str()),
+        ("CVPN_STATE_TABLE", "cli-approve"),
+        ("CVPN_IDENTITY_ACCOUNTS", "111122223333"),
+        ("CVPN_ASK_BELOW_SEVERITY", "9"),
+        ("CVPN_APPROVALS_REQUIRED", "2"),
+    ];
+    let url = h.emulator.url();
+    let event = ["invoke", "--event", "events/guardduty-iam-assumed-role.json"];
+    let asked = run(&url, &event, &env, None).await;
+    assert_eq!(asked.code, 0, "{}", asked.stderr);
+    let response: Value = serde_json::from_str(&asked.stdout).unwrap();
+    let id = response["approval_requests"][0]["id"].as_str().unwrap();
+    assert!(h.ended().is_empty());
+    // One verified approval of the two needed: counted, nothing ended yet.
+    let approve = run(&url, &["approve", id, "--reason", "INC-7"], &env, None).await;
+    assert_eq!(approve.code, 0, "{}", approve.stderr);
+    let answered: Value = serde_json::from_str(&approve.stdout).unwrap();
+    assert_eq!(answered["approval"]["outcome"], "counted");
+    assert_eq!(answered["approval"]["verified"], true);
+    assert!(answered["approval"]["by"].as_str().unwrap().starts_with("arn:aws:"));
+    assert!(h.ended().is_empty());
+    // The same identity again is refused, and so is a request ID that is none.
+    let again = run(&url, &["approve", id], &env, None).await;
+    assert_eq!(again.code, 1, "{}", again.stderr);
+    assert!(again.stderr.contains("already"), "{}", again.stderr);
+    let bad = run(&url, &["deny", "apr-nope"], &env, None).await;
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(h.ended().is_empty());
+}

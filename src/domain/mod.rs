@@ -1,11 +1,13 @@
 //! The pure core: decoding events ([`trigger`], one module per format, reading only the fields
 //! that are evidence), who may name a person ([`naming`]) and who a name is ([`person`]), mapping
-//! identities ([`mapping`], [`pattern`]), gating findings ([`gates`]),
+//! identities ([`mapping`], [`pattern`]), gating findings ([`gates`]), asking a person first
+//! ([`approval`]),
 //! deciding what to end ([`plan`]), judging idle and over-age connections ([`policy`]), and whom an
 //! incident keeps out and what the connect handler answers ([`quarantine`]), the IdP's signed word over
 //! HTTP ([`signal`]), and the console links people are sent ([`console`]); where it acts ([`targets`]). Plain data
 //! ([`model`], [`json`]) in, decisions out; no I/O, so every rule is tested on its own.
 
+pub mod approval;
 pub mod console;
 pub mod gates;
 pub mod json;

@@ -11,6 +11,7 @@
 //! invocations are recorded (they have a request ID and a deadline); dry runs are not.
 
 use crate::adapters::ec2::ClientVpnApi;
+use crate::adapters::state::approvals::ApprovalStore;
 use crate::adapters::state::deliveries::{Claim, DeliveryStore};
 use crate::adapters::state::directory::DirectoryCache;
 use crate::adapters::state::quarantine::QuarantineStore;
@@ -62,7 +63,13 @@ fn summary(r: &Response) -> String {
 impl<A, S> App<A, S>
 where
     A: ClientVpnApi,
-    S: StateStore + QuarantineStore + DeliveryStore + TokenStore + DirectoryCache + SaidStore,
+    S: StateStore
+        + QuarantineStore
+        + DeliveryStore
+        + TokenStore
+        + DirectoryCache
+        + SaidStore
+        + ApprovalStore,
 {
     /// Runs `trigger` unless `delivery` was handled (or is being handled) already.
     pub(crate) async fn once(

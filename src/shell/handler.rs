@@ -4,17 +4,19 @@
 //! and `cvpn-terminator invoke`.
 
 use crate::adapters::ec2::ClientVpnApi;
+use crate::adapters::state::approvals::ApprovalStore;
 use crate::adapters::state::deliveries::DeliveryStore;
 use crate::adapters::state::directory::DirectoryCache;
 use crate::adapters::state::quarantine::QuarantineStore;
 use crate::adapters::state::said::SaidStore;
 use crate::adapters::state::tokens::TokenStore;
 use crate::adapters::state::StateStore;
+use crate::domain::approval::ChosenBy;
 use crate::domain::json::parse::Parsed;
 use crate::domain::json::DecodeError;
 use crate::domain::targets::Within;
 use crate::domain::trigger::delivery::{delivery, Delivery};
-use crate::domain::trigger::{self, Trigger};
+use crate::domain::trigger::{self, FindingSource, Trigger};
 pub use crate::shell::app::{App, HandlerError};
 use crate::shell::budget::Budget;
 use crate::shell::invocation::Invocation;
@@ -44,10 +46,22 @@ pub struct Invoked<'a> {
 impl<A, S> App<A, S>
 where
     A: ClientVpnApi,
-    S: StateStore + QuarantineStore + DeliveryStore + TokenStore + DirectoryCache + SaidStore,
+    S: StateStore
+        + QuarantineStore
+        + DeliveryStore
+        + TokenStore
+        + DirectoryCache
+        + SaidStore
+        + ApprovalStore,
 {
     pub async fn handle(&self, event: &Value) -> Result<Response, HandlerError> {
         self.handle_until(event, None).await
+    }
+
+    /// As [`App::handle`], for a trigger the caller made: the command line's answers carry the
+    /// caller's verified identity, which no event can.
+    pub async fn handle_trigger(&self, trigger: Trigger) -> Result<Response, HandlerError> {
+        self.report(Ok(trigger), None, Invoked::default()).await
     }
 
     /// What the Lambda handler and `invoke` answer: a client connect handler request gets the
@@ -142,7 +156,7 @@ where
                 .unwrap_or_else(Instant::now)
         });
         // On the heap: in a debug build the SDKs' nested futures outgrow a 2 MiB thread stack.
-        let mut result = Box::pin(self.act(trigger, stop_at, invoked.account)).await;
+        let mut result = Box::pin(self.act(trigger, stop_at, invoked.account, event_id)).await;
         Box::pin(self.tell(trigger, &mut result, stop_at, invoked, event_id)).await;
         result
     }
@@ -152,6 +166,7 @@ where
         trigger: &Trigger,
         stop_at: Option<Instant>,
         account: Option<&str>,
+        event_id: Option<&str>,
     ) -> Result<Response, HandlerError> {
         let mut invocation = Invocation {
             app: self,
@@ -162,6 +177,9 @@ where
             budget: Budget::new(stop_at),
             within: Within::default(),
             own_account: account.map(str::to_owned),
+            chosen: chosen_by(trigger),
+            approved: None,
+            seed: event_id.map(str::to_owned),
         };
         match trigger {
             Trigger::Findings(findings) => {
@@ -177,6 +195,7 @@ where
             Trigger::Idp(event) => invocation.idp(event).await?,
             Trigger::Sweep(request) => invocation.sweep(request).await?,
             Trigger::Quarantine(request) => invocation.change_quarantine(request).await?,
+            Trigger::Answer(answer) => invocation.answer_request(answer).await?,
             Trigger::Connect(_) | Trigger::Signal(_) => {
                 return Err(HandlerError::bad_event(
                     "event",
@@ -195,5 +214,17 @@ where
             _ if response.complete() && response.deferred.is_empty() => Ok(response),
             _ => Err(HandlerError::Incomplete(Box::new(response))),
         }
+    }
+}
+
+/// Who chose what `trigger` acts on: a person's request, a custom action on a finding a person
+/// chose, or an answer are never asked about; the detectors' and the IdP's word may be.
+fn chosen_by(trigger: &Trigger) -> ChosenBy {
+    match trigger {
+        Trigger::Findings(f) if f.source == FindingSource::SecurityHubCustomAction => {
+            ChosenBy::Person
+        }
+        Trigger::Findings(_) | Trigger::Idp(_) => ChosenBy::Evidence,
+        _ => ChosenBy::Person,
     }
 }

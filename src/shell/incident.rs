@@ -2,8 +2,10 @@
 //! chosen ones are terminated.
 
 use crate::adapters::ec2::ClientVpnApi;
+use crate::adapters::state::approvals::ApprovalStore;
 use crate::adapters::state::quarantine::QuarantineStore;
 use crate::adapters::state::StateStore;
+use crate::domain::approval;
 use crate::domain::model::{By, Reason};
 use crate::domain::plan::{self, Rules, Selector};
 use crate::shell::app::HandlerError;
@@ -12,7 +14,7 @@ use crate::shell::invocation::{Describe, Invocation};
 use crate::shell::report::{self, Entry};
 use std::collections::BTreeSet;
 
-impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
+impl<A: ClientVpnApi, S: StateStore + QuarantineStore + ApprovalStore> Invocation<'_, A, S> {
     /// Lists, decides and terminates; refuses when the targets and what earlier attempts at the
     /// event ended exceed the cap, and ends nothing when any endpoint in scope could not be listed.
     pub(crate) async fn incident(&mut self, selectors: Vec<Selector>) -> Result<(), HandlerError> {
@@ -58,15 +60,14 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
         }
         let connections = picture.connections;
         let is_protected = |name: &str| config.is_protected(name);
-        let selection = plan::select(
-            &selectors,
-            &connections,
-            &Rules {
-                people: &config.people,
-                is_protected: &is_protected,
-                endpoints: &picture.endpoints,
-            },
-        );
+        let rules = Rules {
+            people: &config.people,
+            is_protected: &is_protected,
+            endpoints: &picture.endpoints,
+        };
+        // What the team wants a person to decide waits for them: only the rest is acted on.
+        let selectors = self.ask_first(selectors, &connections, &rules).await;
+        let selection = plan::select(&selectors, &connections, &rules);
         for s in &selection.skipped {
             let entry = Entry::skipped(s);
             report::log_skipped(&entry, &s.origin);
@@ -85,25 +86,32 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
         // What earlier attempts at this event ended counts too, so a retry cannot spend the cap
         // again.
         let planned = targets.len() + selection.spent.len();
-        if !targets.is_empty() && planned > config.max_terminations {
+        // An approval allows the count its request showed.
+        let cap = config.max_terminations.max(self.approved.unwrap_or(0));
+        if !targets.is_empty() && planned > cap {
+            if let Some(why) = approval::cap_asks(&config.ask, self.chosen, planned, cap) {
+                self.request_approval(&selectors, vec![why], &connections, &rules)
+                    .await;
+                return Ok(());
+            }
             tracing::error!(
                 event = "cap_exceeded",
                 planned,
                 already_ended = selection.spent.len(),
-                cap = config.max_terminations,
+                cap,
                 "refusing to terminate"
             );
             self.response.skipped.extend(targets.iter().map(|t| Entry {
                 reason: Some(Reason::CapExceeded),
                 ..Entry::planned(t)
             }));
-            return Err(self.cap_exceeded(planned, config.max_terminations));
+            return Err(self.cap_exceeded(planned, cap));
         }
         if picture.described {
             self.report_unenforced(&picture.endpoints);
         }
         // What a Username call may end beyond its plan must fit under the cap too.
-        let headroom = config.max_terminations.saturating_sub(planned);
+        let headroom = cap.saturating_sub(planned);
         let planned_ids: BTreeSet<String> = targets
             .iter()
             .map(|t| t.connection.connection_id.clone())

@@ -5,6 +5,7 @@
 use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::StateStore;
 use crate::adapters::targets::Target;
+use crate::domain::approval::ChosenBy;
 use crate::domain::model::{Connection, Endpoint, ENDPOINT_NOT_FOUND};
 use crate::domain::plan::Call;
 use crate::domain::targets::Within;
@@ -25,6 +26,13 @@ pub(crate) struct Invocation<'a, A, S> {
     pub within: Within,
     /// The account the function runs in, when known: its principals may name people by default.
     pub own_account: Option<String>,
+    /// Who chose what the incident acts on: what a person chose is never asked about again.
+    pub chosen: ChosenBy,
+    /// Carrying out an approval: the count of sessions its request showed, which the cap allows.
+    pub approved: Option<usize>,
+    /// What a request for approval's ID is derived from: the EventBridge event's `id`, so that a
+    /// retry of the event finds the same request.
+    pub seed: Option<String>,
 }
 
 /// Whether the listing describes the endpoints too (`DescribeClientVpnEndpoints`, concurrently).

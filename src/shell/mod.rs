@@ -6,6 +6,7 @@
 //! from [`config`], the log format from [`logging`].
 
 pub mod app;
+mod approval;
 pub mod budget;
 pub mod config;
 pub mod connect;

@@ -27,7 +27,9 @@ const NOTES_AT_ONCE: usize = 3;
 
 fn work_of(trigger: &Trigger) -> Option<Work> {
     match trigger {
-        Trigger::Findings(_) | Trigger::Direct(_) | Trigger::Idp(_) => Some(Work::Incident),
+        Trigger::Findings(_) | Trigger::Direct(_) | Trigger::Idp(_) | Trigger::Answer(_) => {
+            Some(Work::Incident)
+        }
         Trigger::Sweep(_) => Some(Work::Sweep),
         Trigger::Quarantine(_) => Some(Work::QuarantineChange),
         Trigger::Connect(_) | Trigger::Signal(_) => None,

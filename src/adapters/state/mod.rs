@@ -8,6 +8,7 @@
 //! `connection`, `endpointId`, `lastActiveAt` (epoch seconds), `lastActiveTotal` (bytes),
 //! `expiresAt` (epoch seconds).
 
+pub mod approvals;
 pub mod deliveries;
 pub mod directory;
 pub mod quarantine;

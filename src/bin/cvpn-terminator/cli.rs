@@ -7,7 +7,7 @@ use cvpn_terminator::domain::quarantine;
 use cvpn_terminator::shell::budget::Budget;
 use cvpn_terminator::shell::execute::CallError;
 use cvpn_terminator::shell::listing;
-use cvpn_terminator::{App, Dynamo, Ec2, QuarantineStore};
+use cvpn_terminator::{App, Dynamo, Ec2, HandlerError, QuarantineStore};
 use serde_json::{json, Value};
 use std::io::Read;
 use std::process::ExitCode;
@@ -29,15 +29,20 @@ pub const USAGE: &str = "usage:
                                           let a user connect again
   cvpn-terminator check                   for each endpoint in scope, whether it calls the
                                           deployed connect handler (CVPN_CONNECT_HANDLER_ARN)
+  cvpn-terminator approve ID [--reason TEXT]
+  cvpn-terminator deny ID [--reason TEXT]
+                                          answer a request for approval (CVPN_ASK_*) as your
+                                          AWS identity
 
 Settings come from CVPN_* environment variables (see README); AWS credentials, Region and
 endpoints (AWS_ENDPOINT_URL_EC2, _DYNAMODB, _STS) from the usual AWS configuration. Quarantine
-changes record who asked: the caller's AWS identity (STS GetCallerIdentity) when known.
+changes record who asked: the caller's AWS identity (STS GetCallerIdentity) when known; an answer
+to a request needs it, and counts as that verified identity.
 Exit status: 0 done, 1 the handler failed (the response, if any, is still printed) or `check`
 found an endpoint that lets quarantined users in, 2 bad usage or settings.";
 
 /// Options as `--name value` pairs (and bare `--dry-run`).
-fn options(
+pub(crate) fn options(
     args: &[String],
     flags: &[&str],
     valued: &[&str],
@@ -57,7 +62,7 @@ fn options(
     Ok(out)
 }
 
-fn value(opts: &[(String, Option<String>)], name: &str) -> Option<String> {
+pub(crate) fn value(opts: &[(String, Option<String>)], name: &str) -> Option<String> {
     opts.iter()
         .find(|(n, _)| n == name)
         .and_then(|(_, v)| v.clone())
@@ -152,6 +157,8 @@ pub async fn run(
             })
         }
         "quarantine" => quarantine(app, sts, rest).await,
+        "approve" => crate::answer::run(app, sts, true, rest).await,
+        "deny" => crate::answer::run(app, sts, false, rest).await,
         "check" => {
             options(rest, &[], &[])?;
             Ok(check(app).await)
@@ -179,7 +186,12 @@ fn read_event(source: impl Read) -> Result<Vec<u8>, String> {
 }
 
 async fn run_handler(app: &App<Ec2, Dynamo>, event: &Parsed) -> ExitCode {
-    match app.answer_parsed(event, Default::default()).await {
+    printed(app, app.answer_parsed(event, Default::default()).await)
+}
+
+/// Prints what the handler answered (the response, also of a failure), and says how it ended.
+pub(crate) fn printed(app: &App<Ec2, Dynamo>, answered: Result<Value, HandlerError>) -> ExitCode {
+    match answered {
         Ok(response) => {
             println!(
                 "{}",
@@ -203,7 +215,7 @@ async fn run_handler(app: &App<Ec2, Dynamo>, event: &Parsed) -> ExitCode {
 
 /// Who is running the command, for the audit line of a quarantine change: the caller's ARN, when
 /// STS answers within a few seconds.
-async fn caller(sts: &aws_sdk_sts::Client) -> Option<String> {
+pub(crate) async fn caller(sts: &aws_sdk_sts::Client) -> Option<String> {
     let asked = tokio::time::timeout(Duration::from_secs(3), sts.get_caller_identity().send());
     match asked.await {
         Ok(Ok(identity)) => identity.arn().map(str::to_owned),

@@ -5,6 +5,7 @@
 // past rustc's default query depth of 128.
 #![recursion_limit = "256"]
 
+mod answer;
 mod cli;
 
 use aws_config::retry::RetryConfig;

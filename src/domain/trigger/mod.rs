@@ -3,6 +3,7 @@
 //! payloads. The EventBridge envelope is `aws_lambda_events`'; what a finding may name is
 //! [`evidence`]. Pure: no I/O.
 
+pub mod approval;
 pub mod asff;
 pub mod connect;
 pub mod delivery;
@@ -43,6 +44,8 @@ pub enum Trigger {
     /// A request over the Function URL (Global Token Revocation, Shared Signals), answered over
     /// HTTP once its token is verified.
     Signal(crate::domain::signal::Request),
+    /// A person's answer to a request for approval (`{"Approve": …}`, `{"Deny": …}`).
+    Answer(approval::Answer),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -157,8 +160,8 @@ aws.guardduty (\"GuardDuty Finding\") or aws.securityhub (\"Security Hub Finding
 \"Findings Imported V2\"), aws.partner/okta.com/… (\"SystemLog\"), aws.sso-directory or aws.identitystore \
 (\"AWS API Call via CloudTrail\"), a GuardDuty or Security Hub finding as GetFindings returns it, or a direct \
 request with ClientVpnEndpointId, ConnectionId or Username, DryRun and Reason, a Function URL request (POST /global-token-revocation, /ssf/events), a Scheduler payload \
-{\"Sweep\": {...}}, a quarantine change {\"Quarantine\": {...}} or {\"Release\": {...}}, or a Client VPN \
-client connect handler request";
+{\"Sweep\": {...}}, a quarantine change {\"Quarantine\": {...}} or {\"Release\": {...}}, an answer to a \
+request for approval {\"Approve\": {...}} or {\"Deny\": {...}}, or a Client VPN client connect handler request";
 
 /// Decodes one finding of a format; the time is the envelope's, for findings that give none.
 type DecodeFinding = fn(&At, Option<DateTime<Utc>>) -> Result<Finding, DecodeError>;
@@ -183,6 +186,9 @@ pub fn decode(event: &Value) -> Result<Trigger, DecodeError> {
     }
     if let Some(change) = quarantine::payload(&root) {
         return change.map(Trigger::Quarantine);
+    }
+    if let Some(answer) = approval::payload(&root) {
+        return answer.map(Trigger::Answer);
     }
     if connect::looks_like(&root) {
         return Ok(Trigger::Connect(connect::decode(&root)));

@@ -1,5 +1,6 @@
 //! Settings from environment variables, validated once at start; every error names its variable.
 
+use crate::domain::approval::AskRules;
 use crate::domain::gates::{Gates, TypePattern};
 use crate::domain::mapping::{CaseRule, UsernameMapping};
 use crate::domain::model::{is_account_id, is_resource_id, ENDPOINT_PREFIX};
@@ -11,6 +12,7 @@ use crate::domain::targets::{self, TargetSpec};
 use std::fmt;
 use std::time::Duration;
 
+mod ask;
 mod env;
 mod idp;
 mod keep_out;
@@ -42,6 +44,8 @@ pub struct Config {
     pub idp: Idp,
     pub max_terminations: usize,
     pub gates: Gates,
+    /// When a person is asked first (`CVPN_ASK_*`, `CVPN_APPROVALS_REQUIRED`).
+    pub ask: AskRules,
     pub mapping: UsernameMapping,
     pub match_by: MatchBy,
     /// Terminate calls and endpoint listings in flight at once.
@@ -88,6 +92,7 @@ impl Default for Config {
             idp: Idp::default(),
             max_terminations: 10,
             gates: Gates::default(),
+            ask: AskRules::default(),
             mapping: UsernameMapping::default(),
             match_by: MatchBy::ALL,
             concurrency: 8,
@@ -331,6 +336,7 @@ impl Config {
             .map_err(|m| err("CVPN_MAX_CLOCK_SKEW_SECONDS", m))?;
         let min_override_minutes = number(get("CVPN_MIN_OVERRIDE_MINUTES"), 1..=5_256_000, 15)
             .map_err(|m| err("CVPN_MIN_OVERRIDE_MINUTES", m))?;
+        let ask = ask::from_lookup(&get, &people, gates.min_severity, state_table.is_some())?;
         Ok(Config {
             targets,
             external_id,
@@ -341,6 +347,7 @@ impl Config {
             naming,
             idp: Idp::from_lookup(&get, state_table.is_some())?,
             max_terminations,
+            ask,
             gates,
             mapping,
             match_by,

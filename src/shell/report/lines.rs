@@ -1,5 +1,6 @@
 //! The lines people read in an outcome: who was acted on, what was done to them, and why. Pure.
 
+use super::approval::AnswerOutcome;
 use super::hold::HoldOutcome;
 use super::{Entry, Failure, FindingInfo, HoldEntry, Response};
 use crate::domain::text::plain;
@@ -87,7 +88,8 @@ pub fn summary(r: &Response, failure: Option<&Failure>) -> String {
         ));
     } else {
         let ended = r.terminated.len() + r.unplanned.len();
-        if ended > 0 || r.quarantine.is_empty() {
+        let asked = !r.approval_requests.is_empty() || r.approval.is_some();
+        if ended > 0 || (r.quarantine.is_empty() && !asked) {
             parts.push(format!(
                 "ended {} of {}",
                 plural(ended, "session"),
@@ -130,10 +132,42 @@ pub fn summary(r: &Response, failure: Option<&Failure>) -> String {
             plural(r.deferred.len(), "session")
         ));
     }
+    parts.extend(approvals(r));
     if let Some(f) = failure {
         parts.push(format!("failed ({})", f.kind));
     }
     parts.join("; ")
+}
+
+/// What was asked of a person, or what their answer did.
+fn approvals(r: &Response) -> Vec<String> {
+    let mut parts: Vec<String> = r
+        .approval_requests
+        .iter()
+        .map(|a| {
+            format!(
+                "asked a person first about {} of {} (until {}): {}",
+                plural(a.sessions, "session"),
+                listed(&a.people),
+                a.asks_until,
+                a.approve
+            )
+        })
+        .collect();
+    if let Some(a) = &r.approval {
+        let by = listed(std::slice::from_ref(&a.by));
+        parts.push(match a.outcome {
+            AnswerOutcome::Counted => format!(
+                "approval {} of {} of request {} by {by}",
+                a.approvals, a.needed, a.id
+            ),
+            AnswerOutcome::CarriedOut => {
+                format!("request {} approved by {}", a.id, listed(&a.approved_by))
+            }
+            AnswerOutcome::Denied => format!("request {} denied by {by}", a.id),
+        });
+    }
+    parts
 }
 
 /// The finding that led to what was done (the first one an ended, endable, failed or held entry
@@ -159,6 +193,8 @@ pub fn reason(r: &Response) -> String {
         "okta" => "Okta",
         "quarantine" => "quarantine request",
         "release" => "release request",
+        "approve" => "a person's approval",
+        "deny" => "a person's denial",
         _ => {
             let Some(first) = lead(r) else {
                 return t.source.clone();

@@ -7,6 +7,7 @@ use crate::shell::budget::DEADLINE;
 use crate::shell::execute::{CallError, Outcome};
 use serde::Serialize;
 
+pub mod approval;
 mod bound;
 mod hold;
 mod lines;
@@ -42,6 +43,12 @@ pub struct Response {
     pub quarantine: Vec<HoldEntry>,
     /// Endpoints in scope that would let a quarantined user back in.
     pub unenforced: Vec<Unenforced>,
+    /// What the asking rules kept for a person: the requests made instead of acting.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub approval_requests: Vec<approval::AskedEntry>,
+    /// What a person's answer to a request did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval: Option<approval::AnswerEntry>,
     pub api_calls: usize,
     /// The event was handled already (or, for a tick, is being handled): nothing was called.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -1,6 +1,7 @@
 //! The outcome event: one per invocation that did something (or failed), built from its response.
 //! Pure. Field names are a stable interface: rules, input transformers and chat tools read them.
 
+use super::approval::{AnswerEntry, AskedEntry};
 use super::lines::{lead, names, reason, summary};
 use super::{Counts, Entry, Failure, FindingInfo, HoldEntry, Response};
 use crate::domain::model::clip;
@@ -27,6 +28,10 @@ pub enum DetailType {
     SweepCompleted,
     #[serde(rename = "Client VPN Quarantine Changed")]
     QuarantineChanged,
+    #[serde(rename = "Client VPN Approval Requested")]
+    ApprovalRequested,
+    #[serde(rename = "Client VPN Approval Answered")]
+    ApprovalAnswered,
 }
 
 impl DetailType {
@@ -36,6 +41,8 @@ impl DetailType {
             Self::TerminationFailed => "Client VPN Termination Failed",
             Self::SweepCompleted => "Client VPN Sweep Completed",
             Self::QuarantineChanged => "Client VPN Quarantine Changed",
+            Self::ApprovalRequested => "Client VPN Approval Requested",
+            Self::ApprovalAnswered => "Client VPN Approval Answered",
         }
     }
 }
@@ -113,6 +120,13 @@ pub struct Detail {
     pub ended: Vec<Ended>,
     pub failed: Vec<Entry>,
     pub quarantine: Vec<HoldEntry>,
+    /// Requests for a person's approval this made instead of acting, with the commands that
+    /// answer them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub approval_requests: Vec<AskedEntry>,
+    /// What a person's answer to a request did, and who approved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval: Option<AnswerEntry>,
     /// Entries of the lists above left out to keep the event under EventBridge's limit.
     pub not_listed: usize,
     pub request_id: Option<String>,
@@ -125,9 +139,12 @@ pub fn detail_type(work: Work, r: &Response, failed: bool) -> Option<DetailType>
         !(r.terminated.is_empty() && r.unplanned.is_empty() && r.would_terminate.is_empty());
     // A hold only kept is no change: nothing new to tell.
     let held = r.quarantine.iter().any(|h| h.outcome.changed());
+    let asked = !r.approval_requests.is_empty();
     match work {
         Work::Incident if failed => Some(DetailType::TerminationFailed),
         Work::Incident if ended => Some(DetailType::SessionsTerminated),
+        Work::Incident if asked => Some(DetailType::ApprovalRequested),
+        Work::Incident if r.approval.is_some() && !held => Some(DetailType::ApprovalAnswered),
         Work::Incident | Work::QuarantineChange if held || failed => {
             Some(DetailType::QuarantineChanged)
         }
@@ -217,6 +234,8 @@ pub fn build(
                 .map(|e| (*e).clone())
                 .collect(),
             quarantine: r.quarantine[..held_count].to_vec(),
+            approval_requests: r.approval_requests.clone(),
+            approval: r.approval.clone(),
             not_listed,
             request_id: cx.request_id.map(str::to_owned),
             event_id: cx.event_id.map(str::to_owned),

@@ -7,6 +7,7 @@
 mod keys;
 
 use crate::adapters::ec2::ClientVpnApi;
+use crate::adapters::state::approvals::ApprovalStore;
 use crate::adapters::state::deliveries::DeliveryStore;
 use crate::adapters::state::directory::DirectoryCache;
 use crate::adapters::state::quarantine::QuarantineStore;
@@ -70,7 +71,13 @@ fn revoked(r: &Response) -> HttpAnswer {
 impl<A, S> App<A, S>
 where
     A: ClientVpnApi,
-    S: StateStore + QuarantineStore + DeliveryStore + TokenStore + DirectoryCache + SaidStore,
+    S: StateStore
+        + QuarantineStore
+        + DeliveryStore
+        + TokenStore
+        + DirectoryCache
+        + SaidStore
+        + ApprovalStore,
 {
     /// Answers a Function URL request.
     pub(crate) async fn signal(&self, request: &Request, invoked: Invoked<'_>) -> HttpAnswer {

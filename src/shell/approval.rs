@@ -1,0 +1,246 @@
+//! Asking a person first, and carrying out their answer (`CVPN_ASK_*`). The incident path hands
+//! over what the rules ask about ([`Invocation::ask_first`]) or, over the cap, all of it
+//! ([`Invocation::request_approval`]): nothing of it is done, a request is stored and answered
+//! with its ID. An answer ([`Invocation::answer_request`]) is decided by the domain; an approval
+//! that suffices runs the incident path again on the request's people as they are now, under the
+//! count the request showed. The rules are the domain's (`domain/approval/`).
+
+use crate::adapters::ec2::ClientVpnApi;
+use crate::adapters::state::approvals::ApprovalStore;
+use crate::adapters::state::quarantine::QuarantineStore;
+use crate::adapters::state::StateStore;
+use crate::domain::approval::{
+    self, decide, ApprovalRequest, Approver, AskWhy, ChosenBy, Decision, Refused, State,
+};
+use crate::domain::model::{ApiError, Connection};
+use crate::domain::plan::{self, Rules, Selector};
+use crate::domain::trigger::approval::Answer;
+use crate::shell::app::HandlerError;
+use crate::shell::execute::CallError;
+use crate::shell::invocation::Invocation;
+use crate::shell::logging::AUDIT;
+use crate::shell::report::approval::{AnswerEntry, AnswerOutcome, AskedEntry};
+use crate::shell::report::TriggerInfo;
+
+impl<A, S> Invocation<'_, A, S>
+where
+    A: ClientVpnApi,
+    S: StateStore + QuarantineStore + ApprovalStore,
+{
+    /// `selectors` less those the asking rules keep for a person, who is asked about them in one
+    /// request.
+    pub(crate) async fn ask_first(
+        &mut self,
+        selectors: Vec<Selector>,
+        connections: &[Connection],
+        rules: &Rules<'_>,
+    ) -> Vec<Selector> {
+        let app = self.app;
+        let ask = &app.config.ask;
+        if !ask.asks() || self.chosen == ChosenBy::Person {
+            return selectors;
+        }
+        let split = approval::split(selectors, connections, rules, ask, self.chosen);
+        if !split.ask.is_empty() {
+            self.request_approval(&split.ask, split.why, connections, rules)
+                .await;
+        }
+        split.act
+    }
+
+    /// Records a request for `selectors` (what they would end now, who would be held) and does
+    /// none of it; a dry run only says what it would ask.
+    pub(crate) async fn request_approval(
+        &mut self,
+        selectors: &[Selector],
+        why: Vec<AskWhy>,
+        connections: &[Connection],
+        rules: &Rules<'_>,
+    ) {
+        let targets = plan::select(selectors, connections, rules).targets;
+        let app = self.app;
+        let ask = &app.config.ask;
+        let now = chrono::Utc::now().timestamp();
+        let seed = self.seed.clone().unwrap_or_else(|| now.to_string());
+        let request = ApprovalRequest::new(
+            &seed,
+            now,
+            ask.minutes,
+            ask.approvals_required,
+            why,
+            selectors,
+            &targets,
+        );
+        let stored = match (&app.store, self.response.dry_run) {
+            (_, true) => false,
+            (None, false) => {
+                self.response.step_failed(CallError::new(
+                    None,
+                    "PutItem",
+                    ApiError {
+                        code: "NoStateTable".into(),
+                        message: "a request for approval needs CVPN_STATE_TABLE".into(),
+                    },
+                ));
+                false
+            }
+            (Some(store), false) => match self.budget.call(store.ask(&request)).await {
+                Ok(_) => true,
+                Err(e) => {
+                    self.response
+                        .step_failed(CallError::new(None, "PutItem", e));
+                    false
+                }
+            },
+        };
+        let entry = AskedEntry::new(&request, stored);
+        tracing::warn!(
+            target: AUDIT,
+            event = "approval_requested",
+            request_id = entry.id.as_str(),
+            people = ?entry.people,
+            sessions = entry.sessions,
+            why = ?entry.why,
+            stored,
+            "a person is asked first; nothing of this was done"
+        );
+        self.response.approval_requests.push(entry);
+    }
+
+    /// A person's answer to a request: refused (nothing changes, and the error says why),
+    /// counted, a denial, or the approval that carries it out.
+    pub(crate) async fn answer_request(&mut self, answer: &Answer) -> Result<(), HandlerError> {
+        self.response.trigger = TriggerInfo {
+            source: if answer.approve { "approve" } else { "deny" }.into(),
+            reason: answer.reason.clone(),
+            ..TriggerInfo::default()
+        };
+        let refuse = |why: String| HandlerError::bad_event(&answer.request_path, why);
+        let app = self.app;
+        let Some(store) = &app.store else {
+            return Err(refuse(
+                "CVPN_STATE_TABLE is not set: there are no requests to answer".into(),
+            ));
+        };
+        let stored = match self.budget.call(store.approval(&answer.request)).await {
+            Ok(Some(stored)) => stored,
+            Ok(None) => {
+                return Err(refuse(format!(
+                    "no approval request {} (a week after it stopped asking, a request is \
+                     forgotten); nothing was done",
+                    answer.request
+                )))
+            }
+            Err(e) => {
+                self.response
+                    .step_failed(CallError::new(None, "GetItem", e));
+                return Ok(());
+            }
+        };
+        let approver = Approver {
+            identity: answer.by.clone(),
+            verified: answer.verified,
+        };
+        let r = &stored.request;
+        let decided = decide(
+            stored.state,
+            r.asks_until,
+            chrono::Utc::now().timestamp(),
+            &stored.approvers,
+            &approver,
+            answer.approve,
+            r.approvals_required,
+            &r.people,
+            &self.app.config.people,
+        );
+        let decision = match decided {
+            Ok(d) => d,
+            Err(Refused(why)) => {
+                tracing::warn!(
+                    target: AUDIT,
+                    event = "approval_refused",
+                    request_id = r.id.as_str(),
+                    by = approver.identity.as_str(),
+                    verified = approver.verified,
+                    why = why.as_str(),
+                    "an answer to a request changed nothing"
+                );
+                return Err(refuse(format!("{}: {why}", r.id)));
+            }
+        };
+        let to = match decision {
+            Decision::Deny => State::Denied,
+            Decision::Counted { .. } => State::Pending,
+            Decision::CarryOut => State::Approved,
+        };
+        // An approved request cut short is carried out again without another answer recorded.
+        if stored.state == State::Pending && !self.response.dry_run {
+            if let Err(e) = self.budget.call(store.answer(&stored, &approver, to)).await {
+                self.response
+                    .step_failed(CallError::new(None, "UpdateItem", e));
+                return Ok(());
+            }
+        }
+        let mut approved_by: Vec<String> = stored
+            .approvers
+            .iter()
+            .map(|a| a.identity.clone())
+            .collect();
+        approved_by.push(approver.identity.clone());
+        let mut entry = AnswerEntry {
+            id: r.id.clone(),
+            outcome: AnswerOutcome::Counted,
+            by: approver.identity.clone(),
+            verified: approver.verified,
+            approvals: 0,
+            needed: r.approvals_required,
+            approved_by: Vec::new(),
+        };
+        tracing::warn!(
+            target: AUDIT,
+            event = "approval_answered",
+            request_id = r.id.as_str(),
+            by = approver.identity.as_str(),
+            verified = approver.verified,
+            state = to.as_str(),
+            "a request for approval was answered"
+        );
+        match decision {
+            Decision::Deny => {
+                entry.outcome = AnswerOutcome::Denied;
+                self.response.approval = Some(entry);
+                Ok(())
+            }
+            Decision::Counted { have, .. } => {
+                entry.approvals = have;
+                entry.approved_by = approved_by;
+                self.response.approval = Some(entry);
+                Ok(())
+            }
+            Decision::CarryOut => {
+                entry.outcome = AnswerOutcome::CarriedOut;
+                entry.approvals = approved_by.len();
+                entry.approved_by = approved_by;
+                self.response.approval = Some(entry);
+                self.chosen = ChosenBy::Person;
+                self.approved = Some(r.count);
+                let selectors = r.selectors(&self.app.config.match_by);
+                let id = r.id.clone();
+                let result = self.incident(selectors).await;
+                if result.is_ok() && self.response.complete() && !self.response.dry_run {
+                    if let Err(e) = self.budget.call(store.carried_out(&id)).await {
+                        // Carried out: a later approval carries it out again, ending nothing new.
+                        tracing::warn!(
+                            event = "call_failed",
+                            action = "UpdateItem",
+                            error_code = e.code.as_str(),
+                            error = e.message.as_str(),
+                            "the request could not be marked carried out"
+                        );
+                    }
+                }
+                result
+            }
+        }
+    }
+}
