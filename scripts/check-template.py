@@ -206,8 +206,8 @@ check("an alarm when the rule cannot deliver to the topic",
               for dims in branches(res["NotificationDeliveryAlarm"]["Properties"]["Dimensions"])))
 outcome_rule = res["OutcomeRule"]["Properties"]
 pattern = outcome_rule["EventPattern"]
-check("the outcome rule takes this function's four kinds of event from the outcome bus",
-      pattern["source"] == ["cvpn-terminator"] and len(pattern["detail-type"]) == 4
+check("the outcome rule takes this function's six kinds of event from the outcome bus",
+      pattern["source"] == ["cvpn-terminator"] and len(pattern["detail-type"]) == 6
       and outcome_rule["EventBusName"] == {"Ref": "OutcomeBus"})
 # The message people get: every path the transformer reads is in a real outcome event (the sample
 # the Rust tests keep in step with the code), and the message says what, where, whom, why and where
@@ -284,6 +284,14 @@ check("the Function URL's function gets the IdP's settings and the table",
       all(v in signal["Environment"]["Variables"] for v in
           ["CVPN_SIGNAL_JWKS_URL", "CVPN_SIGNAL_ISSUER", "CVPN_SIGNAL_AUDIENCE", "CVPN_STATE_TABLE"]))
 check("signals bring the table", "SignalsOn" in json.dumps(template["Conditions"]["UsesStateTable"]))
+asking = {"CVPN_ASK_BELOW_SEVERITY": "AskBelowSeverity", "CVPN_ASK_USERS": "AskUsers", "CVPN_ASK_OVER_CAP": "AskOverCap",
+          "CVPN_ASK_MINUTES": "AskMinutes", "CVPN_APPROVALS_REQUIRED": "ApprovalsRequired"}
+check("both functions ask a person first as the parameters say",
+      all(env.get(v) == {"Ref": p} and signal["Environment"]["Variables"].get(v) == {"Ref": p} for v, p in asking.items()))
+check("asking brings the table (requests wait there)",
+      "AsksFirst" in json.dumps(template["Conditions"]["UsesStateTable"]))
+check("people are told of requests for approval and of their answers",
+      {"Client VPN Approval Requested", "Client VPN Approval Answered"} <= set(pattern["detail-type"]))
 check("an output wires every endpoint to the handler",
       "modify-client-vpn-endpoint" in json.dumps(out["Outputs"]["WireConnectHandler"]))
 for output in ["FunctionArn", "FunctionRoleArn", "FailureQueueUrl", "StateTableName", "StateTableArn", "ConnectHandlerArn"]:

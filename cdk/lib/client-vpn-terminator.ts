@@ -21,6 +21,7 @@ import {
   sharesQuarantine,
 } from "./many-targets";
 import { alarmOnAny } from "./alarms";
+import { asksFirst, AskingProps } from "./asking";
 import { buildConnectHandler } from "./target";
 import { addTelling, TellingProps } from "./telling";
 import { functionEnvironment } from "./environment";
@@ -31,7 +32,7 @@ export { ManyTargetsProps } from "./many-targets";
 export { IdpProps } from "./idp";
 
 /** The same options as template.yaml's parameters; see the repository README for each setting. */
-export interface ClientVpnTerminatorProps extends TellingProps, ManyTargetsProps, IdpProps {
+export interface ClientVpnTerminatorProps extends TellingProps, ManyTargetsProps, IdpProps, AskingProps {
   /** Directory holding `bootstrap`, as `cargo lambda build --release --arm64` leaves it. */
   readonly codePath?: string;
   /** Endpoints to act on; Terminate is allowed on these only. Default: every endpoint in the Region. */
@@ -174,8 +175,10 @@ export class ClientVpnTerminator extends Construct {
       retentionPeriod: Duration.days(14),
     });
     // Each signed token's jti is taken once, in the table; Identity Center's user names are
-    // remembered there for the DeleteUser that comes once the store no longer knows the user.
-    if (tracksIdle || quarantine || props.signal || (props.identityStoreIds ?? []).length > 0) {
+    // remembered there for the DeleteUser that comes once the store no longer knows the user;
+    // requests for approval wait there.
+    const idp = props.signal || (props.identityStoreIds ?? []).length > 0;
+    if (tracksIdle || quarantine || idp || asksFirst(props)) {
       this.stateTable = new dynamodb.Table(this, "StateTable", {
         partitionKey: { name: "pk", type: dynamodb.AttributeType.STRING },
         billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,

@@ -1,4 +1,5 @@
 import type { ClientVpnTerminatorProps } from "./client-vpn-terminator";
+import { askEnvironment } from "./asking";
 import { idpEnvironment } from "./idp";
 
 const optional = (value: number | undefined) => (value === undefined ? "" : String(value));
@@ -47,6 +48,7 @@ export function functionEnvironment(props: ClientVpnTerminatorProps, parts: Envi
     // Incidents warn when an endpoint in scope does not call this handler.
     CVPN_CONNECT_HANDLER_ARN: parts.connectHandlerArn ?? "",
     ...idpEnvironment(props),
+    ...askEnvironment(props),
     ...parts.telling,
   };
 }

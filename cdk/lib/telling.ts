@@ -29,12 +29,14 @@ export interface TellingProps {
   readonly securityHubNotes?: boolean;
 }
 
-/** The four kinds of outcome event, as `detail-type`. */
+/** The kinds of outcome event, as `detail-type`. */
 export const OUTCOME_TYPES = [
   "Client VPN Sessions Terminated",
   "Client VPN Termination Failed",
   "Client VPN Sweep Completed",
   "Client VPN Quarantine Changed",
+  "Client VPN Approval Requested",
+  "Client VPN Approval Answered",
 ];
 
 /**

@@ -291,7 +291,7 @@ test("telling people: an email gets one short message per outcome through an enc
   const rules = Object.values(template.findResources("AWS::Events::Rule")) as any[];
   const outcome = rules.find((r) => r.Properties.EventPattern?.source?.[0] === "cvpn-terminator");
   assert.ok(outcome);
-  assert.equal(outcome.Properties.EventPattern["detail-type"].length, 4);
+  assert.equal(outcome.Properties.EventPattern["detail-type"].length, 6);
   const transformer = outcome.Properties.Targets[0].InputTransformer;
   assert.deepEqual(
     Object.values(transformer.InputPathsMap).sort(),
@@ -381,4 +381,32 @@ test("without the IdP's settings there is no partner rule and no Function URL", 
   template.resourceCountIs("AWS::Lambda::Url", 0);
   const rules = Object.values(template.findResources("AWS::Events::Rule")) as any[];
   assert.ok(rules.every((r) => r.Properties.EventBusName === undefined));
+});
+
+test("asking a person first: the settings on the function, the table requests wait in, people told", () => {
+  const { template } = synth({
+    quarantineMinutes: 0,
+    askBelowSeverity: 8.5,
+    askUsers: ["ceo", "cfo*"],
+    approvalsRequired: 2,
+    notificationEmail: "soc@example.com",
+  });
+  template.hasResourceProperties("AWS::Lambda::Function", {
+    Environment: {
+      Variables: Match.objectLike({
+        CVPN_ASK_BELOW_SEVERITY: "8.5",
+        CVPN_ASK_USERS: "ceo,cfo*",
+        CVPN_ASK_OVER_CAP: "false",
+        CVPN_ASK_MINUTES: "60",
+        CVPN_APPROVALS_REQUIRED: "2",
+        CVPN_STATE_TABLE: Match.anyValue(),
+      }),
+    },
+  });
+  template.resourceCountIs("AWS::DynamoDB::Table", 1);
+  template.hasResourceProperties("AWS::Events::Rule", {
+    EventPattern: Match.objectLike({
+      "detail-type": Match.arrayWith(["Client VPN Approval Requested", "Client VPN Approval Answered"]),
+    }),
+  });
 });

@@ -1,0 +1,29 @@
+/** Asking a person first (README "When a person decides"): what the team wants a person to decide. */
+export interface AskingProps {
+  /** Findings from minSeverity up to (not including) this ask first (CVPN_ASK_BELOW_SEVERITY). Default: none. */
+  readonly askBelowSeverity?: number;
+  /** People whose sessions are only ended on approval (CVPN_ASK_USERS). Default: none. */
+  readonly askUsers?: string[];
+  /** An incident over maxTerminations asks instead of failing (CVPN_ASK_OVER_CAP). Default: false. */
+  readonly askOverCap?: boolean;
+  /** How long a request waits for its answer (CVPN_ASK_MINUTES). Default: 60. */
+  readonly askMinutes?: number;
+  /** Approvals from distinct verified identities a request needs (CVPN_APPROVALS_REQUIRED). Default: 1. */
+  readonly approvalsRequired?: number;
+}
+
+/** Whether anything asks: requests wait in the state table, which is then created. */
+export function asksFirst(props: AskingProps): boolean {
+  return props.askBelowSeverity !== undefined || (props.askUsers ?? []).length > 0 || (props.askOverCap ?? false);
+}
+
+/** The asking settings, as template.yaml's parameters set them. */
+export function askEnvironment(props: AskingProps): Record<string, string> {
+  return {
+    CVPN_ASK_BELOW_SEVERITY: props.askBelowSeverity === undefined ? "" : String(props.askBelowSeverity),
+    CVPN_ASK_USERS: (props.askUsers ?? []).join(","),
+    CVPN_ASK_OVER_CAP: String(props.askOverCap ?? false),
+    CVPN_ASK_MINUTES: String(props.askMinutes ?? 60),
+    CVPN_APPROVALS_REQUIRED: String(props.approvalsRequired ?? 1),
+  };
+}
