@@ -397,7 +397,11 @@ async fn approve_answers_a_request_as_the_callers_verified_identity() {
         ("CVPN_APPROVALS_REQUIRED", "2"),
     ];
     let url = h.emulator.url();
-    let event = ["invoke", "--event", "events/guardduty-iam-assumed-role.json"];
+    let event = [
+        "invoke",
+        "--event",
+        "events/guardduty-iam-assumed-role.json",
+    ];
     let asked = run(&url, &event, &env, None).await;
     assert_eq!(asked.code, 0, "{}", asked.stderr);
     let response: Value = serde_json::from_str(&asked.stdout).unwrap();
@@ -409,7 +413,10 @@ async fn approve_answers_a_request_as_the_callers_verified_identity() {
     let answered: Value = serde_json::from_str(&approve.stdout).unwrap();
     assert_eq!(answered["approval"]["outcome"], "counted");
     assert_eq!(answered["approval"]["verified"], true);
-    assert!(answered["approval"]["by"].as_str().unwrap().starts_with("arn:aws:"));
+    assert!(answered["approval"]["by"]
+        .as_str()
+        .unwrap()
+        .starts_with("arn:aws:"));
     assert!(h.ended().is_empty());
     // The same identity again is refused, and so is a request ID that is none.
     let again = run(&url, &["approve", id], &env, None).await;

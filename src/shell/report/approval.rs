@@ -22,6 +22,9 @@ pub struct AskedEntry {
     pub deny: String,
     /// Whether it was stored (not in a dry run, nor when the table could not be written).
     pub stored: bool,
+    /// The findings it is about, whose notes say a person was asked.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub finding_ids: Vec<String>,
 }
 
 impl AskedEntry {
@@ -38,6 +41,11 @@ impl AskedEntry {
             approve: format!("cvpn-terminator approve {}", r.id),
             deny: format!("cvpn-terminator deny {}", r.id),
             stored,
+            finding_ids: r
+                .selectors
+                .iter()
+                .filter_map(|s| s.finding_id.clone())
+                .collect(),
         }
     }
 }

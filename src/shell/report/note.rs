@@ -186,10 +186,25 @@ fn text(r: &Response, id: &str, failure: Option<&Failure>) -> Option<(String, bo
     if let Some(f) = told {
         parts.push(failed(f));
     }
+    // Set aside for a person: nothing was done yet, and the note says how to answer.
+    let asked = r
+        .approval_requests
+        .iter()
+        .filter(|a| a.stored && a.finding_ids.iter().any(|f| f == id));
+    for a in asked {
+        parts.push(format!(
+            "asked a person first, until {}: {} (or {})",
+            a.asks_until, a.approve, a.deny
+        ));
+    }
     if parts.is_empty() {
         return None;
     }
-    let complete = failure.is_none() && faults.is_empty();
+    let waits = r
+        .approval_requests
+        .iter()
+        .any(|a| a.finding_ids.iter().any(|f| f == id));
+    let complete = failure.is_none() && faults.is_empty() && !waits;
     Some((format!("cvpn-terminator {}.", parts.join("; ")), complete))
 }
 

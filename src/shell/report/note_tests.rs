@@ -257,3 +257,41 @@ fn a_run_that_changed_nothing_writes_no_note() {
         .unwrap()
         .contains("1 session already ended"));
 }
+
+#[test]
+fn a_finding_set_aside_for_a_person_says_how_to_answer_and_keeps_its_workflow() {
+    use crate::shell::report::approval::AskedEntry;
+    let e = event(
+        FindingSource::SecurityHubImported,
+        vec![finding("a", true), finding("b", true)],
+    );
+    let asked = AskedEntry {
+        id: "apr-0123456789abcdef0123".into(),
+        why: vec!["below".into()],
+        people: vec!["alice".into()],
+        sessions: 2,
+        asks_until: "2026-12-07T15:00:00+00:00".into(),
+        approvals_required: 1,
+        approve: "cvpn-terminator approve apr-0123456789abcdef0123".into(),
+        deny: "cvpn-terminator deny apr-0123456789abcdef0123".into(),
+        stored: true,
+        finding_ids: vec!["a".into()],
+    };
+    let r = Response {
+        approval_requests: vec![asked.clone()],
+        ..Response::default()
+    };
+    let told = notes(&e, &r, None, &Tell::default());
+    assert_eq!(told.len(), 1, "b was neither acted on nor asked about");
+    assert!(written(&told[0]).contains("asked a person first, until 2026-12-07T15:00:00+00:00: cvpn-terminator approve apr-0123456789abcdef0123"));
+    assert_eq!(told[0].workflow, None);
+    // A request that could not be stored is no request: the note does not point at it.
+    let unstored = Response {
+        approval_requests: vec![AskedEntry {
+            stored: false,
+            ..asked
+        }],
+        ..Response::default()
+    };
+    assert!(notes(&e, &unstored, None, &Tell::default()).is_empty());
+}
