@@ -157,7 +157,7 @@ async fn a_denied_or_expired_or_forged_request_changes_nothing() {
         .app
         .handle_trigger(answer(&expiring, true, "soc", false))
         .await;
-    assert!(refusal(expired).contains("expired"));
+    assert!(refusal(expired).contains("stopped asking"));
     // A request ID nobody issued, or one that is not an ID at all.
     let forged = h
         .app
@@ -261,4 +261,44 @@ async fn asked_people_and_an_incident_over_the_cap_ask_and_the_approval_allows_t
         .await
         .unwrap();
     assert!(direct.approval_requests.is_empty() && direct.terminated.len() == 3);
+}
+
+#[tokio::test]
+async fn the_idps_word_on_an_asked_person_waits_too_and_a_role_anyone_names_is_nobody() {
+    let moto = Moto::start();
+    let config = Config {
+        idp: cvpn_terminator::shell::config::Idp {
+            sources: vec!["aws.partner/okta.com/example/*".into()],
+            ..Default::default()
+        },
+        ..asking(AskRules {
+            users: vec![People::default().pattern("dave").unwrap()],
+            approvals_required: 2,
+            ..AskRules::default()
+        })
+    };
+    let h = with_table(config, &moto, "ask-idp").await;
+    let r = deliver(&h.app, &event("okta-user-deactivated.json"), "req-1")
+        .await
+        .unwrap();
+    let id = request_of(&r);
+    assert!(r.terminated.is_empty() && r.quarantine.is_empty(), "{r:?}");
+    assert_eq!(h.active_of("dave"), 1);
+    assert!(allowed(&connect(&h.app, Some("dave"), "dave").await));
+    // Sessions of a role whose session name the caller chooses name nobody: not a second person.
+    let ops = |s: &str| format!("arn:aws:sts::111122223333:assumed-role/Ops/{s}");
+    let refused = h.app.handle_trigger(answer(&id, true, &ops("alice"), true)).await;
+    assert!(refusal(refused).contains("names a person"));
+    let sso = |s: &str| format!("arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Sec_1/{s}");
+    h.app
+        .handle_trigger(answer(&id, true, &sso("soc"), true))
+        .await
+        .unwrap();
+    let done = h
+        .app
+        .handle_trigger(answer(&id, true, &sso("lead"), true))
+        .await
+        .unwrap();
+    assert_eq!(done.terminated.len(), 1, "{done:?}");
+    assert!(!allowed(&connect(&h.app, Some("dave"), "dave").await));
 }

@@ -10,7 +10,7 @@ use crate::adapters::state::approvals::ApprovalStore;
 use crate::adapters::state::quarantine::QuarantineStore;
 use crate::adapters::state::StateStore;
 use crate::domain::approval::{
-    self, decide, ApprovalRequest, Approver, AskWhy, ChosenBy, Decision, Refused, State,
+    self, decide, who, ApprovalRequest, Approver, AskWhy, Asked, ChosenBy, Decision, Refused, State,
 };
 use crate::domain::model::{ApiError, Connection};
 use crate::domain::plan::{self, Rules, Selector};
@@ -61,7 +61,8 @@ where
         let app = self.app;
         let ask = &app.config.ask;
         let now = chrono::Utc::now().timestamp();
-        let seed = self.seed.clone().unwrap_or_else(|| now.to_string());
+        // A request made again for the same event (a retry) is the same request.
+        let seed = self.seed.clone().unwrap_or_default();
         let request = ApprovalRequest::new(
             &seed,
             now,
@@ -142,16 +143,24 @@ where
             verified: answer.verified,
         };
         let r = &stored.request;
+        let config = &app.config;
+        let who_is = |a: &Approver| who(a, &config.naming, &config.mapping, &config.people);
+        let prior: Vec<_> = stored.approvers.iter().map(who_is).collect();
+        let asked = Asked {
+            state: stored.state,
+            asks_until: r.asks_until,
+            required: r.approvals_required,
+            affected: &r.people,
+            prior: &prior,
+        };
+        let now = chrono::Utc::now().timestamp();
         let decided = decide(
-            stored.state,
-            r.asks_until,
-            chrono::Utc::now().timestamp(),
-            &stored.approvers,
-            &approver,
+            &asked,
+            &who_is(&approver),
+            &approver.identity,
             answer.approve,
-            r.approvals_required,
-            &r.people,
-            &self.app.config.people,
+            now,
+            &config.people,
         );
         let decision = match decided {
             Ok(d) => d,
@@ -227,7 +236,8 @@ where
                 let selectors = r.selectors(&self.app.config.match_by);
                 let id = r.id.clone();
                 let result = self.incident(selectors).await;
-                if result.is_ok() && self.response.complete() && !self.response.dry_run {
+                let finished = self.response.complete() && self.response.deferred.is_empty();
+                if result.is_ok() && finished && !self.response.dry_run {
                     if let Err(e) = self.budget.call(store.carried_out(&id)).await {
                         // Carried out: a later approval carries it out again, ending nothing new.
                         tracing::warn!(

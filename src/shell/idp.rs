@@ -44,11 +44,20 @@ where
             self.idp_release(&event).await;
         } else {
             let selectors = self.idp_selectors(&event);
-            let people: Vec<String> = selectors
+            let mut people: Vec<String> = selectors
                 .iter()
                 .flat_map(|s| s.usernames.iter().map(|u| u.value.clone()))
                 .collect();
             ended = self.incident(selectors).await;
+            // Whom a person is asked about is not out yet.
+            let asked: Vec<&String> = self
+                .response
+                .approval_requests
+                .iter()
+                .flat_map(|a| &a.people)
+                .collect();
+            let same = &self.app.config.people;
+            people.retain(|p| !asked.iter().any(|a| same.same(a, p)));
             self.idp_said_out(&event, &people).await;
         }
         if let Some(learned) = learned {

@@ -141,22 +141,31 @@ impl ApprovalStore for Dynamo {
             0 => "attribute_not_exists(approvers)",
             _ => "size(approvers) = :seen",
         };
+        // A denial is not an approval: it is recorded as who decided, not among the approvers.
+        let (approves, decides) = (to != State::Denied, to != State::Pending);
+        let mut set = vec!["#state = :to"];
+        set.extend(
+            approves.then_some("approvers = list_append(if_not_exists(approvers, :none), :one)"),
+        );
+        set.extend(decides.then_some("decidedBy = :by"));
         let mut update = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("pk", key(id))
-            .update_expression(
-                "SET #state = :to, approvers = list_append(if_not_exists(approvers, :none), :one), \
-                 decidedBy = :by",
-            )
+            .update_expression(format!("SET {}", set.join(", ")))
             .condition_expression(format!("#state = :from AND {seen}"))
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":to", s(to.as_str()))
-            .expression_attribute_values(":from", s(stored.state.as_str()))
-            .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
-            .expression_attribute_values(":one", AttributeValue::L(vec![s(&one)]))
-            .expression_attribute_values(":by", s(&approver.identity));
+            .expression_attribute_values(":from", s(stored.state.as_str()));
+        if approves {
+            update = update
+                .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
+                .expression_attribute_values(":one", AttributeValue::L(vec![s(&one)]));
+        }
+        if decides {
+            update = update.expression_attribute_values(":by", s(&approver.identity));
+        }
         if !stored.approvers.is_empty() {
             let count = stored.approvers.len().to_string();
             update = update.expression_attribute_values(":seen", AttributeValue::N(count));

@@ -1,9 +1,15 @@
 //! Whether a person's answer to a request counts: a request is answered once, before it expires,
 //! never by a person it would cut off, and with `CVPN_APPROVALS_REQUIRED` of two or more only by
-//! distinct verified identities.
+//! distinct verified identities that name a person.
 
+use crate::domain::mapping::UsernameMapping;
+use crate::domain::naming::Naming;
 use crate::domain::person::People;
 use serde::{Deserialize, Serialize};
+
+/// How long after it stopped asking an approved request that was cut short may still be carried
+/// out (Lambda's retries of the answer come within minutes).
+pub const REDO_SECONDS: i64 = 60 * 60;
 
 /// Where a request stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,7 +41,7 @@ impl State {
     }
 }
 
-/// Who answered: an identity, and whether it was verified (the command line's STS identity), or
+/// Who answered: an identity, and whether it was verified (the command line's AWS identity), or
 /// only said (`RequestedBy` of an event anyone allowed to invoke the function can write).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Approver {
@@ -43,14 +49,57 @@ pub struct Approver {
     pub verified: bool,
 }
 
-impl Approver {
-    /// The name the identity is a person by: an ARN's last part (an assumed role's session name,
-    /// an IAM user's name), or the identity as given.
-    pub fn name(&self) -> &str {
-        match self.identity.strip_prefix("arn:") {
-            Some(arn) => arn.rsplit(['/', ':']).next().unwrap_or(arn),
-            None => self.identity.as_str(),
+/// Who an answering identity is, as far as can be told.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Who {
+    /// The names it could be a person by (and their VPN usernames): the person cut off never
+    /// answers under any of them, chosen or not.
+    pub names: Vec<String>,
+    /// What makes two answers one answerer's: the person, when the identity names one; else the
+    /// identity less what its caller chose (a role's session name, a federated user's name).
+    pub key: String,
+    /// Whether the identity names a person: an IAM user, or a session of a role whose session
+    /// names are people (`naming`); a chosen name or a said one does not.
+    pub person: bool,
+    pub verified: bool,
+}
+
+/// Who `approver` is: an ARN by its kind (`user/NAME`, `assumed-role/ROLE/SESSION`,
+/// `federated-user/NAME`), anything else a name as said.
+pub fn who(
+    approver: &Approver,
+    naming: &Naming,
+    mapping: &UsernameMapping,
+    people: &People,
+) -> Who {
+    let id = approver.identity.as_str();
+    let parts: Vec<&str> = id.splitn(6, ':').collect();
+    let (person, name, key) = match parts.as_slice() {
+        ["arn", _, _, _, account, resource] => {
+            let path: Vec<&str> = resource.split('/').collect();
+            match path.as_slice() {
+                ["assumed-role", role, session] if naming.trusts_role(role) => {
+                    (true, *session, people.key(session))
+                }
+                ["assumed-role", role, session] => (
+                    false,
+                    *session,
+                    format!("{account}:role/{}", role.to_ascii_lowercase()),
+                ),
+                ["user", .., user] => (true, *user, people.key(user)),
+                [kind, .., last] => (false, *last, format!("{account}:{kind}")),
+                _ => (false, id, id.to_owned()),
+            }
         }
+        _ => (false, id, people.key(id)),
+    };
+    let mut names = vec![name.to_owned()];
+    names.extend(mapping.map(name).filter(|m| m != name));
+    Who {
+        names,
+        key,
+        person,
+        verified: approver.verified,
     }
 }
 
@@ -69,67 +118,76 @@ pub enum Decision {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refused(pub String);
 
-/// What `approver`'s answer (`approve`: yes or no) to a request in `state`, asking until
-/// `asks_until`, with `approvals` so far and affecting `affected`, does at `now`.
-#[allow(clippy::too_many_arguments)]
+/// A request as an answer meets it.
+#[derive(Clone, Copy, Debug)]
+pub struct Asked<'a> {
+    pub state: State,
+    pub asks_until: i64,
+    pub required: u32,
+    /// The people it would cut off.
+    pub affected: &'a [String],
+    /// Who answered before, in order.
+    pub prior: &'a [Who],
+}
+
+/// What `who`'s answer (`approve`: yes or no) to `asked` does at `now`.
 pub fn decide(
-    state: State,
-    asks_until: i64,
-    now: i64,
-    approvals: &[Approver],
-    approver: &Approver,
+    asked: &Asked,
+    who: &Who,
+    identity: &str,
     approve: bool,
-    required: u32,
-    affected: &[String],
+    now: i64,
     people: &People,
 ) -> Result<Decision, Refused> {
-    match state {
+    let until = match asked.state {
         State::Done => return Err(Refused("the request was carried out already".into())),
         State::Denied => return Err(Refused("the request was denied".into())),
-        State::Approved if approve => return Ok(Decision::CarryOut),
-        State::Approved => {
+        State::Approved if !approve => {
             return Err(Refused(
                 "the request was approved and is being carried out".into(),
             ))
         }
-        State::Pending if now >= asks_until => {
-            return Err(Refused(format!(
-                "the request expired at {asks_until} (epoch seconds); nothing was done"
-            )))
-        }
-        State::Pending => {}
-    }
-    let who = approver.name();
-    if let Some(person) = affected
-        .iter()
-        .find(|p| people.key(p) == people.key(who) || people.same(p, who))
-    {
+        State::Approved => asked.asks_until + REDO_SECONDS,
+        State::Pending => asked.asks_until,
+    };
+    if now >= until {
         return Err(Refused(format!(
-            "{} would be cut off by this request ({person}): a person never answers their own",
-            approver.identity
+            "the request stopped asking at {} (epoch seconds); nothing was done",
+            asked.asks_until
         )));
     }
-    let need = required.max(1) as usize;
-    if need > 1 && !approver.verified {
+    let own = asked.affected.iter().find(|p| {
+        who.names
+            .iter()
+            .any(|n| people.key(p) == people.key(n) || people.same(p, n))
+    });
+    if let Some(person) = own {
         return Err(Refused(format!(
-            "CVPN_APPROVALS_REQUIRED is {need}: only a verified identity (the command line's AWS \
-             identity) answers; {} was only said",
-            approver.identity
+            "{identity} would be cut off by this request ({person}): a person never answers their own"
         )));
+    }
+    let need = asked.required.max(1) as usize;
+    if need > 1 && !(who.verified && who.person) {
+        return Err(Refused(format!(
+            "CVPN_APPROVALS_REQUIRED is {need}: only a verified identity that names a person (the \
+             command line's AWS identity: an IAM user, or a session of an Identity Center or \
+             CVPN_TRUSTED_SESSION_ROLES role) answers; {identity} is not one"
+        )));
+    }
+    if asked.state == State::Approved {
+        // Cut short: carried out again, by one who could have approved it.
+        return Ok(Decision::CarryOut);
     }
     if !approve {
         return Ok(Decision::Deny);
     }
-    let counted = |a: &&Approver| need == 1 || a.verified;
-    let same =
-        |a: &Approver| people.key(a.name()) == people.key(who) || a.identity == approver.identity;
-    if approvals.iter().filter(counted).any(same) {
+    let counts = |w: &&Who| need == 1 || (w.verified && w.person);
+    if asked.prior.iter().filter(counts).any(|w| w.key == who.key) {
         return Err(Refused(format!(
-            "{} approved this request already: approvals count from distinct identities",
-            approver.identity
+            "{identity} approved this request already: approvals count from distinct identities"
         )));
     }
-    let have = approvals.iter().filter(counted).count() + 1;
+    let have = asked.prior.iter().filter(counts).count() + 1;
     if have >= need {
         Ok(Decision::CarryOut)
     } else {

@@ -13,7 +13,7 @@ use crate::domain::person::{People, UserPattern};
 use crate::domain::plan::{self, Rules, Selector};
 use serde::{Deserialize, Serialize};
 
-pub use decide::{decide, Approver, Decision, Refused, State};
+pub use decide::{decide, who, Approver, Asked, Decision, Refused, State, Who};
 pub use request::{ApprovalRequest, AskedSelector};
 
 /// When to ask instead of acting; every part optional, none by default.

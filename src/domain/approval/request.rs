@@ -5,6 +5,7 @@
 use super::AskWhy;
 use crate::domain::plan::{MatchBy, Origin, Selector, Target};
 use crate::domain::trigger::evidence::Named;
+use chrono::DateTime;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -93,9 +94,24 @@ impl ApprovalRequest {
                 username: t.connection.username.clone(),
             })
             .collect();
+        // What the event asks about, not what the listing found then: a retry that lists again
+        // finds the same request.
         let mut digest = Sha256::new();
         digest.update(seed.as_bytes());
-        digest.update(serde_json::to_vec(&asked).unwrap_or_default());
+        for s in selectors {
+            digest.update(b"\0");
+            digest.update(
+                s.origin
+                    .finding_id
+                    .as_deref()
+                    .unwrap_or_default()
+                    .as_bytes(),
+            );
+            for u in &s.usernames {
+                digest.update(b"\x1f");
+                digest.update(u.value.as_bytes());
+            }
+        }
         let hex: String = digest.finalize()[..10]
             .iter()
             .map(|b| format!("{b:02x}"))
@@ -147,7 +163,9 @@ impl ApprovalRequest {
                 endpoint_ids: a.endpoint_ids.clone(),
                 seen_from: None,
                 seen_at: None,
-                since: None,
+                // What ended since the request counts against the count it allows: a request
+                // carried out again never ends more than it showed.
+                since: DateTime::from_timestamp(self.created_at, 0),
             })
             .collect()
     }

@@ -135,77 +135,99 @@ fn over_the_cap_asks_only_when_the_team_said_so() {
     );
 }
 
-fn approver(identity: &str, verified: bool) -> Approver {
-    Approver {
+fn answering(identity: &str, verified: bool) -> Who {
+    let approver = Approver {
         identity: identity.into(),
         verified,
-    }
+    };
+    let mapping = crate::domain::mapping::UsernameMapping::new("{local}").unwrap();
+    who(
+        &approver,
+        &crate::domain::naming::Naming::default(),
+        &mapping,
+        &people(),
+    )
 }
 
 #[test]
 fn an_answer_counts_once_in_time_never_from_the_person_cut_off() {
     let p = people();
     let affected = ["dave".to_owned()];
-    let decide1 = |state, approvals: &[Approver], who: &Approver, yes, required| {
-        decide(
-            state, 1_000, 500, approvals, who, yes, required, &affected, &p,
-        )
-    };
-    let soc = approver(
+    fn asked<'a>(
+        state: State,
+        prior: &'a [Who],
+        required: u32,
+        affected: &'a [String],
+    ) -> Asked<'a> {
+        Asked {
+            state,
+            asks_until: 1_000,
+            required,
+            affected,
+            prior,
+        }
+    }
+    let asked = |state, prior, required| asked(state, prior, required, &affected);
+    let at = |a: &Asked, w: &Who, yes: bool, now| decide(a, w, "x", yes, now, &p);
+    let soc = answering(
         "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Sec_1/soc@example.com",
         true,
     );
-    let lead = approver("arn:aws:iam::111122223333:user/lead", true);
-    let said = approver("soc-bot", false);
+    let lead = answering("arn:aws:iam::111122223333:user/lead", true);
+    let said = answering("soc-bot", false);
+    let pending = asked(State::Pending, &[], 1);
+    assert_eq!(at(&pending, &said, true, 500), Ok(Decision::CarryOut));
+    assert_eq!(at(&pending, &said, false, 500), Ok(Decision::Deny));
+    // Two people: only verified identities that name a person count, each once.
+    let two = asked(State::Pending, &[], 2);
+    assert!(at(&two, &said, true, 500).is_err());
     assert_eq!(
-        decide1(State::Pending, &[], &said, true, 1),
-        Ok(Decision::CarryOut)
-    );
-    assert_eq!(
-        decide1(State::Pending, &[], &said, false, 1),
-        Ok(Decision::Deny)
-    );
-    // Two people: only verified identities count, each once.
-    assert!(decide1(State::Pending, &[], &said, true, 2).is_err());
-    assert_eq!(
-        decide1(State::Pending, &[], &soc, true, 2),
+        at(&two, &soc, true, 500),
         Ok(Decision::Counted { have: 1, need: 2 })
     );
-    assert!(decide1(State::Pending, std::slice::from_ref(&soc), &soc, true, 2).is_err());
-    assert_eq!(
-        decide1(State::Pending, std::slice::from_ref(&soc), &lead, true, 2),
-        Ok(Decision::CarryOut)
-    );
-    // The person cut off never answers, by any form of the name.
+    let after_soc = [soc.clone()];
+    let two_soc = asked(State::Pending, &after_soc, 2);
+    assert!(at(&two_soc, &soc, true, 500).is_err());
+    assert_eq!(at(&two_soc, &lead, true, 500), Ok(Decision::CarryOut));
+    // A role whose session names its caller chooses names nobody: two sessions are one role.
+    let ops = |s| {
+        answering(
+            &format!("arn:aws:sts::111122223333:assumed-role/Ops/{s}"),
+            true,
+        )
+    };
+    assert!(!ops("alice").person);
+    assert!(at(&two, &ops("alice"), true, 500).is_err());
+    assert_eq!(ops("alice").key, ops("carol").key);
+    let fed = answering("arn:aws:sts::111122223333:federated-user/anyone", true);
+    assert!(!fed.person);
+    // The person cut off never answers, by any form of the name, chosen or not, mapped or not.
     for dave in [
         "dave",
         "DAVE",
+        "dave@example.com",
         "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Dev_2/Dave",
+        "arn:aws:sts::111122223333:assumed-role/Ops/dave",
+        "arn:aws:iam::111122223333:user/dave",
     ] {
-        let err = decide1(State::Pending, &[], &approver(dave, true), true, 1).unwrap_err();
+        let w = answering(dave, true);
+        let err = at(&pending, &w, true, 500).unwrap_err();
         assert!(err.0.contains("their own"), "{dave}: {}", err.0);
-        assert!(decide1(State::Pending, &[], &approver(dave, true), false, 1).is_err());
+        assert!(at(&pending, &w, false, 500).is_err());
     }
     // Expired, denied, carried out: nothing.
-    let late = decide(
-        State::Pending,
-        1_000,
-        1_000,
-        &[],
-        &soc,
-        true,
-        1,
-        &affected,
-        &p,
-    );
-    assert!(late.unwrap_err().0.contains("expired"));
-    assert!(decide1(State::Denied, &[], &soc, true, 1).is_err());
-    assert!(decide1(State::Done, &[], &soc, true, 1).is_err());
-    // Approved but cut short: carried out again.
-    assert_eq!(
-        decide1(State::Approved, &[], &soc, true, 1),
-        Ok(Decision::CarryOut)
-    );
+    assert!(at(&pending, &soc, true, 1_000)
+        .unwrap_err()
+        .0
+        .contains("stopped asking"));
+    assert!(at(&asked(State::Denied, &[], 1), &soc, true, 500).is_err());
+    assert!(at(&asked(State::Done, &[], 1), &soc, true, 500).is_err());
+    // Approved but cut short: carried out again for a while, by one who could have approved it.
+    let approved = asked(State::Approved, &[], 2);
+    assert_eq!(at(&approved, &soc, true, 1_500), Ok(Decision::CarryOut));
+    assert!(at(&approved, &soc, true, 1_000 + 3_600).is_err());
+    assert!(at(&approved, &said, true, 500).is_err());
+    assert!(at(&approved, &soc, false, 500).is_err());
 }
 
 #[test]

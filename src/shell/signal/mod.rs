@@ -54,10 +54,15 @@ fn found_nobody(r: &Response) -> bool {
         && r.skipped.iter().all(|e| e.connection_id.is_none())
 }
 
-/// What a revocation that acted answers (the draft's codes): `204` done; `404` when no VPN user of
-/// the subject's was found (held anyway: they may connect later); `422` when the person is one
-/// this function may not end (protected) or the subject names no VPN username.
+/// What a revocation that acted answers (the draft's codes): `204` done; `202` when a person is
+/// asked first; `404` when no VPN user of the subject's was found (held anyway: they may connect
+/// later); `422` when the person is one this function may not end (protected) or the subject
+/// names no VPN username.
 fn revoked(r: &Response) -> HttpAnswer {
+    // Accepted, and a person decides (CVPN_ASK_USERS, the cap): not done yet.
+    if !r.approval_requests.is_empty() {
+        return HttpAnswer::empty(202);
+    }
     let refused = |reason| r.skipped.iter().any(|e| e.reason == Some(reason));
     if refused(Reason::Protected) || (refused(Reason::NoIdentity) && r.quarantine.is_empty()) {
         return HttpAnswer::empty(422);
