@@ -287,7 +287,10 @@ async fn the_idps_word_on_an_asked_person_waits_too_and_a_role_anyone_names_is_n
     assert!(allowed(&connect(&h.app, Some("dave"), "dave").await));
     // Sessions of a role whose session name the caller chooses name nobody: not a second person.
     let ops = |s: &str| format!("arn:aws:sts::111122223333:assumed-role/Ops/{s}");
-    let refused = h.app.handle_trigger(answer(&id, true, &ops("alice"), true)).await;
+    let refused = h
+        .app
+        .handle_trigger(answer(&id, true, &ops("alice"), true))
+        .await;
     assert!(refusal(refused).contains("names a person"));
     let sso = |s: &str| format!("arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Sec_1/{s}");
     h.app

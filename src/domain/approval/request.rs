@@ -183,7 +183,13 @@ fn asked(s: &Selector, targets: &[Target]) -> AskedSelector {
             || t.origin == s.origin
     });
     for t in matched {
-        if let Some(u) = &t.connection.username {
+        // A certificate's connection is its common name's, which matches as names do.
+        let name = t
+            .connection
+            .username
+            .as_ref()
+            .or(t.connection.common_name.as_ref());
+        if let Some(u) = name {
             if !usernames.contains(u) {
                 usernames.push(u.clone());
             }

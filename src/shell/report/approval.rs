@@ -4,14 +4,19 @@
 use crate::domain::approval::ApprovalRequest;
 use serde::Serialize;
 
+/// People listed per request before the rest are only counted.
+pub const MAX_PEOPLE: usize = 100;
+
 /// A request for a person's approval, as answered and told.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AskedEntry {
     pub id: String,
     /// Why it asks, one line each.
     pub why: Vec<String>,
-    /// Whose sessions it would end and who would be held.
+    /// Whose sessions it would end and who would be held (the first [`MAX_PEOPLE`]; `people_count`
+    /// says how many), so that the answer and the outcome event stay small.
     pub people: Vec<String>,
+    pub people_count: usize,
     /// How many sessions it would end now.
     pub sessions: usize,
     /// When it stops asking (RFC 3339).
@@ -32,7 +37,8 @@ impl AskedEntry {
         Self {
             id: r.id.clone(),
             why: r.why.iter().map(|w| w.describe()).collect(),
-            people: r.people.clone(),
+            people: r.people.iter().take(MAX_PEOPLE).cloned().collect(),
+            people_count: r.people.len(),
             sessions: r.count,
             asks_until: chrono::DateTime::from_timestamp(r.asks_until, 0)
                 .map(|t| t.to_rfc3339())

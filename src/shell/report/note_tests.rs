@@ -269,6 +269,7 @@ fn a_finding_set_aside_for_a_person_says_how_to_answer_and_keeps_its_workflow() 
         id: "apr-0123456789abcdef0123".into(),
         why: vec!["below".into()],
         people: vec!["alice".into()],
+        people_count: 1,
         sessions: 2,
         asks_until: "2026-12-07T15:00:00+00:00".into(),
         approvals_required: 1,
