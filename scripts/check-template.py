@@ -206,8 +206,8 @@ check("an alarm when the rule cannot deliver to the topic",
               for dims in branches(res["NotificationDeliveryAlarm"]["Properties"]["Dimensions"])))
 outcome_rule = res["OutcomeRule"]["Properties"]
 pattern = outcome_rule["EventPattern"]
-check("the outcome rule takes this function's six kinds of event from the outcome bus",
-      pattern["source"] == ["cvpn-terminator"] and len(pattern["detail-type"]) == 6
+check("the outcome rule takes this function's seven kinds of event from the outcome bus",
+      pattern["source"] == ["cvpn-terminator"] and len(pattern["detail-type"]) == 7
       and outcome_rule["EventBusName"] == {"Ref": "OutcomeBus"})
 # The message people get: every path the transformer reads is in a real outcome event (the sample
 # the Rust tests keep in step with the code), and the message says what, where, whom, why and where
@@ -291,7 +291,8 @@ check("both functions ask a person first as the parameters say",
 check("asking brings the table (requests wait there)",
       "AsksFirst" in json.dumps(template["Conditions"]["UsesStateTable"]))
 check("people are told of requests for approval and of their answers",
-      {"Client VPN Approval Requested", "Client VPN Approval Answered"} <= set(pattern["detail-type"]))
+      {"Client VPN Approval Requested", "Client VPN Approval Answered", "Client VPN Approval Expired"}
+      <= set(pattern["detail-type"]))
 check("an output wires every endpoint to the handler",
       "modify-client-vpn-endpoint" in json.dumps(out["Outputs"]["WireConnectHandler"]))
 for output in ["FunctionArn", "FunctionRoleArn", "FailureQueueUrl", "StateTableName", "StateTableArn", "ConnectHandlerArn"]:

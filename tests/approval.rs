@@ -21,7 +21,18 @@ use serde_json::json;
 const FINDING: &str = "guardduty-iam-assumed-role.json";
 
 fn asking(ask: AskRules) -> Config {
-    Config { ask, ..config() }
+    Config {
+        ask,
+        // A tick's policy that ends nothing here: ticks tell expired requests.
+        sweep: cvpn_terminator::domain::policy::SweepPolicy {
+            limits: cvpn_terminator::domain::policy::Limits {
+                idle_minutes: None,
+                max_session_minutes: Some(500_000),
+            },
+            ..Default::default()
+        },
+        ..config()
+    }
 }
 
 fn below(severity: f64) -> AskRules {
@@ -158,6 +169,22 @@ async fn a_denied_or_expired_or_forged_request_changes_nothing() {
         .handle_trigger(answer(&expiring, true, "soc", false))
         .await;
     assert!(refusal(expired).contains("stopped asking"));
+    // The next tick finds it, marks it expired and tells it, once.
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let ticked = h.app.handle(&tick(&now)).await.unwrap();
+    let ids: Vec<&str> = ticked
+        .expired_requests
+        .iter()
+        .map(|e| e.id.as_str())
+        .collect();
+    assert_eq!(ids, [expiring.as_str()], "{ticked:?}");
+    let again = h.app.handle(&anew(&tick(&now), "again")).await.unwrap();
+    assert!(again.expired_requests.is_empty(), "{again:?}");
+    let late = h
+        .app
+        .handle_trigger(answer(&expiring, true, "soc", false))
+        .await;
+    assert!(refusal(late).contains("expired unanswered"));
     // A request ID nobody issued, or one that is not an ID at all.
     let forged = h
         .app

@@ -37,6 +37,7 @@ export const OUTCOME_TYPES = [
   "Client VPN Quarantine Changed",
   "Client VPN Approval Requested",
   "Client VPN Approval Answered",
+  "Client VPN Approval Expired",
 ];
 
 /**

@@ -291,7 +291,7 @@ test("telling people: an email gets one short message per outcome through an enc
   const rules = Object.values(template.findResources("AWS::Events::Rule")) as any[];
   const outcome = rules.find((r) => r.Properties.EventPattern?.source?.[0] === "cvpn-terminator");
   assert.ok(outcome);
-  assert.equal(outcome.Properties.EventPattern["detail-type"].length, 6);
+  assert.equal(outcome.Properties.EventPattern["detail-type"].length, 7);
   const transformer = outcome.Properties.Targets[0].InputTransformer;
   assert.deepEqual(
     Object.values(transformer.InputPathsMap).sort(),
@@ -406,7 +406,7 @@ test("asking a person first: the settings on the function, the table requests wa
   template.resourceCountIs("AWS::DynamoDB::Table", 1);
   template.hasResourceProperties("AWS::Events::Rule", {
     EventPattern: Match.objectLike({
-      "detail-type": Match.arrayWith(["Client VPN Approval Requested", "Client VPN Approval Answered"]),
+      "detail-type": Match.arrayWith(["Client VPN Approval Requested", "Client VPN Approval Answered", "Client VPN Approval Expired"]),
     }),
   });
 });

@@ -193,7 +193,10 @@ where
                 invocation.incident(vec![selector]).await?;
             }
             Trigger::Idp(event) => invocation.idp(event).await?,
-            Trigger::Sweep(request) => invocation.sweep(request).await?,
+            Trigger::Sweep(request) => {
+                invocation.expire_requests().await;
+                invocation.sweep(request).await?
+            }
             Trigger::Quarantine(request) => invocation.change_quarantine(request).await?,
             Trigger::Answer(answer) => invocation.answer_request(answer).await?,
             Trigger::Connect(_) | Trigger::Signal(_) => {

@@ -5,7 +5,8 @@
 //! verified}` as JSON strings, in order), `decidedBy`, and `expiresAt` (the table's TTL: a week
 //! after it stops asking, so that a late answer is told what became of it). Every change is
 //! conditional on the state (and the approvals) it was decided on, so two answers at once never
-//! both count.
+//! both count. One more item, `approvals#pending`, holds the IDs of the requests that may still
+//! be waiting (`ids`), so that a tick finds the ones that expired without reading the table.
 
 use super::Dynamo;
 use crate::adapters::aws::{api_error, condition_failed};
@@ -15,6 +16,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use std::future::Future;
 
 const KEY_PREFIX: &str = "approval#";
+const PENDING: &str = "approvals#pending";
 /// How long a request is remembered after it stops asking.
 const KEEP_SECONDS: i64 = 7 * 24 * 60 * 60;
 /// The error code of a change that lost to another answer.
@@ -45,6 +47,15 @@ pub trait ApprovalStore: Send + Sync {
         approver: &Approver,
         to: State,
     ) -> impl Future<Output = Result<(), ApiError>> + Send;
+
+    /// The IDs of the requests that may still be waiting.
+    fn waiting(&self) -> impl Future<Output = Result<Vec<String>, ApiError>> + Send;
+
+    /// Marks `stored` expired, unless it was answered meanwhile (`AnsweredMeanwhile`).
+    fn expire(&self, stored: &Stored) -> impl Future<Output = Result<(), ApiError>> + Send;
+
+    /// Forgets `ids` as waiting (answered, expired or gone).
+    fn unlist(&self, ids: &[String]) -> impl Future<Output = Result<(), ApiError>> + Send;
 
     /// Records that the approved request `id` was carried out.
     fn carried_out(&self, id: &str) -> impl Future<Output = Result<(), ApiError>> + Send;
@@ -83,11 +94,82 @@ impl ApprovalStore for Dynamo {
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
-        match put {
-            Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
+        let created = match put {
+            Ok(_) => true,
+            Err(e) if condition_failed(&e) => false,
+            Err(e) => return Err(api_error(e)),
+        };
+        // Listed as waiting whether new or made before (a retry lists what a fault left unlisted).
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(PENDING))
+            .update_expression("SET #kind = :kind ADD ids :id")
+            .expression_attribute_names("#kind", "kind")
+            .expression_attribute_values(":kind", s("approvals"))
+            .expression_attribute_values(":id", AttributeValue::Ss(vec![request.id.clone()]))
+            .send()
+            .await
+            .map_err(api_error)?;
+        Ok(created)
+    }
+
+    async fn waiting(&self) -> Result<Vec<String>, ApiError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(PENDING))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(api_error)?;
+        Ok(out
+            .item()
+            .and_then(|i| i.get("ids"))
+            .and_then(|v| v.as_ss().ok())
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn expire(&self, stored: &Stored) -> Result<(), ApiError> {
+        let id = &stored.request.id;
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", key(id))
+            .update_expression("SET #state = :expired")
+            .condition_expression("#state = :pending")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":expired", s(State::Expired.as_str()))
+            .expression_attribute_values(":pending", s(State::Pending.as_str()))
+            .send()
+            .await;
+        match update {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Err(ApiError {
+                code: ANSWERED_MEANWHILE.into(),
+                message: format!("approval request {id} was answered as it expired"),
+            }),
             Err(e) => Err(api_error(e)),
         }
+    }
+
+    async fn unlist(&self, ids: &[String]) -> Result<(), ApiError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(PENDING))
+            .update_expression("DELETE ids :ids")
+            .expression_attribute_values(":ids", AttributeValue::Ss(ids.to_vec()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(api_error)
     }
 
     async fn approval(&self, id: &str) -> Result<Option<Stored>, ApiError> {

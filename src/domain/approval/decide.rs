@@ -22,6 +22,8 @@ pub enum State {
     /// Carried out.
     Done,
     Denied,
+    /// Nobody answered in time: nothing was done.
+    Expired,
 }
 
 impl State {
@@ -31,13 +33,20 @@ impl State {
             Self::Approved => "approved",
             Self::Done => "done",
             Self::Denied => "denied",
+            Self::Expired => "expired",
         }
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::Pending, Self::Approved, Self::Done, Self::Denied]
-            .into_iter()
-            .find(|s| s.as_str() == text)
+        [
+            Self::Pending,
+            Self::Approved,
+            Self::Done,
+            Self::Denied,
+            Self::Expired,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
     }
 }
 
@@ -142,6 +151,11 @@ pub fn decide(
     let until = match asked.state {
         State::Done => return Err(Refused("the request was carried out already".into())),
         State::Denied => return Err(Refused("the request was denied".into())),
+        State::Expired => {
+            return Err(Refused(
+                "the request expired unanswered; nothing was done".into(),
+            ))
+        }
         State::Approved if !approve => {
             return Err(Refused(
                 "the request was approved and is being carried out".into(),

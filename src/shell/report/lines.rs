@@ -154,6 +154,13 @@ fn approvals(r: &Response) -> Vec<String> {
             )
         })
         .collect();
+    for a in &r.expired_requests {
+        parts.push(format!(
+            "request {} about {} expired unanswered: nothing was done",
+            a.id,
+            listed(&a.people)
+        ));
+    }
     if let Some(a) = &r.approval {
         let by = listed(std::slice::from_ref(&a.by));
         parts.push(match a.outcome {

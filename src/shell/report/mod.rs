@@ -49,6 +49,9 @@ pub struct Response {
     /// What a person's answer to a request did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub approval: Option<approval::AnswerEntry>,
+    /// Requests that expired unanswered, found by a tick: nothing of them was done.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub expired_requests: Vec<approval::AskedEntry>,
     pub api_calls: usize,
     /// The event was handled already (or, for a tick, is being handled): nothing was called.
     #[serde(skip_serializing_if = "Option::is_none")]

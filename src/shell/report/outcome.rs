@@ -32,6 +32,8 @@ pub enum DetailType {
     ApprovalRequested,
     #[serde(rename = "Client VPN Approval Answered")]
     ApprovalAnswered,
+    #[serde(rename = "Client VPN Approval Expired")]
+    ApprovalExpired,
 }
 
 impl DetailType {
@@ -43,6 +45,7 @@ impl DetailType {
             Self::QuarantineChanged => "Client VPN Quarantine Changed",
             Self::ApprovalRequested => "Client VPN Approval Requested",
             Self::ApprovalAnswered => "Client VPN Approval Answered",
+            Self::ApprovalExpired => "Client VPN Approval Expired",
         }
     }
 }
@@ -127,6 +130,9 @@ pub struct Detail {
     /// What a person's answer to a request did, and who approved.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub approval: Option<AnswerEntry>,
+    /// Requests that expired unanswered: nothing of them was done.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub expired_requests: Vec<AskedEntry>,
     /// Entries of the lists above left out to keep the event under EventBridge's limit.
     pub not_listed: usize,
     pub request_id: Option<String>,
@@ -155,6 +161,7 @@ pub fn detail_type(work: Work, r: &Response, failed: bool) -> Option<DetailType>
         {
             Some(DetailType::SweepCompleted)
         }
+        Work::Sweep if !r.expired_requests.is_empty() => Some(DetailType::ApprovalExpired),
         _ => None,
     }
 }
@@ -236,6 +243,7 @@ pub fn build(
             quarantine: r.quarantine[..held_count].to_vec(),
             approval_requests: r.approval_requests.clone(),
             approval: r.approval.clone(),
+            expired_requests: r.expired_requests.clone(),
             not_listed,
             request_id: cx.request_id.map(str::to_owned),
             event_id: cx.event_id.map(str::to_owned),
