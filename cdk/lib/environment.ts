@@ -1,4 +1,4 @@
-import type { ClientVpnTerminatorProps } from "./client-vpn-terminator";
+import type { ClientVpnTerminatorProps } from "./props";
 import { askEnvironment } from "./asking";
 import { idpEnvironment } from "./idp";
 

@@ -2,7 +2,7 @@
 //! identity (STS `GetCallerIdentity`), which counts as verified where an event's `RequestedBy`
 //! is only said.
 
-use crate::cli::{caller, options, printed, value};
+use crate::common::{caller, options, printed, value};
 use cvpn_terminator::domain::trigger::approval::{is_request_id, Answer};
 use cvpn_terminator::domain::trigger::Trigger;
 use cvpn_terminator::{App, Dynamo, Ec2};

@@ -1,17 +1,17 @@
 //! The command line: the same handler as under Lambda, and the commands people reach for during
 //! an incident (listing connections, ending a user's sessions, the quarantine, the wiring check).
 
+use crate::common::{caller, options, printed, value};
 use cvpn_terminator::domain::json::parse::Parsed;
 use cvpn_terminator::domain::model::Endpoint;
 use cvpn_terminator::domain::quarantine;
 use cvpn_terminator::shell::budget::Budget;
 use cvpn_terminator::shell::execute::CallError;
 use cvpn_terminator::shell::listing;
-use cvpn_terminator::{App, Dynamo, Ec2, HandlerError, QuarantineStore};
+use cvpn_terminator::{App, Dynamo, Ec2, QuarantineStore};
 use serde_json::{json, Value};
 use std::io::Read;
 use std::process::ExitCode;
-use std::time::Duration;
 
 pub const USAGE: &str = "usage:
   cvpn-terminator invoke --event FILE     run the handler on one JSON event (FILE or - for stdin)
@@ -40,33 +40,6 @@ changes record who asked: the caller's AWS identity (STS GetCallerIdentity) when
 to a request needs it, and counts as that verified identity.
 Exit status: 0 done, 1 the handler failed (the response, if any, is still printed) or `check`
 found an endpoint that lets quarantined users in, 2 bad usage or settings.";
-
-/// Options as `--name value` pairs (and bare `--dry-run`).
-pub(crate) fn options(
-    args: &[String],
-    flags: &[&str],
-    valued: &[&str],
-) -> Result<Vec<(String, Option<String>)>, String> {
-    let mut out = Vec::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        if flags.contains(&a.as_str()) {
-            out.push((a.clone(), None));
-        } else if valued.contains(&a.as_str()) {
-            let v = it.next().ok_or_else(|| format!("{a} needs a value"))?;
-            out.push((a.clone(), Some(v.clone())));
-        } else {
-            return Err(format!("unexpected argument `{a}`"));
-        }
-    }
-    Ok(out)
-}
-
-pub(crate) fn value(opts: &[(String, Option<String>)], name: &str) -> Option<String> {
-    opts.iter()
-        .find(|(n, _)| n == name)
-        .and_then(|(_, v)| v.clone())
-}
 
 pub async fn run(
     app: &App<Ec2, Dynamo>,
@@ -187,44 +160,6 @@ fn read_event(source: impl Read) -> Result<Vec<u8>, String> {
 
 async fn run_handler(app: &App<Ec2, Dynamo>, event: &Parsed) -> ExitCode {
     printed(app, app.answer_parsed(event, Default::default()).await)
-}
-
-/// Prints what the handler answered (the response, also of a failure), and says how it ended.
-pub(crate) fn printed(app: &App<Ec2, Dynamo>, answered: Result<Value, HandlerError>) -> ExitCode {
-    match answered {
-        Ok(response) => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&response).expect("responses serialize")
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            if let Some(response) = e.response() {
-                let answered = response.clone().bounded(app.config.tell.response_max_items);
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&answered).expect("responses serialize")
-                );
-            }
-            eprintln!("cvpn-terminator: {e}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-/// Who is running the command, for the audit line of a quarantine change: the caller's ARN, when
-/// STS answers within a few seconds.
-pub(crate) async fn caller(sts: &aws_sdk_sts::Client) -> Option<String> {
-    let asked = tokio::time::timeout(Duration::from_secs(3), sts.get_caller_identity().send());
-    match asked.await {
-        Ok(Ok(identity)) => identity.arn().map(str::to_owned),
-        Ok(Err(e)) => {
-            tracing::debug!(event = "caller_unknown", error = %e, "STS GetCallerIdentity failed");
-            None
-        }
-        Err(_) => None,
-    }
 }
 
 async fn quarantine(

@@ -7,6 +7,7 @@
 
 mod answer;
 mod cli;
+mod common;
 
 use aws_config::retry::RetryConfig;
 use aws_config::BehaviorVersion;
