@@ -235,7 +235,7 @@ where
                 self.approved = Some(r.count);
                 let selectors = r.selectors(&self.app.config.match_by);
                 let id = r.id.clone();
-                let result = self.incident(selectors).await;
+                let result = Box::pin(self.incident(selectors)).await;
                 let finished = self.response.complete() && self.response.deferred.is_empty();
                 if result.is_ok() && finished && !self.response.dry_run {
                     if let Err(e) = self.budget.call(store.carried_out(&id)).await {

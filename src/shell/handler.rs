@@ -181,24 +181,26 @@ where
             approved: None,
             seed: event_id.map(str::to_owned),
         };
+        // Each path's future on the heap: in a debug build the SDKs' nested futures, one path
+        // inline beside the others, outgrow a 2 MiB thread stack.
         match trigger {
             Trigger::Findings(findings) => {
                 invocation.learn_own_account(findings).await;
                 let selectors = invocation.finding_selectors(findings);
-                invocation.incident(selectors).await?;
+                Box::pin(invocation.incident(selectors)).await?;
             }
             Trigger::Direct(request) => {
                 invocation.response.dry_run |= request.dry_run;
                 let selector = invocation.direct_selector(request)?;
-                invocation.incident(vec![selector]).await?;
+                Box::pin(invocation.incident(vec![selector])).await?;
             }
-            Trigger::Idp(event) => invocation.idp(event).await?,
+            Trigger::Idp(event) => Box::pin(invocation.idp(event)).await?,
             Trigger::Sweep(request) => {
-                invocation.expire_requests().await;
-                invocation.sweep(request).await?
+                Box::pin(invocation.expire_requests()).await;
+                Box::pin(invocation.sweep(request)).await?
             }
-            Trigger::Quarantine(request) => invocation.change_quarantine(request).await?,
-            Trigger::Answer(answer) => invocation.answer_request(answer).await?,
+            Trigger::Quarantine(request) => Box::pin(invocation.change_quarantine(request)).await?,
+            Trigger::Answer(answer) => Box::pin(invocation.answer_request(answer)).await?,
             Trigger::Connect(_) | Trigger::Signal(_) => {
                 return Err(HandlerError::bad_event(
                     "event",

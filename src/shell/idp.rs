@@ -41,14 +41,14 @@ where
         let (event, learned) = self.named_by_directory(event).await;
         let mut ended = Ok(());
         if event.says == Says::BackIn {
-            self.idp_release(&event).await;
+            Box::pin(self.idp_release(&event)).await;
         } else {
             let selectors = self.idp_selectors(&event);
             let mut people: Vec<String> = selectors
                 .iter()
                 .flat_map(|s| s.usernames.iter().map(|u| u.value.clone()))
                 .collect();
-            ended = self.incident(selectors).await;
+            ended = Box::pin(self.incident(selectors)).await;
             // Whom a person is asked about is not out yet.
             let asked: Vec<&String> = self
                 .response

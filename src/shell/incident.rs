@@ -17,6 +17,8 @@ use std::collections::BTreeSet;
 impl<A: ClientVpnApi, S: StateStore + QuarantineStore + ApprovalStore> Invocation<'_, A, S> {
     /// Lists, decides and terminates; refuses when the targets and what earlier attempts at the
     /// event ended exceed the cap, and ends nothing when any endpoint in scope could not be listed.
+    /// Its steps' futures are on the heap (`Box::pin`): in a debug build the SDKs' nested futures
+    /// outgrow a 2 MiB thread stack.
     pub(crate) async fn incident(&mut self, selectors: Vec<Selector>) -> Result<(), HandlerError> {
         if selectors.is_empty() {
             return Ok(());
@@ -46,7 +48,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + ApprovalStore> Invocatio
         } else {
             Describe::No
         };
-        let Some(picture) = self.connections_of(named, describe).await else {
+        let Some(picture) = Box::pin(self.connections_of(named, describe)).await else {
             return Ok(());
         };
         if picture.unlisted > 0 {
@@ -66,7 +68,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + ApprovalStore> Invocatio
             endpoints: &picture.endpoints,
         };
         // What the team wants a person to decide waits for them: only the rest is acted on.
-        let selectors = self.ask_first(selectors, &connections, &rules).await;
+        let selectors = Box::pin(self.ask_first(selectors, &connections, &rules)).await;
         let selection = plan::select(&selectors, &connections, &rules);
         for s in &selection.skipped {
             let entry = Entry::skipped(s);
@@ -81,7 +83,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + ApprovalStore> Invocatio
             &selection.spent,
             &connections,
         );
-        let releases = self.releases_for(&holds, &selection.targets).await;
+        let releases = Box::pin(self.releases_for(&holds, &selection.targets)).await;
         let (targets, holds) = self.drop_released(selection.targets, holds, &releases);
         // What earlier attempts at this event ended counts too, so a retry cannot spend the cap
         // again.
@@ -90,8 +92,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + ApprovalStore> Invocatio
         let cap = config.max_terminations.max(self.approved.unwrap_or(0));
         if !targets.is_empty() && planned > cap {
             if let Some(why) = approval::cap_asks(&config.ask, self.chosen, planned, cap) {
-                self.request_approval(&selectors, vec![why], &connections, &rules)
-                    .await;
+                Box::pin(self.request_approval(&selectors, vec![why], &connections, &rules)).await;
                 return Ok(());
             }
             tracing::error!(
@@ -131,7 +132,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + ApprovalStore> Invocatio
                 ))
             })
             .collect();
-        let outcomes = self.carry_out_holding(planned, holds).await;
+        let outcomes = Box::pin(self.carry_out_holding(planned, holds)).await;
         one_by_one.extend(outcomes.iter().filter_map(|o| match o {
             Outcome::UsernameRefused {
                 endpoint_id,
@@ -141,7 +142,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + ApprovalStore> Invocatio
             _ => None,
         }));
         if !one_by_one.is_empty() && !self.response.dry_run {
-            self.report_left_active(one_by_one, &planned_ids).await;
+            Box::pin(self.report_left_active(one_by_one, &planned_ids)).await;
         }
         Ok(())
     }
