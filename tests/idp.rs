@@ -28,6 +28,18 @@ fn trusting() -> cvpn_terminator::Config {
     }
 }
 
+/// Trusting the stream, and its "back in" lifting its own holds.
+fn releasing() -> cvpn_terminator::Config {
+    cvpn_terminator::Config {
+        idp: cvpn_terminator::shell::config::Idp {
+            sources: vec![STREAM.into()],
+            release_on_reactivate: true,
+            ..Default::default()
+        },
+        ..config()
+    }
+}
+
 /// This moment as the IdP's clock writes it: a "back in" said before a hold was placed lifts
 /// nothing, and the samples' times are weeks old.
 fn now() -> String {
@@ -169,14 +181,7 @@ fn okta_event(tag: &str, event_type: &str) -> Value {
 #[tokio::test]
 async fn a_reactivation_lifts_the_holds_okta_alone_placed_when_asked_to() {
     let moto = Moto::start();
-    let releasing = cvpn_terminator::Config {
-        idp: cvpn_terminator::shell::config::Idp {
-            sources: vec![STREAM.into()],
-            release_on_reactivate: true,
-            ..Default::default()
-        },
-        ..config()
-    };
+    let releasing = releasing();
     let h = with_table(releasing, &moto, "okta-back").await;
     wire_endpoint_a(&h).await;
     let out = deliver(&h.app, &event("okta-user-deactivated.json"), "req-1")
@@ -242,14 +247,7 @@ async fn a_reactivation_lifts_the_holds_okta_alone_placed_when_asked_to() {
 #[tokio::test]
 async fn a_finding_whose_id_looks_like_the_idps_is_not_lifted_by_its_reactivation() {
     let moto = Moto::start();
-    let releasing = cvpn_terminator::Config {
-        idp: cvpn_terminator::shell::config::Idp {
-            sources: vec![STREAM.into()],
-            release_on_reactivate: true,
-            ..Default::default()
-        },
-        ..config()
-    };
+    let releasing = releasing();
     let h = with_table(releasing, &moto, "okta-forged").await;
     wire_endpoint_a(&h).await;
     // A product chooses its findings' IDs: this one wrote Okta's shape.

@@ -11,13 +11,8 @@
 //! invocations are recorded (they have a request ID and a deadline); dry runs are not.
 
 use crate::adapters::ec2::ClientVpnApi;
-use crate::adapters::state::approvals::ApprovalStore;
-use crate::adapters::state::deliveries::{Claim, DeliveryStore};
-use crate::adapters::state::directory::DirectoryCache;
-use crate::adapters::state::quarantine::QuarantineStore;
-use crate::adapters::state::said::SaidStore;
-use crate::adapters::state::tokens::TokenStore;
-use crate::adapters::state::StateStore;
+use crate::adapters::state::deliveries::Claim;
+use crate::adapters::state::Stores;
 use crate::domain::model::ApiError;
 use crate::domain::quarantine::time;
 use crate::domain::trigger::delivery::Delivery;
@@ -63,13 +58,7 @@ fn summary(r: &Response) -> String {
 impl<A, S> App<A, S>
 where
     A: ClientVpnApi,
-    S: StateStore
-        + QuarantineStore
-        + DeliveryStore
-        + TokenStore
-        + DirectoryCache
-        + SaidStore
-        + ApprovalStore,
+    S: Stores,
 {
     /// Runs `trigger` unless `delivery` was handled (or is being handled) already.
     pub(crate) async fn once(

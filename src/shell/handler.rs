@@ -4,13 +4,7 @@
 //! and `cvpn-terminator invoke`.
 
 use crate::adapters::ec2::ClientVpnApi;
-use crate::adapters::state::approvals::ApprovalStore;
-use crate::adapters::state::deliveries::DeliveryStore;
-use crate::adapters::state::directory::DirectoryCache;
-use crate::adapters::state::quarantine::QuarantineStore;
-use crate::adapters::state::said::SaidStore;
-use crate::adapters::state::tokens::TokenStore;
-use crate::adapters::state::StateStore;
+use crate::adapters::state::Stores;
 use crate::domain::approval::ChosenBy;
 use crate::domain::json::parse::Parsed;
 use crate::domain::json::DecodeError;
@@ -46,13 +40,7 @@ pub struct Invoked<'a> {
 impl<A, S> App<A, S>
 where
     A: ClientVpnApi,
-    S: StateStore
-        + QuarantineStore
-        + DeliveryStore
-        + TokenStore
-        + DirectoryCache
-        + SaidStore
-        + ApprovalStore,
+    S: Stores,
 {
     pub async fn handle(&self, event: &Value) -> Result<Response, HandlerError> {
         self.handle_until(event, None).await

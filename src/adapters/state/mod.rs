@@ -50,6 +50,29 @@ pub trait StateStore: Send + Sync {
     ) -> impl Future<Output = Result<bool, ApiError>> + Send;
 }
 
+/// Everything the function keeps in the state table, as one bound: what an invocation may need.
+pub trait Stores:
+    StateStore
+    + quarantine::QuarantineStore
+    + deliveries::DeliveryStore
+    + tokens::TokenStore
+    + directory::DirectoryCache
+    + said::SaidStore
+    + approvals::ApprovalStore
+{
+}
+
+impl<T> Stores for T where
+    T: StateStore
+        + quarantine::QuarantineStore
+        + deliveries::DeliveryStore
+        + tokens::TokenStore
+        + directory::DirectoryCache
+        + said::SaidStore
+        + approvals::ApprovalStore
+{
+}
+
 /// BatchGetItem's limit.
 const BATCH: usize = 100;
 const KEY_PREFIX: &str = "connection#";

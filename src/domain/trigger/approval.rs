@@ -3,6 +3,7 @@
 //! write it): the command line's `approve` and `deny` answer with the caller's verified AWS
 //! identity instead, which no event can.
 
+use super::request::{known_fields, member, text};
 use crate::domain::json::{At, DecodeError};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,42 +23,13 @@ const FIELDS: [&str; 3] = ["Request", "RequestedBy", "Reason"];
 
 /// `Some` when the event is an answer (its one member is `Approve` or `Deny`).
 pub fn payload(root: &At) -> Option<Result<Answer, DecodeError>> {
-    let object = root.value.as_object()?;
-    let (key, at) = ["Approve", "Deny"]
-        .into_iter()
-        .find_map(|k| Some((k, root.get(k)?)))?;
-    if let Some(other) = object.keys().find(|k| *k != key) {
-        return Some(Err(DecodeError {
-            path: format!("event.{other}"),
-            message: format!("an answer holds only {key}"),
-        }));
-    }
-    Some(decode(&at, key == "Approve"))
+    let found = member(root, ["Approve", "Deny"], "an answer")?;
+    Some(found.and_then(|(key, at)| decode(&at, key == "Approve")))
 }
 
 fn decode(at: &At, approve: bool) -> Result<Answer, DecodeError> {
-    let object = at.value.as_object().ok_or_else(|| {
-        at.error(format!(
-            "expected an object, found {}",
-            crate::domain::json::kind(at.value)
-        ))
-    })?;
-    if let Some(unknown) = object.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-        return Err(DecodeError {
-            path: format!("{}.{unknown}", at.path()),
-            message: format!("not a field here; expected {}", FIELDS.join(", ")),
-        });
-    }
-    let text = |key: &str| -> Result<Option<(String, String)>, DecodeError> {
-        let Some(v) = at.get(key) else {
-            return Ok(None);
-        };
-        let s = v.str()?.trim();
-        if s.is_empty() || s.chars().any(char::is_control) {
-            return Err(v.error("empty or with control characters"));
-        }
-        Ok(Some((s.to_owned(), v.path())))
-    };
+    known_fields(at, &FIELDS)?;
+    let text = |key: &str| text(at, key);
     let (request, request_path) = text("Request")?.ok_or_else(|| at.error("needs Request"))?;
     if !is_request_id(&request) {
         return Err(DecodeError {

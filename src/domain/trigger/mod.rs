@@ -17,6 +17,7 @@ pub mod okta;
 pub mod own_note;
 pub mod posture;
 pub mod quarantine;
+pub mod request;
 pub mod schedule;
 
 use crate::domain::json::{At, DecodeError};

@@ -2,6 +2,7 @@
 //! …, "Reason": …, "RequestedBy": …}}` or `{"Release": {"Username" | "CommonName": …,
 //! "RequestedBy": …}}`. The CLI's `quarantine add | release` sends the same.
 
+use super::request::{known_fields, member, text};
 use crate::domain::json::{At, DecodeError};
 use crate::domain::quarantine::SubjectKind;
 use crate::domain::quarantine::MAX_QUARANTINE_MINUTES;
@@ -32,46 +33,13 @@ const RELEASE_FIELDS: [&str; 4] = ["Username", "CommonName", "Reason", "Requeste
 
 /// `Some` when the event is a quarantine change (its one member is `Quarantine` or `Release`).
 pub fn payload(root: &At) -> Option<Result<QuarantineRequest, DecodeError>> {
-    let object = root.value.as_object()?;
-    let (key, at) = ["Quarantine", "Release"]
-        .into_iter()
-        .find_map(|k| Some((k, root.get(k)?)))?;
-    if let Some(other) = object.keys().find(|k| *k != key) {
-        return Some(Err(DecodeError {
-            path: format!("event.{other}"),
-            message: format!("a quarantine change holds only {key}"),
-        }));
-    }
-    Some(decode(&at, key == "Quarantine"))
+    let found = member(root, ["Quarantine", "Release"], "a quarantine change")?;
+    Some(found.and_then(|(key, at)| decode(&at, key == "Quarantine")))
 }
 
 fn decode(at: &At, hold: bool) -> Result<QuarantineRequest, DecodeError> {
-    let fields: &[&str] = if hold { &HOLD_FIELDS } else { &RELEASE_FIELDS };
-    let object = at.value.as_object().ok_or_else(|| {
-        at.error(format!(
-            "expected an object, found {}",
-            crate::domain::json::kind(at.value)
-        ))
-    })?;
-    if let Some(unknown) = object.keys().find(|k| !fields.contains(&k.as_str())) {
-        return Err(DecodeError {
-            path: format!("{}.{unknown}", at.path()),
-            message: format!("not a field here; expected {}", fields.join(", ")),
-        });
-    }
-    let text = |key: &str| -> Result<Option<(String, String)>, DecodeError> {
-        let Some(v) = at.get(key) else {
-            return Ok(None);
-        };
-        let s = v.str()?.trim();
-        if s.is_empty() {
-            return Err(v.error("empty"));
-        }
-        if s.chars().any(char::is_control) {
-            return Err(v.error("contains control characters"));
-        }
-        Ok(Some((s.to_owned(), v.path())))
-    };
+    known_fields(at, if hold { &HOLD_FIELDS } else { &RELEASE_FIELDS })?;
+    let text = |key: &str| text(at, key);
     let (kind, (name, name_path)) = match (text("Username")?, text("CommonName")?) {
         (Some(u), None) => (SubjectKind::Username, u),
         (None, Some(c)) => (SubjectKind::CommonName, c),

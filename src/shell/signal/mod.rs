@@ -7,13 +7,8 @@
 mod keys;
 
 use crate::adapters::ec2::ClientVpnApi;
-use crate::adapters::state::approvals::ApprovalStore;
-use crate::adapters::state::deliveries::DeliveryStore;
-use crate::adapters::state::directory::DirectoryCache;
-use crate::adapters::state::quarantine::QuarantineStore;
-use crate::adapters::state::said::SaidStore;
-use crate::adapters::state::tokens::{Take, TokenStore};
-use crate::adapters::state::StateStore;
+use crate::adapters::state::tokens::Take;
+use crate::adapters::state::Stores;
 use crate::domain::model::Reason;
 use crate::domain::signal::refusal::{answer, HttpAnswer, Refusal, Why};
 use crate::domain::signal::subject;
@@ -76,13 +71,7 @@ fn revoked(r: &Response) -> HttpAnswer {
 impl<A, S> App<A, S>
 where
     A: ClientVpnApi,
-    S: StateStore
-        + QuarantineStore
-        + DeliveryStore
-        + TokenStore
-        + DirectoryCache
-        + SaidStore
-        + ApprovalStore,
+    S: Stores,
 {
     /// Answers a Function URL request.
     pub(crate) async fn signal(&self, request: &Request, invoked: Invoked<'_>) -> HttpAnswer {
