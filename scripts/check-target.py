@@ -88,6 +88,9 @@ check("the connect handler is named AWSClientVPN-… (the only functions Client 
       props["FunctionName"] == {"Ref": "ConnectHandlerName"}
       and params["ConnectHandlerName"]["AllowedPattern"] == "^AWSClientVPN-[A-Za-z0-9_-]{1,51}$"
       and params["ConnectHandlerName"]["Default"] == "AWSClientVPN-cvpn-terminator")
+check("it deploys only signed code when CodeSigningConfigArn is given",
+      props.get("CodeSigningConfigArn")
+      == {"Fn::If": ["SignsCode", {"Ref": "CodeSigningConfigArn"}, {"Ref": "AWS::NoValue"}]})
 check("it runs the bootstrap on provided.al2023, arm64, answering within Client VPN's 30 s",
       props["Runtime"] == "provided.al2023" and props["Architectures"] == ["arm64"] and props["Handler"] == "bootstrap"
       and props["Timeout"] < 30)

@@ -51,6 +51,10 @@ check("JSON logs with the application level as a parameter",
 check("the log level cannot drop the INFO line of an ended session",
       set(params["LogLevel"]["AllowedValues"]) <= {"TRACE", "DEBUG", "INFO"})
 check("a log group with retention", res["LogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"})
+signing = {"Fn::If": ["SignsCode", {"Ref": "CodeSigningConfigArn"}, {"Ref": "AWS::NoValue"}]}
+functions = of_type("AWS::Lambda::Function")
+check("every function deploys only signed code when CodeSigningConfigArn is given",
+      len(functions) == 3 and all(f["Properties"].get("CodeSigningConfigArn") == signing for f in functions.values()))
 check("timeout and memory are parameters", fn["Timeout"] == {"Ref": "Timeout"} and fn["MemorySize"] == {"Ref": "MemorySize"})
 
 env = fn["Environment"]["Variables"]

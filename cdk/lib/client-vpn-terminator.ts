@@ -157,6 +157,7 @@ export class ClientVpnTerminator extends Construct {
       architecture: lambda.Architecture.ARM_64,
       handler: "bootstrap",
       code: codeFrom(props),
+      codeSigningConfig: props.codeSigningConfig,
       memorySize: props.memorySize ?? 128,
       timeout: props.timeout ?? Duration.minutes(2),
       reservedConcurrentExecutions: props.reservedConcurrency ?? 5,
@@ -172,7 +173,9 @@ export class ClientVpnTerminator extends Construct {
     });
     addOktaRule(this, this.function, props);
     addIdentityCenterRule(this, this.function, props);
-    this.signalUrl = addSignalFunction(this, props, { role, code: codeFrom(props), logGroup, environment });
+    const code = codeFrom(props);
+    const codeSigningConfig = props.codeSigningConfig;
+    this.signalUrl = addSignalFunction(this, props, { role, code, codeSigningConfig, logGroup, environment });
 
     const target = new targets.LambdaFunction(this.function);
     const rule = (name: string, options: events.RuleProps) => new events.Rule(this, name, { ...options, targets: [target] });

@@ -136,7 +136,13 @@ export function addOktaRule(scope: Construct, fn: lambda.IFunction, props: IdpPr
 export function addSignalFunction(
   scope: Construct,
   props: IdpProps & { readonly memorySize?: number },
-  parts: { role: iam.IRole; code: lambda.Code; logGroup: logs.ILogGroup; environment: Record<string, string> },
+  parts: {
+    role: iam.IRole;
+    code: lambda.Code;
+    codeSigningConfig?: lambda.ICodeSigningConfig;
+    logGroup: logs.ILogGroup;
+    environment: Record<string, string>;
+  },
 ): lambda.FunctionUrl | undefined {
   if (!props.signal) return undefined;
   const fn = new lambda.Function(scope, "SignalFunction", {
@@ -144,6 +150,7 @@ export function addSignalFunction(
     architecture: lambda.Architecture.ARM_64,
     handler: "bootstrap",
     code: parts.code,
+    codeSigningConfig: parts.codeSigningConfig,
     memorySize: props.memorySize ?? 128,
     // The IdP waits for the answer; the incident path ends sessions within one round trip.
     timeout: Duration.seconds(30),

@@ -73,6 +73,11 @@ export interface ClientVpnTerminatorProps extends TellingProps, ManyTargetsProps
   readonly logLevel?: lambda.ApplicationLogLevel;
   /** Default: one year. */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * A code-signing configuration (AWS Signer profiles) every function of the construct must be
+   * signed by: Lambda refuses other code. Default: none. See the repository README, "Signed code".
+   */
+  readonly codeSigningConfig?: lambda.ICodeSigningConfig;
   /** EC2 calls in flight within one invocation. Default: 8. */
   readonly concurrency?: number;
   /** Attempts per EC2 call, with the SDK's adaptive retry. Default: 5. */

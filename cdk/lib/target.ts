@@ -58,6 +58,8 @@ export function checkConnectSettings(props: ConnectSettings, defaultName: string
 }
 
 export interface ClientVpnTerminatorTargetProps extends ConnectSettings {
+  /** Lambda deploys only code its signing profiles signed (the connect handler). Default: none. */
+  readonly codeSigningConfig?: lambda.ICodeSigningConfig;
   /** The main construct's function role ARN: the only principal the target role trusts. */
   readonly mainFunctionRoleArn: string;
   /** When set, assuming the target role requires this sts:ExternalId (the main construct's externalId). */
@@ -201,6 +203,8 @@ export interface HandlerContext extends ConnectSettings {
   readonly logLevel?: lambda.ApplicationLogLevel;
   readonly logRetention?: logs.RetentionDays;
   readonly alarmTopic?: sns.ITopic;
+  /** Lambda deploys only code its signing profiles signed. Default: none. */
+  readonly codeSigningConfig?: lambda.ICodeSigningConfig;
 }
 
 /** What differs between the main stack's connect handler and a target's. */
@@ -247,6 +251,7 @@ export function buildConnectHandler(
   }
   logGroup.grantWrite(role);
   const handler = new lambda.Function(scope, "ConnectHandler", {
+    codeSigningConfig: props.codeSigningConfig,
     functionName: name,
     description: at.description,
     runtime: lambda.Runtime.PROVIDED_AL2023,

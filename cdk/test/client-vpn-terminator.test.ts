@@ -410,3 +410,22 @@ test("asking a person first: the settings on the function, the table requests wa
     }),
   });
 });
+
+test("signed code: every function is held to the code-signing configuration given", () => {
+  const stack = new Stack(new App(), "Signed", { env });
+  const signing = lambda.CodeSigningConfig.fromCodeSigningConfigArn(
+    stack,
+    "Signing",
+    "arn:aws:lambda:eu-west-1:111122223333:code-signing-config:csc-0123456789abcdef0",
+  );
+  new ClientVpnTerminator(stack, "Terminator", {
+    codePath,
+    codeSigningConfig: signing,
+    signal: { jwksUrl: "https://example.okta.com/oauth2/v1/keys", issuer: "https://example.okta.com", audience: "https://vpn.example.com/" },
+  });
+  const functions = Object.values(Template.fromStack(stack).findResources("AWS::Lambda::Function"));
+  assert.equal(functions.length, 3);
+  for (const f of functions) {
+    assert.equal(f.Properties.CodeSigningConfigArn, "arn:aws:lambda:eu-west-1:111122223333:code-signing-config:csc-0123456789abcdef0");
+  }
+});
