@@ -22,7 +22,7 @@ pub use env::CONNECT_SETTINGS;
 pub use idp::{Idp, Signal};
 pub use keep_out::{KeepOut, HANDLER_PREFIX, MAX_DENY_MESSAGE};
 pub use tell::{Tell, Workflow};
-use values::{list, number, parse_bool, parse_match_by, table_region, word};
+use values::{decimal, list, number, parse_bool, parse_match_by, table_region, word};
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -353,22 +353,8 @@ impl Config {
             match_by,
             concurrency,
             max_attempts,
-            terminate_rate: match get("CVPN_TERMINATE_RATE") {
-                None => None,
-                Some(v) => Some(
-                    v.parse::<f64>()
-                        .ok()
-                        .filter(|r| (0.1..=100_000.0).contains(r))
-                        .ok_or_else(|| {
-                            err(
-                                "CVPN_TERMINATE_RATE",
-                                format!(
-                                    "`{v}` is not a number of calls a second from 0.1 to 100000"
-                                ),
-                            )
-                        })?,
-                ),
-            },
+            terminate_rate: decimal(get("CVPN_TERMINATE_RATE"), 0.1..=100_000.0)
+                .map_err(|m| err("CVPN_TERMINATE_RATE", format!("{m} calls a second")))?,
             sweep,
             state_table,
             state_table_region,

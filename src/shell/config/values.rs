@@ -44,6 +44,25 @@ pub(super) fn number(
         })
 }
 
+/// A number with a fraction, when given: `None` unset.
+pub(super) fn decimal(
+    value: Option<String>,
+    range: std::ops::RangeInclusive<f64>,
+) -> Result<Option<f64>, String> {
+    let Some(v) = value else { return Ok(None) };
+    v.parse::<f64>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .map(Some)
+        .ok_or_else(|| {
+            format!(
+                "`{v}` is not a number from {} to {}",
+                range.start(),
+                range.end()
+            )
+        })
+}
+
 pub(super) fn parse_match_by(v: &str) -> Result<MatchBy, String> {
     let mut by = MatchBy {
         username: false,
