@@ -4,16 +4,14 @@
 //! `AssumeRole` (Query protocol, like EC2) checks that the role exists in the state, and its
 //! external ID when the role has one, and issues those credentials.
 
-use crate::protocol::{escape, ApiError, Params};
-use crate::state::EndpointState;
+use crate::protocol::{escape, ApiError, Params, STS_NAMESPACE};
+use crate::state::RoleState;
 use chrono::{TimeDelta, Utc};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The account of a flat state file and of callers whose credentials the emulator did not issue.
 pub const DEFAULT_ACCOUNT: &str = "111122223333";
 pub const STS_VERSION: &str = "2011-06-15";
-const STS_NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 
 /// Where endpoints live and calls act. `region: None` holds the state file's flat `endpoints`:
 /// they answer in every Region the account does not name in `regions`, so a state file written
@@ -22,33 +20,6 @@ const STS_NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 pub struct Place {
     pub account: String,
     pub region: Option<String>,
-}
-
-/// Another account, with the roles that may be assumed into it and its endpoints per Region.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct AccountState {
-    pub account_id: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub roles: Vec<RoleState>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub regions: BTreeMap<String, RegionState>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RegionState {
-    #[serde(default)]
-    pub endpoints: Vec<EndpointState>,
-}
-
-/// A role that `AssumeRole` accepts; with `externalId`, only a request giving that ID.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RoleState {
-    pub role_name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub external_id: Option<String>,
 }
 
 /// What a request's SigV4 `Authorization` header says of its caller.
@@ -206,16 +177,6 @@ pub fn caller_identity(
         account = escape(account),
         user = escape(access_key),
     ))
-}
-
-/// An error in STS's Query protocol document.
-pub fn sts_error_xml(e: &ApiError, request_id: &str) -> String {
-    format!(
-        "<ErrorResponse xmlns=\"{STS_NAMESPACE}\"><Error><Type>Sender</Type><Code>{}</Code>\
-         <Message>{}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>",
-        e.code,
-        escape(&e.message)
-    )
 }
 
 #[cfg(test)]

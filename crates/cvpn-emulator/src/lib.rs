@@ -23,13 +23,13 @@ mod service;
 mod state;
 mod world;
 
-pub use accounts::{AccountState, RegionState, RoleState, DEFAULT_ACCOUNT};
+pub use accounts::DEFAULT_ACCOUNT;
 pub use connect::{AttemptResult, ConnectAttempt, LambdaOptions};
 pub use faults::{ActionFaults, ActionStats, Faults, Throttle};
 pub use service::{ClockChange, ClockView, Options, Service, TrafficChange, MAX_TERMINATE_DELAY};
 pub use state::{
-    ClientConnectOptions, ConnectionState, ConnectionStatus, EndpointState, RefusedConnection,
-    StateFile,
+    AccountState, ClientConnectOptions, ConnectionState, ConnectionStatus, EndpointState,
+    RefusedConnection, RegionState, RoleState, StateFile,
 };
 
 use std::net::SocketAddr;

@@ -4,11 +4,37 @@
 //! The state file and `GET /_emulator/state` share one shape, written with the API's own lower camel
 //! case names, so a Describe response and a state file read alike.
 
-use crate::accounts::{AccountState, RegionState, RoleState};
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::time::Instant;
+
+/// Another account, with the roles that may be assumed into it and its endpoints per Region.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AccountState {
+    pub account_id: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<RoleState>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub regions: BTreeMap<String, RegionState>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RegionState {
+    #[serde(default)]
+    pub endpoints: Vec<EndpointState>,
+}
+
+/// A role that `AssumeRole` accepts; with `externalId`, only a request giving that ID.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RoleState {
+    pub role_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+}
 
 /// How long Describe keeps reporting a terminated connection (documented by AWS).
 pub const TERMINATED_VISIBLE_FOR: TimeDelta = TimeDelta::minutes(60);

@@ -1,10 +1,10 @@
 //! The emulated world the state file loads into: endpoints by ID with their connections, each
 //! endpoint in its account and Region, and the roles `AssumeRole` accepts.
 
-use crate::accounts::{
-    check_account, AccountState, Place, RegionState, RoleState, DEFAULT_ACCOUNT,
+use crate::accounts::{check_account, Place, DEFAULT_ACCOUNT};
+use crate::state::{
+    AccountState, ConnectionState, EndpointState, RegionState, RoleState, StateFile,
 };
-use crate::state::{ConnectionState, EndpointState, StateFile};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
 
