@@ -3,14 +3,10 @@
 //! must not wait for the whole invocation.
 
 use crate::domain::model::ApiError;
+pub use crate::domain::model::{DEADLINE, NOT_STARTED};
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-
-/// The error code of a call cut off at the deadline (ours, not EC2's).
-pub const DEADLINE: &str = "Deadline";
-/// The error code of a call not started because the deadline had come (ours).
-pub const NOT_STARTED: &str = "DeadlineNotStarted";
 
 /// What one invocation may spend: no call starts after `stop_at` and none runs past it (the SDK's
 /// own retries included), and every call is counted.

@@ -5,8 +5,7 @@
 use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::targets::Targets;
 use crate::domain::model::{
-    ApiError, By, ConnectionStatus, Place, Reason, StatusChange, CONNECTION_NOT_FOUND,
-    DRY_RUN_OPERATION, THROTTLED, USER_NOT_FOUND,
+    ApiError, By, ConnectionStatus, ErrorKind, Place, Reason, StatusChange,
 };
 use crate::domain::plan::{single, Call, Target};
 // Where they were before `budget.rs` (the command line and tests name them so).
@@ -170,9 +169,14 @@ async fn run_call(
             // Not after a throttle given up: the bucket is empty, and one call per connection
             // would only meet it again.
             By::Username(username)
-                if ![DRY_RUN_OPERATION, USER_NOT_FOUND, DEADLINE, NOT_STARTED]
-                    .contains(&e.code.as_str())
-                    && !THROTTLED.contains(&e.code.as_str()) =>
+                if !matches!(
+                    e.kind(),
+                    ErrorKind::DryRunPermitted
+                        | ErrorKind::UserNotFound
+                        | ErrorKind::Deadline
+                        | ErrorKind::NotStarted
+                        | ErrorKind::Throttled
+                ) =>
             {
                 let mut out = vec![Outcome::UsernameRefused {
                     endpoint_id: call.endpoint_id.clone(),
@@ -200,13 +204,13 @@ async fn run_call(
 fn refused(targets: Vec<Target>, e: ApiError) -> Vec<Outcome> {
     targets
         .into_iter()
-        .map(|target| match e.code.as_str() {
-            DRY_RUN_OPERATION => Outcome::Permitted { target },
-            NOT_STARTED => Outcome::Deferred {
+        .map(|target| match e.kind() {
+            ErrorKind::DryRunPermitted => Outcome::Permitted { target },
+            ErrorKind::NotStarted => Outcome::Deferred {
                 target,
                 reason: Reason::Deadline,
             },
-            USER_NOT_FOUND | CONNECTION_NOT_FOUND => Outcome::AlreadyEnded {
+            ErrorKind::UserNotFound | ErrorKind::ConnectionNotFound => Outcome::AlreadyEnded {
                 target,
                 change: None,
                 detail: format!("{}: {}", e.code, e.message),

@@ -6,26 +6,12 @@
 //! connection IDs). Every other action keeps the SDK's adaptive retry.
 
 use crate::adapters::ec2::ClientVpnApi;
-use crate::domain::model::{
-    ApiError, By, Place, StatusChange, CONNECTION_NOT_FOUND, DRY_RUN_OPERATION, THROTTLED,
-    USER_NOT_FOUND,
-};
+use crate::domain::model::{ApiError, By, ErrorKind, Place, StatusChange};
 use crate::domain::pace::Pacer;
 use crate::shell::budget::{Budget, NOT_STARTED};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Failures worth one more try: the server's, or the way to it.
-const TRANSIENT: [&str; 8] = [
-    "InternalError",
-    "InternalFailure",
-    "ServiceUnavailable",
-    "Unavailable",
-    "DispatchFailure",
-    "ResponseError",
-    "Timeout",
-    "RequestTimeout",
-];
 /// Paced waits end this long before the invocation's stop: the outcome event and the notes on
 /// findings need it (`tell.rs` gives each call at most 3 s).
 const RESERVE: Duration = Duration::from_secs(3);
@@ -146,9 +132,9 @@ impl Pace {
                 }
                 Err(e) => e,
             };
-            let code = e.code.as_str();
+            let kind = e.kind();
             let now = self.now();
-            if THROTTLED.contains(&code) {
+            if kind == ErrorKind::Throttled {
                 let mut pacer = self.pacer();
                 if pacer.patient(now) {
                     slot = self.at(pacer.throttled(sent, now));
@@ -159,11 +145,16 @@ impl Pace {
             }
             // Answered without ending anything, it went through all the same: a dry run's
             // permission, a connection or user already gone.
-            if [DRY_RUN_OPERATION, CONNECTION_NOT_FOUND, USER_NOT_FOUND].contains(&code) {
+            if matches!(
+                kind,
+                ErrorKind::DryRunPermitted
+                    | ErrorKind::ConnectionNotFound
+                    | ErrorKind::UserNotFound
+            ) {
                 self.pacer().succeeded(sent, now);
                 return Err(e);
             }
-            if TRANSIENT.contains(&code)
+            if kind == ErrorKind::Transient
                 && matches!(by, By::ConnectionId(_))
                 && failures + 1 < self.attempts
             {
@@ -176,7 +167,7 @@ impl Pace {
             // Not started at the deadline after a transient failure: that failure is what
             // happened (one cut off mid-way may have ended the connection: it says so).
             return Err(match transient {
-                Some(t) if code == NOT_STARTED => t,
+                Some(t) if kind == ErrorKind::NotStarted => t,
                 _ => e,
             });
         }
