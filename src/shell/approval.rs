@@ -6,7 +6,7 @@
 //! count the request showed. The rules are the domain's (`domain/approval/`).
 
 use crate::adapters::ec2::ClientVpnApi;
-use crate::adapters::state::approvals::ApprovalStore;
+use crate::adapters::state::approvals::{ApprovalStore, Stored};
 use crate::adapters::state::quarantine::QuarantineStore;
 use crate::adapters::state::StateStore;
 use crate::domain::approval::{
@@ -116,21 +116,24 @@ where
             reason: answer.reason.clone(),
             ..TriggerInfo::default()
         };
-        let refuse = |why: String| HandlerError::bad_event(&answer.request_path, why);
         let app = self.app;
         let Some(store) = &app.store else {
-            return Err(refuse(
-                "CVPN_STATE_TABLE is not set: there are no requests to answer".into(),
+            return Err(HandlerError::bad_event(
+                &answer.request_path,
+                "CVPN_STATE_TABLE is not set: there are no requests to answer",
             ));
         };
         let stored = match self.budget.call(store.approval(&answer.request)).await {
             Ok(Some(stored)) => stored,
             Ok(None) => {
-                return Err(refuse(format!(
-                    "no approval request {} (a week after it stopped asking, a request is \
-                     forgotten); nothing was done",
-                    answer.request
-                )))
+                return Err(HandlerError::bad_event(
+                    &answer.request_path,
+                    format!(
+                        "no approval request {} (a week after it stopped asking, a request is \
+                         forgotten); nothing was done",
+                        answer.request
+                    ),
+                ))
             }
             Err(e) => {
                 self.response
@@ -142,8 +145,70 @@ where
             identity: answer.by.clone(),
             verified: answer.verified,
         };
-        let r = &stored.request;
-        let config = &app.config;
+        let decision = self.decision(&stored, &approver, answer)?;
+        let to = match decision {
+            Decision::Deny => State::Denied,
+            Decision::Counted { .. } => State::Pending,
+            Decision::CarryOut => State::Approved,
+        };
+        // An approved request cut short is carried out again without another answer recorded.
+        let mut approved_by: Vec<String> = stored
+            .approvers
+            .iter()
+            .map(|a| a.identity.clone())
+            .collect();
+        if stored.state == State::Pending {
+            if !self.response.dry_run {
+                if let Err(e) = self.budget.call(store.answer(&stored, &approver, to)).await {
+                    self.response
+                        .step_failed(CallError::new(None, "UpdateItem", e));
+                    return Ok(());
+                }
+            }
+            approved_by.push(approver.identity.clone());
+        }
+        tracing::warn!(
+            target: AUDIT,
+            event = "approval_answered",
+            request_id = stored.request.id.as_str(),
+            by = approver.identity.as_str(),
+            verified = approver.verified,
+            state = to.as_str(),
+            "a request for approval was answered"
+        );
+        let (outcome, approvals) = match decision {
+            Decision::Deny => (AnswerOutcome::Denied, 0),
+            Decision::Counted { have, .. } => (AnswerOutcome::Counted, have),
+            Decision::CarryOut => (AnswerOutcome::CarriedOut, approved_by.len()),
+        };
+        self.response.approval = Some(AnswerEntry {
+            id: stored.request.id.clone(),
+            outcome,
+            by: approver.identity.clone(),
+            verified: approver.verified,
+            approvals,
+            needed: stored.request.approvals_required,
+            approved_by: if outcome == AnswerOutcome::Denied {
+                Vec::new()
+            } else {
+                approved_by
+            },
+        });
+        match decision {
+            Decision::CarryOut => self.carry_out_approved(&stored.request).await,
+            Decision::Deny | Decision::Counted { .. } => Ok(()),
+        }
+    }
+
+    /// What `approver`'s answer does to `stored`, as the domain decides it; a refusal is logged
+    /// and is the invocation's error.
+    fn decision(
+        &self,
+        stored: &Stored,
+        approver: &Approver,
+        answer: &Answer,
+    ) -> Result<Decision, HandlerError> {
+        let (r, config) = (&stored.request, &self.app.config);
         let who_is = |a: &Approver| who(a, &config.naming, &config.mapping, &config.people);
         let prior: Vec<_> = stored.approvers.iter().map(who_is).collect();
         let asked = Asked {
@@ -154,104 +219,52 @@ where
             prior: &prior,
         };
         let now = chrono::Utc::now().timestamp();
+        let identity = approver.identity.as_str();
         let decided = decide(
             &asked,
-            &who_is(&approver),
-            &approver.identity,
+            &who_is(approver),
+            identity,
             answer.approve,
             now,
             &config.people,
         );
-        let decision = match decided {
-            Ok(d) => d,
-            Err(Refused(why)) => {
+        decided.map_err(|Refused(why)| {
+            tracing::warn!(
+                target: AUDIT,
+                event = "approval_refused",
+                request_id = r.id.as_str(),
+                by = identity,
+                verified = approver.verified,
+                why = why.as_str(),
+                "an answer to a request changed nothing"
+            );
+            HandlerError::bad_event(&answer.request_path, format!("{}: {why}", r.id))
+        })
+    }
+
+    /// An approved request carried out: its people's sessions as they are now, under the count it
+    /// showed; marked carried out only when nothing of it is left, so that a retry finishes it.
+    async fn carry_out_approved(&mut self, r: &ApprovalRequest) -> Result<(), HandlerError> {
+        self.chosen = ChosenBy::Person;
+        self.approved = Some(r.count);
+        let selectors = r.selectors(&self.app.config.match_by);
+        let result = Box::pin(self.incident(selectors)).await;
+        let finished = self.response.complete() && self.response.deferred.is_empty();
+        if let (Ok(()), true, false, Some(store)) =
+            (&result, finished, self.response.dry_run, &self.app.store)
+        {
+            if let Err(e) = self.budget.call(store.carried_out(&r.id)).await {
+                // Carried out: a later approval carries it out again, ending nothing new.
                 tracing::warn!(
-                    target: AUDIT,
-                    event = "approval_refused",
-                    request_id = r.id.as_str(),
-                    by = approver.identity.as_str(),
-                    verified = approver.verified,
-                    why = why.as_str(),
-                    "an answer to a request changed nothing"
+                    event = "call_failed",
+                    action = "UpdateItem",
+                    error_code = e.code.as_str(),
+                    error = e.message.as_str(),
+                    "the request could not be marked carried out"
                 );
-                return Err(refuse(format!("{}: {why}", r.id)));
-            }
-        };
-        let to = match decision {
-            Decision::Deny => State::Denied,
-            Decision::Counted { .. } => State::Pending,
-            Decision::CarryOut => State::Approved,
-        };
-        // An approved request cut short is carried out again without another answer recorded.
-        if stored.state == State::Pending && !self.response.dry_run {
-            if let Err(e) = self.budget.call(store.answer(&stored, &approver, to)).await {
-                self.response
-                    .step_failed(CallError::new(None, "UpdateItem", e));
-                return Ok(());
             }
         }
-        let mut approved_by: Vec<String> = stored
-            .approvers
-            .iter()
-            .map(|a| a.identity.clone())
-            .collect();
-        approved_by.push(approver.identity.clone());
-        let mut entry = AnswerEntry {
-            id: r.id.clone(),
-            outcome: AnswerOutcome::Counted,
-            by: approver.identity.clone(),
-            verified: approver.verified,
-            approvals: 0,
-            needed: r.approvals_required,
-            approved_by: Vec::new(),
-        };
-        tracing::warn!(
-            target: AUDIT,
-            event = "approval_answered",
-            request_id = r.id.as_str(),
-            by = approver.identity.as_str(),
-            verified = approver.verified,
-            state = to.as_str(),
-            "a request for approval was answered"
-        );
-        match decision {
-            Decision::Deny => {
-                entry.outcome = AnswerOutcome::Denied;
-                self.response.approval = Some(entry);
-                Ok(())
-            }
-            Decision::Counted { have, .. } => {
-                entry.approvals = have;
-                entry.approved_by = approved_by;
-                self.response.approval = Some(entry);
-                Ok(())
-            }
-            Decision::CarryOut => {
-                entry.outcome = AnswerOutcome::CarriedOut;
-                entry.approvals = approved_by.len();
-                entry.approved_by = approved_by;
-                self.response.approval = Some(entry);
-                self.chosen = ChosenBy::Person;
-                self.approved = Some(r.count);
-                let selectors = r.selectors(&self.app.config.match_by);
-                let id = r.id.clone();
-                let result = Box::pin(self.incident(selectors)).await;
-                let finished = self.response.complete() && self.response.deferred.is_empty();
-                if result.is_ok() && finished && !self.response.dry_run {
-                    if let Err(e) = self.budget.call(store.carried_out(&id)).await {
-                        // Carried out: a later approval carries it out again, ending nothing new.
-                        tracing::warn!(
-                            event = "call_failed",
-                            action = "UpdateItem",
-                            error_code = e.code.as_str(),
-                            error = e.message.as_str(),
-                            "the request could not be marked carried out"
-                        );
-                    }
-                }
-                result
-            }
-        }
+        result
     }
 
     /// Each request that stopped asking unanswered is marked expired and told (a tick does this):
