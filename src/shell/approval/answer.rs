@@ -1,25 +1,19 @@
-//! Asking a person first, and carrying out their answer (`CVPN_ASK_*`). The incident path hands
-//! over what the rules ask about ([`Invocation::ask_first`]) or, over the cap, all of it
-//! ([`Invocation::request_approval`]): nothing of it is done, a request is stored and answered
-//! with its ID. An answer ([`Invocation::answer_request`]) is decided by the domain; an approval
-//! that suffices runs the incident path again on the request's people as they are now, under the
-//! count the request showed. The rules are the domain's (`domain/approval/`).
+//! A person's answer to a request for approval: refused, counted, a denial, or the approval that
+//! carries it out.
 
 use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::approvals::{ApprovalStore, Stored};
 use crate::adapters::state::quarantine::QuarantineStore;
 use crate::adapters::state::StateStore;
 use crate::domain::approval::{
-    self, decide, who, ApprovalRequest, Approver, AskWhy, Asked, ChosenBy, Decision, Refused, State,
+    decide, who, ApprovalRequest, Approver, Asked, ChosenBy, Decision, Refused, State,
 };
-use crate::domain::model::{ApiError, Connection};
-use crate::domain::plan::{self, Rules, Selector};
 use crate::domain::trigger::approval::Answer;
 use crate::shell::app::HandlerError;
 use crate::shell::execute::CallError;
 use crate::shell::invocation::Invocation;
 use crate::shell::logging::AUDIT;
-use crate::shell::report::approval::{AnswerEntry, AnswerOutcome, AskedEntry};
+use crate::shell::report::approval::{AnswerEntry, AnswerOutcome};
 use crate::shell::report::TriggerInfo;
 
 impl<A, S> Invocation<'_, A, S>
@@ -27,87 +21,6 @@ where
     A: ClientVpnApi,
     S: StateStore + QuarantineStore + ApprovalStore,
 {
-    /// `selectors` less those the asking rules keep for a person, who is asked about them in one
-    /// request.
-    pub(crate) async fn ask_first(
-        &mut self,
-        selectors: Vec<Selector>,
-        connections: &[Connection],
-        rules: &Rules<'_>,
-    ) -> Vec<Selector> {
-        let app = self.app;
-        let ask = &app.config.ask;
-        if !ask.asks() || self.chosen == ChosenBy::Person {
-            return selectors;
-        }
-        let split = approval::split(selectors, connections, rules, ask, self.chosen);
-        if !split.ask.is_empty() {
-            self.request_approval(&split.ask, split.why, connections, rules)
-                .await;
-        }
-        split.act
-    }
-
-    /// Records a request for `selectors` (what they would end now, who would be held) and does
-    /// none of it; a dry run only says what it would ask.
-    pub(crate) async fn request_approval(
-        &mut self,
-        selectors: &[Selector],
-        why: Vec<AskWhy>,
-        connections: &[Connection],
-        rules: &Rules<'_>,
-    ) {
-        let targets = plan::select(selectors, connections, rules).targets;
-        let app = self.app;
-        let ask = &app.config.ask;
-        let now = chrono::Utc::now().timestamp();
-        // A request made again for the same event (a retry) is the same request.
-        let seed = self.seed.clone().unwrap_or_default();
-        let request = ApprovalRequest::new(
-            &seed,
-            now,
-            ask.minutes,
-            ask.approvals_required,
-            why,
-            selectors,
-            &targets,
-        );
-        let stored = match (&app.store, self.response.dry_run) {
-            (_, true) => false,
-            (None, false) => {
-                self.response.step_failed(CallError::new(
-                    None,
-                    "PutItem",
-                    ApiError {
-                        code: "NoStateTable".into(),
-                        message: "a request for approval needs CVPN_STATE_TABLE".into(),
-                    },
-                ));
-                false
-            }
-            (Some(store), false) => match self.budget.call(store.ask(&request)).await {
-                Ok(_) => true,
-                Err(e) => {
-                    self.response
-                        .step_failed(CallError::new(None, "PutItem", e));
-                    false
-                }
-            },
-        };
-        let entry = AskedEntry::new(&request, stored);
-        tracing::warn!(
-            target: AUDIT,
-            event = "approval_requested",
-            request_id = entry.id.as_str(),
-            people = ?entry.people,
-            sessions = entry.sessions,
-            why = ?entry.why,
-            stored,
-            "a person is asked first; nothing of this was done"
-        );
-        self.response.approval_requests.push(entry);
-    }
-
     /// A person's answer to a request: refused (nothing changes, and the error says why),
     /// counted, a denial, or the approval that carries it out.
     pub(crate) async fn answer_request(&mut self, answer: &Answer) -> Result<(), HandlerError> {
@@ -266,71 +179,4 @@ where
         }
         result
     }
-
-    /// Each request that stopped asking unanswered is marked expired and told (a tick does this):
-    /// nothing of it is done. The oldest first, [`EXPIRED_PER_TICK`] at most; a fault is said and
-    /// left for the next tick.
-    pub(crate) async fn expire_requests(&mut self) {
-        let app = self.app;
-        let (Some(store), true) = (&app.store, app.config.ask.asks()) else {
-            return;
-        };
-        let waiting = match self.budget.call(store.waiting()).await {
-            Ok(ids) => ids,
-            Err(e) => {
-                return self
-                    .response
-                    .step_failed(CallError::new(None, "GetItem", e))
-            }
-        };
-        let now = chrono::Utc::now().timestamp();
-        let mut settled = Vec::new();
-        for id in waiting.into_iter().take(EXPIRED_PER_TICK) {
-            let stored = match self.budget.call(store.approval(&id)).await {
-                Ok(Some(stored)) => stored,
-                Ok(None) => {
-                    settled.push(id);
-                    continue;
-                }
-                Err(e) => {
-                    self.response
-                        .step_failed(CallError::new(None, "GetItem", e));
-                    continue;
-                }
-            };
-            let r = &stored.request;
-            if stored.state == State::Pending && r.asks_until > now {
-                continue;
-            }
-            if stored.state == State::Pending && !self.response.dry_run {
-                if let Err(e) = self.budget.call(store.expire(&stored)).await {
-                    self.response
-                        .step_failed(CallError::new(None, "UpdateItem", e));
-                    continue;
-                }
-            }
-            if stored.state == State::Pending {
-                let entry = AskedEntry::new(r, true);
-                tracing::warn!(
-                    target: AUDIT,
-                    event = "approval_expired",
-                    request_id = entry.id.as_str(),
-                    people = ?entry.people,
-                    "a request for approval expired unanswered; nothing of it was done"
-                );
-                self.response.expired_requests.push(entry);
-            }
-            settled.push(id);
-        }
-        if self.response.dry_run {
-            return;
-        }
-        if let Err(e) = self.budget.call(store.unlist(&settled)).await {
-            self.response
-                .step_failed(CallError::new(None, "UpdateItem", e));
-        }
-    }
 }
-
-/// Requests a tick looks at; the rest wait for the next one.
-const EXPIRED_PER_TICK: usize = 50;
