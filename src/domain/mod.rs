@@ -9,6 +9,7 @@
 
 pub mod approval;
 pub mod console;
+pub mod error_kind;
 pub mod gates;
 pub mod json;
 pub mod mapping;

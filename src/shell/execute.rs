@@ -4,9 +4,8 @@
 
 use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::targets::Targets;
-use crate::domain::model::{
-    ApiError, By, ConnectionStatus, ErrorKind, Place, Reason, StatusChange,
-};
+use crate::domain::error_kind::ErrorKind;
+use crate::domain::model::{ApiError, By, ConnectionStatus, Place, Reason, StatusChange};
 use crate::domain::plan::{single, Call, Target};
 // Where they were before `budget.rs` (the command line and tests name them so).
 pub use crate::shell::budget::{within, Budget, DEADLINE, NOT_STARTED};

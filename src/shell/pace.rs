@@ -6,7 +6,8 @@
 //! connection IDs). Every other action keeps the SDK's adaptive retry.
 
 use crate::adapters::ec2::ClientVpnApi;
-use crate::domain::model::{ApiError, By, ErrorKind, Place, StatusChange};
+use crate::domain::error_kind::ErrorKind;
+use crate::domain::model::{ApiError, By, Place, StatusChange};
 use crate::domain::pace::Pacer;
 use crate::shell::budget::{Budget, NOT_STARTED};
 use std::sync::Mutex;
