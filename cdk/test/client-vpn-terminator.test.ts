@@ -1,28 +1,11 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { App, Aspects, Duration, Stack } from "aws-cdk-lib";
+import { Duration } from "aws-cdk-lib";
 import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
 import * as events from "aws-cdk-lib/aws-events";
 import * as lambda from "aws-cdk-lib/aws-lambda";
-import { AwsSolutionsChecks } from "cdk-nag";
-import { ClientVpnTerminator, ClientVpnTerminatorProps } from "../lib/client-vpn-terminator";
-
-// Synthesis only hashes the asset, so a stand-in bootstrap does.
-const codePath = fs.mkdtempSync(path.join(os.tmpdir(), "cvpn-bootstrap-"));
-fs.writeFileSync(path.join(codePath, "bootstrap"), "stand-in");
-
-const env = { account: "111122223333", region: "eu-west-1" };
-
-function synth(props: ClientVpnTerminatorProps = {}, agnostic = false): { stack: Stack; template: Template } {
-  const app = new App();
-  const stack = new Stack(app, "Test", agnostic ? {} : { env });
-  new ClientVpnTerminator(stack, "Terminator", { codePath, ...props });
-  Aspects.of(stack).add(new AwsSolutionsChecks());
-  return { stack, template: Template.fromStack(stack) };
-}
+import { ClientVpnTerminatorProps } from "../lib/client-vpn-terminator";
+import { synth } from "./synth";
 
 /** A resource ARN as a string, with the partition token read as `aws`. */
 function arn(value: any): string {
@@ -319,113 +302,4 @@ test("telling people: each channel can be turned off", () => {
   });
   assert.throws(() => synth({ outcomeBus: "arn:aws:events:eu-west-1:111122223333:event-bus/x" }), /outcomeBus/);
   assert.throws(() => synth({ outcomeBus: "", notificationEmail: "soc@example.com" }), /outcomeBus is empty/);
-});
-
-test("the IdP's word: a rule on Okta's partner bus, and a Function URL on a function of its own", () => {
-  const bus = "aws.partner/okta.com/example/vpn-log-stream";
-  const { template } = synth({
-    quarantineMinutes: 0,
-    oktaEventBusName: bus,
-    idpReleaseOnReactivate: true,
-    signal: { jwksUrl: "https://example.okta.com/oauth2/v1/keys", issuer: "https://example.okta.com", audience: "https://vpn.example.com/" },
-    signalReservedConcurrency: 3,
-  });
-  template.hasResourceProperties("AWS::Events::Rule", {
-    EventBusName: bus,
-    EventPattern: Match.objectLike({
-      source: [bus],
-      "detail-type": ["SystemLog"],
-      detail: { eventType: Match.arrayWith(["user.lifecycle.deactivate", "user.lifecycle.reactivate"]), outcome: { result: ["SUCCESS"] } },
-    }),
-  });
-  template.hasResourceProperties("AWS::Lambda::Function", {
-    Environment: { Variables: Match.objectLike({ CVPN_IDP_SOURCES: bus, CVPN_IDP_RELEASE_ON_REACTIVATE: "true", CVPN_SIGNAL_JWKS_URL: Match.absent() }) },
-    ReservedConcurrentExecutions: 5,
-  });
-  template.hasResourceProperties("AWS::Lambda::Function", {
-    Environment: { Variables: Match.objectLike({ CVPN_SIGNAL_ISSUER: "https://example.okta.com", CVPN_STATE_TABLE: Match.anyValue() }) },
-    ReservedConcurrentExecutions: 3,
-  });
-  template.hasResourceProperties("AWS::Lambda::Url", { AuthType: "NONE" });
-  // The jti of each token is taken once: the table is there even without quarantine.
-  template.resourceCountIs("AWS::DynamoDB::Table", 1);
-  assert.throws(() => synth({ oktaEventBusName: "aws.partner/okta.com/*/x" }), /oktaEventBusName/);
-  assert.throws(() => synth({ signal: { jwksUrl: "http://idp.example.com/keys", issuer: "i", audience: "a" } }), /https/);
-});
-
-test("IAM Identity Center: a rule for the named stores' calls, DescribeUser there, and the table", () => {
-  const { template } = synth({ quarantineMinutes: 0, identityStoreIds: ["d-1234567890"] });
-  template.hasResourceProperties("AWS::Events::Rule", {
-    EventBusName: Match.absent(),
-    EventPattern: {
-      source: ["aws.sso-directory", "aws.identitystore"],
-      "detail-type": ["AWS API Call via CloudTrail"],
-      detail: {
-        eventName: ["DisableUser", "DeleteUser", "EnableUser"],
-        errorCode: [{ exists: false }],
-        requestParameters: { identityStoreId: ["d-1234567890"] },
-      },
-    },
-  });
-  template.hasResourceProperties("AWS::Lambda::Function", {
-    Environment: { Variables: Match.objectLike({ CVPN_IDENTITY_STORE_IDS: "d-1234567890" }) },
-  });
-  const policies = JSON.stringify(template.findResources("AWS::IAM::Policy"));
-  assert.ok(policies.includes("identitystore:DescribeUser") && policies.includes("identitystore/d-1234567890"));
-  template.resourceCountIs("AWS::DynamoDB::Table", 1);
-  assert.throws(() => synth({ identityStoreIds: ["d-*"] }), /identityStoreIds/);
-});
-
-test("without the IdP's settings there is no partner rule and no Function URL", () => {
-  const { template } = synth();
-  template.resourceCountIs("AWS::Lambda::Url", 0);
-  const rules = Object.values(template.findResources("AWS::Events::Rule")) as any[];
-  assert.ok(rules.every((r) => r.Properties.EventBusName === undefined));
-});
-
-test("asking a person first: the settings on the function, the table requests wait in, people told", () => {
-  const { template } = synth({
-    quarantineMinutes: 0,
-    askBelowSeverity: 8.5,
-    askUsers: ["ceo", "cfo*"],
-    approvalsRequired: 2,
-    notificationEmail: "soc@example.com",
-  });
-  template.hasResourceProperties("AWS::Lambda::Function", {
-    Environment: {
-      Variables: Match.objectLike({
-        CVPN_ASK_BELOW_SEVERITY: "8.5",
-        CVPN_ASK_USERS: "ceo,cfo*",
-        CVPN_ASK_OVER_CAP: "false",
-        CVPN_ASK_MINUTES: "60",
-        CVPN_APPROVALS_REQUIRED: "2",
-        CVPN_STATE_TABLE: Match.anyValue(),
-      }),
-    },
-  });
-  template.resourceCountIs("AWS::DynamoDB::Table", 1);
-  template.hasResourceProperties("AWS::Events::Rule", {
-    EventPattern: Match.objectLike({
-      "detail-type": Match.arrayWith(["Client VPN Approval Requested", "Client VPN Approval Answered", "Client VPN Approval Expired"]),
-    }),
-  });
-});
-
-test("signed code: every function is held to the code-signing configuration given", () => {
-  const stack = new Stack(new App(), "Signed", { env });
-  const signing = lambda.CodeSigningConfig.fromCodeSigningConfigArn(
-    stack,
-    "Signing",
-    "arn:aws:lambda:eu-west-1:111122223333:code-signing-config:csc-0123456789abcdef0",
-  );
-  new ClientVpnTerminator(stack, "Terminator", {
-    codePath,
-    codeSigningConfig: signing,
-    signal: { jwksUrl: "https://example.okta.com/oauth2/v1/keys", issuer: "https://example.okta.com", audience: "https://vpn.example.com/" },
-  });
-  const functions = Object.values(Template.fromStack(stack).findResources("AWS::Lambda::Function"));
-  assert.equal(functions.length, 3);
-  for (const f of functions) {
-    assert.equal(f.Properties.CodeSigningConfigArn, "arn:aws:lambda:eu-west-1:111122223333:code-signing-config:csc-0123456789abcdef0");
-  }
 });
