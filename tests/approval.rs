@@ -119,7 +119,13 @@ async fn a_finding_below_the_asking_severity_waits_for_an_approval_that_ends_wha
         .await
         .unwrap();
     assert_eq!(again.approval_requests.len(), 1);
-    // alice reconnects meanwhile: the approval ends what is there then.
+    // alice connects once more meanwhile: the approval ends what is there then.
+    let again = connection(cid("a11ce", 9), Some(ALICE), "10.100.0.9");
+    h.emulator
+        .service()
+        .upsert_connections(EP_A, vec![again])
+        .unwrap();
+    assert_eq!(h.active_of(ALICE), 4);
     let approved = h
         .app
         .handle_trigger(answer(&id, true, "soc-lead", false))
@@ -128,7 +134,8 @@ async fn a_finding_below_the_asking_severity_waits_for_an_approval_that_ends_wha
     let entry = approved.approval.as_ref().unwrap();
     assert_eq!(entry.outcome, AnswerOutcome::CarriedOut);
     assert_eq!(entry.approved_by, ["soc-lead"]);
-    assert_eq!(approved.terminated.len(), 3, "{approved:?}");
+    assert_eq!(approved.terminated.len(), 4, "{approved:?}");
+    assert!(ids(&approved.terminated).contains(&cid("a11ce", 9)));
     assert_eq!(h.active_of(ALICE), 0);
     assert!(!allowed(&connect(&h.app, Some(ALICE), "alice").await));
     // Approved twice, or denied after: nothing.
