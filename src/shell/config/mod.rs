@@ -1,28 +1,31 @@
 //! Settings from environment variables, validated once at start; every error names its variable.
 
 use crate::domain::approval::AskRules;
-use crate::domain::gates::{Gates, TypePattern};
-use crate::domain::mapping::{CaseRule, UsernameMapping};
-use crate::domain::model::{is_account_id, is_resource_id, ENDPOINT_PREFIX};
-use crate::domain::naming::{Accounts, Naming};
-use crate::domain::person::{Directory, People, UserPattern};
+use crate::domain::gates::Gates;
+use crate::domain::mapping::UsernameMapping;
+use crate::domain::model::{is_resource_id, ENDPOINT_PREFIX};
+use crate::domain::naming::Naming;
+use crate::domain::person::{People, UserPattern};
 use crate::domain::plan::MatchBy;
-use crate::domain::policy::{Limits, SweepPolicy};
+use crate::domain::policy::SweepPolicy;
 use crate::domain::targets::{self, TargetSpec};
 use std::fmt;
 use std::time::Duration;
 
 mod ask;
 mod env;
+mod findings;
+mod identity;
 mod idp;
 mod keep_out;
+mod sweep;
 mod tell;
 mod values;
 pub use env::CONNECT_SETTINGS;
 pub use idp::{Idp, Signal};
 pub use keep_out::{KeepOut, HANDLER_PREFIX, MAX_DENY_MESSAGE};
 pub use tell::{Tell, Workflow};
-use values::{decimal, list, number, parse_bool, parse_match_by, table_region, word};
+use values::{decimal, list, number, parse_bool, table_region, word};
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -137,121 +140,20 @@ impl Config {
         let defaults = Config::default();
         let err = |variable: &'static str, message: String| ConfigError { variable, message };
 
-        let targets =
-            targets::parse(&list(get("CVPN_TARGETS"))).map_err(|m| err("CVPN_TARGETS", m))?;
-        let external_id = get("CVPN_EXTERNAL_ID");
-        if external_id.is_some() && targets.iter().all(|t| t.role_arn.is_none()) {
-            return Err(err(
-                "CVPN_EXTERNAL_ID",
-                "is set, but CVPN_TARGETS names no role to assume with it".into(),
-            ));
-        }
-        let endpoint_ids = list(get("CVPN_ENDPOINT_IDS"));
-        if let Some(bad) = endpoint_ids
-            .iter()
-            .find(|id| !is_resource_id(id, ENDPOINT_PREFIX))
-        {
-            return Err(err(
-                "CVPN_ENDPOINT_IDS",
-                format!(
-                    "`{bad}` is not a Client VPN endpoint ID (cvpn-endpoint- and 17 hex digits)"
-                ),
-            ));
-        }
+        let (targets, external_id, endpoint_ids) = reach(&get)?;
         let dry_run = match get("CVPN_DRY_RUN") {
             None => false,
             Some(v) => parse_bool(&v)
                 .ok_or_else(|| err("CVPN_DRY_RUN", format!("`{v}` is not true or false")))?,
         };
-        let case = match word(get("CVPN_USERNAME_CASE")).as_deref() {
-            None | Some("insensitive") => CaseRule::Insensitive,
-            Some("sensitive") => CaseRule::Sensitive,
-            Some(v) => {
-                return Err(err(
-                    "CVPN_USERNAME_CASE",
-                    format!("`{v}` is not `insensitive` or `sensitive`"),
-                ))
-            }
-        };
-        let directory = Directory::parse(&get("CVPN_DIRECTORY_DOMAINS").unwrap_or_default())
-            .map_err(|m| err("CVPN_DIRECTORY_DOMAINS", m))?;
-        let people = People::new(case, directory);
-        let mapping = match get("CVPN_USERNAME_TEMPLATE") {
-            None => UsernameMapping::default(),
-            Some(t) => UsernameMapping::new(&t).map_err(|m| err("CVPN_USERNAME_TEMPLATE", m))?,
-        };
-        let names = |variable: &'static str| {
-            list(get(variable))
-                .iter()
-                .map(|p| people.pattern(p).map_err(|m| err(variable, m)))
-                .collect::<Result<Vec<_>, _>>()
-        };
-        let protected_users = names("CVPN_PROTECTED_USERS")?;
-        if let Some(all) = protected_users.iter().find(|p| p.matches_everyone()) {
-            return Err(err(
-                "CVPN_PROTECTED_USERS",
-                format!("`{all}` protects every user, so nothing could ever be ended; use CVPN_DRY_RUN to stop terminations"),
-            ));
-        }
-        let identity_accounts = list(get("CVPN_IDENTITY_ACCOUNTS"));
-        let accounts = match identity_accounts.as_slice() {
-            [] => Accounts::OwnAndTargets,
-            [any] if any == "*" => Accounts::Any,
-            listed => {
-                if let Some(bad) = listed.iter().find(|a| !is_account_id(a)) {
-                    return Err(err(
-                        "CVPN_IDENTITY_ACCOUNTS",
-                        format!(
-                            "`{bad}` is not an AWS account ID (12 digits); `*` alone opts into any account"
-                        ),
-                    ));
-                }
-                Accounts::Listed(identity_accounts.clone())
-            }
-        };
-        let naming = Naming::new(accounts, &list(get("CVPN_TRUSTED_SESSION_ROLES")))
-            .map_err(|m| err("CVPN_TRUSTED_SESSION_ROLES", m))?;
+        let who = identity::from_lookup(&get)?;
         let max_terminations = number(
             get("CVPN_MAX_TERMINATIONS"),
             1..=100_000,
             defaults.max_terminations,
         )
         .map_err(|m| err("CVPN_MAX_TERMINATIONS", m))?;
-        let min_severity = match get("CVPN_MIN_SEVERITY") {
-            None => defaults.gates.min_severity,
-            Some(v) => v
-                .parse::<f64>()
-                .ok()
-                .filter(|s| (0.0..=10.0).contains(s))
-                .ok_or_else(|| {
-                    err(
-                        "CVPN_MIN_SEVERITY",
-                        format!("`{v}` is not a number from 0 to 10"),
-                    )
-                })?,
-        };
-        let patterns = |variable: &'static str| {
-            list(get(variable))
-                .iter()
-                .map(|p| TypePattern::new(p))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|m| err(variable, m))
-        };
-        let products = patterns("CVPN_FINDING_PRODUCTS")?;
-        let gates = Gates {
-            min_severity,
-            allow_types: patterns("CVPN_FINDING_TYPES_ALLOW")?,
-            deny_types: patterns("CVPN_FINDING_TYPES_DENY")?,
-            products: if products.is_empty() {
-                defaults.gates.products
-            } else {
-                products
-            },
-        };
-        let match_by = match word(get("CVPN_MATCH_BY")) {
-            None => MatchBy::ALL,
-            Some(v) => parse_match_by(&v).map_err(|m| err("CVPN_MATCH_BY", m))?,
-        };
+        let gates = findings::gates(&get)?;
         let concurrency = number(get("CVPN_CONCURRENCY"), 1..=256, defaults.concurrency)
             .map_err(|m| err("CVPN_CONCURRENCY", m))?;
         let max_attempts = number(
@@ -260,53 +162,8 @@ impl Config {
             defaults.max_attempts as usize,
         )
         .map_err(|m| err("CVPN_MAX_ATTEMPTS", m))? as u32;
-        let minutes = |variable: &'static str| -> Result<Option<u32>, ConfigError> {
-            get(variable)
-                .map(|v| {
-                    number(Some(v), 1..=5_256_000, 0)
-                        .map(|n| n as u32)
-                        .map_err(|m| err(variable, m))
-                })
-                .transpose()
-        };
-        let limits = Limits {
-            idle_minutes: minutes("CVPN_IDLE_MINUTES")?,
-            max_session_minutes: minutes("CVPN_MAX_SESSION_MINUTES")?,
-        };
-        let extended = Limits {
-            idle_minutes: minutes("CVPN_EXTENDED_IDLE_MINUTES")?,
-            max_session_minutes: minutes("CVPN_EXTENDED_MAX_SESSION_MINUTES")?,
-        };
-        for (variable, longer, shorter) in [
-            (
-                "CVPN_EXTENDED_IDLE_MINUTES",
-                extended.idle_minutes,
-                limits.idle_minutes,
-            ),
-            (
-                "CVPN_EXTENDED_MAX_SESSION_MINUTES",
-                extended.max_session_minutes,
-                limits.max_session_minutes,
-            ),
-        ] {
-            if let (Some(l), Some(s)) = (longer, shorter) {
-                if l < s {
-                    return Err(err(variable, format!("{l} is shorter than the ordinary limit {s}; the extended policy is the longer one")));
-                }
-            }
-        }
-        let sweep = SweepPolicy {
-            limits,
-            idle_bytes: number(
-                get("CVPN_IDLE_BYTES"),
-                1..=usize::MAX,
-                defaults.sweep.idle_bytes as usize,
-            )
-            .map_err(|m| err("CVPN_IDLE_BYTES", m))? as u64,
-            extended_users: names("CVPN_EXTENDED_USERS")?,
-            people: people.clone(),
-            extended,
-        };
+        let extended_users = identity::user_patterns(&get, &who.people, "CVPN_EXTENDED_USERS")?;
+        let sweep = sweep::policy(&get, &who.people, &extended_users)?;
         let state_table = get("CVPN_STATE_TABLE");
         let state_table_region = state_table
             .as_deref()
@@ -336,21 +193,21 @@ impl Config {
             .map_err(|m| err("CVPN_MAX_CLOCK_SKEW_SECONDS", m))?;
         let min_override_minutes = number(get("CVPN_MIN_OVERRIDE_MINUTES"), 1..=5_256_000, 15)
             .map_err(|m| err("CVPN_MIN_OVERRIDE_MINUTES", m))?;
-        let ask = ask::from_lookup(&get, &people, gates.min_severity, state_table.is_some())?;
+        let ask = ask::from_lookup(&get, &who.people, gates.min_severity, state_table.is_some())?;
         Ok(Config {
             targets,
             external_id,
             endpoint_ids,
             dry_run,
-            people,
-            protected_users,
-            naming,
+            people: who.people,
+            protected_users: who.protected_users,
+            naming: who.naming,
             idp: Idp::from_lookup(&get, state_table.is_some())?,
             max_terminations,
             ask,
             gates,
-            mapping,
-            match_by,
+            mapping: who.mapping,
+            match_by: who.match_by,
             concurrency,
             max_attempts,
             terminate_rate: decimal(get("CVPN_TERMINATE_RATE"), 0.1..=100_000.0)
@@ -386,6 +243,33 @@ impl Config {
         (self.keep_out.quarantine_minutes > 0 && self.state_table.is_some())
             .then_some(self.keep_out.quarantine_minutes)
     }
+}
+
+/// Where to act: `CVPN_TARGETS`, the `CVPN_EXTERNAL_ID` their roles are assumed with, and
+/// `CVPN_ENDPOINT_IDS`.
+type Reach = (Vec<TargetSpec>, Option<String>, Vec<String>);
+
+fn reach(get: &impl Fn(&str) -> Option<String>) -> Result<Reach, ConfigError> {
+    let err = |variable: &'static str, message: String| ConfigError { variable, message };
+    let targets = targets::parse(&list(get("CVPN_TARGETS"))).map_err(|m| err("CVPN_TARGETS", m))?;
+    let external_id = get("CVPN_EXTERNAL_ID");
+    if external_id.is_some() && targets.iter().all(|t| t.role_arn.is_none()) {
+        return Err(err(
+            "CVPN_EXTERNAL_ID",
+            "is set, but CVPN_TARGETS names no role to assume with it".into(),
+        ));
+    }
+    let endpoint_ids = list(get("CVPN_ENDPOINT_IDS"));
+    if let Some(bad) = endpoint_ids
+        .iter()
+        .find(|id| !is_resource_id(id, ENDPOINT_PREFIX))
+    {
+        return Err(err(
+            "CVPN_ENDPOINT_IDS",
+            format!("`{bad}` is not a Client VPN endpoint ID (cvpn-endpoint- and 17 hex digits)"),
+        ));
+    }
+    Ok((targets, external_id, endpoint_ids))
 }
 
 #[cfg(test)]

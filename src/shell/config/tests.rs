@@ -1,4 +1,6 @@
 use super::*;
+use crate::domain::mapping::CaseRule;
+use crate::domain::policy::Limits;
 use crate::domain::quarantine::OnStoreError;
 use std::collections::HashMap;
 
