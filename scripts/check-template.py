@@ -107,8 +107,8 @@ check("Describe stands apart from Terminate", describe and "ec2:TerminateClientV
 dynamo = [s for s in stmts if "dynamodb:" in json.dumps(s["Action"])]
 check("DynamoDB only on the table", dynamo and all(s["Resource"] == {"Fn::GetAtt": ["StateTable", "Arn"]} for s in dynamo))
 idc_stmts = [s for s in stmts if "identitystore:" in json.dumps(s["Action"])]
-check("Identity Center: DescribeUser only, on the named stores' users",
-      len(idc_stmts) == 1 and idc_stmts[0]["Action"] == "identitystore:DescribeUser"
+check("Identity Center: DescribeUser and GetUserId only, on the named stores' users",
+      len(idc_stmts) == 1 and idc_stmts[0]["Action"] == ["identitystore:DescribeUser", "identitystore:GetUserId"]
       and "IdentityStoreIds" in json.dumps(idc_stmts[0]["Resource"]))
 check("no statement grants a wildcard action", not any("*" in json.dumps(s["Action"]) for s in stmts))
 check("the role has no managed policies", "ManagedPolicyArns" not in res["FunctionRole"]["Properties"])

@@ -345,6 +345,39 @@ async fn identity_center_disabling_ends_the_users_sessions_and_its_delete_still_
 }
 
 #[tokio::test]
+async fn a_remembered_name_another_user_holds_now_names_nobody() {
+    let moto = Moto::start();
+    let (h, dave) = identity_center(&moto, "idc-taken", false).await;
+    deliver(&h.app, &record("disable", "DisableUser", &dave), "req-1")
+        .await
+        .unwrap();
+    // He goes, and a new user takes the name he had: the delete of his ID must not end the
+    // new dave's sessions.
+    delete_user(&moto, &dave).await;
+    let name = aws_sdk_identitystore::types::Name::builder()
+        .given_name("Dave")
+        .family_name("Other")
+        .build();
+    aws_sdk_identitystore::Client::new(&moto.sdk())
+        .create_user()
+        .identity_store_id(STORE)
+        .user_name("dave")
+        .display_name("Dave Other")
+        .name(name)
+        .send()
+        .await
+        .unwrap();
+    let before = h.ended().len();
+    let Err(cvpn_terminator::HandlerError::Incomplete(r)) =
+        deliver(&h.app, &record("delete", "DeleteUser", &dave), "req-2").await
+    else {
+        panic!("a name someone else holds now must fail the invocation");
+    };
+    assert_eq!(r.errors[0].code, "NameTaken", "{:?}", r.errors);
+    assert!(r.terminated.is_empty() && h.ended().len() == before);
+}
+
+#[tokio::test]
 async fn an_identity_center_user_no_one_can_name_fails_loudly_and_ends_nothing() {
     let moto = Moto::start();
     let (h, dave) = identity_center(&moto, "idc-unknown", false).await;

@@ -93,7 +93,8 @@ export function addIdentityCenterRule(scope: Construct, fn: lambda.IFunction, pr
   const partition = Stack.of(scope).partition;
   fn.addToRolePolicy(
     new iam.PolicyStatement({
-      actions: ["identitystore:DescribeUser"],
+      // DescribeUser names a record's user; GetUserId checks a remembered name is no one else's now.
+      actions: ["identitystore:DescribeUser", "identitystore:GetUserId"],
       resources: [
         `arn:${partition}:identitystore:::user/*`,
         ...stores.map((id) => `arn:${partition}:identitystore::*:identitystore/${id}`),

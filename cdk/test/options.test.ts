@@ -58,7 +58,8 @@ test("IAM Identity Center: a rule for the named stores' calls, DescribeUser ther
     Environment: { Variables: Match.objectLike({ CVPN_IDENTITY_STORE_IDS: "d-1234567890" }) },
   });
   const policies = JSON.stringify(template.findResources("AWS::IAM::Policy"));
-  assert.ok(policies.includes("identitystore:DescribeUser") && policies.includes("identitystore/d-1234567890"));
+  assert.ok(policies.includes("identitystore:DescribeUser") && policies.includes("identitystore:GetUserId"));
+  assert.ok(policies.includes("identitystore/d-1234567890"));
   template.resourceCountIs("AWS::DynamoDB::Table", 1);
   assert.throws(() => synth({ identityStoreIds: ["d-*"] }), /identityStoreIds/);
 });

@@ -5,6 +5,9 @@
 use crate::adapters::aws::api_error;
 use crate::domain::model::ApiError;
 use aws_sdk_identitystore::operation::describe_user::DescribeUserError;
+use aws_sdk_identitystore::operation::get_user_id::GetUserIdError;
+use aws_sdk_identitystore::types::{AlternateIdentifier, UniqueAttribute};
+use aws_smithy_types::Document;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -36,7 +39,7 @@ impl Directory {
     }
 
     /// The `UserName` of `user_id` in `store_id`; `None` when the store says there is no such
-    /// user (deleted).
+    /// user (deleted). A user the store has without a name is an error: it is not gone.
     pub async fn user_name(
         &self,
         region: Option<&str>,
@@ -51,11 +54,53 @@ impl Directory {
             .send()
             .await;
         match out {
-            Ok(user) => Ok(user.user_name().map(str::to_owned)),
+            Ok(user) => match user.user_name() {
+                Some(name) => Ok(Some(name.to_owned())),
+                None => Err(ApiError {
+                    code: "UserUnnamed".into(),
+                    message: format!("user {user_id} of identity store {store_id} has no UserName"),
+                }),
+            },
             Err(e)
                 if matches!(
                     e.as_service_error(),
                     Some(DescribeUserError::ResourceNotFoundException(_))
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(api_error(e)),
+        }
+    }
+
+    /// The user of `store_id` whose `UserName` is `name` now, if any (`GetUserId`).
+    pub async fn user_id_of(
+        &self,
+        region: Option<&str>,
+        store_id: &str,
+        name: &str,
+    ) -> Result<Option<String>, ApiError> {
+        let unique = UniqueAttribute::builder()
+            .attribute_path("userName")
+            .attribute_value(Document::String(name.to_owned()))
+            .build()
+            .map_err(|e| ApiError {
+                code: "ConstructionFailure".into(),
+                message: e.to_string(),
+            })?;
+        let out = self
+            .client(region)
+            .get_user_id()
+            .identity_store_id(store_id)
+            .alternate_identifier(AlternateIdentifier::UniqueAttribute(unique))
+            .send()
+            .await;
+        match out {
+            Ok(found) => Ok(Some(found.user_id().to_owned())),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(GetUserIdError::ResourceNotFoundException(_))
                 ) =>
             {
                 Ok(None)

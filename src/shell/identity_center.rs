@@ -114,7 +114,17 @@ impl<A: ClientVpnApi, S: StateStore + DirectoryCache> Invocation<'_, A, S> {
         match (described, &self.app.store) {
             (Ok(Some(name)), _) => Ok((name, true)),
             (Ok(None), Some(table)) => match self.budget.call(table.recall(store, user)).await {
-                Ok(Some(name)) => Ok((name, false)),
+                Ok(Some(name)) => {
+                    // Renamed before it went, the user's old name may be another user's now.
+                    let holder = directory.user_id_of(region.as_deref(), store, &name);
+                    match self.budget.call(holder).await {
+                        Ok(Some(other)) if other != user => {
+                            Err(failed("GetUserId", taken(store, user, &name, &other)))
+                        }
+                        Ok(_) => Ok((name, false)),
+                        Err(e) => Err(failed("GetUserId", e)),
+                    }
+                }
                 Ok(None) => Err(failed("DescribeUser", unknown(store, user))),
                 Err(e) => Err(failed("GetItem", e)),
             },
@@ -131,6 +141,17 @@ fn unknown(store: &str, user: &str) -> ApiError {
             "user {user} of identity store {store} is not in the store any more and no earlier \
              record named it here (a DisableUser first would have): end their sessions with a \
              direct request naming the user"
+        ),
+    }
+}
+
+fn taken(store: &str, user: &str, name: &str, other: &str) -> ApiError {
+    ApiError {
+        code: "NameTaken".into(),
+        message: format!(
+            "user {user} of identity store {store} is gone, and the name remembered for it, \
+             {name}, is user {other}'s now: ending {name}'s sessions could end someone else's; \
+             end the user's sessions with a direct request naming them"
         ),
     }
 }
