@@ -101,15 +101,32 @@ pub fn login(id: &Value, issuer: &str, path: &str) -> Result<(String, String), R
     }
 }
 
-/// The word of a verified Global Token Revocation request: `{"sub_id": …}`.
+/// The word of a verified Global Token Revocation request: `{"sub_id": …}` as Okta sends it, or
+/// `{"subject": …}` as the draft's other revisions write it; both naming different people is
+/// refused.
 pub fn revocation(body: &[u8], issuer: &str, checked: &Checked) -> Result<IdpEvent, Refusal> {
     let request = parse(body)
         .map_err(|e| Refusal::new(Why::Subject, format!("the body is not JSON: {}", e.message)))?;
-    let sub_id = request
-        .get("sub_id")
-        .filter(|s| s.is_object())
-        .ok_or_else(|| Refusal::new(Why::Subject, "body.sub_id: missing or not an object"))?;
-    let user = login(sub_id, issuer, "body.sub_id")?;
+    let mut named = Vec::new();
+    for key in ["sub_id", "subject"] {
+        if let Some(id) = request.get(key) {
+            let path = format!("body.{key}");
+            if !id.is_object() {
+                return Err(Refusal::new(Why::Subject, format!("{path}: not an object")));
+            }
+            named.push(login(id, issuer, &path)?);
+        }
+    }
+    let user = match named.as_slice() {
+        [] => return Err(Refusal::new(Why::Subject, "body.sub_id: missing")),
+        [(a, _), (b, _)] if a != b => {
+            return Err(Refusal::new(
+                Why::Subject,
+                "body.sub_id and body.subject name different users",
+            ))
+        }
+        [first, ..] => first.clone(),
+    };
     Ok(word(
         issuer,
         checked,

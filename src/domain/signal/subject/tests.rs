@@ -66,11 +66,21 @@ fn a_revocation_names_its_subject() {
     assert_eq!(e.user.as_ref().unwrap().0, "dave@example.com");
     assert_eq!(e.idp, ISS);
     assert_eq!(e.finding_id(), format!("{ISS}#j-1"));
+    // The draft's `subject`, alone or naming the same user as `sub_id`.
+    let subject = br#"{"subject": {"format": "email", "email": "dave@example.com"}}"#;
+    let e = revocation(subject, ISS, &checked()).unwrap();
+    assert_eq!(e.user.as_ref().unwrap().0, "dave@example.com");
+    let both = br#"{"sub_id": {"format": "email", "email": "dave@example.com"},
+                    "subject": {"format": "email", "email": "dave@example.com"}}"#;
+    assert!(revocation(both, ISS, &checked()).is_ok());
     for bad in [
         &b"not json"[..],
         b"{}",
         br#"{"sub_id": "dave"}"#,
+        br#"{"subject": "dave"}"#,
         br#"{"sub_id": {"format": "email", "email": "x", "email": "y"}}"#,
+        br#"{"sub_id": {"format": "email", "email": "dave@example.com"},
+             "subject": {"format": "email", "email": "erin@example.com"}}"#,
     ] {
         assert_eq!(
             revocation(bad, ISS, &checked()).unwrap_err().why,
