@@ -6,9 +6,11 @@ use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::quarantine::QuarantineStore;
 use crate::adapters::state::StateStore;
 use crate::domain::console;
-use crate::domain::model::{ApiError, Reason};
+use crate::domain::model::ApiError;
 use crate::domain::naming::Accounts;
-use crate::domain::plan::{MatchBy, Origin, Selector};
+use crate::domain::plan::{
+    endpoint_in_scope, finding_selector, FindingRules, MatchBy, Origin, Selector,
+};
 use crate::domain::targets::Within;
 use crate::domain::trigger::evidence::Named;
 use crate::domain::trigger::{DirectRequest, FindingEvent};
@@ -17,7 +19,7 @@ use crate::shell::budget::within;
 use crate::shell::execute::CallError;
 use crate::shell::invocation::Invocation;
 use crate::shell::logging::AUDIT;
-use crate::shell::report::{self, Entry, FindingInfo, Response, TriggerInfo};
+use crate::shell::report::{self, Entry, FindingInfo, TriggerInfo};
 
 /// How long an incident waits for STS to say which account the function runs in.
 const STS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
@@ -59,93 +61,25 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
             .naming
             .accounts
             .allowed(self.own_account.as_deref(), &targets);
+        let rules = FindingRules {
+            gates: &config.gates,
+            endpoint_ids: &config.endpoint_ids,
+            naming: &config.naming,
+            allowed: &allowed,
+            mapping: &config.mapping,
+            match_by: &config.match_by,
+        };
         let mut unknown_own = false;
         let mut selectors = Vec::new();
         for f in &event.findings {
-            let origin = Origin {
-                source: source.clone(),
-                finding_id: Some(f.id.clone()),
-                finding_type: f.types.first().cloned(),
-                severity: Some(f.severity),
-                reason: event.action_name.clone(),
-                idp: None,
-            };
-            let mut skipped = 0;
-            let mut skip = |response: &mut Response, reason: Reason, detail: String| {
-                let entry = Entry::finding_skipped(&origin, reason, detail);
-                report::log_skipped(&entry, &origin);
+            let chosen = finding_selector(&rules, event, f);
+            for (reason, detail) in chosen.skipped {
+                let entry = Entry::finding_skipped(&chosen.origin, reason, detail);
+                report::log_skipped(&entry, &chosen.origin);
                 response.skipped.push(entry);
-                skipped += 1;
-            };
-            if let Err(gate) = config.gates.check(f, event.source) {
-                skip(response, gate.reason, gate.detail);
-                continue;
             }
-            let evidence = &f.evidence;
-            let named = &evidence.endpoint_ids;
-            let endpoint_ids: Vec<String> = named
-                .iter()
-                .filter(|e| config.endpoint_ids.is_empty() || config.endpoint_ids.contains(e))
-                .cloned()
-                .collect();
-            if !named.is_empty() && endpoint_ids.is_empty() {
-                skip(
-                    response,
-                    Reason::OutOfScope,
-                    format!(
-                        "the finding names endpoints {named:?}, none of them in CVPN_ENDPOINT_IDS"
-                    ),
-                );
-                continue;
-            }
-            for n in &evidence.no_identity {
-                skip(
-                    response,
-                    Reason::NoIdentity,
-                    format!("{}: {}", n.field, n.detail),
-                );
-            }
-            let mut usernames = Vec::new();
-            for identity in &evidence.identities {
-                let name = &identity.name;
-                if let Err(refused) = config
-                    .naming
-                    .judge(identity, f.account.as_deref(), &allowed)
-                {
-                    if refused.own_account_unknown {
-                        unknown_own = true;
-                    }
-                    skip(response, refused.reason, refused.detail);
-                    continue;
-                }
-                let Some(vpn) = config.mapping.map(&name.value) else {
-                    continue;
-                };
-                let origin = if vpn == name.value {
-                    name.origin.clone()
-                } else {
-                    format!("mapped from {} at {}", name.value, name.origin)
-                };
-                usernames.push(Named { value: vpn, origin });
-            }
-            let selector = Selector {
-                origin: origin.clone(),
-                match_by: config.match_by.clone(),
-                usernames,
-                ips: evidence.ips.clone(),
-                connection_ids: evidence.connection_ids.clone(),
-                endpoint_ids,
-                seen_from: evidence.first_seen,
-                seen_at: evidence.seen_at,
-                since: event.time.or(evidence.seen_at),
-            };
-            // A finding whose every principal was refused has said why already.
-            let names_something = !selector.usernames.is_empty()
-                || !selector.ips.is_empty()
-                || !selector.connection_ids.is_empty();
-            if names_something || skipped == 0 {
-                selectors.push(selector);
-            }
+            unknown_own |= chosen.own_account_unknown;
+            selectors.extend(chosen.selector);
         }
         if unknown_own {
             // Not knowing whose principals may name people is an incomplete picture: said, and
@@ -216,7 +150,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
             ));
         }
         if let Some(endpoint) = &request.endpoint_id {
-            if !config.endpoint_ids.is_empty() && !config.endpoint_ids.contains(endpoint) {
+            if !endpoint_in_scope(&config.endpoint_ids, endpoint) {
                 return Err(HandlerError::bad_event(
                     "event.ClientVpnEndpointId",
                     format!("{endpoint} is not among CVPN_ENDPOINT_IDS; nothing was terminated"),

@@ -7,7 +7,7 @@ use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::{StateStore, Stored};
 use crate::domain::model::{ApiError, Connection, Endpoint, Reason};
 use crate::domain::person::People;
-use crate::domain::plan::{self, person_of, Origin, Target};
+use crate::domain::plan::{self, endpoint_in_scope, person_of, Origin, Target};
 use crate::domain::policy::sweep::{
     judge_page, overrides_thresholds, with_overrides, Judged, Verdicts,
 };
@@ -96,7 +96,7 @@ impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
         if let Some(ids) = &request.overrides.endpoint_ids {
             if let Some(outside) = ids
                 .iter()
-                .find(|id| !config.endpoint_ids.is_empty() && !config.endpoint_ids.contains(id))
+                .find(|id| !endpoint_in_scope(&config.endpoint_ids, id))
             {
                 return Err(HandlerError::bad_event(
                     format!("{}.ClientVpnEndpointIds", request.path),

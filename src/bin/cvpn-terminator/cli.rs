@@ -4,6 +4,7 @@
 use crate::common::{caller, options, printed, value};
 use cvpn_terminator::domain::json::parse::Parsed;
 use cvpn_terminator::domain::model::Endpoint;
+use cvpn_terminator::domain::plan::endpoint_in_scope;
 use cvpn_terminator::domain::quarantine;
 use cvpn_terminator::shell::budget::Budget;
 use cvpn_terminator::shell::execute::CallError;
@@ -238,7 +239,7 @@ async fn check(app: &App<Ec2, Dynamo>) -> ExitCode {
     let mut unwired = 0;
     let in_scope = endpoints
         .iter()
-        .filter(|e| config.endpoint_ids.is_empty() || config.endpoint_ids.contains(&e.id));
+        .filter(|e| endpoint_in_scope(&config.endpoint_ids, &e.id));
     let home = app.api.home_place();
     let there = &config.keep_out.target_handler_name;
     for e in in_scope {

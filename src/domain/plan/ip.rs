@@ -82,5 +82,5 @@ pub(super) fn holder<'c>(
 }
 
 pub(super) fn in_scope(s: &Selector, c: &Connection) -> bool {
-    s.endpoint_ids.is_empty() || s.endpoint_ids.contains(&c.endpoint_id)
+    super::endpoint_in_scope(&s.endpoint_ids, &c.endpoint_id)
 }

@@ -9,8 +9,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 mod calls;
+mod finding;
 mod ip;
 pub use calls::{calls, single, Call};
+pub use finding::{finding_selector, Chosen, FindingRules};
 use ip::{holder, in_scope, IpHolder};
 use std::net::IpAddr;
 
@@ -302,6 +304,12 @@ fn describe_selector(s: &Selector) -> String {
         return "the trigger names no user, client IP or connection".into();
     }
     format!("no live connection matches {}", parts.join(", "))
+}
+
+/// Whether endpoint `id` is in `scope` (endpoint IDs, as `CVPN_ENDPOINT_IDS` or a selector names
+/// them): none named is every endpoint. The one scope rule every filter asks.
+pub fn endpoint_in_scope(scope: &[String], id: &str) -> bool {
+    scope.is_empty() || scope.iter().any(|e| e == id)
 }
 
 #[cfg(test)]
