@@ -4,6 +4,15 @@
 use crate::domain::model::ApiError;
 use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
+/// A request the SDK's builder refused to build (a required field left out): our fault, said as
+/// the SDK says it.
+pub fn build_error(e: aws_smithy_types::error::operation::BuildError) -> ApiError {
+    ApiError {
+        code: "ConstructionFailure".into(),
+        message: e.to_string(),
+    }
+}
+
 /// The service's error code where there is one; otherwise the kind of failure in reaching it.
 pub fn api_error<E, R>(e: SdkError<E, R>) -> ApiError
 where

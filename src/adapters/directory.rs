@@ -2,7 +2,7 @@
 //! records name only by ID. One client per Region asked, since the store lives in Identity
 //! Center's home Region, which need not be the function's.
 
-use crate::adapters::aws::api_error;
+use crate::adapters::aws::{api_error, build_error};
 use crate::domain::model::ApiError;
 use aws_sdk_identitystore::operation::describe_user::DescribeUserError;
 use aws_sdk_identitystore::operation::get_user_id::GetUserIdError;
@@ -84,10 +84,7 @@ impl Directory {
             .attribute_path("userName")
             .attribute_value(Document::String(name.to_owned()))
             .build()
-            .map_err(|e| ApiError {
-                code: "ConstructionFailure".into(),
-                message: e.to_string(),
-            })?;
+            .map_err(build_error)?;
         let out = self
             .client(region)
             .get_user_id()

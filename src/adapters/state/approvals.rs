@@ -20,7 +20,7 @@ const PENDING: &str = "approvals#pending";
 /// How long a request is remembered after it stops asking.
 const KEEP_SECONDS: i64 = 7 * 24 * 60 * 60;
 /// The error code of a change that lost to another answer.
-pub const ANSWERED_MEANWHILE: &str = "AnsweredMeanwhile";
+const ANSWERED_MEANWHILE: &str = "AnsweredMeanwhile";
 
 /// A request as stored.
 #[derive(Clone, Debug, PartialEq)]

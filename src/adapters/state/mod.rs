@@ -15,7 +15,7 @@ pub mod quarantine;
 pub mod said;
 pub mod tokens;
 
-use crate::adapters::aws::{api_error, condition_failed};
+use crate::adapters::aws::{api_error, build_error, condition_failed};
 use crate::domain::model::ApiError;
 use crate::domain::policy::Track;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
@@ -101,10 +101,7 @@ impl Dynamo {
                 .set_keys(Some(keys))
                 .consistent_read(true)
                 .build()
-                .map_err(|e| ApiError {
-                    code: "ConstructionFailure".into(),
-                    message: e.to_string(),
-                })?;
+                .map_err(build_error)?;
             let out = self
                 .client
                 .batch_get_item()

@@ -11,6 +11,24 @@ fn people() -> People {
     People::default()
 }
 
+static PEOPLE: People = People {
+    case: crate::domain::mapping::CaseRule::Insensitive,
+    directory: crate::domain::person::Directory::EMPTY,
+};
+
+fn nobody_protected(_: &str) -> bool {
+    false
+}
+
+/// The rules matching runs by: everyone in the default directory, nobody protected.
+fn rules(endpoints: &[Endpoint]) -> Rules<'_> {
+    Rules {
+        people: &PEOPLE,
+        is_protected: &nobody_protected,
+        endpoints,
+    }
+}
+
 fn connection(i: usize, user: Option<&str>, cn: Option<&str>, ip: u8) -> Connection {
     Connection {
         place: Default::default(),
@@ -79,13 +97,8 @@ fn asking(below: Option<f64>, users: &[&str], over_cap: bool) -> AskRules {
 
 #[test]
 fn a_finding_below_the_asking_severity_or_naming_an_asked_person_asks() {
-    let p = people();
     let eps = endpoints();
-    let rules = Rules {
-        people: &p,
-        is_protected: &|_| false,
-        endpoints: &eps,
-    };
+    let rules = rules(&eps);
     let conns = [
         connection(1, Some("CEO"), None, 9),
         connection(2, Some("bob"), None, 5),
@@ -232,13 +245,8 @@ fn an_answer_counts_once_in_time_never_from_the_person_cut_off() {
 
 #[test]
 fn a_request_is_carried_out_on_the_people_and_connections_it_saw() {
-    let p = people();
     let eps = endpoints();
-    let rules = Rules {
-        people: &p,
-        is_protected: &|_| false,
-        endpoints: &eps,
-    };
+    let rules = rules(&eps);
     let conns = [
         connection(1, Some("dave"), None, 9),
         connection(2, None, Some("laptop"), 7),
@@ -284,9 +292,9 @@ proptest! {
         asked in prop::collection::vec(0..USERS.len(), 0..2),
         by_person in any::<bool>(),
     ) {
-        let p = people();
+        let p = &PEOPLE;
         let eps = endpoints();
-        let rules = Rules { people: &p, is_protected: &|_| false, endpoints: &eps };
+        let rules = rules(&eps);
         let connections: Vec<Connection> = conns
             .iter()
             .enumerate()
