@@ -79,7 +79,7 @@ async fn a_failed_invocation_leaves_no_record_so_the_retry_acts() {
     let moto = Moto::start();
     let h = with_table(config(), &moto, "retry").await;
     let finding = event("guardduty-iam-assumed-role.json");
-    // The first attempt cannot list endpoint B: it ends nothing and fails.
+    // The first attempt cannot list endpoint B: it ends the two sessions it sees, and fails.
     let faulty = App {
         config: config(),
         api: Faulty {
@@ -93,11 +93,12 @@ async fn a_failed_invocation_leaves_no_record_so_the_retry_acts() {
     };
     let e = deliver(&faulty, &finding, "req-1").await.unwrap_err();
     assert!(matches!(e, HandlerError::Incomplete(_)), "{e}");
-    assert!(h.ended().is_empty());
-    // Lambda's retry: the same event and request, acted on.
+    assert_eq!(h.ended().len(), 2);
+    // Lambda's retry: the same event and request, acted on: the third session, now seen.
     let retry = deliver(&h.app, &finding, "req-1").await.unwrap();
     assert!(retry.duplicate.is_none());
-    assert_eq!(retry.terminated.len(), 3);
+    assert_eq!(retry.terminated.len(), 1);
+    assert_eq!(h.ended().len(), 3);
 }
 
 #[tokio::test]

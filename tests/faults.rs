@@ -1,5 +1,6 @@
 //! Every decision holds under partial failures and a world that moves between listing and
-//! Terminate: the cap needs the whole picture and holds for everything a call can end, and a
+//! Terminate: a person is ended where they can be seen, the cap holds across the retries of a
+//! partial picture and for everything a call can end, and a
 //! targeted user's connection that stays up is reported. Through the handler, aws-sdk-ec2 and the
 //! emulator.
 
@@ -14,7 +15,7 @@ use cvpn_terminator::{App, Config, Dynamo, Ec2, HandlerError, Response};
 use serde_json::json;
 
 #[tokio::test]
-async fn a_partial_listing_ends_nothing_so_the_retry_decides_on_the_whole_picture() {
+async fn a_partial_listing_ends_what_it_sees_and_the_retry_cannot_spend_the_cap_again() {
     // alice has two connections on endpoint A and one on B; the cap is 2.
     let config = Config {
         max_terminations: 2,
@@ -37,10 +38,13 @@ async fn a_partial_listing_ends_nothing_so_the_retry_decides_on_the_whole_pictur
     let HandlerError::Incomplete(r) = &err else {
         panic!("{err}")
     };
-    assert!(h.ended().is_empty(), "the two it could see are not ended");
-    assert!(r.terminated.is_empty());
+    // The evidence names a person: the two it could see are ended, and the invocation fails so
+    // that Lambda retries.
+    assert_eq!(h.ended().len(), 2, "{:?}", h.ended());
+    assert_eq!(r.terminated.len(), 2);
     assert_eq!(r.errors[0].endpoint_id.as_deref(), Some(EP_B));
-    // Lambda's retry, with the listing working again, sees all three: over the cap, nothing ends.
+    // Lambda's retry, with the listing working again, sees the third: with the two this event
+    // ended already that is over the cap, so nothing more ends.
     let err = h.app.handle(&finding).await.unwrap_err();
     assert!(
         matches!(
@@ -53,7 +57,7 @@ async fn a_partial_listing_ends_nothing_so_the_retry_decides_on_the_whole_pictur
         ),
         "{err}"
     );
-    assert!(h.ended().is_empty());
+    assert_eq!(h.ended().len(), 2);
 }
 
 /// Ends frank's sessions while he connects again between the listing and Terminate; the new

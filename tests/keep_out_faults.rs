@@ -151,3 +151,40 @@ async fn holds_are_stored_while_terminate_calls_are_still_out() {
         &connect(&h.app, Some(ALICE), "shared.vpn.example.com").await
     ));
 }
+
+#[tokio::test]
+async fn a_partial_listing_still_holds_the_person_named() {
+    // Endpoint B cannot be listed: alice's sessions on A are ended, and she is held (holds are
+    // central), so she is refused wherever she connects again while the retry waits.
+    let moto = Moto::start();
+    let h = with_table(config(), &moto, "partial").await;
+    let faulty = App {
+        config: config(),
+        api: Faulty {
+            unlistable: Some(EP_B),
+            ..Faulty::new(Ec2::new(ec2_client(&h.emulator.url(), 2)))
+        }
+        .into(),
+        store: h.app.store.clone(),
+        notifiers: h.app.notifiers.clone(),
+        directory: None,
+    };
+    let e = faulty
+        .handle(&event("guardduty-iam-assumed-role.json"))
+        .await
+        .unwrap_err();
+    let HandlerError::Incomplete(r) = e else {
+        panic!("{e}")
+    };
+    assert_eq!(r.terminated.len(), 2);
+    assert!(
+        r.quarantine
+            .iter()
+            .any(|hold| hold.kind == SubjectKind::Username && hold.name == "alice@example.com"),
+        "{:?}",
+        r.quarantine
+    );
+    assert!(!allowed(
+        &connect(&h.app, Some("alice@example.com"), "shared.vpn.example.com").await
+    ));
+}

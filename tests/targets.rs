@@ -46,27 +46,109 @@ async fn a_finding_ends_alice_in_two_accounts_and_three_regions_at_once() {
     assert_eq!(d.emulator.service().stats()["AssumeRole"].calls, 3);
 }
 
+/// Alice's sessions everywhere but where a role is missing.
+fn alice_everywhere() -> Vec<(String, String, String)> {
+    [
+        (NETWORK, "eu-west-1"),
+        (NETWORK, "us-east-1"),
+        (BRANCH, "ap-southeast-2"),
+    ]
+    .map(|(a, r)| (a.to_owned(), r.to_owned(), ALICE.to_owned()))
+    .to_vec()
+}
+
+fn sorted_ended(d: &Deployment) -> Vec<(String, String, String)> {
+    let mut gone = ended(d);
+    gone.sort();
+    gone
+}
+
 #[tokio::test]
-async fn a_target_whose_role_is_missing_fails_the_incident_and_ends_nothing() {
+async fn a_target_whose_role_is_missing_fails_loudly_while_the_person_is_ended_where_seen() {
     let mut targets = everywhere();
     targets.push(role("444455556666", "eu-west-1"));
     let d = deploy(&targets, Config::default()).await;
-    let e = d
-        .app
-        .handle(&event("guardduty-iam-assumed-role.json"))
-        .await
-        .unwrap_err();
+    let finding = event("guardduty-iam-assumed-role.json");
+    let e = d.app.handle(&finding).await.unwrap_err();
     let HandlerError::Incomplete(r) = e else {
-        panic!("expected an incomplete picture")
+        panic!("expected an incomplete picture, so that Lambda retries")
     };
-    assert!(r.terminated.is_empty());
+    assert_eq!(r.terminated.len(), 3, "{:?}", r.terminated);
     let failed = r
         .errors
         .iter()
         .find(|e| e.place.account.as_deref() == Some("444455556666"))
         .expect("the missing role's target is named");
     assert_eq!(failed.action, "DescribeClientVpnEndpoints");
-    assert!(ended(&d).is_empty(), "{:?}", ended(&d));
+    assert_eq!(sorted_ended(&d), alice_everywhere());
+    // The retry Lambda makes still fails while the place is unreachable, and ends nothing twice.
+    let again = d.app.handle(&finding).await.unwrap_err();
+    let HandlerError::Incomplete(r) = again else {
+        panic!("expected an incomplete picture")
+    };
+    assert!(r.terminated.is_empty(), "{:?}", r.terminated);
+    assert_eq!(sorted_ended(&d), alice_everywhere());
+}
+
+#[tokio::test]
+async fn the_cap_counts_every_place_seen_while_one_is_missing() {
+    let mut targets = everywhere();
+    targets.push(role("444455556666", "eu-west-1"));
+    let d = deploy(
+        &targets,
+        Config {
+            max_terminations: 2,
+            ..Config::default()
+        },
+    )
+    .await;
+    let e = d
+        .app
+        .handle(&event("guardduty-iam-assumed-role.json"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, HandlerError::CapExceeded { planned: 3, .. }),
+        "{e:?}"
+    );
+    assert!(ended(&d).is_empty());
+}
+
+/// A brute-force finding whose remote address is alice's session in the branch account.
+fn address_finding() -> serde_json::Value {
+    let mut finding = event("guardduty-ec2-vpn-client-ip.json");
+    finding["detail"]["service"]["action"]["networkConnectionAction"]["remoteIpDetails"]
+        ["ipAddressV4"] = json!("10.100.3.2");
+    finding
+}
+
+#[tokio::test]
+async fn address_evidence_ends_nothing_while_a_place_is_missing() {
+    // With every place seen, the address names alice's session in the branch account.
+    let d = deploy(&everywhere(), Config::default()).await;
+    d.app.handle(&address_finding()).await.unwrap();
+    assert_eq!(
+        sorted_ended(&d),
+        [(
+            BRANCH.to_owned(),
+            "ap-southeast-2".to_owned(),
+            ALICE.to_owned()
+        )]
+    );
+    // With one place unreachable, the same session could be anywhere: nothing is ended.
+    let mut targets = everywhere();
+    targets.push(role("444455556666", "eu-west-1"));
+    let d = deploy(&targets, Config::default()).await;
+    let e = d.app.handle(&address_finding()).await.unwrap_err();
+    let HandlerError::Incomplete(r) = e else {
+        panic!("expected an incomplete picture")
+    };
+    assert!(r.terminated.is_empty() && ended(&d).is_empty());
+    let reasons: Vec<_> = r.skipped.iter().filter_map(|s| s.reason).collect();
+    assert_eq!(
+        reasons,
+        [cvpn_terminator::domain::model::Reason::IncompletePicture]
+    );
 }
 
 #[tokio::test]

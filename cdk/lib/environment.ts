@@ -42,6 +42,7 @@ export function functionEnvironment(props: ClientVpnTerminatorProps, parts: Envi
     CVPN_MAX_SWEEP_TERMINATIONS: String(props.maxSweepTerminations ?? 1000),
     CVPN_STATE_TABLE: parts.table ?? "",
     CVPN_CONCURRENCY: String(props.concurrency ?? 8),
+    CVPN_PLACE_CONCURRENCY: String(props.placeConcurrency ?? 32),
     CVPN_MAX_ATTEMPTS: String(props.maxAttempts ?? 5),
     CVPN_QUARANTINE_MINUTES: String(parts.quarantineMinutes),
     CVPN_HOLD_COMMON_NAMES: props.holdCommonNames ?? "auto",

@@ -80,6 +80,8 @@ export interface ClientVpnTerminatorProps extends TellingProps, ManyTargetsProps
   readonly codeSigningConfig?: lambda.ICodeSigningConfig;
   /** EC2 calls in flight within one invocation. Default: 8. */
   readonly concurrency?: number;
+  /** Places (targets) whose endpoints are listed at once: each is its own role and connection. Default: 32. */
+  readonly placeConcurrency?: number;
   /** Attempts per EC2 call, with the SDK's adaptive retry. Default: 5. */
   readonly maxAttempts?: number;
   /** Default: 5. */

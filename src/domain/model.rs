@@ -115,6 +115,9 @@ pub enum Reason {
     NoMatch,
     AmbiguousIp,
     IpReassigned,
+    /// Client addresses set aside while places or endpoints could not be listed: which
+    /// connection held an address is only known from the whole picture.
+    IncompletePicture,
     Protected,
     NotActive,
     AlreadyEnded,
@@ -148,6 +151,7 @@ impl Reason {
             Self::NoMatch => "no_match",
             Self::AmbiguousIp => "ambiguous_ip",
             Self::IpReassigned => "ip_reassigned",
+            Self::IncompletePicture => "incomplete_picture",
             Self::Protected => "protected",
             Self::NotActive => "not_active",
             Self::AlreadyEnded => "already_ended",

@@ -16,7 +16,8 @@ use std::collections::BTreeSet;
 
 impl<A: ClientVpnApi, S: StateStore + QuarantineStore + ApprovalStore> Invocation<'_, A, S> {
     /// Lists, decides and terminates; refuses when the targets and what earlier attempts at the
-    /// event ended exceed the cap, and ends nothing when any endpoint in scope could not be listed.
+    /// event ended exceed the cap. When a place or endpoint in scope could not be listed, person
+    /// evidence still ends what can be seen, and client addresses end nothing.
     /// Its steps' futures are on the heap (`Box::pin`): in a debug build the SDKs' nested futures
     /// outgrow a 2 MiB thread stack.
     pub(crate) async fn incident(&mut self, selectors: Vec<Selector>) -> Result<(), HandlerError> {
@@ -51,13 +52,12 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + ApprovalStore> Invocatio
         let Some(picture) = Box::pin(self.connections_of(named, describe)).await else {
             return Ok(());
         };
-        if picture.unlisted > 0 {
-            // The cap and the matching need every connection in scope: decide on a retry instead.
-            tracing::error!(
-                event = "incomplete_picture",
-                unlisted = picture.unlisted,
-                "endpoints in scope could not be listed; nothing is ended"
-            );
+        let selectors = if picture.unlisted > 0 {
+            self.on_partial_picture(selectors, picture.unlisted)
+        } else {
+            selectors
+        };
+        if selectors.is_empty() {
             return Ok(());
         }
         let connections = picture.connections;
@@ -145,6 +145,38 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + ApprovalStore> Invocatio
             Box::pin(self.report_left_active(one_by_one, &planned_ids)).await;
         }
         Ok(())
+    }
+
+    /// What may still act while `unlisted` places or endpoints could not be listed (their errors
+    /// are in the response already, so the invocation fails and is retried): person and
+    /// connection evidence ends what can be seen, and the cap counts what is seen; client
+    /// addresses are set aside, each selector's reported as skipped.
+    fn on_partial_picture(&mut self, selectors: Vec<Selector>, unlisted: usize) -> Vec<Selector> {
+        let partial = plan::on_partial_picture(selectors);
+        tracing::error!(
+            event = "incomplete_picture",
+            unlisted,
+            acting = partial.acting.len(),
+            addresses_set_aside = partial.waiting.len(),
+            "places or endpoints in scope could not be listed: sessions of the people named are \
+             ended where they can be seen; client IPs wait for the whole picture"
+        );
+        for s in partial.waiting {
+            let ips: Vec<String> = s.ips.iter().map(|ip| ip.value.to_string()).collect();
+            let skipped = plan::Skipped {
+                connection: None,
+                reason: Reason::IncompletePicture,
+                detail: format!(
+                    "client IP {} not matched: {unlisted} places or endpoints could not be listed",
+                    ips.join(", ")
+                ),
+                origin: s.origin,
+            };
+            let entry = Entry::skipped(&skipped);
+            report::log_skipped(&entry, &skipped.origin);
+            self.response.skipped.push(entry);
+        }
+        partial.acting
     }
 
     /// Lists the endpoints of `users` again and reports each active connection of theirs that was

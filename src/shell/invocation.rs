@@ -104,7 +104,13 @@ impl<'a, A: ClientVpnApi, S: StateStore> Invocation<'a, A, S> {
         targets: &[&Target<A>],
         named: Option<Vec<String>>,
     ) -> Option<(Vec<Endpoint>, usize)> {
-        let located = listing::locate(targets, named, &self.budget).await;
+        let located = listing::locate(
+            targets,
+            named,
+            self.app.config.place_concurrency,
+            &self.budget,
+        )
+        .await;
         let listed_none = located.failed.len() == targets.len();
         let unknown = located.failed.len() + located.ambiguous.len();
         let errors = located.failed.into_iter().chain(located.absent);
@@ -149,7 +155,14 @@ impl<'a, A: ClientVpnApi, S: StateStore> Invocation<'a, A, S> {
                     listing::list_connections(&app.api, &named, config.concurrency, &self.budget);
                 let describing = async {
                     if describe != Describe::No {
-                        Some(listing::list_endpoints(&targets, &self.budget).await)
+                        Some(
+                            listing::list_endpoints(
+                                &targets,
+                                config.place_concurrency,
+                                &self.budget,
+                            )
+                            .await,
+                        )
                     } else {
                         None
                     }

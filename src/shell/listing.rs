@@ -48,18 +48,24 @@ where
         .await
 }
 
-/// Every endpoint of every target, with its client CIDR, targets listed concurrently; for each
-/// target that could not be listed (its role not assumed, or its listing refused), its error.
+/// Every endpoint of every target, with its client CIDR, `places` targets listed at a time (an
+/// organization's thousands of places are not all asked at once: each is its own role and
+/// connection); for each target that could not be listed (its role not assumed, or its listing
+/// refused), its error.
 pub async fn list_endpoints<A: ClientVpnApi>(
     targets: &[&Target<A>],
+    places: usize,
     budget: &Budget,
 ) -> (Vec<Endpoint>, Vec<CallError>) {
-    let results = future::join_all(targets.iter().map(|t| async move {
-        all_pages(budget, |token| t.api.endpoints_page(token))
-            .await
-            .map_err(|e| CallError::new(None, "DescribeClientVpnEndpoints", e).at(&t.place))
-    }))
-    .await;
+    let results: Vec<Result<Vec<Endpoint>, CallError>> = stream::iter(targets)
+        .map(|t| async move {
+            all_pages(budget, |token| t.api.endpoints_page(token))
+                .await
+                .map_err(|e| CallError::new(None, "DescribeClientVpnEndpoints", e).at(&t.place))
+        })
+        .buffer_unordered(places.max(1))
+        .collect()
+        .await;
     let mut endpoints = Vec::new();
     let mut errors = Vec::new();
     for r in results {
@@ -101,9 +107,10 @@ pub struct Located {
 pub async fn locate<A: ClientVpnApi>(
     targets: &[&Target<A>],
     named: Option<Vec<String>>,
+    places: usize,
     budget: &Budget,
 ) -> Located {
-    let (mut all, failed) = list_endpoints(targets, budget).await;
+    let (mut all, failed) = list_endpoints(targets, places, budget).await;
     let mut ambiguous = Vec::new();
     let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for e in &all {
@@ -232,5 +239,75 @@ fn unlisted(endpoint: &Endpoint) -> impl Fn(ApiError) -> CallError + '_ {
     move |e| {
         CallError::new(Some(endpoint.id.clone()), "DescribeClientVpnConnections", e)
             .at(&endpoint.place)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::model::{By, StatusChange};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A place whose endpoint listing counts the listings in flight across all places.
+    struct Counted<'a> {
+        now: &'a AtomicUsize,
+        most: &'a AtomicUsize,
+    }
+
+    impl ClientVpnApi for Counted<'_> {
+        async fn endpoints_page(&self, _: Option<String>) -> Result<Page<Endpoint>, ApiError> {
+            let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most.fetch_max(now, Ordering::SeqCst);
+            // Gives every other listing the chance to start before this one ends.
+            for _ in 0..8 {
+                tokio::task::yield_now().await;
+            }
+            self.now.fetch_sub(1, Ordering::SeqCst);
+            Ok(Page {
+                items: Vec::new(),
+                next_token: None,
+            })
+        }
+
+        async fn connections_page(
+            &self,
+            _: &str,
+            _: Option<String>,
+        ) -> Result<Page<Connection>, ApiError> {
+            unreachable!("only endpoints are listed here")
+        }
+
+        async fn user_connections(&self, _: &str, _: &str) -> Result<Vec<Connection>, ApiError> {
+            unreachable!("only endpoints are listed here")
+        }
+
+        async fn terminate(&self, _: &str, _: &By, _: bool) -> Result<Vec<StatusChange>, ApiError> {
+            unreachable!("only endpoints are listed here")
+        }
+    }
+
+    #[tokio::test]
+    async fn places_are_listed_a_bounded_number_at_a_time() {
+        let (now, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let targets: Vec<Target<Counted>> = (0..40)
+            .map(|n| Target {
+                place: Place {
+                    account: Some(format!("{n:012}")),
+                    region: Some("eu-west-1".into()),
+                },
+                api: Counted {
+                    now: &now,
+                    most: &most,
+                },
+            })
+            .collect();
+        let all: Vec<&Target<Counted>> = targets.iter().collect();
+        let budget = Budget::new(None);
+        for places in [1, 3, 16] {
+            most.store(0, Ordering::SeqCst);
+            let (endpoints, failed) = list_endpoints(&all, places, &budget).await;
+            assert!(endpoints.is_empty() && failed.is_empty());
+            assert_eq!(most.load(Ordering::SeqCst), places, "{places} at a time");
+        }
     }
 }

@@ -295,7 +295,7 @@ async fn endpoints_of(
     budget: &Budget,
 ) -> Option<Vec<Endpoint>> {
     let targets: Vec<_> = app.api.iter().collect();
-    let located = listing::locate(&targets, named, budget).await;
+    let located = listing::locate(&targets, named, app.config.place_concurrency, budget).await;
     located.failed.iter().for_each(print_error);
     located.absent.iter().for_each(print_error);
     located.ambiguous.iter().for_each(print_error);

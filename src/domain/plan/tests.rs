@@ -26,7 +26,7 @@ pub(crate) fn conn(
     }
 }
 
-fn selector(users: &[&str], ips: &[&str], ids: &[u32]) -> Selector {
+pub(crate) fn selector(users: &[&str], ips: &[&str], ids: &[u32]) -> Selector {
     Selector {
         origin: Origin {
             source: "test".into(),
@@ -59,7 +59,11 @@ fn selector(users: &[&str], ips: &[&str], ids: &[u32]) -> Selector {
     }
 }
 
-fn run(selectors: &[Selector], connections: &[Connection], protected: &[&str]) -> Selection {
+pub(crate) fn run(
+    selectors: &[Selector],
+    connections: &[Connection],
+    protected: &[&str],
+) -> Selection {
     let is_protected = |n: &str| protected.iter().any(|p| p.eq_ignore_ascii_case(n));
     let endpoints: Vec<Endpoint> = ["e1", "e2"]
         .into_iter()

@@ -53,6 +53,9 @@ pub struct Config {
     pub match_by: MatchBy,
     /// Terminate calls and endpoint listings in flight at once.
     pub concurrency: usize,
+    /// Places (targets) whose endpoints are listed at once (`CVPN_PLACE_CONCURRENCY`): each is
+    /// its own role and connection, so an organization's thousands are worked on tens at a time.
+    pub place_concurrency: usize,
     /// Attempts per API call, retries included (the SDK's adaptive retry; Terminate's own).
     pub max_attempts: u32,
     /// Terminate calls a second to start at (`CVPN_TERMINATE_RATE`), for accounts whose raised
@@ -99,6 +102,7 @@ impl Default for Config {
             mapping: UsernameMapping::default(),
             match_by: MatchBy::ALL,
             concurrency: 8,
+            place_concurrency: 32,
             max_attempts: 5,
             terminate_rate: None,
             sweep: SweepPolicy::default(),
@@ -156,6 +160,12 @@ impl Config {
         let gates = findings::gates(&get)?;
         let concurrency = number(get("CVPN_CONCURRENCY"), 1..=256, defaults.concurrency)
             .map_err(|m| err("CVPN_CONCURRENCY", m))?;
+        let place_concurrency = number(
+            get("CVPN_PLACE_CONCURRENCY"),
+            1..=256,
+            defaults.place_concurrency,
+        )
+        .map_err(|m| err("CVPN_PLACE_CONCURRENCY", m))?;
         let max_attempts = number(
             get("CVPN_MAX_ATTEMPTS"),
             1..=20,
@@ -209,6 +219,7 @@ impl Config {
             mapping: who.mapping,
             match_by: who.match_by,
             concurrency,
+            place_concurrency,
             max_attempts,
             terminate_rate: decimal(get("CVPN_TERMINATE_RATE"), 0.1..=100_000.0)
                 .map_err(|m| err("CVPN_TERMINATE_RATE", format!("{m} calls a second")))?,

@@ -39,6 +39,7 @@ fn reads_every_variable() {
         ("CVPN_USERNAME_CASE", "sensitive"),
         ("CVPN_MATCH_BY", "username,connection-id"),
         ("CVPN_CONCURRENCY", "4"),
+        ("CVPN_PLACE_CONCURRENCY", "64"),
         ("CVPN_MAX_ATTEMPTS", "2"),
     ])
     .unwrap();
@@ -55,7 +56,10 @@ fn reads_every_variable() {
         (1, 1)
     );
     assert!(!c.match_by.client_ip && c.match_by.connection_id);
-    assert_eq!((c.concurrency, c.max_attempts), (4, 2));
+    assert_eq!(
+        (c.concurrency, c.place_concurrency, c.max_attempts),
+        (4, 64, 2)
+    );
 }
 
 #[test]
@@ -214,6 +218,7 @@ fn errors_name_the_variable() {
         ("CVPN_EXTENDED_USERS", "svc-**"),
         ("CVPN_IDENTITY_ACCOUNTS", "1111-2222-3333"),
         ("CVPN_CONCURRENCY", "0"),
+        ("CVPN_PLACE_CONCURRENCY", "0"),
         ("CVPN_MAX_ATTEMPTS", "100"),
         ("CVPN_FINDING_TYPES_ALLOW", "a**b"),
         ("CVPN_IDLE_MINUTES", "0"),
