@@ -339,3 +339,35 @@ async fn the_idps_word_on_an_asked_person_waits_too_and_a_role_anyone_names_is_n
     assert_eq!(done.terminated.len(), 1, "{done:?}");
     assert!(!allowed(&connect(&h.app, Some("dave"), "dave").await));
 }
+
+#[tokio::test]
+async fn a_partial_picture_asks_nobody_and_the_retry_that_sees_it_whole_asks() {
+    use cvpn_terminator::{App, Ec2};
+    let moto = Moto::start();
+    let h = with_table(asking(below(9.0)), &moto, "ask-partial").await;
+    // Endpoint B cannot be listed: how many sessions a person would decide on is not known.
+    let partial = App {
+        config: asking(below(9.0)),
+        api: Faulty {
+            unlistable: Some(EP_B),
+            ..Faulty::new(Ec2::new(ec2_client(&h.emulator.url(), 2)))
+        }
+        .into(),
+        store: h.app.store.clone(),
+        notifiers: h.app.notifiers.clone(),
+        directory: None,
+    };
+    let e = deliver(&partial, &event(FINDING), "req-1")
+        .await
+        .unwrap_err();
+    let HandlerError::Incomplete(r) = e else {
+        panic!("{e}")
+    };
+    assert!(r.approval_requests.is_empty(), "{:?}", r.approval_requests);
+    assert!(r.terminated.is_empty() && h.ended().is_empty());
+    // Lambda's retry sees every endpoint: it asks about all three sessions.
+    let r = deliver(&h.app, &event(FINDING), "req-1").await.unwrap();
+    request_of(&r);
+    assert_eq!(r.approval_requests[0].sessions, 3);
+    assert!(h.ended().is_empty());
+}

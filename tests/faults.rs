@@ -11,7 +11,7 @@
 mod common;
 
 use common::*;
-use cvpn_terminator::{App, Config, Dynamo, Ec2, HandlerError, Response};
+use cvpn_terminator::{App, Config, Ec2, HandlerError, Response};
 use serde_json::json;
 
 #[tokio::test]
@@ -21,7 +21,10 @@ async fn a_partial_listing_ends_what_it_sees_and_the_retry_cannot_spend_the_cap_
         max_terminations: 2,
         ..Config::default()
     };
-    let h = harness(sample_state(), config.clone()).await;
+    // The table keeps what the partial attempt ended, for its retries to count.
+    let moto = Moto::start();
+    let mut h = harness(sample_state(), config.clone()).await;
+    h.app.store = Some(moto.table("partial").await);
     let flaky = App {
         config: config.clone(),
         api: Faulty {
@@ -29,7 +32,7 @@ async fn a_partial_listing_ends_what_it_sees_and_the_retry_cannot_spend_the_cap_
             ..Faulty::new(Ec2::new(ec2_client(&h.emulator.url(), 2)))
         }
         .into(),
-        store: None::<Dynamo>,
+        store: h.app.store.clone(),
         notifiers: h.app.notifiers.clone(),
         directory: None,
     };

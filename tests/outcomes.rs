@@ -303,3 +303,31 @@ async fn a_bus_that_fails_never_undoes_or_fails_the_work() {
     // The holds stand as well.
     assert_eq!(holds(&h).await.len(), 1);
 }
+
+#[tokio::test]
+async fn an_approval_request_sends_the_event_the_chat_buttons_read() {
+    let moto = Moto::start();
+    let (mut h, inbox) = told(&moto, "asked").await;
+    h.app.config.ask = cvpn_terminator::domain::approval::AskRules {
+        below_severity: Some(9.0),
+        ..Default::default()
+    };
+    let finding = event("guardduty-iam-assumed-role.json");
+    let response = deliver(&h.app, &finding, "req-1").await.unwrap();
+    assert!(response.terminated.is_empty());
+    let events = inbox.events().await;
+    let [e] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(e["detail-type"], "Client VPN Approval Requested");
+    // The sample the template's chat transformer is checked against has this shape.
+    let sample = event("outcomes/approval-requested.json");
+    assert_eq!(shape(&e["detail"]), shape(&sample["detail"]), "{e:#}");
+    let asked = &e["detail"]["approval_requests"][0];
+    assert_eq!(
+        asked["id"].as_str(),
+        Some(response.approval_requests[0].id.as_str())
+    );
+    let id = asked["id"].as_str().unwrap();
+    assert!(asked["approve"].as_str().unwrap().contains(id));
+}

@@ -63,11 +63,20 @@ fn sorted_ended(d: &Deployment) -> Vec<(String, String, String)> {
     gone
 }
 
-#[tokio::test]
-async fn a_target_whose_role_is_missing_fails_loudly_while_the_person_is_ended_where_seen() {
+/// The fleet with one more place, whose role is missing, and a state table for what partial
+/// attempts end.
+async fn with_a_missing_place(moto: &Moto, config: Config) -> Deployment {
     let mut targets = everywhere();
     targets.push(role("444455556666", "eu-west-1"));
-    let d = deploy(&targets, Config::default()).await;
+    let mut d = deploy(&targets, config).await;
+    d.app.store = Some(moto.table("ended").await);
+    d
+}
+
+#[tokio::test]
+async fn a_target_whose_role_is_missing_fails_loudly_while_the_person_is_ended_where_seen() {
+    let moto = Moto::start();
+    let d = with_a_missing_place(&moto, Config::default()).await;
     let finding = event("guardduty-iam-assumed-role.json");
     let e = d.app.handle(&finding).await.unwrap_err();
     let HandlerError::Incomplete(r) = e else {
@@ -91,17 +100,28 @@ async fn a_target_whose_role_is_missing_fails_loudly_while_the_person_is_ended_w
 }
 
 #[tokio::test]
-async fn the_cap_counts_every_place_seen_while_one_is_missing() {
+async fn without_a_state_table_a_partial_picture_ends_nothing() {
+    // What a partial attempt ends could not be counted by a retry that sees another part.
     let mut targets = everywhere();
     targets.push(role("444455556666", "eu-west-1"));
-    let d = deploy(
-        &targets,
-        Config {
-            max_terminations: 2,
-            ..Config::default()
-        },
-    )
-    .await;
+    let d = deploy(&targets, Config::default()).await;
+    let e = d
+        .app
+        .handle(&event("guardduty-iam-assumed-role.json"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, HandlerError::Incomplete(_)), "{e:?}");
+    assert!(ended(&d).is_empty(), "{:?}", ended(&d));
+}
+
+#[tokio::test]
+async fn the_cap_counts_every_place_seen_while_one_is_missing() {
+    let moto = Moto::start();
+    let config = Config {
+        max_terminations: 2,
+        ..Config::default()
+    };
+    let d = with_a_missing_place(&moto, config).await;
     let e = d
         .app
         .handle(&event("guardduty-iam-assumed-role.json"))
@@ -112,6 +132,58 @@ async fn the_cap_counts_every_place_seen_while_one_is_missing() {
         "{e:?}"
     );
     assert!(ended(&d).is_empty());
+}
+
+#[tokio::test]
+async fn retries_that_each_see_another_part_cannot_spend_the_cap_twice() {
+    let moto = Moto::start();
+    let config = Config {
+        max_terminations: 2,
+        ..Config::default()
+    };
+    let table = moto.table("ended").await;
+    let finding = event("guardduty-iam-assumed-role.json");
+    // The first attempt cannot reach the branch account: alice's two sessions in the network
+    // account fit under the cap and are ended.
+    let mut first = deploy(
+        &[
+            role(NETWORK, "eu-west-1"),
+            role(NETWORK, "us-east-1"),
+            "arn:aws:iam::333344445555:role/missing@ap-southeast-2".into(),
+        ],
+        config.clone(),
+    )
+    .await;
+    first.app.store = Some(table.clone());
+    let e = first.app.handle(&finding).await.unwrap_err();
+    assert!(matches!(e, HandlerError::Incomplete(_)), "{e:?}");
+    assert_eq!(ended(&first).len(), 2);
+    // The retry reaches the branch account but no longer the network account: the two ended
+    // there are not listed, yet count, so the third session would exceed the cap.
+    let mut retry = app_at(
+        &first.emulator,
+        &[
+            "arn:aws:iam::222233334444:role/missing@eu-west-1".into(),
+            "arn:aws:iam::222233334444:role/missing@us-east-1".into(),
+            role(BRANCH, "ap-southeast-2"),
+        ],
+        config,
+    )
+    .await;
+    retry.store = Some(table);
+    let e = retry.handle(&finding).await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            HandlerError::CapExceeded {
+                planned: 3,
+                cap: 2,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert_eq!(ended(&first).len(), 2, "{:?}", ended(&first));
 }
 
 /// A brute-force finding whose remote address is alice's session in the branch account.
@@ -136,9 +208,8 @@ async fn address_evidence_ends_nothing_while_a_place_is_missing() {
         )]
     );
     // With one place unreachable, the same session could be anywhere: nothing is ended.
-    let mut targets = everywhere();
-    targets.push(role("444455556666", "eu-west-1"));
-    let d = deploy(&targets, Config::default()).await;
+    let moto = Moto::start();
+    let d = with_a_missing_place(&moto, Config::default()).await;
     let e = d.app.handle(&address_finding()).await.unwrap_err();
     let HandlerError::Incomplete(r) = e else {
         panic!("expected an incomplete picture")

@@ -109,7 +109,10 @@ where
             deadline,
             ..Invoked::default()
         };
-        self.report(trigger::decode(event), None, invoked).await
+        // The event's ID is kept (a retry's partial picture and its approval requests are keyed
+        // by it); without Lambda's request ID, nothing is claimed once.
+        self.report(trigger::decode(event), delivery(event), invoked)
+            .await
     }
 
     async fn report(

@@ -3,6 +3,7 @@
 
 use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::approvals::ApprovalStore;
+use crate::adapters::state::ended::EndedStore;
 use crate::adapters::state::quarantine::QuarantineStore;
 use crate::adapters::state::StateStore;
 use crate::domain::approval;
@@ -14,7 +15,11 @@ use crate::shell::invocation::{Describe, Invocation};
 use crate::shell::report::{self, Entry};
 use std::collections::BTreeSet;
 
-impl<A: ClientVpnApi, S: StateStore + QuarantineStore + ApprovalStore> Invocation<'_, A, S> {
+impl<A, S> Invocation<'_, A, S>
+where
+    A: ClientVpnApi,
+    S: StateStore + QuarantineStore + ApprovalStore + EndedStore,
+{
     /// Lists, decides and terminates; refuses when the targets and what earlier attempts at the
     /// event ended exceed the cap. When a place or endpoint in scope could not be listed, person
     /// evidence still ends what can be seen, and client addresses end nothing.
@@ -52,11 +57,17 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + ApprovalStore> Invocatio
         let Some(picture) = Box::pin(self.connections_of(named, describe)).await else {
             return Ok(());
         };
-        let selectors = if picture.unlisted > 0 {
-            self.on_partial_picture(selectors, picture.unlisted)
+        // A partial picture: person evidence acts on what is seen, counting what earlier attempts
+        // ended (`partial.rs`); `None` when nothing may act.
+        let (selectors, earlier) = if picture.unlisted > 0 {
+            match Box::pin(self.on_partial_picture(selectors, picture.unlisted)).await {
+                Some((selectors, earlier)) => (selectors, Some(earlier)),
+                None => return Ok(()),
+            }
         } else {
-            selectors
+            (selectors, None)
         };
+        let whole = earlier.is_none();
         if selectors.is_empty() {
             return Ok(());
         }
@@ -68,7 +79,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + ApprovalStore> Invocatio
             endpoints: &picture.endpoints,
         };
         // What the team wants a person to decide waits for them: only the rest is acted on.
-        let selectors = Box::pin(self.ask_first(selectors, &connections, &rules)).await;
+        let selectors = Box::pin(self.ask_first(selectors, &connections, &rules, whole)).await;
         let selection = plan::select(&selectors, &connections, &rules);
         for s in &selection.skipped {
             let entry = Entry::skipped(s);
@@ -82,16 +93,24 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + ApprovalStore> Invocatio
             &selection.targets,
             &selection.spent,
             &connections,
+            whole,
         );
         let releases = Box::pin(self.releases_for(&holds, &selection.targets)).await;
         let (targets, holds) = self.drop_released(selection.targets, holds, &releases);
         // What earlier attempts at this event ended counts too, so a retry cannot spend the cap
-        // again.
-        let planned = targets.len() + selection.spent.len();
+        // again: those still listed (`spent`), and on a partial picture those it remembered.
+        let unseen = earlier
+            .as_ref()
+            .map_or(0, |e| e.unseen(&selection.spent, &targets));
+        let planned = targets.len() + selection.spent.len() + unseen;
         // An approval allows the count its request showed.
         let cap = config.max_terminations.max(self.approved.unwrap_or(0));
         if !targets.is_empty() && planned > cap {
-            if let Some(why) = approval::cap_asks(&config.ask, self.chosen, planned, cap) {
+            // A request shows the whole picture: on a partial one, the retry asks.
+            let asks = whole
+                .then(|| approval::cap_asks(&config.ask, self.chosen, planned, cap))
+                .flatten();
+            if let Some(why) = asks {
                 Box::pin(self.request_approval(&selectors, vec![why], &connections, &rules)).await;
                 return Ok(());
             }
@@ -111,12 +130,22 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + ApprovalStore> Invocatio
         if picture.described {
             self.report_unenforced(&picture.endpoints);
         }
-        // What a Username call may end beyond its plan must fit under the cap too.
-        let headroom = cap.saturating_sub(planned);
+        // What a Username call may end beyond its plan must fit under the cap too; on a partial
+        // picture, only what was planned (and remembered) is ended.
+        let headroom = if whole {
+            cap.saturating_sub(planned)
+        } else {
+            0
+        };
         let planned_ids: BTreeSet<String> = targets
             .iter()
             .map(|t| t.connection.connection_id.clone())
             .collect();
+        if let Some(earlier) = &earlier {
+            if !Box::pin(self.remember_ending(earlier, &targets, &selection.spent)).await {
+                return Ok(());
+            }
+        }
         let planned = plan::calls(targets, &connections, headroom);
         // Users chosen by name whose connections are ended one by one: one who connected again
         // after the listing keeps that connection.
@@ -145,38 +174,6 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore + ApprovalStore> Invocatio
             Box::pin(self.report_left_active(one_by_one, &planned_ids)).await;
         }
         Ok(())
-    }
-
-    /// What may still act while `unlisted` places or endpoints could not be listed (their errors
-    /// are in the response already, so the invocation fails and is retried): person and
-    /// connection evidence ends what can be seen, and the cap counts what is seen; client
-    /// addresses are set aside, each selector's reported as skipped.
-    fn on_partial_picture(&mut self, selectors: Vec<Selector>, unlisted: usize) -> Vec<Selector> {
-        let partial = plan::on_partial_picture(selectors);
-        tracing::error!(
-            event = "incomplete_picture",
-            unlisted,
-            acting = partial.acting.len(),
-            addresses_set_aside = partial.waiting.len(),
-            "places or endpoints in scope could not be listed: sessions of the people named are \
-             ended where they can be seen; client IPs wait for the whole picture"
-        );
-        for s in partial.waiting {
-            let ips: Vec<String> = s.ips.iter().map(|ip| ip.value.to_string()).collect();
-            let skipped = plan::Skipped {
-                connection: None,
-                reason: Reason::IncompletePicture,
-                detail: format!(
-                    "client IP {} not matched: {unlisted} places or endpoints could not be listed",
-                    ips.join(", ")
-                ),
-                origin: s.origin,
-            };
-            let entry = Entry::skipped(&skipped);
-            report::log_skipped(&entry, &skipped.origin);
-            self.response.skipped.push(entry);
-        }
-        partial.acting
     }
 
     /// Lists the endpoints of `users` again and reports each active connection of theirs that was

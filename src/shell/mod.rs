@@ -21,6 +21,7 @@ pub mod keep_out;
 pub mod listing;
 pub mod logging;
 mod pace;
+mod partial;
 pub mod report;
 mod selectors;
 mod signal;

@@ -60,6 +60,16 @@ pub async fn deploy(targets: &[String], config: Config) -> Deployment {
     let emulator = cvpn_emulator::start("127.0.0.1:0", fleet(), Options::default())
         .await
         .unwrap();
+    let app = app_at(&emulator, targets, config).await;
+    Deployment { emulator, app }
+}
+
+/// Another deployment of the function at the same emulator (a retry that reaches other places).
+pub async fn app_at(
+    emulator: &RunningEmulator,
+    targets: &[String],
+    config: Config,
+) -> App<cvpn_terminator::Ec2, Dynamo> {
     let sdk = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("eu-west-1"))
         .credentials_provider(Credentials::new(
@@ -78,19 +88,16 @@ pub async fn deploy(targets: &[String], config: Config) -> Deployment {
         ..config
     };
     let api = ec2_targets(&sdk, &config.targets, None).await;
-    Deployment {
-        emulator,
-        app: App {
-            config,
-            api,
-            store: None,
-            // The emulator answers GetCallerIdentity: the function's own account.
-            notifiers: cvpn_terminator::adapters::notify::Notifiers {
-                sts: Some(aws_sdk_sts::Client::new(&sdk)),
-                ..Default::default()
-            },
-            directory: None,
+    App {
+        config,
+        api,
+        store: None,
+        // The emulator answers GetCallerIdentity: the function's own account.
+        notifiers: cvpn_terminator::adapters::notify::Notifiers {
+            sts: Some(aws_sdk_sts::Client::new(&sdk)),
+            ..Default::default()
         },
+        directory: None,
     }
 }
 

@@ -1,7 +1,8 @@
 //! What the function keeps between invocations, behind traits, and DynamoDB behind them: what the
 //! idle policy saw between ticks (here), the quarantine ([`quarantine`]) and the events already
 //! handled ([`deliveries`]), the tokens taken ([`tokens`]), Identity Center's user names
-//! ([`directory`]) and when an IdP last said a person is out ([`said`]).
+//! ([`directory`]), when an IdP last said a person is out ([`said`]) and what an event's attempts
+//! ended on a partial picture ([`ended`]).
 //!
 //! Table: one string partition key `pk`, TTL attribute `expiresAt`; each kind of item has its own
 //! `kind#` key prefix. One item per connection: `pk` = `connection#<connection ID>`, `kind` =
@@ -11,6 +12,7 @@
 pub mod approvals;
 pub mod deliveries;
 pub mod directory;
+pub mod ended;
 pub mod quarantine;
 pub mod said;
 pub mod tokens;
@@ -59,6 +61,7 @@ pub trait Stores:
     + directory::DirectoryCache
     + said::SaidStore
     + approvals::ApprovalStore
+    + ended::EndedStore
 {
 }
 
@@ -70,6 +73,7 @@ impl<T> Stores for T where
         + directory::DirectoryCache
         + said::SaidStore
         + approvals::ApprovalStore
+        + ended::EndedStore
 {
 }
 

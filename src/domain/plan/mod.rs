@@ -15,7 +15,7 @@ mod partial;
 pub use calls::{calls, single, Call};
 pub use finding::{finding_selector, Chosen, FindingRules};
 use ip::{holder, in_scope, IpHolder};
-pub use partial::{on_partial_picture, Partial};
+pub use partial::{on_partial_picture, unseen, Partial};
 use std::net::IpAddr;
 
 /// Which connection attributes a finding's indicators may match.

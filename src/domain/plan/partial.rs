@@ -8,6 +8,7 @@
 //! picture (the endpoints' CIDRs overlap across places), so address evidence waits for it.
 
 use super::Selector;
+use std::collections::BTreeSet;
 
 /// The selectors split for an incomplete picture.
 #[derive(Debug, Default, PartialEq)]
@@ -51,6 +52,18 @@ pub fn on_partial_picture(selectors: Vec<Selector>) -> Partial {
     partial
 }
 
+/// How many of the connections an event's earlier attempts remembered ending (`remembered`) this
+/// attempt does not see (`seen`: those it lists as ended by the event, and its targets): they count
+/// against the cap beside what it sees, so attempts that each see another part cannot spend the
+/// cap twice.
+pub fn unseen<'a>(remembered: &BTreeSet<String>, seen: impl IntoIterator<Item = &'a str>) -> usize {
+    let seen: BTreeSet<&str> = seen.into_iter().collect();
+    remembered
+        .iter()
+        .filter(|id| !seen.contains(id.as_str()))
+        .count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,6 +90,14 @@ mod tests {
         s.match_by.client_ip = false;
         let p = on_partial_picture(vec![s.clone()]);
         assert_eq!((p.acting, p.waiting), (vec![s], vec![]));
+    }
+
+    #[test]
+    fn what_was_remembered_and_is_not_seen_counts_once() {
+        let remembered: BTreeSet<String> = ["c-1", "c-2", "c-3"].map(String::from).into();
+        assert_eq!(unseen(&remembered, ["c-2", "c-9"]), 2);
+        assert_eq!(unseen(&remembered, ["c-1", "c-2", "c-3"]), 0);
+        assert_eq!(unseen(&BTreeSet::new(), ["c-1"]), 0);
     }
 
     const USERS: [&str; 3] = ["alice", "bob", "carol"];

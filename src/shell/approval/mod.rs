@@ -27,12 +27,13 @@ where
     S: StateStore + QuarantineStore + ApprovalStore,
 {
     /// `selectors` less those the asking rules keep for a person, who is asked about them in one
-    /// request.
+    /// request when the picture is `whole` (otherwise by the retry).
     pub(crate) async fn ask_first(
         &mut self,
         selectors: Vec<Selector>,
         connections: &[Connection],
         rules: &Rules<'_>,
+        whole: bool,
     ) -> Vec<Selector> {
         let app = self.app;
         let ask = &app.config.ask;
@@ -40,9 +41,20 @@ where
             return selectors;
         }
         let split = approval::split(selectors, connections, rules, ask, self.chosen);
-        if !split.ask.is_empty() {
+        if split.ask.is_empty() {
+        } else if whole {
             self.request_approval(&split.ask, split.why, connections, rules)
                 .await;
+        } else {
+            // A request shows whom and how many sessions a person decides on: on a partial
+            // picture that is not known, so the retry that sees it whole asks.
+            tracing::error!(
+                target: AUDIT,
+                event = "approval_deferred",
+                selectors = split.ask.len(),
+                "a person is to be asked, but places or endpoints could not be listed: nothing of \
+                 this is done, and the retry asks"
+            );
         }
         split.act
     }

@@ -52,6 +52,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
         targets: &[Target],
         spent: &[Connection],
         listed: &[Connection],
+        whole: bool,
     ) -> Vec<Hold> {
         let config = &self.app.config;
         let (Some(minutes), Some(first), false) = (
@@ -85,9 +86,12 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
             listed,
             &config.people,
             &is_protected,
-            config.keep_out.hold_common_names,
+            // Whether others use a certificate is only known from the whole picture.
+            config.keep_out.hold_common_names && whole,
         );
-        let why = if config.keep_out.hold_common_names {
+        let why = if !whole {
+            "certificates are held only on the whole picture: places or endpoints could not be listed"
+        } else if config.keep_out.hold_common_names {
             "shared certificate: connections outside this incident use it"
         } else {
             "certificates are not held (CVPN_HOLD_COMMON_NAMES=never)"
