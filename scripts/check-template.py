@@ -249,8 +249,8 @@ check("the failure queue is encrypted", "KmsMasterKeyId" in res["FailureQueue"][
 alarm = res["ErrorsAlarm"]["Properties"]
 check("an alarm on function errors", alarm["MetricName"] == "Errors" and alarm["Namespace"] == "AWS/Lambda")
 
-# The rules that trigger the function; OutcomeRule carries its outcome events to people.
-rules = {k: v for k, v in of_type("AWS::Events::Rule").items() if k != "OutcomeRule"}
+# The rules that trigger the function; OutcomeRule and ChatRule carry its outcome events to people.
+rules = {k: v for k, v in of_type("AWS::Events::Rule").items() if k not in ("OutcomeRule", "ChatRule")}
 patterns = {k: json.dumps(v["Properties"].get("EventPattern", {})) for k, v in rules.items()}
 check("schedule rule", any("ScheduleExpression" in v["Properties"] for v in rules.values()))
 check("GuardDuty rule with a numeric severity floor", any('"aws.guardduty"' in p and '"numeric"' in p for p in patterns.values()))
@@ -301,6 +301,73 @@ check("an output wires every endpoint to the handler",
       "modify-client-vpn-endpoint" in json.dumps(out["Outputs"]["WireConnectHandler"]))
 for output in ["FunctionArn", "FunctionRoleArn", "FailureQueueUrl", "StateTableName", "StateTableArn", "ConnectHandlerArn"]:
     check(f"output {output}", output in out["Outputs"])
+
+# The chat buttons: the transformer turns a real request's outcome event (the sample the Rust tests
+# keep in step) into a Chatbot custom notification, and each button's command, with the variables
+# Chatbot reads from that notification, is an answer the function decodes, within Chatbot's limits.
+chat = res["ChatRule"]["Properties"]
+check("chat: requests for approval only, from the outcome bus",
+      chat["EventPattern"]["detail-type"] == ["Client VPN Approval Requested"]
+      and chat["EventBusName"] == {"Ref": "OutcomeBus"} and res["ChatRule"]["Condition"] == "ChatButtons")
+chat_publish = res["ChatTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+check("chat: only its rule may publish to its encrypted topic",
+      [s["Condition"] for s in chat_publish if s["Effect"] == "Allow"]
+      == [{"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["ChatRule", "Arn"]}}}]
+      and res["ChatTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "NotificationKey"}
+      and res["NotificationKey"]["Condition"] == "UsesNotificationKey")
+check("chat: buttons need requests and outcome events (a rule says so before deploying)",
+      "ChatButtonsNeedRequests" in template["Rules"])
+asked = json.loads(pathlib.Path("events/outcomes/approval-requested.json").read_text())
+chat_target = chat["Targets"][0]
+transformer = chat_target["InputTransformer"]
+chat_template = transformer["InputTemplate"]["Fn::Sub"].replace("${Function}", "cvpn-Function-1A2B3C")
+try:
+    for name, path in transformer["InputPathsMap"].items():
+        value = asked
+        for part in re.findall(r"[^.\[\]]+", path.removeprefix("$.")):
+            value = value[int(part)] if part.isdigit() else value[part]
+        # An unquoted placeholder takes the value as JSON, as EventBridge inserts it.
+        chat_template = chat_template.replace(f"<{name}>", json.dumps(value))
+    notification = json.loads(chat_template)
+except (KeyError, IndexError, ValueError) as e:
+    print(f"# chat transformer: {e!r}")
+    notification = None
+request_id = asked["detail"]["approval_requests"][0]["id"]
+check("chat: the notification is a Chatbot custom notification of the request",
+      notification is not None and notification["version"] == "1.0" and notification["source"] == "custom"
+      and notification["content"]["description"] == asked["detail"]["summary"]
+      and notification["metadata"]["enableCustomActions"] is True
+      and notification["metadata"]["additionalContext"]["requestId"] == request_id)
+for action, answer in [("ApproveChatAction", "Approve"), ("DenyChatAction", "Deny")]:
+    props = res[action]["Properties"]
+    command = props["Definition"]["CommandText"]
+    [attachment] = props["Attachments"]
+    variables = {}
+    for name, path in attachment["Variables"].items():
+        value = notification
+        for part in path.removeprefix("event.").split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        variables[name] = value
+    shown = all(
+        (c["Operator"] == "HAS_VALUE" and variables.get(c["VariableName"]))
+        or (c["Operator"] == "EQUALS" and variables.get(c["VariableName"]) == c["Value"])
+        for c in attachment["Criteria"])
+    ran = command
+    for name in sorted(variables, key=len, reverse=True):
+        ran = ran.replace(f"${name}", str(variables[name]))
+    words = ran.split(" ", 5)
+    try:
+        payload = json.loads(ran.split("--payload ", 1)[1])
+    except (IndexError, ValueError):
+        payload = None
+    check(f"chat: {answer} is a button on the request's notification, within Chatbot's limits",
+          res[action]["Type"] == "AWS::Chatbot::CustomAction" and attachment["NotificationType"] == "Custom"
+          and len(command) <= 100 and len(attachment["ButtonText"]) <= 50 and shown)
+    check(f"chat: {answer} invokes this function with an answer to that request",
+          words[:4] == ["lambda", "invoke", "--function-name", "cvpn-Function-1A2B3C"]
+          and payload == {answer: {"Request": request_id, "RequestedBy": "chat"}} and "$" not in ran)
+for output in ["ChatTopicArn", "ChatActionArns"]:
+    check(f"output {output}", out["Outputs"][output]["Condition"] == "ChatButtons")
 
 failed = [name for name, ok in checks if not ok]
 for name, ok in checks:

@@ -10,6 +10,12 @@ export interface AskingProps {
   readonly askMinutes?: number;
   /** Approvals from distinct verified identities a request needs (CVPN_APPROVALS_REQUIRED). Default: 1. */
   readonly approvalsRequired?: number;
+  /**
+   * Each request also goes to a chat topic as an AWS Chatbot custom notification with Approve and
+   * Deny buttons; link the ChatTopicArn and ChatActionArns outputs to your Chatbot channel. Needs
+   * outcome events and something that asks. Default: false.
+   */
+  readonly chatApprovalButtons?: boolean;
 }
 
 /** Whether anything asks: requests wait in the state table, which is then created. */

@@ -23,6 +23,7 @@ import { alarmOnAny } from "./alarms";
 import { asksFirst } from "./asking";
 import { buildConnectHandler } from "./target";
 import { addTelling } from "./telling";
+import { addChatButtons, ChatButtons } from "./chat";
 import { functionEnvironment } from "./environment";
 import { ClientVpnTerminatorProps } from "./props";
 import { addIdentityCenterRule, addOktaRule, addSignalFunction } from "./idp";
@@ -52,6 +53,8 @@ export class ClientVpnTerminator extends Construct {
   public readonly notificationAlarm: cloudwatch.Alarm;
   /** One short message per outcome, when asked for (notificationEmail or notificationTopic). */
   public readonly notificationTopic?: sns.Topic;
+  /** Requests for approval in chat, with Approve and Deny buttons (chatApprovalButtons). */
+  public readonly chat?: ChatButtons;
 
   constructor(scope: Construct, id: string, props: ClientVpnTerminatorProps = {}) {
     super(scope, id);
@@ -173,6 +176,15 @@ export class ClientVpnTerminator extends Construct {
     });
     addOktaRule(this, this.function, props);
     addIdentityCenterRule(this, this.function, props);
+    if (props.chatApprovalButtons) {
+      const bus = props.outcomeBus ?? "default";
+      if (bus === "" || !asksFirst(props)) {
+        throw new Error(
+          "chatApprovalButtons answers requests for approval: it needs outcomeBus and askBelowSeverity, askUsers or askOverCap",
+        );
+      }
+      this.chat = addChatButtons(this, bus, this.function);
+    }
     const code = codeFrom(props);
     const codeSigningConfig = props.codeSigningConfig;
     this.signalUrl = addSignalFunction(this, props, { role, code, codeSigningConfig, logGroup, environment });

@@ -205,6 +205,8 @@ test("cdk-nag AwsSolutions: no unsuppressed findings", () => {
     oktaEventBusName: "aws.partner/okta.com/example/vpn-log-stream",
     identityStoreIds: ["d-1234567890"],
     signal: { jwksUrl: "https://example.okta.com/oauth2/v1/keys", issuer: "https://example.okta.com", audience: "https://vpn.example.com/" },
+    askOverCap: true,
+    chatApprovalButtons: true,
   };
   const cases: Array<[ClientVpnTerminatorProps, boolean]> = [
     [{}, false],

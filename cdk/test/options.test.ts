@@ -117,3 +117,56 @@ test("signed code: every function is held to the code-signing configuration give
     assert.equal(f.Properties.CodeSigningConfigArn, "arn:aws:lambda:eu-west-1:111122223333:code-signing-config:csc-0123456789abcdef0");
   }
 });
+
+test("chat buttons: each request as a custom notification whose Approve and Deny answer it", () => {
+  const { template } = synth({ quarantineMinutes: 0, askOverCap: true, chatApprovalButtons: true });
+  const actions = Object.values(template.findResources("AWS::Chatbot::CustomAction"));
+  assert.equal(actions.length, 2);
+  // The notification as EventBridge writes it for a request (each placeholder a JSON string).
+  const [rule] = Object.values(
+    template.findResources("AWS::Events::Rule", {
+      Properties: { EventPattern: { "detail-type": ["Client VPN Approval Requested"] } },
+    }),
+  );
+  const transformer = rule.Properties.Targets[0].InputTransformer;
+  const values: Record<string, string> = {
+    "$.detail.summary": "asked a person first about 3 sessions of alice",
+    "$.detail.reason": "GuardDuty (HIGH)",
+    "$.detail.approval_requests[0].approve": "cvpn-terminator approve apr-0123456789abcdef0123",
+    "$.detail.approval_requests[0].deny": "cvpn-terminator deny apr-0123456789abcdef0123",
+    "$.detail.approval_requests[0].id": "apr-0123456789abcdef0123",
+    "$.detail.link": "https://console.aws.amazon.com/",
+  };
+  let text: string = JSON.stringify(transformer.InputTemplate).includes("Fn::Join")
+    ? transformer.InputTemplate["Fn::Join"][1].map((p: unknown) => (typeof p === "string" ? p : "fn-name")).join("")
+    : transformer.InputTemplate;
+  for (const [name, path] of Object.entries(transformer.InputPathsMap as Record<string, string>)) {
+    text = text.split(`<${name}>`).join(JSON.stringify(values[path]));
+  }
+  const notification = JSON.parse(text);
+  assert.equal(notification.source, "custom");
+  assert.equal(notification.metadata.enableCustomActions, true);
+  const context = notification.metadata.additionalContext;
+  assert.equal(context.requestId, "apr-0123456789abcdef0123");
+  for (const [action, answer] of [
+    [actions.find((a) => a.Properties.Attachments[0].ButtonText === "Approve"), "Approve"],
+    [actions.find((a) => a.Properties.Attachments[0].ButtonText === "Deny"), "Deny"],
+  ] as const) {
+    assert.ok(action, answer);
+    const command: string = action.Properties.Definition.CommandText;
+    assert.ok(command.length <= 100, command);
+    const variables: Record<string, string> = action.Properties.Attachments[0].Variables;
+    let ran = command;
+    for (const [name, path] of Object.entries(variables)) {
+      const value = path.replace("event.metadata.additionalContext.", "");
+      ran = ran.split(`$${name}`).join(context[value]);
+    }
+    const payload = JSON.parse(ran.split("--payload ")[1]);
+    assert.deepEqual(payload, { [answer]: { Request: "apr-0123456789abcdef0123", RequestedBy: "chat" } });
+    assert.ok(ran.startsWith("lambda invoke --function-name fn-name "), ran);
+  }
+  template.hasOutput("*", { Description: Match.stringLikeRegexp("CustomizationResourceArns") });
+  assert.throws(() => synth({ chatApprovalButtons: true }), /chatApprovalButtons/);
+  assert.throws(() => synth({ askOverCap: true, outcomeBus: "", chatApprovalButtons: true }), /chatApprovalButtons/);
+  synth({ askOverCap: true }).template.resourceCountIs("AWS::Chatbot::CustomAction", 0);
+});
