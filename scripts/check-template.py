@@ -31,6 +31,7 @@ raw = template["Resources"]
 raw["Function"]["Properties"]["CodeUri"] = "s3://example-bucket/cvpn-terminator.zip"
 raw["ConnectHandler"]["Properties"]["CodeUri"] = "s3://example-bucket/cvpn-terminator.zip"
 raw["SignalFunction"]["Properties"]["CodeUri"] = "s3://example-bucket/cvpn-terminator.zip"
+raw["AnswerFunction"]["Properties"]["CodeUri"] = "s3://example-bucket/cvpn-terminator.zip"
 # The transform fills pseudo-parameters from a Region; any will do offline.
 os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
 out = transform(template, {}, NoManagedPolicies())
@@ -54,7 +55,7 @@ check("a log group with retention", res["LogGroup"]["Properties"]["RetentionInDa
 signing = {"Fn::If": ["SignsCode", {"Ref": "CodeSigningConfigArn"}, {"Ref": "AWS::NoValue"}]}
 functions = of_type("AWS::Lambda::Function")
 check("every function deploys only signed code when CodeSigningConfigArn is given",
-      len(functions) == 3 and all(f["Properties"].get("CodeSigningConfigArn") == signing for f in functions.values()))
+      len(functions) == 4 and all(f["Properties"].get("CodeSigningConfigArn") == signing for f in functions.values()))
 check("timeout and memory are parameters", fn["Timeout"] == {"Ref": "Timeout"} and fn["MemorySize"] == {"Ref": "MemorySize"})
 
 env = fn["Environment"]["Variables"]
@@ -280,8 +281,8 @@ check("the Identity Center rule sends the named stores' disable, delete and enab
 check("the function trusts the stores it has a rule on", env["CVPN_IDENTITY_STORE_IDS"] == {"Ref": "IdentityStoreIds"})
 signal = res["SignalFunction"]["Properties"]
 url = of_type("AWS::Lambda::Url")
-check("the Function URL is AuthType NONE on its own function, with its own reserved concurrency",
-      [u["Properties"]["AuthType"] for u in url.values()] == ["NONE"]
+check("the IdP's Function URL is AuthType NONE on its own function, with its own reserved concurrency",
+      {k: u["Properties"]["AuthType"] for k, u in url.items()} == {"SignalFunctionUrl": "NONE", "AnswerFunctionUrl": "AWS_IAM"}
       and signal["ReservedConcurrentExecutions"] == {"Ref": "SignalReservedConcurrency"}
       and raw["SignalFunction"]["Condition"] == "SignalsOn")
 check("the Function URL's function gets the IdP's settings and the table",
@@ -368,6 +369,28 @@ for action, answer in [("ApproveChatAction", "Approve"), ("DenyChatAction", "Den
           and payload == {answer: {"Request": request_id, "RequestedBy": "chat"}} and "$" not in ran)
 for output in ["ChatTopicArn", "ChatActionArns"]:
     check(f"output {output}", out["Outputs"][output]["Condition"] == "ChatButtons")
+
+# Answers signed with SigV4: a function of its own behind an AWS_IAM URL, configured as the main
+# one, whose direct invocation the approvers' policy never grants.
+answer_fn = res["AnswerFunction"]["Properties"]
+answer_env = answer_fn["Environment"]["Variables"]
+check("answers: the answers' function acts as the main one, and takes answers over its URL",
+      {k: v for k, v in answer_env.items() if k != "CVPN_ANSWER_URL"} == env
+      and answer_env["CVPN_ANSWER_URL"] == "true" and res["AnswerFunction"]["Condition"] == "AnswersOverUrl"
+      and "CVPN_ANSWER_URL" not in env)
+check("answers: its URL is AWS_IAM (Lambda checks the SigV4 signature and names the caller)",
+      res["AnswerFunctionUrl"]["Properties"]["AuthType"] == "AWS_IAM")
+approver = res["ApproverPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+invoke = [s for s in approver if s["Action"] == "lambda:InvokeFunction"]
+check("answers: approvers may invoke the function only through the URL",
+      invoke and all(s.get("Condition") == {"Bool": {"lambda:InvokedViaFunctionUrl": "true"}} for s in invoke)
+      and all(s["Resource"] == {"Fn::GetAtt": ["AnswerFunction", "Arn"]} for s in approver))
+check("answers: no resource policy lets anyone invoke it directly",
+      not [p for p in permissions.values()
+           if json.dumps(p["Properties"]["FunctionName"]).find("AnswerFunction") >= 0])
+check("answers: a rule says ApprovalUrl needs something that asks", "ApprovalUrlNeedsRequests" in template["Rules"])
+for output in ["AnswersUrl", "ApproverPolicyArn"]:
+    check(f"output {output}", out["Outputs"][output]["Condition"] == "AnswersOverUrl")
 
 failed = [name for name, ok in checks if not ok]
 for name, ok in checks:

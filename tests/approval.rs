@@ -371,3 +371,80 @@ async fn a_partial_picture_asks_nobody_and_the_retry_that_sees_it_whole_asks() {
     assert_eq!(r.approval_requests[0].sessions, 3);
     assert!(h.ended().is_empty());
 }
+
+/// A Function URL request to `/approvals`, as Lambda hands it over: behind an AWS_IAM URL it
+/// names the signer (`caller`); behind none, nobody.
+fn over_url(body: serde_json::Value, caller: Option<&str>) -> serde_json::Value {
+    let mut context =
+        json!({"http": {"method": "POST", "path": "/approvals"}, "accountId": "111122223333"});
+    if let Some(arn) = caller {
+        context["authorizer"] = json!({"iam": {"accessKey": "ASIAEXAMPLE", "accountId": "111122223333",
+            "callerId": "AROAEXAMPLE", "userArn": arn, "userId": "AROAEXAMPLE"}});
+    }
+    json!({"version": "2.0", "rawPath": "/approvals", "headers": {"content-type": "application/json"},
+           "requestContext": context, "body": body.to_string(), "isBase64Encoded": false})
+}
+
+async fn post(
+    app: &cvpn_terminator::App<cvpn_terminator::Ec2, cvpn_terminator::Dynamo>,
+    event: serde_json::Value,
+) -> (u64, serde_json::Value) {
+    let answer = app
+        .answer(&event, cvpn_terminator::shell::handler::Invoked::default())
+        .await
+        .unwrap();
+    let body = serde_json::from_str(answer["body"].as_str().unwrap_or("null")).unwrap_or_default();
+    (answer["statusCode"].as_u64().unwrap(), body)
+}
+
+#[tokio::test]
+async fn signed_answers_over_the_answers_url_are_verified_and_each_signer_counts_once() {
+    let moto = Moto::start();
+    let mut h = with_table(
+        asking(AskRules {
+            approvals_required: 2,
+            ..below(9.0)
+        }),
+        &moto,
+        "ask-url",
+    )
+    .await;
+    let id = request_of(&deliver(&h.app, &event(FINDING), "req-1").await.unwrap());
+    let soc = "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Sec_1/soc@example.com";
+    let lead = "arn:aws:iam::111122223333:user/lead";
+    let approve = json!({"Approve": {"Request": id}});
+    // Not the answers' function: its URL takes no answers.
+    assert_eq!(
+        post(&h.app, over_url(approve.clone(), Some(soc))).await.0,
+        404
+    );
+    h.app.config.ask.answers_over_url = true;
+    // Unsigned (a URL with AuthType NONE names nobody), a said name, a forged ID: nothing changes.
+    assert_eq!(post(&h.app, over_url(approve.clone(), None)).await.0, 403);
+    let said = json!({"Approve": {"Request": id, "RequestedBy": lead}});
+    assert_eq!(post(&h.app, over_url(said, Some(soc))).await.0, 400);
+    let forged = json!({"Approve": {"Request": "apr-00000000000000000000"}});
+    assert_eq!(post(&h.app, over_url(forged, Some(soc))).await.0, 409);
+    // The person it would cut off, signing as themselves.
+    let herself = format!("arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Dev_1/{ALICE}");
+    let (status, body) = post(&h.app, over_url(approve.clone(), Some(&herself))).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["description"].as_str().unwrap().contains("their own"),
+        "{body}"
+    );
+    // Two signers: the first counts, the same one again is refused, the second carries it out.
+    let (status, body) = post(&h.app, over_url(approve.clone(), Some(soc))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["approval"]["approvals"], 1);
+    assert!(h.ended().is_empty());
+    assert_eq!(
+        post(&h.app, over_url(approve.clone(), Some(soc))).await.0,
+        409
+    );
+    assert!(h.ended().is_empty());
+    let (status, body) = post(&h.app, over_url(approve, Some(lead))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["approval"]["approved_by"], json!([soc, lead]));
+    assert_eq!(h.active_of(ALICE), 0);
+}

@@ -16,6 +16,12 @@ export interface AskingProps {
    * outcome events and something that asks. Default: false.
    */
   readonly chatApprovalButtons?: boolean;
+  /**
+   * A function of its own whose Function URL (AuthType AWS_IAM) takes answers signed with SigV4
+   * (POST /approvals), each signer a verified identity; attach the ApproverPolicyArn output to the
+   * people who may approve. Needs something that asks. Default: false.
+   */
+  readonly approvalUrl?: boolean;
 }
 
 /** Whether anything asks: requests wait in the state table, which is then created. */

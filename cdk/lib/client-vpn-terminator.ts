@@ -24,6 +24,7 @@ import { asksFirst } from "./asking";
 import { buildConnectHandler } from "./target";
 import { addTelling } from "./telling";
 import { addChatButtons, ChatButtons } from "./chat";
+import { addAnswersUrl, AnswersUrl } from "./answers";
 import { functionEnvironment } from "./environment";
 import { ClientVpnTerminatorProps } from "./props";
 import { addIdentityCenterRule, addOktaRule, addSignalFunction } from "./idp";
@@ -55,6 +56,8 @@ export class ClientVpnTerminator extends Construct {
   public readonly notificationTopic?: sns.Topic;
   /** Requests for approval in chat, with Approve and Deny buttons (chatApprovalButtons). */
   public readonly chat?: ChatButtons;
+  /** Answers signed with SigV4 over a Function URL of their own, and the approvers' policy (approvalUrl). */
+  public readonly answers?: AnswersUrl;
 
   constructor(scope: Construct, id: string, props: ClientVpnTerminatorProps = {}) {
     super(scope, id);
@@ -188,6 +191,20 @@ export class ClientVpnTerminator extends Construct {
     const code = codeFrom(props);
     const codeSigningConfig = props.codeSigningConfig;
     this.signalUrl = addSignalFunction(this, props, { role, code, codeSigningConfig, logGroup, environment });
+    if (props.approvalUrl) {
+      if (!asksFirst(props)) {
+        throw new Error("approvalUrl answers requests for approval: set askBelowSeverity, askUsers or askOverCap");
+      }
+      this.answers = addAnswersUrl(this, {
+        role,
+        code,
+        codeSigningConfig,
+        logGroup,
+        environment,
+        memorySize: props.memorySize,
+        timeout: props.timeout,
+      });
+    }
 
     const target = new targets.LambdaFunction(this.function);
     const rule = (name: string, options: events.RuleProps) => new events.Rule(this, name, { ...options, targets: [target] });

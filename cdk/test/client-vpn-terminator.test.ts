@@ -207,6 +207,7 @@ test("cdk-nag AwsSolutions: no unsuppressed findings", () => {
     signal: { jwksUrl: "https://example.okta.com/oauth2/v1/keys", issuer: "https://example.okta.com", audience: "https://vpn.example.com/" },
     askOverCap: true,
     chatApprovalButtons: true,
+    approvalUrl: true,
   };
   const cases: Array<[ClientVpnTerminatorProps, boolean]> = [
     [{}, false],

@@ -170,3 +170,25 @@ test("chat buttons: each request as a custom notification whose Approve and Deny
   assert.throws(() => synth({ askOverCap: true, outcomeBus: "", chatApprovalButtons: true }), /chatApprovalButtons/);
   synth({ askOverCap: true }).template.resourceCountIs("AWS::Chatbot::CustomAction", 0);
 });
+
+test("signed answers: an AWS_IAM URL on a function of its own, invoked by approvers only through it", () => {
+  const { template } = synth({ quarantineMinutes: 0, askUsers: ["ceo"], approvalsRequired: 2, approvalUrl: true });
+  template.hasResourceProperties("AWS::Lambda::Url", { AuthType: "AWS_IAM" });
+  template.hasResourceProperties("AWS::Lambda::Function", {
+    Environment: { Variables: Match.objectLike({ CVPN_ANSWER_URL: "true", CVPN_APPROVALS_REQUIRED: "2", CVPN_STATE_TABLE: Match.anyValue() }) },
+    ReservedConcurrentExecutions: 2,
+  });
+  // The main function takes no answers over a URL.
+  template.hasResourceProperties("AWS::Lambda::Function", {
+    Environment: { Variables: Match.objectLike({ CVPN_ASK_USERS: "ceo", CVPN_ANSWER_URL: Match.absent() }) },
+  });
+  const [policy] = Object.values(template.findResources("AWS::IAM::ManagedPolicy")) as any[];
+  const invoke = policy.Properties.PolicyDocument.Statement.filter((s: any) => s.Action === "lambda:InvokeFunction");
+  assert.deepEqual(
+    invoke.map((s: any) => s.Condition),
+    [{ Bool: { "lambda:InvokedViaFunctionUrl": "true" } }],
+  );
+  // Nobody is granted a direct invocation through the function's resource policy.
+  assert.deepEqual(Object.keys(template.findResources("AWS::Lambda::Permission", { Properties: { Action: "lambda:InvokeFunction", FunctionName: { "Fn::GetAtt": [Match.stringLikeRegexp("AnswerFunction"), "Arn"] } } })), []);
+  assert.throws(() => synth({ approvalUrl: true }), /approvalUrl/);
+});

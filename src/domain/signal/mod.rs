@@ -3,7 +3,9 @@
 //! Okta's Universal Logout sends it) and Shared Signals push delivery (`POST /ssf/events`, RFC 8935
 //! Security Event Tokens). Anyone can reach the URL: only a token the configured issuer signed
 //! speaks, and what it says is read here once the signature is checked (`token.rs`,
-//! `subject.rs`). How each way in answers is `refusal.rs`. Pure.
+//! `subject.rs`). On the answers' own function (`AWS_IAM`), `POST /approvals` is a person's answer
+//! to a request for approval, as the caller Lambda verified (`caller`). How each way in answers is
+//! `refusal.rs`. Pure.
 
 pub mod refusal;
 pub mod subject;
@@ -19,11 +21,14 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// The paths the Function URL answers.
 pub const GTR_PATH: &str = "/global-token-revocation";
 pub const SSF_PATH: &str = "/ssf/events";
+pub const ANSWER_PATH: &str = "/approvals";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Route {
     GlobalTokenRevocation,
     SsfEvents,
+    /// A person's answer to a request for approval, signed with SigV4.
+    Answer,
 }
 
 impl Route {
@@ -32,6 +37,7 @@ impl Route {
         match self {
             Self::GlobalTokenRevocation => "global_token_revocation",
             Self::SsfEvents => "ssf_events",
+            Self::Answer => "approval_answer",
         }
     }
 }
@@ -47,6 +53,9 @@ pub struct Request {
     pub content_type: Option<String>,
     /// The body's bytes (base64-decoded when the Function URL encoded them).
     pub body: Vec<u8>,
+    /// The IAM identity whose SigV4 signature Lambda verified (`requestContext.authorizer.iam.
+    /// userArn`): present only behind an `AWS_IAM` Function URL, which a client cannot forge.
+    pub caller: Option<String>,
 }
 
 /// Whether the event is a Function URL (or API Gateway HTTP API) request, payload format 2.0.
@@ -78,6 +87,7 @@ pub fn decode(root: &At) -> Request {
     let route = match path.trim_end_matches('/') {
         GTR_PATH => Ok(Route::GlobalTokenRevocation),
         SSF_PATH => Ok(Route::SsfEvents),
+        ANSWER_PATH => Ok(Route::Answer),
         _ => Err((
             Route::GlobalTokenRevocation,
             Refusal::new(Why::NotFound, "no such path"),
@@ -118,11 +128,19 @@ pub fn decode(root: &At) -> Request {
             .trim()
             .to_ascii_lowercase()
     });
+    let caller = text(
+        root.get("requestContext")
+            .and_then(|c| c.get("authorizer"))
+            .and_then(|a| a.get("iam"))
+            .and_then(|i| i.get("userArn")),
+    )
+    .filter(|arn| !arn.trim().is_empty());
     Request {
         route,
         bearer,
         content_type,
         body: body.unwrap_or_default(),
+        caller,
     }
 }
 

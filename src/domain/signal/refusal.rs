@@ -35,6 +35,10 @@ pub enum Why {
     /// Another invocation is acting on the same token now: its retry is answered from what that
     /// one did.
     InProgress,
+    /// An answer that Lambda's IAM auth did not sign for: no verified caller.
+    Unsigned,
+    /// An answer the request's state refuses (denied, expired, carried out, the subject's own).
+    Refused,
 }
 
 impl Why {
@@ -56,6 +60,8 @@ impl Why {
             Self::KeysUnavailable => "keys_unavailable",
             Self::StoreUnavailable => "store_unavailable",
             Self::InProgress => "in_progress",
+            Self::Unsigned => "unsigned",
+            Self::Refused => "refused",
         }
     }
 
@@ -174,6 +180,18 @@ pub fn answer(route: Route, refusal: &Refusal) -> HttpAnswer {
             400,
             json!({"err": why.err(), "description": refusal.detail}),
         ),
+        // The caller is a person who signed: what was wrong is theirs to read.
+        Route::Answer => {
+            let status = match why {
+                Why::Unsigned => 403,
+                Why::Refused => 409,
+                _ => 400,
+            };
+            HttpAnswer::json(
+                status,
+                json!({"error": why.as_str(), "description": refusal.detail}),
+            )
+        }
     }
 }
 

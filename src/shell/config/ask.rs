@@ -1,6 +1,7 @@
 //! When to ask a person first: `CVPN_ASK_BELOW_SEVERITY`, `CVPN_ASK_USERS`, `CVPN_ASK_OVER_CAP`,
-//! `CVPN_ASK_MINUTES` and `CVPN_APPROVALS_REQUIRED`. Asking needs the state table, where requests
-//! wait for their answer.
+//! `CVPN_ASK_MINUTES` and `CVPN_APPROVALS_REQUIRED`, and whether answers come over this function's
+//! Function URL (`CVPN_ANSWER_URL`). Asking needs the state table, where requests wait for their
+//! answer.
 
 use super::values::{list, number, parse_bool};
 use super::ConfigError;
@@ -51,7 +52,19 @@ pub(super) fn from_lookup(
     .map_err(|m| err("CVPN_ASK_MINUTES", m))?;
     let required = number(get("CVPN_APPROVALS_REQUIRED"), 1..=5, 1)
         .map_err(|m| err("CVPN_APPROVALS_REQUIRED", m))?;
+    let answers_over_url = match get("CVPN_ANSWER_URL") {
+        None => false,
+        Some(v) => parse_bool(&v)
+            .ok_or_else(|| err("CVPN_ANSWER_URL", format!("`{v}` is not true or false")))?,
+    };
+    if answers_over_url && !state_table {
+        return Err(err(
+            "CVPN_ANSWER_URL",
+            "needs CVPN_STATE_TABLE: answers are to the requests waiting there".into(),
+        ));
+    }
     let rules = AskRules {
+        answers_over_url,
         below_severity,
         users,
         over_cap,

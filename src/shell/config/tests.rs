@@ -219,6 +219,8 @@ fn errors_name_the_variable() {
         ("CVPN_IDENTITY_ACCOUNTS", "1111-2222-3333"),
         ("CVPN_CONCURRENCY", "0"),
         ("CVPN_PLACE_CONCURRENCY", "0"),
+        ("CVPN_ANSWER_URL", "perhaps"),
+        ("CVPN_ANSWER_URL", "true"),
         ("CVPN_MAX_ATTEMPTS", "100"),
         ("CVPN_FINDING_TYPES_ALLOW", "a**b"),
         ("CVPN_IDLE_MINUTES", "0"),

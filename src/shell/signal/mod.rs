@@ -4,6 +4,7 @@
 //! on as the IdP's word through the incident path (`idp.rs`). Answered over HTTP, whatever
 //! happened: a fault is a `5xx` the IdP retries, with the `jti` given back.
 
+mod answer;
 mod keys;
 
 use crate::adapters::ec2::ClientVpnApi;
@@ -75,26 +76,28 @@ where
 {
     /// Answers a Function URL request.
     pub(crate) async fn signal(&self, request: &Request, invoked: Invoked<'_>) -> HttpAnswer {
-        let route = match &request.route {
-            Ok(route) => *route,
+        let way = match &request.route {
+            Ok(Route::GlobalTokenRevocation) => Way::GlobalTokenRevocation,
+            Ok(Route::SsfEvents) => Way::SsfEvents,
+            Ok(Route::Answer) => return self.signed_answer(request).await,
             Err((route, refusal)) => return refused(*route, refusal),
         };
-        match self.verified(route, request).await {
-            Ok(event) => self.act_on_signal(route, event, invoked).await,
-            Err(refusal) => refused(route, &refusal),
+        match self.verified(way, request).await {
+            Ok(event) => self.act_on_signal(way, event, invoked).await,
+            Err(refusal) => refused(way.route(), &refusal),
         }
     }
 
     /// The request's word, once its token verified and was taken for the first time.
-    async fn verified(&self, route: Route, request: &Request) -> Result<Taken, Refusal> {
+    async fn verified(&self, way: Way, request: &Request) -> Result<Taken, Refusal> {
         let Some(signal) = &self.config.idp.signal else {
             return Err(Refusal::new(
                 Why::NotFound,
                 "the Function URL's ways in are off: CVPN_SIGNAL_JWKS_URL, CVPN_SIGNAL_ISSUER and CVPN_SIGNAL_AUDIENCE are not set",
             ));
         };
-        let (token, typ) = match route {
-            Route::GlobalTokenRevocation => match &request.bearer {
+        let (token, typ) = match way {
+            Way::GlobalTokenRevocation => match &request.bearer {
                 Some(token) => (token.clone(), Typ::Revocation),
                 None => {
                     return Err(Refusal::new(
@@ -103,7 +106,7 @@ where
                     ))
                 }
             },
-            Route::SsfEvents => {
+            Way::SsfEvents => {
                 if request.content_type.as_deref() != Some("application/secevent+jwt") {
                     return Err(Refusal::new(
                         Why::Malformed,
@@ -121,14 +124,14 @@ where
             audience: &signal.audience,
             skew: self.config.max_clock_skew.num_seconds(),
             now,
-            needs_exp: route == Route::GlobalTokenRevocation,
+            needs_exp: way == Way::GlobalTokenRevocation,
         };
         let verified = verify(&token, &signal.jwks_url, typ, &expect).await?;
-        let event = match route {
-            Route::GlobalTokenRevocation => {
+        let event = match way {
+            Way::GlobalTokenRevocation => {
                 subject::revocation(&request.body, &signal.issuer, &verified.checked)?
             }
-            Route::SsfEvents => {
+            Way::SsfEvents => {
                 subject::security_event(&verified.claims, &signal.issuer, &verified.checked)?
             }
         };
@@ -151,30 +154,30 @@ where
         }
     }
 
-    async fn act_on_signal(&self, route: Route, taken: Taken, invoked: Invoked<'_>) -> HttpAnswer {
+    async fn act_on_signal(&self, way: Way, taken: Taken, invoked: Invoked<'_>) -> HttpAnswer {
         let event = match taken {
             Taken::First(event) => event,
             // RFC 8935: a SET delivered again is answered as the first time, and not acted on
             // again. A bearer token is for one request.
             Taken::Again(event) => {
                 let refusal = Refusal::new(Why::Replayed, "the token's jti was taken before");
-                if route == Route::SsfEvents {
+                if way == Way::SsfEvents {
                     tracing::info!(
                         target: AUDIT,
                         event = "signal_repeated",
-                        route = route.as_str(),
+                        route = way.route().as_str(),
                         finding_id = event.finding_id().as_str(),
                         "a Security Event Token delivered again; acted on the first time, not again"
                     );
                     return HttpAnswer::empty(202);
                 }
-                return refused(route, &refusal);
+                return refused(way.route(), &refusal);
             }
         };
         tracing::info!(
             target: AUDIT,
             event = "signal_accepted",
-            route = route.as_str(),
+            route = way.route().as_str(),
             event_type = event.event_type.as_str(),
             finding_id = event.finding_id().as_str(),
             "a verified request over the Function URL"
@@ -193,9 +196,9 @@ where
             self.signal_done(&event).await;
         }
         match result {
-            Ok(response) => match route {
-                Route::GlobalTokenRevocation => revoked(&response),
-                Route::SsfEvents => HttpAnswer::empty(202),
+            Ok(response) => match way {
+                Way::GlobalTokenRevocation => revoked(&response),
+                Way::SsfEvents => HttpAnswer::empty(202),
             },
             Err(e) => self.failed_signal(&event, &e).await,
         }
@@ -242,6 +245,22 @@ where
             status,
             json!({"error": e.kind(), "description": e.to_string()}),
         )
+    }
+}
+
+/// The ways in that carry the IdP's signed token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Way {
+    GlobalTokenRevocation,
+    SsfEvents,
+}
+
+impl Way {
+    fn route(self) -> Route {
+        match self {
+            Self::GlobalTokenRevocation => Route::GlobalTokenRevocation,
+            Self::SsfEvents => Route::SsfEvents,
+        }
     }
 }
 

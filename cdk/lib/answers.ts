@@ -1,0 +1,76 @@
+// Answers signed with SigV4, as template.yaml's ApprovalUrl: a function of its own whose Function
+// URL is AWS_IAM (Lambda checks the signature and names the caller, which no client can write), and
+// a managed policy for the people who may approve that lets them invoke it only through that URL,
+// so the caller it names counts as a verified answerer.
+import { CfnOutput, Duration } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import * as logs from "aws-cdk-lib/aws-logs";
+import { NagSuppressions } from "cdk-nag";
+import { Construct } from "constructs";
+
+export interface AnswersUrl {
+  readonly url: lambda.FunctionUrl;
+  /** Attach to the roles of the people who may approve. */
+  readonly approverPolicy: iam.ManagedPolicy;
+}
+
+export function addAnswersUrl(
+  scope: Construct,
+  parts: {
+    role: iam.IRole;
+    code: lambda.Code;
+    codeSigningConfig?: lambda.ICodeSigningConfig;
+    logGroup: logs.ILogGroup;
+    environment: Record<string, string>;
+    memorySize?: number;
+    timeout?: Duration;
+  },
+): AnswersUrl {
+  const fn = new lambda.Function(scope, "AnswerFunction", {
+    runtime: lambda.Runtime.PROVIDED_AL2023,
+    architecture: lambda.Architecture.ARM_64,
+    handler: "bootstrap",
+    code: parts.code,
+    codeSigningConfig: parts.codeSigningConfig,
+    memorySize: parts.memorySize ?? 128,
+    timeout: parts.timeout ?? Duration.minutes(2),
+    reservedConcurrentExecutions: 2,
+    role: parts.role,
+    logGroup: parts.logGroup,
+    loggingFormat: lambda.LoggingFormat.JSON,
+    applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
+    systemLogLevelV2: lambda.SystemLogLevel.WARN,
+    environment: { ...parts.environment, CVPN_ANSWER_URL: "true" },
+  });
+  const url = fn.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
+  const approverPolicy = new iam.ManagedPolicy(scope, "ApproverPolicy", {
+    description: "Answer cvpn-terminator's requests for approval over its signed Function URL (and in no other way)",
+    statements: [
+      new iam.PolicyStatement({
+        sid: "TheAnswersUrl",
+        actions: ["lambda:InvokeFunctionUrl"],
+        resources: [fn.functionArn],
+        conditions: { StringEquals: { "lambda:FunctionUrlAuthType": "AWS_IAM" } },
+      }),
+      new iam.PolicyStatement({
+        sid: "OnlyThroughTheUrl",
+        actions: ["lambda:InvokeFunction"],
+        resources: [fn.functionArn],
+        conditions: { Bool: { "lambda:InvokedViaFunctionUrl": "true" } },
+      }),
+    ],
+  });
+  new CfnOutput(scope, "AnswersUrl", {
+    description: 'POST <url>approvals with {"Approve": {"Request": ID}} or {"Deny": {...}}, signed with SigV4 (service lambda)',
+    value: url.url,
+  });
+  new CfnOutput(scope, "ApproverPolicyArn", {
+    description: "Attach to the roles of the people who may approve",
+    value: approverPolicy.managedPolicyArn,
+  });
+  NagSuppressions.addResourceSuppressions(fn, [
+    { id: "AwsSolutions-L1", reason: "provided.al2023 is the newest runtime for a Rust binary." },
+  ]);
+  return { url, approverPolicy };
+}
