@@ -88,6 +88,8 @@ async fn idle_tracks_carry_the_account_and_region_except_where_the_function_runs
         .filter_map(|i| i.get("pk")?.as_s().ok().cloned())
         .collect();
     keys.sort();
+    // Beside the tracks, the sweep of every place recorded where endpoints are.
+    assert_eq!(keys.pop().as_deref(), Some("inventory"));
     let key =
         |prefix: &str, n: u32, i: u32| format!("connection#{prefix}{}", cid(&format!("{n}0"), i));
     let mut want = vec![

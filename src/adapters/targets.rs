@@ -4,11 +4,14 @@
 //! credentials and refreshes them before they expire). Built once per cold start.
 
 use crate::adapters::ec2::Ec2;
+use crate::domain::inventory::Inventory;
 use crate::domain::model::Place;
 use crate::domain::targets::TargetSpec;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::{Region, SdkConfig};
 use aws_sdk_ec2::config::SharedCredentialsProvider;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// The session name every assumed role shows in the target account's CloudTrail.
 pub const SESSION_NAME: &str = "cvpn-terminator";
@@ -23,13 +26,36 @@ pub struct Targets<A> {
     list: Vec<Target<A>>,
     /// The function's own account and Region.
     home: Place,
+    /// Where endpoints are, as last read from the state table, and when it was read: kept for
+    /// the invocations a warm function serves.
+    inventory: Mutex<Option<(Instant, Option<Inventory>)>>,
 }
 
 impl<A> Targets<A> {
     /// `list` must not be empty: there would be nowhere to act.
     pub fn new(list: Vec<Target<A>>, home: Place) -> Self {
         assert!(!list.is_empty(), "targets: at least one");
-        Self { list, home }
+        Self {
+            list,
+            home,
+            inventory: Mutex::default(),
+        }
+    }
+
+    /// The inventory as read within `within`: `None` when it must be read again, `Some(None)`
+    /// when the table had none.
+    pub fn inventory_read_within(&self, within: Duration) -> Option<Option<Inventory>> {
+        let remembered = self.inventory.lock().unwrap_or_else(|e| e.into_inner());
+        remembered
+            .as_ref()
+            .filter(|(read, _)| read.elapsed() <= within)
+            .map(|(_, inventory)| inventory.clone())
+    }
+
+    /// Remembers the inventory just read (or written).
+    pub fn remember_inventory(&self, inventory: Option<Inventory>) {
+        let mut remembered = self.inventory.lock().unwrap_or_else(|e| e.into_inner());
+        *remembered = Some((Instant::now(), inventory));
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Target<A>> {
@@ -72,6 +98,7 @@ impl<A> From<A> for Targets<A> {
                 api,
             }],
             home: Place::default(),
+            inventory: Mutex::default(),
         }
     }
 }

@@ -4,13 +4,15 @@
 //! ([`approval`]),
 //! deciding what to end ([`plan`]), judging idle and over-age connections ([`policy`]), and whom an
 //! incident keeps out and what the connect handler answers ([`quarantine`]), the IdP's signed word over
-//! HTTP ([`signal`]), and the console links people are sent ([`console`]); where it acts ([`targets`]). Plain data
+//! HTTP ([`signal`]), and the console links people are sent ([`console`]); where it acts ([`targets`])
+//! and which of those places have endpoints ([`inventory`]). Plain data
 //! ([`model`], [`json`]) in, decisions out; no I/O, so every rule is tested on its own.
 
 pub mod approval;
 pub mod console;
 pub mod error_kind;
 pub mod gates;
+pub mod inventory;
 pub mod json;
 pub mod mapping;
 pub mod model;

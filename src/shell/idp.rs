@@ -10,6 +10,7 @@ use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::approvals::ApprovalStore;
 use crate::adapters::state::directory::DirectoryCache;
 use crate::adapters::state::ended::EndedStore;
+use crate::adapters::state::inventory::InventoryStore;
 use crate::adapters::state::quarantine::{QuarantineStore, HOLD_STAYS};
 use crate::adapters::state::said::SaidStore;
 use crate::adapters::state::StateStore;
@@ -33,7 +34,13 @@ pub const IDENTITY_CENTER_SOURCE: &str = "identity_center";
 impl<A, S> Invocation<'_, A, S>
 where
     A: ClientVpnApi,
-    S: StateStore + QuarantineStore + SaidStore + DirectoryCache + ApprovalStore + EndedStore,
+    S: StateStore
+        + QuarantineStore
+        + SaidStore
+        + DirectoryCache
+        + ApprovalStore
+        + EndedStore
+        + InventoryStore,
 {
     /// The IdP's word: an Identity Center record's user named first; "out" ends the person's
     /// sessions and holds them (and when the IdP said so is recorded after), "back in" lifts

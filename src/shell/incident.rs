@@ -4,21 +4,23 @@
 use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::approvals::ApprovalStore;
 use crate::adapters::state::ended::EndedStore;
+use crate::adapters::state::inventory::InventoryStore;
 use crate::adapters::state::quarantine::QuarantineStore;
 use crate::adapters::state::StateStore;
 use crate::domain::approval;
-use crate::domain::model::{By, Reason};
+use crate::domain::model::{By, Endpoint, Reason};
 use crate::domain::plan::{self, Rules, Selector};
 use crate::shell::app::HandlerError;
 use crate::shell::execute::Outcome;
 use crate::shell::invocation::{Describe, Invocation};
+use crate::shell::listing;
 use crate::shell::report::{self, Entry};
 use std::collections::BTreeSet;
 
 impl<A, S> Invocation<'_, A, S>
 where
     A: ClientVpnApi,
-    S: StateStore + QuarantineStore + ApprovalStore + EndedStore,
+    S: StateStore + QuarantineStore + ApprovalStore + EndedStore + InventoryStore,
 {
     /// Lists, decides and terminates; refuses when the targets and what earlier attempts at the
     /// event ended exceed the cap. When a place or endpoint in scope could not be listed, person
@@ -171,27 +173,33 @@ where
             _ => None,
         }));
         if !one_by_one.is_empty() && !self.response.dry_run {
-            Box::pin(self.report_left_active(one_by_one, &planned_ids)).await;
+            Box::pin(self.report_left_active(one_by_one, &planned_ids, &picture.endpoints)).await;
         }
         Ok(())
     }
 
-    /// Lists the endpoints of `users` again and reports each active connection of theirs that was
+    /// Lists the connections of `users`' endpoints (of those `seen`) again and reports each active connection of theirs that was
     /// not planned as `left_active`.
     async fn report_left_active(
         &mut self,
         users: BTreeSet<(String, String)>,
         planned: &BTreeSet<String>,
+        seen: &[Endpoint],
     ) {
-        let endpoints: BTreeSet<String> = users.iter().map(|(e, _)| e.clone()).collect();
-        let Some(picture) = self
-            .connections_of(Some(endpoints.into_iter().collect()), Describe::No)
-            .await
-        else {
-            return;
-        };
-        let config = &self.app.config;
-        let left = picture.connections.iter().filter(|c| {
+        // Their endpoints, each in the place the incident found it: no place is listed again.
+        let endpoints: Vec<Endpoint> = seen
+            .iter()
+            .filter(|e| users.iter().any(|(id, _)| *id == e.id))
+            .cloned()
+            .collect();
+        let app = self.app;
+        let config = &app.config;
+        let (connections, errors) =
+            listing::list_connections(&app.api, &endpoints, config.concurrency, &self.budget).await;
+        errors
+            .into_iter()
+            .for_each(|e| self.response.step_failed(e));
+        let left = connections.iter().filter(|c| {
             c.is_active()
                 && !planned.contains(&c.connection_id)
                 && c.username.as_deref().is_some_and(|u| {

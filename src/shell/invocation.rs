@@ -3,6 +3,7 @@
 //! scope and carrying out Terminate calls.
 
 use crate::adapters::ec2::ClientVpnApi;
+use crate::adapters::state::inventory::InventoryStore;
 use crate::adapters::state::StateStore;
 use crate::adapters::targets::Target;
 use crate::domain::approval::ChosenBy;
@@ -46,6 +47,16 @@ pub(crate) enum Describe {
 }
 
 /// What the listing saw.
+/// What listing the endpoints saw.
+pub(crate) struct Seen {
+    pub endpoints: Vec<Endpoint>,
+    /// What hides connections: the targets that could not be listed and the endpoints whose
+    /// target is not known.
+    pub unknown: usize,
+    /// The places listed in full.
+    pub listed: Vec<crate::domain::model::Place>,
+}
+
 pub(crate) struct Picture {
     pub endpoints: Vec<Endpoint>,
     pub connections: Vec<Connection>,
@@ -78,6 +89,74 @@ impl<'a, A: ClientVpnApi, S: StateStore> Invocation<'a, A, S> {
         endpoints.or_else(|| (!configured.is_empty()).then(|| configured.clone()))
     }
 
+    /// The targets within this invocation's reach.
+    pub fn scope(&self) -> Vec<&'a Target<A>> {
+        let app = self.app;
+        app.api
+            .iter()
+            .filter(|t| self.within.holds(&t.place))
+            .collect()
+    }
+
+    /// Carries out the planned calls, recording each outcome (logged first) as its call returns,
+    /// after those decided already (`decided`, e.g. deferred beyond a ceiling). Only the response
+    /// keeps them, so a sweep of thousands holds no list of outcomes beside its answer.
+    pub async fn carry_out(
+        &mut self,
+        planned: impl IntoIterator<Item = Call, IntoIter: Send>,
+        decided: impl IntoIterator<Item = Outcome>,
+    ) {
+        let dry_run = self.response.dry_run;
+        for o in decided {
+            report::log_outcome(&o, dry_run);
+            self.response.record(&o);
+        }
+        let log = |o: &Outcome| report::log_outcome(o, dry_run);
+        let pace = self.pace();
+        let response = &mut self.response;
+        self.app
+            .calls(planned, dry_run, &self.budget, &pace, &log)
+            .for_each(|o| {
+                response.record(&o);
+                future::ready(())
+            })
+            .await;
+        paced(&pace);
+    }
+
+    /// Runs the planned calls within the budget, each outcome logged as its call returns; only
+    /// reads the invocation, so other work (the incident's holds) can run beside it.
+    pub async fn run_planned(&self, planned: Vec<Call>) -> Vec<Outcome> {
+        let dry_run = self.response.dry_run;
+        let log = |o: &Outcome| report::log_outcome(o, dry_run);
+        let pace = self.pace();
+        let done = self
+            .app
+            .calls(planned, dry_run, &self.budget, &pace, &log)
+            .collect()
+            .await;
+        paced(&pace);
+        done
+    }
+
+    /// A pace per target, each learning its own bucket.
+    fn pace(&self) -> Paces {
+        let config = &self.app.config;
+        let places = self.app.api.iter().map(|t| &t.place);
+        Paces::new(places, config.terminate_rate, config.max_attempts)
+    }
+
+    pub fn record_outcomes(&mut self, outcomes: &[Outcome]) {
+        for o in outcomes {
+            self.response.record(o);
+        }
+    }
+}
+
+/// Listing what is in scope: its endpoints (with where each is) and their connections. An
+/// incident lists only the places the sweeps' inventory says may have endpoints (`inventory.rs`);
+/// a sweep lists them all and records the inventory.
+impl<'a, A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'a, A, S> {
     /// The endpoints in scope (see [`Self::connections_of`]), each with the target it is in:
     /// with one target, those named are there; otherwise every target's endpoints are listed,
     /// which says where each is. A target that could not be listed is recorded and left out;
@@ -91,19 +170,18 @@ impl<'a, A: ClientVpnApi, S: StateStore> Invocation<'a, A, S> {
         if let Some(ids) = named.as_ref().filter(|_| targets.len() == 1) {
             return Some(listing::at(&targets[0].place, ids));
         }
-        self.locate(&targets, named)
-            .await
-            .map(|(endpoints, _)| endpoints)
+        // Every place listed, none named: what the inventory is made of.
+        let whole = named.is_none() && targets.len() == self.app.api.len();
+        let seen = self.locate(&targets, named).await?;
+        if whole {
+            Box::pin(self.record_inventory(&seen)).await;
+        }
+        Some(seen.endpoints)
     }
 
     /// Every target's endpoints, or those `named`, with what went wrong recorded; `None` when no
-    /// target could be listed. The count is of what hides connections: the targets that could not
-    /// be listed and the endpoints whose target is not known.
-    async fn locate(
-        &mut self,
-        targets: &[&Target<A>],
-        named: Option<Vec<String>>,
-    ) -> Option<(Vec<Endpoint>, usize)> {
+    /// target could be listed.
+    async fn locate(&mut self, targets: &[&Target<A>], named: Option<Vec<String>>) -> Option<Seen> {
         let located = listing::locate(
             targets,
             named,
@@ -113,20 +191,26 @@ impl<'a, A: ClientVpnApi, S: StateStore> Invocation<'a, A, S> {
         .await;
         let listed_none = located.failed.len() == targets.len();
         let unknown = located.failed.len() + located.ambiguous.len();
+        // An endpoint two targets list is in neither's listing: neither place is known in full.
+        let listed = if located.ambiguous.is_empty() {
+            targets
+                .iter()
+                .map(|t| &t.place)
+                .filter(|p| located.failed.iter().all(|e| &e.place != *p))
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        };
         let errors = located.failed.into_iter().chain(located.absent);
         for e in errors.chain(located.ambiguous) {
             self.response.step_failed(e);
         }
-        (!listed_none).then_some((located.endpoints, unknown))
-    }
-
-    /// The targets within this invocation's reach.
-    pub fn scope(&self) -> Vec<&'a Target<A>> {
-        let app = self.app;
-        app.api
-            .iter()
-            .filter(|t| self.within.holds(&t.place))
-            .collect()
+        (!listed_none).then_some(Seen {
+            endpoints: located.endpoints,
+            unknown,
+            listed,
+        })
     }
 
     /// The connections of `endpoints`, or when `None` of `CVPN_ENDPOINT_IDS`, or when that is
@@ -141,9 +225,9 @@ impl<'a, A: ClientVpnApi, S: StateStore> Invocation<'a, A, S> {
         describe: Describe,
     ) -> Option<Picture> {
         let app = self.app;
-        let targets = self.scope();
         let config = &app.config;
         let named = self.named(endpoints);
+        let targets = Box::pin(self.inventoried(self.scope(), named.as_deref())).await;
         let mut described = true;
         let mut unlisted = 0;
         let (endpoints, (connections, errors)) = match named {
@@ -199,8 +283,9 @@ impl<'a, A: ClientVpnApi, S: StateStore> Invocation<'a, A, S> {
             }
             // Otherwise every target's endpoints first: they say where each endpoint is.
             named => {
-                let (endpoints, unknown) = self.locate(&targets, named).await?;
-                unlisted += unknown;
+                let seen = self.locate(&targets, named).await?;
+                unlisted += seen.unknown;
+                let endpoints = seen.endpoints;
                 let listed = listing::list_connections(
                     &app.api,
                     &endpoints,
@@ -225,60 +310,6 @@ impl<'a, A: ClientVpnApi, S: StateStore> Invocation<'a, A, S> {
             unlisted,
             described,
         })
-    }
-
-    /// Carries out the planned calls, recording each outcome (logged first) as its call returns,
-    /// after those decided already (`decided`, e.g. deferred beyond a ceiling). Only the response
-    /// keeps them, so a sweep of thousands holds no list of outcomes beside its answer.
-    pub async fn carry_out(
-        &mut self,
-        planned: impl IntoIterator<Item = Call, IntoIter: Send>,
-        decided: impl IntoIterator<Item = Outcome>,
-    ) {
-        let dry_run = self.response.dry_run;
-        for o in decided {
-            report::log_outcome(&o, dry_run);
-            self.response.record(&o);
-        }
-        let log = |o: &Outcome| report::log_outcome(o, dry_run);
-        let pace = self.pace();
-        let response = &mut self.response;
-        self.app
-            .calls(planned, dry_run, &self.budget, &pace, &log)
-            .for_each(|o| {
-                response.record(&o);
-                future::ready(())
-            })
-            .await;
-        paced(&pace);
-    }
-
-    /// Runs the planned calls within the budget, each outcome logged as its call returns; only
-    /// reads the invocation, so other work (the incident's holds) can run beside it.
-    pub async fn run_planned(&self, planned: Vec<Call>) -> Vec<Outcome> {
-        let dry_run = self.response.dry_run;
-        let log = |o: &Outcome| report::log_outcome(o, dry_run);
-        let pace = self.pace();
-        let done = self
-            .app
-            .calls(planned, dry_run, &self.budget, &pace, &log)
-            .collect()
-            .await;
-        paced(&pace);
-        done
-    }
-
-    /// A pace per target, each learning its own bucket.
-    fn pace(&self) -> Paces {
-        let config = &self.app.config;
-        let places = self.app.api.iter().map(|t| &t.place);
-        Paces::new(places, config.terminate_rate, config.max_attempts)
-    }
-
-    pub fn record_outcomes(&mut self, outcomes: &[Outcome]) {
-        for o in outcomes {
-            self.response.record(o);
-        }
     }
 }
 

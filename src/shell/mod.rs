@@ -16,6 +16,7 @@ pub mod handler;
 mod identity_center;
 mod idp;
 pub mod incident;
+mod inventory;
 mod invocation;
 pub mod keep_out;
 pub mod listing;

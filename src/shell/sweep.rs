@@ -4,6 +4,7 @@
 //! sessions.
 
 use crate::adapters::ec2::ClientVpnApi;
+use crate::adapters::state::inventory::InventoryStore;
 use crate::adapters::state::{StateStore, Stored};
 use crate::domain::model::{ApiError, Connection, Endpoint, Reason};
 use crate::domain::person::People;
@@ -35,7 +36,7 @@ fn ending_reserve(left: Duration) -> Duration {
     (left / 4).min(Duration::from_secs(30))
 }
 
-impl<A: ClientVpnApi, S: StateStore> Invocation<'_, A, S> {
+impl<A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'_, A, S> {
     /// The policy for this run: the configured one with the schedule's overrides.
     fn sweep_policy(&self, request: &SweepRequest) -> Result<SweepPolicy, HandlerError> {
         let config = &self.app.config;

@@ -1,8 +1,8 @@
 //! What the function keeps between invocations, behind traits, and DynamoDB behind them: what the
 //! idle policy saw between ticks (here), the quarantine ([`quarantine`]) and the events already
 //! handled ([`deliveries`]), the tokens taken ([`tokens`]), Identity Center's user names
-//! ([`directory`]), when an IdP last said a person is out ([`said`]) and what an event's attempts
-//! ended on a partial picture ([`ended`]).
+//! ([`directory`]), when an IdP last said a person is out ([`said`]), what an event's attempts
+//! ended on a partial picture ([`ended`]) and where endpoints are ([`inventory`]).
 //!
 //! Table: one string partition key `pk`, TTL attribute `expiresAt`; each kind of item has its own
 //! `kind#` key prefix. One item per connection: `pk` = `connection#<connection ID>`, `kind` =
@@ -13,6 +13,7 @@ pub mod approvals;
 pub mod deliveries;
 pub mod directory;
 pub mod ended;
+pub mod inventory;
 pub mod quarantine;
 pub mod said;
 pub mod tokens;
@@ -62,6 +63,7 @@ pub trait Stores:
     + said::SaidStore
     + approvals::ApprovalStore
     + ended::EndedStore
+    + inventory::InventoryStore
 {
 }
 
@@ -74,6 +76,7 @@ impl<T> Stores for T where
         + said::SaidStore
         + approvals::ApprovalStore
         + ended::EndedStore
+        + inventory::InventoryStore
 {
 }
 

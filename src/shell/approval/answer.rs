@@ -4,6 +4,7 @@
 use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::approvals::{ApprovalStore, Stored};
 use crate::adapters::state::ended::EndedStore;
+use crate::adapters::state::inventory::InventoryStore;
 use crate::adapters::state::quarantine::QuarantineStore;
 use crate::adapters::state::StateStore;
 use crate::domain::approval::{
@@ -20,7 +21,7 @@ use crate::shell::report::TriggerInfo;
 impl<A, S> Invocation<'_, A, S>
 where
     A: ClientVpnApi,
-    S: StateStore + QuarantineStore + ApprovalStore + EndedStore,
+    S: StateStore + QuarantineStore + ApprovalStore + EndedStore + InventoryStore,
 {
     /// A person's answer to a request: refused (nothing changes, and the error says why),
     /// counted, a denial, or the approval that carries it out.

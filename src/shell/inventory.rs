@@ -1,0 +1,99 @@
+//! The inventory of where endpoints are (`domain/inventory.rs`) in use: a sweep that listed every
+//! place records what it saw; an incident reads it (once per few minutes in a warm function) and
+//! lists only the places that may have endpoints. A deployment of one place has no use for it.
+
+use crate::adapters::ec2::ClientVpnApi;
+use crate::adapters::state::inventory::InventoryStore;
+use crate::adapters::state::StateStore;
+use crate::adapters::targets::Target;
+use crate::domain::inventory::Inventory;
+use crate::shell::invocation::{Invocation, Seen};
+use std::time::Duration;
+
+/// How long a warm function uses the inventory it read before reading it again: sweeps write it
+/// every few minutes, and an incident should not pay a read each time.
+const REREAD: Duration = Duration::from_secs(5 * 60);
+
+impl<'a, A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'a, A, S> {
+    /// Of `targets`, those an incident lists: the places the inventory says may have endpoints
+    /// (with `named` endpoints it knows, their places), or all of them.
+    pub(crate) async fn inventoried(
+        &mut self,
+        targets: Vec<&'a Target<A>>,
+        named: Option<&[String]>,
+    ) -> Vec<&'a Target<A>> {
+        let (Some(store), true) = (&self.app.store, targets.len() > 1) else {
+            return targets;
+        };
+        let api = &self.app.api;
+        let inventory = match api.inventory_read_within(REREAD) {
+            Some(remembered) => remembered,
+            None => match self.budget.call(store.inventory()).await {
+                Ok(read) => {
+                    api.remember_inventory(read.clone());
+                    read
+                }
+                Err(e) => {
+                    // Not knowing where endpoints are is listing everywhere, as without one.
+                    tracing::warn!(
+                        event = "call_failed",
+                        action = "GetItem",
+                        error_code = e.code.as_str(),
+                        error = e.message.as_str(),
+                        "the inventory could not be read: every place is listed"
+                    );
+                    None
+                }
+            },
+        };
+        let now = chrono::Utc::now().timestamp();
+        let places = targets.iter().map(|t| &t.place);
+        let Some(keep) = Inventory::to_list(inventory.as_ref(), places, named, now) else {
+            return targets;
+        };
+        let all = targets.len();
+        let kept: Vec<&'a Target<A>> = targets
+            .into_iter()
+            .filter(|t| keep.contains(&t.place))
+            .collect();
+        tracing::info!(
+            event = "inventory_used",
+            places = kept.len(),
+            of = all,
+            "listing only the places the inventory says may have endpoints"
+        );
+        kept
+    }
+
+    /// Records what a sweep that listed every place saw, for incidents to go straight to the
+    /// places with endpoints. A failure is logged: incidents then list every place.
+    pub(crate) async fn record_inventory(&mut self, seen: &Seen) {
+        let (Some(store), true) = (&self.app.store, self.app.api.len() > 1) else {
+            return;
+        };
+        let now = chrono::Utc::now().timestamp();
+        let inventory = Inventory::seen(now, &seen.listed, &seen.endpoints);
+        let (endpoints, handled) = inventory.coverage();
+        match self.budget.call(store.record_inventory(&inventory)).await {
+            Ok(()) => {
+                tracing::info!(
+                    event = "inventory_recorded",
+                    places = self.app.api.len(),
+                    places_empty = inventory.empty.len(),
+                    places_with_endpoints = inventory.endpoints.len(),
+                    endpoints,
+                    endpoints_with_connect_handler = handled,
+                    "where endpoints are, for incidents to go straight there"
+                );
+                self.app.api.remember_inventory(Some(inventory));
+            }
+            Err(e) => tracing::warn!(
+                event = "call_failed",
+                action = "PutItem",
+                error_code = e.code.as_str(),
+                error = e.message.as_str(),
+                "the inventory could not be recorded: incidents list every place"
+            ),
+        }
+    }
+}
