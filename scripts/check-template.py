@@ -32,6 +32,7 @@ raw["Function"]["Properties"]["CodeUri"] = "s3://example-bucket/cvpn-terminator.
 raw["ConnectHandler"]["Properties"]["CodeUri"] = "s3://example-bucket/cvpn-terminator.zip"
 raw["SignalFunction"]["Properties"]["CodeUri"] = "s3://example-bucket/cvpn-terminator.zip"
 raw["AnswerFunction"]["Properties"]["CodeUri"] = "s3://example-bucket/cvpn-terminator.zip"
+raw["ChatFunction"]["Properties"]["CodeUri"] = "s3://example-bucket/cvpn-terminator.zip"
 # The transform fills pseudo-parameters from a Region; any will do offline.
 os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
 out = transform(template, {}, NoManagedPolicies())
@@ -55,7 +56,7 @@ check("a log group with retention", res["LogGroup"]["Properties"]["RetentionInDa
 signing = {"Fn::If": ["SignsCode", {"Ref": "CodeSigningConfigArn"}, {"Ref": "AWS::NoValue"}]}
 functions = of_type("AWS::Lambda::Function")
 check("every function deploys only signed code when CodeSigningConfigArn is given",
-      len(functions) == 4 and all(f["Properties"].get("CodeSigningConfigArn") == signing for f in functions.values()))
+      len(functions) == 5 and all(f["Properties"].get("CodeSigningConfigArn") == signing for f in functions.values()))
 check("timeout and memory are parameters", fn["Timeout"] == {"Ref": "Timeout"} and fn["MemorySize"] == {"Ref": "MemorySize"})
 
 env = fn["Environment"]["Variables"]
@@ -307,21 +308,32 @@ for output in ["FunctionArn", "FunctionRoleArn", "FailureQueueUrl", "StateTableN
 # keep in step) into a Chatbot custom notification, and each button's command, with the variables
 # Chatbot reads from that notification, is an answer the function decodes, within Chatbot's limits.
 chat = res["ChatRule"]["Properties"]
-check("chat: requests for approval only, from the outcome bus",
-      chat["EventPattern"]["detail-type"] == ["Client VPN Approval Requested"]
+check("chat: every outcome event that made a request for approval, from the outcome bus",
+      chat["EventPattern"]["detail"] == {"approval_requests": {"id": [{"exists": True}]}}
+      and "detail-type" not in chat["EventPattern"]
       and chat["EventBusName"] == {"Ref": "OutcomeBus"} and res["ChatRule"]["Condition"] == "ChatButtons")
 chat_publish = res["ChatTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
-check("chat: only its rule may publish to its encrypted topic",
+check("chat: only its rule may publish to its encrypted topic, and nobody else",
       [s["Condition"] for s in chat_publish if s["Effect"] == "Allow"]
       == [{"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["ChatRule", "Arn"]}}}]
+      and {"ArnNotEquals": {"aws:SourceArn": {"Fn::GetAtt": ["ChatRule", "Arn"]}}}
+      in [s["Condition"] for s in chat_publish if s["Effect"] == "Deny"]
       and res["ChatTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "NotificationKey"}
       and res["NotificationKey"]["Condition"] == "UsesNotificationKey")
-check("chat: buttons need requests and outcome events (a rule says so before deploying)",
-      "ChatButtonsNeedRequests" in template["Rules"])
+chat_rule_text = json.dumps(template["Rules"]["ChatButtonsNeedRequests"])
+check("chat: the button needs requests, outcome events and one approval (a rule says so)",
+      "OutcomeBus" in chat_rule_text and "AskOverCap" in chat_rule_text
+      and '{"Fn::Equals": [{"Ref": "ApprovalsRequired"}, 1]}' in chat_rule_text)
+chat_env = res["ChatFunction"]["Properties"]["Environment"]["Variables"]
+check("chat: the button's function acts as the main one and takes only approvals",
+      {k: v for k, v in chat_env.items() if k != "CVPN_TAKES"} == env
+      and chat_env["CVPN_TAKES"] == "chat-approvals" and "FunctionUrlConfig" not in raw["ChatFunction"]["Properties"])
+check("chat: one button, Approve (a denial is for a known identity)",
+      sorted(k for k, v in res.items() if v["Type"] == "AWS::Chatbot::CustomAction") == ["ApproveChatAction"])
 asked = json.loads(pathlib.Path("events/outcomes/approval-requested.json").read_text())
 chat_target = chat["Targets"][0]
 transformer = chat_target["InputTransformer"]
-chat_template = transformer["InputTemplate"]["Fn::Sub"].replace("${Function}", "cvpn-Function-1A2B3C")
+chat_template = transformer["InputTemplate"]["Fn::Sub"].replace("${ChatFunction}", "cvpn-ChatFunction-1A2B3C")
 try:
     for name, path in transformer["InputPathsMap"].items():
         value = asked
@@ -339,7 +351,7 @@ check("chat: the notification is a Chatbot custom notification of the request",
       and notification["content"]["description"] == asked["detail"]["summary"]
       and notification["metadata"]["enableCustomActions"] is True
       and notification["metadata"]["additionalContext"]["requestId"] == request_id)
-for action, answer in [("ApproveChatAction", "Approve"), ("DenyChatAction", "Deny")]:
+for action, answer in [("ApproveChatAction", "Approve")]:
     props = res[action]["Properties"]
     command = props["Definition"]["CommandText"]
     [attachment] = props["Attachments"]
@@ -365,19 +377,19 @@ for action, answer in [("ApproveChatAction", "Approve"), ("DenyChatAction", "Den
           res[action]["Type"] == "AWS::Chatbot::CustomAction" and attachment["NotificationType"] == "Custom"
           and len(command) <= 100 and len(attachment["ButtonText"]) <= 50 and shown)
     check(f"chat: {answer} invokes this function with an answer to that request",
-          words[:4] == ["lambda", "invoke", "--function-name", "cvpn-Function-1A2B3C"]
+          words[:4] == ["lambda", "invoke", "--function-name", "cvpn-ChatFunction-1A2B3C"]
           and payload == {answer: {"Request": request_id, "RequestedBy": "chat"}} and "$" not in ran)
-for output in ["ChatTopicArn", "ChatActionArns"]:
+for output in ["ChatTopicArn", "ChatActionArn", "ChatFunctionArn"]:
     check(f"output {output}", out["Outputs"][output]["Condition"] == "ChatButtons")
 
 # Answers signed with SigV4: a function of its own behind an AWS_IAM URL, configured as the main
 # one, whose direct invocation the approvers' policy never grants.
 answer_fn = res["AnswerFunction"]["Properties"]
 answer_env = answer_fn["Environment"]["Variables"]
-check("answers: the answers' function acts as the main one, and takes answers over its URL",
-      {k: v for k, v in answer_env.items() if k != "CVPN_ANSWER_URL"} == env
-      and answer_env["CVPN_ANSWER_URL"] == "true" and res["AnswerFunction"]["Condition"] == "AnswersOverUrl"
-      and "CVPN_ANSWER_URL" not in env)
+check("answers: the answers' function acts as the main one, and takes only signed answers",
+      {k: v for k, v in answer_env.items() if k != "CVPN_TAKES"} == env
+      and answer_env["CVPN_TAKES"] == "signed-answers" and res["AnswerFunction"]["Condition"] == "AnswersOverUrl"
+      and "CVPN_TAKES" not in env)
 check("answers: its URL is AWS_IAM (Lambda checks the SigV4 signature and names the caller)",
       res["AnswerFunctionUrl"]["Properties"]["AuthType"] == "AWS_IAM")
 approver = res["ApproverPolicy"]["Properties"]["PolicyDocument"]["Statement"]

@@ -418,7 +418,7 @@ async fn signed_answers_over_the_answers_url_are_verified_and_each_signer_counts
         post(&h.app, over_url(approve.clone(), Some(soc))).await.0,
         404
     );
-    h.app.config.ask.answers_over_url = true;
+    h.app.config.takes = cvpn_terminator::domain::trigger::takes::Takes::SignedAnswers;
     // Unsigned (a URL with AuthType NONE names nobody), a said name, a forged ID: nothing changes.
     assert_eq!(post(&h.app, over_url(approve.clone(), None)).await.0, 403);
     let said = json!({"Approve": {"Request": id, "RequestedBy": lead}});
@@ -446,5 +446,36 @@ async fn signed_answers_over_the_answers_url_are_verified_and_each_signer_counts
     let (status, body) = post(&h.app, over_url(approve, Some(lead))).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["approval"]["approved_by"], json!([soc, lead]));
+    assert_eq!(h.active_of(ALICE), 0);
+}
+
+#[tokio::test]
+async fn each_answering_function_takes_its_answers_and_nothing_else() {
+    use cvpn_terminator::domain::trigger::takes::Takes;
+    let moto = Moto::start();
+    let mut h = with_table(asking(below(9.0)), &moto, "ask-takes").await;
+    let id = request_of(&deliver(&h.app, &event(FINDING), "req-1").await.unwrap());
+    let lead = "arn:aws:iam::111122223333:user/lead";
+    let invoked = cvpn_terminator::shell::handler::Invoked::default;
+    // The chat buttons' function: a denial from chat, a direct request, an answer dressed as a
+    // signed one — each refused, nothing changes.
+    h.app.config.takes = Takes::ChatApprovals;
+    let deny = json!({"Deny": {"Request": id, "RequestedBy": "chat"}});
+    let forged = over_url(json!({"Approve": {"Request": id}}), Some(lead));
+    for refused in [deny, json!({"Username": ALICE}), forged.clone()] {
+        let e = h.app.answer(&refused, invoked()).await.unwrap_err();
+        assert!(format!("{e}").contains("only approvals from chat"), "{e}");
+    }
+    assert_eq!(h.active_of(ALICE), 3);
+    // The answers' function: nothing but a signed answer over its URL.
+    h.app.config.takes = Takes::SignedAnswers;
+    let said = json!({"Approve": {"Request": id, "RequestedBy": "chat"}});
+    let e = h.app.answer(&said, invoked()).await.unwrap_err();
+    assert!(format!("{e}").contains("only answers signed"), "{e}");
+    assert_eq!(h.active_of(ALICE), 3);
+    // The chat buttons' function carries out an approval (one is enough here).
+    h.app.config.takes = Takes::ChatApprovals;
+    let r = h.app.answer(&said, invoked()).await.unwrap();
+    assert_eq!(r["approval"]["approved_by"], json!(["chat"]), "{r}");
     assert_eq!(h.active_of(ALICE), 0);
 }

@@ -41,7 +41,7 @@ export function addAnswersUrl(
     loggingFormat: lambda.LoggingFormat.JSON,
     applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
     systemLogLevelV2: lambda.SystemLogLevel.WARN,
-    environment: { ...parts.environment, CVPN_ANSWER_URL: "true" },
+    environment: { ...parts.environment, CVPN_TAKES: "signed-answers" },
   });
   const url = fn.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
   const approverPolicy = new iam.ManagedPolicy(scope, "ApproverPolicy", {

@@ -11,9 +11,10 @@ export interface AskingProps {
   /** Approvals from distinct verified identities a request needs (CVPN_APPROVALS_REQUIRED). Default: 1. */
   readonly approvalsRequired?: number;
   /**
-   * Each request also goes to a chat topic as an AWS Chatbot custom notification with Approve and
-   * Deny buttons; link the ChatTopicArn and ChatActionArns outputs to your Chatbot channel. Needs
-   * outcome events and something that asks. Default: false.
+   * Each request also goes to a chat topic as an AWS Chatbot custom notification with an Approve
+   * button, run by a function that takes only approvals; link the ChatTopicArn and ChatActionArn
+   * outputs to your Chatbot channel and let its role invoke ChatFunctionArn only. Needs outcome
+   * events, something that asks and approvalsRequired 1. Default: false.
    */
   readonly chatApprovalButtons?: boolean;
   /**

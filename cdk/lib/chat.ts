@@ -1,12 +1,15 @@
 // One click where people work (README "When a person decides"): each request for approval as an
-// AWS Chatbot custom notification on a topic of its own, with Approve and Deny buttons (custom
-// actions) that invoke the function with the request's ID. As template.yaml's ChatApprovalButtons.
-import { CfnOutput, Fn, Stack } from "aws-cdk-lib";
+// AWS Chatbot custom notification on a topic of its own, with an Approve button (a custom action)
+// that invokes a function of its own, which takes only approvals (CVPN_TAKES), with the request's
+// ID. As template.yaml's ChatApprovalButtons.
+import { CfnOutput, Duration, Fn, Stack } from "aws-cdk-lib";
 import * as chatbot from "aws-cdk-lib/aws-chatbot";
 import * as events from "aws-cdk-lib/aws-events";
+import * as iam from "aws-cdk-lib/aws-iam";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as kms from "aws-cdk-lib/aws-kms";
 import * as lambda from "aws-cdk-lib/aws-lambda";
+import * as logs from "aws-cdk-lib/aws-logs";
 import * as sns from "aws-cdk-lib/aws-sns";
 import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
@@ -14,7 +17,8 @@ import { Construct } from "constructs";
 export interface ChatButtons {
   readonly topic: sns.Topic;
   readonly approve: chatbot.CfnCustomAction;
-  readonly deny: chatbot.CfnCustomAction;
+  /** The one function the channel's role may invoke: it takes only approvals. */
+  readonly function: lambda.Function;
 }
 
 /** The variables each button reads from the notification's additionalContext. */
@@ -25,13 +29,44 @@ const VARIABLES = {
 };
 
 /**
- * The chat topic, the rule that writes each request to it as a custom notification, and the two
- * buttons. Chatbot runs a button's command with the channel's role (its guardrails decide who may
- * invoke the function); the answer is unverified (RequestedBy "chat"): it counts where
- * approvalsRequired is 1.
+ * The chat topic, the rule that writes each request to it as a custom notification, the button's
+ * function and the button. Chatbot runs the command with the channel's role, which needs
+ * lambda:InvokeFunction on that function only; the answer is said (RequestedBy "chat"): it counts
+ * where approvalsRequired is 1. No Deny button: a denial is for someone whose identity is known.
  */
-export function addChatButtons(scope: Construct, bus: string, fn: lambda.IFunction): ChatButtons {
+export function addChatButtons(
+  scope: Construct,
+  bus: string,
+  parts: {
+    role: iam.IRole;
+    code: lambda.Code;
+    codeSigningConfig?: lambda.ICodeSigningConfig;
+    logGroup: logs.ILogGroup;
+    environment: Record<string, string>;
+    memorySize?: number;
+    timeout?: Duration;
+  },
+): ChatButtons {
   const stack = Stack.of(scope);
+  const fn = new lambda.Function(scope, "ChatFunction", {
+    runtime: lambda.Runtime.PROVIDED_AL2023,
+    architecture: lambda.Architecture.ARM_64,
+    handler: "bootstrap",
+    code: parts.code,
+    codeSigningConfig: parts.codeSigningConfig,
+    memorySize: parts.memorySize ?? 128,
+    timeout: parts.timeout ?? Duration.minutes(2),
+    reservedConcurrentExecutions: 2,
+    role: parts.role,
+    logGroup: parts.logGroup,
+    loggingFormat: lambda.LoggingFormat.JSON,
+    applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
+    systemLogLevelV2: lambda.SystemLogLevel.WARN,
+    environment: { ...parts.environment, CVPN_TAKES: "chat-approvals" },
+  });
+  NagSuppressions.addResourceSuppressions(fn, [
+    { id: "AwsSolutions-L1", reason: "provided.al2023 is the newest runtime for a Rust binary." },
+  ]);
   // A key of our own: EventBridge cannot publish to a topic under the AWS managed SNS key.
   const key = new kms.Key(scope, "ChatKey", {
     description: "Encrypts the cvpn-terminator chat topic; EventBridge may use it to publish",
@@ -44,12 +79,12 @@ export function addChatButtons(scope: Construct, bus: string, fn: lambda.IFuncti
   });
   const field = (path: string) => events.EventField.fromPath(path);
   const rule = new events.Rule(scope, "ChatRule", {
-    description: "cvpn-terminator requests for approval, as chat notifications with Approve and Deny buttons",
+    description: "cvpn-terminator requests for approval, as chat notifications with an Approve button",
     eventBus: events.EventBus.fromEventBusName(scope, "ChatBus", bus),
-    eventPattern: { source: ["cvpn-terminator"], account: [stack.account], detailType: ["Client VPN Approval Requested"] },
+    // Whatever else the event did (ended someone else's sessions, say), it made a request.
+    eventPattern: { source: ["cvpn-terminator"], account: [stack.account], detail: { approval_requests: { id: [{ exists: true }] } } },
     targets: [
       new targets.SnsTopic(topic, {
-        authorizeUsingRole: true,
         message: events.RuleTargetInput.fromObject({
           version: "1.0",
           source: "custom",
@@ -76,19 +111,20 @@ export function addChatButtons(scope: Construct, bus: string, fn: lambda.IFuncti
       }),
     ],
   });
-  NagSuppressions.addResourceSuppressions(
-    rule,
-    [
-      {
-        id: "AwsSolutions-IAM5",
-        reason: "kms:GenerateDataKey* on the chat topic's own key only: what publishing to an encrypted topic takes.",
-        appliesTo: ["Action::kms:GenerateDataKey*"],
-      },
-    ],
-    true,
+  // EventBridge publishes as its service principal, for this rule only; a notification names the
+  // function its button invokes and the request, so nobody else writes one.
+  key.grant(new iam.ServicePrincipal("events.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*");
+  topic.addToResourcePolicy(
+    new iam.PolicyStatement({
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ["sns:Publish"],
+      resources: [topic.topicArn],
+      conditions: { ArnNotEquals: { "aws:SourceArn": rule.ruleArn } },
+    }),
   );
   const suffix = Fn.select(2, Fn.split("/", stack.stackId));
-  const button = (id: string, answer: "Approve" | "Deny") =>
+  const button = (id: string, answer: "Approve") =>
     new chatbot.CfnCustomAction(scope, id, {
       actionName: Fn.join("-", [`cvpn-${answer.toLowerCase()}`, suffix]),
       definition: {
@@ -107,14 +143,17 @@ export function addChatButtons(scope: Construct, bus: string, fn: lambda.IFuncti
       ],
     });
   const approve = button("ApproveChatAction", "Approve");
-  const deny = button("DenyChatAction", "Deny");
   new CfnOutput(scope, "ChatTopicArn", {
     description: "Add to your AWS Chatbot channel's SNS topics; requests for approval arrive here with Approve and Deny buttons.",
     value: topic.topicArn,
   });
-  new CfnOutput(scope, "ChatActionArns", {
-    description: "Add both to your AWS Chatbot channel configuration's CustomizationResourceArns.",
-    value: Fn.join(",", [approve.attrCustomActionArn, deny.attrCustomActionArn]),
+  new CfnOutput(scope, "ChatActionArn", {
+    description: "Add to your AWS Chatbot channel configuration's CustomizationResourceArns.",
+    value: approve.attrCustomActionArn,
   });
-  return { topic, approve, deny };
+  new CfnOutput(scope, "ChatFunctionArn", {
+    description: "The one function the channel's role (and guardrail) may invoke.",
+    value: fn.functionArn,
+  });
+  return { topic, approve, function: fn };
 }

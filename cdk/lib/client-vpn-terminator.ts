@@ -54,7 +54,7 @@ export class ClientVpnTerminator extends Construct {
   public readonly notificationAlarm: cloudwatch.Alarm;
   /** One short message per outcome, when asked for (notificationEmail or notificationTopic). */
   public readonly notificationTopic?: sns.Topic;
-  /** Requests for approval in chat, with Approve and Deny buttons (chatApprovalButtons). */
+  /** Requests for approval in chat, with an Approve button (chatApprovalButtons). */
   public readonly chat?: ChatButtons;
   /** Answers signed with SigV4 over a Function URL of their own, and the approvers' policy (approvalUrl). */
   public readonly answers?: AnswersUrl;
@@ -179,18 +179,19 @@ export class ClientVpnTerminator extends Construct {
     });
     addOktaRule(this, this.function, props);
     addIdentityCenterRule(this, this.function, props);
-    if (props.chatApprovalButtons) {
-      const bus = props.outcomeBus ?? "default";
-      if (bus === "" || !asksFirst(props)) {
-        throw new Error(
-          "chatApprovalButtons answers requests for approval: it needs outcomeBus and askBelowSeverity, askUsers or askOverCap",
-        );
-      }
-      this.chat = addChatButtons(this, bus, this.function);
-    }
     const code = codeFrom(props);
     const codeSigningConfig = props.codeSigningConfig;
     this.signalUrl = addSignalFunction(this, props, { role, code, codeSigningConfig, logGroup, environment });
+    if (props.chatApprovalButtons) {
+      const bus = props.outcomeBus ?? "default";
+      if (bus === "" || !asksFirst(props) || (props.approvalsRequired ?? 1) !== 1) {
+        throw new Error(
+          "chatApprovalButtons answers requests for approval: it needs outcomeBus, askBelowSeverity, askUsers or askOverCap, and approvalsRequired 1 (a chat approval is said, not verified)",
+        );
+      }
+      const parts = { role, code, codeSigningConfig, logGroup, environment };
+      this.chat = addChatButtons(this, bus, { ...parts, memorySize: props.memorySize, timeout: props.timeout });
+    }
     if (props.approvalUrl) {
       if (!asksFirst(props)) {
         throw new Error("approvalUrl answers requests for approval: set askBelowSeverity, askUsers or askOverCap");

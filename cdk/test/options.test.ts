@@ -118,14 +118,27 @@ test("signed code: every function is held to the code-signing configuration give
   }
 });
 
-test("chat buttons: each request as a custom notification whose Approve and Deny answer it", () => {
+test("chat button: each request as a custom notification whose Approve answers it, through a function that takes only that", () => {
   const { template } = synth({ quarantineMinutes: 0, askOverCap: true, chatApprovalButtons: true });
   const actions = Object.values(template.findResources("AWS::Chatbot::CustomAction"));
-  assert.equal(actions.length, 2);
+  assert.equal(actions.length, 1);
+  template.hasResourceProperties("AWS::Lambda::Function", {
+    Environment: { Variables: Match.objectLike({ CVPN_TAKES: "chat-approvals", CVPN_STATE_TABLE: Match.anyValue() }) },
+    ReservedConcurrentExecutions: 2,
+  });
+  // Only the rule publishes to the chat topic.
+  template.hasResourceProperties("AWS::SNS::TopicPolicy", {
+    PolicyDocument: {
+      Statement: Match.arrayWith([
+        Match.objectLike({ Effect: "Deny", Action: "sns:Publish", Condition: { ArnNotEquals: { "aws:SourceArn": Match.anyValue() } } }),
+      ]),
+    },
+  });
   // The notification as EventBridge writes it for a request (each placeholder a JSON string).
+  // Any outcome event that made a request, whatever else it did.
   const [rule] = Object.values(
     template.findResources("AWS::Events::Rule", {
-      Properties: { EventPattern: { "detail-type": ["Client VPN Approval Requested"] } },
+      Properties: { EventPattern: { detail: { approval_requests: { id: [{ exists: true }] } } } },
     }),
   );
   const transformer = rule.Properties.Targets[0].InputTransformer;
@@ -148,10 +161,7 @@ test("chat buttons: each request as a custom notification whose Approve and Deny
   assert.equal(notification.metadata.enableCustomActions, true);
   const context = notification.metadata.additionalContext;
   assert.equal(context.requestId, "apr-0123456789abcdef0123");
-  for (const [action, answer] of [
-    [actions.find((a) => a.Properties.Attachments[0].ButtonText === "Approve"), "Approve"],
-    [actions.find((a) => a.Properties.Attachments[0].ButtonText === "Deny"), "Deny"],
-  ] as const) {
+  for (const [action, answer] of [[actions.find((a) => a.Properties.Attachments[0].ButtonText === "Approve"), "Approve"]] as const) {
     assert.ok(action, answer);
     const command: string = action.Properties.Definition.CommandText;
     assert.ok(command.length <= 100, command);
@@ -168,6 +178,7 @@ test("chat buttons: each request as a custom notification whose Approve and Deny
   template.hasOutput("*", { Description: Match.stringLikeRegexp("CustomizationResourceArns") });
   assert.throws(() => synth({ chatApprovalButtons: true }), /chatApprovalButtons/);
   assert.throws(() => synth({ askOverCap: true, outcomeBus: "", chatApprovalButtons: true }), /chatApprovalButtons/);
+  assert.throws(() => synth({ askOverCap: true, approvalsRequired: 2, chatApprovalButtons: true }), /approvalsRequired 1/);
   synth({ askOverCap: true }).template.resourceCountIs("AWS::Chatbot::CustomAction", 0);
 });
 
@@ -175,12 +186,12 @@ test("signed answers: an AWS_IAM URL on a function of its own, invoked by approv
   const { template } = synth({ quarantineMinutes: 0, askUsers: ["ceo"], approvalsRequired: 2, approvalUrl: true });
   template.hasResourceProperties("AWS::Lambda::Url", { AuthType: "AWS_IAM" });
   template.hasResourceProperties("AWS::Lambda::Function", {
-    Environment: { Variables: Match.objectLike({ CVPN_ANSWER_URL: "true", CVPN_APPROVALS_REQUIRED: "2", CVPN_STATE_TABLE: Match.anyValue() }) },
+    Environment: { Variables: Match.objectLike({ CVPN_TAKES: "signed-answers", CVPN_APPROVALS_REQUIRED: "2", CVPN_STATE_TABLE: Match.anyValue() }) },
     ReservedConcurrentExecutions: 2,
   });
   // The main function takes no answers over a URL.
   template.hasResourceProperties("AWS::Lambda::Function", {
-    Environment: { Variables: Match.objectLike({ CVPN_ASK_USERS: "ceo", CVPN_ANSWER_URL: Match.absent() }) },
+    Environment: { Variables: Match.objectLike({ CVPN_ASK_USERS: "ceo", CVPN_TAKES: Match.absent() }) },
   });
   const [policy] = Object.values(template.findResources("AWS::IAM::ManagedPolicy")) as any[];
   const invoke = policy.Properties.PolicyDocument.Statement.filter((s: any) => s.Action === "lambda:InvokeFunction");

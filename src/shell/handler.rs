@@ -56,7 +56,7 @@ where
     /// answer Client VPN expects, a Function URL request an HTTP response, any other event the
     /// response of [`App::handle_until`].
     pub async fn answer(&self, event: &Value, invoked: Invoked<'_>) -> Result<Value, HandlerError> {
-        match trigger::decode(event) {
+        match self.taken(trigger::decode(event)) {
             Ok(Trigger::Connect(request)) => {
                 let answer = self.connect(&request).await;
                 Ok(serde_json::to_value(answer).expect("answers serialize"))
@@ -115,13 +115,13 @@ where
             .await
     }
 
-    async fn report(
+    pub(crate) async fn report(
         &self,
         decoded: Result<Trigger, DecodeError>,
         delivery: Option<Delivery>,
         invoked: Invoked<'_>,
     ) -> Result<Response, HandlerError> {
-        let result = match decoded {
+        let result = match self.taken(decoded) {
             Ok(trigger) => self.once(delivery.as_ref(), &trigger, invoked).await,
             Err(e) => Err(HandlerError::BadEvent(e)),
         };
@@ -133,6 +133,18 @@ where
             Ok(response) => report::log_summary(response, response.complete()),
         }
         result
+    }
+
+    /// The trigger, if this deployment takes it (`CVPN_TAKES`): the answering functions refuse
+    /// anything but their answers, so that invoking one grants nothing else.
+    fn taken(&self, decoded: Result<Trigger, DecodeError>) -> Result<Trigger, DecodeError> {
+        decoded.and_then(|t| match self.config.takes.refuses(&t) {
+            Some(why) => Err(DecodeError {
+                path: "event".into(),
+                message: why.into(),
+            }),
+            None => Ok(t),
+        })
     }
 
     /// Acts on `trigger`, then tells people what was done (`tell.rs`) in the time left.

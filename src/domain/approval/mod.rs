@@ -32,11 +32,6 @@ pub struct AskRules {
     /// Approvals from distinct verified identities that carry a request out
     /// (`CVPN_APPROVALS_REQUIRED`); one needs no verified identity.
     pub approvals_required: u32,
-    /// Whether answers over this function's Function URL are taken (`CVPN_ANSWER_URL`): set only
-    /// on the answers' own function, whose URL is `AWS_IAM` (Lambda checks the SigV4 signature
-    /// and names the caller) and whose direct invocation nobody but those who may write the
-    /// table is granted, so the caller it names counts as verified.
-    pub answers_over_url: bool,
 }
 
 impl AskRules {
@@ -54,7 +49,6 @@ impl Default for AskRules {
             over_cap: false,
             minutes: 60,
             approvals_required: 1,
-            answers_over_url: false,
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod posture;
 pub mod quarantine;
 pub mod request;
 pub mod schedule;
+pub mod takes;
 
 use crate::domain::json::{At, DecodeError};
 use aws_lambda_events::eventbridge::EventBridgeEvent;

@@ -1,12 +1,13 @@
 //! When to ask a person first: `CVPN_ASK_BELOW_SEVERITY`, `CVPN_ASK_USERS`, `CVPN_ASK_OVER_CAP`,
-//! `CVPN_ASK_MINUTES` and `CVPN_APPROVALS_REQUIRED`, and whether answers come over this function's
-//! Function URL (`CVPN_ANSWER_URL`). Asking needs the state table, where requests wait for their
-//! answer.
+//! `CVPN_ASK_MINUTES` and `CVPN_APPROVALS_REQUIRED`, and what this deployment takes
+//! (`CVPN_TAKES`: the answering functions take only answers). Asking and answering need the state
+//! table, where requests wait for their answer.
 
 use super::values::{list, number, parse_bool};
 use super::ConfigError;
 use crate::domain::approval::AskRules;
 use crate::domain::person::People;
+use crate::domain::trigger::takes::Takes;
 
 /// The asking rules, given the severity findings must have to act at all and whether there is a
 /// state table.
@@ -52,19 +53,7 @@ pub(super) fn from_lookup(
     .map_err(|m| err("CVPN_ASK_MINUTES", m))?;
     let required = number(get("CVPN_APPROVALS_REQUIRED"), 1..=5, 1)
         .map_err(|m| err("CVPN_APPROVALS_REQUIRED", m))?;
-    let answers_over_url = match get("CVPN_ANSWER_URL") {
-        None => false,
-        Some(v) => parse_bool(&v)
-            .ok_or_else(|| err("CVPN_ANSWER_URL", format!("`{v}` is not true or false")))?,
-    };
-    if answers_over_url && !state_table {
-        return Err(err(
-            "CVPN_ANSWER_URL",
-            "needs CVPN_STATE_TABLE: answers are to the requests waiting there".into(),
-        ));
-    }
     let rules = AskRules {
-        answers_over_url,
         below_severity,
         users,
         over_cap,
@@ -85,6 +74,31 @@ pub(super) fn from_lookup(
         ));
     }
     Ok(rules)
+}
+
+/// What this deployment takes (`CVPN_TAKES`: `everything`, `signed-answers`, `chat-approvals`).
+pub(super) fn takes(
+    get: &impl Fn(&str) -> Option<String>,
+    state_table: bool,
+) -> Result<Takes, ConfigError> {
+    let err = |message: String| ConfigError {
+        variable: "CVPN_TAKES",
+        message,
+    };
+    let takes = match get("CVPN_TAKES") {
+        None => Takes::Everything,
+        Some(v) => Takes::parse(&v).ok_or_else(|| {
+            err(format!(
+                "`{v}` is not everything, signed-answers or chat-approvals"
+            ))
+        })?,
+    };
+    if takes != Takes::Everything && !state_table {
+        return Err(err(
+            "needs CVPN_STATE_TABLE: answers are to the requests waiting there".into(),
+        ));
+    }
+    Ok(takes)
 }
 
 #[cfg(test)]

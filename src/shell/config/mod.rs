@@ -9,6 +9,7 @@ use crate::domain::person::{People, UserPattern};
 use crate::domain::plan::MatchBy;
 use crate::domain::policy::SweepPolicy;
 use crate::domain::targets::{self, TargetSpec};
+use crate::domain::trigger::takes::Takes;
 use std::fmt;
 use std::time::Duration;
 
@@ -49,6 +50,9 @@ pub struct Config {
     pub gates: Gates,
     /// When a person is asked first (`CVPN_ASK_*`, `CVPN_APPROVALS_REQUIRED`).
     pub ask: AskRules,
+    /// What this deployment takes (`CVPN_TAKES`): everything, or, on the functions that carry
+    /// out people's answers, only those.
+    pub takes: Takes,
     pub mapping: UsernameMapping,
     pub match_by: MatchBy,
     /// Terminate calls and endpoint listings in flight at once.
@@ -99,6 +103,7 @@ impl Default for Config {
             max_terminations: 10,
             gates: Gates::default(),
             ask: AskRules::default(),
+            takes: Takes::Everything,
             mapping: UsernameMapping::default(),
             match_by: MatchBy::ALL,
             concurrency: 8,
@@ -204,6 +209,7 @@ impl Config {
         let min_override_minutes = number(get("CVPN_MIN_OVERRIDE_MINUTES"), 1..=5_256_000, 15)
             .map_err(|m| err("CVPN_MIN_OVERRIDE_MINUTES", m))?;
         let ask = ask::from_lookup(&get, &who.people, gates.min_severity, state_table.is_some())?;
+        let takes = ask::takes(&get, state_table.is_some())?;
         Ok(Config {
             targets,
             external_id,
@@ -215,6 +221,7 @@ impl Config {
             idp: Idp::from_lookup(&get, state_table.is_some())?,
             max_terminations,
             ask,
+            takes,
             gates,
             mapping: who.mapping,
             match_by: who.match_by,

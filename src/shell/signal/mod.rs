@@ -79,7 +79,7 @@ where
         let way = match &request.route {
             Ok(Route::GlobalTokenRevocation) => Way::GlobalTokenRevocation,
             Ok(Route::SsfEvents) => Way::SsfEvents,
-            Ok(Route::Answer) => return self.signed_answer(request).await,
+            Ok(Route::Answer) => return self.signed_answer(request, invoked).await,
             Err((route, refusal)) => return refused(*route, refusal),
         };
         match self.verified(way, request).await {
