@@ -68,19 +68,20 @@ for p in ["EndpointIds", "DryRun", "ProtectedUsers", "IdentityAccounts", "Findin
     check(f"parameter {p}", p in params)
 
 
-def statements(role):
-    for policy in role["Properties"]["Policies"]:
-        if "Fn::If" in policy:
-            policy = policy["Fn::If"][1]
-        for s in policy["PolicyDocument"]["Statement"]:
-            yield s
-
-
 def branches(value):
     """Every concrete value an Fn::If may resolve to."""
     if isinstance(value, dict) and "Fn::If" in value:
         return branches(value["Fn::If"][1]) + branches(value["Fn::If"][2])
     return [value]
+
+
+def statements(role):
+    """Every statement a role's policies may hold, each branch of an Fn::If its own."""
+    for policy in role["Properties"]["Policies"]:
+        if "Fn::If" in policy:
+            policy = policy["Fn::If"][1]
+        for s in policy["PolicyDocument"]["Statement"]:
+            yield from (b for b in branches(s) if isinstance(b, dict))
 
 
 stmts = list(statements(res["FunctionRole"]))
@@ -90,16 +91,18 @@ resources = branches(terminate[0]["Resource"])
 check("Terminate is never granted on *", all(r != "*" and r != ["*"] for r in resources))
 check("Terminate is scoped to client-vpn-endpoint ARNs", all("client-vpn-endpoint/" in json.dumps(r) for r in resources))
 pins = branches(terminate[0]["Condition"]["StringEquals"])
-check("Terminate is pinned to the account, and to the Region unless Targets names others",
-      terminate[0]["Condition"]["StringEquals"]["Fn::If"][0] == "HasTargets"
+check("Terminate is pinned to the account, and to the Region unless Targets or the organization names others",
+      terminate[0]["Condition"]["StringEquals"]["Fn::If"][0] == "ManyPlaces"
       and [set(p) for p in pins] == [{"aws:ResourceAccount"}, {"aws:ResourceAccount", "aws:RequestedRegion"}]
       and all(p["aws:ResourceAccount"] == {"Ref": "AWS::AccountId"} for p in pins))
 check("Terminate's ARN names this account in every branch",
       all(":${AWS::AccountId}:client-vpn-endpoint/*" in json.dumps(r) for r in resources if "Fn::Sub" in json.dumps(r)))
 assume = [s for s in stmts if s["Action"] == "sts:AssumeRole"]
-check("sts:AssumeRole only on roles named TargetRoleName, only with Targets",
-      len(assume) == 1 and assume[0]["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${TargetRoleName}"}
-      and any(p.get("Fn::If", [None])[0] == "HasTargets" and "assume-target-roles" in json.dumps(p)
+check("sts:AssumeRole only on roles named TargetRoleName (with Targets or an organization) and the organization's reader",
+      sorted(json.dumps(s["Resource"]) for s in assume)
+      == sorted([json.dumps({"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${TargetRoleName}"}),
+                 json.dumps({"Ref": "OrganizationRoleArn"})])
+      and any(p.get("Fn::If", [None])[0] == "ManyPlaces" and "assume-target-roles" in json.dumps(p)
               for p in res["FunctionRole"]["Properties"]["Policies"]))
 for var, p in [("CVPN_TARGETS", "Targets"), ("CVPN_EXTERNAL_ID", "ExternalId")]:
     check(f"environment passes {var} from {p}", env.get(var) == {"Ref": p})
@@ -403,6 +406,26 @@ check("answers: no resource policy lets anyone invoke it directly",
 check("answers: a rule says ApprovalUrl needs something that asks", "ApprovalUrlNeedsRequests" in template["Rules"])
 for output in ["AnswersUrl", "ApproverPolicyArn"]:
     check(f"output {output}", out["Outputs"][output]["Condition"] == "AnswersOverUrl")
+
+# An organization's accounts as the targets: listed through the reader role or here, kept in the
+# table, and reached through the same target role as Targets' entries.
+org_policy = [p["Fn::If"] for p in res["FunctionRole"]["Properties"]["Policies"]
+              if "Fn::If" in p and p["Fn::If"][1]["PolicyName"] == "list-organization"]
+org_statements = branches(org_policy[0][1]["PolicyDocument"]["Statement"][0]) if org_policy else []
+check("organization: listed through OrganizationRoleArn, or here with the three List actions only",
+      org_policy and org_policy[0][0] == "OrganizationOn"
+      and {"Action": "sts:AssumeRole", "Resource": {"Ref": "OrganizationRoleArn"}}.items() <= org_statements[0].items()
+      and sorted(org_statements[1]["Action"]) == ["organizations:ListAccounts", "organizations:ListAccountsForParent",
+                                                   "organizations:ListChildren"])
+check("organization: it brings the table and reaches accounts as Targets does",
+      "OrganizationOn" in json.dumps(template["Conditions"]["UsesStateTable"])
+      and template["Conditions"]["ManyPlaces"] == {"Fn::Or": [{"Condition": "HasTargets"}, {"Condition": "OrganizationOn"}]}
+      and "OrganizationOrTargets" in template["Rules"])
+organization_env = {"CVPN_ORGANIZATION_REGIONS": {"Ref": "OrganizationRegions"}, "CVPN_ORGANIZATION_UNITS": {"Ref": "OrganizationUnits"},
+                    "CVPN_ORGANIZATION_ROLE": {"Ref": "OrganizationRoleArn"}, "CVPN_TARGET_ROLE_NAME": {"Ref": "TargetRoleName"}}
+check("organization: every function that acts is given the organization's settings",
+      all(organization_env.items() <= res[f]["Properties"]["Environment"]["Variables"].items()
+          for f in ["Function", "SignalFunction", "AnswerFunction", "ChatFunction"]))
 
 failed = [name for name, ok in checks if not ok]
 for name, ok in checks:

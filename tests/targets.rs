@@ -46,23 +46,6 @@ async fn a_finding_ends_alice_in_two_accounts_and_three_regions_at_once() {
     assert_eq!(d.emulator.service().stats()["AssumeRole"].calls, 3);
 }
 
-/// Alice's sessions everywhere but where a role is missing.
-fn alice_everywhere() -> Vec<(String, String, String)> {
-    [
-        (NETWORK, "eu-west-1"),
-        (NETWORK, "us-east-1"),
-        (BRANCH, "ap-southeast-2"),
-    ]
-    .map(|(a, r)| (a.to_owned(), r.to_owned(), ALICE.to_owned()))
-    .to_vec()
-}
-
-fn sorted_ended(d: &Deployment) -> Vec<(String, String, String)> {
-    let mut gone = ended(d);
-    gone.sort();
-    gone
-}
-
 /// The fleet with one more place, whose role is missing, and a state table for what partial
 /// attempts end.
 async fn with_a_missing_place(moto: &Moto, config: Config) -> Deployment {
@@ -444,88 +427,4 @@ async fn an_endpoint_two_targets_list_is_acted_on_in_neither() {
         r.errors
     );
     assert!(h.ended().is_empty());
-}
-
-/// The fleet, and a place that has no endpoint (the network account's Tokyo Region).
-fn with_an_empty_place() -> Vec<String> {
-    let mut targets = everywhere();
-    targets.push(role(NETWORK, "ap-northeast-1"));
-    targets
-}
-
-/// A sweep's policy that ends nothing here: it lists every place, and so makes the inventory.
-fn sweeping() -> Config {
-    Config {
-        sweep: cvpn_terminator::domain::policy::SweepPolicy {
-            limits: cvpn_terminator::domain::policy::Limits {
-                idle_minutes: None,
-                max_session_minutes: Some(500_000),
-            },
-            ..Default::default()
-        },
-        ..Config::default()
-    }
-}
-
-fn describes(d: &Deployment) -> u64 {
-    d.emulator.service().stats()["DescribeClientVpnEndpoints"].calls
-}
-
-#[tokio::test]
-async fn a_sweep_records_where_endpoints_are_and_incidents_go_straight_there() {
-    let moto = Moto::start();
-    let table = moto.table("inventory").await;
-    let mut d = deploy(&with_an_empty_place(), sweeping()).await;
-    d.app.store = Some(table.clone());
-    // Without an inventory an incident lists all four places.
-    let finding = event("guardduty-iam-assumed-role.json");
-    let r = d.app.handle(&anew(&finding, "before")).await.unwrap();
-    assert_eq!(r.terminated.len(), 3);
-    assert_eq!(describes(&d), 4);
-    // A sweep lists every place and records which have endpoints.
-    let r = d.app.handle(&event("scheduled-event.json")).await.unwrap();
-    assert!(r.terminated.is_empty());
-    assert_eq!(describes(&d), 8);
-    use cvpn_terminator::adapters::state::inventory::InventoryStore;
-    let inventory = table.inventory().await.unwrap().expect("recorded");
-    assert_eq!(
-        inventory.empty.iter().collect::<Vec<_>>(),
-        [&format!("{NETWORK}/ap-northeast-1")]
-    );
-    assert_eq!(inventory.endpoints.len(), 3);
-    // A cold function reads it from the table and lists only the three places with endpoints.
-    let mut cold = app_at(&d.emulator, &with_an_empty_place(), sweeping()).await;
-    cold.store = Some(table.clone());
-    let r = cold.handle(&anew(&finding, "after")).await.unwrap();
-    assert_eq!(describes(&d), 11);
-    // alice was ended by the first incident: the second sees her sessions ended, in each place.
-    assert!(r.terminated.is_empty());
-}
-
-#[tokio::test]
-async fn an_inventory_over_an_hour_old_is_not_used() {
-    use cvpn_terminator::adapters::state::inventory::InventoryStore;
-    use cvpn_terminator::domain::inventory::Inventory;
-    let moto = Moto::start();
-    let table = moto.table("stale").await;
-    // Every place but one seen empty, two hours ago: were it used, alice would be missed.
-    let at = chrono::Utc::now().timestamp() - 2 * 60 * 60;
-    let empty: Vec<cvpn_terminator::domain::model::Place> =
-        cvpn_terminator::domain::targets::parse(&everywhere())
-            .unwrap()
-            .into_iter()
-            .map(|spec| spec.place)
-            .collect();
-    table
-        .record_inventory(&Inventory::seen(at, &empty, &[]))
-        .await
-        .unwrap();
-    let mut d = deploy(&everywhere(), Config::default()).await;
-    d.app.store = Some(table);
-    d.app
-        .handle(&event("guardduty-iam-assumed-role.json"))
-        .await
-        .unwrap();
-    assert_eq!(describes(&d), 3);
-    assert_eq!(sorted_ended(&d), alice_everywhere());
 }

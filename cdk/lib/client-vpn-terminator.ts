@@ -86,9 +86,9 @@ export class ClientVpnTerminator extends Construct {
     });
     // Each signed token's jti is taken once, in the table; Identity Center's user names are
     // remembered there for the DeleteUser that comes once the store no longer knows the user;
-    // requests for approval wait there.
+    // requests for approval wait there; an organization's accounts are kept there.
     const idp = props.signal || (props.identityStoreIds ?? []).length > 0;
-    if (tracksIdle || quarantine || idp || asksFirst(props)) {
+    if (tracksIdle || quarantine || idp || asksFirst(props) || props.organization) {
       this.stateTable = new dynamodb.Table(this, "StateTable", {
         partitionKey: { name: "pk", type: dynamodb.AttributeType.STRING },
         billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
@@ -117,7 +117,7 @@ export class ClientVpnTerminator extends Construct {
     const endpointArn = (endpoint: string) =>
       stack.formatArn({
         service: "ec2",
-        region: props.targets?.length ? "*" : undefined,
+        region: props.targets?.length || props.organization ? "*" : undefined,
         resource: "client-vpn-endpoint",
         resourceName: endpoint,
       });

@@ -14,6 +14,15 @@ export interface ManyTargetsProps {
    * keep acting here).
    */
   readonly targets?: string[];
+  /**
+   * Instead of targets, for an organization: every active account of the organization (or of
+   * `units`, ou-... or r-..., at any depth), in each of `regions`, through its
+   * ClientVpnTerminatorTarget role (targetRoleName). The accounts are listed through AWS
+   * Organizations (through `readerRoleArn`, in the management or a delegated administrator account,
+   * when given; otherwise by the function's own role) and kept in the state table, which this
+   * brings.
+   */
+  readonly organization?: OrganizationProps;
   /** Passed when assuming the target roles (CVPN_EXTERNAL_ID); the targets' externalId. */
   readonly externalId?: string;
   /** The target roles' name; the function may assume roles of this name only. Default: cvpn-terminator-target. */
@@ -25,7 +34,35 @@ export interface ManyTargetsProps {
   readonly targetAccountIds?: string[];
 }
 
+export interface OrganizationProps {
+  readonly regions: string[];
+  readonly units?: string[];
+  readonly readerRoleArn?: string;
+}
+
 export const DEFAULT_TARGET_ROLE_NAME = "cvpn-terminator-target";
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+const UNIT = /^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$/;
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_/-]+$/;
+
+/** Refuses at synth what the function would refuse at start of an organization's settings. */
+function checkOrganization(props: ManyTargetsProps): void {
+  const org = props.organization;
+  if (!org) return;
+  if (props.targets?.length) {
+    throw new Error("organization and targets are one or the other: the organization's accounts are the targets");
+  }
+  if (org.regions.length === 0 || org.regions.some((r) => !REGION.test(r))) {
+    throw new Error(`organization.regions ${org.regions.join(",")}: Region names, at least one`);
+  }
+  const unit = (org.units ?? []).find((u) => !UNIT.test(u));
+  if (unit !== undefined) {
+    throw new Error(`organization.units: ${unit} is not an organizational unit's ID (ou-...-...) or the root's (r-...)`);
+  }
+  if (org.readerRoleArn !== undefined && !ROLE_ARN.test(org.readerRoleArn)) {
+    throw new Error(`organization.readerRoleArn ${org.readerRoleArn} is not a role ARN`);
+  }
+}
 /** The connect handlers' roles in the network accounts are named this, then their Region (IAM is global). */
 export const CONNECT_ROLE_PREFIX = "cvpn-terminator-connect-";
 export const ROLE_NAME = /^[A-Za-z0-9+=,.@_-]{1,64}$/;
@@ -51,7 +88,8 @@ export function checkManyTargets(props: ManyTargetsProps): void {
     }
     places.add(place);
   }
-  if (props.externalId && !(props.targets ?? []).some((t) => t.includes("@"))) {
+  checkOrganization(props);
+  if (props.externalId && !props.organization && !(props.targets ?? []).some((t) => t.includes("@"))) {
     throw new Error("externalId is set, but targets name no role to assume with it");
   }
   if (props.targetRoleName !== undefined && !ROLE_NAME.test(props.targetRoleName)) {
@@ -95,7 +133,8 @@ export function quarantineReaders(scope: Construct, accounts: string[]): iam.Pol
 /** The function's side: AssumeRole on the target role name only, and its environment. */
 export function reachTargets(scope: Construct, props: ManyTargetsProps, role: iam.IRole): Record<string, string> {
   const stack = Stack.of(scope);
-  if (props.targets?.length) {
+  const org = props.organization;
+  if (props.targets?.length || org) {
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: "AssumeTargetRoles",
@@ -117,7 +156,38 @@ export function reachTargets(scope: Construct, props: ManyTargetsProps, role: ia
       true,
     );
   }
-  return { CVPN_TARGETS: (props.targets ?? []).join(","), CVPN_EXTERNAL_ID: props.externalId ?? "" };
+  if (org?.readerRoleArn) {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: "AssumeOrganizationReader", actions: ["sts:AssumeRole"], resources: [org.readerRoleArn] }),
+    );
+  } else if (org) {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: "ListOrganization",
+        actions: ["organizations:ListAccounts", "organizations:ListAccountsForParent", "organizations:ListChildren"],
+        resources: ["*"],
+      }),
+    );
+    NagSuppressions.addResourceSuppressions(
+      role,
+      [
+        {
+          id: "AwsSolutions-IAM5",
+          reason: "ListAccounts and ListChildren support no resource-level permissions; the three actions only read.",
+          appliesTo: ["Resource::*"],
+        },
+      ],
+      true,
+    );
+  }
+  return {
+    CVPN_TARGETS: (props.targets ?? []).join(","),
+    CVPN_EXTERNAL_ID: props.externalId ?? "",
+    CVPN_ORGANIZATION_REGIONS: (org?.regions ?? []).join(","),
+    CVPN_ORGANIZATION_UNITS: (org?.units ?? []).join(","),
+    CVPN_ORGANIZATION_ROLE: org?.readerRoleArn ?? "",
+    CVPN_TARGET_ROLE_NAME: props.targetRoleName ?? DEFAULT_TARGET_ROLE_NAME,
+  };
 }
 
 /** The connect handler's role: the one wildcard cdk-nag flags, and why it stays. */

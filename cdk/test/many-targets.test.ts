@@ -206,6 +206,8 @@ test("cdk-nag AwsSolutions: no unsuppressed findings, main with targets and ever
   const stacks = [
     synthMain({ targets: ["us-east-1", "arn:aws:iam::444455556666:role/cvpn-terminator-target@us-east-1"], targetAccountIds: ["444455556666"], externalId: "x" }).stack,
     synthMain({ targets: ["us-east-1"], endpointIds: ["cvpn-endpoint-0a1b2c3d4e5f60718"] }).stack,
+    synthMain({ organization: { regions: ["eu-west-1", "us-east-1"] }, externalId: "x" }).stack,
+    synthMain({ organization: { regions: ["eu-west-1"], readerRoleArn: "arn:aws:iam::999988887777:role/org-reader" } }).stack,
     synthTarget().stack,
     synthTarget({}, true).stack,
     synthTarget({ externalId: "x", maxConnectionsPerUser: 1, endpointIds: ["cvpn-endpoint-0a1b2c3d4e5f60718"] }).stack,
@@ -227,4 +229,30 @@ test("main: targets the function would refuse are refused at synth", () => {
   assert.throws(() => synthMain({ targets: ["arn:aws:iam::444455556666:role/ops/cvpn-terminator-target@us-east-1"] }), /without a path/);
   assert.throws(() => synthMain({ targets: ["us-east-1"], externalId: "s3cret" }), /no role/);
   synthMain({ targets: ["eu-west-1", `${role}@us-east-1`], externalId: "s3cret" });
+});
+
+test("an organization's accounts as the targets: listed through the reader role, kept in the table", () => {
+  const organization = { regions: ["eu-west-1", "us-east-1"], units: ["ou-ab12-cd34ef56"], readerRoleArn: "arn:aws:iam::999988887777:role/org-reader" };
+  const { template } = synthMain({ quarantineMinutes: 0, organization });
+  template.hasResourceProperties("AWS::Lambda::Function", {
+    Environment: {
+      Variables: Match.objectLike({
+        CVPN_ORGANIZATION_REGIONS: "eu-west-1,us-east-1",
+        CVPN_ORGANIZATION_UNITS: "ou-ab12-cd34ef56",
+        CVPN_ORGANIZATION_ROLE: "arn:aws:iam::999988887777:role/org-reader",
+        CVPN_TARGET_ROLE_NAME: "cvpn-terminator-target",
+        CVPN_STATE_TABLE: Match.anyValue(),
+      }),
+    },
+  });
+  template.resourceCountIs("AWS::DynamoDB::Table", 1);
+  const policies = JSON.stringify(template.findResources("AWS::IAM::Policy"));
+  assert.ok(policies.includes("org-reader") && policies.includes("role/cvpn-terminator-target"), policies);
+  assert.ok(!policies.includes("organizations:ListAccounts"), "the reader role lists them");
+  // Without a reader role, the function's own role lists the organization.
+  const own = JSON.stringify(synthMain({ quarantineMinutes: 0, organization: { regions: ["eu-west-1"] } }).template.findResources("AWS::IAM::Policy"));
+  assert.ok(own.includes("organizations:ListAccounts"), own);
+  assert.throws(() => synthMain({ organization, targets: ["eu-west-1"] }), /one or the other/);
+  assert.throws(() => synthMain({ organization: { regions: ["europe"] } }), /Region/);
+  assert.throws(() => synthMain({ organization: { regions: ["eu-west-1"], units: ["finance"] } }), /organizational unit/);
 });

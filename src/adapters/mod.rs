@@ -2,12 +2,14 @@
 //! ([`state`], aws-sdk-dynamodb: idle tracks and the quarantine); where people are told what was
 //! done ([`notify`]: EventBridge and Security Hub); where it acts ([`targets`]: one EC2 client per
 //! account and Region); an IdP's signing keys ([`keys`], over HTTPS); IAM Identity Center's
-//! users ([`directory`]); [`aws`] turns SDK errors into the core's.
+//! users ([`directory`]); an organization's accounts ([`organization`]); [`aws`] turns SDK errors
+//! into the core's.
 
 pub mod aws;
 pub mod directory;
 pub mod ec2;
 pub mod keys;
 pub mod notify;
+pub mod organization;
 pub mod state;
 pub mod targets;

@@ -4,6 +4,7 @@
 //! credentials and refreshes them before they expire). Built once per cold start.
 
 use crate::adapters::ec2::Ec2;
+use crate::adapters::organization::Organization;
 use crate::domain::inventory::Inventory;
 use crate::domain::model::Place;
 use crate::domain::targets::TargetSpec;
@@ -29,6 +30,8 @@ pub struct Targets<A> {
     /// Where endpoints are, as last read from the state table, and when it was read: kept for
     /// the invocations a warm function serves.
     inventory: Mutex<Option<(Instant, Option<Inventory>)>>,
+    /// The organization whose accounts are the targets, when they are: sweeps list it again.
+    organization: Option<Organization>,
 }
 
 impl<A> Targets<A> {
@@ -39,7 +42,17 @@ impl<A> Targets<A> {
             list,
             home,
             inventory: Mutex::default(),
+            organization: None,
         }
+    }
+
+    /// The targets as `organization`'s accounts: sweeps list it again.
+    pub fn set_organization(&mut self, organization: Organization) {
+        self.organization = Some(organization);
+    }
+
+    pub fn organization(&self) -> Option<&Organization> {
+        self.organization.as_ref()
     }
 
     /// The inventory as read within `within`: `None` when it must be read again, `Some(None)`
@@ -99,6 +112,7 @@ impl<A> From<A> for Targets<A> {
             }],
             home: Place::default(),
             inventory: Mutex::default(),
+            organization: None,
         }
     }
 }

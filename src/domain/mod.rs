@@ -5,7 +5,8 @@
 //! deciding what to end ([`plan`]), judging idle and over-age connections ([`policy`]), and whom an
 //! incident keeps out and what the connect handler answers ([`quarantine`]), the IdP's signed word over
 //! HTTP ([`signal`]), and the console links people are sent ([`console`]); where it acts ([`targets`])
-//! and which of those places have endpoints ([`inventory`]). Plain data
+//! (or an organization's accounts: [`organization`]) and which of those places have endpoints
+//! ([`inventory`]). Plain data
 //! ([`model`], [`json`]) in, decisions out; no I/O, so every rule is tested on its own.
 
 pub mod approval;
@@ -17,6 +18,7 @@ pub mod json;
 pub mod mapping;
 pub mod model;
 pub mod naming;
+pub mod organization;
 pub mod pace;
 pub mod pattern;
 pub mod person;

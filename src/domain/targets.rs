@@ -64,7 +64,7 @@ impl Within {
 }
 
 /// The account of `arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`.
-fn role_account(arn: &str) -> Option<&str> {
+pub fn role_account(arn: &str) -> Option<&str> {
     match arn.splitn(6, ':').collect::<Vec<_>>().as_slice() {
         ["arn", partition, "iam", "", account, resource]
             if !partition.is_empty()

@@ -200,7 +200,8 @@ where
             Trigger::Idp(event) => Box::pin(invocation.idp(event)).await?,
             Trigger::Sweep(request) => {
                 Box::pin(invocation.expire_requests()).await;
-                Box::pin(invocation.sweep(request)).await?
+                Box::pin(invocation.sweep(request)).await?;
+                Box::pin(invocation.refresh_organization()).await;
             }
             Trigger::Quarantine(request) => Box::pin(invocation.change_quarantine(request)).await?,
             Trigger::Answer(answer) => Box::pin(invocation.answer_request(answer)).await?,

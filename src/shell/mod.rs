@@ -21,6 +21,7 @@ mod invocation;
 pub mod keep_out;
 pub mod listing;
 pub mod logging;
+pub mod organization;
 mod pace;
 mod partial;
 pub mod report;

@@ -147,3 +147,21 @@ pub fn places(r: &Response) -> Vec<(String, String)> {
     p.sort();
     p
 }
+
+/// Every ended session's (account, Region, user), sorted.
+pub fn sorted_ended(d: &Deployment) -> Vec<(String, String, String)> {
+    let mut gone = ended(d);
+    gone.sort();
+    gone
+}
+
+/// Alice's sessions in every place of the fleet, as [`sorted_ended`] lists them.
+pub fn alice_everywhere() -> Vec<(String, String, String)> {
+    [
+        (NETWORK, "eu-west-1"),
+        (NETWORK, "us-east-1"),
+        (BRANCH, "ap-southeast-2"),
+    ]
+    .map(|(a, r)| (a.to_owned(), r.to_owned(), ALICE.to_owned()))
+    .to_vec()
+}

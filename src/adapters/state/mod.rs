@@ -2,7 +2,8 @@
 //! idle policy saw between ticks (here), the quarantine ([`quarantine`]) and the events already
 //! handled ([`deliveries`]), the tokens taken ([`tokens`]), Identity Center's user names
 //! ([`directory`]), when an IdP last said a person is out ([`said`]), what an event's attempts
-//! ended on a partial picture ([`ended`]) and where endpoints are ([`inventory`]).
+//! ended on a partial picture ([`ended`]), where endpoints are ([`inventory`]) and an
+//! organization's accounts ([`organization`]).
 //!
 //! Table: one string partition key `pk`, TTL attribute `expiresAt`; each kind of item has its own
 //! `kind#` key prefix. One item per connection: `pk` = `connection#<connection ID>`, `kind` =
@@ -14,6 +15,7 @@ pub mod deliveries;
 pub mod directory;
 pub mod ended;
 pub mod inventory;
+pub mod organization;
 pub mod quarantine;
 pub mod said;
 pub mod tokens;
@@ -64,6 +66,7 @@ pub trait Stores:
     + approvals::ApprovalStore
     + ended::EndedStore
     + inventory::InventoryStore
+    + organization::OrganizationStore
 {
 }
 
@@ -77,6 +80,7 @@ impl<T> Stores for T where
         + approvals::ApprovalStore
         + ended::EndedStore
         + inventory::InventoryStore
+        + organization::OrganizationStore
 {
 }
 

@@ -10,15 +10,19 @@ mod cli;
 mod common;
 
 use aws_config::retry::RetryConfig;
-use aws_config::BehaviorVersion;
+use aws_config::sts::AssumeRoleProvider;
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_ec2::config::SharedCredentialsProvider;
 use cli::USAGE;
 use cvpn_terminator::adapters::directory::Directory;
 use cvpn_terminator::adapters::notify::{Notifiers, OutcomeBus};
-use cvpn_terminator::adapters::targets::ec2_targets;
+use cvpn_terminator::adapters::organization::Organization;
+use cvpn_terminator::adapters::targets::{ec2_targets, Targets, SESSION_NAME};
 use cvpn_terminator::domain::json::parse::Parsed;
 use cvpn_terminator::shell::handler::Invoked;
 use cvpn_terminator::shell::logging;
-use cvpn_terminator::{App, Config, Dynamo};
+use cvpn_terminator::shell::organization::start_targets;
+use cvpn_terminator::{App, Config, Dynamo, Ec2};
 use lambda_runtime::{service_fn, LambdaEvent};
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -86,7 +90,12 @@ async fn main() -> ExitCode {
         ..Notifiers::default()
     };
     let directory = (!config.idp.identity_stores.is_empty()).then(|| Directory::new(sdk.clone()));
-    let api = ec2_targets(&sdk, &config.targets, config.external_id.as_deref()).await;
+    let (api, problem) = targets(&sdk, &config, store.as_ref(), &notifiers).await;
+    if let (Some(problem), false) = (&problem, lambda) {
+        eprintln!("cvpn-terminator: {problem}");
+        return ExitCode::from(1);
+    }
+    unconfigured = unconfigured.or(problem);
     let app = App {
         config,
         api,
@@ -166,4 +175,41 @@ fn instant_of(deadline_ms: u64) -> Option<Instant> {
         .duration_since(SystemTime::now())
         .unwrap_or(Duration::ZERO);
     Some(Instant::now() + left)
+}
+
+/// Where the function acts: `CVPN_TARGETS`, or an organization's accounts (kept in the table,
+/// listed through Organizations when none are). When the organization's accounts cannot be had,
+/// the function's own account and Region, and why: every event but the connect handler's fails.
+async fn targets(
+    sdk: &SdkConfig,
+    config: &Config,
+    store: Option<&Dynamo>,
+    notifiers: &Notifiers,
+) -> (Targets<Ec2>, Option<String>) {
+    let external_id = config.external_id.as_deref();
+    let (Some(reach), Some(store)) = (&config.organization, store) else {
+        return (ec2_targets(sdk, &config.targets, external_id).await, None);
+    };
+    let mut reader = aws_sdk_organizations::config::Builder::from(sdk);
+    if let Some(role) = &reach.reader_role {
+        let provider = AssumeRoleProvider::builder(role)
+            .session_name(SESSION_NAME)
+            .configure(sdk)
+            .build()
+            .await;
+        reader = reader.credentials_provider(SharedCredentialsProvider::new(provider));
+    }
+    let organization = Organization::new(aws_sdk_organizations::Client::from_conf(reader.build()));
+    let own = notifiers.account().await.ok().flatten();
+    match start_targets(reach, &organization, store, own.as_deref()).await {
+        Ok(specs) => {
+            let mut targets = ec2_targets(sdk, &specs, external_id).await;
+            targets.set_organization(organization);
+            (targets, None)
+        }
+        Err(problem) => {
+            tracing::error!(event = "bad_config", error = problem.as_str(), "no targets");
+            (ec2_targets(sdk, &[], None).await, Some(problem))
+        }
+    }
 }

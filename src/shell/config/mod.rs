@@ -19,6 +19,7 @@ mod findings;
 mod identity;
 mod idp;
 mod keep_out;
+mod organization;
 mod sweep;
 mod tell;
 mod values;
@@ -30,8 +31,11 @@ use values::{decimal, list, number, parse_bool, table_region, word};
 
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Where to act (`CVPN_TARGETS`); empty: the function's own account and Region.
+    /// Where to act (`CVPN_TARGETS`); empty: the function's own account and Region, unless the
+    /// organization's accounts are the targets.
     pub targets: Vec<TargetSpec>,
+    /// An organization's accounts as the targets (`CVPN_ORGANIZATION_*`), listed at start.
+    pub organization: Option<crate::domain::organization::Reach>,
     /// Given when assuming a target's role (`CVPN_EXTERNAL_ID`).
     pub external_id: Option<String>,
     /// Empty: every endpoint of every target.
@@ -93,6 +97,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             targets: Vec::new(),
+            organization: None,
             external_id: None,
             endpoint_ids: Vec::new(),
             dry_run: false,
@@ -186,6 +191,7 @@ impl Config {
             .transpose()
             .map_err(|m| err("CVPN_STATE_TABLE", m))?
             .flatten();
+        let organization = organization::reach(&get, !targets.is_empty(), state_table.is_some())?;
         if sweep.tracks_idle() && state_table.is_none() {
             return Err(err(
                 "CVPN_STATE_TABLE",
@@ -212,6 +218,7 @@ impl Config {
         let takes = ask::takes(&get, state_table.is_some())?;
         Ok(Config {
             targets,
+            organization,
             external_id,
             endpoint_ids,
             dry_run,
@@ -271,7 +278,9 @@ fn reach(get: &impl Fn(&str) -> Option<String>) -> Result<Reach, ConfigError> {
     let err = |variable: &'static str, message: String| ConfigError { variable, message };
     let targets = targets::parse(&list(get("CVPN_TARGETS"))).map_err(|m| err("CVPN_TARGETS", m))?;
     let external_id = get("CVPN_EXTERNAL_ID");
-    if external_id.is_some() && targets.iter().all(|t| t.role_arn.is_none()) {
+    // An organization's accounts are each reached through a role.
+    let organization = get("CVPN_ORGANIZATION_REGIONS").is_some();
+    if external_id.is_some() && !organization && targets.iter().all(|t| t.role_arn.is_none()) {
         return Err(err(
             "CVPN_EXTERNAL_ID",
             "is set, but CVPN_TARGETS names no role to assume with it".into(),

@@ -1,0 +1,89 @@
+//! An organization's accounts as last listed (`domain/organization.rs`): one item, `pk` =
+//! `organization`, `kind` = `organization`, `at`, `accounts` (a list of account IDs), `expiresAt`.
+//! Read when the function starts, so that no incident waits for Organizations; written by the
+//! sweeps that list it again, only over an older list.
+
+use super::Dynamo;
+use crate::adapters::aws::{api_error, condition_failed};
+use crate::domain::model::ApiError;
+use crate::domain::organization::Known;
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::future::Future;
+
+const KEY: &str = "organization";
+/// Kept long past a refresh: a function starting while Organizations cannot be read still finds
+/// the accounts.
+const KEEP_SECONDS: i64 = 30 * 24 * 60 * 60;
+
+pub trait OrganizationStore: Send + Sync {
+    fn known(&self) -> impl Future<Output = Result<Option<Known>, ApiError>> + Send;
+
+    /// Keeps `known` unless a later list is there.
+    fn keep(&self, known: &Known) -> impl Future<Output = Result<(), ApiError>> + Send;
+}
+
+impl OrganizationStore for Dynamo {
+    async fn known(&self) -> Result<Option<Known>, ApiError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(KEY.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(api_error)?;
+        let Some(item) = out.item() else {
+            return Ok(None);
+        };
+        let at = super::number(item, "at");
+        let accounts = item.get("accounts").and_then(|v| v.as_l().ok());
+        match (at, accounts) {
+            (Some(at), Some(list)) => {
+                let accounts = list
+                    .iter()
+                    .map(|a| a.as_s().cloned())
+                    .collect::<Result<Vec<_>, _>>();
+                accounts
+                    .map(|accounts| Some(Known { at, accounts }))
+                    .map_err(|_| unreadable())
+            }
+            _ => Err(unreadable()),
+        }
+    }
+
+    async fn keep(&self, known: &Known) -> Result<(), ApiError> {
+        let n = |v: i64| AttributeValue::N(v.to_string());
+        let accounts = known
+            .accounts
+            .iter()
+            .map(|a| AttributeValue::S(a.clone()))
+            .collect();
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", AttributeValue::S(KEY.into()))
+            .item("kind", AttributeValue::S(KEY.into()))
+            .item("at", n(known.at))
+            .item("accounts", AttributeValue::L(accounts))
+            .item("expiresAt", n(known.at + KEEP_SECONDS))
+            .condition_expression("attribute_not_exists(#at) OR #at <= :at")
+            .expression_attribute_names("#at", "at")
+            .expression_attribute_values(":at", n(known.at))
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Ok(()),
+            Err(e) => Err(api_error(e)),
+        }
+    }
+}
+
+fn unreadable() -> ApiError {
+    ApiError {
+        code: "UnreadableItem".into(),
+        message: "the organization item's at or accounts cannot be read".into(),
+    }
+}
