@@ -422,6 +422,7 @@ check("organization: it brings the table and reaches accounts as Targets does",
       and template["Conditions"]["ManyPlaces"] == {"Fn::Or": [{"Condition": "HasTargets"}, {"Condition": "OrganizationOn"}]}
       and "OrganizationOrTargets" in template["Rules"])
 organization_env = {"CVPN_ORGANIZATION_REGIONS": {"Ref": "OrganizationRegions"}, "CVPN_ORGANIZATION_UNITS": {"Ref": "OrganizationUnits"},
+                    "CVPN_ORGANIZATION_EXCLUDED_ACCOUNTS": {"Ref": "OrganizationExcludedAccounts"},
                     "CVPN_ORGANIZATION_ROLE": {"Ref": "OrganizationRoleArn"}, "CVPN_TARGET_ROLE_NAME": {"Ref": "TargetRoleName"}}
 check("organization: every function that acts is given the organization's settings",
       all(organization_env.items() <= res[f]["Properties"]["Environment"]["Variables"].items()

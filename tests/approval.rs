@@ -342,21 +342,10 @@ async fn the_idps_word_on_an_asked_person_waits_too_and_a_role_anyone_names_is_n
 
 #[tokio::test]
 async fn a_partial_picture_asks_nobody_and_the_retry_that_sees_it_whole_asks() {
-    use cvpn_terminator::{App, Ec2};
     let moto = Moto::start();
     let h = with_table(asking(below(9.0)), &moto, "ask-partial").await;
     // Endpoint B cannot be listed: how many sessions a person would decide on is not known.
-    let partial = App {
-        config: asking(below(9.0)),
-        api: Faulty {
-            unlistable: Some(EP_B),
-            ..Faulty::new(Ec2::new(ec2_client(&h.emulator.url(), 2)))
-        }
-        .into(),
-        store: h.app.store.clone(),
-        notifiers: h.app.notifiers.clone(),
-        directory: None,
-    };
+    let partial = h.without_listing(asking(below(9.0)), EP_B);
     let e = deliver(&partial, &event(FINDING), "req-1")
         .await
         .unwrap_err();

@@ -80,17 +80,7 @@ async fn a_failed_invocation_leaves_no_record_so_the_retry_acts() {
     let h = with_table(config(), &moto, "retry").await;
     let finding = event("guardduty-iam-assumed-role.json");
     // The first attempt cannot list endpoint B: it ends the two sessions it sees, and fails.
-    let faulty = App {
-        config: config(),
-        api: Faulty {
-            unlistable: Some(EP_B),
-            ..Faulty::new(Ec2::new(ec2_client(&h.emulator.url(), 2)))
-        }
-        .into(),
-        store: h.app.store.clone(),
-        notifiers: h.app.notifiers.clone(),
-        directory: None,
-    };
+    let faulty = h.without_listing(config(), EP_B);
     let e = deliver(&faulty, &finding, "req-1").await.unwrap_err();
     assert!(matches!(e, HandlerError::Incomplete(_)), "{e}");
     assert_eq!(h.ended().len(), 2);

@@ -11,7 +11,7 @@
 mod common;
 
 use common::*;
-use cvpn_terminator::{App, Config, Ec2, HandlerError, Response};
+use cvpn_terminator::{Config, HandlerError, Response};
 use serde_json::json;
 
 #[tokio::test]
@@ -25,17 +25,7 @@ async fn a_partial_listing_ends_what_it_sees_and_the_retry_cannot_spend_the_cap_
     let moto = Moto::start();
     let mut h = harness(sample_state(), config.clone()).await;
     h.app.store = Some(moto.table("partial").await);
-    let flaky = App {
-        config: config.clone(),
-        api: Faulty {
-            unlistable: Some(EP_B),
-            ..Faulty::new(Ec2::new(ec2_client(&h.emulator.url(), 2)))
-        }
-        .into(),
-        store: h.app.store.clone(),
-        notifiers: h.app.notifiers.clone(),
-        directory: None,
-    };
+    let flaky = h.without_listing(config.clone(), EP_B);
     let finding = event("guardduty-iam-assumed-role.json");
     let err = flaky.handle(&finding).await.unwrap_err();
     let HandlerError::Incomplete(r) = &err else {

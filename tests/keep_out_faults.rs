@@ -158,17 +158,7 @@ async fn a_partial_listing_still_holds_the_person_named() {
     // central), so she is refused wherever she connects again while the retry waits.
     let moto = Moto::start();
     let h = with_table(config(), &moto, "partial").await;
-    let faulty = App {
-        config: config(),
-        api: Faulty {
-            unlistable: Some(EP_B),
-            ..Faulty::new(Ec2::new(ec2_client(&h.emulator.url(), 2)))
-        }
-        .into(),
-        store: h.app.store.clone(),
-        notifiers: h.app.notifiers.clone(),
-        directory: None,
-    };
+    let faulty = h.without_listing(config(), EP_B);
     let e = faulty
         .handle(&event("guardduty-iam-assumed-role.json"))
         .await

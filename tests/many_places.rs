@@ -278,6 +278,7 @@ fn reach(units: Vec<String>) -> cvpn_terminator::domain::organization::Reach {
         role_name: ROLE.into(),
         reader_role: None,
         partition: "aws".into(),
+        excluded: vec![],
     }
 }
 

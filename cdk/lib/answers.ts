@@ -2,12 +2,11 @@
 // URL is AWS_IAM (Lambda checks the signature and names the caller, which no client can write), and
 // a managed policy for the people who may approve that lets them invoke it only through that URL,
 // so the caller it names counts as a verified answerer.
-import { CfnOutput, Duration } from "aws-cdk-lib";
+import { CfnOutput } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
-import * as logs from "aws-cdk-lib/aws-logs";
-import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
+import { sideFunction, SideFunctionParts } from "./side-function";
 
 export interface AnswersUrl {
   readonly url: lambda.FunctionUrl;
@@ -15,33 +14,10 @@ export interface AnswersUrl {
   readonly approverPolicy: iam.ManagedPolicy;
 }
 
-export function addAnswersUrl(
-  scope: Construct,
-  parts: {
-    role: iam.IRole;
-    code: lambda.Code;
-    codeSigningConfig?: lambda.ICodeSigningConfig;
-    logGroup: logs.ILogGroup;
-    environment: Record<string, string>;
-    memorySize?: number;
-    timeout?: Duration;
-  },
-): AnswersUrl {
-  const fn = new lambda.Function(scope, "AnswerFunction", {
-    runtime: lambda.Runtime.PROVIDED_AL2023,
-    architecture: lambda.Architecture.ARM_64,
-    handler: "bootstrap",
-    code: parts.code,
-    codeSigningConfig: parts.codeSigningConfig,
-    memorySize: parts.memorySize ?? 128,
-    timeout: parts.timeout ?? Duration.minutes(2),
-    reservedConcurrentExecutions: 2,
-    role: parts.role,
-    logGroup: parts.logGroup,
-    loggingFormat: lambda.LoggingFormat.JSON,
-    applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
-    systemLogLevelV2: lambda.SystemLogLevel.WARN,
-    environment: { ...parts.environment, CVPN_TAKES: "signed-answers" },
+export function addAnswersUrl(scope: Construct, parts: SideFunctionParts): AnswersUrl {
+  const fn = sideFunction(scope, "AnswerFunction", parts, {
+    environment: { CVPN_TAKES: "signed-answers" },
+    reservedConcurrency: 2,
   });
   const url = fn.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
   const approverPolicy = new iam.ManagedPolicy(scope, "ApproverPolicy", {
@@ -69,8 +45,5 @@ export function addAnswersUrl(
     description: "Attach to the roles of the people who may approve",
     value: approverPolicy.managedPolicyArn,
   });
-  NagSuppressions.addResourceSuppressions(fn, [
-    { id: "AwsSolutions-L1", reason: "provided.al2023 is the newest runtime for a Rust binary." },
-  ]);
   return { url, approverPolicy };
 }

@@ -2,17 +2,16 @@
 // AWS Chatbot custom notification on a topic of its own, with an Approve button (a custom action)
 // that invokes a function of its own, which takes only approvals (CVPN_TAKES), with the request's
 // ID. As template.yaml's ChatApprovalButtons.
-import { CfnOutput, Duration, Fn, Stack } from "aws-cdk-lib";
+import { CfnOutput, Fn, Stack } from "aws-cdk-lib";
 import * as chatbot from "aws-cdk-lib/aws-chatbot";
 import * as events from "aws-cdk-lib/aws-events";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as kms from "aws-cdk-lib/aws-kms";
 import * as lambda from "aws-cdk-lib/aws-lambda";
-import * as logs from "aws-cdk-lib/aws-logs";
 import * as sns from "aws-cdk-lib/aws-sns";
-import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
+import { sideFunction, SideFunctionParts } from "./side-function";
 
 export interface ChatButtons {
   readonly topic: sns.Topic;
@@ -34,39 +33,12 @@ const VARIABLES = {
  * lambda:InvokeFunction on that function only; the answer is said (RequestedBy "chat"): it counts
  * where approvalsRequired is 1. No Deny button: a denial is for someone whose identity is known.
  */
-export function addChatButtons(
-  scope: Construct,
-  bus: string,
-  parts: {
-    role: iam.IRole;
-    code: lambda.Code;
-    codeSigningConfig?: lambda.ICodeSigningConfig;
-    logGroup: logs.ILogGroup;
-    environment: Record<string, string>;
-    memorySize?: number;
-    timeout?: Duration;
-  },
-): ChatButtons {
+export function addChatButtons(scope: Construct, bus: string, parts: SideFunctionParts): ChatButtons {
   const stack = Stack.of(scope);
-  const fn = new lambda.Function(scope, "ChatFunction", {
-    runtime: lambda.Runtime.PROVIDED_AL2023,
-    architecture: lambda.Architecture.ARM_64,
-    handler: "bootstrap",
-    code: parts.code,
-    codeSigningConfig: parts.codeSigningConfig,
-    memorySize: parts.memorySize ?? 128,
-    timeout: parts.timeout ?? Duration.minutes(2),
-    reservedConcurrentExecutions: 2,
-    role: parts.role,
-    logGroup: parts.logGroup,
-    loggingFormat: lambda.LoggingFormat.JSON,
-    applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
-    systemLogLevelV2: lambda.SystemLogLevel.WARN,
-    environment: { ...parts.environment, CVPN_TAKES: "chat-approvals" },
+  const fn = sideFunction(scope, "ChatFunction", parts, {
+    environment: { CVPN_TAKES: "chat-approvals" },
+    reservedConcurrency: 2,
   });
-  NagSuppressions.addResourceSuppressions(fn, [
-    { id: "AwsSolutions-L1", reason: "provided.al2023 is the newest runtime for a Rust binary." },
-  ]);
   // A key of our own: EventBridge cannot publish to a topic under the AWS managed SNS key.
   const key = new kms.Key(scope, "ChatKey", {
     description: "Encrypts the cvpn-terminator chat topic; EventBridge may use it to publish",

@@ -3,9 +3,9 @@ import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
-import * as logs from "aws-cdk-lib/aws-logs";
 import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
+import { sideFunction, SideFunctionParts } from "./side-function";
 
 /** The identity provider's word (README "When the IdP says so"). */
 export interface IdpProps {
@@ -137,47 +137,23 @@ export function addOktaRule(scope: Construct, fn: lambda.IFunction, props: IdpPr
 export function addSignalFunction(
   scope: Construct,
   props: IdpProps & { readonly memorySize?: number },
-  parts: {
-    role: iam.IRole;
-    code: lambda.Code;
-    codeSigningConfig?: lambda.ICodeSigningConfig;
-    logGroup: logs.ILogGroup;
-    environment: Record<string, string>;
-  },
+  parts: SideFunctionParts,
 ): lambda.FunctionUrl | undefined {
   if (!props.signal) return undefined;
-  const fn = new lambda.Function(scope, "SignalFunction", {
-    runtime: lambda.Runtime.PROVIDED_AL2023,
-    architecture: lambda.Architecture.ARM_64,
-    handler: "bootstrap",
-    code: parts.code,
-    codeSigningConfig: parts.codeSigningConfig,
-    memorySize: props.memorySize ?? 128,
-    // The IdP waits for the answer; the incident path ends sessions within one round trip.
-    timeout: Duration.seconds(30),
-    reservedConcurrentExecutions: props.signalReservedConcurrency ?? 5,
-    role: parts.role,
-    logGroup: parts.logGroup,
-    loggingFormat: lambda.LoggingFormat.JSON,
-    applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
-    systemLogLevelV2: lambda.SystemLogLevel.WARN,
+  const fn = sideFunction(scope, "SignalFunction", { ...parts, memorySize: props.memorySize }, {
     environment: {
-      ...parts.environment,
       CVPN_SIGNAL_JWKS_URL: props.signal.jwksUrl,
       CVPN_SIGNAL_ISSUER: props.signal.issuer,
       CVPN_SIGNAL_AUDIENCE: props.signal.audience,
     },
+    reservedConcurrency: props.signalReservedConcurrency ?? 5,
+    // The IdP waits for the answer; the incident path ends sessions within one round trip.
+    timeout: Duration.seconds(30),
   });
   const url = fn.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
   new CfnOutput(scope, "SignalUrl", {
     description: "Give the IdP <url>global-token-revocation (Universal Logout) and <url>ssf/events (SSF push)",
     value: url.url,
   });
-  NagSuppressions.addResourceSuppressions(fn, [
-    {
-      id: "AwsSolutions-L1",
-      reason: "provided.al2023 is the newest runtime for a Rust binary.",
-    },
-  ]);
   return url;
 }

@@ -37,6 +37,8 @@ export interface ManyTargetsProps {
 export interface OrganizationProps {
   readonly regions: string[];
   readonly units?: string[];
+  /** Accounts that are no targets, such as the management account where a service-managed StackSet puts no role. */
+  readonly excludedAccounts?: string[];
   readonly readerRoleArn?: string;
 }
 
@@ -54,6 +56,13 @@ function checkOrganization(props: ManyTargetsProps): void {
   }
   if (org.regions.length === 0 || org.regions.some((r) => !REGION.test(r))) {
     throw new Error(`organization.regions ${org.regions.join(",")}: Region names, at least one`);
+  }
+  if (new Set(org.regions).size !== org.regions.length) {
+    throw new Error(`organization.regions ${org.regions.join(",")}: a Region is named twice`);
+  }
+  const account = (org.excludedAccounts ?? []).find((a) => !/^\d{12}$/.test(a));
+  if (account !== undefined) {
+    throw new Error(`organization.excludedAccounts: ${account} is not an account ID`);
   }
   const unit = (org.units ?? []).find((u) => !UNIT.test(u));
   if (unit !== undefined) {
@@ -185,6 +194,7 @@ export function reachTargets(scope: Construct, props: ManyTargetsProps, role: ia
     CVPN_EXTERNAL_ID: props.externalId ?? "",
     CVPN_ORGANIZATION_REGIONS: (org?.regions ?? []).join(","),
     CVPN_ORGANIZATION_UNITS: (org?.units ?? []).join(","),
+    CVPN_ORGANIZATION_EXCLUDED_ACCOUNTS: (org?.excludedAccounts ?? []).join(","),
     CVPN_ORGANIZATION_ROLE: org?.readerRoleArn ?? "",
     CVPN_TARGET_ROLE_NAME: props.targetRoleName ?? DEFAULT_TARGET_ROLE_NAME,
   };

@@ -255,4 +255,6 @@ test("an organization's accounts as the targets: listed through the reader role,
   assert.throws(() => synthMain({ organization, targets: ["eu-west-1"] }), /one or the other/);
   assert.throws(() => synthMain({ organization: { regions: ["europe"] } }), /Region/);
   assert.throws(() => synthMain({ organization: { regions: ["eu-west-1"], units: ["finance"] } }), /organizational unit/);
+  assert.throws(() => synthMain({ organization: { regions: ["eu-west-1", "eu-west-1"] } }), /named twice/);
+  assert.throws(() => synthMain({ organization: { regions: ["eu-west-1"], excludedAccounts: ["mgmt"] } }), /account ID/);
 });

@@ -7,7 +7,7 @@
 use crate::adapters::aws::api_error;
 use crate::domain::model::ApiError;
 use crate::domain::organization::Account;
-use aws_sdk_organizations::types::{AccountStatus, ChildType};
+use aws_sdk_organizations::types::{AccountState, AccountStatus, ChildType};
 use std::future::Future;
 
 pub trait OrganizationApi: Send + Sync {
@@ -72,11 +72,17 @@ impl Organization {
     }
 }
 
-/// Active only when Organizations says so: a suspended or closing account is no target.
+/// Active only when Organizations says so: a suspended, closing or closed account is no target.
+/// `State` is the field Organizations keeps (it retired `Status` in September 2026); `Status` is
+/// read only where `State` is absent.
 fn account(a: &aws_sdk_organizations::types::Account) -> Account {
+    let active = match (a.state(), a.status()) {
+        (Some(state), _) => state == &AccountState::Active,
+        (None, status) => status == Some(&AccountStatus::Active),
+    };
     Account {
         id: a.id().unwrap_or_default().to_owned(),
-        active: a.status() == Some(&AccountStatus::Active) && a.id().is_some(),
+        active: active && a.id().is_some(),
     }
 }
 

@@ -69,9 +69,10 @@ impl Inventory {
         (0..=MAX_AGE_SECONDS).contains(&(now - self.at))
     }
 
-    /// The places an incident lists among `places`, or `None` for all of them (no fresh
-    /// inventory). With `named` endpoints, the places the inventory has them in, when it has
-    /// every one; otherwise every place it did not see empty.
+    /// The places an incident lists among `places`, or `None` for all of them: no fresh
+    /// inventory, or `named` endpoints one of which it does not know in one of `places` (an
+    /// endpoint created since, a place that is no target now). With `named` endpoints it knows,
+    /// their places; otherwise every place it did not see empty.
     pub fn to_list<'a>(
         inventory: Option<&Self>,
         places: impl IntoIterator<Item = &'a Place>,
@@ -79,21 +80,27 @@ impl Inventory {
         now: i64,
     ) -> Option<Vec<Place>> {
         let inventory = inventory.filter(|i| i.fresh(now))?;
-        let holding: Option<BTreeSet<&str>> = named.and_then(|ids| {
-            ids.iter()
-                .map(|id| {
-                    inventory
-                        .endpoints
-                        .iter()
-                        .find(|(_, listed)| listed.iter().any(|l| &l.id == id))
-                        .map(|(label, _)| label.as_str())
-                })
-                .collect()
-        });
+        let places: Vec<&Place> = places.into_iter().collect();
+        let labels: BTreeSet<String> = places.iter().map(|p| p.label()).collect();
+        let holding: Option<BTreeSet<&str>> = match named {
+            None => None,
+            Some(ids) => Some(
+                ids.iter()
+                    .map(|id| {
+                        inventory
+                            .endpoints
+                            .iter()
+                            .find(|(_, listed)| listed.iter().any(|l| &l.id == id))
+                            .map(|(label, _)| label.as_str())
+                            .filter(|label| labels.contains(*label))
+                    })
+                    .collect::<Option<_>>()?,
+            ),
+        };
         let keep = |place: &Place| {
             let label = place.label();
             match &holding {
-                Some(labels) => labels.contains(label.as_str()),
+                Some(held) => held.contains(label.as_str()),
                 None => !inventory.empty.contains(&label),
             }
         };
@@ -156,11 +163,17 @@ mod tests {
             Inventory::to_list(Some(&inv), &places, Some(&named), 1_000),
             Some(vec![place(3)])
         );
-        // One it does not know: every place it did not see empty.
+        // One it does not know (created since?), or one in a place that is no target now:
+        // every place, as without an inventory.
         let named = ["e-3".to_owned(), "e-9".to_owned()];
         assert_eq!(
             Inventory::to_list(Some(&inv), &places, Some(&named), 1_000),
-            Some(vec![place(1), place(3)])
+            None
+        );
+        let named = ["e-3".to_owned()];
+        assert_eq!(
+            Inventory::to_list(Some(&inv), &places[..2], Some(&named), 1_000),
+            None
         );
     }
 

@@ -26,6 +26,9 @@ pub struct Reach {
     pub reader_role: Option<String>,
     /// The partition role ARNs are written in.
     pub partition: String,
+    /// Accounts that are no targets (`CVPN_ORGANIZATION_EXCLUDED_ACCOUNTS`): the management
+    /// account, say, where a service-managed StackSet puts no role.
+    pub excluded: Vec<String>,
 }
 
 /// An account as Organizations lists it.
@@ -62,6 +65,22 @@ impl Known {
     pub fn stale(&self, now: i64) -> bool {
         !(0..REFRESH_SECONDS).contains(&(now - self.at))
     }
+
+    /// Why this list may not replace the kept one (`kept`), if it may not: a list with no account,
+    /// or with fewer than half the kept ones, is more likely a fault (a changed field, a wrong
+    /// unit) than an organization that shrank, and the kept list stands until a person looks.
+    pub fn refused_over(&self, kept: Option<&Known>) -> Option<String> {
+        let before = kept.map_or(0, |k| k.accounts.len());
+        if self.accounts.is_empty() {
+            return Some("Organizations listed no active account in scope".into());
+        }
+        (self.accounts.len() * 2 < before).then(|| {
+            format!(
+                "Organizations listed {} active accounts where {before} were kept",
+                self.accounts.len()
+            )
+        })
+    }
 }
 
 impl Reach {
@@ -69,7 +88,7 @@ impl Reach {
     /// with its own credentials, as a target without a role is.
     pub fn targets(&self, known: &Known, own: Option<&str>) -> Vec<TargetSpec> {
         let mut out = Vec::with_capacity(known.accounts.len() * self.regions.len());
-        for account in &known.accounts {
+        for account in known.accounts.iter().filter(|a| !self.excluded.contains(a)) {
             let mine = own == Some(account.as_str());
             for region in &self.regions {
                 out.push(TargetSpec {
@@ -156,6 +175,23 @@ mod tests {
                 ("222233334444/us-east-1".to_owned(), role("")),
             ]
         );
+    }
+
+    #[test]
+    fn excluded_accounts_are_no_targets_and_a_list_that_collapsed_replaces_nothing() {
+        let known = |n: usize| Known {
+            at: 1,
+            accounts: (0..n).map(|i| format!("{i:012}")).collect(),
+        };
+        let excluded = Reach {
+            excluded: vec![format!("{:012}", 1)],
+            ..reach()
+        };
+        assert_eq!(excluded.targets(&known(3), None).len(), 4);
+        assert!(known(0).refused_over(None).is_some());
+        assert!(known(4).refused_over(Some(&known(9))).is_some());
+        assert_eq!(known(5).refused_over(Some(&known(9))), None);
+        assert_eq!(known(1).refused_over(None), None);
     }
 
     #[test]

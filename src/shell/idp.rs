@@ -171,13 +171,11 @@ where
             let person = Subject::new(SubjectKind::Username, name, &self.app.config.people);
             let call = store.said_out(&event.idp, &person.name, at.timestamp(), now);
             if let Err(e) = self.budget.call(call).await {
-                tracing::warn!(
-                    event = "call_failed",
-                    action = "PutItem",
-                    error_code = e.code.as_str(),
-                    error = e.message.as_str(),
+                report::log_call_warning(
+                    "PutItem",
+                    &e,
                     "when the IdP said the person is out was not recorded: a late \"back in\" \
-                     from it could lift the hold"
+                     from it could lift the hold",
                 );
             }
         }

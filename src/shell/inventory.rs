@@ -8,6 +8,7 @@ use crate::adapters::state::StateStore;
 use crate::adapters::targets::Target;
 use crate::domain::inventory::Inventory;
 use crate::shell::invocation::{Invocation, Seen};
+use crate::shell::report;
 use std::time::Duration;
 
 /// How long a warm function uses the inventory it read before reading it again: sweeps write it
@@ -35,12 +36,10 @@ impl<'a, A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'a, A, S> {
                 }
                 Err(e) => {
                     // Not knowing where endpoints are is listing everywhere, as without one.
-                    tracing::warn!(
-                        event = "call_failed",
-                        action = "GetItem",
-                        error_code = e.code.as_str(),
-                        error = e.message.as_str(),
-                        "the inventory could not be read: every place is listed"
+                    report::log_call_warning(
+                        "GetItem",
+                        &e,
+                        "the inventory could not be read: every place is listed",
                     );
                     None
                 }
@@ -67,15 +66,19 @@ impl<'a, A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'a, A, S> {
 
     /// Records what a sweep that listed every place saw, for incidents to go straight to the
     /// places with endpoints. A failure is logged: incidents then list every place.
-    pub(crate) async fn record_inventory(&mut self, seen: &Seen) {
+    pub(crate) async fn record_inventory(&mut self, seen: &Seen, started: i64) {
         let (Some(store), true) = (&self.app.store, self.app.api.len() > 1) else {
             return;
         };
-        let now = chrono::Utc::now().timestamp();
-        let inventory = Inventory::seen(now, &seen.listed, &seen.endpoints);
+        // Dated when the listing began: what it saw is no newer than that.
+        let inventory = Inventory::seen(started, &seen.listed, &seen.endpoints);
         let (endpoints, handled) = inventory.coverage();
         match self.budget.call(store.record_inventory(&inventory)).await {
-            Ok(()) => {
+            Ok(false) => tracing::info!(
+                event = "inventory_kept",
+                "a later sweep's inventory is in the table: it stands"
+            ),
+            Ok(true) => {
                 tracing::info!(
                     event = "inventory_recorded",
                     places = self.app.api.len(),
@@ -87,12 +90,10 @@ impl<'a, A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'a, A, S> {
                 );
                 self.app.api.remember_inventory(Some(inventory));
             }
-            Err(e) => tracing::warn!(
-                event = "call_failed",
-                action = "PutItem",
-                error_code = e.code.as_str(),
-                error = e.message.as_str(),
-                "the inventory could not be recorded: incidents list every place"
+            Err(e) => report::log_call_warning(
+                "PutItem",
+                &e,
+                "the inventory could not be recorded: incidents list every place",
             ),
         }
     }

@@ -172,9 +172,10 @@ impl<'a, A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'a, A, S> {
         }
         // Every place listed, none named: what the inventory is made of.
         let whole = named.is_none() && targets.len() == self.app.api.len();
+        let started = chrono::Utc::now().timestamp();
         let seen = self.locate(&targets, named).await?;
         if whole {
-            Box::pin(self.record_inventory(&seen)).await;
+            Box::pin(self.record_inventory(&seen, started)).await;
         }
         Some(seen.endpoints)
     }

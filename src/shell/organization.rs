@@ -7,10 +7,12 @@ use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::organization::OrganizationApi;
 use crate::adapters::state::organization::OrganizationStore;
 use crate::adapters::state::StateStore;
+use crate::domain::model::ApiError;
 use crate::domain::organization::{Known, Reach};
 use crate::domain::targets::TargetSpec;
 use crate::shell::execute::CallError;
 use crate::shell::invocation::Invocation;
+use crate::shell::report;
 
 /// The targets of an organization deployment as it starts: the accounts kept in the table, or
 /// (none kept, or the table unreadable) those Organizations lists now, then kept. `Err` says why
@@ -24,12 +26,10 @@ pub async fn start_targets<O: OrganizationApi, S: OrganizationStore>(
     let kept = match store.known().await {
         Ok(kept) => kept,
         Err(e) => {
-            tracing::warn!(
-                event = "call_failed",
-                action = "GetItem",
-                error_code = e.code.as_str(),
-                error = e.message.as_str(),
-                "the organization's accounts could not be read from the table: listing them"
+            report::log_call_warning(
+                "GetItem",
+                &e,
+                "the organization's accounts could not be read from the table: listing them",
             );
             None
         }
@@ -44,18 +44,28 @@ pub async fn start_targets<O: OrganizationApi, S: OrganizationStore>(
                 )
             })?;
             let known = Known::listed(chrono::Utc::now().timestamp(), &listed);
+            if let Some(why) = known.refused_over(None) {
+                return Err(format!("{why} (CVPN_ORGANIZATION_UNITS)"));
+            }
             if let Err(e) = store.keep(&known).await {
-                tracing::warn!(
-                    event = "call_failed",
-                    action = "PutItem",
-                    error_code = e.code.as_str(),
-                    error = e.message.as_str(),
-                    "the organization's accounts could not be kept: the next start lists them again"
+                report::log_call_warning(
+                    "PutItem",
+                    &e,
+                    "the organization's accounts could not be kept: the next start lists them again",
                 );
             }
             known
         }
     };
+    let now = chrono::Utc::now().timestamp();
+    if now - known.at > 24 * 60 * 60 {
+        tracing::warn!(
+            event = "organization_stale",
+            listed_at = known.at,
+            "the organization's accounts were last listed over a day ago: sweeps list them again \
+             (EnableSchedule)"
+        );
+    }
     let targets = reach.targets(&known, own);
     tracing::info!(
         event = "organization_targets",
@@ -102,6 +112,20 @@ impl<A: ClientVpnApi, S: StateStore + OrganizationStore> Invocation<'_, A, S> {
                     .step_failed(CallError::new(None, "ListAccounts", e))
             }
         };
+        if let Some(why) = listed.refused_over(kept.as_ref()) {
+            tracing::error!(
+                event = "organization_refused",
+                error = why.as_str(),
+                "the kept list of the organization's accounts stands until a person looks"
+            );
+            let refused = ApiError {
+                code: "OrganizationShrank".into(),
+                message: why,
+            };
+            return self
+                .response
+                .step_failed(CallError::new(None, "ListAccounts", refused));
+        }
         let before = kept.map(|k| k.accounts).unwrap_or_default();
         let added = listed
             .accounts
@@ -112,10 +136,15 @@ impl<A: ClientVpnApi, S: StateStore + OrganizationStore> Invocation<'_, A, S> {
             .iter()
             .filter(|a| !listed.accounts.contains(a))
             .count();
-        if let Err(e) = self.budget.call(store.keep(&listed)).await {
-            return self
-                .response
-                .step_failed(CallError::new(None, "PutItem", e));
+        match self.budget.call(store.keep(&listed)).await {
+            Ok(true) => {}
+            // Another sweep kept a later list meanwhile.
+            Ok(false) => return,
+            Err(e) => {
+                return self
+                    .response
+                    .step_failed(CallError::new(None, "PutItem", e))
+            }
         }
         tracing::info!(
             event = "organization_listed",

@@ -88,6 +88,28 @@ pub struct Harness {
     pub app: App<Ec2, Dynamo>,
 }
 
+impl Harness {
+    /// The same function with `config`, its state table and notifiers, but endpoint `endpoint`
+    /// cannot be listed: a partial picture.
+    pub fn without_listing(
+        &self,
+        config: Config,
+        endpoint: &'static str,
+    ) -> App<Faulty<'static>, Dynamo> {
+        App {
+            config,
+            api: Faulty {
+                unlistable: Some(endpoint),
+                ..Faulty::new(Ec2::new(ec2_client(&self.emulator.url(), 2)))
+            }
+            .into(),
+            store: self.app.store.clone(),
+            notifiers: self.app.notifiers.clone(),
+            directory: None,
+        }
+    }
+}
+
 pub async fn harness(state: StateFile, config: Config) -> Harness {
     let emulator = cvpn_emulator::start(
         "127.0.0.1:0",

@@ -3,8 +3,8 @@
 //! (the places seen empty and each other place's endpoints, as JSON), `expiresAt`. A sweep writes
 //! it only over an older one, so an overlapping slower sweep cannot put an older picture back.
 
-use super::Dynamo;
-use crate::adapters::aws::{api_error, condition_failed};
+use super::{Dynamo, Item};
+use crate::adapters::aws::api_error;
 use crate::domain::inventory::Inventory;
 use crate::domain::model::ApiError;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -18,11 +18,11 @@ pub trait InventoryStore: Send + Sync {
     /// The last sweep's inventory, if any.
     fn inventory(&self) -> impl Future<Output = Result<Option<Inventory>, ApiError>> + Send;
 
-    /// Records `inventory` unless a later sweep's is there.
+    /// Records `inventory` unless a later sweep's is there (`Ok(false)`).
     fn record_inventory(
         &self,
         inventory: &Inventory,
-    ) -> impl Future<Output = Result<(), ApiError>> + Send;
+    ) -> impl Future<Output = Result<bool, ApiError>> + Send;
 }
 
 impl InventoryStore for Dynamo {
@@ -48,28 +48,16 @@ impl InventoryStore for Dynamo {
         })
     }
 
-    async fn record_inventory(&self, inventory: &Inventory) -> Result<(), ApiError> {
+    async fn record_inventory(&self, inventory: &Inventory) -> Result<bool, ApiError> {
         let n = |v: i64| AttributeValue::N(v.to_string());
         let text = serde_json::to_string(inventory).expect("inventories serialize");
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", AttributeValue::S(KEY.into()))
-            .item("kind", AttributeValue::S(KEY.into()))
-            .item("at", n(inventory.at))
-            .item("inventory", AttributeValue::S(text))
-            .item("expiresAt", n(inventory.at + KEEP_SECONDS))
-            .condition_expression("attribute_not_exists(#at) OR #at <= :at")
-            .expression_attribute_names("#at", "at")
-            .expression_attribute_values(":at", n(inventory.at))
-            .send()
-            .await;
-        match put {
-            Ok(_) => Ok(()),
-            // A later sweep's picture stands.
-            Err(e) if condition_failed(&e) => Ok(()),
-            Err(e) => Err(api_error(e)),
-        }
+        self.put_unless_later(Item::from([
+            ("pk".into(), AttributeValue::S(KEY.into())),
+            ("kind".into(), AttributeValue::S(KEY.into())),
+            ("at".into(), n(inventory.at)),
+            ("inventory".into(), AttributeValue::S(text)),
+            ("expiresAt".into(), n(inventory.at + KEEP_SECONDS)),
+        ]))
+        .await
     }
 }

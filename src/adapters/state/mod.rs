@@ -102,6 +102,34 @@ impl Dynamo {
         }
     }
 
+    /// Puts `item`, whose `at` (epoch seconds) is the moment it speaks for, unless the table holds
+    /// a later one: an overlapping, slower writer cannot put an older picture back. One dated
+    /// more than five minutes past `at` (a clock that was wrong) is replaced. `Ok(false)`: a later
+    /// one stands.
+    async fn put_unless_later(&self, item: Item) -> Result<bool, ApiError> {
+        let at = item
+            .get("at")
+            .and_then(|a| a.as_n().ok()?.parse::<i64>().ok())
+            .unwrap_or_default();
+        let n = |v: i64| AttributeValue::N(v.to_string());
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#at) OR #at <= :at OR #at > :future")
+            .expression_attribute_names("#at", "at")
+            .expression_attribute_values(":at", n(at))
+            .expression_attribute_values(":future", n(at + 300))
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(e) if condition_failed(&e) => Ok(false),
+            Err(e) => Err(api_error(e)),
+        }
+    }
+
     /// Items by key with BatchGetItem (at most [`BATCH`] keys), strongly consistent, asking again
     /// for unprocessed keys.
     async fn batch_get(&self, mut keys: Vec<Item>) -> Result<Vec<Item>, ApiError> {

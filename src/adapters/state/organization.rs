@@ -3,8 +3,8 @@
 //! Read when the function starts, so that no incident waits for Organizations; written by the
 //! sweeps that list it again, only over an older list.
 
-use super::Dynamo;
-use crate::adapters::aws::{api_error, condition_failed};
+use super::{Dynamo, Item};
+use crate::adapters::aws::api_error;
 use crate::domain::model::ApiError;
 use crate::domain::organization::Known;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -18,8 +18,8 @@ const KEEP_SECONDS: i64 = 30 * 24 * 60 * 60;
 pub trait OrganizationStore: Send + Sync {
     fn known(&self) -> impl Future<Output = Result<Option<Known>, ApiError>> + Send;
 
-    /// Keeps `known` unless a later list is there.
-    fn keep(&self, known: &Known) -> impl Future<Output = Result<(), ApiError>> + Send;
+    /// Keeps `known` unless a later list is there (`Ok(false)`).
+    fn keep(&self, known: &Known) -> impl Future<Output = Result<bool, ApiError>> + Send;
 }
 
 impl OrganizationStore for Dynamo {
@@ -52,32 +52,21 @@ impl OrganizationStore for Dynamo {
         }
     }
 
-    async fn keep(&self, known: &Known) -> Result<(), ApiError> {
+    async fn keep(&self, known: &Known) -> Result<bool, ApiError> {
         let n = |v: i64| AttributeValue::N(v.to_string());
         let accounts = known
             .accounts
             .iter()
             .map(|a| AttributeValue::S(a.clone()))
             .collect();
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", AttributeValue::S(KEY.into()))
-            .item("kind", AttributeValue::S(KEY.into()))
-            .item("at", n(known.at))
-            .item("accounts", AttributeValue::L(accounts))
-            .item("expiresAt", n(known.at + KEEP_SECONDS))
-            .condition_expression("attribute_not_exists(#at) OR #at <= :at")
-            .expression_attribute_names("#at", "at")
-            .expression_attribute_values(":at", n(known.at))
-            .send()
-            .await;
-        match put {
-            Ok(_) => Ok(()),
-            Err(e) if condition_failed(&e) => Ok(()),
-            Err(e) => Err(api_error(e)),
-        }
+        self.put_unless_later(Item::from([
+            ("pk".into(), AttributeValue::S(KEY.into())),
+            ("kind".into(), AttributeValue::S(KEY.into())),
+            ("at".into(), n(known.at)),
+            ("accounts".into(), AttributeValue::L(accounts)),
+            ("expiresAt".into(), n(known.at + KEEP_SECONDS)),
+        ]))
+        .await
     }
 }
 

@@ -90,12 +90,14 @@ async fn main() -> ExitCode {
         ..Notifiers::default()
     };
     let directory = (!config.idp.identity_stores.is_empty()).then(|| Directory::new(sdk.clone()));
-    let (api, problem) = targets(&sdk, &config, store.as_ref(), &notifiers).await;
-    if let (Some(problem), false) = (&problem, lambda) {
-        eprintln!("cvpn-terminator: {problem}");
-        return ExitCode::from(1);
-    }
-    unconfigured = unconfigured.or(problem);
+    // Without its targets the function cannot act; under Lambda, failing to start has the next
+    // invocation start it again (the fault may have passed), and the event is retried.
+    let Some(api) = targets(&sdk, &config, store.as_ref(), &notifiers).await else {
+        if !lambda {
+            eprintln!("cvpn-terminator: the organization's accounts could not be had; see the log");
+        }
+        return ExitCode::FAILURE;
+    };
     let app = App {
         config,
         api,
@@ -178,17 +180,17 @@ fn instant_of(deadline_ms: u64) -> Option<Instant> {
 }
 
 /// Where the function acts: `CVPN_TARGETS`, or an organization's accounts (kept in the table,
-/// listed through Organizations when none are). When the organization's accounts cannot be had,
-/// the function's own account and Region, and why: every event but the connect handler's fails.
+/// listed through Organizations when none are); `None`, the reason logged, when the
+/// organization's accounts cannot be had.
 async fn targets(
     sdk: &SdkConfig,
     config: &Config,
     store: Option<&Dynamo>,
     notifiers: &Notifiers,
-) -> (Targets<Ec2>, Option<String>) {
+) -> Option<Targets<Ec2>> {
     let external_id = config.external_id.as_deref();
     let (Some(reach), Some(store)) = (&config.organization, store) else {
-        return (ec2_targets(sdk, &config.targets, external_id).await, None);
+        return Some(ec2_targets(sdk, &config.targets, external_id).await);
     };
     let mut reader = aws_sdk_organizations::config::Builder::from(sdk);
     if let Some(role) = &reach.reader_role {
@@ -200,16 +202,27 @@ async fn targets(
         reader = reader.credentials_provider(SharedCredentialsProvider::new(provider));
     }
     let organization = Organization::new(aws_sdk_organizations::Client::from_conf(reader.build()));
+    // Unknown, the own account is reached through its role like any other, and said so.
     let own = notifiers.account().await.ok().flatten();
+    if own.is_none() {
+        tracing::warn!(
+            event = "own_account_unknown",
+            "STS did not say which account the function runs in: it is reached through its role"
+        );
+    }
     match start_targets(reach, &organization, store, own.as_deref()).await {
         Ok(specs) => {
             let mut targets = ec2_targets(sdk, &specs, external_id).await;
             targets.set_organization(organization);
-            (targets, None)
+            Some(targets)
         }
         Err(problem) => {
-            tracing::error!(event = "bad_config", error = problem.as_str(), "no targets");
-            (ec2_targets(sdk, &[], None).await, Some(problem))
+            tracing::error!(
+                event = "no_targets",
+                error = problem.as_str(),
+                "the function cannot act"
+            );
+            None
         }
     }
 }

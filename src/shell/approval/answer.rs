@@ -16,7 +16,7 @@ use crate::shell::execute::CallError;
 use crate::shell::invocation::Invocation;
 use crate::shell::logging::AUDIT;
 use crate::shell::report::approval::{AnswerEntry, AnswerOutcome};
-use crate::shell::report::TriggerInfo;
+use crate::shell::report::{self, TriggerInfo};
 
 impl<A, S> Invocation<'_, A, S>
 where
@@ -170,12 +170,10 @@ where
         {
             if let Err(e) = self.budget.call(store.carried_out(&r.id)).await {
                 // Carried out: a later approval carries it out again, ending nothing new.
-                tracing::warn!(
-                    event = "call_failed",
-                    action = "UpdateItem",
-                    error_code = e.code.as_str(),
-                    error = e.message.as_str(),
-                    "the request could not be marked carried out"
+                report::log_call_warning(
+                    "UpdateItem",
+                    &e,
+                    "the request could not be marked carried out",
                 );
             }
         }

@@ -1,8 +1,10 @@
-//! Targets from an AWS organization: `CVPN_ORGANIZATION_REGIONS` (turns it on), `CVPN_ORGANIZATION_UNITS`,
-//! `CVPN_ORGANIZATION_ROLE` and `CVPN_TARGET_ROLE_NAME`. The accounts are kept in the state table.
+//! Targets from an AWS organization: `CVPN_ORGANIZATION_REGIONS` (turns it on),
+//! `CVPN_ORGANIZATION_UNITS`, `CVPN_ORGANIZATION_EXCLUDED_ACCOUNTS`, `CVPN_ORGANIZATION_ROLE` and
+//! `CVPN_TARGET_ROLE_NAME`. The accounts are kept in the state table.
 
 use super::values::list;
 use super::ConfigError;
+use crate::domain::model::is_account_id;
 use crate::domain::organization::{is_unit, Reach};
 use crate::domain::targets::{is_region, role_account};
 
@@ -19,10 +21,12 @@ pub(super) fn reach(
     let err = |variable: &'static str, message: String| ConfigError { variable, message };
     let regions = list(get("CVPN_ORGANIZATION_REGIONS"));
     let units = list(get("CVPN_ORGANIZATION_UNITS"));
+    let excluded = list(get("CVPN_ORGANIZATION_EXCLUDED_ACCOUNTS"));
     let reader_role = get("CVPN_ORGANIZATION_ROLE").filter(|r| !r.trim().is_empty());
     if regions.is_empty() {
         if let Some(variable) = [
             ("CVPN_ORGANIZATION_UNITS", !units.is_empty()),
+            ("CVPN_ORGANIZATION_EXCLUDED_ACCOUNTS", !excluded.is_empty()),
             ("CVPN_ORGANIZATION_ROLE", reader_role.is_some()),
         ]
         .into_iter()
@@ -51,6 +55,31 @@ pub(super) fn reach(
     }
     if let Some(bad) = regions.iter().find(|r| !is_region(r)) {
         return Err(err(variable, format!("`{bad}` is not a Region name")));
+    }
+    if let Some((_, twice)) = regions
+        .iter()
+        .enumerate()
+        .find(|(i, r)| regions[..*i].contains(r))
+    {
+        return Err(err(variable, format!("`{twice}` is named twice")));
+    }
+    if let Some(other) = regions
+        .iter()
+        .find(|r| partition(r) != partition(&regions[0]))
+    {
+        return Err(err(
+            variable,
+            format!(
+                "`{other}` is in another partition than `{}`: one partition's Regions",
+                regions[0]
+            ),
+        ));
+    }
+    if let Some(bad) = excluded.iter().find(|a| !is_account_id(a)) {
+        return Err(err(
+            "CVPN_ORGANIZATION_EXCLUDED_ACCOUNTS",
+            format!("`{bad}` is not an account ID (12 digits)"),
+        ));
     }
     if let Some(bad) = units.iter().find(|u| !is_unit(u)) {
         return Err(err(
@@ -82,18 +111,25 @@ pub(super) fn reach(
         units,
         role_name,
         reader_role,
+        excluded,
     }))
 }
 
 /// The partition a Region is in, for the roles' ARNs.
 fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
+    const PARTITIONS: [(&str, &str); 7] = [
+        ("cn-", "aws-cn"),
+        ("us-gov-", "aws-us-gov"),
+        ("us-iso-", "aws-iso"),
+        ("us-isob-", "aws-iso-b"),
+        ("eu-isoe-", "aws-iso-e"),
+        ("us-isof-", "aws-iso-f"),
+        ("eusc-", "aws-eusc"),
+    ];
+    PARTITIONS
+        .iter()
+        .find(|(prefix, _)| region.starts_with(prefix))
+        .map_or("aws", |(_, partition)| partition)
 }
 
 #[cfg(test)]
@@ -177,6 +213,27 @@ mod tests {
                 false,
                 true,
                 "CVPN_ORGANIZATION_ROLE",
+            ),
+            (
+                vec![("CVPN_ORGANIZATION_REGIONS", "eu-west-1,eu-west-1")],
+                false,
+                true,
+                "CVPN_ORGANIZATION_REGIONS",
+            ),
+            (
+                vec![("CVPN_ORGANIZATION_REGIONS", "eu-west-1,cn-north-1")],
+                false,
+                true,
+                "CVPN_ORGANIZATION_REGIONS",
+            ),
+            (
+                vec![
+                    ("CVPN_ORGANIZATION_REGIONS", "eu-west-1"),
+                    ("CVPN_ORGANIZATION_EXCLUDED_ACCOUNTS", "mgmt"),
+                ],
+                false,
+                true,
+                "CVPN_ORGANIZATION_EXCLUDED_ACCOUNTS",
             ),
             (
                 vec![

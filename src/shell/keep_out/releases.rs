@@ -9,7 +9,6 @@ use crate::domain::plan::Target;
 use crate::domain::quarantine::{self, Hold, Released, Subject};
 use crate::shell::budget::within;
 use crate::shell::invocation::Invocation;
-use crate::shell::logging::AUDIT;
 use crate::shell::report::{self, Entry, HoldEntry};
 use std::time::Duration;
 
@@ -54,13 +53,10 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
         match self.budget.call(read).await {
             Ok(r) => r,
             Err(e) => {
-                tracing::warn!(
-                    target: AUDIT,
-                    event = "call_failed",
-                    action = "BatchGetItem",
-                    error_code = e.code.as_str(),
-                    error = e.message.as_str(),
-                    "release records could not be read; acting on everyone"
+                report::log_call_warning(
+                    "BatchGetItem",
+                    &e,
+                    "release records could not be read; acting on everyone",
                 );
                 Vec::new()
             }

@@ -2,7 +2,7 @@
 //! stable interface: log queries and alarms read them.
 
 use super::{Entry, Notification, Response};
-use crate::domain::model::{By, Place, Reason, StatusChange};
+use crate::domain::model::{ApiError, By, Place, Reason, StatusChange};
 use crate::domain::plan::{Origin, Target};
 use crate::domain::policy::Verdict;
 use crate::shell::budget::DEADLINE;
@@ -159,6 +159,20 @@ pub fn log_outcome(outcome: &Outcome, dry_run: bool) {
     } else {
         line!(info, "connection status");
     }
+}
+
+/// A call whose failure changes no decision, only what is kept or known: a warning that says
+/// what follows from it (`consequence`).
+pub fn log_call_warning(action: &str, e: &ApiError, consequence: &str) {
+    tracing::warn!(
+        target: AUDIT,
+        event = "call_failed",
+        action,
+        error_code = e.code.as_str(),
+        error = e.message.as_str(),
+        consequence,
+        "a call failed: {consequence}"
+    );
 }
 
 pub fn log_call_error(e: &CallError) {

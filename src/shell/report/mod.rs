@@ -16,7 +16,9 @@ pub mod note;
 pub mod outcome;
 pub use bound::Counts;
 pub use hold::{log_hold, log_unenforced, HoldEntry, HoldOutcome, Unenforced};
-pub use log::{log_call_error, log_notification, log_outcome, log_skipped, log_summary};
+pub use log::{
+    log_call_error, log_call_warning, log_notification, log_outcome, log_skipped, log_summary,
+};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Response {

@@ -210,13 +210,10 @@ where
     async fn signal_done(&self, event: &IdpEvent) {
         if let (Some(store), Some(signal)) = (&self.store, &self.config.idp.signal) {
             if let Err(e) = store.done(&signal.issuer, &event.uuid).await {
-                tracing::warn!(
-                    target: AUDIT,
-                    event = "call_failed",
-                    action = "UpdateItem",
-                    error_code = e.code.as_str(),
-                    error = e.message.as_str(),
-                    "the token could not be marked done: it stays pending until it can be taken again"
+                report::log_call_warning(
+                    "UpdateItem",
+                    &e,
+                    "the token could not be marked done: it stays pending until it can be taken again",
                 );
             }
         }
