@@ -27,6 +27,7 @@ import zipfile
 
 import connect
 import idp_signals
+import organization
 from harness import (ENDPOINTS, TICK, Emulator, Moto, RuntimeApi, base_env, connection, four_endpoints, latency,
                      measured, peak_rss, summary)
 
@@ -215,6 +216,8 @@ def table(results, machine):
             rows.append(connect.row(r))
         elif s == "signals":
             rows.append(idp_signals.row(r))
+        elif s.startswith("organization"):
+            rows.append(organization.row(r))
         elif s == "size":
             for arch in ("arm64", "x86_64"):
                 rows.append(f"size {arch:<7} bootstrap {r[arch]['bootstrap_bytes']:,} B, zip {r[arch]['zip_bytes']:,} B")
@@ -236,7 +239,9 @@ def main():
                    help="Terminate's refill per second (default: EC2's documented 50/5 scaled so the sweep takes about a minute)")
     p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--warm", type=int, default=200, help="warm connect decisions per run")
-    p.add_argument("--scenarios", default="size,cold_start,incident,sweep,connect,signals")
+    p.add_argument("--org-sizes", default="1,100,2500", help="places of the emulated organization")
+    p.add_argument("--org-runs", type=int, default=3)
+    p.add_argument("--scenarios", default="size,cold_start,incident,sweep,connect,signals,organization")
     args = p.parse_args()
     machine = {"cores": os.cpu_count(), "cpu": platform.processor() or platform.machine(), "profile": "release (lto, codegen-units=1, panic=abort)"}
     print(json.dumps({"scenario": "machine", **machine}), flush=True)
@@ -248,7 +253,9 @@ def main():
                      ("incident", lambda: incident(args, emulator))] + \
                     [("sweep", lambda n=int(n): sweep(args, emulator, moto, n)) for n in args.sizes.split(",") if n] + \
                     [("connect", lambda: connect.scenario(args, moto, base_env(emulator), summary, peak_rss)),
-                     ("signals", lambda: idp_signals.scenario(args, emulator, moto, base_env(emulator), ENDPOINTS))]
+                     ("signals", lambda: idp_signals.scenario(args, emulator, moto, base_env(emulator), ENDPOINTS))] + \
+                    [("organization", lambda n=int(n): organization.scenario(args, emulator, moto, n))
+                     for n in args.org_sizes.split(",") if n]
         for name, run in scenarios:
             if name not in chosen:
                 continue
