@@ -36,17 +36,10 @@ fn key(event: &str) -> AttributeValue {
 
 impl EndedStore for Dynamo {
     async fn ended_before(&self, event: &str) -> Result<Vec<String>, ApiError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", key(event))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(api_error)?;
-        Ok(out
-            .item()
+        Ok(self
+            .item(format!("{KEY_PREFIX}{event}"))
+            .await?
+            .as_ref()
             .and_then(|i| i.get("connections"))
             .and_then(|v| v.as_ss().ok())
             .cloned()

@@ -4,7 +4,6 @@
 //! it only over an older one, so an overlapping slower sweep cannot put an older picture back.
 
 use super::{Dynamo, Item};
-use crate::adapters::aws::api_error;
 use crate::domain::inventory::Inventory;
 use crate::domain::model::ApiError;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -27,16 +26,9 @@ pub trait InventoryStore: Send + Sync {
 
 impl InventoryStore for Dynamo {
     async fn inventory(&self) -> Result<Option<Inventory>, ApiError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(KEY.into()))
-            .send()
-            .await
-            .map_err(api_error)?;
-        let Some(text) = out
-            .item()
+        let item = self.item(KEY.into()).await?;
+        let Some(text) = item
+            .as_ref()
             .and_then(|i| i.get("inventory"))
             .and_then(|v| v.as_s().ok())
         else {

@@ -102,6 +102,20 @@ impl Dynamo {
         }
     }
 
+    /// The item with key `pk`, read consistently.
+    async fn item(&self, pk: String) -> Result<Option<Item>, ApiError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(api_error)?;
+        Ok(out.item)
+    }
+
     /// Puts `item`, whose `at` (epoch seconds) is the moment it speaks for, unless the table holds
     /// a later one: an overlapping, slower writer cannot put an older picture back. One dated
     /// more than five minutes past `at` (a clock that was wrong) is replaced. `Ok(false)`: a later

@@ -4,7 +4,6 @@
 //! sweeps that list it again, only over an older list.
 
 use super::{Dynamo, Item};
-use crate::adapters::aws::api_error;
 use crate::domain::model::ApiError;
 use crate::domain::organization::Known;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -24,18 +23,10 @@ pub trait OrganizationStore: Send + Sync {
 
 impl OrganizationStore for Dynamo {
     async fn known(&self) -> Result<Option<Known>, ApiError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(KEY.into()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(api_error)?;
-        let Some(item) = out.item() else {
+        let Some(item) = self.item(KEY.into()).await? else {
             return Ok(None);
         };
+        let item = &item;
         let at = super::number(item, "at");
         let accounts = item.get("accounts").and_then(|v| v.as_l().ok());
         match (at, accounts) {
