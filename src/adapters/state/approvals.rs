@@ -115,17 +115,10 @@ impl ApprovalStore for Dynamo {
     }
 
     async fn waiting(&self) -> Result<Vec<String>, ApiError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(PENDING))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(api_error)?;
-        Ok(out
-            .item()
+        Ok(self
+            .item(s(PENDING))
+            .await?
+            .as_ref()
             .and_then(|i| i.get("ids"))
             .and_then(|v| v.as_ss().ok())
             .cloned()
@@ -173,18 +166,10 @@ impl ApprovalStore for Dynamo {
     }
 
     async fn approval(&self, id: &str) -> Result<Option<Stored>, ApiError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", key(id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(api_error)?;
-        let Some(item) = out.item() else {
+        let Some(item) = self.item(key(id)).await? else {
             return Ok(None);
         };
+        let item = &item;
         let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok());
         let request = text("request")
             .and_then(|j| serde_json::from_str(j).ok())

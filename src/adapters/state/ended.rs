@@ -37,7 +37,7 @@ fn key(event: &str) -> AttributeValue {
 impl EndedStore for Dynamo {
     async fn ended_before(&self, event: &str) -> Result<Vec<String>, ApiError> {
         Ok(self
-            .item(format!("{KEY_PREFIX}{event}"))
+            .item(key(event))
             .await?
             .as_ref()
             .and_then(|i| i.get("connections"))

@@ -26,7 +26,7 @@ pub trait InventoryStore: Send + Sync {
 
 impl InventoryStore for Dynamo {
     async fn inventory(&self) -> Result<Option<Inventory>, ApiError> {
-        let item = self.item(KEY.into()).await?;
+        let item = self.item(AttributeValue::S(KEY.into())).await?;
         let Some(text) = item
             .as_ref()
             .and_then(|i| i.get("inventory"))

@@ -103,12 +103,12 @@ impl Dynamo {
     }
 
     /// The item with key `pk`, read consistently.
-    async fn item(&self, pk: String) -> Result<Option<Item>, ApiError> {
+    async fn item(&self, pk: AttributeValue) -> Result<Option<Item>, ApiError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
-            .key("pk", AttributeValue::S(pk))
+            .key("pk", pk)
             .consistent_read(true)
             .send()
             .await

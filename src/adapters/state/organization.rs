@@ -23,7 +23,7 @@ pub trait OrganizationStore: Send + Sync {
 
 impl OrganizationStore for Dynamo {
     async fn known(&self) -> Result<Option<Known>, ApiError> {
-        let Some(item) = self.item(KEY.into()).await? else {
+        let Some(item) = self.item(AttributeValue::S(KEY.into())).await? else {
             return Ok(None);
         };
         let item = &item;

@@ -59,17 +59,10 @@ impl SaidStore for Dynamo {
     }
 
     async fn last_out(&self, idp: &str, person: &str) -> Result<Option<i64>, ApiError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", key(idp, person))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(api_error)?;
-        Ok(out
-            .item()
+        Ok(self
+            .item(key(idp, person))
+            .await?
+            .as_ref()
             .and_then(|i| i.get("outAt"))
             .and_then(|v| v.as_n().ok())
             .and_then(|v| v.parse().ok()))
