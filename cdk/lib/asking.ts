@@ -1,4 +1,4 @@
-/** Asking a person first (README "When a person decides"): what the team wants a person to decide. */
+/** Asking a person first (docs/approvals.md): what the team wants a person to decide. */
 export interface AskingProps {
   /** Findings from minSeverity up to (not including) this ask first (CVPN_ASK_BELOW_SEVERITY). Default: none. */
   readonly askBelowSeverity?: number;

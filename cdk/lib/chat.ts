@@ -1,4 +1,4 @@
-// One click where people work (README "When a person decides"): each request for approval as an
+// One click where people work (docs/approvals.md): each request for approval as an
 // AWS Chatbot custom notification on a topic of its own, with an Approve button (a custom action)
 // that invokes a function of its own, which takes only approvals (CVPN_TAKES), with the request's
 // ID. As template.yaml's ChatApprovalButtons.

@@ -15,7 +15,7 @@ export interface EnvironmentParts {
 }
 
 /**
- * The function's environment (README "Configuration"): the props as the settings, with the
+ * The function's environment (docs/configuration.md): the props as the settings, with the
  * defaults template.yaml's parameters have. The Function URL's function takes the same.
  */
 export function functionEnvironment(props: ClientVpnTerminatorProps, parts: EnvironmentParts): Record<string, string> {

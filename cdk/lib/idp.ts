@@ -7,7 +7,7 @@ import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
 import { sideFunction, SideFunctionParts } from "./side-function";
 
-/** The identity provider's word (README "When the IdP says so"). */
+/** The identity provider's word (docs/idp.md). */
 export interface IdpProps {
   /**
    * Okta's log stream partner event bus, named as its partner event source
@@ -138,7 +138,7 @@ export function addSignalFunction(
   scope: Construct,
   props: IdpProps & { readonly memorySize?: number },
   parts: SideFunctionParts,
-): lambda.FunctionUrl | undefined {
+): { url: lambda.FunctionUrl; function: lambda.Function } | undefined {
   if (!props.signal) return undefined;
   const fn = sideFunction(scope, "SignalFunction", { ...parts, memorySize: props.memorySize }, {
     environment: {
@@ -155,5 +155,5 @@ export function addSignalFunction(
     description: "Give the IdP <url>global-token-revocation (Universal Logout) and <url>ssf/events (SSF push)",
     value: url.url,
   });
-  return url;
+  return { url, function: fn };
 }

@@ -91,7 +91,7 @@ impl std::fmt::Display for ConnectionStatus {
 }
 
 /// Why a finding or a connection was skipped, deferred or failed. The strings are a stable
-/// interface (README, "Response and logs"): log queries and runbooks read them.
+/// interface (docs/what-people-see.md, "Log lines"): log queries and runbooks read them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {

@@ -2,7 +2,7 @@
 //! a person's answer to a request for approval, signed with SigV4. Lambda checks the signature and
 //! names the caller in the request context, which an HTTP client cannot write; the caller counts
 //! as a verified answerer, as the command line's STS identity does. (A direct invocation could
-//! write that context: README "Signed answers over a URL" says whom to deny it.) The answer is
+//! write that context: docs/approvals.md "Signed answers over a URL" says whom to deny it.) The answer is
 //! carried out as any other (`shell/approval/answer.rs`) and answered over HTTP: `200` with what
 //! it did, `409` when the request's state refuses it, `422` over the cap it showed, `400` for a
 //! body that is not an answer, `403` unsigned, `503` while another invocation acts on it, `500`
