@@ -1,6 +1,6 @@
-"""The checks of template.yaml's ways for people to answer and of its organization mode: the chat
-button, signed answers over a URL, an organization's accounts as the targets. Called by
-check-template.py with what it loaded."""
+"""The checks of template.yaml's ways for people to answer, of its organization mode and of its
+dashboard: the chat button, signed answers over a URL, an organization's accounts as the targets,
+what the dashboard reads. Called by check-template.py with what it loaded."""
 import json
 import pathlib
 import re
@@ -128,3 +128,97 @@ def run(check, template, raw, out, env, branches, permissions):
     check("organization: every function that acts is given the organization's settings",
           all(organization_env.items() <= res[f]["Properties"]["Environment"]["Variables"].items()
               for f in ["Function", "SignalFunction", "AnswerFunction", "ChatFunction"]))
+
+    dashboard(check, template, res)
+
+
+# The dashboard reads what the functions write into their own log lines (embedded metric format):
+# namespace CvpnTerminator, one dimension, Function, the function's name. Each function's metrics:
+SESSIONS = {"SessionsEnded", "SessionsDeferred", "SessionsFailed", "HoldsPlaced", "HoldsLifted",
+            "NotificationFailures", "Errors"}
+DASHBOARD_METRICS = {
+    "Function": SESSIONS | {"SweepSessionsEnded", "SweepSessionsDeferred", "SweepDuration"},
+    "ConnectHandler": {"ConnectAllowed", "ConnectRefused", "ConnectCheckFailed", "ConnectLatency", "Errors"},
+    "SignalFunction": SESSIONS, "AnswerFunction": SESSIONS, "ChatFunction": SESSIONS,
+}
+# Every condition a function or an alarm of the stack has.
+DASHBOARD_CONDITIONS = ["QuarantineOn", "SignalsOn", "AnswersOverUrl", "ChatButtons", "NotifiesPeople"]
+
+
+def render(value, on, named):
+    """The DashboardBody as CloudFormation would make it with the conditions `on`; each resource
+    it names is added to `named`, and stands in the text as <LogicalId> (<LogicalId.Attr>)."""
+    if isinstance(value, str):
+        return value
+    [(fn, arg)] = value.items()
+    if fn == "Fn::Join":
+        return arg[0].join(render(v, on, named) for v in arg[1])
+    if fn == "Fn::If":
+        return render(arg[1] if on[arg[0]] else arg[2], on, named)
+    if fn == "Fn::Sub" and isinstance(arg, str):
+        def name(match):
+            ref = match.group(1)
+            if ref.startswith("AWS::"):
+                return {"AWS::Region": "eu-west-1", "AWS::StackName": "cvpn"}[ref]
+            named.add(ref.split(".")[0])
+            return f"<{ref}>"
+        return re.sub(r"\$\{([^!}][^}]*)\}", name, arg)
+    raise ValueError(f"{fn} in the dashboard's body")
+
+
+def read_widgets(body):
+    """{function: {metric: {stat, ...}}} and the alarms listed, from a rendered body."""
+    seen, alarms, periods = {}, [], set()
+    for widget in body["widgets"]:
+        props = widget["properties"]
+        alarms += props.get("alarms", [])
+        for line in props.get("metrics", []):
+            options = line[4] if len(line) == 5 else {}
+            if line[0] != "CvpnTerminator" or line[2] != "Function" or len(line) not in (4, 5) \
+                    or not re.fullmatch(r"<\w+>", line[3]):
+                raise ValueError(f"not a CvpnTerminator metric by Function: {line}")
+            stats = seen.setdefault(line[3][1:-1], {}).setdefault(line[1], set())
+            stats.add(options.get("stat", props.get("stat", "Average")))  # CloudWatch's default
+            periods.add(options.get("period", props.get("period")))
+    return seen, alarms, periods
+
+
+def dashboard(check, template, res):
+    board = res.get("MetricsDashboard", {})
+    check("dashboard: on unless Dashboard is false",
+          board.get("Condition") == "DashboardOn" and template["Parameters"].get("Dashboard", {}).get("Default") == "true"
+          and template["Conditions"].get("DashboardOn") == {"Fn::Equals": [{"Ref": "Dashboard"}, "true"]})
+    exists = (lambda on, r: res[r].get("Condition") is None or on[res[r]["Condition"]])
+    failures = []
+    for bits in range(2 ** len(DASHBOARD_CONDITIONS)):
+        on = {c: bool(bits >> i & 1) for i, c in enumerate(DASHBOARD_CONDITIONS)}
+        named = set()
+        try:
+            body = json.loads(render(board["Properties"]["DashboardBody"], on, named))
+            seen, alarms, periods = read_widgets(body)
+            functions = {r for r, v in res.items() if v["Type"] == "AWS::Lambda::Function" and exists(on, r)}
+            stack_alarms = {f"<{r}.Arn>" for r, v in res.items() if v["Type"] == "AWS::CloudWatch::Alarm" and exists(on, r)}
+        except (KeyError, ValueError, IndexError, TypeError, AttributeError) as e:
+            failures.append(f"{on}: {e!r}")
+            continue
+        wanted = {f: {m: {"Sum"} for m in DASHBOARD_METRICS[f]} for f in functions}
+        for f, metric, stats in [("Function", "SweepDuration", {"Maximum", "Average"}),
+                                 ("ConnectHandler", "ConnectLatency", {"p50", "p99"})]:
+            if f in wanted:
+                wanted[f][metric] = stats
+        if absent := [r for r in named if r not in res or not exists(on, r)]:
+            failures.append(f"{on}: names {absent}, absent")
+        flat = (lambda reads: {(f, m, s) for f, metrics in reads.items() for m, stats in metrics.items() for s in stats})
+        if flat(seen) != flat(wanted):
+            failures.append(f"{on}: reads {sorted(flat(seen) - flat(wanted))}, not {sorted(flat(wanted) - flat(seen))}")
+        if set(alarms) != stack_alarms or len(alarms) != len(stack_alarms) or periods != {300}:
+            failures.append(f"{on}: alarms {alarms} (the stack's: {sorted(stack_alarms)}), periods {periods}")
+    for failure in failures:
+        print(f"# dashboard: {failure}")
+    check(f"dashboard: in each of {2 ** len(DASHBOARD_CONDITIONS)} combinations of {', '.join(DASHBOARD_CONDITIONS)}, "
+          "a JSON body that reads every function's metrics (namespace CvpnTerminator, dimension Function) as Sums "
+          "per 5 minutes (the connect latency's p50 and p99, a sweep's longest and average), lists every alarm, "
+          "and names no resource its condition leaves out", not failures)
+    output = template["Outputs"].get("DashboardName", {})
+    check("dashboard: an output names it",
+          output.get("Condition") == "DashboardOn" and output.get("Value") == {"Ref": "MetricsDashboard"})

@@ -12,6 +12,8 @@ export interface AnswersUrl {
   readonly url: lambda.FunctionUrl;
   /** Attach to the roles of the people who may approve. */
   readonly approverPolicy: iam.ManagedPolicy;
+  /** The function behind the URL. */
+  readonly function: lambda.Function;
 }
 
 export function addAnswersUrl(scope: Construct, parts: SideFunctionParts): AnswersUrl {
@@ -45,5 +47,5 @@ export function addAnswersUrl(scope: Construct, parts: SideFunctionParts): Answe
     description: "Attach to the roles of the people who may approve",
     value: approverPolicy.managedPolicyArn,
   });
-  return { url, approverPolicy };
+  return { url, approverPolicy, function: fn };
 }

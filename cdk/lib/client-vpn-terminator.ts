@@ -20,6 +20,7 @@ import {
   sharesQuarantine,
 } from "./many-targets";
 import { alarmOnAny } from "./alarms";
+import { addDashboard } from "./dashboard";
 import { asksFirst } from "./asking";
 import { buildConnectHandler } from "./target";
 import { addTelling } from "./telling";
@@ -58,6 +59,8 @@ export class ClientVpnTerminator extends Construct {
   public readonly chat?: ChatButtons;
   /** Answers signed with SigV4 over a Function URL of their own, and the approvers' policy (approvalUrl). */
   public readonly answers?: AnswersUrl;
+  /** What the functions did and the alarms, unless `dashboard` is false. */
+  public readonly dashboard?: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: ClientVpnTerminatorProps = {}) {
     super(scope, id);
@@ -141,10 +144,12 @@ export class ClientVpnTerminator extends Construct {
       "dynamodb:UpdateItem",
       "dynamodb:DeleteItem",
     );
+    let connectFunction: lambda.IFunction | undefined;
     if (quarantine && this.stateTable) {
       const { alias, alarm } = this.addConnectHandler(props, this.stateTable, codeFrom(props));
       this.connectHandler = alias;
       this.quarantineCheckAlarm = alarm;
+      connectFunction = alias.version.lambda;
     }
 
     const telling = addTelling(this, props, role, logGroup, props.alarmTopic);
@@ -181,7 +186,8 @@ export class ClientVpnTerminator extends Construct {
     addIdentityCenterRule(this, this.function, props);
     const code = codeFrom(props);
     const codeSigningConfig = props.codeSigningConfig;
-    this.signalUrl = addSignalFunction(this, props, { role, code, codeSigningConfig, logGroup, environment });
+    const signal = addSignalFunction(this, props, { role, code, codeSigningConfig, logGroup, environment });
+    this.signalUrl = signal?.url;
     if (props.chatApprovalButtons) {
       const bus = props.outcomeBus ?? "default";
       if (bus === "" || !asksFirst(props) || (props.approvalsRequired ?? 1) !== 1) {
@@ -277,6 +283,14 @@ export class ClientVpnTerminator extends Construct {
       "cvpn-terminator failed an invocation (bad event, cap exceeded, a termination that did not go through, or a second delivery of an event another invocation was handling, which Lambda retries)",
       props.alarmTopic,
     );
+    if (props.dashboard ?? true) {
+      this.dashboard = addDashboard(this, {
+        main: this.function,
+        connectHandler: connectFunction,
+        sides: { "IdP signals": signal?.function, "signed answers": this.answers?.function, chat: this.chat?.function },
+        alarms: [this.errorsAlarm, this.notificationAlarm, this.quarantineCheckAlarm, telling.deliveryAlarm],
+      });
+    }
 
     NagSuppressions.addResourceSuppressions(
       role,

@@ -10,7 +10,7 @@ import type { IdpProps } from "./idp";
 import type { ManyTargetsProps } from "./many-targets";
 import type { TellingProps } from "./telling";
 
-/** The same options as template.yaml's parameters; see the repository README for each setting. */
+/** The same options as template.yaml's parameters; see docs/configuration.md for each setting. */
 export interface ClientVpnTerminatorProps extends TellingProps, ManyTargetsProps, IdpProps, AskingProps {
   /** Directory holding `bootstrap`, as `cargo lambda build --release --arm64` leaves it. */
   readonly codePath?: string;
@@ -75,7 +75,7 @@ export interface ClientVpnTerminatorProps extends TellingProps, ManyTargetsProps
   readonly logRetention?: logs.RetentionDays;
   /**
    * A code-signing configuration (AWS Signer profiles) every function of the construct must be
-   * signed by: Lambda refuses other code. Default: none. See the repository README, "Signed code".
+   * signed by: Lambda refuses other code. Default: none. See docs/deploy.md, "Signed code".
    */
   readonly codeSigningConfig?: lambda.ICodeSigningConfig;
   /** EC2 calls in flight within one invocation. Default: 8. */
@@ -92,6 +92,12 @@ export interface ClientVpnTerminatorProps extends TellingProps, ManyTargetsProps
   readonly asyncMaxEventAge?: Duration;
   /** Notified when the function errs, or the connect handler cannot read the quarantine. */
   readonly alarmTopic?: sns.ITopic;
+  /**
+   * A CloudWatch dashboard of what the functions did (sessions ended, holds, the connect handler's
+   * answers, sweeps, failures) and of the alarms, from the figures their log lines carry (no
+   * permission needed). Default: true.
+   */
+  readonly dashboard?: boolean;
   /**
    * Minutes an incident keeps the users it acted on out (the connect handler refuses them).
    * Default: 1440. 0 turns quarantine and the connect handler off.

@@ -64,6 +64,8 @@ export interface Telling {
   environment: Record<string, string>;
   alarm: cloudwatch.Alarm;
   topic?: sns.Topic;
+  /** Raised when EventBridge cannot deliver to the topic. */
+  deliveryAlarm?: cloudwatch.Alarm;
 }
 
 export function addTelling(
@@ -142,6 +144,7 @@ export function addTelling(
   );
 
   let topic: sns.Topic | undefined;
+  let deliveryAlarm: cloudwatch.Alarm | undefined;
   if (bus !== "" && (props.notificationTopic || props.notificationEmail)) {
     // A key of our own: EventBridge cannot publish to a topic under the AWS managed SNS key. The
     // rule publishes through a role of its own (topic and key granted to it alone), not as the
@@ -184,7 +187,7 @@ export function addTelling(
       ],
       true,
     );
-    alarmOnAny(
+    deliveryAlarm = alarmOnAny(
       scope,
       "NotificationDeliveryAlarm",
       new cloudwatch.Metric({
@@ -208,5 +211,6 @@ export function addTelling(
     },
     alarm,
     topic,
+    deliveryAlarm,
   };
 }

@@ -203,3 +203,65 @@ test("signed answers: an AWS_IAM URL on a function of its own, invoked by approv
   assert.deepEqual(Object.keys(template.findResources("AWS::Lambda::Permission", { Properties: { Action: "lambda:InvokeFunction", FunctionName: { "Fn::GetAtt": [Match.stringLikeRegexp("AnswerFunction"), "Arn"] } } })), []);
   assert.throws(() => synth({ approvalUrl: true }), /approvalUrl/);
 });
+
+/** A dashboard's body as CloudFormation would make it, each resource it names as <LogicalId>. */
+function dashboardBody(template: Template): any {
+  const [board] = Object.values(template.findResources("AWS::CloudWatch::Dashboard")) as any[];
+  const part = (p: any): string =>
+    typeof p === "string" ? p
+    : p.Ref === "AWS::Region" ? "eu-west-1"
+    : p.Ref ? `<${p.Ref}>`
+    : `<${p["Fn::GetAtt"][0]}.${p["Fn::GetAtt"][1]}>`;
+  const body = board.Properties.DashboardBody;
+  return JSON.parse(typeof body === "string" ? body : body["Fn::Join"][1].map(part).join(""));
+}
+
+/** Each line a dashboard reads, as "<Function>/Metric/stat", and the alarms it lists. */
+function dashboardReads(body: any): { lines: Set<string>; alarms: string[] } {
+  const lines = new Set<string>();
+  const alarms: string[] = [];
+  for (const widget of body.widgets) {
+    alarms.push(...(widget.properties.alarms ?? []));
+    for (const [namespace, metric, dimension, fn, options] of widget.properties.metrics ?? []) {
+      assert.equal(namespace, "CvpnTerminator");
+      assert.equal(dimension, "Function");
+      lines.add(`${fn}/${metric}/${options?.stat ?? widget.properties.stat ?? "Average"}`); // CloudWatch's default
+    }
+  }
+  return { lines, alarms };
+}
+
+test("a dashboard of what each function writes into its log lines, and of the alarms, unless dashboard is false", () => {
+  const { template } = synth({
+    signal: { jwksUrl: "https://example.okta.com/oauth2/v1/keys", issuer: "https://example.okta.com", audience: "https://vpn.example.com/" },
+    askOverCap: true,
+    chatApprovalButtons: true,
+    approvalUrl: true,
+    notificationEmail: "soc@example.com",
+  });
+  template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
+  const id = (type: string, props: object = {}) => Object.keys(template.findResources(type, { Properties: props }));
+  const [handler] = id("AWS::Lambda::Function", { FunctionName: "AWSClientVPN-Test" });
+  const [main] = id("AWS::Lambda::Function", { ReservedConcurrentExecutions: 5, Environment: { Variables: { CVPN_SIGNAL_ISSUER: Match.absent() } } });
+  const signal = id("AWS::Lambda::Function", { Environment: { Variables: Match.objectLike({ CVPN_SIGNAL_ISSUER: Match.anyValue() }) } });
+  const takes = (what: string) => id("AWS::Lambda::Function", { Environment: { Variables: Match.objectLike({ CVPN_TAKES: what }) } });
+  const sides = [...signal, ...takes("signed-answers"), ...takes("chat-approvals")];
+  assert.equal(sides.length, 3);
+  const sessions = ["SessionsEnded", "SessionsDeferred", "SessionsFailed", "HoldsPlaced", "HoldsLifted", "NotificationFailures", "Errors"];
+  const wanted = [
+    ...[main, ...sides].flatMap((fn) => sessions.map((m) => `<${fn}>/${m}/Sum`)),
+    ...["SweepSessionsEnded/Sum", "SweepSessionsDeferred/Sum", "SweepDuration/Maximum", "SweepDuration/Average"].map((m) => `<${main}>/${m}`),
+    ...["ConnectAllowed/Sum", "ConnectRefused/Sum", "ConnectCheckFailed/Sum", "ConnectLatency/p50", "ConnectLatency/p99", "Errors/Sum"].map((m) => `<${handler}>/${m}`),
+  ];
+  const { lines, alarms } = dashboardReads(dashboardBody(template));
+  assert.deepEqual([...lines].sort(), wanted.sort());
+  assert.deepEqual(alarms.sort(), id("AWS::CloudWatch::Alarm").map((a) => `<${a}.Arn>`).sort());
+  template.hasOutput("*", { Value: { Ref: id("AWS::CloudWatch::Dashboard")[0] } });
+
+  // Without quarantine there is no connect handler to read.
+  const without = dashboardReads(dashboardBody(synth({ quarantineMinutes: 0 }).template));
+  assert.ok([...without.lines].every((line) => !line.includes("/Connect")) && without.lines.size === 11, [...without.lines].join());
+  const off = synth({ dashboard: false }).template;
+  off.resourceCountIs("AWS::CloudWatch::Dashboard", 0);
+  assert.ok(!JSON.stringify(off.toJSON().Outputs ?? {}).includes("Dashboard"));
+});

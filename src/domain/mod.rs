@@ -16,6 +16,7 @@ pub mod gates;
 pub mod inventory;
 pub mod json;
 pub mod mapping;
+pub mod metrics;
 pub mod model;
 pub mod naming;
 pub mod organization;

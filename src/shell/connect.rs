@@ -57,6 +57,7 @@ fn response(decision: &Decision, message: &str) -> ClientVpnConnectionHandlerRes
 
 impl<A: ClientVpnApi, S: QuarantineStore> App<A, S> {
     pub async fn connect(&self, request: &ConnectRequest) -> ClientVpnConnectionHandlerResponse {
+        let started = std::time::Instant::now();
         let config = &self.config;
         let keep_out = &config.keep_out;
         let limit = keep_out.connect_timeout;
@@ -111,7 +112,7 @@ impl<A: ClientVpnApi, S: QuarantineStore> App<A, S> {
             },
             chrono::Utc::now().timestamp(),
         );
-        log(request, &facts, &decision, keep_out.on_error);
+        log(request, &facts, &decision, keep_out.on_error, started);
         let text = message(
             &decision,
             &keep_out.deny_message,
@@ -121,7 +122,14 @@ impl<A: ClientVpnApi, S: QuarantineStore> App<A, S> {
     }
 }
 
-fn log(request: &ConnectRequest, facts: &Facts, d: &Decision, on_error: OnStoreError) {
+/// The decision's audit line, with how long it took since `started` (the dashboard's latency).
+fn log(
+    request: &ConnectRequest,
+    facts: &Facts,
+    d: &Decision,
+    on_error: OnStoreError,
+    started: std::time::Instant,
+) {
     let failures = [
         ("request", request.malformed.as_ref()),
         ("quarantine", facts.holds.as_ref().err()),
@@ -157,6 +165,7 @@ fn log(request: &ConnectRequest, facts: &Facts, d: &Decision, on_error: OnStoreE
         quarantine_finding = d.hold.as_ref().and_then(|h| h.finding_id.as_deref()),
         quarantined_until = d.hold.as_ref().map(|h| time(h.until)),
         failure = d.failure.as_deref(),
+        duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         "connect decision"
     );
 }

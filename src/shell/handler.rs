@@ -121,16 +121,21 @@ where
         delivery: Option<Delivery>,
         invoked: Invoked<'_>,
     ) -> Result<Response, HandlerError> {
+        let started = std::time::Instant::now();
         let result = match self.taken(decoded) {
             Ok(trigger) => self.once(delivery.as_ref(), &trigger, invoked).await,
             Err(e) => Err(HandlerError::BadEvent(e)),
         };
         match &result {
             Err(HandlerError::BadEvent(e)) => log_bad_event(e),
-            Err(HandlerError::CapExceeded { response, .. }) => report::log_summary(response, false),
-            Err(HandlerError::Incomplete(response)) => report::log_summary(response, false),
+            Err(HandlerError::CapExceeded { response, .. }) => {
+                report::log_summary(response, false, started)
+            }
+            Err(HandlerError::Incomplete(response)) => {
+                report::log_summary(response, false, started)
+            }
             Err(HandlerError::InProgress { .. }) => {}
-            Ok(response) => report::log_summary(response, response.complete()),
+            Ok(response) => report::log_summary(response, response.complete(), started),
         }
         result
     }

@@ -3,6 +3,8 @@
 //! and wire lines (which print the access key ID and the signed headers at TRACE) are never
 //! written, and a key ID that reaches a line any other way is masked as it is written.
 
+use crate::domain::metrics;
+use serde_json::Value;
 use std::io::{self, Write};
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::filter::Targets;
@@ -28,49 +30,118 @@ const CAPPED: [(&str, LevelFilter); 6] = [
     ("hyper", LevelFilter::DEBUG),
 ];
 
+/// Who the lines are for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    /// Under Lambda: JSON lines, those that stand for a metric with its Embedded Metric Format
+    /// members (`domain/metrics.rs`).
+    Lambda,
+    /// The command line: JSON lines for scripts, or short human lines beside the tables and
+    /// sentences (`text`); the SDK's own warnings only with `-v`, its details with `-vv`.
+    Command { text: bool, verbose: u8 },
+}
+
 /// The level comes from `AWS_LAMBDA_LOG_LEVEL` (set by Lambda's JSON log format) or `RUST_LOG`;
-/// the SDK's own chatter is kept to warnings unless asked for.
-pub fn init() {
-    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+/// the SDK's own chatter is kept to warnings (on the command line, to errors unless asked for).
+pub fn init(style: Style) {
+    let asked = std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "info".into())
-        .to_lowercase();
-    let directives = if level.contains('=') {
-        level
-    } else {
-        format!("{level},{AUDIT}=info,aws_config=warn,aws_smithy_runtime=warn,aws_sdk_ec2=warn,lambda_runtime=warn,hyper=warn")
-    };
-    let filter = EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new("info"));
+        .ok()
+        .map(|l| l.to_lowercase());
+    let filter =
+        EnvFilter::try_new(directives(style, asked)).unwrap_or_else(|_| EnvFilter::new("info"));
     let cap = Targets::new()
         .with_default(LevelFilter::TRACE)
         .with_targets(CAPPED);
-    let lines = tracing_subscriber::fmt::layer()
-        .json()
-        .flatten_event(true)
-        .with_current_span(true)
-        .with_span_list(false)
-        .with_target(false)
-        .with_writer(Masked)
-        .with_filter(filter)
-        .with_filter(cap);
-    tracing_subscriber::registry().with(lines).init();
+    let registry = tracing_subscriber::registry();
+    let layer = tracing_subscriber::fmt::layer().with_target(false);
+    match style {
+        Style::Command { text: true, .. } => {
+            let human = layer
+                .compact()
+                .without_time()
+                .with_writer(Masked { metrics_for: None })
+                .with_filter(filter)
+                .with_filter(cap);
+            registry.with(human).init();
+        }
+        _ => {
+            let metrics_for = (style == Style::Lambda)
+                .then(|| std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok())
+                .flatten();
+            let lines = layer
+                .json()
+                .flatten_event(true)
+                .with_current_span(true)
+                .with_span_list(false)
+                .with_writer(Masked { metrics_for })
+                .with_filter(filter)
+                .with_filter(cap);
+            registry.with(lines).init();
+        }
+    }
 }
 
-/// Standard error, through [`mask`]: the JSON formatter writes each line whole, so a key ID is
-/// never split across two writes.
-struct Masked;
+/// The filter's directives: what was asked for (a whole directive list is taken as it is), with
+/// the audit trail kept at `info` and the SDK's crates at the style's level.
+fn directives(style: Style, asked: Option<String>) -> String {
+    if let Some(list) = asked.as_ref().filter(|l| l.contains('=')) {
+        return list.clone();
+    }
+    let (own, audit, sdk) = match style {
+        Style::Lambda => ("info", "info", "warn"),
+        Style::Command {
+            text: false,
+            verbose,
+        } => ("info", "info", sdk_level(verbose)),
+        // A person reads the sentences; the lines say only what went wrong, unless asked for.
+        Style::Command {
+            text: true,
+            verbose: 0,
+        } => ("warn", "warn", "error"),
+        Style::Command {
+            text: true,
+            verbose,
+        } => ("info", "info", sdk_level(verbose)),
+    };
+    let own = asked.as_deref().unwrap_or(own);
+    let sdk_crates = [
+        "aws_config",
+        "aws_smithy_runtime",
+        "aws_sdk_ec2",
+        "lambda_runtime",
+        "hyper",
+    ];
+    let quiet: Vec<String> = sdk_crates.iter().map(|c| format!("{c}={sdk}")).collect();
+    format!("{own},{AUDIT}={audit},{}", quiet.join(","))
+}
+
+fn sdk_level(verbose: u8) -> &'static str {
+    match verbose {
+        0 => "error",
+        1 => "warn",
+        _ => "debug",
+    }
+}
+
+/// Standard error, through [`mask`]: the formatter writes each line whole, so a key ID is never
+/// split across two writes. Under Lambda, a line that stands for a metric gets its EMF members
+/// for the function `metrics_for`.
+struct Masked {
+    metrics_for: Option<String>,
+}
 
 impl<'a> MakeWriter<'a> for Masked {
-    type Writer = MaskedLine;
-    fn make_writer(&'a self) -> MaskedLine {
-        MaskedLine(Vec::new())
+    type Writer = MaskedLine<'a>;
+    fn make_writer(&'a self) -> MaskedLine<'a> {
+        MaskedLine(Vec::new(), self.metrics_for.as_deref())
     }
 }
 
 /// One line, masked and written to stderr when the formatter is done with it.
-struct MaskedLine(Vec<u8>);
+struct MaskedLine<'a>(Vec<u8>, Option<&'a str>);
 
-impl Write for MaskedLine {
+impl Write for MaskedLine<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.0.extend_from_slice(buf);
         Ok(buf.len())
@@ -80,10 +151,33 @@ impl Write for MaskedLine {
     }
 }
 
-impl Drop for MaskedLine {
+impl Drop for MaskedLine<'_> {
     fn drop(&mut self) {
         let line = String::from_utf8_lossy(&self.0);
+        let line = match self.1 {
+            Some(function) => with_metrics(&line, function),
+            None => line.into_owned(),
+        };
         let _ = io::stderr().lock().write_all(mask(&line).as_bytes());
+    }
+}
+
+/// A JSON line with its EMF members when it stands for a metric; only lines of the metrics'
+/// events or at error level are read back.
+fn with_metrics(line: &str, function: &str) -> String {
+    let candidate = line.contains(r#""level":"ERROR""#)
+        || metrics::EVENTS
+            .iter()
+            .any(|e| line.contains(&format!(r#""event":"{e}""#)));
+    let parsed = candidate
+        .then(|| serde_json::from_str::<serde_json::Map<String, Value>>(line).ok())
+        .flatten();
+    match parsed {
+        Some(fields) => {
+            let decorated = metrics::with_metrics(fields, function);
+            format!("{}\n", Value::Object(decorated))
+        }
+        None => line.to_owned(),
     }
 }
 
@@ -127,6 +221,47 @@ pub fn mask(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_command_line_keeps_the_sdk_quiet_unless_asked() {
+        let json = |verbose| Style::Command {
+            text: false,
+            verbose,
+        };
+        let text = |verbose| Style::Command {
+            text: true,
+            verbose,
+        };
+        assert!(directives(json(0), None).contains("aws_config=error"));
+        assert!(directives(json(1), None).contains("aws_config=warn"));
+        assert!(directives(Style::Lambda, None).contains("aws_config=warn"));
+        assert!(directives(text(0), None).starts_with("warn,cvpn_audit=warn,"));
+        assert!(directives(text(2), None).contains("aws_smithy_runtime=debug"));
+        // The audit trail stays at info under a level asked for; a directive list is taken whole.
+        assert!(directives(Style::Lambda, Some("warn".into())).starts_with("warn,cvpn_audit=info,"));
+        assert_eq!(
+            directives(Style::Lambda, Some("debug,hyper=off".into())),
+            "debug,hyper=off"
+        );
+    }
+
+    #[test]
+    fn a_metric_line_carries_its_emf_and_others_are_left_whole() {
+        let summary = r#"{"timestamp":"2026-12-07T18:00:00.000000Z","level":"INFO","event":"summary","terminated":2}"#;
+        let decorated: Value = serde_json::from_str(&with_metrics(summary, "f")).unwrap();
+        assert_eq!(decorated["SessionsEnded"], 2.0);
+        assert_eq!(
+            decorated["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+            "CvpnTerminator"
+        );
+        assert_eq!(decorated["Function"], "f");
+        let other = "{\"event\":\"skipped\"}\n";
+        assert_eq!(with_metrics(other, "f"), other);
+        assert_eq!(
+            with_metrics("not json \"event\":\"summary\"", "f"),
+            "not json \"event\":\"summary\""
+        );
+    }
 
     #[test]
     fn access_key_ids_are_masked_wherever_they_are() {

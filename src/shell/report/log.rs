@@ -219,8 +219,10 @@ pub fn log_skipped(entry: &Entry, origin: &Origin) {
     );
 }
 
-/// One line per invocation; at error level when the invocation did not finish its work.
-pub fn log_summary(r: &Response, done: bool) {
+/// One line per invocation, with how long it took since `started`; at error level when the
+/// invocation did not finish its work.
+pub fn log_summary(r: &Response, done: bool, started: std::time::Instant) {
+    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let level_ok = done;
     macro_rules! summary {
         ($level:ident) => {
@@ -239,6 +241,7 @@ pub fn log_summary(r: &Response, done: bool) {
                 left_active = r.left_active.len(),
                 endpoint_errors = r.errors.len(),
                 api_calls = r.api_calls,
+                duration_ms,
                 "invocation summary"
             )
         };

@@ -183,12 +183,13 @@ where
             "a verified request over the Function URL"
         );
         let trigger = Trigger::Idp(event.clone());
+        let started = std::time::Instant::now();
         let result = self.run(&trigger, invoked, None).await;
         match &result {
-            Ok(response) => report::log_summary(response, response.complete()),
+            Ok(response) => report::log_summary(response, response.complete(), started),
             Err(e) => {
                 if let Some(response) = e.response() {
-                    report::log_summary(response, false);
+                    report::log_summary(response, false, started);
                 }
             }
         }
