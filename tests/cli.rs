@@ -426,3 +426,171 @@ async fn approve_answers_a_request_as_the_callers_verified_identity() {
     assert_eq!(bad.code, 2, "{}", bad.stderr);
     assert!(h.ended().is_empty());
 }
+
+#[tokio::test]
+async fn usage_is_checked_before_anything_is_loaded_or_ended() {
+    let h = harness(sample_state(), Default::default()).await;
+    let url = h.emulator.url();
+    // With settings that would stop it at start: usage comes first, and says only usage.
+    let bad_settings = [("CVPN_MIN_SEVERITY", "eleven")];
+    for args in [
+        &[][..],
+        &["terminate"],
+        &["terminate", "--username", "frank", "--reason", "--dry-run"],
+        &["terminate", "--username", "frank", "--username", "bob"],
+        &["terminate", "--user", "frank"],
+        &[
+            "quarantine",
+            "add",
+            "--username",
+            "frank",
+            "--minutes",
+            "soon",
+        ],
+    ] {
+        let r = run(&url, args, &bad_settings, None).await;
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(
+            r.logs.is_empty(),
+            "{args:?}: no log line before usage is right: {}",
+            r.stderr
+        );
+        assert!(!r.stderr.contains("CVPN_MIN_SEVERITY"), "{}", r.stderr);
+        assert!(r.stdout.is_empty(), "{}", r.stdout);
+    }
+    let r = run(&url, &["terminate", "--user", "frank"], &[], None).await;
+    assert!(
+        r.stderr.contains("--username"),
+        "a suggestion: {}",
+        r.stderr
+    );
+    assert_eq!(h.api_calls(), 0);
+    assert!(h.ended().is_empty());
+
+    let version = run(&url, &["--version"], &bad_settings, None).await;
+    assert_eq!(version.code, 0);
+    assert_eq!(
+        version.stdout.trim(),
+        format!("cvpn-terminator {}", env!("CARGO_PKG_VERSION"))
+    );
+    let help = run(&url, &["quarantine", "add", "--help"], &[], None).await;
+    assert_eq!(help.code, 0);
+    assert!(help.stdout.contains("--common-name"), "{}", help.stdout);
+    for shell in ["bash", "zsh", "fish"] {
+        let c = run(&url, &["completions", shell], &bad_settings, None).await;
+        assert_eq!(c.code, 0, "{shell}: {}", c.stderr);
+        assert!(
+            c.stdout.contains("quarantine") && c.stdout.contains("dry-run"),
+            "{shell}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_person_reads_tables_and_sentences_a_script_json() {
+    let h = harness(sample_state(), Default::default()).await;
+    let url = h.emulator.url();
+    let r = run(
+        &url,
+        &["--output", "text", "connections", "--endpoint", EP_B],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("USER") && lines[0].contains("CLIENT IP"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        lines.len(),
+        5,
+        "a header and four connections:\n{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains('{'), "{}", r.stdout);
+
+    // Not a terminal: nothing is asked, and the sentences say what was done.
+    let r = run(
+        &url,
+        &["terminate", "--username", "ivan", "--output", "text"],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(h.ended(), set(&[cid("1fa4", 1)]));
+    assert!(
+        r.stdout.starts_with("Ended ivan's connection"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains('{'), "{}", r.stdout);
+    // Text mode keeps the audit lines off a person's screen; errors still show.
+    assert!(!r.stderr.contains("connection_status"), "{}", r.stderr);
+
+    // JSON is the default off a terminal, and the same as before.
+    let r = run(
+        &url,
+        &["terminate", "--username", "ivan", "--dry-run"],
+        &[],
+        None,
+    )
+    .await;
+    let response: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(response["dry_run"], true);
+}
+
+#[tokio::test]
+async fn at_a_terminal_ending_sessions_is_confirmed_first() {
+    let h = harness(sample_state(), Default::default()).await;
+    let url = h.emulator.url();
+    let no = run_at_terminal(&url, &["terminate", "--username", "ivan"], &[], "n").await;
+    assert_eq!(no.code, 1, "{}", no.stdout);
+    assert!(
+        no.stdout.contains("End every session of ivan? [y/N]"),
+        "{}",
+        no.stdout
+    );
+    assert!(no.stdout.contains("nothing was done"), "{}", no.stdout);
+    assert_eq!(h.api_calls(), 0);
+    assert!(h.ended().is_empty());
+
+    let yes = run_at_terminal(&url, &["terminate", "--username", "ivan"], &[], "y").await;
+    assert_eq!(yes.code, 0, "{}", yes.stdout);
+    assert!(
+        yes.stdout.contains("Ended ivan's connection"),
+        "a sentence: {}",
+        yes.stdout
+    );
+    assert_eq!(h.ended(), set(&[cid("1fa4", 1)]));
+
+    // --yes, and a dry run, are not asked about.
+    let h = harness(sample_state(), Default::default()).await;
+    let url = h.emulator.url();
+    let dry = run_at_terminal(
+        &url,
+        &["terminate", "--username", "ivan", "--dry-run"],
+        &[],
+        "n",
+    )
+    .await;
+    assert_eq!(dry.code, 0, "{}", dry.stdout);
+    assert!(!dry.stdout.contains("[y/N]"), "{}", dry.stdout);
+    assert!(
+        dry.stdout.contains("Would end ivan's connection"),
+        "{}",
+        dry.stdout
+    );
+    let sure = run_at_terminal(
+        &url,
+        &["terminate", "--username", "ivan", "--yes"],
+        &[],
+        "n",
+    )
+    .await;
+    assert_eq!(sure.code, 0, "{}", sure.stdout);
+    assert_eq!(h.ended(), set(&[cid("1fa4", 1)]));
+}

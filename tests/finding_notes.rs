@@ -16,6 +16,7 @@ use aws_sdk_securityhub::types::{
 use aws_smithy_mocks::{mock, MockResponseInterceptor, Rule, RuleMode};
 use common::keep_out::*;
 use common::*;
+use cvpn_terminator::adapters::lazy::Lazy;
 use cvpn_terminator::shell::config::{Tell, Workflow};
 use cvpn_terminator::shell::report::Channel;
 use cvpn_terminator::{Config, HandlerError};
@@ -135,7 +136,7 @@ async fn noted_over(
     let mut h = with_table(config, moto, table).await;
     let sent = Sent::default();
     let (client, _rule) = securityhub(&sent, unprocessed, note);
-    h.app.notifiers.securityhub = Some(client);
+    h.app.notifiers.securityhub = Some(Lazy::ready(client));
     (h, sent)
 }
 

@@ -72,6 +72,22 @@ async fn a_target_whose_role_is_missing_fails_loudly_while_the_person_is_ended_w
         .find(|e| e.place.account.as_deref() == Some("444455556666"))
         .expect("the missing role's target is named");
     assert_eq!(failed.action, "DescribeClientVpnEndpoints");
+    // STS's refusal, said as such: the role and the place named, no dump of the SDK's internals,
+    // and not taken for a network fault worth retrying.
+    assert_eq!(failed.code, "AccessDenied", "{failed:?}");
+    assert!(
+        failed.message.contains("role/cvpn-terminator-target")
+            && failed.message.contains("444455556666/eu-west-1")
+            && failed.message.len() < 400,
+        "{}",
+        failed.message
+    );
+    assert!(!failed.message.contains("headers"), "{}", failed.message);
+    let said = HandlerError::Incomplete(r.clone()).to_string();
+    assert!(
+        said.ends_with("where steps failed: 444455556666/eu-west-1"),
+        "{said}"
+    );
     assert_eq!(sorted_ended(&d), alice_everywhere());
     // The retry Lambda makes still fails while the place is unreachable, and ends nothing twice.
     let again = d.app.handle(&finding).await.unwrap_err();

@@ -2,12 +2,14 @@
 //! Terminate at a time, so the shell above counts and paces every call. `Ec2` implements it with
 //! aws-sdk-ec2 over HTTP.
 
-use crate::adapters::aws::api_error;
+use crate::adapters::aws::{api_error, credentials_error};
+use crate::adapters::lazy::Lazy;
 use crate::domain::model::{
     parse_api_time, ApiError, By, Cidr, Connection, ConnectionStatus, Endpoint, Page, Place,
     Status, StatusChange,
 };
 use aws_sdk_ec2::config::retry::RetryConfig;
+use aws_sdk_ec2::error::SdkError;
 use aws_sdk_ec2::types::{ClientVpnConnectionStatus, ClientVpnEndpointStatusCode};
 use std::future::Future;
 
@@ -47,8 +49,10 @@ const PAGE: i32 = 1000;
 /// One account and Region's EC2 (a target): what it lists is stamped with its place.
 #[derive(Clone)]
 pub struct Ec2 {
-    client: aws_sdk_ec2::Client,
+    client: Lazy<aws_sdk_ec2::Client>,
     place: Place,
+    /// The role assumed to act there, named when STS refuses it.
+    role: Option<String>,
 }
 
 impl Ec2 {
@@ -58,7 +62,48 @@ impl Ec2 {
     }
 
     pub fn at(client: aws_sdk_ec2::Client, place: Place) -> Self {
-        Self { client, place }
+        Self::built_on_use(Lazy::ready(client), place)
+    }
+
+    /// The place's client built on its first call: an organization's start builds none, and an
+    /// incident only those of the places it calls.
+    pub fn built_on_use(client: Lazy<aws_sdk_ec2::Client>, place: Place) -> Self {
+        Self {
+            client,
+            place,
+            role: None,
+        }
+    }
+
+    /// Acting there through `role`.
+    pub fn assuming(self, role: &str) -> Self {
+        Self {
+            role: Some(role.to_owned()),
+            ..self
+        }
+    }
+
+    /// The call's error; when its credentials could not be had, one that names the role and the
+    /// place, so the person reading it knows which account to look at.
+    fn failed<E, R>(&self, e: SdkError<E, R>) -> ApiError
+    where
+        E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        match credentials_error(&e) {
+            Some(refused) => ApiError {
+                message: format!(
+                    "assuming {} to act in {}: {}",
+                    self.role
+                        .as_deref()
+                        .unwrap_or("the function's own credentials"),
+                    self.place.label(),
+                    refused.message
+                ),
+                ..refused
+            },
+            None => api_error(e),
+        }
     }
 }
 
@@ -66,12 +111,13 @@ impl ClientVpnApi for Ec2 {
     async fn endpoints_page(&self, token: Option<String>) -> Result<Page<Endpoint>, ApiError> {
         let out = self
             .client
+            .get()
             .describe_client_vpn_endpoints()
             .max_results(PAGE)
             .set_next_token(token)
             .send()
             .await
-            .map_err(api_error)?;
+            .map_err(|e| self.failed(e))?;
         let items = out
             .client_vpn_endpoints()
             .iter()
@@ -110,13 +156,14 @@ impl ClientVpnApi for Ec2 {
     ) -> Result<Page<Connection>, ApiError> {
         let out = self
             .client
+            .get()
             .describe_client_vpn_connections()
             .client_vpn_endpoint_id(endpoint_id)
             .max_results(PAGE)
             .set_next_token(token)
             .send()
             .await
-            .map_err(api_error)?;
+            .map_err(|e| self.failed(e))?;
         Ok(Page {
             items: connections(out.connections(), endpoint_id, &self.place),
             next_token: out.next_token().map(str::to_owned),
@@ -130,6 +177,7 @@ impl ClientVpnApi for Ec2 {
     ) -> Result<Vec<Connection>, ApiError> {
         let out = self
             .client
+            .get()
             .describe_client_vpn_connections()
             .client_vpn_endpoint_id(endpoint_id)
             .filters(
@@ -141,7 +189,7 @@ impl ClientVpnApi for Ec2 {
             .max_results(PAGE)
             .send()
             .await
-            .map_err(api_error)?;
+            .map_err(|e| self.failed(e))?;
         Ok(connections(out.connections(), endpoint_id, &self.place))
     }
 
@@ -153,6 +201,7 @@ impl ClientVpnApi for Ec2 {
     ) -> Result<Vec<StatusChange>, ApiError> {
         let request = self
             .client
+            .get()
             .terminate_client_vpn_connections()
             .client_vpn_endpoint_id(endpoint_id)
             .dry_run(dry_run);
@@ -171,7 +220,7 @@ impl ClientVpnApi for Ec2 {
             )
             .send()
             .await
-            .map_err(api_error)?;
+            .map_err(|e| self.failed(e))?;
         Ok(out
             .connection_statuses()
             .iter()

@@ -9,6 +9,7 @@ pub mod aws;
 pub mod directory;
 pub mod ec2;
 pub mod keys;
+pub mod lazy;
 pub mod notify;
 pub mod organization;
 pub mod state;

@@ -3,6 +3,7 @@
 //! optional; neither is ever retried past the time the shell gives it.
 
 use crate::adapters::aws::api_error;
+use crate::adapters::lazy::Lazy;
 use crate::domain::model::ApiError;
 use crate::domain::trigger::{ExistingNote, SecurityHubRef, NOTE_AUTHOR};
 use aws_sdk_securityhub::types::{
@@ -13,15 +14,15 @@ use aws_sdk_securityhub::types::{
 /// The `source` of every outcome event.
 pub const OUTCOME_SOURCE: &str = "cvpn-terminator";
 
-/// The clients the shell tells people through, built once per cold start.
+/// The clients the shell tells people through, each built when first used.
 #[derive(Clone, Debug, Default)]
 pub struct Notifiers {
     pub bus: Option<OutcomeBus>,
-    pub securityhub: Option<aws_sdk_securityhub::Client>,
+    pub securityhub: Option<Lazy<aws_sdk_securityhub::Client>>,
     /// The Region the function runs in: findings without one are linked there.
     pub region: Option<String>,
     /// Asked for the account when an invocation does not say (the command line, local runtimes).
-    pub sts: Option<aws_sdk_sts::Client>,
+    pub sts: Option<Lazy<aws_sdk_sts::Client>>,
     /// What STS said, once asked; start it empty.
     pub account: tokio::sync::OnceCell<Option<String>>,
 }
@@ -34,7 +35,8 @@ impl Notifiers {
         };
         self.account
             .get_or_try_init(|| async {
-                let who = sts.get_caller_identity().send().await.map_err(api_error)?;
+                let asked = sts.get().get_caller_identity().send().await;
+                let who = asked.map_err(api_error)?;
                 Ok(who.account().map(str::to_owned))
             })
             .await
@@ -44,13 +46,21 @@ impl Notifiers {
 
 #[derive(Clone, Debug)]
 pub struct OutcomeBus {
-    client: aws_sdk_eventbridge::Client,
+    client: Lazy<aws_sdk_eventbridge::Client>,
     /// Name or ARN.
     name: String,
 }
 
 impl OutcomeBus {
     pub fn new(client: aws_sdk_eventbridge::Client, name: impl Into<String>) -> Self {
+        Self::built_on_use(Lazy::ready(client), name)
+    }
+
+    /// The bus's client built when the first event is put.
+    pub fn built_on_use(
+        client: Lazy<aws_sdk_eventbridge::Client>,
+        name: impl Into<String>,
+    ) -> Self {
         Self {
             client,
             name: name.into(),
@@ -72,6 +82,7 @@ impl OutcomeBus {
             .build();
         let out = self
             .client
+            .get()
             .put_events()
             .entries(entry)
             .send()

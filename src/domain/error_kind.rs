@@ -8,7 +8,7 @@ use crate::domain::model::{
 /// EC2's answers when the account's token bucket for the action is empty: nothing was done.
 const THROTTLED: [&str; 3] = ["RequestLimitExceeded", "Throttling", "ThrottlingException"];
 /// Failures worth one more try: the server's, or the way to it (the SDK's own, `adapters/aws.rs`).
-const TRANSIENT: [&str; 8] = [
+const TRANSIENT: [&str; 9] = [
     "InternalError",
     "InternalFailure",
     "ServiceUnavailable",
@@ -17,6 +17,9 @@ const TRANSIENT: [&str; 8] = [
     "ResponseError",
     "Timeout",
     "RequestTimeout",
+    // STS could not be reached for the call's credentials (`adapters/aws.rs`); a refusal is
+    // STS's own code (`AccessDenied`), not this.
+    "CredentialsUnavailable",
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -99,13 +99,19 @@ impl fmt::Display for HandlerError {
                     .take(IN_MESSAGE)
                     .map(|e| {
                         format!(
-                            "{} {} {}",
+                            "{} {} {} {}",
                             e.action,
+                            e.place.label(),
                             e.endpoint_id.as_deref().unwrap_or("(all)"),
                             e.code
                         )
                     })
                     .collect();
+                // Every place that failed, however many: the one line a person sees names the
+                // accounts to look at.
+                let places: std::collections::BTreeSet<String> =
+                    r.errors.iter().map(|e| e.place.label()).collect();
+                let places: Vec<String> = places.into_iter().collect();
                 write!(
                     f,
                     "incomplete: {} of {} planned terminations failed [{}], {} were deferred; {} steps failed [{}]; {} connections of targeted users left active",
@@ -116,7 +122,11 @@ impl fmt::Display for HandlerError {
                     r.errors.len(),
                     errors.join(", ") + more(r.errors.len()),
                     r.left_active.len()
-                )
+                )?;
+                if !places.is_empty() {
+                    write!(f, "; where steps failed: {}", places.join(", "))?;
+                }
+                Ok(())
             }
         }
     }

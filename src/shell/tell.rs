@@ -218,7 +218,7 @@ impl<A: ClientVpnApi, S> App<A, S> {
         let noting = stream::iter(&notes)
             .map(|note| async {
                 let client = self.notifiers.securityhub.as_ref()?;
-                Some(write_note(client, note, stop_at).await)
+                Some(write_note(client.get(), note, stop_at).await)
             })
             .buffer_unordered(NOTES_AT_ONCE)
             .collect::<Vec<_>>();

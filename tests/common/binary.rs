@@ -16,8 +16,50 @@ pub struct Run {
 
 pub async fn run(url: &str, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cvpn-terminator"));
-    cmd.args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+    cmd.args(args);
+    finish(cmd, url, env, stdin).await
+}
+
+/// Python's `pty` gives the binary a terminal for its standard streams, answers its question
+/// with the line given, and passes on what was shown and the exit status.
+const AT_TERMINAL: &str = r#"
+import os, pty, sys
+answer = sys.argv[1].encode()
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+shown = b""
+while True:
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    shown += chunk
+    if b"[y/N]" in chunk:
+        os.write(fd, answer + b"\n")
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(shown.decode())
+sys.exit(os.waitstatus_to_exitcode(status))
+"#;
+
+/// The binary run by a person at a terminal, who answers `answer` when asked. `stdout` is what
+/// the terminal showed (both streams).
+pub async fn run_at_terminal(url: &str, args: &[&str], env: &[(&str, &str)], answer: &str) -> Run {
+    let mut cmd = Command::new("python3");
+    cmd.args([
+        "-c",
+        AT_TERMINAL,
+        answer,
+        env!("CARGO_BIN_EXE_cvpn-terminator"),
+    ])
+    .args(args);
+    finish(cmd, url, env, None).await
+}
+
+async fn finish(mut cmd: Command, url: &str, env: &[(&str, &str)], stdin: Option<&str>) -> Run {
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
         .env_clear()
         .env("AWS_ENDPOINT_URL_EC2", url)
         // The samples' principals are of the emulator's default account (the STS path is tested
@@ -29,6 +71,7 @@ pub async fn run(url: &str, args: &[&str], env: &[(&str, &str)], stdin: Option<&
         .env("AWS_CONFIG_FILE", "/nonexistent")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
         .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         // What people are told is tested in tests/outcomes.rs and the keep-out story.
         .env("CVPN_OUTCOME_BUS", "")
         .envs(env.iter().copied())

@@ -87,14 +87,16 @@ pub async fn app_at(
         targets: targets::parse(targets).unwrap(),
         ..config
     };
-    let api = ec2_targets(&sdk, &config.targets, None).await;
+    let api = ec2_targets(&sdk, &config.targets, None);
     App {
         config,
         api,
         store: None,
         // The emulator answers GetCallerIdentity: the function's own account.
         notifiers: cvpn_terminator::adapters::notify::Notifiers {
-            sts: Some(aws_sdk_sts::Client::new(&sdk)),
+            sts: Some(cvpn_terminator::adapters::lazy::Lazy::ready(
+                aws_sdk_sts::Client::new(&sdk),
+            )),
             ..Default::default()
         },
         directory: None,

@@ -130,7 +130,9 @@ pub async fn harness(state: StateFile, config: Config) -> Harness {
         .unwrap();
     let api = Ec2::new(ec2_client(&emulator.url(), config.max_attempts)).into();
     let notifiers = cvpn_terminator::adapters::notify::Notifiers {
-        sts: Some(sts_client(&emulator.url())),
+        sts: Some(cvpn_terminator::adapters::lazy::Lazy::ready(sts_client(
+            &emulator.url(),
+        ))),
         ..Default::default()
     };
     Harness {

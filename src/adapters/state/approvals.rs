@@ -82,7 +82,7 @@ impl ApprovalStore for Dynamo {
         let json =
             serde_json::to_string(request).map_err(|e| unreadable(&request.id, &e.to_string()))?;
         let put = self
-            .client
+            .client()
             .put_item()
             .table_name(&self.table)
             .item("pk", key(&request.id))
@@ -100,7 +100,7 @@ impl ApprovalStore for Dynamo {
             Err(e) => return Err(api_error(e)),
         };
         // Listed as waiting whether new or made before (a retry lists what a fault left unlisted).
-        self.client
+        self.client()
             .update_item()
             .table_name(&self.table)
             .key("pk", s(PENDING))
@@ -128,7 +128,7 @@ impl ApprovalStore for Dynamo {
     async fn expire(&self, stored: &Stored) -> Result<(), ApiError> {
         let id = &stored.request.id;
         let update = self
-            .client
+            .client()
             .update_item()
             .table_name(&self.table)
             .key("pk", key(id))
@@ -153,7 +153,7 @@ impl ApprovalStore for Dynamo {
         if ids.is_empty() {
             return Ok(());
         }
-        self.client
+        self.client()
             .update_item()
             .table_name(&self.table)
             .key("pk", s(PENDING))
@@ -216,7 +216,7 @@ impl ApprovalStore for Dynamo {
         );
         set.extend(decides.then_some("decidedBy = :by"));
         let mut update = self
-            .client
+            .client()
             .update_item()
             .table_name(&self.table)
             .key("pk", key(id))
@@ -251,7 +251,7 @@ impl ApprovalStore for Dynamo {
     }
 
     async fn carried_out(&self, id: &str) -> Result<(), ApiError> {
-        self.client
+        self.client()
             .update_item()
             .table_name(&self.table)
             .key("pk", key(id))

@@ -101,7 +101,7 @@ impl DeliveryStore for Dynamo {
             item.insert("claimedAt".into(), n(now));
             item.insert("expiresAt".into(), n(until));
             let put = self
-                .client
+                .client()
                 .put_item()
                 .table_name(&self.table)
                 .set_item(Some(item))
@@ -128,7 +128,7 @@ impl DeliveryStore for Dynamo {
                 Err(e) => return Err(api_error(e)),
             }
             let out = self
-                .client
+                .client()
                 .get_item()
                 .table_name(&self.table)
                 .set_key(Some(key(delivery)))
@@ -166,7 +166,7 @@ impl DeliveryStore for Dynamo {
         item.insert("summary".into(), s(summary));
         item.insert("expiresAt".into(), AttributeValue::N(until.to_string()));
         // Only over this owner's claim (or none left): never over another invocation's.
-        self.client
+        self.client()
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -181,7 +181,7 @@ impl DeliveryStore for Dynamo {
 
     async fn abandon(&self, delivery: &Delivery, owner: &str) -> Result<(), ApiError> {
         let result = self
-            .client
+            .client()
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(key(delivery)))
@@ -206,7 +206,7 @@ impl DeliveryStore for Dynamo {
         until: i64,
     ) -> Result<Option<String>, ApiError> {
         let out = self
-            .client
+            .client()
             .update_item()
             .table_name(&self.table)
             .key(

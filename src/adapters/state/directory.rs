@@ -43,7 +43,7 @@ impl DirectoryCache for Dynamo {
         user_name: &str,
         now: i64,
     ) -> Result<(), ApiError> {
-        self.client
+        self.client()
             .put_item()
             .table_name(&self.table)
             .item("pk", key(store_id, user_id))
@@ -62,7 +62,7 @@ impl DirectoryCache for Dynamo {
 
     async fn recall(&self, store_id: &str, user_id: &str) -> Result<Option<String>, ApiError> {
         let out = self
-            .client
+            .client()
             .get_item()
             .table_name(&self.table)
             .key("pk", key(store_id, user_id))

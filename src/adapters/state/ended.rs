@@ -56,7 +56,7 @@ impl EndedStore for Dynamo {
         if connections.is_empty() {
             return Ok(());
         }
-        self.client
+        self.client()
             .update_item()
             .table_name(&self.table)
             .key("pk", key(event))

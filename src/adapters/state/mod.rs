@@ -21,6 +21,7 @@ pub mod said;
 pub mod tokens;
 
 use crate::adapters::aws::{api_error, build_error, condition_failed};
+use crate::adapters::lazy::Lazy;
 use crate::domain::model::ApiError;
 use crate::domain::policy::Track;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
@@ -90,22 +91,31 @@ const KEY_PREFIX: &str = "connection#";
 
 #[derive(Clone)]
 pub struct Dynamo {
-    client: aws_sdk_dynamodb::Client,
+    client: Lazy<aws_sdk_dynamodb::Client>,
     table: String,
 }
 
 impl Dynamo {
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self::built_on_use(Lazy::ready(client), table)
+    }
+
+    /// The table's client built when first called.
+    pub fn built_on_use(client: Lazy<aws_sdk_dynamodb::Client>, table: impl Into<String>) -> Self {
         Self {
             client,
             table: table.into(),
         }
     }
 
+    fn client(&self) -> &aws_sdk_dynamodb::Client {
+        self.client.get()
+    }
+
     /// The item with key `pk`, read consistently.
     async fn item(&self, pk: AttributeValue) -> Result<Option<Item>, ApiError> {
         let out = self
-            .client
+            .client()
             .get_item()
             .table_name(&self.table)
             .key("pk", pk)
@@ -127,7 +137,7 @@ impl Dynamo {
             .unwrap_or_default();
         let n = |v: i64| AttributeValue::N(v.to_string());
         let put = self
-            .client
+            .client()
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -156,7 +166,7 @@ impl Dynamo {
                 .build()
                 .map_err(build_error)?;
             let out = self
-                .client
+                .client()
                 .batch_get_item()
                 .request_items(&self.table, request)
                 .send()
@@ -277,7 +287,7 @@ impl StateStore for Dynamo {
         );
         item.insert("expiresAt".into(), n(expires_at));
         let request = self
-            .client
+            .client()
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item));

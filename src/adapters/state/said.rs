@@ -39,7 +39,7 @@ impl SaidStore for Dynamo {
     async fn said_out(&self, idp: &str, person: &str, at: i64, now: i64) -> Result<(), ApiError> {
         let n = |v: i64| AttributeValue::N(v.to_string());
         let put = self
-            .client
+            .client()
             .put_item()
             .table_name(&self.table)
             .item("pk", key(idp, person))

@@ -57,7 +57,7 @@ impl TokenStore for Dynamo {
     async fn take(&self, issuer: &str, jti: &str, now: i64, until: i64) -> Result<Take, ApiError> {
         let n = |v: i64| AttributeValue::N(v.to_string());
         let put = self
-            .client
+            .client()
             .put_item()
             .table_name(&self.table)
             .item("pk", key(issuer, jti))
@@ -83,7 +83,7 @@ impl TokenStore for Dynamo {
     }
 
     async fn done(&self, issuer: &str, jti: &str) -> Result<(), ApiError> {
-        self.client
+        self.client()
             .update_item()
             .table_name(&self.table)
             .key("pk", key(issuer, jti))
@@ -98,7 +98,7 @@ impl TokenStore for Dynamo {
     }
 
     async fn give_back(&self, issuer: &str, jti: &str) -> Result<(), ApiError> {
-        self.client
+        self.client()
             .delete_item()
             .table_name(&self.table)
             .key("pk", key(issuer, jti))
@@ -114,7 +114,7 @@ impl Dynamo {
     /// is an earlier version's, whose word was carried out).
     async fn how_taken(&self, issuer: &str, jti: &str) -> Result<Take, ApiError> {
         let out = self
-            .client
+            .client()
             .get_item()
             .table_name(&self.table)
             .key("pk", key(issuer, jti))

@@ -1,7 +1,10 @@
 //! The command line: the same handler as under Lambda, and the commands people reach for during
 //! an incident (listing connections, ending a user's sessions, the quarantine, the wiring check).
 
-use crate::common::{caller, options, printed, value};
+use crate::args::{Command, Quarantine, Subject, Terminate};
+use crate::common::{caller, go_ahead, printed, Shown};
+use crate::render;
+use cvpn_terminator::adapters::lazy::Lazy;
 use cvpn_terminator::domain::json::parse::Parsed;
 use cvpn_terminator::domain::model::Endpoint;
 use cvpn_terminator::domain::plan::endpoint_in_scope;
@@ -14,130 +17,99 @@ use serde_json::{json, Value};
 use std::io::Read;
 use std::process::ExitCode;
 
-pub const USAGE: &str = "usage:
-  cvpn-terminator invoke --event FILE     run the handler on one JSON event (FILE or - for stdin)
-                                          and print its JSON response
-  cvpn-terminator connections [--endpoint ID]
-                                          list live connections as JSON lines
-  cvpn-terminator terminate (--username NAME | --connection-id ID) [--endpoint ID]
-                            [--dry-run] [--reason TEXT]
-                                          end a user's or a connection's sessions now
-  cvpn-terminator quarantine list         the holds in force, as JSON lines
-  cvpn-terminator quarantine add (--username NAME | --common-name NAME) [--minutes N]
-                            [--reason TEXT]
-                                          keep a user out (CVPN_QUARANTINE_MINUTES by default)
-  cvpn-terminator quarantine release (--username NAME | --common-name NAME) [--reason TEXT]
-                                          let a user connect again
-  cvpn-terminator check                   for each endpoint in scope, whether it calls the
-                                          deployed connect handler (CVPN_CONNECT_HANDLER_ARN)
-  cvpn-terminator approve ID [--reason TEXT]
-  cvpn-terminator deny ID [--reason TEXT]
-                                          answer a request for approval (CVPN_ASK_*) as your
-                                          AWS identity
-
-Settings come from CVPN_* environment variables (see README); AWS credentials, Region and
-endpoints (AWS_ENDPOINT_URL_EC2, _DYNAMODB, _STS) from the usual AWS configuration. Quarantine
-changes record who asked: the caller's AWS identity (STS GetCallerIdentity) when known; an answer
-to a request needs it, and counts as that verified identity.
-Exit status: 0 done, 1 the handler failed (the response, if any, is still printed) or `check`
-found an endpoint that lets quarantined users in, 2 bad usage or settings.";
-
+/// Runs one command; `Err` is a usage error found only once the settings are known (a command
+/// that needs the state table without one).
 pub async fn run(
     app: &App<Ec2, Dynamo>,
-    sts: &aws_sdk_sts::Client,
-    args: &[String],
+    sts: &Lazy<aws_sdk_sts::Client>,
+    shown: Shown,
+    command: Command,
 ) -> Result<ExitCode, String> {
-    let (command, rest) = args.split_first().expect("checked in main");
-    match command.as_str() {
-        "invoke" => {
-            let opts = options(rest, &[], &["--event"])?;
-            let path =
-                value(&opts, "--event").ok_or("invoke needs --event FILE (or - for stdin)")?;
-            let text = if path == "-" {
+    match command {
+        Command::Invoke { event } => {
+            let text = if event == "-" {
                 read_event(std::io::stdin().lock()).map_err(|e| format!("stdin: {e}"))?
             } else {
                 let file =
-                    std::fs::File::open(&path).map_err(|e| format!("--event {path}: {e}"))?;
-                read_event(file).map_err(|e| format!("--event {path}: {e}"))?
+                    std::fs::File::open(&event).map_err(|e| format!("--event {event}: {e}"))?;
+                read_event(file).map_err(|e| format!("--event {event}: {e}"))?
             };
-            let event: Parsed = serde_json::from_slice(&text)
-                .map_err(|e| format!("--event {path}: not JSON: {e}"))?;
-            Ok(run_handler(app, &event).await)
+            let parsed: Parsed = serde_json::from_slice(&text)
+                .map_err(|e| format!("--event {event}: not JSON: {e}"))?;
+            Ok(run_handler(app, shown, &parsed).await)
         }
-        "terminate" => {
-            let opts = options(
-                rest,
-                &["--dry-run"],
-                &["--username", "--connection-id", "--endpoint", "--reason"],
-            )?;
-            let mut event = serde_json::Map::new();
-            for (flag, field) in [
-                ("--endpoint", "ClientVpnEndpointId"),
-                ("--username", "Username"),
-                ("--connection-id", "ConnectionId"),
-                ("--reason", "Reason"),
-            ] {
-                if let Some(v) = value(&opts, flag) {
-                    event.insert(field.into(), json!(v));
-                }
-            }
-            if opts.iter().any(|(n, _)| n == "--dry-run") {
-                event.insert("DryRun".into(), json!(true));
-            }
-            Ok(run_handler(app, &Value::Object(event).into()).await)
+        Command::Terminate(t) => Ok(terminate(app, shown, t).await),
+        Command::Connections { endpoint } => Ok(connections(app, shown, endpoint).await),
+        Command::Quarantine(q) => quarantine(app, sts, shown, q).await,
+        Command::Approve(a) => Ok(crate::answer::run(app, sts, shown, true, a).await),
+        Command::Deny(a) => Ok(crate::answer::run(app, sts, shown, false, a).await),
+        Command::Check => Ok(check(app, shown).await),
+        Command::Completions { .. } => unreachable!("answered before any setting is read"),
+    }
+}
+
+async fn terminate(app: &App<Ec2, Dynamo>, shown: Shown, t: Terminate) -> ExitCode {
+    let who = match (&t.username, &t.connection_id) {
+        (Some(user), _) => format!("every session of {user}"),
+        (None, Some(id)) => format!("connection {id}"),
+        (None, None) => unreachable!("clap requires one"),
+    };
+    let question = format!(
+        "End {who}{}?",
+        t.endpoint
+            .as_ref()
+            .map(|e| format!(" on {e}"))
+            .unwrap_or_default()
+    );
+    if !go_ahead(&question, t.yes, t.dry_run) {
+        return ExitCode::FAILURE;
+    }
+    let mut event = serde_json::Map::new();
+    for (value, field) in [
+        (t.endpoint, "ClientVpnEndpointId"),
+        (t.username, "Username"),
+        (t.connection_id, "ConnectionId"),
+        (t.reason, "Reason"),
+    ] {
+        if let Some(v) = value {
+            event.insert(field.into(), json!(v));
         }
-        "connections" => {
-            let opts = options(rest, &[], &["--endpoint"])?;
-            let budget = Budget::default();
-            let named = match value(&opts, "--endpoint") {
-                Some(e) => Some(vec![e]),
-                None if !app.config.endpoint_ids.is_empty() => {
-                    Some(app.config.endpoint_ids.clone())
-                }
-                None => None,
+    }
+    if t.dry_run {
+        event.insert("DryRun".into(), json!(true));
+    }
+    run_handler(app, shown, &Value::Object(event).into()).await
+}
+
+async fn connections(app: &App<Ec2, Dynamo>, shown: Shown, endpoint: Option<String>) -> ExitCode {
+    let budget = Budget::default();
+    let named = match endpoint {
+        Some(e) => Some(vec![e]),
+        None if !app.config.endpoint_ids.is_empty() => Some(app.config.endpoint_ids.clone()),
+        None => None,
+    };
+    let endpoints = match named {
+        // One target: the endpoints named are there.
+        Some(ids) if app.api.len() == 1 => listing::at(&app.api.first().place, &ids),
+        named => {
+            let Some(found) = endpoints_of(app, named, &budget).await else {
+                return ExitCode::FAILURE;
             };
-            let endpoints = match named {
-                // One target: the endpoints named are there.
-                Some(ids) if app.api.len() == 1 => listing::at(&app.api.first().place, &ids),
-                named => {
-                    let Some(found) = endpoints_of(app, named, &budget).await else {
-                        return Ok(ExitCode::FAILURE);
-                    };
-                    found
-                }
-            };
-            let (connections, errors) =
-                listing::list_connections(&app.api, &endpoints, app.config.concurrency, &budget)
-                    .await;
-            for c in &connections {
-                println!(
-                    "{}",
-                    serde_json::to_string(c).expect("connections serialize")
-                );
-            }
-            for e in &errors {
-                eprintln!(
-                    "cvpn-terminator: {} {}: {} {}",
-                    e.action,
-                    e.endpoint_id.as_deref().unwrap_or(""),
-                    e.code,
-                    e.message
-                );
-            }
-            Ok(if errors.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            found
         }
-        "quarantine" => quarantine(app, sts, rest).await,
-        "approve" => crate::answer::run(app, sts, true, rest).await,
-        "deny" => crate::answer::run(app, sts, false, rest).await,
-        "check" => {
-            options(rest, &[], &[])?;
-            Ok(check(app).await)
-        }
-        other => Err(format!("unknown command `{other}`")),
+    };
+    let (connections, errors) =
+        listing::list_connections(&app.api, &endpoints, app.config.concurrency, &budget).await;
+    let rows: Vec<Value> = connections
+        .iter()
+        .map(|c| serde_json::to_value(c).expect("connections serialize"))
+        .collect();
+    shown.rows(&rows, render::connections);
+    errors.iter().for_each(print_error);
+    if errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 
@@ -159,77 +131,95 @@ fn read_event(source: impl Read) -> Result<Vec<u8>, String> {
     Ok(text)
 }
 
-async fn run_handler(app: &App<Ec2, Dynamo>, event: &Parsed) -> ExitCode {
-    printed(app, app.answer_parsed(event, Default::default()).await)
+async fn run_handler(app: &App<Ec2, Dynamo>, shown: Shown, event: &Parsed) -> ExitCode {
+    printed(
+        app,
+        shown,
+        app.answer_parsed(event, Default::default()).await,
+    )
 }
 
 async fn quarantine(
     app: &App<Ec2, Dynamo>,
-    sts: &aws_sdk_sts::Client,
-    args: &[String],
+    sts: &Lazy<aws_sdk_sts::Client>,
+    shown: Shown,
+    command: Quarantine,
 ) -> Result<ExitCode, String> {
-    let (sub, rest) = args
-        .split_first()
-        .ok_or("quarantine needs list, add or release")?;
-    if sub == "list" {
-        options(rest, &[], &[])?;
-        let store = app
-            .store
-            .as_ref()
-            .ok_or("the quarantine is kept in the state table: set CVPN_STATE_TABLE")?;
-        return Ok(match store.list().await {
-            Ok(mut holds) => {
-                let now = chrono::Utc::now().timestamp();
-                holds.retain(|h| h.in_force(now));
-                holds.sort_by(|a, b| a.subject.cmp(&b.subject));
-                for h in holds {
-                    let mut line = serde_json::to_value(&h).expect("holds serialize");
-                    line["since"] = json!(cvpn_terminator::domain::quarantine::time(h.since));
-                    line["until"] = json!(cvpn_terminator::domain::quarantine::time(h.until));
-                    println!("{line}");
-                }
-                ExitCode::SUCCESS
+    let store = app
+        .store
+        .as_ref()
+        .ok_or("the quarantine is kept in the state table: set CVPN_STATE_TABLE")?;
+    let (key, subject, reason, minutes) = match command {
+        Quarantine::List => return Ok(list_holds(store, shown).await),
+        Quarantine::Add {
+            subject,
+            minutes,
+            reason,
+            yes,
+        } => {
+            let question = format!("Keep {} out?", named(&subject));
+            if !go_ahead(&question, yes, false) {
+                return Ok(ExitCode::FAILURE);
             }
-            Err(e) => {
-                eprintln!("cvpn-terminator: Scan: {} {}", e.code, e.message);
-                ExitCode::FAILURE
-            }
-        });
-    }
-    let (key, valued): (&str, &[&str]) = match sub.as_str() {
-        "add" => (
-            "Quarantine",
-            &["--username", "--common-name", "--minutes", "--reason"],
-        ),
-        "release" => ("Release", &["--username", "--common-name", "--reason"]),
-        other => return Err(format!("unknown quarantine command `{other}`")),
+            ("Quarantine", subject, reason, minutes)
+        }
+        Quarantine::Release { subject, reason } => ("Release", subject, reason, None),
     };
-    let opts = options(rest, &[], valued)?;
     let mut change = serde_json::Map::new();
-    for (flag, field) in [
-        ("--username", "Username"),
-        ("--common-name", "CommonName"),
-        ("--reason", "Reason"),
+    for (value, field) in [
+        (subject.username, "Username"),
+        (subject.common_name, "CommonName"),
+        (reason, "Reason"),
     ] {
-        if let Some(v) = value(&opts, flag) {
+        if let Some(v) = value {
             change.insert(field.into(), json!(v));
         }
     }
-    if let Some(m) = value(&opts, "--minutes") {
-        let minutes: u64 = m
-            .parse()
-            .map_err(|_| format!("--minutes: `{m}` is not a whole number"))?;
+    if let Some(minutes) = minutes {
         change.insert("Minutes".into(), json!(minutes));
     }
-    if let Some(who) = caller(sts).await {
+    if let Some(who) = caller(sts.get()).await {
         change.insert("RequestedBy".into(), json!(who));
     }
-    Ok(run_handler(app, &json!({ key: change }).into()).await)
+    Ok(run_handler(app, shown, &json!({ key: change }).into()).await)
+}
+
+fn named(subject: &Subject) -> String {
+    match (&subject.username, &subject.common_name) {
+        (Some(user), _) => format!("user {user}"),
+        (None, Some(cn)) => format!("certificate {cn}"),
+        (None, None) => unreachable!("clap requires one"),
+    }
+}
+
+async fn list_holds(store: &Dynamo, shown: Shown) -> ExitCode {
+    match store.list().await {
+        Ok(mut holds) => {
+            let now = chrono::Utc::now().timestamp();
+            holds.retain(|h| h.in_force(now));
+            holds.sort_by(|a, b| a.subject.cmp(&b.subject));
+            let rows: Vec<Value> = holds
+                .iter()
+                .map(|h| {
+                    let mut line = serde_json::to_value(h).expect("holds serialize");
+                    line["since"] = json!(quarantine::time(h.since));
+                    line["until"] = json!(quarantine::time(h.until));
+                    line
+                })
+                .collect();
+            shown.rows(&rows, render::holds);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("cvpn-terminator: Scan: {} {}", e.code, e.message);
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// One line per endpoint in scope: does it call the deployed connect handler? Those that do not
 /// get the command that wires them.
-async fn check(app: &App<Ec2, Dynamo>) -> ExitCode {
+async fn check(app: &App<Ec2, Dynamo>, shown: Shown) -> ExitCode {
     let budget = Budget::default();
     let Some(endpoints) = endpoints_of(app, None, &budget).await else {
         return ExitCode::FAILURE;
@@ -242,20 +232,18 @@ async fn check(app: &App<Ec2, Dynamo>) -> ExitCode {
         .filter(|e| endpoint_in_scope(&config.endpoint_ids, &e.id));
     let home = app.api.home_place();
     let there = &config.keep_out.target_handler_name;
+    let mut rows = Vec::new();
     for e in in_scope {
         let handler = e.connect_handler.as_deref();
         let wired = quarantine::enforced(deployed, there, home, &e.place, handler);
-        println!(
-            "{}",
-            json!({
-                "account": e.place.account,
-                "region": e.place.region,
-                "endpoint_id": e.id,
-                "connect_handler": e.connect_handler,
-                "deployed_handler": deployed,
-                "enforces_quarantine": wired,
-            })
-        );
+        rows.push(json!({
+            "account": e.place.account,
+            "region": e.place.region,
+            "endpoint_id": e.id,
+            "connect_handler": e.connect_handler,
+            "deployed_handler": deployed,
+            "enforces_quarantine": wired,
+        }));
         if wired {
             continue;
         }
@@ -277,6 +265,7 @@ async fn check(app: &App<Ec2, Dynamo>) -> ExitCode {
             None => {}
         }
     }
+    shown.rows(&rows, render::wiring);
     if deployed.is_none() {
         eprintln!("cvpn-terminator: CVPN_CONNECT_HANDLER_ARN is not set: only checked that a handler is enabled");
     }

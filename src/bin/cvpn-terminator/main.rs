@@ -6,98 +6,134 @@
 #![recursion_limit = "256"]
 
 mod answer;
+mod args;
 mod cli;
 mod common;
+mod lambda;
+mod render;
 
+use args::{Cli, Command};
 use aws_config::retry::RetryConfig;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_ec2::config::SharedCredentialsProvider;
-use cli::USAGE;
+use clap::{CommandFactory, Parser};
+use common::Shown;
 use cvpn_terminator::adapters::directory::Directory;
+use cvpn_terminator::adapters::lazy::Lazy;
 use cvpn_terminator::adapters::notify::{Notifiers, OutcomeBus};
 use cvpn_terminator::adapters::organization::Organization;
 use cvpn_terminator::adapters::targets::{ec2_targets, Targets, SESSION_NAME};
-use cvpn_terminator::domain::json::parse::Parsed;
-use cvpn_terminator::shell::handler::Invoked;
-use cvpn_terminator::shell::logging;
+use cvpn_terminator::shell::logging::{self, Style};
 use cvpn_terminator::shell::organization::start_targets;
 use cvpn_terminator::{App, Config, Dynamo, Ec2};
-use lambda_runtime::{service_fn, LambdaEvent};
 use std::process::ExitCode;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    logging::init();
-    let lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if !lambda
-        && matches!(
-            args.first().map(String::as_str),
-            None | Some("-h" | "--help" | "help")
-        )
-    {
-        eprintln!("{USAGE}");
-        return ExitCode::from(if args.is_empty() { 2 } else { 0 });
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+        logging::init(Style::Lambda);
+        return lambda::run().await;
     }
-    // Under Lambda a bad setting still leaves the connect handler answering (Client VPN would
-    // refuse everyone on an error), from the settings it needs; anything else fails with it.
-    let mut unconfigured = None;
+    // Usage is checked whole before any setting or AWS configuration is read.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
+    if let Command::Completions { shell } = cli.command {
+        clap_complete::generate(
+            shell,
+            &mut Cli::command(),
+            "cvpn-terminator",
+            &mut std::io::stdout(),
+        );
+        return ExitCode::SUCCESS;
+    }
+    let shown = Shown::new(cli.output());
+    logging::init(Style::Command {
+        text: !shown.json(),
+        verbose: cli.verbose,
+    });
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {
-            tracing::error!(
-                event = "bad_config",
-                variable = e.variable,
-                error = e.message.as_str(),
-                "bad configuration"
-            );
-            if !lambda {
-                eprintln!("cvpn-terminator: {e}");
-                return ExitCode::from(2);
-            }
-            unconfigured = Some(e.to_string());
-            Config::for_connect(std::env::vars_os())
+            eprintln!("cvpn-terminator: {e}");
+            return ExitCode::from(2);
         }
     };
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(region) = cli.region {
+        loader = loader.region(aws_config::Region::new(region));
+    }
+    if let Some(profile) = cli.profile {
+        loader = loader.profile_name(profile);
+    }
+    let sdk = sdk(loader, &config).await;
+    let Some((app, sts)) = app(config, &sdk).await else {
+        eprintln!("cvpn-terminator: the organization's accounts could not be had; see the log");
+        return ExitCode::FAILURE;
+    };
+    match cli::run(&app, &sts, shown, cli.command).await {
+        Ok(code) => code,
+        Err(usage) => {
+            eprintln!("cvpn-terminator: {usage}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The AWS configuration, with the retries the settings ask for.
+async fn sdk(loader: aws_config::ConfigLoader, config: &Config) -> SdkConfig {
+    loader
         .retry_config(RetryConfig::adaptive().with_max_attempts(config.max_attempts))
         .load()
-        .await;
+        .await
+}
+
+/// The handler and its clients, each built when first used (building one costs a TLS
+/// connector); `None`, the reason logged, when the function cannot act (the organization's
+/// accounts could not be had).
+async fn app(
+    config: Config,
+    sdk: &SdkConfig,
+) -> Option<(App<Ec2, Dynamo>, Lazy<aws_sdk_sts::Client>)> {
     // A table given by ARN may be another Region's (the central table, read by a network
     // account's connect handler): its client sends there.
     let store = config.state_table.as_ref().map(|table| {
-        let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(&sdk);
-        if let Some(region) = &config.state_table_region {
-            dynamodb = dynamodb.region(aws_config::Region::new(region.clone()));
-        }
-        Dynamo::new(aws_sdk_dynamodb::Client::from_conf(dynamodb.build()), table)
+        let (own, region) = (sdk.clone(), config.state_table_region.clone());
+        let client = Lazy::new(move || {
+            let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(&own);
+            if let Some(region) = &region {
+                dynamodb = dynamodb.region(aws_config::Region::new(region.clone()));
+            }
+            aws_sdk_dynamodb::Client::from_conf(dynamodb.build())
+        });
+        Dynamo::built_on_use(client, table)
     });
-    let sts = aws_sdk_sts::Client::new(&sdk);
+    let own = sdk.clone();
+    let sts = Lazy::new(move || aws_sdk_sts::Client::new(&own));
+    let tell = &config.tell;
     let notifiers = Notifiers {
-        bus: config
-            .tell
-            .outcome_bus
-            .as_ref()
-            .map(|bus| OutcomeBus::new(aws_sdk_eventbridge::Client::new(&sdk), bus)),
-        securityhub: config
-            .tell
-            .finding_notes
-            .then(|| aws_sdk_securityhub::Client::new(&sdk)),
+        bus: tell.outcome_bus.as_ref().map(|bus| {
+            let own = sdk.clone();
+            OutcomeBus::built_on_use(
+                Lazy::new(move || aws_sdk_eventbridge::Client::new(&own)),
+                bus,
+            )
+        }),
+        securityhub: tell.finding_notes.then(|| {
+            let own = sdk.clone();
+            Lazy::new(move || aws_sdk_securityhub::Client::new(&own))
+        }),
         region: sdk.region().map(|r| r.to_string()),
         sts: Some(sts.clone()),
         ..Notifiers::default()
     };
     let directory = (!config.idp.identity_stores.is_empty()).then(|| Directory::new(sdk.clone()));
-    // Without its targets the function cannot act; under Lambda, failing to start has the next
-    // invocation start it again (the fault may have passed), and the event is retried.
-    let Some(api) = targets(&sdk, &config, store.as_ref(), &notifiers).await else {
-        if !lambda {
-            eprintln!("cvpn-terminator: the organization's accounts could not be had; see the log");
-        }
-        return ExitCode::FAILURE;
-    };
+    let api = targets(sdk, &config, store.as_ref(), &notifiers).await?;
     let app = App {
         config,
         api,
@@ -105,78 +141,7 @@ async fn main() -> ExitCode {
         notifiers,
         directory,
     };
-    if lambda {
-        let app = &app;
-        let unconfigured = unconfigured.as_deref();
-        let handler = service_fn(move |event: LambdaEvent<Parsed>| async move {
-            if let Some(problem) = unconfigured {
-                let decoded = cvpn_terminator::domain::trigger::decode(&event.payload.value);
-                if !matches!(
-                    decoded,
-                    Ok(cvpn_terminator::domain::trigger::Trigger::Connect(_))
-                ) {
-                    return Err(lambda_runtime::Diagnostic {
-                        error_type: "BadConfig".into(),
-                        error_message: format!("{problem}; nothing was done"),
-                    });
-                }
-            }
-            let deadline = instant_of(event.context.deadline);
-            match deadline {
-                Some(d) => tracing::debug!(
-                    event = "invocation",
-                    request_id = event.context.request_id.as_str(),
-                    remaining_ms = d.saturating_duration_since(Instant::now()).as_millis() as u64,
-                    "invocation"
-                ),
-                None => tracing::warn!(
-                    event = "invocation",
-                    request_id = event.context.request_id.as_str(),
-                    deadline_ms = event.context.deadline,
-                    "the Runtime API's deadline is not a time; running without one"
-                ),
-            }
-            let invoked = Invoked {
-                deadline,
-                request_id: Some(event.context.request_id.as_str()),
-                // arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME
-                account: event.context.invoked_function_arn.split(':').nth(4),
-            };
-            app.answer_parsed(&event.payload, invoked)
-                .await
-                .map_err(lambda_runtime::Diagnostic::from)
-        });
-        return match lambda_runtime::run(handler).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                tracing::error!(event = "runtime_failed", error = %e, "Lambda runtime loop ended");
-                ExitCode::FAILURE
-            }
-        };
-    }
-    match cli::run(&app, &sts, &args).await {
-        Ok(code) => code,
-        Err(usage) => {
-            eprintln!("cvpn-terminator: {usage}\n\n{USAGE}");
-            ExitCode::from(2)
-        }
-    }
-}
-
-/// Lambda gives the deadline as epoch milliseconds; timing it needs a monotonic instant. A value
-/// too small to be a time of this century is not one (local Runtime API emulators such as
-/// `cargo lambda watch` send the timeout, 600000): then there is none. A real deadline already
-/// past leaves no time at all, so nothing new starts.
-fn instant_of(deadline_ms: u64) -> Option<Instant> {
-    const YEAR_2001_MS: u64 = 978_307_200_000;
-    if deadline_ms < YEAR_2001_MS {
-        return None;
-    }
-    let deadline = UNIX_EPOCH + Duration::from_millis(deadline_ms);
-    let left = deadline
-        .duration_since(SystemTime::now())
-        .unwrap_or(Duration::ZERO);
-    Some(Instant::now() + left)
+    Some((app, sts))
 }
 
 /// Where the function acts: `CVPN_TARGETS`, or an organization's accounts (kept in the table,
@@ -190,7 +155,7 @@ async fn targets(
 ) -> Option<Targets<Ec2>> {
     let external_id = config.external_id.as_deref();
     let (Some(reach), Some(store)) = (&config.organization, store) else {
-        return Some(ec2_targets(sdk, &config.targets, external_id).await);
+        return Some(ec2_targets(sdk, &config.targets, external_id));
     };
     let mut reader = aws_sdk_organizations::config::Builder::from(sdk);
     if let Some(role) = &reach.reader_role {
@@ -212,7 +177,7 @@ async fn targets(
     }
     match start_targets(reach, &organization, store, own.as_deref()).await {
         Ok(specs) => {
-            let mut targets = ec2_targets(sdk, &specs, external_id).await;
+            let mut targets = ec2_targets(sdk, &specs, external_id);
             targets.set_organization(organization);
             Some(targets)
         }

@@ -104,7 +104,7 @@ impl QuarantineStore for Dynamo {
                 false => "placedBy :placers",
             }];
             let mut request = self
-                .client
+                .client()
                 .update_item()
                 .table_name(&self.table)
                 .set_key(Some(key(KEY_PREFIX, &hold.subject)))
@@ -181,13 +181,13 @@ impl QuarantineStore for Dynamo {
         }
         let kept = match findings {
             Some(keys) => Some(
-                self.client
+                self.client()
                     .update_item()
                     .update_expression("ADD findingIds :findings, placedBy :placers")
                     .expression_attribute_values(":findings", keys),
             ),
             None if by_person => Some(
-                self.client
+                self.client()
                     .update_item()
                     .update_expression("SET heldByPerson = :person ADD placedBy :placers")
                     .expression_attribute_values(":person", AttributeValue::Bool(true)),
@@ -220,7 +220,7 @@ impl QuarantineStore for Dynamo {
         back: Option<BackIn<'_>>,
     ) -> Result<Option<Hold>, ApiError> {
         let out = self
-            .client
+            .client()
             .get_item()
             .table_name(&self.table)
             .set_key(Some(key(KEY_PREFIX, subject)))
@@ -262,7 +262,7 @@ impl QuarantineStore for Dynamo {
             // An item whose end could not be read holds forever; its record need not.
             let until = hold.until.min(now + 366 * 24 * 60 * 60);
             let mut request = self
-                .client
+                .client()
                 .update_item()
                 .table_name(&self.table)
                 .set_key(Some(key(RELEASE_PREFIX, subject)))
@@ -285,7 +285,7 @@ impl QuarantineStore for Dynamo {
         // Only the hold that was read: one a finding placed, extended or added to meanwhile is not
         // covered by the record, so it stays, and the person is told to release again.
         let mut delete = self
-            .client
+            .client()
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(key(KEY_PREFIX, subject)));
@@ -366,7 +366,7 @@ impl QuarantineStore for Dynamo {
         let mut start = None;
         loop {
             let out = self
-                .client
+                .client()
                 .scan()
                 .table_name(&self.table)
                 .filter_expression("begins_with(pk, :prefix)")
