@@ -117,6 +117,31 @@ then
 else
   failed=$((failed + 1)); echo "not ok - emulator state"
 fi
+# The dashboard's figures: under Lambda the summary lines carry Embedded Metric Format.
+if python3 - "$work/watch.log" <<'PY'
+import json, sys
+emf = []
+for line in open(sys.argv[1], errors="replace"):
+    start = line.find("{")
+    try:
+        l = json.loads(line[start:]) if start >= 0 else None
+    except ValueError:
+        continue
+    if isinstance(l, dict) and l.get("event") == "summary":
+        emf.append(l)
+assert emf, "no summary line in the function's log"
+for l in emf:
+    d = l["_aws"]["CloudWatchMetrics"][0]
+    assert d["Namespace"] == "CvpnTerminator" and d["Dimensions"] == [["Function"]], d
+    assert isinstance(l["_aws"]["Timestamp"], int) and l["Function"], l
+    assert all(isinstance(l[m["Name"]], (int, float)) for m in d["Metrics"]), l
+assert sum(l["SessionsEnded"] for l in emf) >= 14, [l["SessionsEnded"] for l in emf]
+PY
+then
+  passed=$((passed + 1)); echo "ok - every summary line carries its metrics (EMF)"
+else
+  failed=$((failed + 1)); echo "not ok - EMF on the summary lines"
+fi
 [ "$failed" = 0 ] || tail -50 "$work/watch.log"
 echo "runtime-loop: $passed passed, $failed failed"
 [ "$failed" = 0 ]

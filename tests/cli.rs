@@ -594,3 +594,54 @@ async fn at_a_terminal_ending_sessions_is_confirmed_first() {
     assert_eq!(sure.code, 0, "{}", sure.stdout);
     assert_eq!(h.ended(), set(&[cid("1fa4", 1)]));
 }
+
+#[tokio::test]
+async fn region_is_where_terminate_acts_among_several_targets() {
+    let mut state = sample_state();
+    state.accounts.push(
+        serde_json::from_value(serde_json::json!({
+            "accountId": "222233334444",
+            "roles": [{"roleName": "cvpn-terminator-target"}],
+            "regions": {"us-east-1": {"endpoints": [{
+                "clientVpnEndpointId": "cvpn-endpoint-00000000000000bbb",
+                "connections": [{"connectionId": cid("bbb", 1), "username": "ivan",
+                                 "connectionEstablishedTime": "2026-11-22T08:00:00Z"}]}]}}
+        }))
+        .unwrap(),
+    );
+    let h = harness(state, Default::default()).await;
+    let url = h.emulator.url();
+    let env = [
+        ("AWS_ENDPOINT_URL_STS", url.as_str()),
+        (
+            "CVPN_TARGETS",
+            "eu-west-1,arn:aws:iam::222233334444:role/cvpn-terminator-target@us-east-1",
+        ),
+    ];
+    let args = ["--region", "us-east-1", "terminate", "--username", "ivan"];
+    // Asked, the question says where.
+    let no = run_at_terminal(&url, &args, &env, "n").await;
+    assert!(
+        no.stdout
+            .contains("End every session of ivan in us-east-1 (of 2 target places)?"),
+        "{}",
+        no.stdout
+    );
+    assert!(h.ended().is_empty());
+    let r = run(&url, &args, &env, None).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let response: Value = serde_json::from_str(&r.stdout).unwrap();
+    let ended: Vec<(&str, &str)> = response["terminated"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["account"].as_str().unwrap(),
+                e["connection_id"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(ended, [("222233334444", cid("bbb", 1).as_str())]);
+    assert!(h.ended().is_empty(), "ivan's eu-west-1 session stays");
+}

@@ -75,6 +75,11 @@ impl Ec2 {
         }
     }
 
+    /// Builds the client now, ahead of the first call (Lambda's init phase).
+    pub fn prepare(&self) {
+        self.client.get();
+    }
+
     /// Acting there through `role`.
     pub fn assuming(self, role: &str) -> Self {
         Self {
@@ -91,17 +96,14 @@ impl Ec2 {
         R: std::fmt::Debug,
     {
         match credentials_error(&e) {
-            Some(refused) => ApiError {
-                message: format!(
-                    "assuming {} to act in {}: {}",
-                    self.role
-                        .as_deref()
-                        .unwrap_or("the function's own credentials"),
-                    self.place.label(),
-                    refused.message
-                ),
-                ..refused
-            },
+            Some(refused) => {
+                let place = self.place.label();
+                let message = match &self.role {
+                    Some(role) => format!("assuming {role} to act in {place}: {}", refused.message),
+                    None => format!("credentials to act in {place}: {}", refused.message),
+                };
+                ApiError { message, ..refused }
+            }
             None => api_error(e),
         }
     }

@@ -70,6 +70,8 @@ pub fn metrics_of(line: &Map<String, Value>) -> Vec<Metric> {
     match text("event") {
         "summary" => {
             let sweep = text("trigger_source") == "schedule";
+            // Ended by a Username call beyond the plan: ended all the same.
+            let ended = number("terminated").unwrap_or(0.0) + number("unplanned").unwrap_or(0.0);
             for (field, all, swept) in [
                 ("terminated", "SessionsEnded", Some("SweepSessionsEnded")),
                 (
@@ -79,7 +81,10 @@ pub fn metrics_of(line: &Map<String, Value>) -> Vec<Metric> {
                 ),
                 ("failed", "SessionsFailed", None),
             ] {
-                let n = number(field).unwrap_or(0.0);
+                let n = match field {
+                    "terminated" => ended,
+                    _ => number(field).unwrap_or(0.0),
+                };
                 out.push(count(all, n));
                 if let (true, Some(swept)) = (sweep, swept) {
                     out.push(count(swept, n));
@@ -167,7 +172,7 @@ mod tests {
 
     #[test]
     fn a_sweeps_summary_counts_as_a_sweep_and_as_sessions() {
-        let sweep = json!({"event": "summary", "trigger_source": "schedule", "terminated": 3,
+        let sweep = json!({"event": "summary", "trigger_source": "schedule", "terminated": 2, "unplanned": 1,
             "deferred": 2, "failed": 0, "duration_ms": 1250});
         assert_eq!(
             names(sweep),

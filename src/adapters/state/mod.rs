@@ -108,6 +108,11 @@ impl Dynamo {
         }
     }
 
+    /// Builds the client now, ahead of the first call (Lambda's init phase).
+    pub fn prepare(&self) {
+        self.client();
+    }
+
     fn client(&self) -> &aws_sdk_dynamodb::Client {
         self.client.get()
     }

@@ -18,12 +18,14 @@ use std::io::Read;
 use std::process::ExitCode;
 
 /// Runs one command; `Err` is a usage error found only once the settings are known (a command
-/// that needs the state table without one).
+/// that needs the state table without one). `region` (`--region`) is also where `terminate`
+/// acts: with several targets, only their places in that Region.
 pub async fn run(
     app: &App<Ec2, Dynamo>,
     sts: &Lazy<aws_sdk_sts::Client>,
     shown: Shown,
     command: Command,
+    region: Option<String>,
 ) -> Result<ExitCode, String> {
     match command {
         Command::Invoke { event } => {
@@ -38,7 +40,7 @@ pub async fn run(
                 .map_err(|e| format!("--event {event}: not JSON: {e}"))?;
             Ok(run_handler(app, shown, &parsed).await)
         }
-        Command::Terminate(t) => Ok(terminate(app, shown, t).await),
+        Command::Terminate(t) => Ok(terminate(app, shown, t, region).await),
         Command::Connections { endpoint } => Ok(connections(app, shown, endpoint).await),
         Command::Quarantine(q) => quarantine(app, sts, shown, q).await,
         Command::Approve(a) => Ok(crate::answer::run(app, sts, shown, true, a).await),
@@ -48,19 +50,26 @@ pub async fn run(
     }
 }
 
-async fn terminate(app: &App<Ec2, Dynamo>, shown: Shown, t: Terminate) -> ExitCode {
+async fn terminate(
+    app: &App<Ec2, Dynamo>,
+    shown: Shown,
+    t: Terminate,
+    region: Option<String>,
+) -> ExitCode {
     let who = match (&t.username, &t.connection_id) {
         (Some(user), _) => format!("every session of {user}"),
         (None, Some(id)) => format!("connection {id}"),
         (None, None) => unreachable!("clap requires one"),
     };
-    let question = format!(
-        "End {who}{}?",
-        t.endpoint
-            .as_ref()
-            .map(|e| format!(" on {e}"))
-            .unwrap_or_default()
-    );
+    // Where, said in the question: a person must not learn it from what was ended.
+    let places = app.api.len();
+    let place = match (&t.endpoint, &region) {
+        (Some(e), _) => format!(" on {e}"),
+        (None, Some(r)) if places > 1 => format!(" in {r} (of {places} target places)"),
+        (None, _) if places > 1 => format!(" in all {places} target places"),
+        (None, _) => String::new(),
+    };
+    let question = format!("End {who}{place}?");
     if !go_ahead(&question, t.yes, t.dry_run) {
         return ExitCode::FAILURE;
     }
@@ -70,6 +79,7 @@ async fn terminate(app: &App<Ec2, Dynamo>, shown: Shown, t: Terminate) -> ExitCo
         (t.username, "Username"),
         (t.connection_id, "ConnectionId"),
         (t.reason, "Reason"),
+        (region, "Region"),
     ] {
         if let Some(v) = value {
             event.insert(field.into(), json!(v));
@@ -100,11 +110,7 @@ async fn connections(app: &App<Ec2, Dynamo>, shown: Shown, endpoint: Option<Stri
     };
     let (connections, errors) =
         listing::list_connections(&app.api, &endpoints, app.config.concurrency, &budget).await;
-    let rows: Vec<Value> = connections
-        .iter()
-        .map(|c| serde_json::to_value(c).expect("connections serialize"))
-        .collect();
-    shown.rows(&rows, render::connections);
+    shown.rows(&connections, render::connections);
     errors.iter().for_each(print_error);
     if errors.is_empty() {
         ExitCode::SUCCESS
@@ -292,5 +298,14 @@ async fn endpoints_of(
 }
 
 fn print_error(e: &CallError) {
-    eprintln!("cvpn-terminator: {}: {} {}", e.action, e.code, e.message);
+    let on = e
+        .endpoint_id
+        .as_deref()
+        .map(|id| format!(" {id}"))
+        .unwrap_or_default();
+    let (action, place) = (e.action, e.place.label());
+    eprintln!(
+        "cvpn-terminator: {action}{on} in {place}: {} {}",
+        e.code, e.message
+    );
 }

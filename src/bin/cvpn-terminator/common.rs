@@ -4,6 +4,7 @@
 use crate::args::Output;
 use crate::render::{self, Style};
 use cvpn_terminator::{App, Dynamo, Ec2, HandlerError};
+use serde::Serialize;
 use serde_json::Value;
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
@@ -31,12 +32,19 @@ impl Shown {
         self.output == Output::Json
     }
 
-    /// Rows as JSON lines, or as the table `text` draws of them.
-    pub fn rows(self, rows: &[Value], text: fn(Style, &[Value]) -> String) {
+    /// Rows as JSON lines (each serialized as it is, its fields in their order), or as the table
+    /// `text` draws of them.
+    pub fn rows<T: Serialize>(self, rows: &[T], text: fn(Style, &[Value]) -> String) {
         if self.json() {
-            rows.iter().for_each(|r| println!("{r}"));
+            for r in rows {
+                println!("{}", serde_json::to_string(r).expect("rows serialize"));
+            }
         } else {
-            println!("{}", text(self.style, rows));
+            let values: Vec<Value> = rows
+                .iter()
+                .map(|r| serde_json::to_value(r).expect("rows serialize"))
+                .collect();
+            println!("{}", text(self.style, &values));
         }
     }
 }
@@ -47,31 +55,34 @@ pub(crate) fn printed(
     shown: Shown,
     answered: Result<Value, HandlerError>,
 ) -> ExitCode {
-    let (response, failure) = match answered {
-        Ok(response) => (Some(response), None),
+    match answered {
+        Ok(response) => {
+            show(shown, &response);
+            ExitCode::SUCCESS
+        }
         Err(e) => {
-            let max = app.config.tell.response_max_items;
-            let response = e.response().map(|r| {
-                serde_json::to_value(r.clone().bounded(max)).expect("responses serialize")
-            });
-            (response, Some(e))
-        }
-    };
-    if let Some(response) = response {
-        if shown.json() {
-            let text = serde_json::to_string_pretty(&response).expect("responses serialize");
-            println!("{text}");
-        } else {
-            render::sentences(shown.style, &response)
-                .iter()
-                .for_each(|s| println!("{s}"));
-        }
-    }
-    match failure {
-        None => ExitCode::SUCCESS,
-        Some(e) => {
+            if let Some(response) = e.response() {
+                // Printed from the response itself: its fields in their order.
+                show(
+                    shown,
+                    &response.clone().bounded(app.config.tell.response_max_items),
+                );
+            }
             eprintln!("cvpn-terminator: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// A response as pretty JSON, or as one sentence per outcome.
+fn show(shown: Shown, response: &impl Serialize) {
+    if shown.json() {
+        let text = serde_json::to_string_pretty(response).expect("responses serialize");
+        println!("{text}");
+    } else {
+        let value = serde_json::to_value(response).expect("responses serialize");
+        for sentence in render::sentences(shown.style, &value) {
+            println!("{sentence}");
         }
     }
 }
@@ -95,13 +106,27 @@ pub(crate) fn confirmed(question: &str, input: impl BufRead, mut out: impl Write
 }
 
 /// `question` asked of the person at the terminal, when one should be asked; `false` (and a
-/// line saying nothing was done) when they do not say yes.
+/// line saying nothing was done) when they do not say yes. A person is watching when any of the
+/// standard streams is a terminal (stdin alone is not enough: `xargs` and `ssh host cmd` give the
+/// command none while a person reads its output); the question goes to the terminal itself.
 pub(crate) fn go_ahead(question: &str, yes: bool, dry_run: bool) -> bool {
-    let stdin = std::io::stdin();
-    if !asks(yes, dry_run, stdin.is_terminal()) {
+    let watched = std::io::stdin().is_terminal()
+        || std::io::stdout().is_terminal()
+        || std::io::stderr().is_terminal();
+    if !asks(yes, dry_run, watched) {
         return true;
     }
-    let go = confirmed(question, stdin.lock(), std::io::stderr());
+    let terminal = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty");
+    let go = match terminal.and_then(|t| Ok((t.try_clone()?, t))) {
+        Ok((input, output)) => confirmed(question, std::io::BufReader::new(input), output),
+        Err(e) => {
+            eprintln!("cvpn-terminator: cannot ask for confirmation ({e}): add --yes");
+            false
+        }
+    };
     if !go {
         eprintln!("cvpn-terminator: not confirmed; nothing was done");
     }

@@ -26,16 +26,21 @@ pub async fn run() -> ExitCode {
             Config::for_connect(std::env::vars_os())
         }
     };
-    let sdk = sdk(
-        aws_config::defaults(aws_config::BehaviorVersion::latest()),
-        &config,
-    )
-    .await;
+    let sdk = sdk(lambdas_own(), &config).await;
     // Without its targets the function cannot act; failing to start has the next invocation
     // start it again (the fault may have passed), and the event is retried.
     let Some((app, _)) = app(config, &sdk).await else {
         return ExitCode::FAILURE;
     };
+    // The clients nearly every invocation calls (the state table's, this place's EC2) are built
+    // in Lambda's init phase, at full CPU and ahead of time under provisioned concurrency, not
+    // within the connect handler's deadline; the others wait for their first call.
+    if let Some(store) = &app.store {
+        store.prepare();
+    }
+    if let Some(home) = app.api.home() {
+        home.prepare();
+    }
     let app = &app;
     let unconfigured = unconfigured.as_deref();
     let handler = service_fn(move |event: LambdaEvent<Parsed>| async move {
@@ -79,6 +84,25 @@ pub async fn run() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The AWS configuration Lambda gives every function in its environment: the execution role's
+/// credentials and the Region. Taken from there directly, the start builds none of the default
+/// chain's providers (profile files, web identity and its STS client, containers, IMDS), each of
+/// which costs a TLS connector; without them (another runtime), the default chain.
+fn lambdas_own() -> aws_config::ConfigLoader {
+    let loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    let set = |name| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let loader = match set("AWS_REGION") {
+        Some(region) => loader.region(aws_config::Region::new(region)),
+        None => loader,
+    };
+    if set("AWS_ACCESS_KEY_ID").is_some() && set("AWS_SECRET_ACCESS_KEY").is_some() {
+        let env =
+            aws_config::environment::credentials::EnvironmentVariableCredentialsProvider::new();
+        return loader.credentials_provider(env);
+    }
+    loader
 }
 
 /// Lambda gives the deadline as epoch milliseconds; timing it needs a monotonic instant. A value

@@ -65,8 +65,8 @@ async fn main() -> ExitCode {
         }
     };
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
-    if let Some(region) = cli.region {
-        loader = loader.region(aws_config::Region::new(region));
+    if let Some(region) = &cli.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
     }
     if let Some(profile) = cli.profile {
         loader = loader.profile_name(profile);
@@ -76,7 +76,7 @@ async fn main() -> ExitCode {
         eprintln!("cvpn-terminator: the organization's accounts could not be had; see the log");
         return ExitCode::FAILURE;
     };
-    match cli::run(&app, &sts, shown, cli.command).await {
+    match cli::run(&app, &sts, shown, cli.command, cli.region).await {
         Ok(code) => code,
         Err(usage) => {
             eprintln!("cvpn-terminator: {usage}");

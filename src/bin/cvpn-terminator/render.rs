@@ -205,121 +205,108 @@ fn list<'a>(r: &'a Value, field: &str) -> impl Iterator<Item = &'a Value> {
     r[field].as_array().into_iter().flatten()
 }
 
+type Say = fn(Style, &Value) -> String;
+
+/// The sentence for each entry of each list of the response, in the order people read them.
+const SAID: [(&str, Say); 11] = [
+    ("terminated", |_, e| format!("Ended {}.", whose(e))),
+    ("unplanned", |_, e| {
+        format!("Also ended {}: connected again while this ran.", whose(e))
+    }),
+    ("would_terminate", |_, e| {
+        format!("Would end {} (dry run: nothing was ended).", whose(e))
+    }),
+    ("skipped", |_, e| format!("Skipped {}{}.", whose(e), why(e))),
+    ("deferred", |_, e| {
+        format!("Left {} for later{}.", whose(e), why(e))
+    }),
+    ("failed", |style, e| {
+        let cause = first(e, &["detail", "message"]);
+        let code = text(e, "error_code");
+        style.red(&format!("Could not end {}: {code} {cause}", whose(e)))
+    }),
+    ("left_active", |style, e| {
+        style.red(&format!("Still connected: {}.", whose(e)))
+    }),
+    ("quarantine", |_, h| hold(h)),
+    ("unenforced", |style, u| {
+        let (id, place) = (text(u, "endpoint_id"), place(u));
+        style.red(&format!(
+            "{id} ({place}) does not call the connect handler: a held user can connect to it."
+        ))
+    }),
+    ("approval_requests", |_, a| {
+        let (id, until) = (text(a, "id"), text(a, "asks_until"));
+        format!("Asked for approval ({id}): answer with `cvpn-terminator approve {id}` or `deny {id}` by {until}.")
+    }),
+    ("expired_requests", |_, a| {
+        format!(
+            "Request {} expired unanswered: nothing of it was done.",
+            text(a, "id")
+        )
+    }),
+];
+
+/// The answers that are not a response of sessions: the connect handler's decision, and an HTTP
+/// answer (a request over the Function URL).
+fn other_answer(style: Style, r: &Value) -> Option<String> {
+    if let Some(allow) = r["allow"].as_bool() {
+        let refused = first(r, &["error-msg-on-failed-posture-compliance"]);
+        return Some(match allow {
+            true => "The connection would be allowed.".into(),
+            false => style.red(&format!("The connection would be refused: {refused}")),
+        });
+    }
+    let status = r["statusCode"].as_u64()?;
+    let said = format!("HTTP {status}: {}", first(r, &["body"]));
+    Some(if status >= 400 {
+        style.red(&said)
+    } else {
+        said
+    })
+}
+
 /// One sentence per outcome of a response: what was ended, what was not and why, the holds,
 /// the requests made and what failed. Everything stays in the JSON (`--output json`).
 pub fn sentences(style: Style, r: &Value) -> Vec<String> {
+    if let Some(said) = other_answer(style, r) {
+        return vec![said];
+    }
+    let object = |field: &str| r.get(field).filter(|v| v.is_object());
     let mut out = Vec::new();
-    if let Some(d) = r.get("duplicate").filter(|d| d.is_object()) {
+    if let Some(c) = object("delivery_conflict") {
+        out.push(style.red(&format!(
+            "Event {} was delivered before with other contents; this one was acted on.",
+            text(c, "event_id")
+        )));
+    }
+    if let Some(d) = object("duplicate") {
+        let at = d["handled_at"].as_str().map(|t| format!(" at {t}"));
         out.push(format!(
             "Already handled{}: {}",
-            d["handled_at"]
-                .as_str()
-                .map(|t| format!(" at {t}"))
-                .unwrap_or_default(),
+            at.unwrap_or_default(),
             text(d, "summary")
         ));
     }
-    let each = |field: &str, say: &dyn Fn(&Value) -> String, out: &mut Vec<String>| {
-        out.extend(list(r, field).map(say));
-    };
-    each("terminated", &|e| format!("Ended {}.", whose(e)), &mut out);
-    each(
-        "unplanned",
-        &|e| format!("Also ended {}: connected again while this ran.", whose(e)),
-        &mut out,
-    );
-    each(
-        "would_terminate",
-        &|e| format!("Would end {} (dry run: nothing was ended).", whose(e)),
-        &mut out,
-    );
-    each(
-        "skipped",
-        &|e| format!("Skipped {}{}.", whose(e), why(e)),
-        &mut out,
-    );
-    each(
-        "deferred",
-        &|e| format!("Left {} for later{}.", whose(e), why(e)),
-        &mut out,
-    );
-    each(
-        "failed",
-        &|e| {
-            style
-                .red(&format!(
-                    "Could not end {}: {} {}",
-                    whose(e),
-                    text(e, "error_code"),
-                    first(e, &["detail", "message"])
-                ))
-                .trim_end()
-                .to_owned()
-        },
-        &mut out,
-    );
-    each(
-        "left_active",
-        &|e| style.red(&format!("Still connected: {}.", whose(e))),
-        &mut out,
-    );
-    each("quarantine", &|h| hold(h), &mut out);
-    each(
-        "unenforced",
-        &|u| {
-            style.red(&format!(
-                "{} ({}) does not call the connect handler: a held user can connect to it.",
-                text(u, "endpoint_id"),
-                place(u)
-            ))
-        },
-        &mut out,
-    );
-    each(
-        "approval_requests",
-        &|a| {
-            format!("Asked for approval ({}): answer with `cvpn-terminator approve {}` or `deny {}` by {}.", text(a, "id"), text(a, "id"), text(a, "id"), text(a, "asks_until"))
-        },
-        &mut out,
-    );
-    if let Some(a) = r.get("approval").filter(|a| a.is_object()) {
+    for (field, say) in SAID {
+        out.extend(list(r, field).map(|e| say(style, e)));
+    }
+    if let Some(a) = object("approval") {
+        let outcome = text(a, "outcome").replace('_', " ");
+        let (id, approvals, needed) = (text(a, "id"), &a["approvals"], &a["needed"]);
         out.push(format!(
-            "Request {}: {} ({} of {} approvals).",
-            text(a, "id"),
-            text(a, "outcome").replace('_', " "),
-            a["approvals"],
-            a["needed"]
+            "Request {id}: {outcome} ({approvals} of {needed} approvals)."
         ));
     }
-    each(
-        "errors",
-        &|e| {
-            style
-                .red(&format!(
-                    "{} failed in {}{}: {} {}",
-                    text(e, "action"),
-                    place(e),
-                    e["endpoint_id"]
-                        .as_str()
-                        .map(|id| format!(" on {id}"))
-                        .unwrap_or_default(),
-                    text(e, "code"),
-                    text(e, "message")
-                ))
-                .trim_end()
-                .to_owned()
-        },
-        &mut out,
-    );
+    out.extend(list(r, "errors").map(|e| style.red(&step_failed(e))));
     out.extend(
         list(r, "notifications")
             .filter(|n| n["sent"] == false)
             .map(|n| {
+                let (channel, to) = (text(n, "channel").replace('_', " "), text(n, "destination"));
+                let error = first(n, &["error", "error_code"]);
                 style.red(&format!(
-                    "Could not tell people through {} {}: {}",
-                    text(n, "channel").replace('_', " "),
-                    text(n, "destination"),
-                    first(n, &["error", "error_code"])
+                    "Could not tell people through {channel} {to}: {error}"
                 ))
             }),
     );
@@ -329,17 +316,26 @@ pub fn sentences(style: Style, r: &Value) -> Vec<String> {
                 .map(|(list, n)| format!("{n} more {list} entries are in the log.")),
         );
     }
-    let acted = ["terminated", "would_terminate", "unplanned"]
+    let acted = ["terminated", "would_terminate", "unplanned", "quarantine"]
         .iter()
         .any(|f| list(r, f).next().is_some());
-    if !acted
-        && r.get("duplicate").is_none_or(Value::is_null)
-        && list(r, "quarantine").next().is_none()
-        && r.get("approval").is_none_or(Value::is_null)
-    {
+    if !acted && object("duplicate").is_none() && object("approval").is_none() {
         out.push("Nothing was ended.".into());
     }
-    out
+    out.iter().map(|s| s.trim_end().to_owned()).collect()
+}
+
+/// A step that failed as a whole (a place not listed, state not read).
+fn step_failed(e: &Value) -> String {
+    let on = e["endpoint_id"].as_str().map(|id| format!(" on {id}"));
+    format!(
+        "{} failed in {}{}: {} {}",
+        text(e, "action"),
+        place(e),
+        on.unwrap_or_default(),
+        text(e, "code"),
+        text(e, "message")
+    )
 }
 
 fn hold(h: &Value) -> String {
@@ -358,104 +354,5 @@ fn hold(h: &Value) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn a_table_lines_up_its_columns() {
-        let t = table(
-            Style::default(),
-            &["USER", "IP"],
-            &[
-                vec!["kate".into(), "10.0.0.1".into()],
-                vec!["Ωmega-long".into(), "-".into()],
-            ],
-        );
-        assert_eq!(t, "USER        IP\nkate        10.0.0.1\nΩmega-long  -");
-        assert!(table(Style { colour: true }, &["A"], &[]).starts_with("\x1b[1m"));
-    }
-
-    #[test]
-    fn connections_show_where_only_when_somewhere_else() {
-        let here = json!({"place": {}, "endpoint_id": "cvpn-endpoint-1", "connection_id": "c1",
-            "username": "kate", "client_ip": "10.0.0.2", "status": "active",
-            "established": "2026-12-07T08:00:00Z"});
-        let t = connections(Style::default(), std::slice::from_ref(&here));
-        assert!(
-            !t.contains("PLACE") && t.contains("kate") && t.contains("10.0.0.2"),
-            "{t}"
-        );
-        let mut there = here.clone();
-        there["place"] = json!({"account": "444455556666", "region": "eu-west-1"});
-        let t = connections(Style::default(), &[here, there]);
-        assert!(
-            t.contains("PLACE") && t.contains("444455556666/eu-west-1"),
-            "{t}"
-        );
-        assert!(t.contains("this account/this Region"), "{t}");
-        assert_eq!(connections(Style::default(), &[]), "No one is connected.");
-    }
-
-    #[test]
-    fn each_outcome_is_one_sentence() {
-        let r = json!({
-            "terminated": [{"endpoint_id": "cvpn-endpoint-1", "connection_id": "c1", "person": "frank"}],
-            "failed": [{"endpoint_id": "cvpn-endpoint-1", "connection_id": "c2", "username": "frank",
-                "error_code": "Throttling", "detail": "slow down"}],
-            "skipped": [{"connection_id": "c3", "reason": "protected_user"}],
-            "errors": [{"account": "444455556666", "region": "eu-west-1", "action": "AssumeRole",
-                "code": "AccessDenied", "message": "not authorized"}],
-            "quarantine": [{"kind": "username", "name": "frank", "outcome": "placed",
-                "until": "2026-12-08T00:00:00Z"}],
-            "notifications": [{"channel": "outcome_event", "destination": "bus", "sent": false,
-                "error": "gone"}, {"channel": "outcome_event", "destination": "bus", "sent": true}],
-        });
-        let s = sentences(Style::default(), &r);
-        assert_eq!(
-            s,
-            [
-                "Ended frank's connection c1 on cvpn-endpoint-1.",
-                "Skipped connection c3: protected_user.",
-                "Could not end frank's connection c2 on cvpn-endpoint-1: Throttling slow down",
-                "frank (username) is kept out until 2026-12-08T00:00:00Z.",
-                "AssumeRole failed in 444455556666/eu-west-1: AccessDenied not authorized",
-                "Could not tell people through outcome event bus: gone",
-            ]
-        );
-    }
-
-    #[test]
-    fn a_response_that_did_nothing_says_so() {
-        let s = sentences(
-            Style::default(),
-            &json!({"terminated": [], "dry_run": false}),
-        );
-        assert_eq!(s, ["Nothing was ended."]);
-        let s = sentences(
-            Style::default(),
-            &json!({"would_terminate": [{"connection_id": "c1", "username": "ivan"}], "dry_run": true}),
-        );
-        assert_eq!(
-            s,
-            ["Would end ivan's connection c1 (dry run: nothing was ended)."]
-        );
-    }
-
-    #[test]
-    fn holds_and_wiring_are_tables() {
-        let h = json!({"subject": {"kind": "username", "name": "mallory"}, "until": "2026-12-08T00:00:00Z",
-            "reason": "INC-7", "requested_by": "arn:aws:iam::123456789012:user/ana"});
-        let t = holds(Style::default(), &[h]);
-        assert!(
-            t.contains("mallory") && t.contains("INC-7") && t.contains("user/ana"),
-            "{t}"
-        );
-        assert_eq!(holds(Style::default(), &[]), "No one is held.");
-        let w = wiring(
-            Style::default(),
-            &[json!({"endpoint_id": "cvpn-endpoint-1", "enforces_quarantine": false})],
-        );
-        assert!(w.contains("NO") && w.contains("-"), "{w}");
-    }
-}
+#[path = "render_tests.rs"]
+mod tests;

@@ -239,9 +239,17 @@ where
             HandlerError::CapExceeded { .. } => 422,
             _ => 500,
         };
+        // The IdP is told what happened, not where: the places that failed are the
+        // organization's account IDs, for the log and the alarm only.
+        let description = match e {
+            HandlerError::Incomplete(_) => "not every place could be read: what could be seen was \
+                                            acted on, and the request should be sent again"
+                .to_owned(),
+            _ => e.to_string(),
+        };
         HttpAnswer::json(
             status,
-            json!({"error": e.kind(), "description": e.to_string()}),
+            json!({"error": e.kind(), "description": description}),
         )
     }
 }
