@@ -645,3 +645,55 @@ async fn region_is_where_terminate_acts_among_several_targets() {
     assert_eq!(ended, [("222233334444", cid("bbb", 1).as_str())]);
     assert!(h.ended().is_empty(), "ivan's eu-west-1 session stays");
 }
+
+#[tokio::test]
+async fn a_failed_call_is_said_plainly_without_the_sdks_dumps() {
+    let r = run(
+        "http://127.0.0.1:9",
+        &[
+            "--output",
+            "text",
+            "terminate",
+            "--username",
+            "x",
+            "--dry-run",
+        ],
+        &[("CVPN_MAX_ATTEMPTS", "1")],
+        None,
+    )
+    .await;
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(
+            "DescribeClientVpnEndpoints failed in this account/eu-west-1: DispatchFailure"
+        ),
+        "{}",
+        r.stdout
+    );
+    for dump in ["ConnectorError", "DispatchFailure {", "Os {"] {
+        assert!(
+            !r.stdout.contains(dump) && !r.stderr.contains(dump),
+            "{dump}:\n{}\n{}",
+            r.stdout,
+            r.stderr
+        );
+    }
+    // The SDK's own warnings (the missing configuration files) only with -v.
+    assert!(!r.stderr.contains("config file"), "{}", r.stderr);
+    let loud = run(
+        "http://127.0.0.1:9",
+        &[
+            "-v",
+            "--output",
+            "text",
+            "terminate",
+            "--username",
+            "x",
+            "--dry-run",
+        ],
+        &[("CVPN_MAX_ATTEMPTS", "1")],
+        None,
+    )
+    .await;
+    assert!(loud.stderr.contains("config file"), "{}", loud.stderr);
+}

@@ -3,7 +3,7 @@
 
 use crate::domain::model::ApiError;
 use aws_credential_types::provider::error::CredentialsError;
-use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 
 /// A request the SDK's builder refused to build (a required field left out): our fault, said as
@@ -20,7 +20,7 @@ pub fn build_error(e: aws_smithy_types::error::operation::BuildError) -> ApiErro
 pub fn api_error<E, R>(e: SdkError<E, R>) -> ApiError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     if let Some(refused) = credentials_error(&e) {
         return refused;
@@ -40,7 +40,7 @@ where
     };
     ApiError {
         code: code.to_owned(),
-        message: DisplayErrorContext(&e).to_string(),
+        message: causes(&e),
     }
 }
 
@@ -82,3 +82,54 @@ where
 
 /// The code of a call that could not get its credentials for another reason than STS's refusal.
 pub const CREDENTIALS_UNAVAILABLE: &str = "CredentialsUnavailable";
+
+/// An error and its causes as people read them, each said once: `dispatch failure: io error:
+/// … Connection refused (os error 111)`. The SDK's `DisplayErrorContext` appends the whole error's
+/// `Debug` form (raw responses, headers), which is for developers, not for a message.
+fn causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut said: Vec<String> = Vec::new();
+    let mut next = Some(e);
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        // A wrapper often repeats its cause's words: keep what each level adds.
+        if !said.last().is_some_and(|last| last.contains(&text)) && !text.is_empty() {
+            said.push(text);
+        }
+        next = cause.source();
+    }
+    said.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fmt;
+
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+    impl fmt::Display for Layer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|l| l as _)
+        }
+    }
+
+    #[test]
+    fn causes_are_said_once_without_debug_dumps() {
+        let e = Layer(
+            "dispatch failure",
+            Some(Box::new(Layer(
+                "io error",
+                Some(Box::new(Layer("Connection refused (os error 111)", None))),
+            ))),
+        );
+        assert_eq!(
+            causes(&e),
+            "dispatch failure: io error: Connection refused (os error 111)"
+        );
+    }
+}

@@ -93,7 +93,7 @@ impl Ec2 {
     fn failed<E, R>(&self, e: SdkError<E, R>) -> ApiError
     where
         E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
+        R: std::fmt::Debug + 'static,
     {
         match credentials_error(&e) {
             Some(refused) => {

@@ -107,10 +107,19 @@ fn directives(style: Style, asked: Option<String>) -> String {
     let own = asked.as_deref().unwrap_or(own);
     let sdk_crates = [
         "aws_config",
+        "aws_runtime",
         "aws_smithy_runtime",
+        "aws_smithy_http_client",
         "aws_sdk_ec2",
+        "aws_sdk_sts",
+        "aws_sdk_dynamodb",
+        "aws_sdk_eventbridge",
+        "aws_sdk_securityhub",
+        "aws_sdk_organizations",
+        "aws_sdk_identitystore",
         "lambda_runtime",
         "hyper",
+        "hyper_util",
     ];
     let quiet: Vec<String> = sdk_crates.iter().map(|c| format!("{c}={sdk}")).collect();
     format!("{own},{AUDIT}={audit},{}", quiet.join(","))
