@@ -8,7 +8,9 @@ use crate::domain::model::{
     parse_api_time, ApiError, By, Cidr, Connection, ConnectionStatus, Endpoint, Page, Place,
     Status, StatusChange,
 };
+use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_ec2::config::retry::RetryConfig;
+use aws_sdk_ec2::config::{IdentityCache, Region, SharedCredentialsProvider};
 use aws_sdk_ec2::error::SdkError;
 use aws_sdk_ec2::types::{ClientVpnConnectionStatus, ClientVpnEndpointStatusCode};
 use std::future::Future;
@@ -46,13 +48,17 @@ pub trait ClientVpnApi: Send + Sync {
 /// The largest page Describe allows.
 const PAGE: i32 = 1000;
 
-/// One account and Region's EC2 (a target): what it lists is stamped with its place.
+/// One account and Region's EC2 (a target): what it lists is stamped with its place. The places
+/// share one client, each call sent to the place's Region with its role's credentials: a client
+/// per place cost an organization's function hundreds of megabytes.
 #[derive(Clone)]
 pub struct Ec2 {
     client: Lazy<aws_sdk_ec2::Client>,
     place: Place,
-    /// The role assumed to act there, named when STS refuses it.
-    role: Option<String>,
+    /// The Region its calls go to, when not the client's own.
+    region: Option<Region>,
+    /// The role assumed to act there (named when STS refuses it) and its credentials.
+    role: Option<(String, SharedCredentialsProvider)>,
 }
 
 impl Ec2 {
@@ -65,12 +71,12 @@ impl Ec2 {
         Self::built_on_use(Lazy::ready(client), place)
     }
 
-    /// The place's client built on its first call: an organization's start builds none, and an
-    /// incident only those of the places it calls.
+    /// A place of the client built on its first call, in the client's own Region and credentials.
     pub fn built_on_use(client: Lazy<aws_sdk_ec2::Client>, place: Place) -> Self {
         Self {
             client,
             place,
+            region: None,
             role: None,
         }
     }
@@ -80,12 +86,37 @@ impl Ec2 {
         self.client.get();
     }
 
-    /// Acting there through `role`.
-    pub fn assuming(self, role: &str) -> Self {
+    /// Calls sent to `region`.
+    pub fn in_region(self, region: &str) -> Self {
         Self {
-            role: Some(role.to_owned()),
+            region: Some(Region::new(region.to_owned())),
             ..self
         }
+    }
+
+    /// Acting there through `role`, with `credentials` for it.
+    pub fn assuming(self, role: &str, credentials: impl ProvideCredentials + 'static) -> Self {
+        let credentials = SharedCredentialsProvider::new(credentials);
+        Self {
+            role: Some((role.to_owned(), credentials)),
+            ..self
+        }
+    }
+
+    /// This place's Region and credentials, for one call. The role's provider keeps its
+    /// credentials itself: the client's identity cache would keep a new entry per call (each
+    /// override is a new cache partition), so it is not used for them.
+    fn here(&self) -> aws_sdk_ec2::config::Builder {
+        let mut config = aws_sdk_ec2::config::Builder::default();
+        if let Some(region) = &self.region {
+            config = config.region(region.clone());
+        }
+        if let Some((_, credentials)) = &self.role {
+            config = config
+                .credentials_provider(credentials.clone())
+                .identity_cache(IdentityCache::no_cache());
+        }
+        config
     }
 
     /// The call's error; when its credentials could not be had, one that names the role and the
@@ -99,7 +130,9 @@ impl Ec2 {
             Some(refused) => {
                 let place = self.place.label();
                 let message = match &self.role {
-                    Some(role) => format!("assuming {role} to act in {place}: {}", refused.message),
+                    Some((role, _)) => {
+                        format!("assuming {role} to act in {place}: {}", refused.message)
+                    }
                     None => format!("credentials to act in {place}: {}", refused.message),
                 };
                 ApiError { message, ..refused }
@@ -117,6 +150,8 @@ impl ClientVpnApi for Ec2 {
             .describe_client_vpn_endpoints()
             .max_results(PAGE)
             .set_next_token(token)
+            .customize()
+            .config_override(self.here())
             .send()
             .await
             .map_err(|e| self.failed(e))?;
@@ -163,6 +198,8 @@ impl ClientVpnApi for Ec2 {
             .client_vpn_endpoint_id(endpoint_id)
             .max_results(PAGE)
             .set_next_token(token)
+            .customize()
+            .config_override(self.here())
             .send()
             .await
             .map_err(|e| self.failed(e))?;
@@ -189,6 +226,8 @@ impl ClientVpnApi for Ec2 {
                     .build(),
             )
             .max_results(PAGE)
+            .customize()
+            .config_override(self.here())
             .send()
             .await
             .map_err(|e| self.failed(e))?;
@@ -217,7 +256,7 @@ impl ClientVpnApi for Ec2 {
         let out = request
             .customize()
             .config_override(
-                aws_sdk_ec2::config::Builder::default()
+                self.here()
                     .retry_config(RetryConfig::standard().with_max_attempts(1)),
             )
             .send()

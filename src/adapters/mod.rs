@@ -5,6 +5,7 @@
 //! users ([`directory`]); an organization's accounts ([`organization`]); [`aws`] turns SDK errors
 //! into the core's.
 
+pub mod assumed;
 pub mod aws;
 pub mod directory;
 pub mod ec2;

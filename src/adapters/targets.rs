@@ -1,18 +1,16 @@
 //! The places the function acts in, each with its own Client VPN API: the function's own account
 //! and Region by default, or what `CVPN_TARGETS` names — other Regions of this account, and other
-//! accounts reached by assuming a role (aws-config's assume-role provider, which caches the
-//! credentials and refreshes them before they expire). Built once per cold start.
+//! accounts reached by assuming a role (`assumed.rs`, which keeps the credentials and asks again
+//! before they expire). The places share one EC2 client and one STS client.
 
+use crate::adapters::assumed::AssumedRole;
 use crate::adapters::ec2::Ec2;
 use crate::adapters::lazy::Lazy;
 use crate::adapters::organization::Organization;
 use crate::domain::inventory::Inventory;
 use crate::domain::model::Place;
 use crate::domain::targets::TargetSpec;
-use aws_config::sts::AssumeRoleProvider;
-use aws_config::{Region, SdkConfig};
-use aws_sdk_ec2::config::SharedCredentialsProvider;
-use futures::FutureExt;
+use aws_config::SdkConfig;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -119,10 +117,11 @@ impl<A> From<A> for Targets<A> {
     }
 }
 
-/// One EC2 client per target from the function's own configuration `sdk`, each built on its
-/// first call: the target's Region, and for another account the role's credentials (session
-/// `cvpn-terminator`, with `external_id` when given). Without targets, the function's own account
-/// and Region, its place written with that Region so that every outcome names it.
+/// The targets from the function's own configuration `sdk`: one EC2 client, built on its first
+/// call, shared by every place; each place's calls sent to its Region, and for another account
+/// with its role's credentials (session `cvpn-terminator`, with `external_id` when given) from one
+/// STS client they share. Without targets, the function's own account and Region, its place
+/// written with that Region so that every outcome names it.
 pub fn ec2_targets(
     sdk: &SdkConfig,
     specs: &[TargetSpec],
@@ -132,61 +131,33 @@ pub fn ec2_targets(
         account: None,
         region: sdk.region().map(|r| r.to_string()),
     };
+    let own = sdk.clone();
+    let client = Lazy::new(move || aws_sdk_ec2::Client::new(&own));
     if specs.is_empty() {
-        let own = sdk.clone();
-        let client = Lazy::new(move || aws_sdk_ec2::Client::new(&own));
         let list = vec![Target {
             api: Ec2::built_on_use(client, home.clone()),
             place: home.clone(),
         }];
         return Targets::new(list, home);
     }
+    let own = sdk.clone();
+    let sts = Lazy::new(move || aws_sdk_sts::Client::new(&own));
     let list = specs
         .iter()
         .map(|spec| {
-            let (own, place) = (sdk.clone(), spec.place.clone());
-            let (role, external_id) = (spec.role_arn.clone(), external_id.map(str::to_owned));
-            let client =
-                Lazy::new(move || client_at(&own, &place, role.as_deref(), external_id.as_deref()));
-            let api = Ec2::built_on_use(client, spec.place.clone());
+            let mut api = Ec2::built_on_use(client.clone(), spec.place.clone());
+            if let Some(region) = &spec.place.region {
+                api = api.in_region(region);
+            }
+            if let Some(arn) = &spec.role_arn {
+                let role = AssumedRole::new(sts.clone(), arn, SESSION_NAME, external_id);
+                api = api.assuming(arn, role);
+            }
             Target {
-                api: match &spec.role_arn {
-                    Some(arn) => api.assuming(arn),
-                    None => api,
-                },
+                api,
                 place: spec.place.clone(),
             }
         })
         .collect();
     Targets::new(list, home)
-}
-
-/// The EC2 client of one place: its Region, and the role's credentials when it is reached
-/// through one.
-fn client_at(
-    sdk: &SdkConfig,
-    place: &Place,
-    role_arn: Option<&str>,
-    external_id: Option<&str>,
-) -> aws_sdk_ec2::Client {
-    let mut config = aws_sdk_ec2::config::Builder::from(sdk);
-    if let Some(region) = &place.region {
-        config = config.region(Region::new(region.clone()));
-    }
-    if let Some(arn) = role_arn {
-        let mut role = AssumeRoleProvider::builder(arn)
-            .session_name(SESSION_NAME)
-            .configure(sdk);
-        if let Some(id) = external_id {
-            role = role.external_id(id);
-        }
-        // Configured from `sdk`, the provider's build has nothing to wait for (it loads a
-        // configuration only when given none).
-        let provider = role
-            .build()
-            .now_or_never()
-            .expect("an assume-role provider configured from the SDK's configuration");
-        config = config.credentials_provider(SharedCredentialsProvider::new(provider));
-    }
-    aws_sdk_ec2::Client::from_conf(config.build())
 }
