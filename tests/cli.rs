@@ -648,52 +648,31 @@ async fn region_is_where_terminate_acts_among_several_targets() {
 
 #[tokio::test]
 async fn a_failed_call_is_said_plainly_without_the_sdks_dumps() {
-    let r = run(
-        "http://127.0.0.1:9",
-        &[
-            "--output",
-            "text",
-            "terminate",
-            "--username",
-            "x",
-            "--dry-run",
-        ],
-        &[("CVPN_MAX_ATTEMPTS", "1")],
-        None,
-    )
-    .await;
+    let dead = |verbose: &'static [&'static str]| async move {
+        let args = [
+            verbose,
+            &[
+                "--output",
+                "text",
+                "terminate",
+                "--username",
+                "x",
+                "--dry-run",
+            ],
+        ];
+        let env = [("CVPN_MAX_ATTEMPTS", "1")];
+        run("http://127.0.0.1:9", &args.concat(), &env, None).await
+    };
+    let r = dead(&[]).await;
     assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(
-        r.stdout.contains(
-            "DescribeClientVpnEndpoints failed in this account/eu-west-1: DispatchFailure"
-        ),
-        "{}",
-        r.stdout
-    );
+    let said = "DescribeClientVpnEndpoints failed in this account/eu-west-1: DispatchFailure";
+    assert!(r.stdout.contains(said), "{}", r.stdout);
     for dump in ["ConnectorError", "DispatchFailure {", "Os {"] {
-        assert!(
-            !r.stdout.contains(dump) && !r.stderr.contains(dump),
-            "{dump}:\n{}\n{}",
-            r.stdout,
-            r.stderr
-        );
+        let shown = format!("{}{}", r.stdout, r.stderr);
+        assert!(!shown.contains(dump), "{dump}:\n{shown}");
     }
     // The SDK's own warnings (the missing configuration files) only with -v.
     assert!(!r.stderr.contains("config file"), "{}", r.stderr);
-    let loud = run(
-        "http://127.0.0.1:9",
-        &[
-            "-v",
-            "--output",
-            "text",
-            "terminate",
-            "--username",
-            "x",
-            "--dry-run",
-        ],
-        &[("CVPN_MAX_ATTEMPTS", "1")],
-        None,
-    )
-    .await;
+    let loud = dead(&["-v"]).await;
     assert!(loud.stderr.contains("config file"), "{}", loud.stderr);
 }
