@@ -11,6 +11,8 @@ use std::time::{Duration, SystemTime};
 
 /// Credentials closer than this to their expiry are asked for again.
 const REFRESH_BEFORE: Duration = Duration::from_secs(300);
+/// The longest an `AssumeRole` may take: every call of the role's places waits for it.
+const ASK_WITHIN: Duration = Duration::from_secs(30);
 
 #[derive(Debug)]
 pub struct AssumedRole {
@@ -46,15 +48,17 @@ impl AssumedRole {
         if let Some(c) = held.as_ref().filter(|c| fresh(c)) {
             return Ok(c.clone());
         }
-        let out = self
+        let asked = self
             .sts
             .get()
             .assume_role()
             .role_arn(&self.role_arn)
             .role_session_name(self.session_name)
             .set_external_id(self.external_id.clone())
-            .send()
+            .send();
+        let out = tokio::time::timeout(ASK_WITHIN, asked)
             .await
+            .map_err(|_| CredentialsError::provider_timed_out(ASK_WITHIN))?
             .map_err(CredentialsError::provider_error)?;
         let given = out
             .credentials()

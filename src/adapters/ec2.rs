@@ -8,9 +8,8 @@ use crate::domain::model::{
     parse_api_time, ApiError, By, Cidr, Connection, ConnectionStatus, Endpoint, Page, Place,
     Status, StatusChange,
 };
-use aws_credential_types::provider::ProvideCredentials;
-use aws_sdk_ec2::config::retry::RetryConfig;
-use aws_sdk_ec2::config::{IdentityCache, Region, SharedCredentialsProvider};
+use aws_sdk_ec2::config::retry::{RetryConfig, RetryPartition};
+use aws_sdk_ec2::config::{Region, SharedCredentialsProvider};
 use aws_sdk_ec2::error::SdkError;
 use aws_sdk_ec2::types::{ClientVpnConnectionStatus, ClientVpnEndpointStatusCode};
 use std::future::Future;
@@ -94,29 +93,28 @@ impl Ec2 {
         }
     }
 
-    /// Acting there through `role`, with `credentials` for it.
-    pub fn assuming(self, role: &str, credentials: impl ProvideCredentials + 'static) -> Self {
-        let credentials = SharedCredentialsProvider::new(credentials);
+    /// Acting there through `role`, with `credentials` for it (shared by the role's places).
+    pub fn assuming(self, role: &str, credentials: SharedCredentialsProvider) -> Self {
         Self {
             role: Some((role.to_owned(), credentials)),
             ..self
         }
     }
 
-    /// This place's Region and credentials, for one call. The role's provider keeps its
-    /// credentials itself: the client's identity cache would keep a new entry per call (each
-    /// override is a new cache partition), so it is not used for them.
+    /// This place's Region and credentials, for one call (the role's provider keeps its
+    /// credentials; the SDK gives an overridden provider a cache of the call's own), and its own
+    /// retry partition: EC2 throttles per account and Region, so one throttled place's token
+    /// bucket and adaptive rate must not slow the others, as one shared client's would.
     fn here(&self) -> aws_sdk_ec2::config::Builder {
         let mut config = aws_sdk_ec2::config::Builder::default();
         if let Some(region) = &self.region {
             config = config.region(region.clone());
         }
         if let Some((_, credentials)) = &self.role {
-            config = config
-                .credentials_provider(credentials.clone())
-                .identity_cache(IdentityCache::no_cache());
+            config.set_credentials_provider(Some(credentials.clone()));
         }
-        config
+        let partition = format!("ec2-{}", self.place.label());
+        config.retry_partition(RetryPartition::new(partition))
     }
 
     /// The call's error; when its credentials could not be had, one that names the role and the

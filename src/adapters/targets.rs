@@ -11,6 +11,8 @@ use crate::domain::inventory::Inventory;
 use crate::domain::model::Place;
 use crate::domain::targets::TargetSpec;
 use aws_config::SdkConfig;
+use aws_sdk_ec2::config::SharedCredentialsProvider;
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -142,6 +144,8 @@ pub fn ec2_targets(
     }
     let own = sdk.clone();
     let sts = Lazy::new(move || aws_sdk_sts::Client::new(&own));
+    // One provider per role: an account's places in every Region share its credentials.
+    let mut roles: HashMap<&str, SharedCredentialsProvider> = HashMap::new();
     let list = specs
         .iter()
         .map(|spec| {
@@ -150,8 +154,11 @@ pub fn ec2_targets(
                 api = api.in_region(region);
             }
             if let Some(arn) = &spec.role_arn {
-                let role = AssumedRole::new(sts.clone(), arn, SESSION_NAME, external_id);
-                api = api.assuming(arn, role);
+                let role = roles.entry(arn).or_insert_with(|| {
+                    let role = AssumedRole::new(sts.clone(), arn, SESSION_NAME, external_id);
+                    SharedCredentialsProvider::new(role)
+                });
+                api = api.assuming(arn, role.clone());
             }
             Target {
                 api,

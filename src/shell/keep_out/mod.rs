@@ -180,6 +180,9 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
                 self.response.unenforced.push(u);
             }
         }
+        // In the order people look them up, whichever place answered first.
+        let unenforced = &mut self.response.unenforced;
+        unenforced.sort_by(|a, b| (&a.place, &a.endpoint_id).cmp(&(&b.place, &b.endpoint_id)));
     }
 
     /// Carries out the planned calls (as `carry_out`) while the holds are stored.
