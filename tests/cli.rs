@@ -676,3 +676,68 @@ async fn a_failed_call_is_said_plainly_without_the_sdks_dumps() {
     let loud = dead(&["-v"]).await;
     assert!(loud.stderr.contains("config file"), "{}", loud.stderr);
 }
+
+#[tokio::test]
+async fn check_goes_where_the_last_sweep_saw_endpoints_and_counts_coverage() {
+    let mut state = sample_state();
+    state.accounts.push(
+        serde_json::from_value(serde_json::json!({
+            "accountId": "222233334444",
+            "roles": [{"roleName": "cvpn-terminator-target"}],
+            "regions": {"us-east-1": {"endpoints": []}}
+        }))
+        .unwrap(),
+    );
+    let h = harness(state, Default::default()).await;
+    let moto = Moto::start();
+    moto.table("cli-inventory").await;
+    let url = h.emulator.url();
+    let env = [
+        ("AWS_ENDPOINT_URL_STS", url.as_str()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", moto.url.as_str()),
+        ("CVPN_STATE_TABLE", "cli-inventory"),
+        ("CVPN_MAX_SESSION_MINUTES", "100000"),
+        (
+            "CVPN_TARGETS",
+            "eu-west-1,arn:aws:iam::222233334444:role/cvpn-terminator-target@us-east-1",
+        ),
+    ];
+    // Before any sweep: every place is listed.
+    let first = run(&url, &["check"], &env, None).await;
+    assert!(!first.stderr.contains("listed 1 of 2"), "{}", first.stderr);
+    let sweep = run(
+        &url,
+        &["invoke", "--event", "events/scheduled-event.json"],
+        &env,
+        None,
+    )
+    .await;
+    assert!(
+        sweep
+            .logs
+            .iter()
+            .any(|l| l["event"] == "inventory_recorded"),
+        "{}",
+        sweep.stderr
+    );
+    let described = h.emulator.service().stats()["DescribeClientVpnEndpoints"].calls;
+    let check = run(&url, &["check"], &env, None).await;
+    assert!(
+        check.stderr.contains("listed 1 of 2 target places"),
+        "{}",
+        check.stderr
+    );
+    assert!(
+        check
+            .stderr
+            .contains("0 of 2 endpoints in 1 places keep held people out"),
+        "{}",
+        check.stderr
+    );
+    let after = h.emulator.service().stats()["DescribeClientVpnEndpoints"].calls;
+    assert_eq!(
+        after - described,
+        1,
+        "only the place with endpoints is described"
+    );
+}

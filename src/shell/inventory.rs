@@ -7,6 +7,8 @@ use crate::adapters::state::inventory::InventoryStore;
 use crate::adapters::state::StateStore;
 use crate::adapters::targets::Target;
 use crate::domain::inventory::Inventory;
+use crate::shell::app::App;
+use crate::shell::budget::Budget;
 use crate::shell::invocation::{Invocation, Seen};
 use crate::shell::report;
 use std::time::Duration;
@@ -15,23 +17,23 @@ use std::time::Duration;
 /// every few minutes, and an incident should not pay a read each time.
 const REREAD: Duration = Duration::from_secs(5 * 60);
 
-impl<'a, A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'a, A, S> {
-    /// Of `targets`, those an incident lists: the places the inventory says may have endpoints
-    /// (with `named` endpoints it knows, their places), or all of them.
-    pub(crate) async fn inventoried(
-        &mut self,
-        targets: Vec<&'a Target<A>>,
+impl<A: ClientVpnApi, S: StateStore + InventoryStore> App<A, S> {
+    /// Of `targets`, those to list: the places the inventory says may have endpoints (with
+    /// `named` endpoints it knows, their places), or all of them without a fresh inventory.
+    pub async fn inventoried<'t>(
+        &'t self,
+        targets: Vec<&'t Target<A>>,
         named: Option<&[String]>,
-    ) -> Vec<&'a Target<A>> {
-        let (Some(store), true) = (&self.app.store, targets.len() > 1) else {
+        budget: &Budget,
+    ) -> Vec<&'t Target<A>> {
+        let (Some(store), true) = (&self.store, targets.len() > 1) else {
             return targets;
         };
-        let api = &self.app.api;
-        let inventory = match api.inventory_read_within(REREAD) {
+        let inventory = match self.api.inventory_read_within(REREAD) {
             Some(remembered) => remembered,
-            None => match self.budget.call(store.inventory()).await {
+            None => match budget.call(store.inventory()).await {
                 Ok(read) => {
-                    api.remember_inventory(read.clone());
+                    self.api.remember_inventory(read.clone());
                     read
                 }
                 Err(e) => {
@@ -51,7 +53,7 @@ impl<'a, A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'a, A, S> {
             return targets;
         };
         let all = targets.len();
-        let kept: Vec<&'a Target<A>> = targets
+        let kept: Vec<&'t Target<A>> = targets
             .into_iter()
             .filter(|t| keep.contains(&t.place))
             .collect();
@@ -63,7 +65,9 @@ impl<'a, A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'a, A, S> {
         );
         kept
     }
+}
 
+impl<'a, A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'a, A, S> {
     /// Records what a sweep that listed every place saw, for incidents to go straight to the
     /// places with endpoints. A failure is logged: incidents then list every place.
     pub(crate) async fn record_inventory(&mut self, seen: &Seen, started: i64) {

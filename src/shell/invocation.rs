@@ -228,7 +228,10 @@ impl<'a, A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'a, A, S> {
         let app = self.app;
         let config = &app.config;
         let named = self.named(endpoints);
-        let targets = Box::pin(self.inventoried(self.scope(), named.as_deref())).await;
+        let inventoried = self
+            .app
+            .inventoried(self.scope(), named.as_deref(), &self.budget);
+        let targets = Box::pin(inventoried).await;
         let mut described = true;
         let mut unlisted = 0;
         let (endpoints, (connections, errors)) = match named {

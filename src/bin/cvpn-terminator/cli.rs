@@ -233,13 +233,14 @@ async fn check(app: &App<Ec2, Dynamo>, shown: Shown) -> ExitCode {
     let config = &app.config;
     let deployed = config.keep_out.handler_arn.as_deref();
     let mut unwired = 0;
-    let in_scope = endpoints
+    let in_scope: Vec<&Endpoint> = endpoints
         .iter()
-        .filter(|e| endpoint_in_scope(&config.endpoint_ids, &e.id));
+        .filter(|e| endpoint_in_scope(&config.endpoint_ids, &e.id))
+        .collect();
     let home = app.api.home_place();
     let there = &config.keep_out.target_handler_name;
     let mut rows = Vec::new();
-    for e in in_scope {
+    for e in &in_scope {
         let handler = e.connect_handler.as_deref();
         let wired = quarantine::enforced(deployed, there, home, &e.place, handler);
         rows.push(json!({
@@ -272,6 +273,13 @@ async fn check(app: &App<Ec2, Dynamo>, shown: Shown) -> ExitCode {
         }
     }
     shown.rows(&rows, render::wiring);
+    let places: std::collections::BTreeSet<_> = in_scope.iter().map(|e| &e.place).collect();
+    eprintln!(
+        "cvpn-terminator: {} of {} endpoints in {} places keep held people out",
+        rows.len() - unwired,
+        rows.len(),
+        places.len()
+    );
     if deployed.is_none() {
         eprintln!("cvpn-terminator: CVPN_CONNECT_HANDLER_ARN is not set: only checked that a handler is enabled");
     }
@@ -289,7 +297,18 @@ async fn endpoints_of(
     named: Option<Vec<String>>,
     budget: &Budget,
 ) -> Option<Vec<Endpoint>> {
-    let targets: Vec<_> = app.api.iter().collect();
+    // Where the inventory says endpoints are (every place without a fresh one), as incidents do.
+    let targets = app
+        .inventoried(app.api.iter().collect(), named.as_deref(), budget)
+        .await;
+    if targets.len() < app.api.len() {
+        eprintln!(
+            "cvpn-terminator: listed {} of {} target places: the others had no endpoints at the \
+             last sweep (within the hour)",
+            targets.len(),
+            app.api.len()
+        );
+    }
     let located = listing::locate(&targets, named, app.config.place_concurrency, budget).await;
     located.failed.iter().for_each(print_error);
     located.absent.iter().for_each(print_error);
