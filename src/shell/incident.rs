@@ -8,11 +8,12 @@ use crate::adapters::state::inventory::InventoryStore;
 use crate::adapters::state::quarantine::QuarantineStore;
 use crate::adapters::state::StateStore;
 use crate::domain::approval;
-use crate::domain::model::{By, Endpoint, Reason};
-use crate::domain::plan::{self, Rules, Selector};
+use crate::domain::model::{Endpoint, Reason};
+use crate::domain::plan::{self, incident, Call, Rules, Selector, Target};
+use crate::domain::quarantine::Hold;
 use crate::shell::app::HandlerError;
 use crate::shell::execute::Outcome;
-use crate::shell::invocation::{Describe, Invocation};
+use crate::shell::invocation::Invocation;
 use crate::shell::listing;
 use crate::shell::report::{self, Entry};
 use std::collections::BTreeSet;
@@ -32,30 +33,8 @@ where
             return Ok(());
         }
         let config = &self.app.config;
-        // The endpoints the selectors name, when all of them name some.
-        let named = selectors
-            .iter()
-            .all(|s| !s.endpoint_ids.is_empty())
-            .then(|| {
-                let mut named: Vec<String> = selectors
-                    .iter()
-                    .flat_map(|s| s.endpoint_ids.iter().cloned())
-                    .collect();
-                named.sort();
-                named.dedup();
-                named
-            });
-        // Client IPs need the endpoints' CIDRs; the quarantine's warning, their connect handlers.
-        let describe = if selectors
-            .iter()
-            .any(|s| s.match_by.client_ip && !s.ips.is_empty())
-        {
-            Describe::Needed
-        } else if config.quarantine_minutes().is_some() {
-            Describe::Wanted
-        } else {
-            Describe::No
-        };
+        let named = incident::named_endpoints(&selectors);
+        let describe = incident::describe(&selectors, config.quarantine_minutes().is_some());
         let Some(picture) = Box::pin(self.connections_of(named, describe)).await else {
             return Ok(());
         };
@@ -83,11 +62,7 @@ where
         // What the team wants a person to decide waits for them: only the rest is acted on.
         let selectors = Box::pin(self.ask_first(selectors, &connections, &rules, whole)).await;
         let selection = plan::select(&selectors, &connections, &rules);
-        for s in &selection.skipped {
-            let entry = Entry::skipped(s);
-            report::log_skipped(&entry, &s.origin);
-            self.response.skipped.push(entry);
-        }
+        selection.skipped.iter().for_each(|s| self.skipped(s));
         // Who would be held, and whom a person released for the same finding: those are neither
         // ended again nor held again.
         let holds = self.holds_for(
@@ -107,7 +82,7 @@ where
         let planned = targets.len() + selection.spent.len() + unseen;
         // An approval allows the count its request showed.
         let cap = config.max_terminations.max(self.approved.unwrap_or(0));
-        if !targets.is_empty() && planned > cap {
+        if incident::over_cap(targets.len(), planned, cap) {
             // A request shows the whole picture: on a partial one, the retry asks.
             let asks = whole
                 .then(|| approval::cap_asks(&config.ask, self.chosen, planned, cap))
@@ -116,29 +91,13 @@ where
                 Box::pin(self.request_approval(&selectors, vec![why], &connections, &rules)).await;
                 return Ok(());
             }
-            tracing::error!(
-                event = "cap_exceeded",
-                planned,
-                already_ended = selection.spent.len(),
-                cap,
-                "refusing to terminate"
-            );
-            self.response.skipped.extend(targets.iter().map(|t| Entry {
-                reason: Some(Reason::CapExceeded),
-                ..Entry::planned(t)
-            }));
-            return Err(self.cap_exceeded(planned, cap));
+            return Err(self.refused(&targets, selection.spent.len(), planned, cap));
         }
         if picture.described {
             self.report_unenforced(&picture.endpoints);
         }
-        // What a Username call may end beyond its plan must fit under the cap too; on a partial
-        // picture, only what was planned (and remembered) is ended.
-        let headroom = if whole {
-            cap.saturating_sub(planned)
-        } else {
-            0
-        };
+        // What a Username call may end beyond its plan must fit under the cap too.
+        let headroom = incident::headroom(cap, planned, whole);
         let planned_ids: BTreeSet<String> = targets
             .iter()
             .map(|t| t.connection.connection_id.clone())
@@ -148,22 +107,52 @@ where
                 return Ok(());
             }
         }
-        let planned = plan::calls(targets, &connections, headroom);
-        // Users chosen by name whose connections are ended one by one: one who connected again
-        // after the listing keeps that connection.
-        let mut one_by_one: BTreeSet<(String, String)> = planned
-            .iter()
-            .filter(|c| matches!(c.by, By::ConnectionId(_)))
-            .flat_map(|c| &c.targets)
-            .filter(|t| t.by_username)
-            .filter_map(|t| {
-                Some((
-                    t.connection.endpoint_id.clone(),
-                    t.connection.username.clone()?,
-                ))
-            })
-            .collect();
-        let outcomes = Box::pin(self.carry_out_holding(planned, holds)).await;
+        let calls = plan::calls(targets, &connections, headroom);
+        Box::pin(self.end_planned(calls, holds, planned_ids, &picture.endpoints)).await;
+        Ok(())
+    }
+
+    /// A skipped match, in the response and the log.
+    fn skipped(&mut self, s: &plan::Skipped) {
+        let entry = Entry::skipped(s);
+        report::log_skipped(&entry, &s.origin);
+        self.response.skipped.push(entry);
+    }
+
+    /// A plan over the cap, refused: every target skipped, nothing ended.
+    fn refused(
+        &mut self,
+        targets: &[Target],
+        spent: usize,
+        planned: usize,
+        cap: usize,
+    ) -> HandlerError {
+        tracing::error!(
+            event = "cap_exceeded",
+            planned,
+            already_ended = spent,
+            cap,
+            "refusing to terminate"
+        );
+        self.response.skipped.extend(targets.iter().map(|t| Entry {
+            reason: Some(Reason::CapExceeded),
+            ..Entry::planned(t)
+        }));
+        self.cap_exceeded(planned, cap)
+    }
+
+    /// Makes the calls, placing the holds, then looks again at the users whose connections were
+    /// ended one by one (or whose `Username` call was refused): one who connected again after the
+    /// listing keeps that connection, and is reported.
+    async fn end_planned(
+        &mut self,
+        calls: Vec<Call>,
+        holds: Vec<Hold>,
+        planned: BTreeSet<String>,
+        endpoints: &[Endpoint],
+    ) {
+        let mut one_by_one = incident::one_by_one(&calls);
+        let outcomes = Box::pin(self.carry_out_holding(calls, holds)).await;
         one_by_one.extend(outcomes.iter().filter_map(|o| match o {
             Outcome::UsernameRefused {
                 endpoint_id,
@@ -173,9 +162,8 @@ where
             _ => None,
         }));
         if !one_by_one.is_empty() && !self.response.dry_run {
-            Box::pin(self.report_left_active(one_by_one, &planned_ids, &picture.endpoints)).await;
+            Box::pin(self.report_left_active(one_by_one, &planned, endpoints)).await;
         }
-        Ok(())
     }
 
     /// Lists the connections of `users`' endpoints (of those `seen`) again and reports each active connection of theirs that was
@@ -199,15 +187,8 @@ where
         errors
             .into_iter()
             .for_each(|e| self.response.step_failed(e));
-        let left = connections.iter().filter(|c| {
-            c.is_active()
-                && !planned.contains(&c.connection_id)
-                && c.username.as_deref().is_some_and(|u| {
-                    users.contains(&(c.endpoint_id.clone(), u.to_owned()))
-                        && !config.is_protected(u)
-                })
-        });
-        for c in left {
+        let is_protected = |name: &str| config.is_protected(name);
+        for c in incident::left_active(&connections, &users, planned, &is_protected) {
             tracing::error!(
                 event = "left_active",
                 endpoint_id = c.endpoint_id.as_str(),

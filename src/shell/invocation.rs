@@ -8,6 +8,7 @@ use crate::adapters::state::StateStore;
 use crate::adapters::targets::Target;
 use crate::domain::approval::ChosenBy;
 use crate::domain::model::{Connection, Endpoint, ENDPOINT_NOT_FOUND};
+use crate::domain::plan::incident::Describe;
 use crate::domain::plan::Call;
 use crate::domain::targets::Within;
 use crate::shell::app::{App, HandlerError};
@@ -34,16 +35,6 @@ pub(crate) struct Invocation<'a, A, S> {
     /// What a request for approval's ID is derived from: the EventBridge event's `id`, so that a
     /// retry of the event finds the same request.
     pub seed: Option<String>,
-}
-
-/// Whether the listing describes the endpoints too (`DescribeClientVpnEndpoints`, concurrently).
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Describe {
-    No,
-    /// For their client CIDRs: without them the decision cannot be made.
-    Needed,
-    /// For their connect handlers, which only a warning needs: a failure is logged, not fatal.
-    Wanted,
 }
 
 /// What the listing saw.

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 mod calls;
 mod finding;
+pub mod incident;
 mod ip;
 mod partial;
 pub use calls::{calls, single, Call};
