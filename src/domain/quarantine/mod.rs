@@ -11,7 +11,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 
 /// The longest quarantine: a year.
-pub const MAX_QUARANTINE_MINUTES: usize = 525_600;
+pub const MAX_QUARANTINE_MINUTES: u32 = 525_600;
 
 /// What the connect handler does when it cannot read the quarantine in time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]

@@ -52,7 +52,7 @@ fn decode(at: &At, hold: bool) -> Result<QuarantineRequest, DecodeError> {
             Some(v) => Some(
                 v.value
                     .as_u64()
-                    .filter(|m| (1..=MAX_QUARANTINE_MINUTES as u64).contains(m))
+                    .filter(|m| (1..=u64::from(MAX_QUARANTINE_MINUTES)).contains(m))
                     .ok_or_else(|| {
                         v.error(format!(
                             "expected a whole number of minutes from 1 to {MAX_QUARANTINE_MINUTES}"

@@ -45,20 +45,16 @@ pub(super) fn from_lookup(
         Some(v) => parse_bool(&v)
             .ok_or_else(|| err("CVPN_ASK_OVER_CAP", format!("`{v}` is not true or false")))?,
     };
-    let minutes = number(
-        get("CVPN_ASK_MINUTES"),
-        1..=10_080,
-        defaults.minutes as usize,
-    )
-    .map_err(|m| err("CVPN_ASK_MINUTES", m))?;
+    let minutes = number(get("CVPN_ASK_MINUTES"), 1..=10_080, defaults.minutes)
+        .map_err(|m| err("CVPN_ASK_MINUTES", m))?;
     let required = number(get("CVPN_APPROVALS_REQUIRED"), 1..=5, 1)
         .map_err(|m| err("CVPN_APPROVALS_REQUIRED", m))?;
     let rules = AskRules {
         below_severity,
         users,
         over_cap,
-        minutes: u32::try_from(minutes).expect("at most 10,080"),
-        approvals_required: u32::try_from(required).expect("at most 5"),
+        minutes,
+        approvals_required: required,
     };
     if rules.asks() && !state_table {
         let variable = if rules.below_severity.is_some() {

@@ -56,9 +56,9 @@ impl KeepOut {
         let quarantine_minutes = number(
             get("CVPN_QUARANTINE_MINUTES"),
             0..=MAX_QUARANTINE_MINUTES,
-            defaults.quarantine_minutes as usize,
+            defaults.quarantine_minutes,
         )
-        .map_err(|m| err("CVPN_QUARANTINE_MINUTES", m))? as u32;
+        .map_err(|m| err("CVPN_QUARANTINE_MINUTES", m))?;
         let deny_message = match get("CVPN_DENY_MESSAGE") {
             None => defaults.deny_message,
             Some(m) if m.chars().any(char::is_control) => {
@@ -126,7 +126,7 @@ impl KeepOut {
         Ok(Self {
             quarantine_minutes,
             deny_message,
-            connect_timeout: Duration::from_millis(connect_timeout as u64),
+            connect_timeout: Duration::from_millis(connect_timeout),
             on_error,
             max_connections_per_user,
             handler_arn,

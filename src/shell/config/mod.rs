@@ -161,27 +161,8 @@ impl Config {
                 .ok_or_else(|| err("CVPN_DRY_RUN", format!("`{v}` is not true or false")))?,
         };
         let who = identity::from_lookup(&get)?;
-        let max_terminations = number(
-            get("CVPN_MAX_TERMINATIONS"),
-            1..=100_000,
-            defaults.max_terminations,
-        )
-        .map_err(|m| err("CVPN_MAX_TERMINATIONS", m))?;
+        let limits = limits(&get, &defaults)?;
         let gates = findings::gates(&get)?;
-        let concurrency = number(get("CVPN_CONCURRENCY"), 1..=256, defaults.concurrency)
-            .map_err(|m| err("CVPN_CONCURRENCY", m))?;
-        let place_concurrency = number(
-            get("CVPN_PLACE_CONCURRENCY"),
-            1..=256,
-            defaults.place_concurrency,
-        )
-        .map_err(|m| err("CVPN_PLACE_CONCURRENCY", m))?;
-        let max_attempts = number(
-            get("CVPN_MAX_ATTEMPTS"),
-            1..=20,
-            defaults.max_attempts as usize,
-        )
-        .map_err(|m| err("CVPN_MAX_ATTEMPTS", m))? as u32;
         let extended_users = identity::user_patterns(&get, &who.people, "CVPN_EXTENDED_USERS")?;
         let sweep = sweep::policy(&get, &who.people, &extended_users)?;
         let state_table = get("CVPN_STATE_TABLE");
@@ -200,20 +181,6 @@ impl Config {
                     .into(),
             ));
         }
-        let max_sweep_terminations = number(
-            get("CVPN_MAX_SWEEP_TERMINATIONS"),
-            1..=1_000_000,
-            max_terminations,
-        )
-        .map_err(|m| err("CVPN_MAX_SWEEP_TERMINATIONS", m))?;
-        // At least a second: what follows the last call (its log line, the summary, the answer)
-        // must land before Lambda freezes the process.
-        let deadline_margin = number(get("CVPN_DEADLINE_MARGIN_SECONDS"), 1..=900, 5)
-            .map_err(|m| err("CVPN_DEADLINE_MARGIN_SECONDS", m))?;
-        let max_clock_skew = number(get("CVPN_MAX_CLOCK_SKEW_SECONDS"), 0..=86_400, 300)
-            .map_err(|m| err("CVPN_MAX_CLOCK_SKEW_SECONDS", m))?;
-        let min_override_minutes = number(get("CVPN_MIN_OVERRIDE_MINUTES"), 1..=5_256_000, 15)
-            .map_err(|m| err("CVPN_MIN_OVERRIDE_MINUTES", m))?;
         let ask = ask::from_lookup(&get, &who.people, gates.min_severity, state_table.is_some())?;
         let takes = ask::takes(&get, state_table.is_some())?;
         Ok(Config {
@@ -226,24 +193,23 @@ impl Config {
             protected_users: who.protected_users,
             naming: who.naming,
             idp: Idp::from_lookup(&get, state_table.is_some())?,
-            max_terminations,
+            max_terminations: limits.max_terminations,
             ask,
             takes,
             gates,
             mapping: who.mapping,
             match_by: who.match_by,
-            concurrency,
-            place_concurrency,
-            max_attempts,
-            terminate_rate: decimal(get("CVPN_TERMINATE_RATE"), 0.1..=100_000.0)
-                .map_err(|m| err("CVPN_TERMINATE_RATE", format!("{m} calls a second")))?,
+            concurrency: limits.concurrency,
+            place_concurrency: limits.place_concurrency,
+            max_attempts: limits.max_attempts,
+            terminate_rate: limits.terminate_rate,
             sweep,
             state_table,
             state_table_region,
-            max_sweep_terminations,
-            deadline_margin: Duration::from_secs(deadline_margin as u64),
-            max_clock_skew: chrono::TimeDelta::seconds(max_clock_skew as i64),
-            min_override_minutes: min_override_minutes as u32,
+            max_sweep_terminations: limits.max_sweep_terminations,
+            deadline_margin: limits.deadline_margin,
+            max_clock_skew: limits.max_clock_skew,
+            min_override_minutes: limits.min_override_minutes,
             keep_out: KeepOut::from_lookup(get)?,
             tell: Tell::from_lookup(get, &lookup)?,
             unreadable: Vec::new(),
@@ -297,6 +263,64 @@ fn reach(get: &impl Fn(&str) -> Option<String>) -> Result<Reach, ConfigError> {
         ));
     }
     Ok((targets, external_id, endpoint_ids))
+}
+
+/// How much one invocation may do, and how fast: the numeric settings, each within its range.
+struct Limits {
+    max_terminations: usize,
+    max_sweep_terminations: usize,
+    concurrency: usize,
+    place_concurrency: usize,
+    max_attempts: u32,
+    terminate_rate: Option<f64>,
+    deadline_margin: Duration,
+    max_clock_skew: chrono::TimeDelta,
+    min_override_minutes: u32,
+}
+
+fn limits(get: &impl Fn(&str) -> Option<String>, defaults: &Config) -> Result<Limits, ConfigError> {
+    let err = |variable: &'static str| move |message: String| ConfigError { variable, message };
+    let max_terminations = number(
+        get("CVPN_MAX_TERMINATIONS"),
+        1..=100_000,
+        defaults.max_terminations,
+    )
+    .map_err(err("CVPN_MAX_TERMINATIONS"))?;
+    // At least a second: what follows the last call (its log line, the summary, the answer)
+    // must land before Lambda freezes the process.
+    let deadline_margin = number(get("CVPN_DEADLINE_MARGIN_SECONDS"), 1..=900, 5)
+        .map_err(err("CVPN_DEADLINE_MARGIN_SECONDS"))?;
+    let max_clock_skew = number(get("CVPN_MAX_CLOCK_SKEW_SECONDS"), 0..=86_400, 300)
+        .map_err(err("CVPN_MAX_CLOCK_SKEW_SECONDS"))?;
+    Ok(Limits {
+        max_terminations,
+        max_sweep_terminations: number(
+            get("CVPN_MAX_SWEEP_TERMINATIONS"),
+            1..=1_000_000,
+            max_terminations,
+        )
+        .map_err(err("CVPN_MAX_SWEEP_TERMINATIONS"))?,
+        concurrency: number(get("CVPN_CONCURRENCY"), 1..=256, defaults.concurrency)
+            .map_err(err("CVPN_CONCURRENCY"))?,
+        place_concurrency: number(
+            get("CVPN_PLACE_CONCURRENCY"),
+            1..=256,
+            defaults.place_concurrency,
+        )
+        .map_err(err("CVPN_PLACE_CONCURRENCY"))?,
+        max_attempts: number(get("CVPN_MAX_ATTEMPTS"), 1..=20, defaults.max_attempts)
+            .map_err(err("CVPN_MAX_ATTEMPTS"))?,
+        terminate_rate: decimal(get("CVPN_TERMINATE_RATE"), 0.1..=100_000.0).map_err(|m| {
+            ConfigError {
+                variable: "CVPN_TERMINATE_RATE",
+                message: format!("{m} calls a second"),
+            }
+        })?,
+        deadline_margin: Duration::from_secs(deadline_margin),
+        max_clock_skew: chrono::TimeDelta::seconds(max_clock_skew),
+        min_override_minutes: number(get("CVPN_MIN_OVERRIDE_MINUTES"), 1..=5_256_000, 15)
+            .map_err(err("CVPN_MIN_OVERRIDE_MINUTES"))?,
+    })
 }
 
 #[cfg(test)]

@@ -15,11 +15,7 @@ pub(super) fn policy(
     let defaults = SweepPolicy::default();
     let minutes = |variable: &'static str| -> Result<Option<u32>, ConfigError> {
         get(variable)
-            .map(|v| {
-                number(Some(v), 1..=5_256_000, 0)
-                    .map(|n| n as u32)
-                    .map_err(|m| err(variable, m))
-            })
+            .map(|v| number(Some(v), 1..=5_256_000, 0).map_err(|m| err(variable, m)))
             .transpose()
     };
     let limits = Limits {
@@ -50,12 +46,8 @@ pub(super) fn policy(
     }
     Ok(SweepPolicy {
         limits,
-        idle_bytes: number(
-            get("CVPN_IDLE_BYTES"),
-            1..=usize::MAX,
-            defaults.idle_bytes as usize,
-        )
-        .map_err(|m| err("CVPN_IDLE_BYTES", m))? as u64,
+        idle_bytes: number(get("CVPN_IDLE_BYTES"), 1..=u64::MAX, defaults.idle_bytes)
+            .map_err(|m| err("CVPN_IDLE_BYTES", m))?,
         extended_users: extended_users.to_vec(),
         people: people.clone(),
         extended,

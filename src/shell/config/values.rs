@@ -26,13 +26,16 @@ pub(super) fn parse_bool(v: &str) -> Option<bool> {
     }
 }
 
-pub(super) fn number(
+pub(super) fn number<T>(
     value: Option<String>,
-    range: std::ops::RangeInclusive<usize>,
-    default: usize,
-) -> Result<usize, String> {
+    range: std::ops::RangeInclusive<T>,
+    default: T,
+) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
+{
     let Some(v) = value else { return Ok(default) };
-    v.parse::<usize>()
+    v.parse::<T>()
         .ok()
         .filter(|n| range.contains(n))
         .ok_or_else(|| {
