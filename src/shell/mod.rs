@@ -5,6 +5,7 @@
 //! terminates within the invocation's [`budget`]; [`report`] builds the answer and the audit lines. Settings come
 //! from [`config`], the log format from [`logging`].
 
+mod activity;
 pub mod app;
 mod approval;
 pub mod budget;

@@ -5,15 +5,16 @@
 
 use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::inventory::InventoryStore;
-use crate::adapters::state::{StateStore, Stored};
-use crate::domain::model::{ApiError, Connection, Endpoint, Reason};
+use crate::adapters::state::StateStore;
+use crate::domain::model::{Connection, Endpoint, Reason};
 use crate::domain::person::People;
 use crate::domain::plan::{self, endpoint_in_scope, person_of, Origin, Target};
 use crate::domain::policy::sweep::{
     judge_page, overrides_thresholds, with_overrides, Judged, Verdicts,
 };
-use crate::domain::policy::{observe, Limits, SweepPolicy, Track};
+use crate::domain::policy::{Limits, SweepPolicy, Track};
 use crate::domain::trigger::SweepRequest;
+use crate::shell::activity::Judge;
 use crate::shell::app::HandlerError;
 use crate::shell::budget::Budget;
 use crate::shell::execute::{CallError, Outcome};
@@ -26,9 +27,6 @@ use futures::stream::{self, StreamExt};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
-
-/// Conditional writes lost to overlapping runs are retried after re-reading, this many times.
-const SAVE_ATTEMPTS: usize = 3;
 
 /// What a sweep's listing leaves for ending what it judged: a quarter of the time left, at most
 /// 30 s (ending a ceiling's worth of sessions takes a few rounds of calls at `CVPN_CONCURRENCY`).
@@ -251,88 +249,23 @@ impl<A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'_, A, S> {
             .max()
             .unwrap_or(0);
         let retention = i64::from(longest) * 60 + 86_400;
-        let results: Vec<(String, Track, Option<CallError>)> = stream::iter(tracked.into_iter().zip(keys.iter()))
-            .map(|(c, key)| {
-                let mut current = stored.get(key).copied();
-                // The counters' own time: a late tick must not stamp them with its older one.
-                let now = c.observed.unwrap_or(now);
-                let now_s = now.timestamp();
-                async move {
-                    // A connection's writes under one permit: the two pages judged together stay
-                    // within CVPN_CONCURRENCY writes.
-                    let _permit = match write {
-                        true => Some(writes.acquire().await.expect("the semaphore is never closed")),
-                        false => None,
-                    };
-                    let total = c.ingress_bytes.saturating_add(c.egress_bytes);
-                    let mut observed = observe(
-                        current.map(|s| s.track),
-                        total,
-                        c.established,
-                        now,
-                        policy.idle_bytes,
-                    );
-                    for attempt in 1..=SAVE_ATTEMPTS {
-                        let renew = current
-                            .is_some_and(|s| s.expires_at.saturating_sub(now_s) < retention / 2);
-                        if !write || (!observed.write && !renew) {
-                            break;
-                        }
-                        let expected = current.map(|s| s.track);
-                        let save = store.save(
-                            key,
-                            &c.endpoint_id,
-                            observed.track,
-                            expected,
-                            now_s + retention,
-                        );
-                        match budget.call(save).await {
-                            Ok(true) => break,
-                            Ok(false) if attempt == SAVE_ATTEMPTS => {
-                                let e = ApiError {
-                                    code: "ConditionalCheckFailed".into(),
-                                    message: format!(
-                                        "the activity mark of {} lost to other writers {SAVE_ATTEMPTS} times",
-                                        c.connection_id
-                                    ),
-                                };
-                                let e = CallError::new(None, "PutItem", e);
-                                return (c.connection_id.clone(), observed.track, Some(e));
-                            }
-                            // Another run wrote first: judge from what it wrote.
-                            Ok(false) => {
-                                let reload = store.load(std::slice::from_ref(key));
-                                match budget.call(reload).await {
-                                    Ok(mut fresh) => {
-                                        current = fresh.remove(key);
-                                        observed = observe(
-                                            current.map(|s: Stored| s.track),
-                                            total,
-                                            c.established,
-                                            now,
-                                            policy.idle_bytes,
-                                        );
-                                    }
-                                    Err(e) => {
-                                        let e = CallError::new(None, "BatchGetItem", e);
-                                        return (c.connection_id.clone(), observed.track, Some(e));
-                                    }
-                                }
-                            }
-                            // An activity mark that is not saved is seen again next tick, since the
-                            // counters keep the bytes: judging by it now is safe.
-                            Err(e) => {
-                                let e = CallError::new(None, "PutItem", e);
-                                return (c.connection_id.clone(), observed.track, Some(e));
-                            }
-                        }
-                    }
-                    (c.connection_id.clone(), observed.track, None)
-                }
-            })
-            .buffer_unordered(self.app.config.concurrency)
-            .collect()
-            .await;
+        let judge = Judge {
+            store,
+            policy,
+            retention,
+            write,
+            writes,
+            budget,
+        };
+        let results: Vec<(String, Track, Option<CallError>)> =
+            stream::iter(tracked.into_iter().zip(keys.iter()))
+                .map(|(c, key)| {
+                    // The counters' own time: a late tick must not stamp them with its older one.
+                    judge.track(c, key, stored.get(key).copied(), c.observed.unwrap_or(now))
+                })
+                .buffer_unordered(self.app.config.concurrency)
+                .collect()
+                .await;
         let mut tracks = HashMap::with_capacity(results.len());
         let mut errors = Vec::new();
         for (id, track, error) in results {
