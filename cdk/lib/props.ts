@@ -21,8 +21,8 @@ export interface ClientVpnTerminatorProps extends TellingProps, ManyTargetsProps
   /** VPN usernames or common names (`*` wildcard) never terminated. */
   readonly protectedUsers?: string[];
   /**
-   * Account IDs whose principals may name a VPN user; a finding's principal from another account
-   * names nobody. Default: any account.
+   * Account IDs whose principals may name a VPN user, or `*` for any; a finding's principal from
+   * another account names nobody. Default: the function's own account and the targets' accounts.
    */
   readonly identityAccounts?: string[];
   /** Most connections one incident may end. Default: 10. */
