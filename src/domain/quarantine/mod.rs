@@ -3,6 +3,7 @@
 //! `state::quarantine`, the calls in `keep_out.rs` and `connect.rs`.
 
 pub mod connect;
+pub mod incident;
 
 use crate::domain::model::{Connection, Place};
 use crate::domain::person::People;

@@ -11,7 +11,7 @@ use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::quarantine::QuarantineStore;
 use crate::adapters::state::StateStore;
 use crate::domain::model::{ApiError, Connection, Endpoint};
-use crate::domain::plan::{Call, FindingRef, Origin, Selector, Target};
+use crate::domain::plan::{Call, Selector, Target};
 use crate::domain::quarantine::{self, Held, Hold};
 use crate::shell::budget::Budget;
 use crate::shell::execute::{CallError, Outcome};
@@ -89,13 +89,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
             // Whether others use a certificate is only known from the whole picture.
             config.keep_out.hold_common_names && whole,
         );
-        let why = if !whole {
-            "certificates are held only on the whole picture: places or endpoints could not be listed"
-        } else if config.keep_out.hold_common_names {
-            "shared certificate: connections outside this incident use it"
-        } else {
-            "certificates are not held (CVPN_HOLD_COMMON_NAMES=never)"
-        };
+        let why = quarantine::incident::not_held_because(whole, config.keep_out.hold_common_names);
         for subject in holding.shared {
             self.held(HoldEntry {
                 reason: Some(why.into()),
@@ -103,53 +97,33 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
             });
         }
         if holding.held.len() > config.max_terminations {
-            tracing::error!(
-                target: AUDIT,
-                event = "cap_exceeded",
-                holds = holding.held.len(),
-                cap = config.max_terminations,
-                "the incident would quarantine more users than CVPN_MAX_TERMINATIONS; holding nobody"
-            );
-            self.response.step_failed(CallError::new(
-                None,
-                "Quarantine",
-                ApiError {
-                    code: "CapExceeded".into(),
-                    message: format!(
-                        "{} users to quarantine, more than CVPN_MAX_TERMINATIONS ({}); none held",
-                        holding.held.len(),
-                        config.max_terminations
-                    ),
-                },
-            ));
+            self.holds_over_cap(holding.held.len());
             return Vec::new();
         }
         let now = chrono::Utc::now().timestamp();
-        holding
-            .held
-            .into_iter()
-            .map(|(subject, sources)| {
-                let origin = sources[0].0;
-                let mut findings: Vec<FindingRef> = Vec::new();
-                for f in sources.into_iter().flat_map(|(_, fs)| fs) {
-                    if !findings.contains(&f) {
-                        findings.push(f);
-                    }
-                }
-                let placed_by = quarantine::placers(&findings);
-                Hold {
-                    subject,
-                    since: now,
-                    until: now + i64::from(minutes) * 60,
-                    finding_id: origin.finding_id.clone(),
-                    findings,
-                    reason: reason(origin),
-                    requested_by: None,
-                    by_person: false,
-                    placed_by,
-                }
-            })
-            .collect()
+        let hold = |(subject, sources)| quarantine::incident::hold(subject, sources, now, minutes);
+        holding.held.into_iter().map(hold).collect()
+    }
+
+    /// More people to hold than the cap: nobody is held, and the step fails loudly.
+    fn holds_over_cap(&mut self, holds: usize) {
+        let cap = self.app.config.max_terminations;
+        tracing::error!(
+            target: AUDIT,
+            event = "cap_exceeded",
+            holds,
+            cap,
+            "the incident would quarantine more users than CVPN_MAX_TERMINATIONS; holding nobody"
+        );
+        let message = format!(
+            "{holds} users to quarantine, more than CVPN_MAX_TERMINATIONS ({cap}); none held"
+        );
+        let e = ApiError {
+            code: "CapExceeded".into(),
+            message,
+        };
+        self.response
+            .step_failed(CallError::new(None, "Quarantine", e));
     }
 
     /// With quarantine on, each endpoint in scope that does not call the deployed connect handler
@@ -232,13 +206,4 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
         report::log_hold(&entry);
         self.response.quarantine.push(entry);
     }
-}
-
-/// Why an incident held someone, for the item and the people who read it.
-fn reason(origin: &Origin) -> String {
-    origin
-        .reason
-        .clone()
-        .or_else(|| origin.finding_type.clone())
-        .unwrap_or_else(|| origin.source.clone())
 }
