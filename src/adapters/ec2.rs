@@ -58,6 +58,8 @@ pub struct Ec2 {
     region: Option<Region>,
     /// The role assumed to act there (named when STS refuses it) and its credentials.
     role: Option<(String, SharedCredentialsProvider)>,
+    /// Its calls' retry partition, made once: see [`Ec2::here`].
+    partition: RetryPartition,
 }
 
 impl Ec2 {
@@ -73,6 +75,7 @@ impl Ec2 {
     /// A place of the client built on its first call, in the client's own Region and credentials.
     pub fn built_on_use(client: Lazy<aws_sdk_ec2::Client>, place: Place) -> Self {
         Self {
+            partition: RetryPartition::new(format!("ec2-{}", place.label())),
             client,
             place,
             region: None,
@@ -113,8 +116,7 @@ impl Ec2 {
         if let Some((_, credentials)) = &self.role {
             config.set_credentials_provider(Some(credentials.clone()));
         }
-        let partition = format!("ec2-{}", self.place.label());
-        config.retry_partition(RetryPartition::new(partition))
+        config.retry_partition(self.partition.clone())
     }
 
     /// The call's error; when its credentials could not be had, one that names the role and the

@@ -174,10 +174,14 @@ impl Drop for MaskedLine<'_> {
 /// A JSON line with its EMF members when it stands for a metric; only lines of the metrics'
 /// events or at error level are read back.
 fn with_metrics(line: &str, function: &str) -> String {
-    let candidate = line.contains(r#""level":"ERROR""#)
-        || metrics::EVENTS
-            .iter()
-            .any(|e| line.contains(&format!(r#""event":"{e}""#)));
+    // The event's name read in place: every line passes here, most are no metric's.
+    const EVENT: &str = r#""event":""#;
+    let event = line
+        .find(EVENT)
+        .map(|at| &line[at + EVENT.len()..])
+        .and_then(|rest| rest.split('"').next());
+    let candidate =
+        line.contains(r#""level":"ERROR""#) || event.is_some_and(|e| metrics::EVENTS.contains(&e));
     let parsed = candidate
         .then(|| serde_json::from_str::<serde_json::Map<String, Value>>(line).ok())
         .flatten();
