@@ -15,7 +15,7 @@ use cvpn_terminator::domain::person::People;
 use cvpn_terminator::domain::plan::MatchBy;
 use cvpn_terminator::domain::plan::{select, Origin, Rules, Selector};
 use cvpn_terminator::domain::trigger::evidence::Named;
-use cvpn_terminator::domain::trigger::{decode, Finding, Trigger};
+use cvpn_terminator::domain::trigger::{decode, Finding, Trigger, TriggerSource};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -201,7 +201,7 @@ fn targets(f: &Finding) -> BTreeSet<String> {
         })
         .collect();
     let selector = Selector {
-        origin: Origin::default(),
+        origin: Origin::of(TriggerSource::GuardDuty),
         match_by: MatchBy::ALL,
         usernames: f
             .evidence

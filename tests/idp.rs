@@ -69,7 +69,7 @@ async fn an_okta_deactivation_ends_the_persons_sessions_and_keeps_them_out() {
     let r = deliver(&h.app, &sample, "req-1").await.unwrap();
     let ended = usernames(&r);
     assert_eq!(ended, ["dave"]);
-    assert_eq!(r.trigger.source, "okta");
+    assert_eq!(r.trigger.source.as_str(), "okta");
     let [hold] = r.quarantine.as_slice() else {
         panic!("{:?}", r.quarantine)
     };
@@ -331,7 +331,7 @@ async fn identity_center_disabling_ends_the_users_sessions_and_its_delete_still_
         .await
         .unwrap();
     assert_eq!(usernames(&r), ["dave"]);
-    assert_eq!(r.trigger.source, "identity_center");
+    assert_eq!(r.trigger.source.as_str(), "identity_center");
     assert_eq!(r.quarantine.len(), 1);
     assert!(!allowed(&connect(&h.app, Some("dave"), "dave").await));
     // Deleted, the store no longer knows him: the name read at the disable names him.

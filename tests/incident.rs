@@ -73,7 +73,7 @@ async fn an_assumed_role_finding_reaches_every_endpoint_in_few_calls() {
         .handle(&event("guardduty-iam-assumed-role.json"))
         .await
         .unwrap();
-    assert_eq!(r.trigger.source, "guard_duty");
+    assert_eq!(r.trigger.source.as_str(), "guard_duty");
     assert_eq!(r.trigger.findings[0].id, "6ec9f4b2d2a0f2a7b3e8c1d5f0a9e8b7");
     // One endpoint listing, one connection listing per endpoint, one Username call per endpoint.
     assert_eq!(r.api_calls, 1 + 2 + 2);

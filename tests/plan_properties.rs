@@ -10,6 +10,7 @@ use cvpn_terminator::domain::person::{Directory, People};
 use cvpn_terminator::domain::plan::MatchBy;
 use cvpn_terminator::domain::plan::{calls, select, Origin, Rules, Selector};
 use cvpn_terminator::domain::trigger::evidence::Named;
+use cvpn_terminator::domain::trigger::TriggerSource;
 use proptest::prelude::*;
 use std::collections::BTreeSet;
 
@@ -111,8 +112,7 @@ fn selector_strategy() -> impl Strategy<Value = RawSelector> {
 fn selector(r: &RawSelector) -> Selector {
     Selector {
         origin: Origin {
-            source: "property".into(),
-            ..Origin::default()
+            ..Origin::of(TriggerSource::Direct)
         },
         match_by: MatchBy {
             username: r.match_by.0,

@@ -4,6 +4,7 @@
 //! path to a termination. The names are an interface: the dashboards in `template.yaml` and
 //! `cdk/lib/dashboard.ts` read them. Pure.
 
+use crate::domain::trigger::TriggerSource;
 use chrono::DateTime;
 use serde_json::{json, Map, Value};
 
@@ -69,7 +70,7 @@ pub fn metrics_of(line: &Map<String, Value>) -> Vec<Metric> {
     }
     match text("event") {
         "summary" => {
-            let sweep = text("trigger_source") == "schedule";
+            let sweep = text("trigger_source") == TriggerSource::Schedule.as_str();
             // Ended by a Username call beyond the plan: ended all the same.
             let ended = number("terminated").unwrap_or(0.0) + number("unplanned").unwrap_or(0.0);
             for (field, all, swept) in [

@@ -4,9 +4,9 @@
 
 use crate::adapters::state::{StateStore, Stored};
 use crate::domain::model::{ApiError, Connection};
+use crate::domain::plan::CallError;
 use crate::domain::policy::{observe, SweepPolicy, Track};
 use crate::shell::budget::Budget;
-use crate::shell::execute::CallError;
 use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
 

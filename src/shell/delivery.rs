@@ -17,11 +17,12 @@ use crate::domain::model::ApiError;
 use crate::domain::quarantine::time;
 use crate::domain::trigger::delivery::Delivery;
 use crate::domain::trigger::Trigger;
+use crate::domain::trigger::TriggerSource;
 use crate::shell::app::{App, HandlerError};
 use crate::shell::budget::within;
 use crate::shell::handler::Invoked;
 use crate::shell::logging::AUDIT;
-use crate::shell::report::{DeliveryConflict, Duplicate, Response, TriggerInfo};
+use crate::shell::report::{DeliveryConflict, Duplicate, Response};
 use std::time::{Duration, Instant};
 
 /// How long a handled event is remembered.
@@ -205,15 +206,11 @@ fn duplicate(event_id: &str, handled_at: Option<String>, summary: String) -> Res
         "this event was handled already; nothing was called"
     );
     Response {
-        trigger: TriggerInfo {
-            source: "duplicate".into(),
-            ..TriggerInfo::default()
-        },
         duplicate: Some(Duplicate {
             event_id: event_id.into(),
             handled_at,
             summary,
         }),
-        ..Response::default()
+        ..Response::of(TriggerSource::Duplicate)
     }
 }

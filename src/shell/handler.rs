@@ -176,11 +176,18 @@ where
         account: Option<&str>,
         event_id: Option<&str>,
     ) -> Result<Response, HandlerError> {
+        let Some(source) = trigger.source() else {
+            return Err(HandlerError::bad_event(
+                "event",
+                "a client connect handler request or a Function URL request is answered by \
+                 App::answer, which the Lambda handler and `invoke` use",
+            ));
+        };
         let mut invocation = Invocation {
             app: self,
             response: Response {
                 dry_run: self.config.dry_run,
-                ..Response::default()
+                ..Response::of(source)
             },
             budget: Budget::new(stop_at),
             within: Within::default(),
@@ -210,13 +217,8 @@ where
             }
             Trigger::Quarantine(request) => Box::pin(invocation.change_quarantine(request)).await?,
             Trigger::Answer(answer) => Box::pin(invocation.answer_request(answer)).await?,
-            Trigger::Connect(_) | Trigger::Signal(_) => {
-                return Err(HandlerError::bad_event(
-                    "event",
-                    "a client connect handler request or a Function URL request is answered by \
-                     App::answer, which the Lambda handler and `invoke` use",
-                ))
-            }
+            // Refused above: they have no source of their own.
+            Trigger::Connect(_) | Trigger::Signal(_) => {}
         }
         let response = invocation.take_response();
         match trigger {

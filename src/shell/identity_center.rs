@@ -8,9 +8,9 @@ use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::directory::DirectoryCache;
 use crate::adapters::state::StateStore;
 use crate::domain::model::ApiError;
+use crate::domain::plan::CallError;
 use crate::domain::trigger::identity_center::{to_resolve, unreadable_out};
 use crate::domain::trigger::idp::IdpEvent;
-use crate::shell::execute::CallError;
 use crate::shell::invocation::Invocation;
 
 const WHERE: &str = "detail.requestParameters.userId";

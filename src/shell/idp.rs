@@ -15,21 +15,16 @@ use crate::adapters::state::quarantine::{QuarantineStore, HOLD_STAYS};
 use crate::adapters::state::said::SaidStore;
 use crate::adapters::state::StateStore;
 use crate::domain::model::Reason;
+use crate::domain::plan::CallError;
 use crate::domain::plan::{Origin, Selector};
 use crate::domain::quarantine::{Subject, SubjectKind};
 use crate::domain::trigger::evidence::Named;
 use crate::domain::trigger::idp::{
-    back_after_out, refusal, release_refusal, BackIn, IdpEvent, Says, Via,
+    back_after_out, refusal, release_refusal, BackIn, IdpEvent, Says,
 };
 use crate::shell::app::HandlerError;
-use crate::shell::execute::CallError;
 use crate::shell::invocation::Invocation;
-use crate::shell::report::{self, Entry, HoldEntry, HoldOutcome, TriggerInfo};
-
-/// The names responses, logs and outcome events give the IdP's word, by how it came.
-pub const SOURCE: &str = "okta";
-pub const SIGNAL_SOURCE: &str = "idp_signal";
-pub const IDENTITY_CENTER_SOURCE: &str = "identity_center";
+use crate::shell::report::{self, Entry, HoldEntry, HoldOutcome};
 
 impl<A, S> Invocation<'_, A, S>
 where
@@ -76,11 +71,6 @@ where
 
     /// Where the event came from, for the answer; and the origin its entries carry.
     fn idp_origin(&mut self, event: &IdpEvent) -> Origin {
-        let source = match event.via {
-            Via::LogStream { .. } => SOURCE,
-            Via::Signal => SIGNAL_SOURCE,
-            Via::IdentityCenter { .. } => IDENTITY_CENTER_SOURCE,
-        };
         let why = match event.says {
             Says::Out(why) => why,
             Says::BackIn => "back in at the IdP",
@@ -91,14 +81,11 @@ where
             Some(login) if !why.is_empty() => format!("{login} {why} ({})", event.event_type),
             _ => event.event_type.clone(),
         };
-        self.response.trigger = TriggerInfo {
-            source: source.into(),
-            reason: Some(reason.clone()),
-            time: event.published.map(|t| t.to_rfc3339()),
-            ..TriggerInfo::default()
-        };
+        let trigger = &mut self.response.trigger;
+        trigger.reason = Some(reason.clone());
+        trigger.time = event.published.map(|t| t.to_rfc3339());
         Origin {
-            source: source.into(),
+            source: trigger.source,
             finding_id: Some(event.finding_id()),
             finding_type: Some(event.event_type.clone()),
             severity: None,

@@ -10,10 +10,11 @@ use crate::domain::approval::ChosenBy;
 use crate::domain::model::{Connection, Endpoint, ENDPOINT_NOT_FOUND};
 use crate::domain::plan::incident::Describe;
 use crate::domain::plan::Call;
+use crate::domain::plan::Outcome;
 use crate::domain::targets::Within;
 use crate::shell::app::{App, HandlerError};
 use crate::shell::budget::Budget;
-use crate::shell::execute::{self, Outcome};
+use crate::shell::execute;
 use crate::shell::listing;
 use crate::shell::pace::Paces;
 use crate::shell::report::{self, Response};
@@ -69,7 +70,8 @@ impl<'a, A: ClientVpnApi, S: StateStore> Invocation<'a, A, S> {
 
     /// The response as built, with the count of API calls made.
     pub fn take_response(&mut self) -> Response {
-        let mut response = std::mem::take(&mut self.response);
+        let fresh = Response::of(self.response.trigger.source);
+        let mut response = std::mem::replace(&mut self.response, fresh);
         response.api_calls = self.budget.calls();
         response
     }

@@ -6,8 +6,8 @@
 use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::targets::{Target, Targets};
 use crate::domain::model::{ApiError, Connection, Endpoint, Page, Place, ENDPOINT_NOT_FOUND};
+use crate::domain::plan::CallError;
 use crate::shell::budget::Budget;
-use crate::shell::execute::CallError;
 use futures::future;
 use futures::stream::{self, Stream, StreamExt, TryStreamExt};
 use std::collections::BTreeMap;

@@ -9,8 +9,8 @@ use crate::adapters::state::organization::OrganizationStore;
 use crate::adapters::state::StateStore;
 use crate::domain::model::ApiError;
 use crate::domain::organization::{Known, Reach};
+use crate::domain::plan::CallError;
 use crate::domain::targets::TargetSpec;
-use crate::shell::execute::CallError;
 use crate::shell::invocation::Invocation;
 use crate::shell::report;
 

@@ -8,18 +8,19 @@ use crate::adapters::state::StateStore;
 use crate::domain::console;
 use crate::domain::model::ApiError;
 use crate::domain::naming::Accounts;
+use crate::domain::plan::CallError;
 use crate::domain::plan::{
     endpoint_in_scope, finding_selector, FindingRules, MatchBy, Origin, Selector,
 };
 use crate::domain::targets::Within;
 use crate::domain::trigger::evidence::Named;
+use crate::domain::trigger::TriggerSource;
 use crate::domain::trigger::{DirectRequest, FindingEvent};
 use crate::shell::app::HandlerError;
 use crate::shell::budget::within;
-use crate::shell::execute::CallError;
 use crate::shell::invocation::Invocation;
 use crate::shell::logging::AUDIT;
-use crate::shell::report::{self, Entry, FindingInfo, TriggerInfo};
+use crate::shell::report::{self, Entry, FindingInfo};
 
 /// How long an incident waits for STS to say which account the function runs in.
 const STS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
@@ -29,30 +30,24 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
         let config = &self.app.config;
         let home = self.app.notifiers.region.as_deref();
         let response = &mut self.response;
-        let source = event.source.as_str().to_owned();
-        response.trigger = TriggerInfo {
-            source: source.clone(),
-            action_name: event.action_name.clone(),
-            findings: event
-                .findings
-                .iter()
-                .map(|f| FindingInfo {
-                    id: f.id.clone(),
-                    types: f.types.clone(),
-                    severity: f.severity,
-                    severity_label: f.severity_label.clone(),
-                    account: f.account.clone(),
-                    region: f.region.clone(),
-                    link: f
-                        .region
-                        .as_deref()
-                        .or(home)
-                        .and_then(|region| console::finding_link(event.source, &f.id, region)),
-                })
-                .collect(),
-            reason: None,
-            time: None,
-        };
+        response.trigger.action_name = event.action_name.clone();
+        response.trigger.findings = event
+            .findings
+            .iter()
+            .map(|f| FindingInfo {
+                id: f.id.clone(),
+                types: f.types.clone(),
+                severity: f.severity,
+                severity_label: f.severity_label.clone(),
+                account: f.account.clone(),
+                region: f.region.clone(),
+                link: f
+                    .region
+                    .as_deref()
+                    .or(home)
+                    .and_then(|region| console::finding_link(event.source, &f.id, region)),
+            })
+            .collect();
         for bad in &event.bad {
             response.step_failed(CallError::bad_finding(bad));
         }
@@ -158,15 +153,10 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
             }
         }
         let origin = Origin {
-            source: "direct".into(),
             reason: request.reason.clone(),
-            ..Origin::default()
+            ..Origin::of(TriggerSource::Direct)
         };
-        self.response.trigger = TriggerInfo {
-            source: "direct".into(),
-            reason: request.reason.clone(),
-            ..TriggerInfo::default()
-        };
+        self.response.trigger.reason = request.reason.clone();
         Ok(Selector {
             origin,
             // A person named the user or the connection: match what they named wherever it shows.

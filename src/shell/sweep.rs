@@ -9,18 +9,19 @@ use crate::adapters::state::StateStore;
 use crate::domain::model::{Connection, Endpoint, Reason};
 use crate::domain::person::People;
 use crate::domain::plan::{self, endpoint_in_scope, person_of, Origin, Target};
+use crate::domain::plan::{CallError, Outcome};
 use crate::domain::policy::sweep::{
     judge_page, overrides_thresholds, with_overrides, Judged, Verdicts,
 };
 use crate::domain::policy::{Limits, SweepPolicy, Track};
 use crate::domain::trigger::SweepRequest;
+use crate::domain::trigger::TriggerSource;
 use crate::shell::activity::Judge;
 use crate::shell::app::HandlerError;
 use crate::shell::budget::Budget;
-use crate::shell::execute::{CallError, Outcome};
 use crate::shell::invocation::Invocation;
 use crate::shell::listing;
-use crate::shell::report::{self, Entry, TriggerInfo};
+use crate::shell::report::{self, Entry};
 use chrono::{DateTime, Utc};
 use futures::future;
 use futures::stream::{self, StreamExt};
@@ -87,11 +88,7 @@ impl<A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'_, A, S> {
         let now = self.sweep_time(request)?;
         // A schedule may turn dry run on for its runs, never off against the deployment's setting.
         self.response.dry_run |= request.overrides.dry_run.unwrap_or(false);
-        self.response.trigger = TriggerInfo {
-            source: "schedule".into(),
-            time: Some(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-            ..TriggerInfo::default()
-        };
+        self.response.trigger.time = Some(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
         if let Some(ids) = &request.overrides.endpoint_ids {
             if let Some(outside) = ids
                 .iter()
@@ -303,7 +300,6 @@ fn target(j: Judged, people: &People) -> Target {
         connection: j.connection,
         why: vec![why],
         origin: Origin {
-            source: "schedule".into(),
             reason: Some(
                 if j.verdict.idle {
                     "idle"
@@ -312,7 +308,7 @@ fn target(j: Judged, people: &People) -> Target {
                 }
                 .into(),
             ),
-            ..Origin::default()
+            ..Origin::of(TriggerSource::Schedule)
         },
         findings: Vec::new(),
         verdict: Some(j.verdict),

@@ -5,6 +5,7 @@
 use super::AskWhy;
 use crate::domain::plan::{MatchBy, Origin, Selector, Target};
 use crate::domain::trigger::evidence::Named;
+use crate::domain::trigger::TriggerSource;
 use chrono::DateTime;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -13,7 +14,7 @@ use sha2::{Digest, Sha256};
 /// named or matched.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AskedSelector {
-    pub source: String,
+    pub source: TriggerSource,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finding_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -136,7 +137,7 @@ impl ApprovalRequest {
             .iter()
             .map(|a| Selector {
                 origin: Origin {
-                    source: a.source.clone(),
+                    source: a.source,
                     finding_id: a.finding_id.clone(),
                     finding_type: a.finding_type.clone(),
                     severity: a.severity,
@@ -197,7 +198,7 @@ fn asked(s: &Selector, targets: &[Target]) -> AskedSelector {
         connection_ids.push(t.connection.connection_id.clone());
     }
     AskedSelector {
-        source: s.origin.source.clone(),
+        source: s.origin.source,
         finding_id: s.origin.finding_id.clone(),
         finding_type: s.origin.finding_type.clone(),
         severity: s.origin.severity,

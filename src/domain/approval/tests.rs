@@ -2,6 +2,7 @@ use super::*;
 use crate::domain::model::{Cidr, ConnectionStatus, Endpoint};
 use crate::domain::plan::{MatchBy, Origin};
 use crate::domain::trigger::evidence::Named;
+use crate::domain::trigger::TriggerSource;
 use proptest::prelude::*;
 
 const USERS: [&str; 5] = ["alice", "ALICE", "bob", "ceo", "dave"];
@@ -49,10 +50,10 @@ fn connection(i: usize, user: Option<&str>, cn: Option<&str>, ip: u8) -> Connect
 fn selector(id: &str, severity: Option<f64>, users: &[&str], ips: &[u8]) -> Selector {
     Selector {
         origin: Origin {
-            source: "guard_duty".into(),
+            source: TriggerSource::GuardDuty,
             finding_id: Some(id.into()),
             severity,
-            ..Origin::default()
+            ..Origin::of(TriggerSource::GuardDuty)
         },
         match_by: MatchBy::ALL,
         usernames: users

@@ -39,7 +39,7 @@ pub struct Chosen {
 /// said why).
 pub fn finding_selector(rules: &FindingRules, event: &FindingEvent, f: &Finding) -> Chosen {
     let origin = Origin {
-        source: event.source.as_str().to_owned(),
+        source: event.source.into(),
         finding_id: Some(f.id.clone()),
         finding_type: f.types.first().cloned(),
         severity: Some(f.severity),

@@ -3,13 +3,14 @@
 use super::*;
 use crate::domain::plan::tests::{conn, selector};
 use crate::domain::plan::{Origin, Target};
+use crate::domain::trigger::TriggerSource;
 use proptest::prelude::*;
 
 fn target(c: Connection, by_username: bool) -> Target {
     Target {
         connection: c,
         why: vec![],
-        origin: Origin::default(),
+        origin: Origin::of(TriggerSource::GuardDuty),
         findings: vec![],
         verdict: None,
         by_username,

@@ -5,6 +5,7 @@ use crate::domain::model::{Connection, ConnectionStatus, Endpoint, Reason};
 use crate::domain::person::People;
 use crate::domain::policy::Verdict;
 use crate::domain::trigger::evidence::Named;
+use crate::domain::trigger::TriggerSource;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -12,10 +13,12 @@ mod calls;
 mod finding;
 pub mod incident;
 mod ip;
+pub mod outcome;
 mod partial;
 pub use calls::{calls, single, Call};
 pub use finding::{finding_selector, Chosen, FindingRules};
 use ip::{holder, in_scope, IpHolder};
+pub use outcome::{CallError, Outcome};
 pub use partial::{on_partial_picture, unseen, Partial};
 use std::net::IpAddr;
 
@@ -38,9 +41,9 @@ impl MatchBy {
 }
 
 /// What led to a decision: a finding, or a direct request.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Origin {
-    pub source: String,
+    pub source: TriggerSource,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finding_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -54,6 +57,20 @@ pub struct Origin {
     /// attribute, never by the shape of a finding ID (a product may choose any ID).
     #[serde(skip)]
     pub idp: Option<String>,
+}
+
+impl Origin {
+    /// Only where it came from: the rest is for findings, requests and the IdP to fill in.
+    pub fn of(source: TriggerSource) -> Self {
+        Self {
+            source,
+            finding_id: None,
+            finding_type: None,
+            severity: None,
+            reason: None,
+            idp: None,
+        }
+    }
 }
 
 /// What one finding (or request) asks to end.

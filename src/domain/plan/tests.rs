@@ -1,6 +1,7 @@
 use super::*;
 use crate::domain::model::{By, ConnectionStatus};
 use crate::domain::person::People;
+use crate::domain::trigger::TriggerSource;
 
 pub(crate) fn conn(
     endpoint: &str,
@@ -29,9 +30,8 @@ pub(crate) fn conn(
 pub(crate) fn selector(users: &[&str], ips: &[&str], ids: &[u32]) -> Selector {
     Selector {
         origin: Origin {
-            source: "test".into(),
             finding_id: Some("f-1".into()),
-            ..Default::default()
+            ..Origin::of(TriggerSource::Direct)
         },
         match_by: MatchBy::ALL,
         usernames: users
@@ -309,7 +309,7 @@ fn targets_of(cs: &[Connection], which: &[u32]) -> Vec<Target> {
         .map(|c| Target {
             connection: c.clone(),
             why: vec![],
-            origin: Origin::default(),
+            origin: Origin::of(TriggerSource::GuardDuty),
             findings: vec![],
             verdict: None,
             by_username: true,

@@ -50,13 +50,14 @@ fn reason(origin: &Origin) -> String {
         .reason
         .clone()
         .or_else(|| origin.finding_type.clone())
-        .unwrap_or_else(|| origin.source.clone())
+        .unwrap_or_else(|| origin.source.as_str().to_owned())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::quarantine::SubjectKind;
+    use crate::domain::trigger::TriggerSource;
 
     fn finding(id: &str) -> FindingRef {
         FindingRef {
@@ -69,14 +70,14 @@ mod tests {
     #[test]
     fn a_hold_names_its_first_source_and_keeps_every_finding_once() {
         let first = Origin {
-            source: "guard_duty".into(),
+            source: TriggerSource::GuardDuty,
             finding_id: Some("f1".into()),
             finding_type: Some("UnauthorizedAccess:IAMUser/X".into()),
-            ..Origin::default()
+            ..Origin::of(TriggerSource::GuardDuty)
         };
         let second = Origin {
             reason: Some("INC-7".into()),
-            ..Origin::default()
+            ..Origin::of(TriggerSource::GuardDuty)
         };
         let subject = Subject {
             kind: SubjectKind::Username,

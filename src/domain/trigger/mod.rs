@@ -19,6 +19,7 @@ pub mod posture;
 pub mod quarantine;
 pub mod request;
 pub mod schedule;
+pub mod source;
 pub mod takes;
 
 use crate::domain::json::{At, DecodeError};
@@ -28,8 +29,9 @@ pub use direct::DirectRequest;
 pub use evidence::Evidence;
 pub use quarantine::QuarantineRequest;
 pub use schedule::{SweepOverrides, SweepRequest};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
+pub use source::{FindingSource, TriggerSource};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Trigger {
@@ -48,39 +50,6 @@ pub enum Trigger {
     Signal(crate::domain::signal::Request),
     /// A person's answer to a request for approval (`{"Approve": …}`, `{"Deny": …}`).
     Answer(approval::Answer),
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FindingSource {
-    GuardDuty,
-    SecurityHubImported,
-    SecurityHubCustomAction,
-    SecurityHubOcsf,
-}
-
-impl FindingSource {
-    /// The name responses, logs and outcome events give it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::GuardDuty => "guard_duty",
-            Self::SecurityHubImported => "security_hub_imported",
-            Self::SecurityHubCustomAction => "security_hub_custom_action",
-            Self::SecurityHubOcsf => "security_hub_ocsf",
-        }
-    }
-
-    /// A person chose to act on a custom action's findings, so severity does not gate them.
-    pub fn severity_gated(self) -> bool {
-        self != Self::SecurityHubCustomAction
-    }
-
-    /// Findings imported into Security Hub may come from any product allowed to import, including
-    /// an account's own `BatchImportFindings`; GuardDuty's own events and a person's custom action
-    /// do not.
-    pub fn product_gated(self) -> bool {
-        matches!(self, Self::SecurityHubImported | Self::SecurityHubOcsf)
-    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -132,6 +101,31 @@ pub struct Finding {
     /// the event never shows the note (GuardDuty's copies, OCSF): what ours is written beside
     /// when the note as it is now cannot be read.
     pub shown_note: Option<Option<ExistingNote>>,
+}
+
+impl Trigger {
+    /// What set this invocation off, as its answer and log lines name it. `None` for what is
+    /// answered rather than acted on: a connect handler's question, and a Function URL request
+    /// (its verified word becomes an [`idp::IdpEvent`] of its own).
+    pub fn source(&self) -> Option<TriggerSource> {
+        Some(match self {
+            Self::Findings(f) => f.source.into(),
+            Self::Direct(_) => TriggerSource::Direct,
+            Self::Sweep(_) => TriggerSource::Schedule,
+            Self::Quarantine(q) => match q.change {
+                quarantine::Change::Hold { .. } => TriggerSource::Quarantine,
+                quarantine::Change::Release => TriggerSource::Release,
+            },
+            Self::Answer(a) if a.approve => TriggerSource::Approve,
+            Self::Answer(_) => TriggerSource::Deny,
+            Self::Idp(event) => match event.via {
+                idp::Via::LogStream { .. } => TriggerSource::Okta,
+                idp::Via::Signal => TriggerSource::IdpSignal,
+                idp::Via::IdentityCenter { .. } => TriggerSource::IdentityCenter,
+            },
+            Self::Connect(_) | Self::Signal(_) => return None,
+        })
+    }
 }
 
 /// A note on a finding as Security Hub has it: its text and who wrote it (`UpdatedBy`).

@@ -10,13 +10,13 @@ use crate::adapters::state::StateStore;
 use crate::domain::approval::{
     decide, who, ApprovalRequest, Approver, Asked, ChosenBy, Decision, Refused, State,
 };
+use crate::domain::plan::CallError;
 use crate::domain::trigger::approval::Answer;
 use crate::shell::app::HandlerError;
-use crate::shell::execute::CallError;
 use crate::shell::invocation::Invocation;
 use crate::shell::logging::AUDIT;
 use crate::shell::report::approval::{AnswerEntry, AnswerOutcome};
-use crate::shell::report::{self, TriggerInfo};
+use crate::shell::report::{self};
 
 impl<A, S> Invocation<'_, A, S>
 where
@@ -26,11 +26,7 @@ where
     /// A person's answer to a request: refused (nothing changes, and the error says why),
     /// counted, a denial, or the approval that carries it out.
     pub(crate) async fn answer_request(&mut self, answer: &Answer) -> Result<(), HandlerError> {
-        self.response.trigger = TriggerInfo {
-            source: if answer.approve { "approve" } else { "deny" }.into(),
-            reason: answer.reason.clone(),
-            ..TriggerInfo::default()
-        };
+        self.response.trigger.reason = answer.reason.clone();
         let app = self.app;
         let Some(store) = &app.store else {
             return Err(HandlerError::bad_event(

@@ -6,7 +6,7 @@ use crate::adapters::state::approvals::ApprovalStore;
 use crate::adapters::state::quarantine::QuarantineStore;
 use crate::adapters::state::StateStore;
 use crate::domain::approval::State;
-use crate::shell::execute::CallError;
+use crate::domain::plan::CallError;
 use crate::shell::invocation::Invocation;
 use crate::shell::logging::AUDIT;
 use crate::shell::report::approval::AskedEntry;

@@ -4,12 +4,12 @@
 use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::quarantine::QuarantineStore;
 use crate::adapters::state::StateStore;
+use crate::domain::plan::CallError;
 use crate::domain::quarantine::{Hold, Placer, Subject};
 use crate::domain::trigger::quarantine::{Change, QuarantineRequest};
 use crate::shell::app::HandlerError;
-use crate::shell::execute::CallError;
 use crate::shell::invocation::Invocation;
-use crate::shell::report::{HoldEntry, HoldOutcome, TriggerInfo};
+use crate::shell::report::{HoldEntry, HoldOutcome};
 
 use super::place_all;
 
@@ -20,15 +20,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
         request: &QuarantineRequest,
     ) -> Result<(), HandlerError> {
         let config = &self.app.config;
-        let source = match request.change {
-            Change::Hold { .. } => "quarantine",
-            Change::Release => "release",
-        };
-        self.response.trigger = TriggerInfo {
-            source: source.into(),
-            reason: request.reason.clone(),
-            ..TriggerInfo::default()
-        };
+        self.response.trigger.reason = request.reason.clone();
         let Some(store) = &self.app.store else {
             return Err(HandlerError::bad_event(
                 &request.name_path,

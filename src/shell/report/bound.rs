@@ -75,6 +75,7 @@ impl Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::trigger::TriggerSource;
     use crate::shell::report::Entry;
     use proptest::prelude::*;
 
@@ -94,7 +95,7 @@ mod tests {
         let r = Response {
             terminated: entries(15_000),
             skipped: entries(35_000),
-            ..Response::default()
+            ..Response::of(TriggerSource::GuardDuty)
         };
         let full = serde_json::to_vec(&r).unwrap().len();
         let b = r.bounded(100);
@@ -113,7 +114,7 @@ mod tests {
         /// the first entries, in order.
         #[test]
         fn every_entry_is_kept_or_counted(n in 0usize..400, m in 0usize..400, max in 0usize..200) {
-            let r = Response { terminated: entries(n), failed: entries(m), ..Response::default() };
+            let r = Response { terminated: entries(n), failed: entries(m), ..Response::of(TriggerSource::GuardDuty) };
             let b = r.clone().bounded(max);
             prop_assert_eq!(b.terminated.len() + b.truncated.get("terminated").copied().unwrap_or(0), n);
             prop_assert_eq!(b.failed.len() + b.truncated.get("failed").copied().unwrap_or(0), m);

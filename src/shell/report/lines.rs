@@ -4,6 +4,7 @@ use super::approval::AnswerOutcome;
 use super::hold::HoldOutcome;
 use super::{Entry, Failure, FindingInfo, HoldEntry, Response};
 use crate::domain::text::plain;
+use crate::domain::trigger::TriggerSource;
 use std::collections::BTreeSet;
 
 /// Names in a one-line summary before the rest are counted.
@@ -194,17 +195,23 @@ pub fn lead(r: &Response) -> Option<&FindingInfo> {
 /// Why, in one line.
 pub fn reason(r: &Response) -> String {
     let t = &r.trigger;
-    let by = match t.source.as_str() {
-        "schedule" => return "scheduled cleanup of idle and over-age sessions".into(),
-        "direct" => "direct request",
-        "okta" => "Okta",
-        "quarantine" => "quarantine request",
-        "release" => "release request",
-        "approve" => "a person's approval",
-        "deny" => "a person's denial",
-        _ => {
+    let by = match t.source {
+        TriggerSource::Schedule => return "scheduled cleanup of idle and over-age sessions".into(),
+        TriggerSource::Direct => "direct request",
+        TriggerSource::Okta => "Okta",
+        TriggerSource::Quarantine => "quarantine request",
+        TriggerSource::Release => "release request",
+        TriggerSource::Approve => "a person's approval",
+        TriggerSource::Deny => "a person's denial",
+        TriggerSource::IdpSignal | TriggerSource::IdentityCenter | TriggerSource::Duplicate => {
+            return t.source.as_str().into()
+        }
+        TriggerSource::GuardDuty
+        | TriggerSource::SecurityHubImported
+        | TriggerSource::SecurityHubCustomAction
+        | TriggerSource::SecurityHubOcsf => {
             let Some(first) = lead(r) else {
-                return t.source.clone();
+                return t.source.as_str().into();
             };
             let kind = first.types.first().map_or("finding".into(), |t| plain(t));
             let rest = t.findings.len() - 1;

@@ -3,10 +3,10 @@
 
 use super::{Entry, Notification, Response};
 use crate::domain::model::{ApiError, By, Place, Reason, StatusChange};
+use crate::domain::plan::{CallError, Outcome};
 use crate::domain::plan::{Origin, Target};
 use crate::domain::policy::Verdict;
 use crate::shell::budget::DEADLINE;
-use crate::shell::execute::{CallError, Outcome};
 use crate::shell::logging::AUDIT;
 
 /// The fields of one connection's log line.
@@ -19,7 +19,7 @@ struct Line<'a> {
     common_name: Option<&'a str>,
     /// The person whose connection it is, whatever form of the name it was opened with.
     person: Option<&'a str>,
-    origin: &'a Origin,
+    origin: Option<&'a Origin>,
     why: String,
     change: Option<&'a StatusChange>,
     error_code: Option<&'a str>,
@@ -45,7 +45,7 @@ impl<'a> Line<'a> {
             username: c.username.as_deref(),
             common_name: c.common_name.as_deref(),
             person: t.person.as_deref(),
-            origin: &t.origin,
+            origin: Some(&t.origin),
             why: t.why.join("; "),
             change,
             error_code,
@@ -59,7 +59,6 @@ impl<'a> Line<'a> {
 /// One log line per returned status (and per dry-run permission and failure), with the trigger
 /// and why the connection was chosen.
 pub fn log_outcome(outcome: &Outcome, dry_run: bool) {
-    let no_origin = Origin::default();
     let l = match outcome {
         Outcome::Ended { target, change } => {
             Line::of("connection_status", target, Some(change), None)
@@ -87,6 +86,7 @@ pub fn log_outcome(outcome: &Outcome, dry_run: bool) {
             endpoint_id,
             by,
             change,
+            origin,
         } => Line {
             event: "connection_status",
             place,
@@ -98,7 +98,7 @@ pub fn log_outcome(outcome: &Outcome, dry_run: bool) {
             },
             common_name: None,
             person: None,
-            origin: &no_origin,
+            origin: origin.as_ref(),
             why: "ended by the same Username call: the user connected again after discovery".into(),
             change: Some(change),
             error_code: None,
@@ -141,10 +141,10 @@ pub fn log_outcome(outcome: &Outcome, dry_run: bool) {
                 error_code = l.error_code,
                 error = l.error_message,
                 reason = l.reason,
-                trigger_source = l.origin.source.as_str(),
-                finding_id = l.origin.finding_id.as_deref(),
-                finding_type = l.origin.finding_type.as_deref(),
-                severity = l.origin.severity,
+                trigger_source = l.origin.map(|o| o.source.as_str()),
+                finding_id = l.origin.and_then(|o| o.finding_id.as_deref()),
+                finding_type = l.origin.and_then(|o| o.finding_type.as_deref()),
+                severity = l.origin.and_then(|o| o.severity),
                 why = l.why.as_str(),
                 idle_minutes = l.verdict.and_then(|v| v.idle_minutes),
                 bytes_since_active = l.verdict.and_then(|v| v.bytes_since_active),

@@ -1,4 +1,5 @@
 use super::*;
+use crate::domain::trigger::TriggerSource;
 use crate::domain::trigger::{Evidence, Finding};
 use crate::shell::report::HoldEntry;
 use crate::shell::report::HoldOutcome;
@@ -52,7 +53,7 @@ fn each_finding_is_told_only_what_it_led_to() {
     );
     let r = Response {
         terminated: vec![ended(1, "a"), ended(2, "c")],
-        ..Response::default()
+        ..Response::of(TriggerSource::GuardDuty)
     };
     let notes = notes(&e, &r, None, &Tell::default());
     assert_eq!(
@@ -80,7 +81,7 @@ fn a_finding_not_fully_acted_on_keeps_its_workflow() {
             error_code: Some("InternalError".into()),
             ..ended(2, "a")
         }],
-        ..Response::default()
+        ..Response::of(TriggerSource::GuardDuty)
     };
     let notes = notes(&e, &r, None, &Tell::default());
     assert!(written(&notes[0])
@@ -100,7 +101,7 @@ fn a_finding_set_aside_is_told_nothing_even_when_the_invocation_fails() {
             reason: Some(Reason::BelowSeverity),
             ..Entry::default()
         }],
-        ..Response::default()
+        ..Response::of(TriggerSource::GuardDuty)
     };
     let cap = Failure {
         kind: "CapExceeded".into(),
@@ -122,7 +123,7 @@ fn a_long_note_is_cut_to_what_security_hub_keeps() {
     let e = event(FindingSource::SecurityHubImported, vec![finding("a", true)]);
     let r = Response {
         terminated: (0..100).map(|n| ended(n, "a")).collect(),
-        ..Response::default()
+        ..Response::of(TriggerSource::GuardDuty)
     };
     let notes = notes(&e, &r, None, &Tell::default());
     assert!(written(&notes[0]).len() <= MAX_NOTE && written(&notes[0]).len() > MAX_NOTE - 8);
@@ -134,7 +135,7 @@ fn guardduty_findings_are_noted_only_when_asked() {
     let e = event(FindingSource::GuardDuty, vec![finding("a", true)]);
     let mut r = Response {
         terminated: vec![ended(1, "a")],
-        ..Response::default()
+        ..Response::of(TriggerSource::GuardDuty)
     };
     assert!(notes(&e, &r, None, &Tell::default()).is_empty());
     let asked = Tell {
@@ -169,7 +170,7 @@ fn theirs(text: &str) -> Option<ExistingNote> {
 fn a_persons_note_is_kept_and_ours_follows_it() {
     let r = Response {
         terminated: vec![ended(1, "a")],
-        ..Response::default()
+        ..Response::of(TriggerSource::GuardDuty)
     };
     let first = noted(
         theirs("Looked at this with Dana: real, escalate to IR."),
@@ -188,7 +189,7 @@ fn a_persons_note_is_kept_and_ours_follows_it() {
     });
     let again = Response {
         terminated: vec![ended(2, "a")],
-        ..Response::default()
+        ..Response::of(TriggerSource::GuardDuty)
     };
     let second = noted(ours, &again).unwrap().unwrap();
     assert!(second.starts_with("Looked at this with Dana: real, escalate to IR.\n\ncvpn-terminator ended 1 Client VPN session of alice (cvpn-connection-00000000000000002)."));
@@ -208,7 +209,7 @@ fn a_persons_note_is_kept_and_ours_follows_it() {
 fn a_persons_long_note_is_left_alone_and_ours_is_kept_aside() {
     let r = Response {
         terminated: vec![ended(1, "a")],
-        ..Response::default()
+        ..Response::of(TriggerSource::GuardDuty)
     };
     let long = "x".repeat(MAX_NOTE - 40);
     assert_eq!(noted(theirs(&long), &r), Some(None));
@@ -242,7 +243,7 @@ fn a_run_that_changed_nothing_writes_no_note() {
             ..ended(1, "a")
         }],
         quarantine: vec![kept.clone()],
-        ..Response::default()
+        ..Response::of(TriggerSource::GuardDuty)
     };
     assert_eq!(noted(theirs("mine"), &r), None);
     let placed = Response {
@@ -280,7 +281,7 @@ fn a_finding_set_aside_for_a_person_says_how_to_answer_and_keeps_its_workflow() 
     };
     let r = Response {
         approval_requests: vec![asked.clone()],
-        ..Response::default()
+        ..Response::of(TriggerSource::GuardDuty)
     };
     let told = notes(&e, &r, None, &Tell::default());
     assert_eq!(told.len(), 1, "b was neither acted on nor asked about");
@@ -292,7 +293,7 @@ fn a_finding_set_aside_for_a_person_says_how_to_answer_and_keeps_its_workflow() 
             stored: false,
             ..asked
         }],
-        ..Response::default()
+        ..Response::of(TriggerSource::GuardDuty)
     };
     assert!(notes(&e, &unstored, None, &Tell::default()).is_empty());
 }

@@ -6,6 +6,7 @@ use super::lines::{lead, names, reason, summary};
 use super::{Counts, Entry, Failure, FindingInfo, HoldEntry, Response};
 use crate::domain::model::clip;
 use crate::domain::text::plain;
+use crate::domain::trigger::TriggerSource;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -105,7 +106,7 @@ pub struct Detail {
     pub error: Option<Failure>,
     /// `guard_duty`, `security_hub_imported`, `security_hub_custom_action`, `security_hub_ocsf`,
     /// `okta`, `direct`, `schedule`, `quarantine`, `release`.
-    pub trigger: String,
+    pub trigger: TriggerSource,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action_name: Option<String>,
     pub dry_run: bool,
@@ -215,7 +216,7 @@ pub fn build(
                 "completed"
             },
             error: error.clone(),
-            trigger: r.trigger.source.clone(),
+            trigger: r.trigger.source,
             action_name: r
                 .trigger
                 .action_name

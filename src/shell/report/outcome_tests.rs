@@ -1,6 +1,7 @@
 use super::*;
 use crate::domain::quarantine::SubjectKind;
 use crate::domain::text::tests::{breaks_lines, hostile};
+use crate::domain::trigger::TriggerSource;
 use crate::shell::report::HoldOutcome;
 use proptest::prelude::*;
 
@@ -41,8 +42,8 @@ fn finding(id: &str) -> FindingInfo {
 }
 
 fn incident(ended: usize) -> Response {
-    let mut r = Response::default();
-    r.trigger.source = "guard_duty".into();
+    let mut r = Response::of(TriggerSource::GuardDuty);
+    r.trigger.source = TriggerSource::GuardDuty;
     r.trigger.findings = vec![finding("f-1")];
     r.terminated = (0..ended)
         .map(|n| entry(n, &format!("user{}", n % 7)))
@@ -52,7 +53,7 @@ fn incident(ended: usize) -> Response {
 
 #[test]
 fn only_work_worth_telling_has_an_event() {
-    let nothing = Response::default();
+    let nothing = Response::of(TriggerSource::GuardDuty);
     assert_eq!(detail_type(Work::Incident, &nothing, false), None);
     assert_eq!(detail_type(Work::Sweep, &nothing, false), None);
     assert_eq!(detail_type(Work::QuarantineChange, &nothing, false), None);
@@ -70,7 +71,7 @@ fn only_work_worth_telling_has_an_event() {
     );
     let mut held = Response {
         quarantine: vec![hold("alice", HoldOutcome::Placed)],
-        ..Response::default()
+        ..Response::of(TriggerSource::GuardDuty)
     };
     assert_eq!(
         detail_type(Work::Incident, &held, false),
@@ -84,7 +85,7 @@ fn only_work_worth_telling_has_an_event() {
     assert_eq!(detail_type(Work::QuarantineChange, &held, false), None);
     let deferred = Response {
         deferred: vec![entry(1, "a")],
-        ..Response::default()
+        ..Response::of(TriggerSource::GuardDuty)
     };
     assert_eq!(
         detail_type(Work::Sweep, &deferred, false),
@@ -223,8 +224,8 @@ proptest! {
         }];
         let failure = failed.then(|| Failure { kind: "Incomplete".into(), message: t(1) });
         let work = Work::Incident;
-        for source in ["guard_duty", "direct"] {
-            r.trigger.source = source.into();
+        for source in [TriggerSource::GuardDuty, TriggerSource::Direct] {
+            r.trigger.source = source;
             let (_, d) = build(work, &r, failure.as_ref(), Context::default()).unwrap();
             let sent = sent(&d);
             let mut all = vec![("summary line", summary(&r, failure.as_ref())), ("reason line", reason(&r))];
