@@ -137,7 +137,7 @@ check("table: the network accounts may BatchGetItem quarantine# keys, by their c
           "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["quarantine#*"]}})
 check("table with the idle policy or the quarantine", raw["StateTable"].get("Condition") == "UsesStateTable")
 
-# Keeping users out: the connect handler.
+# Quarantine: the connect handler.
 handler = res["ConnectHandler"]["Properties"]
 name = raw["ConnectHandler"]["Properties"]["FunctionName"]
 check("the connect handler is named AWSClientVPN-… (the only functions Client VPN may call)",

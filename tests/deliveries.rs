@@ -8,7 +8,7 @@
 mod common;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use common::keep_out::*;
+use common::quarantine::*;
 use common::*;
 use cvpn_terminator::domain::trigger::delivery::delivery;
 use cvpn_terminator::{App, Ec2, HandlerError};

@@ -14,10 +14,10 @@ use aws_sdk_securityhub::types::{
     AwsSecurityFindingIdentifier, BatchUpdateFindingsUnprocessedFinding, WorkflowStatus,
 };
 use aws_smithy_mocks::{mock, MockResponseInterceptor, Rule, RuleMode};
-use common::keep_out::*;
+use common::quarantine::*;
 use common::*;
 use cvpn_terminator::adapters::lazy::Lazy;
-use cvpn_terminator::shell::config::{Tell, Workflow};
+use cvpn_terminator::shell::config::{Notify, Workflow};
 use cvpn_terminator::shell::report::Channel;
 use cvpn_terminator::{Config, HandlerError};
 use serde_json::Value;
@@ -120,19 +120,19 @@ fn finding_with_note(note: Option<&'static str>) -> Rule {
     })
 }
 
-async fn noted(moto: &Moto, table: &str, tell: Tell, unprocessed: bool) -> (Harness, Sent) {
-    noted_over(moto, table, tell, unprocessed, None).await
+async fn noted(moto: &Moto, table: &str, notify: Notify, unprocessed: bool) -> (Harness, Sent) {
+    noted_over(moto, table, notify, unprocessed, None).await
 }
 
 /// As [`noted`], with findings that carry a person's note `note` when read.
 async fn noted_over(
     moto: &Moto,
     table: &str,
-    tell: Tell,
+    notify: Notify,
     unprocessed: bool,
     note: Option<&'static str>,
 ) -> (Harness, Sent) {
-    let config = Config { tell, ..config() };
+    let config = Config { notify, ..config() };
     let mut h = with_table(config, moto, table).await;
     let sent = Sent::default();
     let (client, _rule) = securityhub(&sent, unprocessed, note);
@@ -163,7 +163,7 @@ fn finding_of(event: &Value) -> (String, String) {
 #[tokio::test]
 async fn a_custom_action_finding_gets_a_note_and_moves_to_notified() {
     let moto = Moto::start();
-    let (h, sent) = noted(&moto, "notes", Tell::default(), false).await;
+    let (h, sent) = noted(&moto, "notes", Notify::default(), false).await;
     let event = custom_action_for(&[ALICE]);
     let response = h.app.handle(&event).await.unwrap();
     assert_eq!(response.terminated.len(), 3);
@@ -202,9 +202,9 @@ async fn a_custom_action_finding_gets_a_note_and_moves_to_notified() {
 #[tokio::test]
 async fn settings_choose_the_workflow_and_dry_runs_and_notes_off_send_nothing() {
     let moto = Moto::start();
-    let resolved = Tell {
+    let resolved = Notify {
         workflow: Some(Workflow::Resolved),
-        ..Tell::default()
+        ..Notify::default()
     };
     let (h, sent) = noted(&moto, "resolved", resolved, false).await;
     h.app.handle(&custom_action_for(&[ALICE])).await.unwrap();
@@ -213,25 +213,25 @@ async fn settings_choose_the_workflow_and_dry_runs_and_notes_off_send_nothing() 
         Some(&WorkflowStatus::Resolved)
     );
 
-    let keep = Tell {
+    let keep = Notify {
         workflow: None,
-        ..Tell::default()
+        ..Notify::default()
     };
     let (h, sent) = noted(&moto, "keep", keep, false).await;
     h.app.handle(&custom_action_for(&[ALICE])).await.unwrap();
     let first = sent.lock().unwrap()[0].clone();
     assert!(first.note().is_some() && first.workflow().is_none());
 
-    let off = Tell {
+    let off = Notify {
         finding_notes: false,
-        ..Tell::default()
+        ..Notify::default()
     };
     let (h, sent) = noted(&moto, "off", off, false).await;
     let r = h.app.handle(&custom_action_for(&[ALICE])).await.unwrap();
     assert_eq!(r.terminated.len(), 3);
     assert!(sent.lock().unwrap().is_empty() && r.notifications.is_empty());
 
-    let (mut h, sent) = noted(&moto, "dry", Tell::default(), false).await;
+    let (mut h, sent) = noted(&moto, "dry", Notify::default(), false).await;
     h.app.config.dry_run = true;
     let r = h.app.handle(&custom_action_for(&[ALICE])).await.unwrap();
     assert_eq!(r.would_terminate.len(), 3);
@@ -242,13 +242,13 @@ async fn settings_choose_the_workflow_and_dry_runs_and_notes_off_send_nothing() 
 async fn a_guardduty_finding_is_noted_on_its_security_hub_copy_only_when_asked() {
     let moto = Moto::start();
     let finding = event("guardduty-iam-assumed-role.json");
-    let (h, sent) = noted(&moto, "gd-off", Tell::default(), false).await;
+    let (h, sent) = noted(&moto, "gd-off", Notify::default(), false).await;
     h.app.handle(&finding).await.unwrap();
     assert!(sent.lock().unwrap().is_empty());
 
-    let on = Tell {
+    let on = Notify {
         guardduty_notes: true,
-        ..Tell::default()
+        ..Notify::default()
     };
     let (h, sent) = noted_over(&moto, "gd-on", on, false, Some(ANALYSTS)).await;
     h.app.handle(&finding).await.unwrap();
@@ -272,7 +272,7 @@ async fn a_guardduty_finding_is_noted_on_its_security_hub_copy_only_when_asked()
 #[tokio::test]
 async fn a_refused_note_is_reported_and_changes_nothing_done() {
     let moto = Moto::start();
-    let (h, sent) = noted(&moto, "refused", Tell::default(), true).await;
+    let (h, sent) = noted(&moto, "refused", Notify::default(), true).await;
     let response = h
         .app
         .handle(&custom_action_for(&[ALICE]))
@@ -292,7 +292,7 @@ async fn a_refused_note_is_reported_and_changes_nothing_done() {
 #[tokio::test]
 async fn a_refused_incident_notes_why_without_moving_the_workflow() {
     let moto = Moto::start();
-    let (mut h, sent) = noted(&moto, "capped", Tell::default(), false).await;
+    let (mut h, sent) = noted(&moto, "capped", Notify::default(), false).await;
     h.app.config.max_terminations = 1;
     let err = h
         .app
@@ -313,7 +313,7 @@ async fn a_refused_incident_notes_why_without_moving_the_workflow() {
 #[tokio::test]
 async fn security_hubs_event_for_our_own_note_acts_on_nothing_and_notes_nothing() {
     let moto = Moto::start();
-    let (h, sent) = noted(&moto, "echo", Tell::default(), false).await;
+    let (h, sent) = noted(&moto, "echo", Notify::default(), false).await;
     let imported = event("securityhub-imported.json");
     let first = h.app.handle(&imported).await.unwrap();
     assert_eq!(first.terminated.len(), 1);
@@ -369,7 +369,7 @@ async fn security_hubs_event_for_our_own_note_acts_on_nothing_and_notes_nothing(
 #[tokio::test]
 async fn a_run_again_on_a_finding_a_person_annotated_changes_nothing_and_writes_nothing() {
     let moto = Moto::start();
-    let (h, sent) = noted(&moto, "annotated", Tell::default(), false).await;
+    let (h, sent) = noted(&moto, "annotated", Notify::default(), false).await;
     let imported = event("securityhub-imported.json");
     let first = h.app.handle(&imported).await.unwrap();
     assert_eq!(first.terminated.len(), 1);
@@ -396,7 +396,7 @@ async fn a_run_again_on_a_finding_a_person_annotated_changes_nothing_and_writes_
 async fn a_note_that_cannot_be_read_is_kept_as_the_event_showed_it_or_not_written() {
     let moto = Moto::start();
     // A custom action on a finding whose event shows an analyst's note: ours goes beside it.
-    let (h, sent) = noted_over(&moto, "unread", Tell::default(), false, Some(REFUSED)).await;
+    let (h, sent) = noted_over(&moto, "unread", Notify::default(), false, Some(REFUSED)).await;
     let mut action = custom_action_for(&[ALICE]);
     action["detail"]["findings"][0]["Note"] = serde_json::json!({"Text": ANALYSTS,
         "UpdatedBy": "arn:aws:iam::111122223333:user/dana", "UpdatedAt": "2026-11-22T09:20:00Z"});
@@ -412,9 +412,9 @@ async fn a_note_that_cannot_be_read_is_kept_as_the_event_showed_it_or_not_writte
         "{text}"
     );
     // A GuardDuty copy, whose event never shows its note: no note of ours over what may be there.
-    let on = Tell {
+    let on = Notify {
         guardduty_notes: true,
-        ..Tell::default()
+        ..Notify::default()
     };
     let (h, sent) = noted_over(&moto, "unread-gd", on, false, Some(REFUSED)).await;
     let r = h

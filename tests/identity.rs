@@ -7,10 +7,10 @@
 
 mod common;
 
-use common::keep_out::*;
+use common::quarantine::*;
 use common::*;
 use cvpn_terminator::domain::model::Reason;
-use cvpn_terminator::shell::config::KeepOut;
+use cvpn_terminator::shell::config::Quarantine;
 use cvpn_terminator::{Config, Response};
 use serde_json::{json, Value};
 
@@ -30,10 +30,10 @@ fn with(vars: &[(&str, &str)]) -> Config {
     Config {
         state_table: base.state_table,
         protected_users: base.protected_users,
-        keep_out: KeepOut {
-            handler_arn: base.keep_out.handler_arn,
-            connect_timeout: base.keep_out.connect_timeout,
-            ..read.keep_out.clone()
+        quarantine: Quarantine {
+            handler_arn: base.quarantine.handler_arn,
+            connect_timeout: base.quarantine.connect_timeout,
+            ..read.quarantine.clone()
         },
         ..read
     }
@@ -232,7 +232,7 @@ async fn the_per_user_limit_counts_one_person_once_in_any_case() {
         .connections
         .push(connection(cid("d3", 1), Some("BOB"), "10.100.9.30"));
     let mut config = config();
-    config.keep_out.max_connections_per_user = Some(2);
+    config.quarantine.max_connections_per_user = Some(2);
     let mut h = harness(state, config).await;
     h.app.store = Some(moto.table("limit").await);
     assert!(!allowed(&connect(&h.app, Some("Bob"), "laptop.vpn").await));

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::keep_out::*;
+use common::quarantine::*;
 use common::*;
 use cvpn_terminator::domain::model::Reason;
 use cvpn_terminator::shell::report::HoldOutcome;

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::keep_out::*;
+use common::quarantine::*;
 use common::*;
 use cvpn_terminator::adapters::notify::{Notifiers, OutcomeBus};
 use cvpn_terminator::shell::report::Channel;

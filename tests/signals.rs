@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::keep_out::*;
+use common::quarantine::*;
 use common::signals::*;
 use common::*;
 use cvpn_terminator::{App, Dynamo, Ec2};

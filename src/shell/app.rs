@@ -15,7 +15,7 @@ pub struct App<A, S> {
     pub api: Targets<A>,
     /// The idle policy's state and the quarantine; `None` without `CVPN_STATE_TABLE`.
     pub store: Option<S>,
-    /// Where people are told what was done (`tell.rs`); each channel optional.
+    /// Where people are told what was done (`notify.rs`); each channel optional.
     pub notifiers: Notifiers,
     /// IAM Identity Center's Identity Store, which names the users its records name by ID;
     /// `None` without `CVPN_IDENTITY_STORE_IDS`.

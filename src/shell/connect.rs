@@ -59,8 +59,8 @@ impl<A: ClientVpnApi, S: QuarantineStore> App<A, S> {
     pub async fn connect(&self, request: &ConnectRequest) -> ClientVpnConnectionHandlerResponse {
         let started = std::time::Instant::now();
         let config = &self.config;
-        let keep_out = &config.keep_out;
-        let limit = keep_out.connect_timeout;
+        let quarantine = &config.quarantine;
+        let limit = quarantine.connect_timeout;
         let people = &config.people;
         for problem in &config.unreadable {
             tracing::error!(
@@ -85,7 +85,7 @@ impl<A: ClientVpnApi, S: QuarantineStore> App<A, S> {
             let user = request
                 .username
                 .as_deref()
-                .filter(|_| keep_out.max_connections_per_user.is_some())?;
+                .filter(|_| quarantine.max_connections_per_user.is_some())?;
             // The handler runs in the endpoint's own account and Region.
             let listed = match self.api.home() {
                 Some(api) => within(
@@ -107,16 +107,16 @@ impl<A: ClientVpnApi, S: QuarantineStore> App<A, S> {
             &ConnectRules {
                 people,
                 is_protected: &is_protected,
-                on_error: keep_out.on_error,
-                max_per_user: keep_out.max_connections_per_user,
+                on_error: quarantine.on_error,
+                max_per_user: quarantine.max_connections_per_user,
             },
             chrono::Utc::now().timestamp(),
         );
-        log(request, &facts, &decision, keep_out.on_error, started);
+        log(request, &facts, &decision, quarantine.on_error, started);
         let text = message(
             &decision,
-            &keep_out.deny_message,
-            keep_out.max_connections_per_user,
+            &quarantine.deny_message,
+            quarantine.max_connections_per_user,
         );
         response(&decision, &text)
     }

@@ -63,7 +63,7 @@ where
             }
             Ok(Trigger::Signal(request)) => Ok(self.signal(&request, invoked).await.to_value()),
             decoded => {
-                let max = self.config.tell.response_max_items;
+                let max = self.config.notify.response_max_items;
                 self.report(decoded, delivery(event), invoked)
                     .await
                     .map(|r| serde_json::to_value(r.bounded(max)).expect("responses serialize"))
@@ -152,7 +152,7 @@ where
         })
     }
 
-    /// Acts on `trigger`, then tells people what was done (`tell.rs`) in the time left.
+    /// Acts on `trigger`, then tells people what was done (`notify.rs`) in the time left.
     pub(crate) async fn run(
         &self,
         trigger: &Trigger,
@@ -165,7 +165,7 @@ where
         });
         // On the heap: in a debug build the SDKs' nested futures outgrow a 2 MiB thread stack.
         let mut result = Box::pin(self.act(trigger, stop_at, invoked.account, event_id)).await;
-        Box::pin(self.tell(trigger, &mut result, stop_at, invoked, event_id)).await;
+        Box::pin(self.notify(trigger, &mut result, stop_at, invoked, event_id)).await;
         result
     }
 

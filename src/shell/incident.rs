@@ -10,7 +10,7 @@ use crate::adapters::state::StateStore;
 use crate::domain::approval;
 use crate::domain::model::{Endpoint, Reason};
 use crate::domain::plan::Outcome;
-use crate::domain::plan::{self, incident, Call, Rules, Selector, Target};
+use crate::domain::plan::{self, incident, Call, Planned, Rules, Selector};
 use crate::domain::quarantine::Hold;
 use crate::shell::app::HandlerError;
 use crate::shell::invocation::Invocation;
@@ -122,7 +122,7 @@ where
     /// A plan over the cap, refused: every target skipped, nothing ended.
     fn refused(
         &mut self,
-        targets: &[Target],
+        targets: &[Planned],
         spent: usize,
         planned: usize,
         cap: usize,

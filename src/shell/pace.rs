@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Paced waits end this long before the invocation's stop: the outcome event and the notes on
-/// findings need it (`tell.rs` gives each call at most 3 s).
+/// findings need it (`notify.rs` gives each call at most 3 s).
 const RESERVE: Duration = Duration::from_secs(3);
 /// The latest a slot may be, in seconds from the pace's start: a rate so low that its slots lie
 /// beyond is not waited for.

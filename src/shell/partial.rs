@@ -10,7 +10,7 @@ use crate::adapters::state::ended::{EndedStore, KEEP_SECONDS};
 use crate::adapters::state::StateStore;
 use crate::domain::model::{Connection, Reason};
 use crate::domain::plan::CallError;
-use crate::domain::plan::{self, Selector, Skipped, Target};
+use crate::domain::plan::{self, Planned, Selector, Skipped};
 use crate::shell::invocation::Invocation;
 use crate::shell::report::{self, Entry};
 use std::collections::BTreeSet;
@@ -23,7 +23,7 @@ pub(crate) struct Earlier {
 
 impl Earlier {
     /// Those this attempt does not see, which count against the cap beside what it does.
-    pub fn unseen(&self, spent: &[Connection], targets: &[Target]) -> usize {
+    pub fn unseen(&self, spent: &[Connection], targets: &[Planned]) -> usize {
         let seen = spent
             .iter()
             .chain(targets.iter().map(|t| &t.connection))
@@ -99,7 +99,7 @@ impl<A: ClientVpnApi, S: StateStore + EndedStore> Invocation<'_, A, S> {
     pub(crate) async fn remember_ending(
         &mut self,
         earlier: &Earlier,
-        targets: &[Target],
+        targets: &[Planned],
         spent: &[Connection],
     ) -> bool {
         let Some(store) = &self.app.store else {

@@ -8,7 +8,7 @@ use crate::adapters::state::inventory::InventoryStore;
 use crate::adapters::state::StateStore;
 use crate::domain::model::{Connection, Endpoint, Reason};
 use crate::domain::person::People;
-use crate::domain::plan::{self, endpoint_in_scope, person_of, Origin, Target};
+use crate::domain::plan::{self, endpoint_in_scope, person_of, Origin, Planned};
 use crate::domain::plan::{CallError, Outcome};
 use crate::domain::policy::sweep::{
     judge_page, overrides_thresholds, with_overrides, Judged, Verdicts,
@@ -290,12 +290,12 @@ impl<A, S> Invocation<'_, A, S> {
 }
 
 /// The target a sweep hands to the shared steps, with why it was judged one.
-fn target(j: Judged, people: &People) -> Target {
+fn target(j: Judged, people: &People) -> Planned {
     let mut why = j.verdict.describe(&j.limits);
     if j.extended {
         why.push_str(" (extended policy)");
     }
-    Target {
+    Planned {
         person: person_of(&j.connection, people),
         connection: j.connection,
         why: vec![why],

@@ -72,7 +72,7 @@ async fn finish(mut cmd: Command, url: &str, env: &[(&str, &str)], stdin: Option
         .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        // What people are told is tested in tests/outcomes.rs and the keep-out story.
+        // What people are told is tested in tests/outcomes.rs and the quarantine story.
         .env("CVPN_OUTCOME_BUS", "")
         .envs(env.iter().copied())
         .stdin(Stdio::piped())

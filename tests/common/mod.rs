@@ -3,8 +3,8 @@
 
 pub mod binary;
 pub mod fleet;
-pub mod keep_out;
 pub mod office;
+pub mod quarantine;
 pub mod signals;
 
 use aws_config::retry::RetryConfig;

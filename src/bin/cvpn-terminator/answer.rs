@@ -33,7 +33,7 @@ pub async fn run(
         reason: args.reason,
         request_path: "ID".into(),
     };
-    let max = app.config.tell.response_max_items;
+    let max = app.config.notify.response_max_items;
     let answered = app
         .handle_trigger(Trigger::Answer(answer))
         .await

@@ -231,14 +231,14 @@ async fn check(app: &App<Ec2, Dynamo>, shown: Shown) -> ExitCode {
         return ExitCode::FAILURE;
     };
     let config = &app.config;
-    let deployed = config.keep_out.handler_arn.as_deref();
+    let deployed = config.quarantine.handler_arn.as_deref();
     let mut unwired = 0;
     let in_scope: Vec<&Endpoint> = endpoints
         .iter()
         .filter(|e| endpoint_in_scope(&config.endpoint_ids, &e.id))
         .collect();
     let home = app.api.home_place();
-    let there = &config.keep_out.target_handler_name;
+    let there = &config.quarantine.target_handler_name;
     let mut rows = Vec::new();
     for e in &in_scope {
         let handler = e.connect_handler.as_deref();

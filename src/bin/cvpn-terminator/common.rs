@@ -65,7 +65,9 @@ pub(crate) fn printed(
                 // Printed from the response itself: its fields in their order.
                 show(
                     shown,
-                    &response.clone().bounded(app.config.tell.response_max_items),
+                    &response
+                        .clone()
+                        .bounded(app.config.notify.response_max_items),
                 );
             }
             eprintln!("cvpn-terminator: {e}");

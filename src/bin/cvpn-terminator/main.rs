@@ -115,16 +115,16 @@ async fn app(
     });
     let own = sdk.clone();
     let sts = Lazy::new(move || aws_sdk_sts::Client::new(&own));
-    let tell = &config.tell;
+    let notify = &config.notify;
     let notifiers = Notifiers {
-        bus: tell.outcome_bus.as_ref().map(|bus| {
+        bus: notify.outcome_bus.as_ref().map(|bus| {
             let own = sdk.clone();
             OutcomeBus::built_on_use(
                 Lazy::new(move || aws_sdk_eventbridge::Client::new(&own)),
                 bus,
             )
         }),
-        securityhub: tell.finding_notes.then(|| {
+        securityhub: notify.finding_notes.then(|| {
             let own = sdk.clone();
             Lazy::new(move || aws_sdk_securityhub::Client::new(&own))
         }),

@@ -3,7 +3,7 @@
 //! their sessions as they are then, including ones opened since.
 
 use super::AskWhy;
-use crate::domain::plan::{MatchBy, Origin, Selector, Target};
+use crate::domain::plan::{MatchBy, Origin, Planned, Selector};
 use crate::domain::trigger::evidence::Named;
 use crate::domain::trigger::TriggerSource;
 use chrono::DateTime;
@@ -74,7 +74,7 @@ impl ApprovalRequest {
         approvals_required: u32,
         why: Vec<AskWhy>,
         selectors: &[Selector],
-        targets: &[Target],
+        targets: &[Planned],
     ) -> Self {
         let asked: Vec<AskedSelector> = selectors.iter().map(|s| asked(s, targets)).collect();
         let mut people: Vec<String> = Vec::new();
@@ -174,7 +174,7 @@ impl ApprovalRequest {
 
 /// `s` as a request records it: the usernames it named and those of the connections it matches
 /// now; the connections without one by ID.
-fn asked(s: &Selector, targets: &[Target]) -> AskedSelector {
+fn asked(s: &Selector, targets: &[Planned]) -> AskedSelector {
     let mut usernames: Vec<String> = s.usernames.iter().map(|u| u.value.clone()).collect();
     let mut connection_ids = Vec::new();
     let matched = targets.iter().filter(|t| {

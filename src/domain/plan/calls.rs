@@ -1,7 +1,7 @@
 //! Forming Terminate calls from targets: by `Username` only where that cannot end a connection
 //! that was not chosen beyond what the cap allows. Pure.
 
-use super::Target;
+use super::Planned;
 use crate::domain::model::{By, Connection, Place, USERNAME_LIMIT};
 use std::collections::BTreeMap;
 
@@ -12,7 +12,7 @@ pub struct Call {
     pub place: Place,
     pub endpoint_id: String,
     pub by: By,
-    pub targets: Vec<Target>,
+    pub targets: Vec<Planned>,
 }
 
 /// One `Username` call per user and endpoint when the targets were chosen by that username and
@@ -22,7 +22,7 @@ pub struct Call {
 /// A `Username` call also ends what the user opened after the listing, up to five in all: it is
 /// made only while those possible extra connections fit in `headroom` (what the cap leaves beyond
 /// the targets), so the cap holds for everything the calls can end.
-pub fn calls(targets: Vec<Target>, connections: &[Connection], mut headroom: usize) -> Vec<Call> {
+pub fn calls(targets: Vec<Planned>, connections: &[Connection], mut headroom: usize) -> Vec<Call> {
     let mut active_per_user: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for c in connections.iter().filter(|c| c.is_active()) {
         if let Some(u) = c.username.as_deref().filter(|u| !u.is_empty()) {
@@ -31,7 +31,7 @@ pub fn calls(targets: Vec<Target>, connections: &[Connection], mut headroom: usi
                 .or_default() += 1;
         }
     }
-    let mut by_user: BTreeMap<(String, String), Vec<Target>> = BTreeMap::new();
+    let mut by_user: BTreeMap<(String, String), Vec<Planned>> = BTreeMap::new();
     let mut out = Vec::new();
     for t in targets {
         match t
@@ -68,7 +68,7 @@ pub fn calls(targets: Vec<Target>, connections: &[Connection], mut headroom: usi
     out
 }
 
-pub fn single(t: Target) -> Call {
+pub fn single(t: Planned) -> Call {
     Call {
         place: t.connection.place.clone(),
         endpoint_id: t.connection.endpoint_id.clone(),

@@ -2,12 +2,12 @@
 
 use super::*;
 use crate::domain::plan::tests::{conn, selector};
-use crate::domain::plan::{Origin, Target};
+use crate::domain::plan::{Origin, Planned};
 use crate::domain::trigger::TriggerSource;
 use proptest::prelude::*;
 
-fn target(c: Connection, by_username: bool) -> Target {
-    Target {
+fn target(c: Connection, by_username: bool) -> Planned {
+    Planned {
         connection: c,
         why: vec![],
         origin: Origin::of(TriggerSource::GuardDuty),
@@ -53,7 +53,7 @@ fn addresses_need_the_endpoints_described_and_holds_want_it() {
 fn connections_ended_one_by_one_are_looked_at_again_for_users_chosen_by_name() {
     let amy = conn("e1", 1, Some("amy"), None, "10.0.0.1", "active");
     let ip = conn("e1", 2, Some("ivan"), None, "10.0.0.2", "active");
-    let by_id = |t: Target| Call {
+    let by_id = |t: Planned| Call {
         place: Default::default(),
         endpoint_id: "e1".into(),
         by: By::ConnectionId(t.connection.connection_id.clone()),

@@ -112,8 +112,10 @@ impl Selector {
     }
 }
 
+/// A connection planned to end, and why. ("Target" is an account and Region the function acts
+/// in: `adapters/targets.rs`.)
 #[derive(Clone, Debug, PartialEq)]
-pub struct Target {
+pub struct Planned {
     pub connection: Connection,
     /// Every reason it matched, e.g. `username alice (event.detail…principalId (session name))`.
     pub why: Vec<String>,
@@ -147,7 +149,7 @@ pub struct Skipped {
 
 #[derive(Debug, Default, PartialEq)]
 pub struct Selection {
-    pub targets: Vec<Target>,
+    pub targets: Vec<Planned>,
     pub skipped: Vec<Skipped>,
     /// Matching connections that ended since their trigger was raised: by an earlier attempt at
     /// the same event, or by themselves; either way they count against the cap.
@@ -281,7 +283,7 @@ pub fn select(selectors: &[Selector], connections: &[Connection], rules: &Rules)
                 origin,
             });
         } else {
-            out.targets.push(Target {
+            out.targets.push(Planned {
                 connection: c.clone(),
                 why,
                 origin,

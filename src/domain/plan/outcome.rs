@@ -3,7 +3,7 @@
 //! is dropped silently. How a call's answer maps onto them is decided here; the shell carries the
 //! calls out (`shell/execute.rs`). Pure.
 
-use super::{Call, Origin, Target};
+use super::{Call, Origin, Planned};
 use crate::domain::error_kind::ErrorKind;
 use crate::domain::model::{ApiError, By, ConnectionStatus, Place, Reason, StatusChange};
 
@@ -65,26 +65,26 @@ impl CallError {
 pub enum Outcome {
     /// Terminate moved it from `active` on.
     Ended {
-        target: Target,
+        target: Planned,
         change: StatusChange,
     },
     /// It had ended before our call reached it.
     AlreadyEnded {
-        target: Target,
+        target: Planned,
         change: Option<StatusChange>,
         detail: String,
     },
     /// Dry run: EC2 answered `DryRunOperation`, so the call would have been allowed.
-    Permitted { target: Target },
+    Permitted { target: Planned },
     Failed {
-        target: Target,
+        target: Planned,
         code: String,
         message: String,
         change: Option<StatusChange>,
     },
     /// Not attempted: the deadline came (`deadline`) or the sweep's ceiling was reached (`ceiling`).
     /// A sweep picks it up at the next tick.
-    Deferred { target: Target, reason: Reason },
+    Deferred { target: Planned, reason: Reason },
     /// A `Username` call did not go through (`code`): refused as over five because the user has
     /// connections the listing did not see, or failed on its one attempt. The planned connections
     /// were then ended one by one.
@@ -106,7 +106,7 @@ pub enum Outcome {
 }
 
 /// What an error answer means for each target of the call.
-pub fn refused(targets: Vec<Target>, e: ApiError) -> Vec<Outcome> {
+pub fn refused(targets: Vec<Planned>, e: ApiError) -> Vec<Outcome> {
     targets
         .into_iter()
         .map(|target| match e.kind() {

@@ -299,14 +299,14 @@ fn several_selectors_merge_reasons_once_per_connection() {
     assert_eq!(s.targets[0].why.len(), 2);
 }
 
-fn targets_of(cs: &[Connection], which: &[u32]) -> Vec<Target> {
+fn targets_of(cs: &[Connection], which: &[u32]) -> Vec<Planned> {
     cs.iter()
         .filter(|c| {
             which
                 .iter()
                 .any(|w| c.connection_id.ends_with(&format!("{w:017x}")))
         })
-        .map(|c| Target {
+        .map(|c| Planned {
             connection: c.clone(),
             why: vec![],
             origin: Origin::of(TriggerSource::GuardDuty),

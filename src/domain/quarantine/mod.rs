@@ -1,6 +1,6 @@
 //! Keeping people out after their sessions end: who an incident quarantines, what a hold says, and
 //! (in [`connect`]) what the client connect handler answers. Pure: the store is in
-//! `state::quarantine`, the calls in `keep_out.rs` and `connect.rs`.
+//! `state::quarantine`, the calls in `quarantine.rs` and `connect.rs`.
 
 pub mod connect;
 pub mod incident;

@@ -18,15 +18,15 @@ mod env;
 mod findings;
 mod identity;
 mod idp;
-mod keep_out;
+mod notify;
 mod organization;
+mod quarantine;
 mod sweep;
-mod tell;
 mod values;
 pub use env::CONNECT_SETTINGS;
 pub use idp::{Idp, Signal};
-pub use keep_out::{KeepOut, HANDLER_PREFIX, MAX_DENY_MESSAGE};
-pub use tell::{Tell, Workflow};
+pub use notify::{Notify, Workflow};
+pub use quarantine::{Quarantine, HANDLER_PREFIX, MAX_DENY_MESSAGE};
 use values::{decimal, list, number, parse_bool, table_region, word};
 
 #[derive(Clone, Debug)]
@@ -85,9 +85,9 @@ pub struct Config {
     /// The shortest idle or session limit a schedule's overrides may set.
     pub min_override_minutes: u32,
     /// The quarantine and the connect handler.
-    pub keep_out: KeepOut,
+    pub quarantine: Quarantine,
     /// Outcome events and notes on findings.
-    pub tell: Tell,
+    pub notify: Notify,
     /// Settings the connect handler needs that could not be read ([`Config::for_connect`]):
     /// their defaults are in force, and every decision says so.
     pub unreadable: Vec<ConfigError>,
@@ -122,8 +122,8 @@ impl Default for Config {
             deadline_margin: Duration::from_secs(5),
             max_clock_skew: chrono::TimeDelta::seconds(300),
             min_override_minutes: 15,
-            keep_out: KeepOut::default(),
-            tell: Tell::default(),
+            quarantine: Quarantine::default(),
+            notify: Notify::default(),
             unreadable: Vec::new(),
         }
     }
@@ -210,8 +210,8 @@ impl Config {
             deadline_margin: limits.deadline_margin,
             max_clock_skew: limits.max_clock_skew,
             min_override_minutes: limits.min_override_minutes,
-            keep_out: KeepOut::from_lookup(get)?,
-            tell: Tell::from_lookup(get, &lookup)?,
+            quarantine: Quarantine::from_lookup(get)?,
+            notify: Notify::from_lookup(get, &lookup)?,
             unreadable: Vec::new(),
         })
     }
@@ -231,8 +231,8 @@ impl Config {
     /// Minutes an incident keeps the identities it acted on out: `None` when quarantine is off
     /// (`CVPN_QUARANTINE_MINUTES=0`, or no table to keep it in).
     pub fn quarantine_minutes(&self) -> Option<u32> {
-        (self.keep_out.quarantine_minutes > 0 && self.state_table.is_some())
-            .then_some(self.keep_out.quarantine_minutes)
+        (self.quarantine.quarantine_minutes > 0 && self.state_table.is_some())
+            .then_some(self.quarantine.quarantine_minutes)
     }
 }
 

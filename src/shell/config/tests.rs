@@ -138,11 +138,11 @@ fn word_settings_are_read_without_regard_to_case() {
     ])
     .unwrap();
     assert_eq!(
-        c.keep_out.on_error,
+        c.quarantine.on_error,
         crate::domain::quarantine::OnStoreError::Deny
     );
     assert_eq!(c.people.case, CaseRule::Sensitive);
-    assert!(!c.keep_out.hold_common_names && c.dry_run && c.match_by.username);
+    assert!(!c.quarantine.hold_common_names && c.dry_run && c.match_by.username);
 }
 
 #[cfg(unix)]
@@ -181,7 +181,7 @@ fn the_connect_handler_reads_only_what_it_needs() {
     assert!(c.unreadable.is_empty(), "{:?}", c.unreadable);
     assert_eq!(c.state_table.as_deref(), Some("quarantine"));
     assert_eq!(
-        c.keep_out.on_error,
+        c.quarantine.on_error,
         crate::domain::quarantine::OnStoreError::Deny
     );
     assert!(c.is_protected("breakglass"));
@@ -195,7 +195,7 @@ fn the_connect_handler_reads_only_what_it_needs() {
     named.sort();
     assert_eq!(named, ["CVPN_CONNECT_ON_ERROR", "CVPN_CONNECT_TIMEOUT_MS"]);
     assert_eq!(
-        c.keep_out.on_error,
+        c.quarantine.on_error,
         crate::domain::quarantine::OnStoreError::Allow
     );
     assert_eq!(c.state_table.as_deref(), Some("quarantine"));
@@ -292,9 +292,9 @@ fn sweep_settings() {
 }
 
 #[test]
-fn keep_out_settings() {
+fn quarantine_settings() {
     let c = from(&[]).unwrap();
-    assert_eq!(c.keep_out, KeepOut::default());
+    assert_eq!(c.quarantine, Quarantine::default());
     assert_eq!(c.quarantine_minutes(), None, "no table, no quarantine");
     let c = from(&[("CVPN_STATE_TABLE", "t")]).unwrap();
     assert_eq!(c.quarantine_minutes(), Some(1440));
@@ -314,14 +314,14 @@ fn keep_out_settings() {
     .unwrap();
     assert_eq!(c.quarantine_minutes(), None, "0 turns it off");
     // 127 two-byte characters: 254 bytes, and the next would pass 255.
-    assert_eq!(c.keep_out.deny_message.chars().count(), 127);
-    assert!(c.keep_out.deny_message.len() <= MAX_DENY_MESSAGE);
-    assert_eq!(c.keep_out.connect_timeout, Duration::from_millis(750));
-    assert_eq!(c.keep_out.on_error, OnStoreError::Deny);
-    assert_eq!(c.keep_out.max_connections_per_user, Some(1));
-    assert!(c.keep_out.hold_common_names);
+    assert_eq!(c.quarantine.deny_message.chars().count(), 127);
+    assert!(c.quarantine.deny_message.len() <= MAX_DENY_MESSAGE);
+    assert_eq!(c.quarantine.connect_timeout, Duration::from_millis(750));
+    assert_eq!(c.quarantine.on_error, OnStoreError::Deny);
+    assert_eq!(c.quarantine.max_connections_per_user, Some(1));
+    assert!(c.quarantine.hold_common_names);
     let never = from(&[("CVPN_HOLD_COMMON_NAMES", "never")]).unwrap();
-    assert!(!never.keep_out.hold_common_names);
+    assert!(!never.quarantine.hold_common_names);
     for (variable, value) in [
         ("CVPN_QUARANTINE_MINUTES", "525601"),
         ("CVPN_QUARANTINE_MINUTES", "-1"),
@@ -346,19 +346,22 @@ fn keep_out_settings() {
 
 #[test]
 fn outcome_events_go_to_the_default_bus_unless_set_or_emptied() {
-    assert_eq!(from(&[]).unwrap().tell, Tell::default());
+    assert_eq!(from(&[]).unwrap().notify, Notify::default());
     assert_eq!(
-        from(&[]).unwrap().tell.outcome_bus.as_deref(),
+        from(&[]).unwrap().notify.outcome_bus.as_deref(),
         Some("default")
     );
     assert_eq!(
-        from(&[("CVPN_OUTCOME_BUS", "")]).unwrap().tell.outcome_bus,
+        from(&[("CVPN_OUTCOME_BUS", "")])
+            .unwrap()
+            .notify
+            .outcome_bus,
         None
     );
     assert_eq!(
         from(&[("CVPN_OUTCOME_BUS", "  ")])
             .unwrap()
-            .tell
+            .notify
             .outcome_bus,
         None
     );
@@ -366,7 +369,7 @@ fn outcome_events_go_to_the_default_bus_unless_set_or_emptied() {
     assert_eq!(
         from(&[("CVPN_OUTCOME_BUS", arn)])
             .unwrap()
-            .tell
+            .notify
             .outcome_bus
             .as_deref(),
         Some(arn)
@@ -389,12 +392,12 @@ fn finding_notes_and_their_workflow() {
         ("CVPN_SECURITYHUB_NOTES", "true"),
     ])
     .unwrap();
-    assert!(!c.tell.finding_notes && c.tell.guardduty_notes);
-    assert_eq!(c.tell.workflow, Some(Workflow::Resolved));
+    assert!(!c.notify.finding_notes && c.notify.guardduty_notes);
+    assert_eq!(c.notify.workflow, Some(Workflow::Resolved));
     assert_eq!(
         from(&[("CVPN_FINDING_WORKFLOW", "none")])
             .unwrap()
-            .tell
+            .notify
             .workflow,
         None
     );
@@ -415,9 +418,9 @@ fn terminate_rate_and_answer_size() {
     ])
     .unwrap();
     assert_eq!(c.terminate_rate, Some(12.5));
-    assert_eq!(c.tell.response_max_items, 0);
+    assert_eq!(c.notify.response_max_items, 0);
     assert_eq!(from(&[]).unwrap().terminate_rate, None);
-    assert_eq!(from(&[]).unwrap().tell.response_max_items, 100);
+    assert_eq!(from(&[]).unwrap().notify.response_max_items, 100);
     for (variable, value) in [
         ("CVPN_TERMINATE_RATE", "0"),
         ("CVPN_TERMINATE_RATE", "0.01"),

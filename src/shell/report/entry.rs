@@ -1,7 +1,7 @@
 //! One line of an answer's lists: a connection (or a finding) and what became of it.
 
 use crate::domain::model::{Connection, ConnectionStatus, Reason, StatusChange};
-use crate::domain::plan::{Origin, Skipped, Target};
+use crate::domain::plan::{Origin, Planned, Skipped};
 use serde::Serialize;
 
 /// One connection (or, for a skipped finding, one finding) in the response.
@@ -119,7 +119,7 @@ impl Entry {
         }
     }
 
-    pub fn planned(t: &Target) -> Self {
+    pub fn planned(t: &Planned) -> Self {
         let v = t.verdict.as_ref();
         Entry {
             detail: Some(t.why.join("; ")),

@@ -4,7 +4,7 @@
 use super::{Entry, Notification, Response};
 use crate::domain::model::{ApiError, By, Place, Reason, StatusChange};
 use crate::domain::plan::{CallError, Outcome};
-use crate::domain::plan::{Origin, Target};
+use crate::domain::plan::{Origin, Planned};
 use crate::domain::policy::Verdict;
 use crate::shell::budget::DEADLINE;
 use crate::shell::logging::AUDIT;
@@ -32,7 +32,7 @@ struct Line<'a> {
 impl<'a> Line<'a> {
     fn of(
         event: &'static str,
-        t: &'a Target,
+        t: &'a Planned,
         change: Option<&'a StatusChange>,
         error_code: Option<&'a str>,
     ) -> Self {

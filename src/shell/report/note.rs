@@ -13,7 +13,7 @@ use crate::domain::trigger::own_note::note_marker;
 use crate::domain::trigger::{
     ExistingNote, FindingEvent, FindingSource, SecurityHubRef, NOTE_AUTHOR,
 };
-use crate::shell::config::{Tell, Workflow};
+use crate::shell::config::{Notify, Workflow};
 use std::collections::BTreeSet;
 
 /// Security Hub keeps at most 512 characters of a note (`NoteUpdate.Text`); counted here in
@@ -215,11 +215,11 @@ pub fn notes(
     event: &FindingEvent,
     r: &Response,
     failure: Option<&Failure>,
-    tell: &Tell,
+    notify: &Notify,
 ) -> Vec<Note> {
     if r.dry_run
-        || !tell.finding_notes
-        || (event.source == FindingSource::GuardDuty && !tell.guardduty_notes)
+        || !notify.finding_notes
+        || (event.source == FindingSource::GuardDuty && !notify.guardduty_notes)
     {
         return Vec::new();
     }
@@ -236,7 +236,7 @@ pub fn notes(
                 ours: text,
                 marker,
                 shown: f.shown_note.clone(),
-                workflow: tell.workflow.filter(|_| complete),
+                workflow: notify.workflow.filter(|_| complete),
             })
         })
         .collect()

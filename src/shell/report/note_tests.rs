@@ -55,7 +55,7 @@ fn each_finding_is_told_only_what_it_led_to() {
         terminated: vec![ended(1, "a"), ended(2, "c")],
         ..Response::of(TriggerSource::GuardDuty)
     };
-    let notes = notes(&e, &r, None, &Tell::default());
+    let notes = notes(&e, &r, None, &Notify::default());
     assert_eq!(
         notes.len(),
         1,
@@ -83,7 +83,7 @@ fn a_finding_not_fully_acted_on_keeps_its_workflow() {
         }],
         ..Response::of(TriggerSource::GuardDuty)
     };
-    let notes = notes(&e, &r, None, &Tell::default());
+    let notes = notes(&e, &r, None, &Notify::default());
     assert!(written(&notes[0])
         .ends_with("; 1 session not ended yet (InternalError). [cvpn-terminator k]"));
     assert_eq!(notes[0].workflow, None);
@@ -107,7 +107,7 @@ fn a_finding_set_aside_is_told_nothing_even_when_the_invocation_fails() {
         kind: "CapExceeded".into(),
         message: "refused: … cvpn-connection-… of other findings …".into(),
     };
-    let notes = notes(&e, &r, Some(&cap), &Tell::default());
+    let notes = notes(&e, &r, Some(&cap), &Notify::default());
     assert_eq!(notes.len(), 1);
     assert_eq!(notes[0].finding_id, "a");
     assert!(
@@ -125,7 +125,7 @@ fn a_long_note_is_cut_to_what_security_hub_keeps() {
         terminated: (0..100).map(|n| ended(n, "a")).collect(),
         ..Response::of(TriggerSource::GuardDuty)
     };
-    let notes = notes(&e, &r, None, &Tell::default());
+    let notes = notes(&e, &r, None, &Notify::default());
     assert!(written(&notes[0]).len() <= MAX_NOTE && written(&notes[0]).len() > MAX_NOTE - 8);
     assert!(written(&notes[0]).ends_with(" [cvpn-terminator k]"));
 }
@@ -137,10 +137,10 @@ fn guardduty_findings_are_noted_only_when_asked() {
         terminated: vec![ended(1, "a")],
         ..Response::of(TriggerSource::GuardDuty)
     };
-    assert!(notes(&e, &r, None, &Tell::default()).is_empty());
-    let asked = Tell {
+    assert!(notes(&e, &r, None, &Notify::default()).is_empty());
+    let asked = Notify {
         guardduty_notes: true,
-        ..Tell::default()
+        ..Notify::default()
     };
     assert_eq!(notes(&e, &r, None, &asked).len(), 1);
     r.dry_run = true;
@@ -155,7 +155,7 @@ fn written(note: &Note) -> String {
 /// The note written beside `existing`, if any is written.
 fn noted(existing: Option<ExistingNote>, r: &Response) -> Option<Option<String>> {
     let e = event(FindingSource::SecurityHubImported, vec![finding("a", true)]);
-    let n = notes(&e, r, None, &Tell::default());
+    let n = notes(&e, r, None, &Notify::default());
     n.first().map(|n| n.beside(existing.as_ref()))
 }
 
@@ -214,7 +214,7 @@ fn a_persons_long_note_is_left_alone_and_ours_is_kept_aside() {
     let long = "x".repeat(MAX_NOTE - 40);
     assert_eq!(noted(theirs(&long), &r), Some(None));
     let e = event(FindingSource::SecurityHubImported, vec![finding("a", true)]);
-    let n = &notes(&e, &r, None, &Tell::default())[0];
+    let n = &notes(&e, &r, None, &Notify::default())[0];
     assert!(n
         .ours
         .starts_with("cvpn-terminator ended 1 Client VPN session"));
@@ -283,7 +283,7 @@ fn a_finding_set_aside_for_a_person_says_how_to_answer_and_keeps_its_workflow() 
         approval_requests: vec![asked.clone()],
         ..Response::of(TriggerSource::GuardDuty)
     };
-    let told = notes(&e, &r, None, &Tell::default());
+    let told = notes(&e, &r, None, &Notify::default());
     assert_eq!(told.len(), 1, "b was neither acted on nor asked about");
     assert!(written(&told[0]).contains("asked a person first, until 2026-12-07T15:00:00+00:00: cvpn-terminator approve apr-0123456789abcdef0123"));
     assert_eq!(told[0].workflow, None);
@@ -295,5 +295,5 @@ fn a_finding_set_aside_for_a_person_says_how_to_answer_and_keeps_its_workflow() 
         }],
         ..Response::of(TriggerSource::GuardDuty)
     };
-    assert!(notes(&e, &unstored, None, &Tell::default()).is_empty());
+    assert!(notes(&e, &unstored, None, &Notify::default()).is_empty());
 }

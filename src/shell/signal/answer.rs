@@ -57,7 +57,7 @@ where
             Ok(answer) => answer,
             Err(e) => return refuse(Why::Malformed, format!("{}: {}", e.path, e.message)),
         };
-        let max = self.config.tell.response_max_items;
+        let max = self.config.notify.response_max_items;
         let done = |status, response: &crate::shell::report::Response, extra: Value| {
             let mut body =
                 serde_json::to_value(response.clone().bounded(max)).expect("responses serialize");

@@ -4,7 +4,7 @@
 use super::{number, parse_bool, ConfigError};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Tell {
+pub struct Notify {
     /// The EventBridge bus outcome events go to (name or ARN); `None`: none are sent.
     pub outcome_bus: Option<String>,
     /// Whether Security Hub findings that led to an action get a note.
@@ -34,7 +34,7 @@ impl Workflow {
     }
 }
 
-impl Default for Tell {
+impl Default for Notify {
     fn default() -> Self {
         Self {
             outcome_bus: Some("default".into()),
@@ -54,7 +54,7 @@ fn bus_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"._-/".contains(&b))
 }
 
-impl Tell {
+impl Notify {
     /// `raw` sees a variable set to the empty string (which turns the outcome events off); `get`
     /// takes that for unset, as every other setting does.
     pub(super) fn from_lookup(

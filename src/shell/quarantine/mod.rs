@@ -11,7 +11,7 @@ use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::quarantine::QuarantineStore;
 use crate::adapters::state::StateStore;
 use crate::domain::model::{ApiError, Connection, Endpoint};
-use crate::domain::plan::{Call, Selector, Target};
+use crate::domain::plan::{Call, Planned, Selector};
 use crate::domain::plan::{CallError, Outcome};
 use crate::domain::quarantine::{self, Held, Hold};
 use crate::shell::budget::Budget;
@@ -49,7 +49,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
     pub(crate) fn holds_for(
         &mut self,
         selectors: &[Selector],
-        targets: &[Target],
+        targets: &[Planned],
         spent: &[Connection],
         listed: &[Connection],
         whole: bool,
@@ -87,9 +87,10 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
             &config.people,
             &is_protected,
             // Whether others use a certificate is only known from the whole picture.
-            config.keep_out.hold_common_names && whole,
+            config.quarantine.hold_common_names && whole,
         );
-        let why = quarantine::incident::not_held_because(whole, config.keep_out.hold_common_names);
+        let why =
+            quarantine::incident::not_held_because(whole, config.quarantine.hold_common_names);
         for subject in holding.shared {
             self.held(HoldEntry {
                 reason: Some(why.into()),
@@ -133,14 +134,14 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
         if self.app.config.quarantine_minutes().is_none() {
             return;
         }
-        let keep_out = &self.app.config.keep_out;
-        let deployed = keep_out.handler_arn.as_deref();
+        let quarantine = &self.app.config.quarantine;
+        let deployed = quarantine.handler_arn.as_deref();
         let home = self.app.api.home_place();
         for e in endpoints {
             let handler = e.connect_handler.as_deref();
             if !quarantine::enforced(
                 deployed,
-                &keep_out.target_handler_name,
+                &quarantine.target_handler_name,
                 home,
                 &e.place,
                 handler,

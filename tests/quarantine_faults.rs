@@ -6,11 +6,11 @@
 
 mod common;
 
-use common::keep_out::*;
+use common::quarantine::*;
 use common::*;
 use cvpn_terminator::domain::quarantine::OnStoreError;
 use cvpn_terminator::domain::quarantine::SubjectKind;
-use cvpn_terminator::shell::config::KeepOut;
+use cvpn_terminator::shell::config::Quarantine;
 use cvpn_terminator::shell::report::HoldOutcome;
 use cvpn_terminator::{App, Config, Dynamo, Ec2, HandlerError};
 use std::time::Duration;
@@ -59,9 +59,9 @@ async fn a_store_outage_is_decided_by_the_setting_and_never_errors() {
     for (on_error, allow) in [(OnStoreError::Allow, true), (OnStoreError::Deny, false)] {
         let app = App {
             config: Config {
-                keep_out: KeepOut {
+                quarantine: Quarantine {
                     on_error,
-                    ..config().keep_out
+                    ..config().quarantine
                 },
                 ..config()
             },

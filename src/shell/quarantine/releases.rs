@@ -5,7 +5,7 @@ use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::quarantine::QuarantineStore;
 use crate::adapters::state::StateStore;
 use crate::domain::model::Reason;
-use crate::domain::plan::Target;
+use crate::domain::plan::Planned;
 use crate::domain::quarantine::{self, Hold, Released, Subject};
 use crate::shell::budget::within;
 use crate::shell::invocation::Invocation;
@@ -24,7 +24,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
     pub(crate) async fn releases_for(
         &mut self,
         holds: &[Hold],
-        targets: &[Target],
+        targets: &[Planned],
     ) -> Vec<Released> {
         let (Some(store), Some(_)) = (&self.app.store, self.app.config.quarantine_minutes()) else {
             return Vec::new();
@@ -67,10 +67,10 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
     /// skipped (`released`), the holds reported `not_held`.
     pub(crate) fn drop_released(
         &mut self,
-        targets: Vec<Target>,
+        targets: Vec<Planned>,
         holds: Vec<Hold>,
         releases: &[Released],
-    ) -> (Vec<Target>, Vec<Hold>) {
+    ) -> (Vec<Planned>, Vec<Hold>) {
         if releases.is_empty() {
             return (targets, holds);
         }
@@ -83,11 +83,11 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
                 r.by.as_deref().unwrap_or("(unknown)")
             )
         };
-        let release = |t: &Target| {
+        let release = |t: &Planned| {
             let subject = quarantine::subject_of(&t.connection, people)?;
             quarantine::released(&subject, &t.findings, releases, now)
         };
-        let (released, targets): (Vec<Target>, Vec<Target>) =
+        let (released, targets): (Vec<Planned>, Vec<Planned>) =
             targets.into_iter().partition(|t| release(t).is_some());
         for t in released {
             let r = release(&t).expect("partitioned on it");

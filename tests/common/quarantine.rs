@@ -1,10 +1,10 @@
-//! Shared by the keep-out tests: the settings, a table on moto, wiring an endpoint to the handler,
+//! Shared by the quarantine tests: the settings, a table on moto, wiring an endpoint to the handler,
 //! and asking the handler as Client VPN does.
 
 use super::*;
 use aws_sdk_ec2::types::ClientConnectOptions;
 use cvpn_terminator::domain::person::People;
-use cvpn_terminator::shell::config::KeepOut;
+use cvpn_terminator::shell::config::Quarantine;
 use cvpn_terminator::{App, ClientVpnApi, Config, Dynamo, Ec2};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -17,10 +17,10 @@ pub fn config() -> Config {
     Config {
         state_table: Some("quarantine".into()),
         protected_users: vec![People::default().pattern("breakglass").unwrap()],
-        keep_out: KeepOut {
+        quarantine: Quarantine {
             handler_arn: Some(HANDLER.into()),
             connect_timeout: Duration::from_millis(500),
-            ..KeepOut::default()
+            ..Quarantine::default()
         },
         ..Config::default()
     }

@@ -136,7 +136,7 @@ async fn in_time<T>(
 
 impl<A: ClientVpnApi, S> App<A, S> {
     /// Tells people what `result` did, recording every attempt in its response.
-    pub(crate) async fn tell(
+    pub(crate) async fn notify(
         &self,
         trigger: &Trigger,
         result: &mut Result<Response, HandlerError>,
@@ -191,7 +191,7 @@ impl<A: ClientVpnApi, S> App<A, S> {
                 .zip(outcome::build(work, response, failure.as_ref(), cx));
         let notes: Vec<Note> = match (trigger, &self.notifiers.securityhub) {
             (Trigger::Findings(findings), Some(_)) => {
-                note::notes(findings, response, failure.as_ref(), &self.config.tell)
+                note::notes(findings, response, failure.as_ref(), &self.config.notify)
             }
             _ => Vec::new(),
         };

@@ -41,7 +41,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
                         ),
                     ));
                 }
-                let minutes = minutes.unwrap_or(config.keep_out.quarantine_minutes);
+                let minutes = minutes.unwrap_or(config.quarantine.quarantine_minutes);
                 if minutes == 0 {
                     let parent = request
                         .name_path

@@ -8,7 +8,7 @@ use crate::domain::quarantine::{OnStoreError, MAX_QUARANTINE_MINUTES};
 use std::time::Duration;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct KeepOut {
+pub struct Quarantine {
     /// How long an incident keeps the identities it acted on out; 0: incidents quarantine nobody.
     pub quarantine_minutes: u32,
     /// Shown to a refused user (Client VPN allows at most 255 characters).
@@ -32,7 +32,7 @@ pub struct KeepOut {
 pub const MAX_DENY_MESSAGE: usize = 255;
 pub const HANDLER_PREFIX: &str = "AWSClientVPN-";
 
-impl Default for KeepOut {
+impl Default for Quarantine {
     fn default() -> Self {
         Self {
             quarantine_minutes: 1440,
@@ -49,7 +49,7 @@ impl Default for KeepOut {
     }
 }
 
-impl KeepOut {
+impl Quarantine {
     pub(super) fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let defaults = Self::default();
         let err = |variable: &'static str, message: String| ConfigError { variable, message };

@@ -15,7 +15,7 @@ Security Event Token (events/signal-ssf-account-disabled.json, signed again now 
 whose public half scripts/signals.py serves on loopback): ivan's session ends and he is refused;
 its account-enabled lets him back.
 
-usage: keep-out-story.py PATH/TO/cvpn-emulator PATH/TO/cvpn-terminator
+usage: quarantine-story.py PATH/TO/cvpn-emulator PATH/TO/cvpn-terminator
 Needs boto3 and moto_server (scripts/requirements-test.txt) and cargo-lambda on PATH. Every process
 it starts is stopped by its own process ID (cargo lambda watch: its process group)."""
 import json
@@ -276,5 +276,5 @@ finally:
     for p in processes:
         p.kill()
         p.wait()
-print(f"keep-out-story: {'failed' if failures else 'passed'}")
+print(f"quarantine-story: {'failed' if failures else 'passed'}")
 sys.exit(1 if failures else 0)

@@ -7,11 +7,11 @@
 
 mod common;
 
-use common::keep_out::*;
+use common::quarantine::*;
 use common::*;
 use cvpn_terminator::domain::model::Reason;
 use cvpn_terminator::domain::quarantine::{Subject, SubjectKind};
-use cvpn_terminator::shell::config::KeepOut;
+use cvpn_terminator::shell::config::Quarantine;
 use cvpn_terminator::shell::report::HoldOutcome;
 use cvpn_terminator::{Config, HandlerError, QuarantineStore};
 use serde_json::json;
@@ -129,9 +129,9 @@ async fn protected_users_dry_runs_and_bad_requests_hold_nobody() {
     let off = app_with(
         &h,
         Config {
-            keep_out: KeepOut {
+            quarantine: Quarantine {
                 quarantine_minutes: 0,
-                ..config().keep_out
+                ..config().quarantine
             },
             ..config()
         },
@@ -158,9 +158,9 @@ async fn the_per_user_limit_refuses_a_connection_beyond_it() {
     let moto = Moto::start();
     let h = with_table(
         Config {
-            keep_out: KeepOut {
+            quarantine: Quarantine {
                 max_connections_per_user: Some(2),
-                ..config().keep_out
+                ..config().quarantine
             },
             ..config()
         },
