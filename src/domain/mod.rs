@@ -26,6 +26,7 @@ pub mod person;
 pub mod plan;
 pub mod policy;
 pub mod quarantine;
+pub mod scope;
 pub mod signal;
 pub mod targets;
 pub mod text;

@@ -56,6 +56,29 @@ fn summary(r: &Response) -> String {
     )
 }
 
+/// Another invocation is handling the delivery. A tick's work is the next tick's too: answering
+/// lets the alarms be. A finding's delivery fails, so that Lambda retries it and finds the
+/// outcome, or acts if the other invocation died.
+fn in_progress(trigger: &Trigger, id: &str) -> Result<Response, HandlerError> {
+    if matches!(trigger, Trigger::Sweep(_)) {
+        return Ok(duplicate(
+            id,
+            None,
+            "another invocation is handling this tick".into(),
+        ));
+    }
+    tracing::warn!(
+        target: AUDIT,
+        event = "duplicate",
+        event_id = id,
+        state = "in_progress",
+        "another invocation is handling this event; failing so that Lambda retries it"
+    );
+    Err(HandlerError::InProgress {
+        event_id: id.to_owned(),
+    })
+}
+
 impl<A, S> App<A, S>
 where
     A: ClientVpnApi,
@@ -101,28 +124,7 @@ where
                 handled_at,
                 summary,
             }) => return Ok(duplicate(id, Some(time(handled_at)), summary)),
-            // A tick's work is the next tick's too: answering lets the alarms be. A finding's
-            // delivery fails, so that Lambda retries it and finds the outcome, or acts if the
-            // other invocation died.
-            Ok(Claim::InProgress) if matches!(trigger, Trigger::Sweep(_)) => {
-                return Ok(duplicate(
-                    id,
-                    None,
-                    "another invocation is handling this tick".into(),
-                ))
-            }
-            Ok(Claim::InProgress) => {
-                tracing::warn!(
-                    target: AUDIT,
-                    event = "duplicate",
-                    event_id = id,
-                    state = "in_progress",
-                    "another invocation is handling this event; failing so that Lambda retries it"
-                );
-                return Err(HandlerError::InProgress {
-                    event_id: id.to_owned(),
-                });
-            }
+            Ok(Claim::InProgress) => return in_progress(trigger, id),
             Err(e) => {
                 warn("claim", id, &e);
                 // The claim may have been written all the same: the run's end is recorded over

@@ -8,7 +8,6 @@ use crate::adapters::state::Stores;
 use crate::domain::approval::ChosenBy;
 use crate::domain::json::parse::Parsed;
 use crate::domain::json::DecodeError;
-use crate::domain::targets::Within;
 use crate::domain::trigger::delivery::{delivery, Delivery};
 use crate::domain::trigger::{self, FindingSource, Trigger};
 pub use crate::shell::app::{App, HandlerError};
@@ -190,7 +189,7 @@ where
                 ..Response::of(source)
             },
             budget: Budget::new(stop_at),
-            within: Within::default(),
+            scope: self.config.scope.clone(),
             own_account: account.map(str::to_owned),
             chosen: chosen_by(trigger),
             approved: None,

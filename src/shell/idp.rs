@@ -198,7 +198,6 @@ where
             });
         }
         let now = chrono::Utc::now().timestamp();
-        let person = Subject::new(SubjectKind::Username, &vpn, people);
         match self
             .budget
             .call(store.last_out(&event.idp, &person.name))
@@ -224,13 +223,38 @@ where
                     .step_failed(CallError::new(None, "GetItem", e))
             }
         }
+        let mut entries = self.lift_idp_holds(event, &vpn, &by, now).await;
+        if entries.is_empty() {
+            entries.push(HoldEntry::not_held(&person));
+        }
+        for entry in entries {
+            self.held(HoldEntry {
+                requested_by: Some(by.clone()),
+                ..entry
+            });
+        }
+    }
+
+    /// Lifts each of the person's holds that this IdP's word alone placed; one that stays says
+    /// why. A failed call is the response's failed step.
+    async fn lift_idp_holds(
+        &mut self,
+        event: &IdpEvent,
+        vpn: &str,
+        by: &str,
+        now: i64,
+    ) -> Vec<HoldEntry> {
+        let app = self.app;
+        let Some(store) = &app.store else {
+            return Vec::new();
+        };
         let mut entries = Vec::new();
-        for held in Subject::holding(&vpn, people) {
+        for held in Subject::holding(vpn, &app.config.people) {
             let back = BackIn {
                 idp: &event.idp,
                 said: event.published,
             };
-            let call = store.release(&held, Some(&by), now, Some(back));
+            let call = store.release(&held, Some(by), now, Some(back));
             match self.budget.call(call).await {
                 Ok(Some(before)) if before.in_force(now) => {
                     entries.push(HoldEntry::new(&before, HoldOutcome::Released));
@@ -246,14 +270,6 @@ where
                     .step_failed(CallError::new(None, "DeleteItem", e)),
             }
         }
-        if entries.is_empty() {
-            entries.push(HoldEntry::not_held(&person));
-        }
-        for entry in entries {
-            self.held(HoldEntry {
-                requested_by: Some(by.clone()),
-                ..entry
-            });
-        }
+        entries
     }
 }

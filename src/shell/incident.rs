@@ -40,13 +40,9 @@ where
         };
         // A partial picture: person evidence acts on what is seen, counting what earlier attempts
         // ended (`partial.rs`); `None` when nothing may act.
-        let (selectors, earlier) = if picture.unlisted > 0 {
-            match Box::pin(self.on_partial_picture(selectors, picture.unlisted)).await {
-                Some((selectors, earlier)) => (selectors, Some(earlier)),
-                None => return Ok(()),
-            }
-        } else {
-            (selectors, None)
+        let Some((selectors, earlier)) = Box::pin(self.acting(selectors, picture.unlisted)).await
+        else {
+            return Ok(());
         };
         let whole = earlier.is_none();
         if selectors.is_empty() {

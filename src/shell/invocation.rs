@@ -10,8 +10,8 @@ use crate::domain::approval::ChosenBy;
 use crate::domain::model::{Connection, Endpoint, ENDPOINT_NOT_FOUND};
 use crate::domain::plan::incident::Describe;
 use crate::domain::plan::Call;
-use crate::domain::plan::Outcome;
-use crate::domain::targets::Within;
+use crate::domain::plan::{CallError, Outcome};
+use crate::domain::scope::Scope;
 use crate::shell::app::{App, HandlerError};
 use crate::shell::budget::Budget;
 use crate::shell::execute;
@@ -26,7 +26,7 @@ pub(crate) struct Invocation<'a, A, S> {
     pub budget: Budget,
     /// The targets this invocation may look at (a direct request may name an account and a
     /// Region); all of them by default.
-    pub within: Within,
+    pub scope: Scope,
     /// The account the function runs in, when known: its principals may name people by default.
     pub own_account: Option<String>,
     /// Who chose what the incident acts on: what a person chose is never asked about again.
@@ -78,8 +78,7 @@ impl<'a, A: ClientVpnApi, S: StateStore> Invocation<'a, A, S> {
 
     /// `endpoints`, or when `None` `CVPN_ENDPOINT_IDS`, or when that is empty `None`: every endpoint.
     fn named(&self, endpoints: Option<Vec<String>>) -> Option<Vec<String>> {
-        let configured = &self.app.config.endpoint_ids;
-        endpoints.or_else(|| (!configured.is_empty()).then(|| configured.clone()))
+        endpoints.or_else(|| self.scope.named_endpoints())
     }
 
     /// The targets within this invocation's reach.
@@ -87,7 +86,7 @@ impl<'a, A: ClientVpnApi, S: StateStore> Invocation<'a, A, S> {
         let app = self.app;
         app.api
             .iter()
-            .filter(|t| self.within.holds(&t.place))
+            .filter(|t| self.scope.holds(&t.place))
             .collect()
     }
 
@@ -231,51 +230,9 @@ impl<'a, A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'a, A, S> {
             // One target, endpoints known: their connections, and (if asked) their descriptions
             // at the same time, so those cost no round trip of their own.
             Some(ids) if targets.len() == 1 => {
-                let named = listing::at(&targets[0].place, &ids);
-                let listing =
-                    listing::list_connections(&app.api, &named, config.concurrency, &self.budget);
-                let describing = async {
-                    if describe != Describe::No {
-                        Some(
-                            listing::list_endpoints(
-                                &targets,
-                                config.place_concurrency,
-                                &self.budget,
-                            )
-                            .await,
-                        )
-                    } else {
-                        None
-                    }
-                };
-                let (all, listed) = futures::join!(describing, listing);
-                let all = match all {
-                    Some((all, failed)) if failed.is_empty() => all,
-                    None => {
-                        described = false;
-                        Vec::new()
-                    }
-                    Some((_, failed)) if describe == Describe::Wanted => {
-                        failed.iter().for_each(report::log_call_error);
-                        described = false;
-                        Vec::new()
-                    }
-                    Some((_, failed)) => {
-                        failed
-                            .into_iter()
-                            .for_each(|e| self.response.step_failed(e));
-                        return None;
-                    }
-                };
-                // Named endpoints the Region does not have are listed anyway, so the answer says
-                // so; without a CIDR, no client IP matches there.
-                let endpoints = named
-                    .into_iter()
-                    .map(|e| match all.iter().find(|d| d.id == e.id) {
-                        Some(d) => d.clone(),
-                        None => e,
-                    })
-                    .collect();
+                let (endpoints, listed, all_described) =
+                    self.at_one_place(&targets, &ids, describe).await?;
+                described = all_described;
                 (endpoints, listed)
             }
             // Otherwise every target's endpoints first: they say where each endpoint is.
@@ -307,6 +264,58 @@ impl<'a, A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'a, A, S> {
             unlisted,
             described,
         })
+    }
+
+    /// `ids` at the one place there is: their connections, and (if `describe` asks) their
+    /// descriptions at the same time, so those cost no round trip of their own. Whether every
+    /// endpoint was described comes third; `None` when descriptions were needed and failed.
+    async fn at_one_place(
+        &mut self,
+        targets: &[&Target<A>],
+        ids: &[String],
+        describe: Describe,
+    ) -> Option<(Vec<Endpoint>, (Vec<Connection>, Vec<CallError>), bool)> {
+        let app = self.app;
+        let config = &app.config;
+        let mut described = true;
+        let named = listing::at(&targets[0].place, ids);
+        let listing = listing::list_connections(&app.api, &named, config.concurrency, &self.budget);
+        let describing = async {
+            if describe != Describe::No {
+                Some(listing::list_endpoints(targets, config.place_concurrency, &self.budget).await)
+            } else {
+                None
+            }
+        };
+        let (all, listed) = futures::join!(describing, listing);
+        let all = match all {
+            Some((all, failed)) if failed.is_empty() => all,
+            None => {
+                described = false;
+                Vec::new()
+            }
+            Some((_, failed)) if describe == Describe::Wanted => {
+                failed.iter().for_each(report::log_call_error);
+                described = false;
+                Vec::new()
+            }
+            Some((_, failed)) => {
+                failed
+                    .into_iter()
+                    .for_each(|e| self.response.step_failed(e));
+                return None;
+            }
+        };
+        // Named endpoints the Region does not have are listed anyway, so the answer says
+        // so; without a CIDR, no client IP matches there.
+        let endpoints = named
+            .into_iter()
+            .map(|e| match all.iter().find(|d| d.id == e.id) {
+                Some(d) => d.clone(),
+                None => e,
+            })
+            .collect();
+        Some((endpoints, listed, described))
     }
 }
 

@@ -160,23 +160,9 @@ impl<A: ClientVpnApi, S> App<A, S> {
         let fallback = region.and_then(console::client_vpn_link);
         let sending = self.notifiers.bus.is_some()
             && outcome::detail_type(work, response, failure.is_some()).is_some();
-        let account = match invoked.account {
-            Some(a) => Some(a.to_owned()),
-            // Only where the invocation does not say (the command line, local runtimes).
-            None if sending => match in_time(stop_at, self.notifiers.account()).await {
-                Ok(account) => account,
-                Err(e) => {
-                    tracing::warn!(
-                        event = "account_unknown",
-                        error_code = e.code.as_str(),
-                        error = e.message.as_str(),
-                        "STS GetCallerIdentity failed; the outcome event names no account"
-                    );
-                    None
-                }
-            },
-            None => None,
-        };
+        let account = self
+            .account_to_name(invoked.account, sending, stop_at)
+            .await;
         let cx = Context {
             account: account.as_deref(),
             region,
@@ -226,6 +212,32 @@ impl<A: ClientVpnApi, S> App<A, S> {
         for n in sent.into_iter().chain(noted.into_iter().flatten()) {
             log_notification(&n);
             response.notifications.push(n);
+        }
+    }
+
+    /// The account the outcome event names: the invocation's, else (only where the invocation
+    /// does not say, as on the command line, and only when an event is sent) STS's answer.
+    async fn account_to_name(
+        &self,
+        invoked: Option<&str>,
+        sending: bool,
+        stop_at: Option<Instant>,
+    ) -> Option<String> {
+        match invoked {
+            Some(a) => Some(a.to_owned()),
+            None if sending => match in_time(stop_at, self.notifiers.account()).await {
+                Ok(account) => account,
+                Err(e) => {
+                    tracing::warn!(
+                        event = "account_unknown",
+                        error_code = e.code.as_str(),
+                        error = e.message.as_str(),
+                        "STS GetCallerIdentity failed; the outcome event names no account"
+                    );
+                    None
+                }
+            },
+            None => None,
         }
     }
 }

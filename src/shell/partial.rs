@@ -33,11 +33,25 @@ impl Earlier {
 }
 
 impl<A: ClientVpnApi, S: StateStore + EndedStore> Invocation<'_, A, S> {
+    /// The selectors that may act on a picture that misses `unlisted` listings: every one on a
+    /// whole picture; else those `on_partial_picture` leaves, with what earlier attempts ended.
+    pub(crate) async fn acting(
+        &mut self,
+        selectors: Vec<Selector>,
+        unlisted: usize,
+    ) -> Option<(Vec<Selector>, Option<Earlier>)> {
+        if unlisted == 0 {
+            return Some((selectors, None));
+        }
+        let (selectors, earlier) = Box::pin(self.on_partial_picture(selectors, unlisted)).await?;
+        Some((selectors, Some(earlier)))
+    }
+
     /// What may act while `unlisted` places or endpoints could not be listed (their errors are in
     /// the response, so the invocation fails and is retried), and what the event's earlier
     /// attempts ended; `None` when nothing may act. Client addresses are set aside, each
     /// selector's reported as skipped.
-    pub(crate) async fn on_partial_picture(
+    async fn on_partial_picture(
         &mut self,
         selectors: Vec<Selector>,
         unlisted: usize,

@@ -9,10 +9,7 @@ use crate::domain::console;
 use crate::domain::model::ApiError;
 use crate::domain::naming::Accounts;
 use crate::domain::plan::CallError;
-use crate::domain::plan::{
-    endpoint_in_scope, finding_selector, FindingRules, MatchBy, Origin, Selector,
-};
-use crate::domain::targets::Within;
+use crate::domain::plan::{finding_selector, FindingRules, MatchBy, Origin, Selector};
 use crate::domain::trigger::evidence::Named;
 use crate::domain::trigger::TriggerSource;
 use crate::domain::trigger::{DirectRequest, FindingEvent};
@@ -58,7 +55,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
             .allowed(self.own_account.as_deref(), &targets);
         let rules = FindingRules {
             gates: &config.gates,
-            endpoint_ids: &config.endpoint_ids,
+            scope: &config.scope,
             naming: &config.naming,
             allowed: &allowed,
             mapping: &config.mapping,
@@ -126,10 +123,9 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
         let config = &self.app.config;
         // A person may narrow the incident to the targets of one account and Region; naming one
         // the function does not act in is a mistake, not an empty scope.
-        self.within = Within {
-            account: request.account_id.clone(),
-            region: request.region.clone(),
-        };
+        self.scope = config
+            .scope
+            .within(request.account_id.clone(), request.region.clone());
         // Only a request naming a place can leave nothing in scope.
         if self.scope().is_empty() {
             let (field, place) = match (&request.account_id, &request.region) {
@@ -145,7 +141,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
             ));
         }
         if let Some(endpoint) = &request.endpoint_id {
-            if !endpoint_in_scope(&config.endpoint_ids, endpoint) {
+            if !self.scope.has_endpoint(endpoint) {
                 return Err(HandlerError::bad_event(
                     "event.ClientVpnEndpointId",
                     format!("{endpoint} is not among CVPN_ENDPOINT_IDS; nothing was terminated"),

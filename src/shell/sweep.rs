@@ -8,7 +8,7 @@ use crate::adapters::state::inventory::InventoryStore;
 use crate::adapters::state::StateStore;
 use crate::domain::model::{Connection, Endpoint, Reason};
 use crate::domain::person::People;
-use crate::domain::plan::{self, endpoint_in_scope, person_of, Origin, Planned};
+use crate::domain::plan::{self, person_of, Origin, Planned};
 use crate::domain::plan::{CallError, Outcome};
 use crate::domain::policy::sweep::{
     judge_page, overrides_thresholds, with_overrides, Judged, Verdicts,
@@ -90,10 +90,7 @@ impl<A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'_, A, S> {
         self.response.dry_run |= request.overrides.dry_run.unwrap_or(false);
         self.response.trigger.time = Some(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
         if let Some(ids) = &request.overrides.endpoint_ids {
-            if let Some(outside) = ids
-                .iter()
-                .find(|id| !endpoint_in_scope(&config.endpoint_ids, id))
-            {
+            if let Some(outside) = ids.iter().find(|id| !config.scope.has_endpoint(id)) {
                 return Err(HandlerError::bad_event(
                     format!("{}.ClientVpnEndpointIds", request.path),
                     format!("{outside} is not among CVPN_ENDPOINT_IDS"),

@@ -109,21 +109,7 @@ pub fn assume_role(
         .int_in("DurationSeconds", 900..=43_200)
         .map_err(|e| ApiError::new(400, "ValidationError", e.message).sts())?
         .unwrap_or(3600);
-    // arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    let (account, name) = match parts.as_slice() {
-        ["arn", _, "iam", "", account, resource] if resource.starts_with("role/") => {
-            (*account, resource.rsplit('/').next().unwrap_or_default())
-        }
-        _ => {
-            return Err(ApiError::new(
-                400,
-                "ValidationError",
-                format!("RoleArn `{arn}` is not a role ARN (arn:PARTITION:iam::ACCOUNT:role/NAME)"),
-            )
-            .sts())
-        }
-    };
+    let (partition, account, name) = role_arn(arn)?;
     let not_authorized = || {
         denied(format!(
             "Not authorized to perform sts:AssumeRole on resource: {arn}"
@@ -143,7 +129,6 @@ pub fn assume_role(
     let expires = (Utc::now() + TimeDelta::seconds(i64::from(seconds)))
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let role_id = format!("AROA{:016X}", fastrand::u64(..));
-    let partition = parts[1];
     Ok(format!(
         "<AssumeRoleResponse xmlns=\"{STS_NAMESPACE}\"><AssumeRoleResult><Credentials>\
          <AccessKeyId>{access_key}</AccessKeyId><SecretAccessKey>{secret:032x}</SecretAccessKey>\
@@ -158,6 +143,23 @@ pub fn assume_role(
         name = escape(name),
         partition = escape(partition),
     ))
+}
+
+/// The partition, account and name of a role ARN (`arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`).
+fn role_arn(arn: &str) -> Result<(&str, &str, &str), ApiError> {
+    match arn.splitn(6, ':').collect::<Vec<&str>>().as_slice() {
+        ["arn", partition, "iam", "", account, resource] if resource.starts_with("role/") => Ok((
+            partition,
+            account,
+            resource.rsplit('/').next().unwrap_or_default(),
+        )),
+        _ => Err(ApiError::new(
+            400,
+            "ValidationError",
+            format!("RoleArn `{arn}` is not a role ARN (arn:PARTITION:iam::ACCOUNT:role/NAME)"),
+        )
+        .sts()),
+    }
 }
 
 /// `GetCallerIdentity`: the account the credentials act in (an issued key's, else the default

@@ -257,34 +257,7 @@ pub fn terminate_connections(ctx: Ctx, p: &Params) -> Result<String, ApiError> {
         }
         vec![c]
     } else {
-        let user = username.unwrap_or_default();
-        let active: Vec<&mut ConnectionState> = endpoint
-            .connections
-            .values_mut()
-            .filter_map(|c| {
-                c.settle(now);
-                (c.status == ConnectionStatus::Active && c.username.as_deref() == Some(user))
-                    .then_some(c)
-            })
-            .collect();
-        if active.is_empty() {
-            return Err(ApiError::new(
-                400,
-                "InvalidClientVpnConnection.UserNotFound",
-                format!("The user '{user}' has no active connection on {endpoint_id}"),
-            ));
-        }
-        if active.len() > USERNAME_LIMIT {
-            return Err(ApiError::new(
-                400,
-                "ClientVpnTerminateConnectionsLimitExceeded",
-                format!(
-                    "The user '{user}' has {} active connections; Username terminates at most {USERNAME_LIMIT}",
-                    active.len()
-                ),
-            ));
-        }
-        active
+        user_connections(endpoint, endpoint_id, username.unwrap_or_default(), now)?
     };
 
     let mut xml = Xml::response("TerminateClientVpnConnections", ctx.request_id);
@@ -318,6 +291,43 @@ pub fn terminate_connections(ctx: Ctx, p: &Params) -> Result<String, ApiError> {
     }
     xml.close("connectionStatuses");
     Ok(xml.finish())
+}
+
+/// The user's active connections on the endpoint, as `Username` ends them: none is
+/// `UserNotFound`, more than five is refused whole.
+fn user_connections<'e>(
+    endpoint: &'e mut Endpoint,
+    endpoint_id: &str,
+    user: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<&'e mut ConnectionState>, ApiError> {
+    let active: Vec<&mut ConnectionState> = endpoint
+        .connections
+        .values_mut()
+        .filter_map(|c| {
+            c.settle(now);
+            (c.status == ConnectionStatus::Active && c.username.as_deref() == Some(user))
+                .then_some(c)
+        })
+        .collect();
+    if active.is_empty() {
+        return Err(ApiError::new(
+            400,
+            "InvalidClientVpnConnection.UserNotFound",
+            format!("The user '{user}' has no active connection on {endpoint_id}"),
+        ));
+    }
+    if active.len() > USERNAME_LIMIT {
+        return Err(ApiError::new(
+            400,
+            "ClientVpnTerminateConnectionsLimitExceeded",
+            format!(
+                "The user '{user}' has {} active connections; Username terminates at most {USERNAME_LIMIT}",
+                active.len()
+            ),
+        ));
+    }
+    Ok(active)
 }
 
 pub fn dry_run(p: &Params) -> Result<(), ApiError> {

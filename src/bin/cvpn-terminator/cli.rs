@@ -7,7 +7,6 @@ use crate::render;
 use cvpn_terminator::adapters::lazy::Lazy;
 use cvpn_terminator::domain::json::parse::Parsed;
 use cvpn_terminator::domain::model::Endpoint;
-use cvpn_terminator::domain::plan::endpoint_in_scope;
 use cvpn_terminator::domain::plan::CallError;
 use cvpn_terminator::domain::quarantine;
 use cvpn_terminator::shell::budget::Budget;
@@ -95,8 +94,7 @@ async fn connections(app: &App<Ec2, Dynamo>, shown: Shown, endpoint: Option<Stri
     let budget = Budget::default();
     let named = match endpoint {
         Some(e) => Some(vec![e]),
-        None if !app.config.endpoint_ids.is_empty() => Some(app.config.endpoint_ids.clone()),
-        None => None,
+        None => app.config.scope.named_endpoints(),
     };
     let endpoints = match named {
         // One target: the endpoints named are there.
@@ -235,7 +233,7 @@ async fn check(app: &App<Ec2, Dynamo>, shown: Shown) -> ExitCode {
     let mut unwired = 0;
     let in_scope: Vec<&Endpoint> = endpoints
         .iter()
-        .filter(|e| endpoint_in_scope(&config.endpoint_ids, &e.id))
+        .filter(|e| config.scope.has_endpoint(&e.id))
         .collect();
     let home = app.api.home_place();
     let there = &config.quarantine.target_handler_name;

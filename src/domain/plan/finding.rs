@@ -7,15 +7,16 @@ use crate::domain::gates::Gates;
 use crate::domain::mapping::UsernameMapping;
 use crate::domain::model::Reason;
 use crate::domain::naming::{Allowed, Naming};
-use crate::domain::plan::{endpoint_in_scope, MatchBy, Origin, Selector};
+use crate::domain::plan::{MatchBy, Origin, Selector};
+use crate::domain::scope::Scope;
 use crate::domain::trigger::evidence::Named;
 use crate::domain::trigger::{Finding, FindingEvent};
 
 /// The deployment's rules a finding is read by.
 pub struct FindingRules<'a> {
     pub gates: &'a Gates,
-    /// `CVPN_ENDPOINT_IDS`: empty, every endpoint.
-    pub endpoint_ids: &'a [String],
+    /// The deployment's (`CVPN_ENDPOINT_IDS`).
+    pub scope: &'a Scope,
     pub naming: &'a Naming,
     /// Whose principals may name a person here.
     pub allowed: &'a Allowed<'a>,
@@ -60,7 +61,7 @@ pub fn finding_selector(rules: &FindingRules, event: &FindingEvent, f: &Finding)
     let named = &evidence.endpoint_ids;
     let endpoint_ids: Vec<String> = named
         .iter()
-        .filter(|e| endpoint_in_scope(rules.endpoint_ids, e))
+        .filter(|e| rules.scope.has_endpoint(e))
         .cloned()
         .collect();
     if !named.is_empty() && endpoint_ids.is_empty() {
@@ -168,13 +169,13 @@ mod tests {
     #[test]
     fn a_finding_gives_a_selector_only_within_its_gates_scope_and_who_may_name() {
         let gates = Gates::default();
-        let scope = ["cvpn-endpoint-0000000000000000a".to_owned()];
+        let scope = Scope::endpoints(vec!["cvpn-endpoint-0000000000000000a".to_owned()]);
         let naming = Naming::new(Accounts::Any, &[]).unwrap();
         let allowed = Allowed::Any;
         let mapping = UsernameMapping::new("{local}").unwrap();
         let rules = FindingRules {
             gates: &gates,
-            endpoint_ids: &scope,
+            scope: &scope,
             naming: &naming,
             allowed: &allowed,
             mapping: &mapping,

@@ -82,5 +82,5 @@ pub(super) fn holder<'c>(
 }
 
 pub(super) fn in_scope(s: &Selector, c: &Connection) -> bool {
-    super::endpoint_in_scope(&s.endpoint_ids, &c.endpoint_id)
+    crate::domain::scope::among(&s.endpoint_ids, &c.endpoint_id)
 }

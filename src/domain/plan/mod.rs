@@ -213,26 +213,7 @@ fn reasons(
 pub fn select(selectors: &[Selector], connections: &[Connection], rules: &Rules) -> Selection {
     let mut out = Selection::default();
     let mut matched = vec![false; selectors.len()];
-    let mut ip_holders = Vec::with_capacity(selectors.len());
-    for (i, s) in selectors.iter().enumerate() {
-        let mut held = Vec::new();
-        for ip in s.ips.iter().filter(|_| s.match_by.client_ip) {
-            match holder(s, ip, connections, rules.endpoints) {
-                IpHolder::One(c) => held.push((ip, c)),
-                IpHolder::Nobody => {}
-                IpHolder::Refused(reason, detail) => {
-                    matched[i] = true;
-                    out.skipped.push(Skipped {
-                        connection: None,
-                        reason,
-                        detail,
-                        origin: s.origin.clone(),
-                    });
-                }
-            }
-        }
-        ip_holders.push(held);
-    }
+    let ip_holders = ip_holders(selectors, connections, rules, &mut out, &mut matched);
     for c in connections {
         let mut hit: Option<(usize, Vec<String>, bool)> = None;
         let mut findings = Vec::new();
@@ -305,6 +286,38 @@ pub fn select(selectors: &[Selector], connections: &[Connection], rules: &Rules)
     out
 }
 
+/// For each selector, the connection that held each client IP it names; an IP whose holder
+/// cannot be told is skipped with the reason, and counts as the selector's match.
+fn ip_holders<'s, 'c>(
+    selectors: &'s [Selector],
+    connections: &'c [Connection],
+    rules: &Rules,
+    out: &mut Selection,
+    matched: &mut [bool],
+) -> Vec<Vec<(&'s Named<IpAddr>, &'c Connection)>> {
+    let mut ip_holders = Vec::with_capacity(selectors.len());
+    for (i, s) in selectors.iter().enumerate() {
+        let mut held = Vec::new();
+        for ip in s.ips.iter().filter(|_| s.match_by.client_ip) {
+            match holder(s, ip, connections, rules.endpoints) {
+                IpHolder::One(c) => held.push((ip, c)),
+                IpHolder::Nobody => {}
+                IpHolder::Refused(reason, detail) => {
+                    matched[i] = true;
+                    out.skipped.push(Skipped {
+                        connection: None,
+                        reason,
+                        detail,
+                        origin: s.origin.clone(),
+                    });
+                }
+            }
+        }
+        ip_holders.push(held);
+    }
+    ip_holders
+}
+
 fn describe_selector(s: &Selector) -> String {
     let mut parts = Vec::new();
     if !s.usernames.is_empty() {
@@ -326,12 +339,6 @@ fn describe_selector(s: &Selector) -> String {
         return "the trigger names no user, client IP or connection".into();
     }
     format!("no live connection matches {}", parts.join(", "))
-}
-
-/// Whether endpoint `id` is in `scope` (endpoint IDs, as `CVPN_ENDPOINT_IDS` or a selector names
-/// them): none named is every endpoint. The one scope rule every filter asks.
-pub fn endpoint_in_scope(scope: &[String], id: &str) -> bool {
-    scope.is_empty() || scope.iter().any(|e| e == id)
 }
 
 #[cfg(test)]

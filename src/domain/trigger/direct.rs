@@ -83,6 +83,18 @@ pub fn decode(root: &At) -> Result<DirectRequest, DecodeError> {
         account_id: text("AccountId")?,
         region: text("Region")?,
     };
+    check_forms(&request)?;
+    match (&request.connection_id, &request.username) {
+        (Some(_), Some(_)) => {
+            Err(root.error("give ConnectionId or Username, not both (as the API requires)"))
+        }
+        (None, None) => Err(root.error("a direct request needs ConnectionId or Username")),
+        _ => Ok(request),
+    }
+}
+
+/// Each ID, account and Region the request gives is of its form: nothing else is looked up.
+fn check_forms(request: &DirectRequest) -> Result<(), DecodeError> {
     if let Some(id) = &request.account_id {
         if !is_account_id(id) {
             return Err(DecodeError {
@@ -119,13 +131,7 @@ pub fn decode(root: &At) -> Result<DirectRequest, DecodeError> {
             });
         }
     }
-    match (&request.connection_id, &request.username) {
-        (Some(_), Some(_)) => {
-            Err(root.error("give ConnectionId or Username, not both (as the API requires)"))
-        }
-        (None, None) => Err(root.error("a direct request needs ConnectionId or Username")),
-        _ => Ok(request),
-    }
+    Ok(())
 }
 
 #[cfg(test)]

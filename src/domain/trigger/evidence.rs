@@ -9,8 +9,9 @@
 //! unknown or missing type and ARNs of other services (MemoryDB and Transfer Family have users
 //! too) name nobody: they are recorded in [`Evidence::no_identity`] with the field considered.
 
+use super::principal::{arn, person_kind, role_name, session_of, Person};
 use crate::domain::json::{At, DecodeError};
-use crate::domain::model::{is_account_id, is_resource_id, CONNECTION_PREFIX, ENDPOINT_PREFIX};
+use crate::domain::model::{is_resource_id, CONNECTION_PREFIX, ENDPOINT_PREFIX};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::net::IpAddr;
@@ -77,14 +78,6 @@ pub(super) fn is_inbound(direction: Option<&At>) -> Result<bool, DecodeError> {
     }
 }
 
-/// The kinds of principal that are a person.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Person {
-    IamUser,
-    AssumedRole,
-    FederatedUser,
-}
-
 /// One principal as a format reports it, its fields located but not yet judged.
 pub(super) struct Principal<'a> {
     /// The principal's type, as written (`IAMUser`, `assumedRole`, …), with its path.
@@ -102,93 +95,6 @@ pub(super) struct Principal<'a> {
     pub role: Option<At<'a>>,
 }
 
-/// `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`.
-struct Arn<'a> {
-    service: &'a str,
-    account: &'a str,
-    resource: &'a str,
-}
-
-fn arn(text: &str) -> Option<Arn<'_>> {
-    let mut parts = text.strip_prefix("arn:")?.splitn(5, ':');
-    let (_partition, service, _region, account, resource) = (
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-    );
-    Some(Arn {
-        service,
-        account,
-        resource,
-    })
-}
-
-impl Arn<'_> {
-    /// The role of an `assumed-role/ROLE/SESSION` ARN, or the name of an IAM `role/PATH/NAME`.
-    fn role(&self) -> Option<&str> {
-        let role = match self.service {
-            "sts" => self
-                .resource
-                .strip_prefix("assumed-role/")?
-                .split('/')
-                .next(),
-            "iam" => self.resource.strip_prefix("role/")?.rsplit('/').next(),
-            _ => None,
-        }?;
-        (!role.is_empty()).then_some(role)
-    }
-
-    /// The person an IAM user or STS session ARN names.
-    fn person(&self) -> Option<(Person, &str)> {
-        match self.service {
-            "iam" => {
-                let path = self.resource.strip_prefix("user/")?;
-                let name = path.rsplit('/').next().filter(|n| !n.is_empty())?;
-                Some((Person::IamUser, name))
-            }
-            "sts" => {
-                let (kind, name) = match self.resource.strip_prefix("assumed-role/") {
-                    Some(rest) => (Person::AssumedRole, rest.split_once('/')?.1),
-                    None => (
-                        Person::FederatedUser,
-                        self.resource.strip_prefix("federated-user/")?,
-                    ),
-                };
-                (!name.is_empty()).then_some((kind, name))
-            }
-            _ => None,
-        }
-    }
-}
-
-fn person_kind(kind: &str) -> Option<Person> {
-    match kind.to_ascii_lowercase().as_str() {
-        "iamuser" => Some(Person::IamUser),
-        "assumedrole" => Some(Person::AssumedRole),
-        "federateduser" => Some(Person::FederatedUser),
-        _ => None,
-    }
-}
-
-/// The session of `AROA…:session` (an assumed role), or the name of `123456789012:name` (a
-/// federated user).
-fn session_of(principal_id: &str, kind: Person) -> Option<&str> {
-    let (id, session) = principal_id.split_once(':')?;
-    let well_formed = match kind {
-        Person::AssumedRole => id.strip_prefix("AROA").is_some_and(|rest| {
-            !rest.is_empty()
-                && rest
-                    .bytes()
-                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-        }),
-        Person::FederatedUser => is_account_id(id),
-        Person::IamUser => false,
-    };
-    (well_formed && !session.trim_ascii().is_empty()).then_some(session)
-}
-
 impl Person {
     fn named_by(self, role: Option<String>) -> NamedBy {
         match self {
@@ -196,15 +102,6 @@ impl Person {
             Self::AssumedRole => NamedBy::Session { role },
             Self::FederatedUser => NamedBy::FederatedUser,
         }
-    }
-}
-
-/// A role as a field writes it: its name, or an ARN that names it.
-fn role_name(text: &str) -> Option<String> {
-    let text = text.trim_ascii();
-    match arn(text) {
-        Some(a) => a.role().map(str::to_owned),
-        None => (!text.is_empty() && !text.contains(['/', ':'])).then(|| text.to_owned()),
     }
 }
 

@@ -16,6 +16,7 @@ pub mod ocsf;
 pub mod okta;
 pub mod own_note;
 pub mod posture;
+mod principal;
 pub mod quarantine;
 pub mod request;
 pub mod schedule;

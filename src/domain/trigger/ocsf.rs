@@ -52,36 +52,7 @@ pub fn decode(at: &At, event_time: Option<DateTime<Utc>>) -> Result<Finding, Dec
         Some(r) => Some(r.str()?.to_owned()),
         None => None,
     };
-    let mut evidence = Evidence::default();
-    read_actor_and_source(at, &account, &mut evidence)?;
-    if let Some(evidences) = at.get("evidences") {
-        for item in evidences.items()? {
-            read_actor_and_source(&item, &account, &mut evidence)?;
-        }
-    }
-    if let Some(resources) = at.get("resources") {
-        for resource in resources.items()? {
-            let Some(uid) = resource.get("uid") else {
-                continue;
-            };
-            match resource.get("type").and_then(|t| t.value.as_str()) {
-                Some("AwsEc2ClientVpnEndpoint") => evidence.endpoint_id(&uid)?,
-                _ => evidence.resource_id(&uid)?,
-            }
-        }
-    }
-    let seen = |key: &str| {
-        let info = info.as_ref()?;
-        info.get(&format!("{key}_dt")).or_else(|| info.get(key))
-    };
-    evidence.seen_between(
-        seen("first_seen_time"),
-        &[
-            seen("last_seen_time"),
-            at.get("time_dt").or_else(|| at.get("time")),
-        ],
-        event_time,
-    )?;
+    let evidence = evidence_of(at, info.as_ref(), &account, event_time)?;
     Ok(Finding {
         posture: super::posture::ocsf(at),
         id,
@@ -106,6 +77,43 @@ pub fn decode(at: &At, event_time: Option<DateTime<Utc>>) -> Result<Finding, Dec
         note_key: None,
         shown_note: None,
     })
+}
+
+/// What the finding's actor, sources, evidences and resources may name, and when it was seen.
+fn evidence_of(
+    at: &At,
+    info: Option<&At>,
+    account: &Option<String>,
+    event_time: Option<DateTime<Utc>>,
+) -> Result<Evidence, DecodeError> {
+    let mut evidence = Evidence::default();
+    read_actor_and_source(at, account, &mut evidence)?;
+    if let Some(evidences) = at.get("evidences") {
+        for item in evidences.items()? {
+            read_actor_and_source(&item, account, &mut evidence)?;
+        }
+    }
+    if let Some(resources) = at.get("resources") {
+        for resource in resources.items()? {
+            let Some(uid) = resource.get("uid") else {
+                continue;
+            };
+            match resource.get("type").and_then(|t| t.value.as_str()) {
+                Some("AwsEc2ClientVpnEndpoint") => evidence.endpoint_id(&uid)?,
+                _ => evidence.resource_id(&uid)?,
+            }
+        }
+    }
+    let seen = |key: &str| info?.get(&format!("{key}_dt")).or_else(|| info?.get(key));
+    evidence.seen_between(
+        seen("first_seen_time"),
+        &[
+            seen("last_seen_time"),
+            at.get("time_dt").or_else(|| at.get("time")),
+        ],
+        event_time,
+    )?;
+    Ok(evidence)
 }
 
 fn read_actor_and_source(

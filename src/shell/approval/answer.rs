@@ -18,7 +18,7 @@ use crate::shell::logging::AUDIT;
 use crate::shell::report::approval::{AnswerEntry, AnswerOutcome};
 use crate::shell::report::{self};
 
-impl<A, S> Invocation<'_, A, S>
+impl<'a, A, S> Invocation<'a, A, S>
 where
     A: ClientVpnApi,
     S: StateStore + QuarantineStore + ApprovalStore + EndedStore + InventoryStore,
@@ -27,30 +27,8 @@ where
     /// counted, a denial, or the approval that carries it out.
     pub(crate) async fn answer_request(&mut self, answer: &Answer) -> Result<(), HandlerError> {
         self.response.trigger.reason = answer.reason.clone();
-        let app = self.app;
-        let Some(store) = &app.store else {
-            return Err(HandlerError::bad_event(
-                &answer.request_path,
-                "CVPN_STATE_TABLE is not set: there are no requests to answer",
-            ));
-        };
-        let stored = match self.budget.call(store.approval(&answer.request)).await {
-            Ok(Some(stored)) => stored,
-            Ok(None) => {
-                return Err(HandlerError::bad_event(
-                    &answer.request_path,
-                    format!(
-                        "no approval request {} (a week after it stopped asking, a request is \
-                         forgotten); nothing was done",
-                        answer.request
-                    ),
-                ))
-            }
-            Err(e) => {
-                self.response
-                    .step_failed(CallError::new(None, "GetItem", e));
-                return Ok(());
-            }
+        let Some((store, stored)) = self.answered(answer).await? else {
+            return Ok(());
         };
         let approver = Approver {
             identity: answer.by.clone(),
@@ -108,6 +86,34 @@ where
         match decision {
             Decision::CarryOut => self.carry_out_approved(&stored.request).await,
             Decision::Deny | Decision::Counted { .. } => Ok(()),
+        }
+    }
+
+    /// The request `answer` answers, with the store it is in; `None` when it could not be read
+    /// (the response's failed step). A missing request or table is the answer's error.
+    async fn answered(&mut self, answer: &Answer) -> Result<Option<(&'a S, Stored)>, HandlerError> {
+        let app = self.app;
+        let Some(store) = &app.store else {
+            return Err(HandlerError::bad_event(
+                &answer.request_path,
+                "CVPN_STATE_TABLE is not set: there are no requests to answer",
+            ));
+        };
+        match self.budget.call(store.approval(&answer.request)).await {
+            Ok(Some(stored)) => Ok(Some((store, stored))),
+            Ok(None) => Err(HandlerError::bad_event(
+                &answer.request_path,
+                format!(
+                    "no approval request {} (a week after it stopped asking, a request is \
+                         forgotten); nothing was done",
+                    answer.request
+                ),
+            )),
+            Err(e) => {
+                self.response
+                    .step_failed(CallError::new(None, "GetItem", e));
+                Ok(None)
+            }
         }
     }
 

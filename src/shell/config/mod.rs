@@ -8,6 +8,7 @@ use crate::domain::naming::Naming;
 use crate::domain::person::{People, UserPattern};
 use crate::domain::plan::MatchBy;
 use crate::domain::policy::SweepPolicy;
+use crate::domain::scope::Scope;
 use crate::domain::targets::{self, TargetSpec};
 use crate::domain::trigger::takes::Takes;
 use std::fmt;
@@ -38,8 +39,8 @@ pub struct Config {
     pub organization: Option<crate::domain::organization::Reach>,
     /// Given when assuming a target's role (`CVPN_EXTERNAL_ID`).
     pub external_id: Option<String>,
-    /// Empty: every endpoint of every target.
-    pub endpoint_ids: Vec<String>,
+    /// The endpoints acted on (`CVPN_ENDPOINT_IDS`; none named: every endpoint of every target).
+    pub scope: Scope,
     pub dry_run: bool,
     /// Who a name is (`CVPN_USERNAME_CASE`, `CVPN_DIRECTORY_DOMAINS`): every comparison of names.
     pub people: People,
@@ -99,7 +100,7 @@ impl Default for Config {
             targets: Vec::new(),
             organization: None,
             external_id: None,
-            endpoint_ids: Vec::new(),
+            scope: Scope::default(),
             dry_run: false,
             people: People::default(),
             protected_users: Vec::new(),
@@ -187,7 +188,7 @@ impl Config {
             targets,
             organization,
             external_id,
-            endpoint_ids,
+            scope: Scope::endpoints(endpoint_ids),
             dry_run,
             people: who.people,
             protected_users: who.protected_users,

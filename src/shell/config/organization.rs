@@ -53,28 +53,7 @@ pub(super) fn reach(
             "needs CVPN_STATE_TABLE: the organization's accounts are kept there".into(),
         ));
     }
-    if let Some(bad) = regions.iter().find(|r| !is_region(r)) {
-        return Err(err(variable, format!("`{bad}` is not a Region name")));
-    }
-    if let Some((_, twice)) = regions
-        .iter()
-        .enumerate()
-        .find(|(i, r)| regions[..*i].contains(r))
-    {
-        return Err(err(variable, format!("`{twice}` is named twice")));
-    }
-    if let Some(other) = regions
-        .iter()
-        .find(|r| partition(r) != partition(&regions[0]))
-    {
-        return Err(err(
-            variable,
-            format!(
-                "`{other}` is in another partition than `{}`: one partition's Regions",
-                regions[0]
-            ),
-        ));
-    }
+    check_regions(&regions)?;
     if let Some(bad) = excluded.iter().find(|a| !is_account_id(a)) {
         return Err(err(
             "CVPN_ORGANIZATION_EXCLUDED_ACCOUNTS",
@@ -93,18 +72,7 @@ pub(super) fn reach(
             format!("`{role}` is not a role ARN (arn:PARTITION:iam::ACCOUNT:role/NAME)"),
         ));
     }
-    let role_name = get("CVPN_TARGET_ROLE_NAME").unwrap_or_else(|| DEFAULT_ROLE_NAME.into());
-    let name_ok = !role_name.is_empty()
-        && role_name.len() <= 64
-        && role_name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
-    if !name_ok {
-        return Err(err(
-            "CVPN_TARGET_ROLE_NAME",
-            format!("`{role_name}` is not an IAM role name (without a path)"),
-        ));
-    }
+    let role_name = target_role_name(get)?;
     Ok(Some(Reach {
         partition: partition(&regions[0]).into(),
         regions,
@@ -113,6 +81,49 @@ pub(super) fn reach(
         reader_role,
         excluded,
     }))
+}
+
+/// The organization's Regions: Region names, each once, in one partition.
+fn check_regions(regions: &[String]) -> Result<(), ConfigError> {
+    let variable = "CVPN_ORGANIZATION_REGIONS";
+    let err = |message: String| ConfigError { variable, message };
+    if let Some(bad) = regions.iter().find(|r| !is_region(r)) {
+        return Err(err(format!("`{bad}` is not a Region name")));
+    }
+    if let Some((_, twice)) = regions
+        .iter()
+        .enumerate()
+        .find(|(i, r)| regions[..*i].contains(r))
+    {
+        return Err(err(format!("`{twice}` is named twice")));
+    }
+    if let Some(other) = regions
+        .iter()
+        .find(|r| partition(r) != partition(&regions[0]))
+    {
+        return Err(err(format!(
+            "`{other}` is in another partition than `{}`: one partition's Regions",
+            regions[0]
+        )));
+    }
+    Ok(())
+}
+
+/// The role the function assumes in each of the organization's accounts: an IAM role name.
+fn target_role_name(get: &impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+    let role_name = get("CVPN_TARGET_ROLE_NAME").unwrap_or_else(|| DEFAULT_ROLE_NAME.into());
+    let name_ok = !role_name.is_empty()
+        && role_name.len() <= 64
+        && role_name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
+    if !name_ok {
+        return Err(ConfigError {
+            variable: "CVPN_TARGET_ROLE_NAME",
+            message: format!("`{role_name}` is not an IAM role name (without a path)"),
+        });
+    }
+    Ok(role_name)
 }
 
 /// The partition a Region is in, for the roles' ARNs.

@@ -87,32 +87,7 @@ impl Quarantine {
             .map(|v| number(Some(v), 1..=1000, 0))
             .transpose()
             .map_err(|m| err("CVPN_MAX_CONNECTIONS_PER_USER", m))?;
-        let handler_arn = get("CVPN_CONNECT_HANDLER_ARN");
-        if let Some(arn) = &handler_arn {
-            if !is_handler_arn(arn) {
-                return Err(err(
-                    "CVPN_CONNECT_HANDLER_ARN",
-                    format!(
-                        "`{arn}` is not a Lambda function ARN whose name begins with \
-                         {HANDLER_PREFIX} (Client VPN calls no other)"
-                    ),
-                ));
-            }
-        }
-        let target_handler_name =
-            get("CVPN_TARGET_CONNECT_HANDLER_NAME").unwrap_or(defaults.target_handler_name);
-        if !target_handler_name.starts_with(HANDLER_PREFIX)
-            || target_handler_name.len() > 64
-            || target_handler_name.contains(':')
-        {
-            return Err(err(
-                "CVPN_TARGET_CONNECT_HANDLER_NAME",
-                format!(
-                    "`{target_handler_name}` is not a function name beginning with {HANDLER_PREFIX} \
-                     (at most 64 characters; Client VPN calls no other)"
-                ),
-            ));
-        }
+        let (handler_arn, target_handler_name) = handlers(&get, defaults.target_handler_name)?;
         let hold_common_names = match word(get("CVPN_HOLD_COMMON_NAMES")).as_deref() {
             None | Some("auto") => true,
             Some("never") => false,
@@ -150,4 +125,39 @@ fn is_handler_arn(arn: &str) -> bool {
                 && name.starts_with(HANDLER_PREFIX)
                 && name.len() <= 64
     )
+}
+
+/// The connect handler this deployment answers for (`CVPN_CONNECT_HANDLER_ARN`) and the name of
+/// the one in each target account: both named as Client VPN requires.
+fn handlers(
+    get: &impl Fn(&str) -> Option<String>,
+    default_target: String,
+) -> Result<(Option<String>, String), ConfigError> {
+    let err = |variable: &'static str, message: String| ConfigError { variable, message };
+    let handler_arn = get("CVPN_CONNECT_HANDLER_ARN");
+    if let Some(arn) = &handler_arn {
+        if !is_handler_arn(arn) {
+            return Err(err(
+                "CVPN_CONNECT_HANDLER_ARN",
+                format!(
+                    "`{arn}` is not a Lambda function ARN whose name begins with \
+                     {HANDLER_PREFIX} (Client VPN calls no other)"
+                ),
+            ));
+        }
+    }
+    let target_handler_name = get("CVPN_TARGET_CONNECT_HANDLER_NAME").unwrap_or(default_target);
+    if !target_handler_name.starts_with(HANDLER_PREFIX)
+        || target_handler_name.len() > 64
+        || target_handler_name.contains(':')
+    {
+        return Err(err(
+            "CVPN_TARGET_CONNECT_HANDLER_NAME",
+            format!(
+                "`{target_handler_name}` is not a function name beginning with {HANDLER_PREFIX} \
+                 (at most 64 characters; Client VPN calls no other)"
+            ),
+        ));
+    }
+    Ok((handler_arn, target_handler_name))
 }

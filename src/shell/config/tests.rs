@@ -15,7 +15,7 @@ fn from(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
 #[test]
 fn defaults_without_variables() {
     let c = from(&[]).unwrap();
-    assert!(c.endpoint_ids.is_empty());
+    assert!(c.scope.endpoints.is_empty());
     assert!(!c.dry_run);
     assert_eq!(c.max_terminations, 10);
     assert_eq!(c.gates.min_severity, 7.0);
@@ -43,7 +43,7 @@ fn reads_every_variable() {
         ("CVPN_MAX_ATTEMPTS", "2"),
     ])
     .unwrap();
-    assert_eq!(c.endpoint_ids.len(), 2);
+    assert_eq!(c.scope.endpoints.len(), 2);
     assert!(c.dry_run);
     assert!(c.is_protected("BreakGlass"));
     assert!(

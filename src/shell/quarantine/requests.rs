@@ -8,6 +8,7 @@ use crate::domain::plan::CallError;
 use crate::domain::quarantine::{Hold, Placer, Subject};
 use crate::domain::trigger::quarantine::{Change, QuarantineRequest};
 use crate::shell::app::HandlerError;
+use crate::shell::config::Config;
 use crate::shell::invocation::Invocation;
 use crate::shell::report::{HoldEntry, HoldOutcome};
 
@@ -31,38 +32,7 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
         let now = chrono::Utc::now().timestamp();
         match request.change {
             Change::Hold { minutes } => {
-                if config.is_protected(&request.name) {
-                    return Err(HandlerError::bad_event(
-                        &request.name_path,
-                        format!(
-                            "{} is a protected user (CVPN_PROTECTED_USERS), and protected users are \
-                             never quarantined; nothing was changed",
-                            request.name
-                        ),
-                    ));
-                }
-                let minutes = minutes.unwrap_or(config.quarantine.quarantine_minutes);
-                if minutes == 0 {
-                    let parent = request
-                        .name_path
-                        .rsplit_once('.')
-                        .map_or("event", |(p, _)| p);
-                    return Err(HandlerError::bad_event(
-                        format!("{parent}.Minutes"),
-                        "needed: CVPN_QUARANTINE_MINUTES is 0, so there is no default; nothing was changed",
-                    ));
-                }
-                let hold = Hold {
-                    subject,
-                    since: now,
-                    until: now + i64::from(minutes) * 60,
-                    finding_id: None,
-                    findings: Vec::new(),
-                    reason: request.reason.clone().unwrap_or_else(|| "requested".into()),
-                    requested_by: request.requested_by.clone(),
-                    by_person: true,
-                    placed_by: vec![Placer::Person],
-                };
+                let hold = requested_hold(config, request, subject, minutes, now)?;
                 let placed = place_all(store, vec![hold], &self.budget, 1).await;
                 self.record(placed);
             }
@@ -98,4 +68,47 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
         }
         Ok(())
     }
+}
+
+/// The hold a person asked for: never on a protected user, and for as long as they said or,
+/// if they did not, `CVPN_QUARANTINE_MINUTES`.
+fn requested_hold(
+    config: &Config,
+    request: &QuarantineRequest,
+    subject: Subject,
+    minutes: Option<u32>,
+    now: i64,
+) -> Result<Hold, HandlerError> {
+    if config.is_protected(&request.name) {
+        return Err(HandlerError::bad_event(
+            &request.name_path,
+            format!(
+                "{} is a protected user (CVPN_PROTECTED_USERS), and protected users are \
+                 never quarantined; nothing was changed",
+                request.name
+            ),
+        ));
+    }
+    let minutes = minutes.unwrap_or(config.quarantine.quarantine_minutes);
+    if minutes == 0 {
+        let parent = request
+            .name_path
+            .rsplit_once('.')
+            .map_or("event", |(p, _)| p);
+        return Err(HandlerError::bad_event(
+            format!("{parent}.Minutes"),
+            "needed: CVPN_QUARANTINE_MINUTES is 0, so there is no default; nothing was changed",
+        ));
+    }
+    Ok(Hold {
+        subject,
+        since: now,
+        until: now + i64::from(minutes) * 60,
+        finding_id: None,
+        findings: Vec::new(),
+        reason: request.reason.clone().unwrap_or_else(|| "requested".into()),
+        requested_by: request.requested_by.clone(),
+        by_person: true,
+        placed_by: vec![Placer::Person],
+    })
 }

@@ -59,6 +59,13 @@ impl<'a> Line<'a> {
 /// One log line per returned status (and per dry-run permission and failure), with the trigger
 /// and why the connection was chosen.
 pub fn log_outcome(outcome: &Outcome, dry_run: bool) {
+    if let Some(line) = line_of(outcome) {
+        write(&line, dry_run);
+    }
+}
+
+/// The line an outcome gives; a refused `Username` call has a line of its own, written here.
+fn line_of(outcome: &Outcome) -> Option<Line<'_>> {
     let l = match outcome {
         Outcome::Ended { target, change } => {
             Line::of("connection_status", target, Some(change), None)
@@ -119,9 +126,13 @@ pub fn log_outcome(outcome: &Outcome, dry_run: bool) {
                 error_code = code.as_str(),
                 "the Username call did not go through; ending the planned connections one by one"
             );
-            return;
+            return None;
         }
     };
+    Some(l)
+}
+
+fn write(l: &Line, dry_run: bool) {
     macro_rules! line {
         ($level:ident, $message:literal) => {
             tracing::$level!(

@@ -251,10 +251,9 @@ impl Response {
                 endpoint_id,
                 by,
                 change,
-                origin,
+                ..
             } => {
                 let e = Entry {
-                    finding_id: origin.as_ref().and_then(|o| o.finding_id.clone()),
                     account: place.account.clone(),
                     region: place.region.clone(),
                     endpoint_id: Some(endpoint_id.clone()),

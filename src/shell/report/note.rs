@@ -6,7 +6,7 @@
 //! writes no note. Pure.
 
 use super::lines::{names_of, plural};
-use super::{Entry, Failure, Response};
+use super::{Entry, Failure, HoldEntry, Response};
 use crate::domain::model::{clip, Reason};
 use crate::domain::text::plain;
 use crate::domain::trigger::own_note::note_marker;
@@ -128,37 +128,17 @@ fn text(r: &Response, id: &str, failure: Option<&Failure>) -> Option<(String, bo
         .chain(&r.deferred)
         .filter(mine)
         .collect();
-    let holds: Vec<_> = r
+    let holds: Vec<&HoldEntry> = r
         .quarantine
         .iter()
         .filter(|h| h.finding_id.as_deref() == Some(id) && h.outcome.changed())
         .collect();
     let mut parts = Vec::new();
     if !ended.is_empty() {
-        let connections: Vec<&str> = ended
-            .iter()
-            .filter_map(|e| e.connection_id.as_deref())
-            .collect();
-        parts.push(format!(
-            "ended {} of {} ({})",
-            plural(ended.len(), "Client VPN session"),
-            names_of(ended.iter().copied())
-                .iter()
-                .map(|n| plain(n))
-                .collect::<Vec<_>>()
-                .join(", "),
-            connections.join(", ")
-        ));
+        parts.push(ended_part(&ended));
     }
     if !holds.is_empty() {
-        let held: Vec<String> = holds
-            .iter()
-            .map(|h| match &h.until {
-                Some(until) => format!("{} {} until {until}", h.kind.as_str(), plain(&h.name)),
-                None => format!("{} {}", h.kind.as_str(), plain(&h.name)),
-            })
-            .collect();
-        parts.push(format!("quarantined {}", held.join(", ")));
+        parts.push(held_part(&holds));
     }
     // A refusal by the cap is every finding's; another finding's fault is not this one's.
     let told = failure.filter(|f| f.kind == "CapExceeded" || !faults.is_empty());
@@ -168,20 +148,7 @@ fn text(r: &Response, id: &str, failure: Option<&Failure>) -> Option<(String, bo
         parts.push(format!("{} already ended", plural(before, "session")));
     }
     if !faults.is_empty() {
-        let codes: BTreeSet<String> = faults
-            .iter()
-            .map(|e| {
-                e.error_code
-                    .clone()
-                    .or_else(|| e.reason.map(|r| r.as_str().to_owned()))
-                    .unwrap_or_else(|| "unknown".into())
-            })
-            .collect();
-        parts.push(format!(
-            "{} not ended yet ({})",
-            plural(faults.len(), "session"),
-            codes.into_iter().collect::<Vec<_>>().join(", ")
-        ));
+        parts.push(faults_part(&faults));
     }
     if let Some(f) = told {
         parts.push(failed(f));
@@ -206,6 +173,54 @@ fn text(r: &Response, id: &str, failure: Option<&Failure>) -> Option<(String, bo
         .any(|a| a.finding_ids.iter().any(|f| f == id));
     let complete = failure.is_none() && faults.is_empty() && !waits;
     Some((format!("cvpn-terminator {}.", parts.join("; ")), complete))
+}
+
+/// "ended N Client VPN sessions of PEOPLE (IDS)".
+fn ended_part(ended: &[&Entry]) -> String {
+    let connections: Vec<&str> = ended
+        .iter()
+        .filter_map(|e| e.connection_id.as_deref())
+        .collect();
+    format!(
+        "ended {} of {} ({})",
+        plural(ended.len(), "Client VPN session"),
+        names_of(ended.iter().copied())
+            .iter()
+            .map(|n| plain(n))
+            .collect::<Vec<_>>()
+            .join(", "),
+        connections.join(", ")
+    )
+}
+
+/// "quarantined KIND NAME until WHEN, …".
+fn held_part(holds: &[&HoldEntry]) -> String {
+    let held: Vec<String> = holds
+        .iter()
+        .map(|h| match &h.until {
+            Some(until) => format!("{} {} until {until}", h.kind.as_str(), plain(&h.name)),
+            None => format!("{} {}", h.kind.as_str(), plain(&h.name)),
+        })
+        .collect();
+    format!("quarantined {}", held.join(", "))
+}
+
+/// "N sessions not ended yet (CODES)".
+fn faults_part(faults: &[&Entry]) -> String {
+    let codes: BTreeSet<String> = faults
+        .iter()
+        .map(|e| {
+            e.error_code
+                .clone()
+                .or_else(|| e.reason.map(|r| r.as_str().to_owned()))
+                .unwrap_or_else(|| "unknown".into())
+        })
+        .collect();
+    format!(
+        "{} not ended yet ({})",
+        plural(faults.len(), "session"),
+        codes.into_iter().collect::<Vec<_>>().join(", ")
+    )
 }
 
 /// The notes an incident's findings get: none on a dry run or with notes off; GuardDuty's

@@ -175,27 +175,54 @@ pub fn build(
     cx: Context<'_>,
 ) -> Option<(DetailType, Detail)> {
     let kind = detail_type(work, r, failure.is_some())?;
-    let users = names(r);
-    let counts = Counts::of(r);
-    let link = lead(r)
-        .and_then(|f| f.link.clone())
-        .or_else(|| cx.fallback_link.map(str::to_owned))
-        .unwrap_or_default();
-    let ended: Vec<&Entry> = r
-        .terminated
-        .iter()
-        .chain(&r.unplanned)
-        .chain(&r.would_terminate)
-        .collect();
-    let failed: Vec<&Entry> = r.failed.iter().chain(&r.left_active).collect();
-    // People's text (a request's reason, many names) must not outgrow the event either.
-    let said = clip(&summary(r, failure), MAX_LINE).to_owned();
-    let why = clip(&reason(r), MAX_LINE).to_owned();
-    let error = failure.map(|f| Failure {
-        kind: f.kind.clone(),
-        message: clip(&f.message, MAX_LINE).to_owned(),
-    });
-    let full = |limit: usize| {
+    let shared = Shared {
+        users: names(r),
+        counts: Counts::of(r),
+        link: lead(r)
+            .and_then(|f| f.link.clone())
+            .or_else(|| cx.fallback_link.map(str::to_owned))
+            .unwrap_or_default(),
+        ended: r
+            .terminated
+            .iter()
+            .chain(&r.unplanned)
+            .chain(&r.would_terminate)
+            .collect(),
+        failed: r.failed.iter().chain(&r.left_active).collect(),
+        // People's text (a request's reason, many names) must not outgrow the event either.
+        said: clip(&summary(r, failure), MAX_LINE).to_owned(),
+        why: clip(&reason(r), MAX_LINE).to_owned(),
+        error: failure.map(|f| Failure {
+            kind: f.kind.clone(),
+            message: clip(&f.message, MAX_LINE).to_owned(),
+        }),
+    };
+    // Halve the lists until the event fits; with none listed it is a few kilobytes at most.
+    let mut limit = MAX_LISTED;
+    loop {
+        let detail = shared.detail(r, &cx, limit);
+        if limit == 0 || size(&detail) <= MAX_DETAIL_BYTES {
+            return Some((kind, detail));
+        }
+        limit /= 2;
+    }
+}
+
+/// What the detail says at every size: worked out once, then listed up to shrinking limits.
+struct Shared<'r> {
+    users: Vec<String>,
+    counts: Counts,
+    link: String,
+    ended: Vec<&'r Entry>,
+    failed: Vec<&'r Entry>,
+    said: String,
+    why: String,
+    error: Option<Failure>,
+}
+
+impl Shared<'_> {
+    /// The detail with at most `limit` entries in each list, counting those left out.
+    fn detail(&self, r: &Response, cx: &Context<'_>, limit: usize) -> Detail {
         let mut not_listed = 0;
         let mut take = |n: usize| {
             not_listed += n.saturating_sub(limit);
@@ -203,19 +230,19 @@ pub fn build(
         };
         let findings = take(r.trigger.findings.len());
         let ids = take(r.trigger.findings.len());
-        let user_count = take(users.len());
-        let ended_count = take(ended.len());
-        let failed_count = take(failed.len());
+        let user_count = take(self.users.len());
+        let ended_count = take(self.ended.len());
+        let failed_count = take(self.failed.len());
         let held_count = take(r.quarantine.len());
         Detail {
             account: cx.account.map(str::to_owned),
             region: cx.region.map(str::to_owned),
-            outcome: if failure.is_some() {
+            outcome: if self.error.is_some() {
                 "failed"
             } else {
                 "completed"
             },
-            error: error.clone(),
+            error: self.error.clone(),
             trigger: r.trigger.source,
             action_name: r
                 .trigger
@@ -223,21 +250,21 @@ pub fn build(
                 .as_deref()
                 .map(|a| clip(a, 256).to_owned()),
             dry_run: r.dry_run,
-            summary: said.clone(),
-            reason: why.clone(),
-            link: link.clone(),
+            summary: self.said.clone(),
+            reason: self.why.clone(),
+            link: self.link.clone(),
             findings: r.trigger.findings[..findings].to_vec(),
             finding_ids: r.trigger.findings[..ids]
                 .iter()
                 .map(|f| f.id.clone())
                 .collect(),
-            users: users[..user_count].to_vec(),
-            counts: counts.clone(),
-            ended: ended[..ended_count]
+            users: self.users[..user_count].to_vec(),
+            counts: self.counts.clone(),
+            ended: self.ended[..ended_count]
                 .iter()
                 .map(|e| Ended::from(*e))
                 .collect(),
-            failed: failed[..failed_count]
+            failed: self.failed[..failed_count]
                 .iter()
                 .map(|e| (*e).clone())
                 .collect(),
@@ -249,15 +276,6 @@ pub fn build(
             request_id: cx.request_id.map(str::to_owned),
             event_id: cx.event_id.map(str::to_owned),
         }
-    };
-    // Halve the lists until the event fits; with none listed it is a few kilobytes at most.
-    let mut limit = MAX_LISTED;
-    loop {
-        let detail = full(limit);
-        if limit == 0 || size(&detail) <= MAX_DETAIL_BYTES {
-            return Some((kind, detail));
-        }
-        limit /= 2;
     }
 }
 

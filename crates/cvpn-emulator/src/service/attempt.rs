@@ -13,46 +13,7 @@ impl Service {
         endpoint_id: &str,
         attempt: ConnectAttempt,
     ) -> Result<AttemptResult, String> {
-        let (request, handler, client_ip) = {
-            let inner = self.lock();
-            let endpoint = inner
-                .world
-                .endpoints
-                .get(endpoint_id)
-                .ok_or_else(|| format!("no endpoint {endpoint_id}"))?;
-            let connection_id = loop {
-                let id = format!("cvpn-connection-{:017x}", fastrand::u64(..));
-                if inner.world.connection(&id).is_none() {
-                    break id;
-                }
-            };
-            let client_ip = match &attempt.client_ip {
-                Some(ip) => ip.clone(),
-                None => free_address(
-                    &endpoint.meta.client_cidr_block,
-                    endpoint.connections.values(),
-                )?,
-            };
-            let handler = endpoint
-                .meta
-                .client_connect_options
-                .as_ref()
-                .filter(|o| o.enabled)
-                .and_then(|o| o.lambda_function_arn.clone());
-            // The request Client VPN sends (every field, hyphenated).
-            let request = json!({
-                "connection-id": connection_id,
-                "endpoint-id": endpoint_id,
-                "common-name": attempt.common_name.clone().unwrap_or_default(),
-                "username": attempt.username.clone().unwrap_or_default(),
-                "platform": "linux",
-                "platform-version": "6.8",
-                "public-ip": attempt.public_ip.clone().unwrap_or_else(|| "198.51.100.10".into()),
-                "client-openvpn-version": "2.6.12",
-                "schema-version": "v1",
-            });
-            (request, handler, client_ip)
-        };
+        let (request, handler, client_ip) = self.request_for(endpoint_id, &attempt)?;
         let verdict = match &handler {
             Some(arn) => connect::ask(&self.lambda, arn, &request).await?,
             None => None,
@@ -113,6 +74,54 @@ impl Service {
                 }
             }
         })
+    }
+
+    /// The request Client VPN would send the endpoint's connect handler for `attempt` (with a
+    /// new connection ID and, unless given, a free client address), and the handler to send it
+    /// to, if the endpoint has one enabled.
+    fn request_for(
+        &self,
+        endpoint_id: &str,
+        attempt: &ConnectAttempt,
+    ) -> Result<(serde_json::Value, Option<String>, String), String> {
+        let inner = self.lock();
+        let endpoint = inner
+            .world
+            .endpoints
+            .get(endpoint_id)
+            .ok_or_else(|| format!("no endpoint {endpoint_id}"))?;
+        let connection_id = loop {
+            let id = format!("cvpn-connection-{:017x}", fastrand::u64(..));
+            if inner.world.connection(&id).is_none() {
+                break id;
+            }
+        };
+        let client_ip = match &attempt.client_ip {
+            Some(ip) => ip.clone(),
+            None => free_address(
+                &endpoint.meta.client_cidr_block,
+                endpoint.connections.values(),
+            )?,
+        };
+        let handler = endpoint
+            .meta
+            .client_connect_options
+            .as_ref()
+            .filter(|o| o.enabled)
+            .and_then(|o| o.lambda_function_arn.clone());
+        // The request Client VPN sends (every field, hyphenated).
+        let request = json!({
+            "connection-id": connection_id,
+            "endpoint-id": endpoint_id,
+            "common-name": attempt.common_name.clone().unwrap_or_default(),
+            "username": attempt.username.clone().unwrap_or_default(),
+            "platform": "linux",
+            "platform-version": "6.8",
+            "public-ip": attempt.public_ip.clone().unwrap_or_else(|| "198.51.100.10".into()),
+            "client-openvpn-version": "2.6.12",
+            "schema-version": "v1",
+        });
+        Ok((request, handler, client_ip))
     }
 }
 

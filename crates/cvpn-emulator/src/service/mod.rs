@@ -151,35 +151,7 @@ impl Service {
         request_id: &str,
     ) -> Result<String, ApiError> {
         let params = Params::parse(body)?;
-        let action = match params.get("Action") {
-            Some(a) if !a.is_empty() => a,
-            _ => {
-                return Err(ApiError::new(
-                    400,
-                    "MissingAction",
-                    "The request must contain the parameter Action",
-                ))
-            }
-        };
-        let Some(action) = ACTIONS.iter().copied().find(|a| *a == action) else {
-            return Err(ApiError::new(
-                400,
-                "InvalidAction",
-                format!("The action {action} is not valid for this web service"),
-            ));
-        };
-        let sts = action == ASSUME_ROLE || action == GET_CALLER_IDENTITY;
-        let in_protocol = |e: ApiError| if sts { e.sts() } else { e };
-        let version = if sts { STS_VERSION } else { API_VERSION };
-        match params.get("Version") {
-            Some(v) if v == version => {}
-            None => return Err(in_protocol(ApiError::missing("Version"))),
-            Some(other) => {
-                return Err(in_protocol(ApiError::invalid_value(format!(
-                    "Version {other} is not supported; use {version}"
-                ))))
-            }
-        }
+        let (action, sts) = action_of(&params)?;
         let caller = {
             let inner = self.lock();
             let account = inner
@@ -198,41 +170,7 @@ impl Service {
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
         }
-        match verdict {
-            Verdict::Proceed => {}
-            Verdict::Throttled if sts => {
-                return Err(ApiError::new(400, "Throttling", "Rate exceeded").sts())
-            }
-            Verdict::Throttled => {
-                return Err(ApiError::new(
-                    503,
-                    "RequestLimitExceeded",
-                    "Request limit exceeded.",
-                ))
-            }
-            Verdict::ServerError => {
-                return Err(in_protocol(ApiError::new(
-                    500,
-                    "InternalError",
-                    "An internal error has occurred (injected by the emulator)",
-                )))
-            }
-            Verdict::Denied if sts => {
-                return Err(ApiError::new(
-                    403,
-                    "AccessDenied",
-                    format!("Not authorized to perform sts:{action} (injected by the emulator)"),
-                )
-                .sts())
-            }
-            Verdict::Denied => {
-                return Err(ApiError::new(
-                    403,
-                    "UnauthorizedOperation",
-                    format!("You are not authorized to perform this operation: ec2:{action}"),
-                ))
-            }
-        }
+        refusal(verdict, sts, action)?;
 
         let mut guard = self.lock();
         let inner = &mut *guard;
@@ -361,6 +299,71 @@ impl Service {
 }
 
 mod attempt;
+
+/// The request's action, and whether it is STS's: known, and in the version its service speaks.
+fn action_of(params: &Params) -> Result<(&'static str, bool), ApiError> {
+    let action = match params.get("Action") {
+        Some(a) if !a.is_empty() => a,
+        _ => {
+            return Err(ApiError::new(
+                400,
+                "MissingAction",
+                "The request must contain the parameter Action",
+            ))
+        }
+    };
+    let Some(action) = ACTIONS.iter().copied().find(|a| *a == action) else {
+        return Err(ApiError::new(
+            400,
+            "InvalidAction",
+            format!("The action {action} is not valid for this web service"),
+        ));
+    };
+    let sts = action == ASSUME_ROLE || action == GET_CALLER_IDENTITY;
+    let in_protocol = |e: ApiError| if sts { e.sts() } else { e };
+    let version = if sts { STS_VERSION } else { API_VERSION };
+    match params.get("Version") {
+        Some(v) if v == version => {}
+        None => return Err(in_protocol(ApiError::missing("Version"))),
+        Some(other) => {
+            return Err(in_protocol(ApiError::invalid_value(format!(
+                "Version {other} is not supported; use {version}"
+            ))))
+        }
+    }
+    Ok((action, sts))
+}
+
+/// The error an injected fault answers with, in the protocol of the action's service.
+fn refusal(verdict: Verdict, sts: bool, action: &str) -> Result<(), ApiError> {
+    let in_protocol = |e: ApiError| if sts { e.sts() } else { e };
+    match verdict {
+        Verdict::Proceed => Ok(()),
+        Verdict::Throttled if sts => Err(ApiError::new(400, "Throttling", "Rate exceeded").sts()),
+        Verdict::Throttled => Err(ApiError::new(
+            503,
+            "RequestLimitExceeded",
+            "Request limit exceeded.",
+        )),
+        Verdict::ServerError => Err(in_protocol(ApiError::new(
+            500,
+            "InternalError",
+            "An internal error has occurred (injected by the emulator)",
+        ))),
+        Verdict::Denied if sts => Err(ApiError::new(
+            403,
+            "AccessDenied",
+            format!("Not authorized to perform sts:{action} (injected by the emulator)"),
+        )
+        .sts()),
+        Verdict::Denied => Err(ApiError::new(
+            403,
+            "UnauthorizedOperation",
+            format!("You are not authorized to perform this operation: ec2:{action}"),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests;
 mod traffic;

@@ -5,6 +5,7 @@ use super::*;
 use cvpn_emulator::{ClockChange, EndpointState, TrafficChange};
 use cvpn_terminator::domain::person::People;
 use cvpn_terminator::domain::policy::{Limits, SweepPolicy};
+use cvpn_terminator::domain::scope::Scope;
 use cvpn_terminator::Response;
 use std::collections::BTreeSet;
 
@@ -63,7 +64,7 @@ pub fn office() -> StateFile {
 
 pub fn sweep_config() -> Config {
     Config {
-        endpoint_ids: vec![EP_A.into()],
+        scope: Scope::endpoints(vec![EP_A.into()]),
         protected_users: vec![People::default().pattern("breakglass").unwrap()],
         sweep: SweepPolicy {
             limits: Limits {

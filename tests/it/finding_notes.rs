@@ -3,10 +3,9 @@
 //! kept and checked; Client VPN is the emulator and the quarantine moto's DynamoDB, as elsewhere.
 
 // The handler's future nests the AWS SDK's deep async stacks (see src/bin/cvpn-terminator/main.rs).
-#![recursion_limit = "256"]
 
-mod common;
-
+use crate::common::quarantine::*;
+use crate::common::*;
 use aws_sdk_securityhub::operation::batch_update_findings::{
     BatchUpdateFindingsInput, BatchUpdateFindingsOutput,
 };
@@ -14,8 +13,6 @@ use aws_sdk_securityhub::types::{
     AwsSecurityFindingIdentifier, BatchUpdateFindingsUnprocessedFinding, WorkflowStatus,
 };
 use aws_smithy_mocks::{mock, MockResponseInterceptor, Rule, RuleMode};
-use common::quarantine::*;
-use common::*;
 use cvpn_terminator::adapters::lazy::Lazy;
 use cvpn_terminator::shell::config::{Notify, Workflow};
 use cvpn_terminator::shell::report::Channel;

@@ -3,12 +3,9 @@
 //! only an event from a named source, that succeeded, and says that one user is out, does.
 
 // The handler's future nests the AWS SDK's deep async stacks (see src/bin/cvpn-terminator/main.rs).
-#![recursion_limit = "256"]
 
-mod common;
-
-use common::quarantine::*;
-use common::*;
+use crate::common::quarantine::*;
+use crate::common::*;
 use cvpn_terminator::domain::model::Reason;
 use cvpn_terminator::shell::report::HoldOutcome;
 use serde_json::{json, Value};

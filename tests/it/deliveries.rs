@@ -3,13 +3,10 @@
 //! would stop Lambda's retry.
 
 // The handler's future nests the AWS SDK's deep async stacks (see src/bin/cvpn-terminator/main.rs).
-#![recursion_limit = "256"]
 
-mod common;
-
+use crate::common::quarantine::*;
+use crate::common::*;
 use aws_sdk_dynamodb::types::AttributeValue;
-use common::quarantine::*;
-use common::*;
 use cvpn_terminator::domain::trigger::delivery::delivery;
 use cvpn_terminator::{App, Ec2, HandlerError};
 

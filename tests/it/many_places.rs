@@ -3,12 +3,8 @@
 //! inventory of where endpoints are, which a sweep records and incidents go by; and an
 //! organization's accounts as the targets, through moto's AWS Organizations.
 
-#![recursion_limit = "256"]
-
-mod common;
-
-use common::fleet::*;
-use common::*;
+use crate::common::fleet::*;
+use crate::common::*;
 use cvpn_terminator::Config;
 use serde_json::json;
 

@@ -3,13 +3,7 @@
 //! descriptions, additional info, product fields, tags, notes) never changes what a finding names,
 //! nor the connections it would end.
 
-// The handler's future nests the AWS SDK's deep async stacks (see src/bin/cvpn-terminator/main.rs); tests that
-// await it compute its layout past rustc's default query depth.
-#![recursion_limit = "256"]
-
-mod common;
-
-use common::{event, EP_A, EP_B};
+use crate::common::{event, EP_A, EP_B};
 use cvpn_terminator::domain::model::{Cidr, Connection, ConnectionStatus, Endpoint};
 use cvpn_terminator::domain::person::People;
 use cvpn_terminator::domain::plan::MatchBy;

@@ -2,13 +2,7 @@
 //! accounted for, none lost, through the shell's paced retries (`shell/pace.rs`) against the
 //! emulator.
 
-// The handler's future nests the AWS SDK's deep async stacks (see src/bin/cvpn-terminator/main.rs); tests that
-// await it compute its layout past rustc's default query depth.
-#![recursion_limit = "256"]
-
-mod common;
-
-use common::*;
+use crate::common::*;
 use cvpn_emulator::{ActionFaults, Faults, Throttle};
 use cvpn_terminator::{Config, HandlerError};
 use serde_json::json;

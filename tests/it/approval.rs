@@ -3,12 +3,9 @@
 //! reconnected, over the cap, two people, the subject themselves, a forged request.
 
 // The handler's future nests the AWS SDK's deep async stacks (see src/bin/cvpn-terminator/main.rs).
-#![recursion_limit = "256"]
 
-mod common;
-
-use common::quarantine::*;
-use common::*;
+use crate::common::quarantine::*;
+use crate::common::*;
 use cvpn_terminator::domain::approval::AskRules;
 use cvpn_terminator::domain::person::People;
 use cvpn_terminator::domain::trigger::approval::Answer;

@@ -63,7 +63,7 @@ async fn finish(mut cmd: Command, url: &str, env: &[(&str, &str)], stdin: Option
         .env_clear()
         .env("AWS_ENDPOINT_URL_EC2", url)
         // The samples' principals are of the emulator's default account (the STS path is tested
-        // in-process, tests/identity.rs).
+        // in-process, identity.rs).
         .env("CVPN_IDENTITY_ACCOUNTS", "111122223333")
         .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
         .env("AWS_SECRET_ACCESS_KEY", SECRET)
@@ -72,7 +72,7 @@ async fn finish(mut cmd: Command, url: &str, env: &[(&str, &str)], stdin: Option
         .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        // What people are told is tested in tests/outcomes.rs and the quarantine story.
+        // What people are told is tested in outcomes.rs and the quarantine story.
         .env("CVPN_OUTCOME_BUS", "")
         .envs(env.iter().copied())
         .stdin(Stdio::piped())

@@ -1,17 +1,12 @@
 //! Scheduled cleanup end to end: the emulator for EC2 and moto's server for DynamoDB, both through
 //! the real SDKs, over ticks with the emulated clock and traffic moved between them.
 
-// The handler's future nests the AWS SDK's deep async stacks (see src/bin/cvpn-terminator/main.rs); tests that
-// await it compute its layout past rustc's default query depth.
-#![recursion_limit = "256"]
-
-mod common;
-
-use common::office::*;
-use common::*;
+use crate::common::office::*;
+use crate::common::*;
 use cvpn_emulator::{ActionFaults, Faults, StateFile, Throttle};
 use cvpn_terminator::domain::model::Reason;
 use cvpn_terminator::domain::policy::{Limits, SweepPolicy};
+use cvpn_terminator::domain::scope::Scope;
 use cvpn_terminator::shell::config::Config;
 use cvpn_terminator::{App, Ec2, HandlerError};
 use serde_json::json;
@@ -121,7 +116,7 @@ async fn two_sweeps_at_once_agree_and_end_each_connection_once() {
     let moto = Moto::start();
     let h = with_store(office(), sweep_config(), &moto, "overlap").await;
     // Two ticks at once with their own event IDs (say, a rule and a Scheduler schedule); the same
-    // event delivered twice is answered once (tests/deliveries.rs).
+    // event delivered twice is answered once (deliveries.rs).
     let second = App {
         config: h.app.config.clone(),
         api: Ec2::new(ec2_client(&h.emulator.url(), 8)).into(),
@@ -194,7 +189,7 @@ async fn a_sweep_of_10000_connections_under_throttling_loses_none() {
         ..StateFile::default()
     };
     let config = Config {
-        endpoint_ids: vec![],
+        scope: Scope::endpoints(vec![]),
         sweep: SweepPolicy {
             limits: Limits {
                 idle_minutes: Some(60),
@@ -332,7 +327,7 @@ async fn a_listing_that_runs_into_the_deadline_still_ends_what_it_judged() {
     let mut h = harness(state, Config::default()).await;
     set_clock(&h, "2026-11-22T09:00:00Z");
     let config = Config {
-        endpoint_ids: vec![EP_A.into(), EP_B.into()],
+        scope: Scope::endpoints(vec![EP_A.into(), EP_B.into()]),
         deadline_margin: Duration::ZERO,
         sweep: SweepPolicy {
             limits: Limits {

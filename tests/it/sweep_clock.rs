@@ -2,14 +2,8 @@
 //! write state, make a late tick judge a young connection idle, or lower the limits below what a
 //! person configured. Through the handler, aws-sdk-ec2 against the emulator and moto's DynamoDB.
 
-// The handler's future nests the AWS SDK's deep async stacks (see src/bin/cvpn-terminator/main.rs); tests that
-// await it compute its layout past rustc's default query depth.
-#![recursion_limit = "256"]
-
-mod common;
-
-use common::office::*;
-use common::*;
+use crate::common::office::*;
+use crate::common::*;
 use cvpn_terminator::domain::model::Reason;
 use cvpn_terminator::shell::config::Config;
 use cvpn_terminator::{HandlerError, StateStore};

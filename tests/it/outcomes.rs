@@ -2,12 +2,9 @@
 //! on `source: cvpn-terminator` delivering to an SQS queue, and the event read back from it.
 
 // The handler's future nests the AWS SDK's deep async stacks (see src/bin/cvpn-terminator/main.rs).
-#![recursion_limit = "256"]
 
-mod common;
-
-use common::quarantine::*;
-use common::*;
+use crate::common::quarantine::*;
+use crate::common::*;
 use cvpn_terminator::adapters::notify::{Notifiers, OutcomeBus};
 use cvpn_terminator::shell::report::Channel;
 use cvpn_terminator::HandlerError;

@@ -1,5 +1,4 @@
 //! Harness for tests that run the production path (aws-sdk-ec2 over HTTP) against the emulator.
-#![allow(dead_code)] // each test crate uses its own subset
 
 pub mod binary;
 pub mod fleet;

@@ -3,13 +3,9 @@
 //! each target's EC2 client signs for its Region, so the emulator answers with that account's and
 //! Region's endpoints only.
 
-#![recursion_limit = "256"]
-
-mod common;
-
-use common::binary::run;
-use common::fleet::*;
-use common::*;
+use crate::common::binary::run;
+use crate::common::fleet::*;
+use crate::common::*;
 use cvpn_terminator::{Config, HandlerError};
 use serde_json::json;
 use std::collections::BTreeSet;

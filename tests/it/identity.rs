@@ -3,12 +3,9 @@
 //! variants kept out but never ended, a certificate named for a held user, the per-person limit.
 
 // The handler's future nests the AWS SDK's deep async stacks (see src/bin/cvpn-terminator/main.rs).
-#![recursion_limit = "256"]
 
-mod common;
-
-use common::quarantine::*;
-use common::*;
+use crate::common::quarantine::*;
+use crate::common::*;
 use cvpn_terminator::domain::model::Reason;
 use cvpn_terminator::shell::config::Quarantine;
 use cvpn_terminator::{Config, Response};

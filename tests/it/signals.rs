@@ -4,13 +4,10 @@
 //! malformed request changes nothing; the IdP's "back in" lifts only its own holds.
 
 // The handler's future nests the AWS SDK's deep async stacks (see src/bin/cvpn-terminator/main.rs).
-#![recursion_limit = "256"]
 
-mod common;
-
-use common::quarantine::*;
-use common::signals::*;
-use common::*;
+use crate::common::quarantine::*;
+use crate::common::signals::*;
+use crate::common::*;
 use cvpn_terminator::{App, Dynamo, Ec2};
 use serde_json::{json, Value};
 

@@ -3,13 +3,7 @@
 //! line. The Runtime API here is a minimal one on loopback that hands out one invocation; the
 //! function is the real binary, talking to the emulator through aws-sdk-ec2.
 
-// The handler's future nests the AWS SDK's deep async stacks (see src/bin/cvpn-terminator/main.rs); tests that
-// await it compute its layout past rustc's default query depth.
-#![recursion_limit = "256"]
-
-mod common;
-
-use common::*;
+use crate::common::*;
 use cvpn_emulator::{ActionFaults, Faults, Options};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};

@@ -1,16 +1,11 @@
 //! The incident path end to end: sample events through the handler, aws-sdk-ec2 over HTTP, and the
 //! emulator's state afterwards.
 
-// The handler's future nests the AWS SDK's deep async stacks (see src/bin/cvpn-terminator/main.rs); tests that
-// await it compute its layout past rustc's default query depth.
-#![recursion_limit = "256"]
-
-mod common;
-
-use common::*;
+use crate::common::*;
 use cvpn_emulator::{ActionFaults, ConnectionStatus, Faults};
 use cvpn_terminator::domain::model::{ConnectionStatus as Status, Reason};
 use cvpn_terminator::domain::person::People;
+use cvpn_terminator::domain::scope::Scope;
 use cvpn_terminator::{Config, HandlerError};
 use serde_json::json;
 
@@ -284,7 +279,7 @@ async fn a_user_without_connections_matches_nothing() {
 #[tokio::test]
 async fn an_unknown_endpoint_is_reported_and_the_others_still_served() {
     let config = Config {
-        endpoint_ids: vec![EP_A.into(), "cvpn-endpoint-0000000000000dead".into()],
+        scope: Scope::endpoints(vec![EP_A.into(), "cvpn-endpoint-0000000000000dead".into()]),
         ..Config::default()
     };
     let h = harness(sample_state(), config).await;
@@ -311,7 +306,7 @@ async fn an_unknown_endpoint_is_reported_and_the_others_still_served() {
     let h = harness(
         sample_state(),
         Config {
-            endpoint_ids: vec![EP_A.into()],
+            scope: Scope::endpoints(vec![EP_A.into()]),
             ..Config::default()
         },
     )

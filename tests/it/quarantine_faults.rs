@@ -2,12 +2,9 @@
 //! a table that is down or an item that cannot be read, a Terminate that never answers.
 
 // The handler's future nests the AWS SDK's deep async stacks (see src/bin/cvpn-terminator/main.rs).
-#![recursion_limit = "256"]
 
-mod common;
-
-use common::quarantine::*;
-use common::*;
+use crate::common::quarantine::*;
+use crate::common::*;
 use cvpn_terminator::domain::quarantine::OnStoreError;
 use cvpn_terminator::domain::quarantine::SubjectKind;
 use cvpn_terminator::shell::config::Quarantine;

@@ -1,14 +1,8 @@
 //! The `cvpn-terminator` binary as a person or a script runs it: configured only by environment,
 //! pointed at the emulator with AWS_ENDPOINT_URL_EC2, JSON response on stdout, JSON logs on stderr.
 
-// The handler's future nests the AWS SDK's deep async stacks (see src/bin/cvpn-terminator/main.rs); tests that
-// await it compute its layout past rustc's default query depth.
-#![recursion_limit = "256"]
-
-mod common;
-
-use common::binary::*;
-use common::*;
+use crate::common::binary::*;
+use crate::common::*;
 use serde_json::Value;
 
 #[tokio::test]

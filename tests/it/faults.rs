@@ -4,13 +4,7 @@
 //! targeted user's connection that stays up is reported. Through the handler, aws-sdk-ec2 and the
 //! emulator.
 
-// The handler's future nests the AWS SDK's deep async stacks (see src/bin/cvpn-terminator/main.rs); tests that
-// await it compute its layout past rustc's default query depth.
-#![recursion_limit = "256"]
-
-mod common;
-
-use common::*;
+use crate::common::*;
 use cvpn_terminator::{Config, HandlerError, Response};
 use serde_json::json;
 

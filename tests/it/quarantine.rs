@@ -3,12 +3,9 @@
 //! are wired to the handler with ModifyClientVpnEndpoint).
 
 // The handler's future nests the AWS SDK's deep async stacks (see src/bin/cvpn-terminator/main.rs).
-#![recursion_limit = "256"]
 
-mod common;
-
-use common::quarantine::*;
-use common::*;
+use crate::common::quarantine::*;
+use crate::common::*;
 use cvpn_terminator::domain::model::Reason;
 use cvpn_terminator::domain::quarantine::{Subject, SubjectKind};
 use cvpn_terminator::shell::config::Quarantine;

@@ -2,13 +2,7 @@
 //! person) could steer the incident path, tried through the handler, aws-sdk-ec2 over HTTP and the
 //! emulator.
 
-// The handler's future nests the AWS SDK's deep async stacks (see src/bin/cvpn-terminator/main.rs); tests that
-// await it compute its layout past rustc's default query depth.
-#![recursion_limit = "256"]
-
-mod common;
-
-use common::*;
+use crate::common::*;
 use cvpn_emulator::{EndpointState, StateFile};
 use cvpn_terminator::domain::model::Reason;
 use cvpn_terminator::{Config, HandlerError, Response};

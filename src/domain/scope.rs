@@ -1,0 +1,96 @@
+//! Where an invocation may act, and the one rule every place and endpoint filter asks. Pure.
+
+use crate::domain::model::Place;
+
+/// A place (an account and a Region; none named is every one) and endpoints (none named is every
+/// one). The deployment's scope is `CVPN_ENDPOINT_IDS`'s endpoints anywhere; a direct request
+/// narrows it to the targets of one account and Region.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Scope {
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub endpoints: Vec<String>,
+}
+
+impl Scope {
+    /// These endpoints (none: every one), in every place.
+    pub fn endpoints(ids: Vec<String>) -> Self {
+        Self {
+            endpoints: ids,
+            ..Self::default()
+        }
+    }
+
+    /// The same endpoints, in `account` and `region` only (none named: every one).
+    pub fn within(&self, account: Option<String>, region: Option<String>) -> Self {
+        Self {
+            account,
+            region,
+            endpoints: self.endpoints.clone(),
+        }
+    }
+
+    /// Whether the targets at `place` are in scope.
+    pub fn holds(&self, place: &Place) -> bool {
+        let named = |want: &Option<String>, have: &Option<String>| {
+            want.as_ref().is_none_or(|w| have.as_ref() == Some(w))
+        };
+        named(&self.account, &place.account) && named(&self.region, &place.region)
+    }
+
+    /// Whether endpoint `id` is in scope.
+    pub fn has_endpoint(&self, id: &str) -> bool {
+        among(&self.endpoints, id)
+    }
+
+    /// The endpoints named, when some are.
+    pub fn named_endpoints(&self) -> Option<Vec<String>> {
+        (!self.endpoints.is_empty()).then(|| self.endpoints.clone())
+    }
+}
+
+/// Whether endpoint `id` is among `named` (as `CVPN_ENDPOINT_IDS` or a finding's evidence names
+/// them): none named is every endpoint.
+pub fn among(named: &[String], id: &str) -> bool {
+    named.is_empty() || named.iter().any(|e| e == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(account: Option<&str>, region: &str) -> Place {
+        Place {
+            account: account.map(str::to_owned),
+            region: Some(region.to_owned()),
+        }
+    }
+
+    #[test]
+    fn narrows_to_an_account_and_a_region() {
+        let all = Scope::default();
+        let within = |account: Option<&str>, region: Option<&str>| {
+            all.within(account.map(str::to_owned), region.map(str::to_owned))
+        };
+        let network = at(Some("222233334444"), "eu-west-1");
+        let home = at(None, "us-east-1");
+        assert!(within(None, None).holds(&network) && within(None, None).holds(&home));
+        assert!(within(Some("222233334444"), None).holds(&network));
+        assert!(!within(Some("222233334444"), None).holds(&home));
+        assert!(within(None, Some("us-east-1")).holds(&home));
+        assert!(!within(Some("222233334444"), Some("us-east-1")).holds(&network));
+    }
+
+    #[test]
+    fn no_endpoint_named_is_every_endpoint_and_narrowing_keeps_them() {
+        let a = "cvpn-endpoint-0a1b2c3d4e5f60718";
+        let b = "cvpn-endpoint-0b1c2d3e4f5a60719";
+        assert!(Scope::default().has_endpoint(a));
+        assert_eq!(Scope::default().named_endpoints(), None);
+        let only_a = Scope::endpoints(vec![a.into()]);
+        assert!(only_a.has_endpoint(a) && !only_a.has_endpoint(b));
+        let narrowed = only_a.within(Some("222233334444".into()), None);
+        assert!(narrowed.has_endpoint(a) && !narrowed.has_endpoint(b));
+        assert_eq!(narrowed.named_endpoints(), Some(vec![a.to_owned()]));
+    }
+}
