@@ -171,7 +171,7 @@ check("an alarm on quarantine_check_failed",
       "quarantine_check_failed" in metric["FilterPattern"]
       and res["QuarantineCheckFailedAlarm"]["Properties"]["MetricName"] == metric["MetricTransformations"][0]["MetricName"])
 
-# Telling people.
+# Notifications.
 for var in ["CVPN_OUTCOME_BUS", "CVPN_FINDING_NOTES", "CVPN_FINDING_WORKFLOW", "CVPN_SECURITYHUB_NOTES"]:
     check(f"environment passes {var}", var in env)
 put = [s for s in stmts if s["Action"] == "events:PutEvents"]

@@ -1,9 +1,7 @@
 import * as path from "path";
-import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
+import { CfnOutput, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
-import * as events from "aws-cdk-lib/aws-events";
-import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as destinations from "aws-cdk-lib/aws-lambda-destinations";
@@ -23,8 +21,10 @@ import { alarmOnAny } from "./alarms";
 import { addDashboard } from "./dashboard";
 import { asksFirst } from "./asking";
 import { buildConnectHandler } from "./target";
-import { addTelling } from "./telling";
+import { addRules } from "./rules";
+import { addNotifications } from "./notifications";
 import { addChatButtons, ChatButtons } from "./chat";
+import { SideFunctionParts } from "./side-function";
 import { addAnswersUrl, AnswersUrl } from "./answers";
 import { functionEnvironment } from "./environment";
 import { ClientVpnTerminatorProps } from "./props";
@@ -39,6 +39,33 @@ export { ClientVpnTerminatorProps } from "./props";
 
 const codeFrom = (props: ClientVpnTerminatorProps) =>
   lambda.Code.fromAsset(props.codePath ?? path.join(__dirname, "../../../target/lambda/cvpn-terminator"));
+
+// Idle counters (BatchGetItem, PutItem); quarantine holds placed and extended (UpdateItem),
+// release records read (BatchGetItem) and holds released (GetItem, UpdateItem, DeleteItem);
+// handled events claimed, read, recorded and given up (PutItem, GetItem, DeleteItem).
+const STATE_ACTIONS = [
+  "dynamodb:BatchGetItem",
+  "dynamodb:GetItem",
+  "dynamodb:PutItem",
+  "dynamodb:UpdateItem",
+  "dynamodb:DeleteItem",
+];
+
+const ERRORS_ALARM =
+  "cvpn-terminator failed an invocation (bad event, cap exceeded, a termination that did not go through, or a second delivery of an event another invocation was handling, which Lambda retries)";
+
+/** Refuses a log level that drops the sessions' lines; the quarantine's length, checked. */
+function checkedQuarantineMinutes(props: ClientVpnTerminatorProps): number {
+  const quiet = [lambda.ApplicationLogLevel.WARN, lambda.ApplicationLogLevel.ERROR, lambda.ApplicationLogLevel.FATAL];
+  if (props.logLevel !== undefined && quiet.includes(props.logLevel)) {
+    throw new Error(`logLevel ${props.logLevel} would drop the log line of every ended session; use INFO or lower`);
+  }
+  const quarantineMinutes = props.quarantineMinutes ?? 1440;
+  if (!Number.isInteger(quarantineMinutes) || quarantineMinutes < 0 || quarantineMinutes > 525600) {
+    throw new Error(`quarantineMinutes ${quarantineMinutes} is not a whole number from 0 to 525600`);
+  }
+  return quarantineMinutes;
+}
 
 export class ClientVpnTerminator extends Construct {
   public readonly function: lambda.Function;
@@ -64,16 +91,8 @@ export class ClientVpnTerminator extends Construct {
 
   constructor(scope: Construct, id: string, props: ClientVpnTerminatorProps = {}) {
     super(scope, id);
-    const quiet = [lambda.ApplicationLogLevel.WARN, lambda.ApplicationLogLevel.ERROR, lambda.ApplicationLogLevel.FATAL];
-    if (props.logLevel !== undefined && quiet.includes(props.logLevel)) {
-      throw new Error(`logLevel ${props.logLevel} would drop the log line of every ended session; use INFO or lower`);
-    }
-    const stack = Stack.of(this);
+    const quarantineMinutes = checkedQuarantineMinutes(props);
     const tracksIdle = props.idleMinutes !== undefined || props.extendedIdleMinutes !== undefined;
-    const quarantineMinutes = props.quarantineMinutes ?? 1440;
-    if (!Number.isInteger(quarantineMinutes) || quarantineMinutes < 0 || quarantineMinutes > 525600) {
-      throw new Error(`quarantineMinutes ${quarantineMinutes} is not a whole number from 0 to 525600`);
-    }
     const quarantine = quarantineMinutes > 0;
     checkManyTargets(props);
     const shared = sharesQuarantine(props, quarantine);
@@ -92,22 +111,85 @@ export class ClientVpnTerminator extends Construct {
     // requests for approval wait there; an organization's accounts are kept there.
     const idp = props.signal || (props.identityStoreIds ?? []).length > 0;
     if (tracksIdle || quarantine || idp || asksFirst(props) || props.organization) {
-      this.stateTable = new dynamodb.Table(this, "StateTable", {
-        partitionKey: { name: "pk", type: dynamodb.AttributeType.STRING },
-        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-        timeToLiveAttribute: "expiresAt",
-        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-        // The AWS managed key cannot be shared with another account: a table the network accounts'
-        // connect handlers read is encrypted with the AWS owned key instead.
-        encryption: shared ? dynamodb.TableEncryption.DEFAULT : dynamodb.TableEncryption.AWS_MANAGED,
-        resourcePolicy: shared ? quarantineReaders(this, props.targetAccountIds ?? []) : undefined,
-        // Retained: it holds who is kept out, security state that deleting the stack or replacing
-        // the table must not silently drop.
-        removalPolicy: RemovalPolicy.RETAIN,
+      this.stateTable = this.addStateTable(props, shared);
+    }
+
+    const role = this.functionRole(props);
+    logGroup.grantWrite(role);
+    const reach = reachTargets(this, props, role);
+    this.stateTable?.grant(role, ...STATE_ACTIONS);
+    let connectFunction: lambda.IFunction | undefined;
+    if (quarantine && this.stateTable) {
+      const { alias, alarm } = this.addConnectHandler(props, this.stateTable, codeFrom(props));
+      this.connectHandler = alias;
+      this.quarantineCheckAlarm = alarm;
+      connectFunction = alias.version.lambda;
+    }
+
+    const notifications = addNotifications(this, props, role, logGroup, props.alarmTopic);
+    this.notificationAlarm = notifications.alarm;
+    this.notificationTopic = notifications.topic;
+
+    const environment = functionEnvironment(props, {
+      reach,
+      table: this.stateTable?.tableName,
+      quarantineMinutes,
+      connectHandlerArn: this.connectHandler?.functionArn,
+      notifications: notifications.environment,
+    });
+    this.function = this.mainFunction(props, role, logGroup, environment);
+    addOktaRule(this, this.function, props);
+    addIdentityCenterRule(this, this.function, props);
+    const code = codeFrom(props);
+    const codeSigningConfig = props.codeSigningConfig;
+    const signal = addSignalFunction(this, props, { role, code, codeSigningConfig, logGroup, environment });
+    this.signalUrl = signal?.url;
+    const answering = this.addAnswering(props, { role, code, codeSigningConfig, logGroup, environment });
+    this.chat = answering.chat;
+    this.answers = answering.answers;
+
+    this.customAction = addRules(this, this.function, props);
+
+    this.errorsAlarm = alarmOnAny(
+      this,
+      "Errors",
+      this.function.metricErrors({ period: Duration.minutes(5), statistic: "Sum" }),
+      ERRORS_ALARM,
+      props.alarmTopic,
+    );
+    if (props.dashboard ?? true) {
+      this.dashboard = addDashboard(this, {
+        main: this.function,
+        connectHandler: connectFunction,
+        sides: { "IdP signals": signal?.function, "signed answers": this.answers?.function, chat: this.chat?.function },
+        alarms: [this.errorsAlarm, this.notificationAlarm, this.quarantineCheckAlarm, notifications.deliveryAlarm],
       });
     }
 
+    this.suppressFindings(role);
+  }
+
+  /** The state table: idle tracks, holds, handled events, tokens taken, requests for approval. */
+  private addStateTable(props: ClientVpnTerminatorProps, shared: boolean): dynamodb.Table {
+    return new dynamodb.Table(this, "StateTable", {
+      partitionKey: { name: "pk", type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: "expiresAt",
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // The AWS managed key cannot be shared with another account: a table the network accounts'
+      // connect handlers read is encrypted with the AWS owned key instead.
+      encryption: shared ? dynamodb.TableEncryption.DEFAULT : dynamodb.TableEncryption.AWS_MANAGED,
+      resourcePolicy: shared ? quarantineReaders(this, props.targetAccountIds ?? []) : undefined,
+      // Retained: it holds who is kept out, security state that deleting the stack or replacing
+      // the table must not silently drop.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+  }
+
+  /** The function's role: Describe anywhere, Terminate on this account's endpoints (or the listed ones). */
+  private functionRole(props: ClientVpnTerminatorProps): iam.Role {
     // An explicit role: no managed policies, every statement scoped as tightly as EC2 allows.
+    const stack = Stack.of(this);
     const role = new iam.Role(this, "Role", { assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com") });
     role.addToPolicy(
       new iam.PolicyStatement({
@@ -131,39 +213,16 @@ export class ClientVpnTerminator extends Construct {
         resources: props.endpointIds?.length ? props.endpointIds.map(endpointArn) : [endpointArn("*")],
       }),
     );
-    logGroup.grantWrite(role);
-    const reach = reachTargets(this, props, role);
-    // Idle counters (BatchGetItem, PutItem); quarantine holds placed and extended (UpdateItem),
-    // release records read (BatchGetItem) and holds released (GetItem, UpdateItem, DeleteItem);
-    // handled events claimed, read, recorded and given up (PutItem, GetItem, DeleteItem).
-    this.stateTable?.grant(
-      role,
-      "dynamodb:BatchGetItem",
-      "dynamodb:GetItem",
-      "dynamodb:PutItem",
-      "dynamodb:UpdateItem",
-      "dynamodb:DeleteItem",
-    );
-    let connectFunction: lambda.IFunction | undefined;
-    if (quarantine && this.stateTable) {
-      const { alias, alarm } = this.addConnectHandler(props, this.stateTable, codeFrom(props));
-      this.connectHandler = alias;
-      this.quarantineCheckAlarm = alarm;
-      connectFunction = alias.version.lambda;
-    }
+    return role;
+  }
 
-    const telling = addTelling(this, props, role, logGroup, props.alarmTopic);
-    this.notificationAlarm = telling.alarm;
-    this.notificationTopic = telling.topic;
-
-    const environment = functionEnvironment(props, {
-      reach,
-      table: this.stateTable?.tableName,
-      quarantineMinutes,
-      connectHandlerArn: this.connectHandler?.functionArn,
-      telling: telling.environment,
-    });
-    this.function = new lambda.Function(this, "Function", {
+  private mainFunction(
+    props: ClientVpnTerminatorProps,
+    role: iam.Role,
+    logGroup: logs.LogGroup,
+    environment: Record<string, string>,
+  ): lambda.Function {
+    return new lambda.Function(this, "Function", {
       runtime: lambda.Runtime.PROVIDED_AL2023,
       architecture: lambda.Architecture.ARM_64,
       handler: "bootstrap",
@@ -182,12 +241,15 @@ export class ClientVpnTerminator extends Construct {
       maxEventAge: props.asyncMaxEventAge ?? Duration.hours(1),
       environment,
     });
-    addOktaRule(this, this.function, props);
-    addIdentityCenterRule(this, this.function, props);
-    const code = codeFrom(props);
-    const codeSigningConfig = props.codeSigningConfig;
-    const signal = addSignalFunction(this, props, { role, code, codeSigningConfig, logGroup, environment });
-    this.signalUrl = signal?.url;
+  }
+
+  /** How a person answers a request for approval: chat buttons, a signed Function URL. */
+  private addAnswering(
+    props: ClientVpnTerminatorProps,
+    parts: SideFunctionParts,
+  ): { chat?: ChatButtons; answers?: AnswersUrl } {
+    let chat: ChatButtons | undefined;
+    let answers: AnswersUrl | undefined;
     if (props.chatApprovalButtons) {
       const bus = props.outcomeBus ?? "default";
       if (bus === "" || !asksFirst(props) || (props.approvalsRequired ?? 1) !== 1) {
@@ -195,103 +257,22 @@ export class ClientVpnTerminator extends Construct {
           "chatApprovalButtons answers requests for approval: it needs outcomeBus, askBelowSeverity, askUsers or askOverCap, and approvalsRequired 1 (a chat approval is said, not verified)",
         );
       }
-      const parts = { role, code, codeSigningConfig, logGroup, environment };
-      this.chat = addChatButtons(this, bus, { ...parts, memorySize: props.memorySize, timeout: props.timeout });
+      chat = addChatButtons(this, bus, { ...parts, memorySize: props.memorySize, timeout: props.timeout });
     }
     if (props.approvalUrl) {
       if (!asksFirst(props)) {
         throw new Error("approvalUrl answers requests for approval: set askBelowSeverity, askUsers or askOverCap");
       }
-      this.answers = addAnswersUrl(this, {
-        role,
-        code,
-        codeSigningConfig,
-        logGroup,
-        environment,
+      answers = addAnswersUrl(this, {
+        ...parts,
         memorySize: props.memorySize,
         timeout: props.timeout,
       });
     }
+    return { chat, answers };
+  }
 
-    const target = new targets.LambdaFunction(this.function);
-    const rule = (name: string, options: events.RuleProps) => new events.Rule(this, name, { ...options, targets: [target] });
-    if (props.schedule) {
-      rule("Schedule", { description: "cvpn-terminator cleanup sweep", schedule: props.schedule });
-    }
-    if (props.guardDuty ?? true) {
-      rule("GuardDuty", {
-        description: "GuardDuty findings at or above the minimum severity",
-        eventPattern: {
-          source: ["aws.guardduty"],
-          detailType: ["GuardDuty Finding"],
-          detail: { severity: [{ numeric: [">=", props.minSeverity ?? 7] }] },
-        },
-      });
-    }
-    if (props.securityHubImported ?? false) {
-      rule("SecurityHubImported", {
-        description: "Active, new or notified Security Hub findings of the chosen severities",
-        eventPattern: {
-          source: ["aws.securityhub"],
-          detailType: ["Security Hub Findings - Imported"],
-          detail: {
-            findings: {
-              Severity: { Label: props.securityHubSeverityLabels ?? ["HIGH", "CRITICAL"] },
-              Workflow: { Status: ["NEW", "NOTIFIED"] },
-              RecordState: ["ACTIVE"],
-            },
-          },
-        },
-      });
-    }
-    if (props.securityHubCustomAction ?? true) {
-      this.customAction = new securityhub.CfnActionTarget(this, "CustomAction", {
-        name: "End VPN sessions",
-        description: "End the Client VPN sessions of the finding's users",
-        id: "EndVpnSessions",
-      });
-      Validations.of(this.customAction).acknowledge({
-        id: "CloudFormation-Validate::F3006",
-        reason:
-          "The library's bundled Region data lacks AWS::SecurityHub::ActionTarget; Security Hub custom " +
-          "actions exist in every Region Security Hub does.",
-      });
-      rule("SecurityHubCustomAction", {
-        description: 'Findings sent to the "End VPN sessions" custom action',
-        eventPattern: {
-          source: ["aws.securityhub"],
-          detailType: ["Security Hub Findings - Custom Action"],
-          resources: [this.customAction.attrActionTargetArn],
-        },
-      });
-    }
-    if (props.securityHubOcsf ?? false) {
-      rule("SecurityHubOcsf", {
-        description: "Security Hub OCSF findings at or above the minimum severity",
-        eventPattern: {
-          source: ["aws.securityhub"],
-          detailType: ["Findings Imported V2"],
-          detail: { findings: { severity_id: [{ numeric: [">=", props.ocsfMinSeverityId ?? 4] }] } },
-        },
-      });
-    }
-
-    this.errorsAlarm = alarmOnAny(
-      this,
-      "Errors",
-      this.function.metricErrors({ period: Duration.minutes(5), statistic: "Sum" }),
-      "cvpn-terminator failed an invocation (bad event, cap exceeded, a termination that did not go through, or a second delivery of an event another invocation was handling, which Lambda retries)",
-      props.alarmTopic,
-    );
-    if (props.dashboard ?? true) {
-      this.dashboard = addDashboard(this, {
-        main: this.function,
-        connectHandler: connectFunction,
-        sides: { "IdP signals": signal?.function, "signed answers": this.answers?.function, chat: this.chat?.function },
-        alarms: [this.errorsAlarm, this.notificationAlarm, this.quarantineCheckAlarm, telling.deliveryAlarm],
-      });
-    }
-
+  private suppressFindings(role: iam.Role): void {
     NagSuppressions.addResourceSuppressions(
       role,
       [

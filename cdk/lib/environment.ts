@@ -11,7 +11,7 @@ export interface EnvironmentParts {
   readonly table?: string;
   readonly quarantineMinutes: number;
   readonly connectHandlerArn?: string;
-  readonly telling: Record<string, string>;
+  readonly notifications: Record<string, string>;
 }
 
 /**
@@ -50,6 +50,6 @@ export function functionEnvironment(props: ClientVpnTerminatorProps, parts: Envi
     CVPN_CONNECT_HANDLER_ARN: parts.connectHandlerArn ?? "",
     ...idpEnvironment(props),
     ...askEnvironment(props),
-    ...parts.telling,
+    ...parts.notifications,
   };
 }

@@ -8,10 +8,10 @@ import * as sns from "aws-cdk-lib/aws-sns";
 import type { AskingProps } from "./asking";
 import type { IdpProps } from "./idp";
 import type { ManyTargetsProps } from "./many-targets";
-import type { TellingProps } from "./telling";
+import type { NotificationProps } from "./notifications";
 
 /** The same options as template.yaml's parameters; see docs/configuration.md for each setting. */
-export interface ClientVpnTerminatorProps extends TellingProps, ManyTargetsProps, IdpProps, AskingProps {
+export interface ClientVpnTerminatorProps extends NotificationProps, ManyTargetsProps, IdpProps, AskingProps {
   /** Directory holding `bootstrap`, as `cargo lambda build --release --arm64` leaves it. */
   readonly codePath?: string;
   /** Endpoints to act on; Terminate is allowed on these only. Default: every endpoint in the Region. */

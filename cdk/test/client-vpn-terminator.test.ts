@@ -233,7 +233,7 @@ function statements(template: Template): any[] {
   return policies.flatMap((p) => p.Properties.PolicyDocument.Statement);
 }
 
-test("telling people: outcome events on the default bus, notes on findings, an alarm when either fails", () => {
+test("notifications: outcome events on the default bus, notes on findings, an alarm when either fails", () => {
   const { template } = synth();
   const all = statements(template);
   const put = all.filter((s) => s.Action === "events:PutEvents");
@@ -269,7 +269,7 @@ test("telling people: outcome events on the default bus, notes on findings, an a
   template.resourceCountIs("AWS::SNS::Topic", 0);
 });
 
-test("telling people: an email gets one short message per outcome through an encrypted topic", () => {
+test("notifications: an email gets one short message per outcome through an encrypted topic", () => {
   const { template } = synth({ notificationEmail: "soc@example.com", findingWorkflow: "RESOLVED" });
   template.hasResourceProperties("AWS::SNS::Subscription", { Protocol: "email", Endpoint: "soc@example.com" });
   template.hasResourceProperties("AWS::KMS::Key", { EnableKeyRotation: true });
@@ -295,7 +295,7 @@ test("telling people: an email gets one short message per outcome through an enc
   );
 });
 
-test("telling people: each channel can be turned off", () => {
+test("notifications: each channel can be turned off", () => {
   const { template } = synth({ outcomeBus: "", findingNotes: false });
   const actions = statements(template).map((s) => s.Action);
   assert.ok(!actions.includes("events:PutEvents") && !actions.includes("securityhub:BatchUpdateFindings"));

@@ -4,7 +4,7 @@
 //! path to a termination. The names are an interface: the dashboards in `template.yaml` and
 //! `cdk/lib/dashboard.ts` read them. Pure.
 
-use crate::domain::trigger::TriggerSource;
+use crate::domain::trigger::source::TriggerSource;
 use chrono::DateTime;
 use serde_json::{json, Map, Value};
 

@@ -5,7 +5,7 @@
 use super::AskWhy;
 use crate::domain::plan::{MatchBy, Origin, Planned, Selector};
 use crate::domain::trigger::evidence::Named;
-use crate::domain::trigger::TriggerSource;
+use crate::domain::trigger::source::TriggerSource;
 use chrono::DateTime;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

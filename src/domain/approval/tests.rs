@@ -2,7 +2,7 @@ use super::*;
 use crate::domain::model::{Cidr, ConnectionStatus, Endpoint};
 use crate::domain::plan::{MatchBy, Origin};
 use crate::domain::trigger::evidence::Named;
-use crate::domain::trigger::TriggerSource;
+use crate::domain::trigger::source::TriggerSource;
 use proptest::prelude::*;
 
 const USERS: [&str; 5] = ["alice", "ALICE", "bob", "ceo", "dave"];

@@ -3,7 +3,7 @@
 use super::*;
 use crate::domain::plan::tests::{conn, selector};
 use crate::domain::plan::{Origin, Planned};
-use crate::domain::trigger::TriggerSource;
+use crate::domain::trigger::source::TriggerSource;
 use proptest::prelude::*;
 
 fn target(c: Connection, by_username: bool) -> Planned {

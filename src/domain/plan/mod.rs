@@ -5,7 +5,7 @@ use crate::domain::model::{Connection, ConnectionStatus, Endpoint, Reason};
 use crate::domain::person::People;
 use crate::domain::policy::Verdict;
 use crate::domain::trigger::evidence::Named;
-use crate::domain::trigger::TriggerSource;
+use crate::domain::trigger::source::TriggerSource;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 

@@ -1,7 +1,7 @@
 use super::*;
 use crate::domain::model::{By, ConnectionStatus};
 use crate::domain::person::People;
-use crate::domain::trigger::TriggerSource;
+use crate::domain::trigger::source::TriggerSource;
 
 pub(crate) fn conn(
     endpoint: &str,

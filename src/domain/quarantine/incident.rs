@@ -57,7 +57,7 @@ fn reason(origin: &Origin) -> String {
 mod tests {
     use super::*;
     use crate::domain::quarantine::SubjectKind;
-    use crate::domain::trigger::TriggerSource;
+    use crate::domain::trigger::source::TriggerSource;
 
     fn finding(id: &str) -> FindingRef {
         FindingRef {

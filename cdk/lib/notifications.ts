@@ -1,4 +1,4 @@
-// Telling people what the function did: its outcome events (PutEvents to one bus), notes on the
+// Notifications people what the function did: its outcome events (PutEvents to one bus), notes on the
 // Security Hub findings it acted on (BatchUpdateFindings, note and workflow status only), an alarm
 // when either fails, and an optional topic fed one short message per outcome.
 import { Duration, Stack } from "aws-cdk-lib";
@@ -14,7 +14,7 @@ import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
 import { alarmOnAny, alarmOnLogEvent } from "./alarms";
 
-export interface TellingProps {
+export interface NotificationProps {
   /** The bus outcome events go to, by name, in this account and Region. Default: "default"; "" sends none. */
   readonly outcomeBus?: string;
   /** Subscribed by email to the notifications topic. */
@@ -60,7 +60,7 @@ const UNTOUCHED = [
   "VerificationState",
 ];
 
-export interface Telling {
+export interface Notifications {
   environment: Record<string, string>;
   alarm: cloudwatch.Alarm;
   topic?: sns.Topic;
@@ -68,13 +68,13 @@ export interface Telling {
   deliveryAlarm?: cloudwatch.Alarm;
 }
 
-export function addTelling(
+export function addNotifications(
   scope: Construct,
-  props: TellingProps,
+  props: NotificationProps,
   role: iam.Role,
   logGroup: logs.LogGroup,
   alarmTopic?: sns.ITopic,
-): Telling {
+): Notifications {
   const stack = Stack.of(scope);
   const bus = props.outcomeBus ?? "default";
   if (!/^[A-Za-z0-9._\/-]{0,256}$/.test(bus)) {
