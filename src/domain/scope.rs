@@ -2,15 +2,13 @@
 
 use crate::domain::model::Place;
 
-/// A place (an account and a Region; none named is every one), or a list of places (none: every
-/// one), and endpoints (none named is every one). The deployment's scope is `CVPN_ENDPOINT_IDS`'s
-/// endpoints anywhere; a direct request narrows it to the targets of one account and Region, a
-/// sweep's `Targets` to those places.
+/// A place (an account and a Region; none named is every one) and endpoints (none named is every
+/// one). The deployment's scope is `CVPN_ENDPOINT_IDS`'s endpoints anywhere; a direct request
+/// narrows it to the targets of one account and Region.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Scope {
     pub account: Option<String>,
     pub region: Option<String>,
-    pub places: Vec<Place>,
     pub endpoints: Vec<String>,
 }
 
@@ -28,7 +26,7 @@ impl Scope {
         Self {
             account,
             region,
-            ..self.clone()
+            endpoints: self.endpoints.clone(),
         }
     }
 
@@ -37,9 +35,7 @@ impl Scope {
         let named = |want: &Option<String>, have: &Option<String>| {
             want.as_ref().is_none_or(|w| have.as_ref() == Some(w))
         };
-        named(&self.account, &place.account)
-            && named(&self.region, &place.region)
-            && (self.places.is_empty() || self.places.contains(place))
+        named(&self.account, &place.account) && named(&self.region, &place.region)
     }
 
     /// Whether endpoint `id` is in scope.
@@ -83,12 +79,6 @@ mod tests {
         assert!(!within(Some("222233334444"), None).holds(&home));
         assert!(within(None, Some("us-east-1")).holds(&home));
         assert!(!within(Some("222233334444"), Some("us-east-1")).holds(&network));
-        let listed = Scope {
-            places: vec![home.clone()],
-            ..Scope::default()
-        };
-        assert!(listed.holds(&home) && !listed.holds(&network));
-        assert!(!listed.within(None, Some("eu-west-1".into())).holds(&home));
     }
 
     #[test]

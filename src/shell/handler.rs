@@ -210,16 +210,9 @@ where
             }
             Trigger::Idp(event) => Box::pin(invocation.idp(event)).await?,
             Trigger::Sweep(request) => {
-                // A child sweep (`Targets`) sweeps its places only: the organization-wide chores
-                // are the whole sweep's, once a tick.
-                let whole = request.overrides.places.is_none();
-                if whole {
-                    Box::pin(invocation.expire_requests()).await;
-                }
+                Box::pin(invocation.expire_requests()).await;
                 Box::pin(invocation.sweep(request)).await?;
-                if whole {
-                    Box::pin(invocation.refresh_organization()).await;
-                }
+                Box::pin(invocation.refresh_organization()).await;
             }
             Trigger::Quarantine(request) => Box::pin(invocation.change_quarantine(request)).await?,
             Trigger::Answer(answer) => Box::pin(invocation.answer_request(answer)).await?,

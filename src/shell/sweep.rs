@@ -82,30 +82,6 @@ impl<A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'_, A, S> {
         Ok(time)
     }
 
-    /// A sweep of some places only (`Targets`, a Distributed Map's child): each must be one of
-    /// the function's targets, or nothing is swept.
-    fn sweep_places(&mut self, request: &SweepRequest) -> Result<(), HandlerError> {
-        let Some(places) = &request.overrides.places else {
-            return Ok(());
-        };
-        let targets = &self.app.api;
-        if let Some(unknown) = places
-            .iter()
-            .find(|p| !targets.iter().any(|t| t.place == **p))
-        {
-            return Err(HandlerError::bad_event(
-                format!("{}.Targets", request.path),
-                format!(
-                    "{} is not one of the function's targets (CVPN_TARGETS, or the organization's \
-                     accounts in CVPN_ORGANIZATION_REGIONS); nothing was swept",
-                    unknown.label()
-                ),
-            ));
-        }
-        self.scope.places = places.clone();
-        Ok(())
-    }
-
     pub(crate) async fn sweep(&mut self, request: &SweepRequest) -> Result<(), HandlerError> {
         let config = &self.app.config;
         let policy = self.sweep_policy(request)?;
@@ -121,7 +97,6 @@ impl<A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'_, A, S> {
                 ));
             }
         }
-        self.sweep_places(request)?;
         let Some(endpoints) = self
             .endpoints_in_scope(request.overrides.endpoint_ids.clone())
             .await

@@ -440,34 +440,3 @@ async fn an_endpoint_two_targets_list_is_acted_on_in_neither() {
     );
     assert!(h.ended().is_empty());
 }
-
-#[tokio::test]
-async fn a_child_sweep_sweeps_only_the_places_it_names() {
-    let d = deploy(&everywhere(), Config::default()).await;
-    let child = |targets: serde_json::Value| json!({"Sweep": {"Time": "2026-11-22T20:00:00Z", "MaxSessionMinutes": 60, "Targets": targets}});
-    let r = d
-        .app
-        .handle(&child(json!([format!("{NETWORK}/us-east-1")])))
-        .await
-        .unwrap();
-    assert_eq!(places(&r), [(NETWORK.to_owned(), "us-east-1".to_owned())]);
-    assert_eq!(
-        ended(&d),
-        [(NETWORK.to_owned(), "us-east-1".to_owned(), ALICE.to_owned())]
-    );
-    // A place the function does not act in is a mistake: nothing is swept anywhere.
-    let e = d
-        .app
-        .handle(&child(json!([
-            format!("{BRANCH}/ap-southeast-2"),
-            format!("{BRANCH}/eu-west-1")
-        ])))
-        .await
-        .unwrap_err();
-    let said = e.to_string();
-    assert!(
-        said.contains("event.Sweep.Targets") && said.contains("333344445555/eu-west-1"),
-        "{said}"
-    );
-    assert_eq!(ended(&d).len(), 1);
-}
