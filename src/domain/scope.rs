@@ -2,13 +2,14 @@
 
 use crate::domain::model::Place;
 
-/// A place (an account and a Region; none named is every one) and endpoints (none named is every
-/// one). The deployment's scope is `CVPN_ENDPOINT_IDS`'s endpoints anywhere; a direct request
-/// narrows it to the targets of one account and Region.
+/// The places (narrowed to an account and a Region; none named is every one) and the endpoints
+/// (none named is every one). The deployment's scope is `CVPN_ENDPOINT_IDS`'s endpoints anywhere;
+/// a direct request narrows it to the targets of one account and Region.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Scope {
-    pub account: Option<String>,
-    pub region: Option<String>,
+    /// Each narrowing to an account and a Region (none named: any): a place must be in every one,
+    /// so narrowing again never widens.
+    pub within: Vec<(Option<String>, Option<String>)>,
     pub endpoints: Vec<String>,
 }
 
@@ -21,13 +22,11 @@ impl Scope {
         }
     }
 
-    /// The same endpoints, in `account` and `region` only (none named: every one).
+    /// The same, further narrowed to `account` and `region` (none named: any).
     pub fn within(&self, account: Option<String>, region: Option<String>) -> Self {
-        Self {
-            account,
-            region,
-            endpoints: self.endpoints.clone(),
-        }
+        let mut narrowed = self.clone();
+        narrowed.within.push((account, region));
+        narrowed
     }
 
     /// Whether the targets at `place` are in scope.
@@ -35,7 +34,9 @@ impl Scope {
         let named = |want: &Option<String>, have: &Option<String>| {
             want.as_ref().is_none_or(|w| have.as_ref() == Some(w))
         };
-        named(&self.account, &place.account) && named(&self.region, &place.region)
+        self.within
+            .iter()
+            .all(|(account, region)| named(account, &place.account) && named(region, &place.region))
     }
 
     /// Whether endpoint `id` is in scope.
@@ -58,6 +59,44 @@ pub fn among(named: &[String], id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// A small world: two accounts (one the function's own), two Regions, two endpoints.
+    fn account() -> impl Strategy<Value = Option<String>> {
+        prop_oneof![Just(None), Just(Some("222233334444".to_owned()))]
+    }
+
+    fn region() -> impl Strategy<Value = Option<String>> {
+        prop_oneof![
+            Just(None),
+            Just(Some("eu-west-1".to_owned())),
+            Just(Some("us-east-1".to_owned()))
+        ]
+    }
+
+    fn place() -> impl Strategy<Value = Place> {
+        (account(), region()).prop_map(|(account, region)| Place { account, region })
+    }
+
+    fn scope() -> impl Strategy<Value = Scope> {
+        let ids = proptest::sample::subsequence(vec!["e-1".to_owned(), "e-2".to_owned()], 0..=2);
+        let within = proptest::collection::vec((account(), region()), 0..3);
+        (within, ids).prop_map(|(within, endpoints)| Scope { within, endpoints })
+    }
+
+    proptest! {
+        /// A request narrows what the deployment reaches, never widens it: whatever it names,
+        /// a place or endpoint outside the deployment's scope stays outside.
+        #[test]
+        fn narrowing_never_widens(
+            s in scope(), account in account(), region in region(), p in place(),
+            id in prop_oneof![Just("e-1"), Just("e-2"), Just("e-3")],
+        ) {
+            let narrowed = s.within(account, region);
+            prop_assert!(!narrowed.holds(&p) || s.holds(&p));
+            prop_assert_eq!(narrowed.has_endpoint(id), s.has_endpoint(id));
+        }
+    }
 
     fn at(account: Option<&str>, region: &str) -> Place {
         Place {
