@@ -2,14 +2,17 @@
 
 use crate::domain::model::Place;
 
-/// The places (narrowed to an account and a Region; none named is every one) and the endpoints
-/// (none named is every one). The deployment's scope is `CVPN_ENDPOINT_IDS`'s endpoints anywhere;
-/// a direct request narrows it to the targets of one account and Region.
+/// The places (narrowed to an account and a Region, or listed; none named is every one) and the
+/// endpoints (none named is every one). The deployment's scope is `CVPN_ENDPOINT_IDS`'s endpoints
+/// anywhere; a direct request narrows it to the targets of one account and Region, a sweep's
+/// `Targets` to those places.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Scope {
     /// Each narrowing to an account and a Region (none named: any): a place must be in every one,
     /// so narrowing again never widens.
     pub within: Vec<(Option<String>, Option<String>)>,
+    /// Only these places (a sweep's `Targets`); none: every one.
+    pub places: Vec<Place>,
     pub endpoints: Vec<String>,
 }
 
@@ -34,9 +37,10 @@ impl Scope {
         let named = |want: &Option<String>, have: &Option<String>| {
             want.as_ref().is_none_or(|w| have.as_ref() == Some(w))
         };
-        self.within
-            .iter()
-            .all(|(account, region)| named(account, &place.account) && named(region, &place.region))
+        let in_each = self.within.iter().all(|(account, region)| {
+            named(account, &place.account) && named(region, &place.region)
+        });
+        in_each && (self.places.is_empty() || self.places.contains(place))
     }
 
     /// Whether endpoint `id` is in scope.
@@ -81,7 +85,12 @@ mod tests {
     fn scope() -> impl Strategy<Value = Scope> {
         let ids = proptest::sample::subsequence(vec!["e-1".to_owned(), "e-2".to_owned()], 0..=2);
         let within = proptest::collection::vec((account(), region()), 0..3);
-        (within, ids).prop_map(|(within, endpoints)| Scope { within, endpoints })
+        let places = proptest::collection::vec(place(), 0..3);
+        (within, places, ids).prop_map(|(within, places, endpoints)| Scope {
+            within,
+            places,
+            endpoints,
+        })
     }
 
     proptest! {
@@ -118,6 +127,12 @@ mod tests {
         assert!(!within(Some("222233334444"), None).holds(&home));
         assert!(within(None, Some("us-east-1")).holds(&home));
         assert!(!within(Some("222233334444"), Some("us-east-1")).holds(&network));
+        let listed = Scope {
+            places: vec![home.clone()],
+            ..Scope::default()
+        };
+        assert!(listed.holds(&home) && !listed.holds(&network));
+        assert!(!listed.within(None, Some("eu-west-1".into())).holds(&home));
     }
 
     #[test]

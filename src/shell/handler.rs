@@ -210,9 +210,16 @@ where
             }
             Trigger::Idp(event) => Box::pin(invocation.idp(event)).await?,
             Trigger::Sweep(request) => {
-                Box::pin(invocation.expire_requests()).await;
+                // A child sweep (`Targets`) sweeps its places only: the organization-wide chores
+                // are the whole sweep's, once a tick.
+                let whole = request.overrides.places.is_none();
+                if whole {
+                    Box::pin(invocation.expire_requests()).await;
+                }
                 Box::pin(invocation.sweep(request)).await?;
-                Box::pin(invocation.refresh_organization()).await;
+                if whole {
+                    Box::pin(invocation.refresh_organization()).await;
+                }
             }
             Trigger::Quarantine(request) => Box::pin(invocation.change_quarantine(request)).await?,
             Trigger::Answer(answer) => Box::pin(invocation.answer_request(answer)).await?,

@@ -5,13 +5,14 @@
 
 use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::inventory::InventoryStore;
+use crate::adapters::state::ticks::TickStore;
 use crate::adapters::state::StateStore;
-use crate::domain::model::{Connection, Endpoint, Reason};
+use crate::domain::model::{Connection, Endpoint, Place, Reason};
 use crate::domain::person::People;
 use crate::domain::plan::{self, person_of, Origin, Planned};
 use crate::domain::plan::{CallError, Outcome};
 use crate::domain::policy::sweep::{
-    judge_page, overrides_thresholds, with_overrides, Judged, Verdicts,
+    judge_page, overrides_thresholds, with_overrides, Decision, Judged, Verdicts,
 };
 use crate::domain::policy::{Limits, SweepPolicy, Track};
 use crate::domain::trigger::SweepRequest;
@@ -35,7 +36,7 @@ fn ending_reserve(left: Duration) -> Duration {
     (left / 4).min(Duration::from_secs(30))
 }
 
-impl<A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'_, A, S> {
+impl<A: ClientVpnApi, S: StateStore + InventoryStore + TickStore> Invocation<'_, A, S> {
     /// The policy for this run: the configured one with the schedule's overrides.
     fn sweep_policy(&self, request: &SweepRequest) -> Result<SweepPolicy, HandlerError> {
         let config = &self.app.config;
@@ -82,6 +83,75 @@ impl<A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'_, A, S> {
         Ok(time)
     }
 
+    /// A sweep of some places only (`Targets`, a Distributed Map's child): each must be one of
+    /// the function's targets, or nothing is swept.
+    fn sweep_places(&mut self, request: &SweepRequest) -> Result<(), HandlerError> {
+        let Some(places) = &request.overrides.places else {
+            return Ok(());
+        };
+        let field = format!("{}.Targets", request.path);
+        // The children of one tick share its ceiling, kept in the state table under the tick.
+        if self.app.store.is_none() || request.time.is_none() {
+            return Err(HandlerError::bad_event(
+                field,
+                "a sweep of some places shares its tick's ceiling with the tick's other sweeps: \
+                 it needs CVPN_STATE_TABLE and the tick's Time; nothing was swept",
+            ));
+        }
+        let targets = &self.app.api;
+        let own = self.own_account.as_deref();
+        for place in places {
+            let why = if !targets.iter().any(|t| t.place == *place) {
+                "is not one of the function's targets (CVPN_TARGETS, or the organization's \
+                 accounts; this account is named by Region alone)"
+            } else if targets.iter().any(|t| same_place(&t.place, place, own)) {
+                // One listing of both acts on neither (`listing.rs`); split, each would act.
+                "is also a target by another name (this account by Region and by its own role): \
+                 only the sweep of every place sweeps it"
+            } else {
+                continue;
+            };
+            return Err(HandlerError::bad_event(
+                field,
+                format!("{} {why}; nothing was swept", place.label()),
+            ));
+        }
+        self.scope.places = places.clone();
+        Ok(())
+    }
+
+    /// What a sweep of some places may end of its tick's ceiling (`ticks.rs`): those beyond
+    /// what it could take wait for the next tick. A dry run takes nothing; a failed take ends
+    /// nothing, and says so.
+    async fn tick_share(
+        &mut self,
+        request: &SweepRequest,
+        decision: Decision,
+        ceiling: usize,
+    ) -> Decision {
+        let (Some(store), Some(tick), Some(_)) =
+            (&self.app.store, request.time, &request.overrides.places)
+        else {
+            return decision;
+        };
+        if self.response.dry_run {
+            return decision;
+        }
+        let want = decision.end.len();
+        match self
+            .budget
+            .call(store.take_share(tick.timestamp(), want, ceiling))
+            .await
+        {
+            Ok(taken) => decision.keep(taken),
+            Err(e) => {
+                self.response
+                    .step_failed(CallError::new(None, "UpdateItem", e));
+                decision.keep(0)
+            }
+        }
+    }
+
     pub(crate) async fn sweep(&mut self, request: &SweepRequest) -> Result<(), HandlerError> {
         let config = &self.app.config;
         let policy = self.sweep_policy(request)?;
@@ -97,6 +167,7 @@ impl<A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'_, A, S> {
                 ));
             }
         }
+        self.sweep_places(request)?;
         let Some(endpoints) = self
             .endpoints_in_scope(request.overrides.endpoint_ids.clone())
             .await
@@ -121,6 +192,7 @@ impl<A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'_, A, S> {
             config.max_sweep_terminations
         };
         let decision = verdicts.decide(ceiling);
+        let decision = self.tick_share(request, decision, ceiling).await;
         let people = &config.people;
         for (judged, name) in decision.protected {
             let target = target(judged, people);
@@ -287,6 +359,17 @@ impl<A, S> Invocation<'_, A, S> {
 }
 
 /// The target a sweep hands to the shared steps, with why it was judged one.
+/// Whether `target` is `place` by another name: this account's place written by Region alone,
+/// beside a role target in this account (`own`; when not known, any account) at that Region.
+fn same_place(target: &Place, place: &Place, own: Option<&str>) -> bool {
+    target != place
+        && target.region == place.region
+        && match (&target.account, &place.account) {
+            (None, Some(a)) | (Some(a), None) => own.is_none_or(|o| o == a),
+            _ => false,
+        }
+}
+
 fn target(j: Judged, people: &People) -> Planned {
     let mut why = j.verdict.describe(&j.limits);
     if j.extended {
@@ -310,5 +393,37 @@ fn target(j: Judged, people: &People) -> Planned {
         findings: Vec::new(),
         verdict: Some(j.verdict),
         by_username: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_place;
+    use crate::domain::model::Place;
+
+    #[test]
+    fn this_account_by_region_and_by_its_own_role_is_one_place() {
+        let at = |account: Option<&str>, region: &str| Place {
+            account: account.map(str::to_owned),
+            region: Some(region.to_owned()),
+        };
+        let own = Some("111122223333");
+        let by_region = at(None, "eu-west-1");
+        let by_role = at(own, "eu-west-1");
+        assert!(same_place(&by_role, &by_region, own) && same_place(&by_region, &by_role, own));
+        // Another account's role, another Region, or the place itself: not twins.
+        assert!(!same_place(
+            &at(Some("222233334444"), "eu-west-1"),
+            &by_region,
+            own
+        ));
+        assert!(!same_place(&at(own, "us-east-1"), &by_region, own));
+        assert!(!same_place(&by_region, &by_region, own));
+        // Not knowing this account, any role at that Region might be it.
+        assert!(same_place(
+            &at(Some("222233334444"), "eu-west-1"),
+            &by_region,
+            None
+        ));
     }
 }

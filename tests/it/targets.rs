@@ -440,3 +440,95 @@ async fn an_endpoint_two_targets_list_is_acted_on_in_neither() {
     );
     assert!(h.ended().is_empty());
 }
+
+fn child(tick: &str, targets: serde_json::Value) -> serde_json::Value {
+    json!({"Sweep": {"Time": tick, "MaxSessionMinutes": 60, "Targets": targets}})
+}
+
+#[tokio::test]
+async fn a_child_sweep_sweeps_only_the_places_it_names() {
+    let moto = Moto::start();
+    let mut d = deploy(&everywhere(), Config::default()).await;
+    // Without the state table a child cannot share its tick's ceiling: it is refused.
+    let tick = "2026-11-22T20:00:00Z";
+    let e = d
+        .app
+        .handle(&child(tick, json!([format!("{NETWORK}/us-east-1")])))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("CVPN_STATE_TABLE"), "{e}");
+    d.app.store = Some(moto.table("children").await);
+    let r = d
+        .app
+        .handle(&child(tick, json!([format!("{NETWORK}/us-east-1")])))
+        .await
+        .unwrap();
+    assert_eq!(places(&r), [(NETWORK.to_owned(), "us-east-1".to_owned())]);
+    assert_eq!(
+        ended(&d),
+        [(NETWORK.to_owned(), "us-east-1".to_owned(), ALICE.to_owned())]
+    );
+    // A place the function does not act in is a mistake: nothing is swept anywhere.
+    let e = d
+        .app
+        .handle(&child(
+            tick,
+            json!([
+                format!("{BRANCH}/ap-southeast-2"),
+                format!("{BRANCH}/eu-west-1")
+            ]),
+        ))
+        .await
+        .unwrap_err();
+    let said = e.to_string();
+    assert!(
+        said.contains("event.Sweep.Targets") && said.contains("333344445555/eu-west-1"),
+        "{said}"
+    );
+    assert_eq!(ended(&d).len(), 1);
+}
+
+#[tokio::test]
+async fn the_children_of_one_tick_share_its_ceiling_retries_included() {
+    let moto = Moto::start();
+    let config = Config {
+        max_sweep_terminations: 3,
+        ..Config::default()
+    };
+    let mut d = deploy(&everywhere(), config).await;
+    d.app.store = Some(moto.table("ceiling").await);
+    let tick = "2026-11-22T20:00:00Z";
+    // eu-west-1 has alice and bob: both ended, one of the tick's three left.
+    let first = d
+        .app
+        .handle(&child(tick, json!([format!("{NETWORK}/eu-west-1")])))
+        .await
+        .unwrap();
+    assert_eq!(first.terminated.len(), 2);
+    // ap-southeast-2 has alice and carol: one is ended, the other waits for the next tick.
+    let second = d
+        .app
+        .handle(&child(tick, json!([format!("{BRANCH}/ap-southeast-2")])))
+        .await
+        .unwrap();
+    assert_eq!((second.terminated.len(), second.deferred.len()), (1, 1));
+    // Its retry, and another child of the tick, end nothing more.
+    for place in [
+        format!("{BRANCH}/ap-southeast-2"),
+        format!("{NETWORK}/us-east-1"),
+    ] {
+        let again = d.app.handle(&child(tick, json!([place]))).await.unwrap();
+        assert!(again.terminated.is_empty(), "{again:?}");
+    }
+    assert_eq!(ended(&d).len(), 3);
+    // The next tick has a ceiling of its own.
+    let next = d
+        .app
+        .handle(&child(
+            "2026-11-22T20:05:00Z",
+            json!([format!("{NETWORK}/us-east-1")]),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(next.terminated.len(), 1);
+}

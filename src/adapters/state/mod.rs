@@ -18,6 +18,7 @@ pub mod inventory;
 pub mod organization;
 pub mod quarantine;
 pub mod said;
+pub mod ticks;
 pub mod tokens;
 
 use crate::adapters::aws::{api_error, build_error, condition_failed};
@@ -68,6 +69,7 @@ pub trait Stores:
     + ended::EndedStore
     + inventory::InventoryStore
     + organization::OrganizationStore
+    + ticks::TickStore
 {
 }
 
@@ -82,6 +84,7 @@ impl<T> Stores for T where
         + ended::EndedStore
         + inventory::InventoryStore
         + organization::OrganizationStore
+        + ticks::TickStore
 {
 }
 

@@ -342,4 +342,4 @@ fn describe_selector(s: &Selector) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

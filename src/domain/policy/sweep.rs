@@ -135,6 +135,17 @@ pub struct Decision {
     pub protected: Vec<(Judged, String)>,
 }
 
+impl Decision {
+    /// Ends only the first `n` (the most idle first); the rest wait for the next tick, before
+    /// those already beyond the ceiling.
+    pub fn keep(mut self, n: usize) -> Self {
+        let mut rest = self.end.split_off(self.end.len().min(n));
+        rest.append(&mut self.over_ceiling);
+        self.over_ceiling = rest;
+        self
+    }
+}
+
 impl Verdicts {
     /// Each connection once — pages shift while new connections arrive, so a listing may show
     /// one twice; its most idle sighting counts — the targets ordered and split at `ceiling`.
@@ -227,5 +238,39 @@ mod tests {
             dry_run: Some(true),
             ..SweepOverrides::default()
         }));
+    }
+
+    #[test]
+    fn keeping_fewer_leaves_the_rest_first_in_line_for_the_next_tick() {
+        let judged = |id: u32| Judged {
+            connection: crate::domain::plan::tests::conn("e", id, Some("u"), None, "", "active"),
+            verdict: Verdict {
+                idle_minutes: None,
+                bytes_since_active: None,
+                age_minutes: Some(600),
+                idle: false,
+                over_age: true,
+            },
+            limits: Limits::default(),
+            extended: false,
+        };
+        let decision = Decision {
+            end: vec![judged(1), judged(2), judged(3)],
+            over_ceiling: vec![judged(4)],
+            protected: Vec::new(),
+        };
+        let ids = |list: &[Judged]| -> Vec<String> {
+            list.iter()
+                .map(|j| j.connection.connection_id.clone())
+                .collect()
+        };
+        let kept = decision.keep(1);
+        assert_eq!(ids(&kept.end), ids(&[judged(1)]));
+        assert_eq!(
+            ids(&kept.over_ceiling),
+            ids(&[judged(2), judged(3), judged(4)])
+        );
+        let all = kept.keep(5);
+        assert_eq!(all.end.len(), 1);
     }
 }

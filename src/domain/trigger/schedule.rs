@@ -3,7 +3,8 @@
 //! sweep judges every connection in scope by the policy.
 
 use crate::domain::json::{At, DecodeError};
-use crate::domain::model::{is_resource_id, ENDPOINT_PREFIX};
+use crate::domain::model::{is_account_id, is_resource_id, Place, ENDPOINT_PREFIX};
+use crate::domain::targets::is_region;
 use chrono::{DateTime, Utc};
 
 /// A scheduled cleanup: an EventBridge rule's `Scheduled Event`, or an EventBridge Scheduler payload
@@ -22,15 +23,19 @@ pub struct SweepRequest {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SweepOverrides {
     pub endpoint_ids: Option<Vec<String>>,
+    /// Only these places (`Targets`: `ACCOUNT/REGION`, or `REGION` for the function's own
+    /// account), each one of the function's targets: a Distributed Map's child sweeps one.
+    pub places: Option<Vec<Place>>,
     pub idle_minutes: Option<u32>,
     pub idle_bytes: Option<u64>,
     pub max_session_minutes: Option<u32>,
     pub dry_run: Option<bool>,
 }
 
-const SWEEP_FIELDS: [&str; 6] = [
+const SWEEP_FIELDS: [&str; 7] = [
     "Time",
     "ClientVpnEndpointIds",
+    "Targets",
     "IdleMinutes",
     "IdleBytes",
     "MaxSessionMinutes",
@@ -104,12 +109,43 @@ pub fn decode(at: &At, envelope_time: Option<DateTime<Utc>>) -> Result<SweepRequ
         path: at.path(),
         overrides: SweepOverrides {
             endpoint_ids,
+            places: at.get("Targets").map(|t| places(&t)).transpose()?,
             idle_minutes: positive("IdleMinutes", 5_256_000)?.map(|n| n as u32),
             idle_bytes: positive("IdleBytes", u64::MAX)?,
             max_session_minutes: positive("MaxSessionMinutes", 5_256_000)?.map(|n| n as u32),
             dry_run: at.get("DryRun").map(|d| d.bool()).transpose()?,
         },
     })
+}
+
+/// `Targets`: places as `ACCOUNT/REGION`, or `REGION` for the function's own account; each once.
+fn places(list: &At) -> Result<Vec<Place>, DecodeError> {
+    let mut places: Vec<Place> = Vec::new();
+    for item in list.items()? {
+        let text = item.str()?;
+        let (account, region) = match text.split_once('/') {
+            Some((account, region)) if is_account_id(account) => (Some(account), region),
+            Some(_) => return Err(item.error(format!("`{text}`: the account is not 12 digits"))),
+            None => (None, text),
+        };
+        if !is_region(region) {
+            return Err(item.error(format!(
+                "`{text}` is not ACCOUNT/REGION or REGION (such as 444455556666/eu-west-1)"
+            )));
+        }
+        let place = Place {
+            account: account.map(str::to_owned),
+            region: Some(region.to_owned()),
+        };
+        if places.contains(&place) {
+            return Err(item.error(format!("`{text}` is named twice")));
+        }
+        places.push(place);
+    }
+    if places.is_empty() {
+        return Err(list.error("empty; leave it out to sweep every target"));
+    }
+    Ok(places)
 }
 
 #[cfg(test)]
@@ -139,6 +175,7 @@ mod tests {
             s.overrides,
             SweepOverrides {
                 endpoint_ids: Some(vec!["cvpn-endpoint-0a1b2c3d4e5f60718".into()]),
+                places: None,
                 idle_minutes: Some(45),
                 idle_bytes: Some(20000),
                 max_session_minutes: Some(600),
@@ -150,6 +187,40 @@ mod tests {
         };
         assert_eq!((s.time, s.path.as_str()), (None, "event.Sweep"));
         assert_eq!(s.overrides, SweepOverrides::default());
+    }
+
+    #[test]
+    fn a_child_sweep_names_its_places() {
+        let child = json!({"Sweep": {"Targets": ["444455556666/eu-west-1", "us-east-1"]}});
+        let Trigger::Sweep(s) = decode(&child).unwrap() else {
+            panic!()
+        };
+        let place = |account: Option<&str>, region: &str| Place {
+            account: account.map(str::to_owned),
+            region: Some(region.to_owned()),
+        };
+        assert_eq!(
+            s.overrides.places,
+            Some(vec![
+                place(Some("444455556666"), "eu-west-1"),
+                place(None, "us-east-1")
+            ])
+        );
+        for (targets, path) in [
+            (json!([]), "event.Sweep.Targets"),
+            (json!("us-east-1"), "event.Sweep.Targets"),
+            (json!(["us-east-1", "nowhere"]), "event.Sweep.Targets[1]"),
+            (json!(["4444/eu-west-1"]), "event.Sweep.Targets[0]"),
+            (json!(["444455556666/"]), "event.Sweep.Targets[0]"),
+            (json!(["us-east-1", "us-east-1"]), "event.Sweep.Targets[1]"),
+            (
+                json!([{"Account": "444455556666"}]),
+                "event.Sweep.Targets[0]",
+            ),
+        ] {
+            let e = decode(&json!({"Sweep": {"Targets": targets}})).unwrap_err();
+            assert_eq!(e.path, path, "{targets}: {e}");
+        }
     }
 
     #[test]
