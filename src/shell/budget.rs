@@ -82,6 +82,9 @@ impl Budget {
     }
 }
 
+/// How long an invocation waits for STS to say which account the function runs in.
+pub const STS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// `call` within `limit`, a timeout being an error like any other (`Timeout`): for the calls that
 /// must not wait for the whole invocation (the connect handler's reads, bookkeeping).
 pub async fn within<T>(

@@ -14,13 +14,10 @@ use crate::domain::trigger::evidence::Named;
 use crate::domain::trigger::TriggerSource;
 use crate::domain::trigger::{DirectRequest, FindingEvent};
 use crate::shell::app::HandlerError;
-use crate::shell::budget::within;
+use crate::shell::budget::{within, STS_TIMEOUT};
 use crate::shell::invocation::Invocation;
 use crate::shell::logging::AUDIT;
 use crate::shell::report::{self, Entry, FindingInfo};
-
-/// How long an incident waits for STS to say which account the function runs in.
-const STS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
     pub(crate) fn finding_selectors(&mut self, event: &FindingEvent) -> Vec<Selector> {

@@ -19,7 +19,7 @@ use crate::domain::trigger::SweepRequest;
 use crate::domain::trigger::TriggerSource;
 use crate::shell::activity::Judge;
 use crate::shell::app::HandlerError;
-use crate::shell::budget::Budget;
+use crate::shell::budget::{within, Budget, STS_TIMEOUT};
 use crate::shell::invocation::Invocation;
 use crate::shell::listing;
 use crate::shell::report::{self, Entry};
@@ -85,7 +85,7 @@ impl<A: ClientVpnApi, S: StateStore + InventoryStore + TickStore> Invocation<'_,
 
     /// A sweep of some places only (`Targets`, a Distributed Map's child): each must be one of
     /// the function's targets, or nothing is swept.
-    fn sweep_places(&mut self, request: &SweepRequest) -> Result<(), HandlerError> {
+    async fn sweep_places(&mut self, request: &SweepRequest) -> Result<(), HandlerError> {
         let Some(places) = &request.overrides.places else {
             return Ok(());
         };
@@ -99,6 +99,18 @@ impl<A: ClientVpnApi, S: StateStore + InventoryStore + TickStore> Invocation<'_,
             ));
         }
         let targets = &self.app.api;
+        let twins = |own: Option<&str>| {
+            places
+                .iter()
+                .any(|p| targets.iter().any(|t| same_place(&t.place, p, own)))
+        };
+        // Under Lambda the invocation says which account this is; elsewhere STS does, when it
+        // matters.
+        if self.own_account.is_none() && twins(None) {
+            if let Ok(account) = within(STS_TIMEOUT, self.app.notifiers.account()).await {
+                self.own_account = account;
+            }
+        }
         let own = self.own_account.as_deref();
         for place in places {
             let why = if !targets.iter().any(|t| t.place == *place) {
@@ -120,8 +132,9 @@ impl<A: ClientVpnApi, S: StateStore + InventoryStore + TickStore> Invocation<'_,
         Ok(())
     }
 
-    /// What a sweep of some places may end of its tick's ceiling (`ticks.rs`): those beyond
-    /// what it could take wait for the next tick. A dry run takes nothing; a failed take ends
+    /// What this sweep may end of its tick's ceiling, shared with the tick's other sweeps
+    /// (`ticks.rs`): those beyond what it could take wait for the next tick. Without a state table
+    /// or a tick time there is nothing to share; a dry run takes nothing; a failed take ends
     /// nothing, and says so.
     async fn tick_share(
         &mut self,
@@ -129,9 +142,7 @@ impl<A: ClientVpnApi, S: StateStore + InventoryStore + TickStore> Invocation<'_,
         decision: Decision,
         ceiling: usize,
     ) -> Decision {
-        let (Some(store), Some(tick), Some(_)) =
-            (&self.app.store, request.time, &request.overrides.places)
-        else {
+        let (Some(store), Some(tick)) = (&self.app.store, request.time) else {
             return decision;
         };
         if self.response.dry_run {
@@ -167,7 +178,7 @@ impl<A: ClientVpnApi, S: StateStore + InventoryStore + TickStore> Invocation<'_,
                 ));
             }
         }
-        self.sweep_places(request)?;
+        self.sweep_places(request).await?;
         let Some(endpoints) = self
             .endpoints_in_scope(request.overrides.endpoint_ids.clone())
             .await

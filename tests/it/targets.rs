@@ -489,7 +489,7 @@ async fn a_child_sweep_sweeps_only_the_places_it_names() {
 }
 
 #[tokio::test]
-async fn the_children_of_one_tick_share_its_ceiling_retries_included() {
+async fn the_sweeps_of_one_tick_share_its_ceiling_retries_included() {
     let moto = Moto::start();
     let config = Config {
         max_sweep_terminations: 3,
@@ -520,6 +520,10 @@ async fn the_children_of_one_tick_share_its_ceiling_retries_included() {
         let again = d.app.handle(&child(tick, json!([place]))).await.unwrap();
         assert!(again.terminated.is_empty(), "{again:?}");
     }
+    // Nor does the sweep of every place at that tick: it shares the ceiling too.
+    let whole = json!({"Sweep": {"Time": tick, "MaxSessionMinutes": 60}});
+    let all = d.app.handle(&whole).await.unwrap();
+    assert!(all.terminated.is_empty() && !all.deferred.is_empty(), "{all:?}");
     assert_eq!(ended(&d).len(), 3);
     // The next tick has a ceiling of its own.
     let next = d

@@ -1,8 +1,8 @@
-//! A sweep tick's ceiling when the tick is split across invocations (a Distributed Map's child
-//! sweeps, each of some places): one item per tick, `pk` = `tick#<epoch seconds>`, `kind` =
-//! `tick`, `taken` (how many sessions the tick's invocations may end, in all), `expiresAt`. Each
-//! child takes what it ends before ending anything, so the tick ends at most the ceiling, however
-//! many children and retries it has.
+//! A sweep tick's ceiling, shared by the tick's sweeps (the sweep of every place, and a
+//! Distributed Map's child sweeps, each of some places): one item per tick, `pk` =
+//! `tick#<epoch seconds>`, `kind` = `tick`, `taken` (how many sessions the tick's sweeps may end,
+//! in all), `expiresAt`. Each sweep takes what it ends before ending anything, so the tick ends
+//! at most the ceiling, however many sweeps and retries it has.
 
 use super::{number, Dynamo};
 use crate::adapters::aws::{api_error, condition_failed};
@@ -10,8 +10,9 @@ use crate::domain::model::ApiError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::future::Future;
 
-/// Longer than a tick's children and their retries run.
-pub const KEEP_SECONDS: i64 = 24 * 60 * 60;
+/// Longer than a tick's sweeps and their retries may come: Lambda retries for six hours, and a
+/// Step Functions execution may be redriven for 14 days.
+pub const KEEP_SECONDS: i64 = 15 * 24 * 60 * 60;
 /// Children racing for the last of a ceiling: after this many conditional writes lost, the child
 /// takes nothing (it ends nothing more; the next tick does).
 const ATTEMPTS: usize = 4;
