@@ -523,7 +523,10 @@ async fn the_sweeps_of_one_tick_share_its_ceiling_retries_included() {
     // Nor does the sweep of every place at that tick: it shares the ceiling too.
     let whole = json!({"Sweep": {"Time": tick, "MaxSessionMinutes": 60}});
     let all = d.app.handle(&whole).await.unwrap();
-    assert!(all.terminated.is_empty() && !all.deferred.is_empty(), "{all:?}");
+    assert!(
+        all.terminated.is_empty() && !all.deferred.is_empty(),
+        "{all:?}"
+    );
     assert_eq!(ended(&d).len(), 3);
     // The next tick has a ceiling of its own.
     let next = d
