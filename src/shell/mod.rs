@@ -30,3 +30,4 @@ pub mod report;
 mod selectors;
 mod signal;
 pub mod sweep;
+mod tick;
