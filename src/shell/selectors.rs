@@ -97,19 +97,8 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
                 .findings
                 .iter()
                 .any(|f| !f.evidence.identities.is_empty());
-        if self.own_account.is_some() || !needed {
-            return;
-        }
-        match within(STS_TIMEOUT, self.app.notifiers.account()).await {
-            Ok(account) => self.own_account = account,
-            Err(e) => tracing::error!(
-                target: AUDIT,
-                event = "call_failed",
-                action = "GetCallerIdentity",
-                error_code = e.code.as_str(),
-                error = e.message.as_str(),
-                "the function's own account could not be learned"
-            ),
+        if needed {
+            self.ask_own_account().await;
         }
     }
 
@@ -169,5 +158,26 @@ impl<A: ClientVpnApi, S: StateStore + QuarantineStore> Invocation<'_, A, S> {
             seen_at: None,
             since: None,
         })
+    }
+}
+
+impl<A, S> Invocation<'_, A, S> {
+    /// The function's own account from STS `GetCallerIdentity`, unless the invocation said it;
+    /// a few seconds at most, and logged when STS cannot say.
+    pub(crate) async fn ask_own_account(&mut self) {
+        if self.own_account.is_some() {
+            return;
+        }
+        match within(STS_TIMEOUT, self.app.notifiers.account()).await {
+            Ok(account) => self.own_account = account,
+            Err(e) => tracing::error!(
+                target: AUDIT,
+                event = "call_failed",
+                action = "GetCallerIdentity",
+                error_code = e.code.as_str(),
+                error = e.message.as_str(),
+                "the function's own account could not be learned"
+            ),
+        }
     }
 }

@@ -9,7 +9,6 @@ use crate::domain::plan::CallError;
 use crate::domain::policy::sweep::Decision;
 use crate::domain::trigger::SweepRequest;
 use crate::shell::app::HandlerError;
-use crate::shell::budget::{within, STS_TIMEOUT};
 use crate::shell::invocation::Invocation;
 
 impl<A: ClientVpnApi, S: StateStore + TickStore> Invocation<'_, A, S> {
@@ -39,10 +38,8 @@ impl<A: ClientVpnApi, S: StateStore + TickStore> Invocation<'_, A, S> {
         };
         // Under Lambda the invocation says which account this is; elsewhere STS does, when it
         // matters.
-        if self.own_account.is_none() && twins(None) {
-            if let Ok(account) = within(STS_TIMEOUT, self.app.notifiers.account()).await {
-                self.own_account = account;
-            }
+        if twins(None) {
+            self.ask_own_account().await;
         }
         let own = self.own_account.as_deref();
         for place in places {

@@ -12,7 +12,7 @@ use std::future::Future;
 
 /// Longer than a tick's sweeps and their retries may come: Lambda retries for six hours, and a
 /// Step Functions execution may be redriven for 14 days.
-pub const KEEP_SECONDS: i64 = 15 * 24 * 60 * 60;
+const KEEP_SECONDS: i64 = 15 * 24 * 60 * 60;
 /// Children racing for the last of a ceiling: after this many conditional writes lost, the child
 /// takes nothing (it ends nothing more; the next tick does).
 const ATTEMPTS: usize = 4;
