@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The deployment's checks: the SAM template and the network accounts' target.yaml (cfn-lint, with
-# the SAM transform for the first, checkov, and our own assertions on each), and the CDK constructs
-# (their tests with cdk-nag, and a synth of the example app). Needs the deploy virtualenv on PATH (scripts/test puts it there), node
+# the SAM transform for the first, checkov, and our own assertions on each), the sweep's state
+# machine definition (asl-validator), and the CDK constructs (their tests with cdk-nag, and a synth
+# of the example app). Needs the deploy virtualenv on PATH (scripts/test puts it there), node
 # and npm. Nothing here reaches AWS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,10 @@ python scripts/check-target.py target.yaml template.yaml
 cd cdk
 export npm_config_cache=${CVPN_CACHE:-$HOME/.cache/cvpn-terminator}/npm CDK_DISABLE_VERSION_CHECK=true
 npm ci --no-fund --no-audit --loglevel=error
+# The sweep's state machine definition, the one file SAM and CDK deploy, checked as Step Functions
+# reads it (asl-validator, a devDependency here): its states, fields, paths and retriers.
+npx asl-validator --json-path ../statemachine/sweep.asl.json
+echo "ok - asl-validator statemachine/sweep.asl.json"
 npm test
 # Synthesis hashes the asset only; a stand-in bootstrap does where none was built.
 stub=$(mktemp -d)

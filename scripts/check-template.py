@@ -33,6 +33,8 @@ raw["ConnectHandler"]["Properties"]["CodeUri"] = "s3://example-bucket/cvpn-termi
 raw["SignalFunction"]["Properties"]["CodeUri"] = "s3://example-bucket/cvpn-terminator.zip"
 raw["AnswerFunction"]["Properties"]["CodeUri"] = "s3://example-bucket/cvpn-terminator.zip"
 raw["ChatFunction"]["Properties"]["CodeUri"] = "s3://example-bucket/cvpn-terminator.zip"
+definition_uri = raw["SweepStateMachine"]["Properties"]["DefinitionUri"]
+raw["SweepStateMachine"]["Properties"]["DefinitionUri"] = "s3://example-bucket/sweep.asl.json"
 # The transform fills pseudo-parameters from a Region; any will do offline.
 os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
 out = transform(template, {}, NoManagedPolicies())
@@ -307,11 +309,15 @@ check("an output wires every endpoint to the handler",
 for output in ["FunctionArn", "FunctionRoleArn", "FailureQueueUrl", "StateTableName", "StateTableArn", "ConnectHandlerArn"]:
     check(f"output {output}", output in out["Outputs"])
 
-# The chat button, signed answers and the organization: their own file, with what was loaded here.
+# The chat button, signed answers and the organization, and the sweep split by place: their own
+# files, with what was loaded here.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import template_people  # noqa: E402
 
+import template_sweep  # noqa: E402
+
 template_people.run(check, template, raw, out, env, branches, permissions)
+template_sweep.run(check, template, raw, out, definition_uri)
 
 failed = [name for name, ok in checks if not ok]
 for name, ok in checks:

@@ -142,7 +142,7 @@ DASHBOARD_METRICS = {
     "SignalFunction": SESSIONS, "AnswerFunction": SESSIONS, "ChatFunction": SESSIONS,
 }
 # Every condition a function or an alarm of the stack has.
-DASHBOARD_CONDITIONS = ["QuarantineOn", "SignalsOn", "AnswersOverUrl", "ChatButtons", "NotifiesPeople"]
+DASHBOARD_CONDITIONS = ["QuarantineOn", "SignalsOn", "AnswersOverUrl", "ChatButtons", "NotifiesPeople", "FansOutSweeps"]
 
 
 def render(value, on, named):

@@ -29,10 +29,12 @@ import { addAnswersUrl, AnswersUrl } from "./answers";
 import { functionEnvironment } from "./environment";
 import { ClientVpnTerminatorProps } from "./props";
 import { addIdentityCenterRule, addOktaRule, addSignalFunction } from "./idp";
+import { addSweepFanOut, SweepFanOut } from "./sweep-fan-out";
 
 export { ClientVpnTerminatorTarget, ClientVpnTerminatorTargetProps } from "./target";
 export { ManyTargetsProps } from "./many-targets";
 export { IdpProps } from "./idp";
+export { SweepFanOut, SweepFanOutProps } from "./sweep-fan-out";
 
 export { ClientVpnTerminatorProps } from "./props";
 
@@ -88,6 +90,8 @@ export class ClientVpnTerminator extends Construct {
   public readonly answers?: AnswersUrl;
   /** What the functions did and the alarms, unless `dashboard` is false. */
   public readonly dashboard?: cloudwatch.Dashboard;
+  /** The state machine that splits each scheduled sweep by place, when `sweepFanOut` is given. */
+  public readonly sweepFanOut?: SweepFanOut;
 
   constructor(scope: Construct, id: string, props: ClientVpnTerminatorProps = {}) {
     super(scope, id);
@@ -108,9 +112,10 @@ export class ClientVpnTerminator extends Construct {
     });
     // Each signed token's jti is taken once, in the table; Identity Center's user names are
     // remembered there for the DeleteUser that comes once the store no longer knows the user;
-    // requests for approval wait there; an organization's accounts are kept there.
+    // requests for approval wait there; an organization's accounts are kept there; the children
+    // of a sweep split by place share the tick's ceiling there.
     const idp = props.signal || (props.identityStoreIds ?? []).length > 0;
-    if (tracksIdle || quarantine || idp || asksFirst(props) || props.organization) {
+    if (tracksIdle || quarantine || idp || asksFirst(props) || props.organization || props.sweepFanOut) {
       this.stateTable = this.addStateTable(props, shared);
     }
 
@@ -138,8 +143,6 @@ export class ClientVpnTerminator extends Construct {
       notifications: notifications.environment,
     });
     this.function = this.mainFunction(props, role, logGroup, environment);
-    addOktaRule(this, this.function, props);
-    addIdentityCenterRule(this, this.function, props);
     const code = codeFrom(props);
     const codeSigningConfig = props.codeSigningConfig;
     const signal = addSignalFunction(this, props, { role, code, codeSigningConfig, logGroup, environment });
@@ -148,7 +151,10 @@ export class ClientVpnTerminator extends Construct {
     this.chat = answering.chat;
     this.answers = answering.answers;
 
-    this.customAction = addRules(this, this.function, props);
+    this.sweepFanOut = props.sweepFanOut
+      ? addSweepFanOut(this, this.function, props.sweepFanOut, { logRetention: props.logRetention, alarmTopic: props.alarmTopic })
+      : undefined;
+    this.customAction = this.addTriggers(props);
 
     this.errorsAlarm = alarmOnAny(
       this,
@@ -162,11 +168,24 @@ export class ClientVpnTerminator extends Construct {
         main: this.function,
         connectHandler: connectFunction,
         sides: { "IdP signals": signal?.function, "signed answers": this.answers?.function, chat: this.chat?.function },
-        alarms: [this.errorsAlarm, this.notificationAlarm, this.quarantineCheckAlarm, notifications.deliveryAlarm],
+        alarms: [
+          this.errorsAlarm,
+          this.notificationAlarm,
+          this.quarantineCheckAlarm,
+          notifications.deliveryAlarm,
+          this.sweepFanOut?.alarm,
+        ],
       });
     }
 
     this.suppressFindings(role);
+  }
+
+  /** The rules that invoke the function; the schedule's starts the split sweep instead when there is one. */
+  private addTriggers(props: ClientVpnTerminatorProps): securityhub.CfnActionTarget | undefined {
+    addOktaRule(this, this.function, props);
+    addIdentityCenterRule(this, this.function, props);
+    return addRules(this, this.function, props, this.sweepFanOut?.target);
   }
 
   /** The state table: idle tracks, holds, handled events, tokens taken, requests for approval. */

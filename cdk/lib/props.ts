@@ -9,6 +9,7 @@ import type { AskingProps } from "./asking";
 import type { IdpProps } from "./idp";
 import type { ManyTargetsProps } from "./many-targets";
 import type { NotificationProps } from "./notifications";
+import type { SweepFanOutProps } from "./sweep-fan-out";
 
 /** The same options as template.yaml's parameters; see docs/configuration.md for each setting. */
 export interface ClientVpnTerminatorProps extends NotificationProps, ManyTargetsProps, IdpProps, AskingProps {
@@ -62,6 +63,13 @@ export interface ClientVpnTerminatorProps extends NotificationProps, ManyTargets
   readonly extendedMaxSessionMinutes?: number;
   /** Most connections one sweep ends. Default: 1000. */
   readonly maxSweepTerminations?: number;
+  /**
+   * Split each scheduled sweep by place: a Step Functions Distributed Map runs the function on
+   * `placesPerChild` places in each child execution (docs/many-accounts.md). Brings the state table,
+   * through which the children of a tick share its ceiling. Default: none, the function sweeps
+   * every place itself.
+   */
+  readonly sweepFanOut?: SweepFanOutProps;
   /** Default: 128 MB. */
   readonly memorySize?: number;
   /** Default: 2 minutes. */

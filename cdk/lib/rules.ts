@@ -1,5 +1,5 @@
-// The rules that invoke the function: the cleanup schedule, GuardDuty, Security Hub (imported,
-// the "End VPN sessions" custom action, OCSF).
+// The rules that invoke the function: the cleanup schedule (or the state machine that splits the
+// sweep by place), GuardDuty, Security Hub (imported, the "End VPN sessions" custom action, OCSF).
 import { Validations } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
@@ -8,17 +8,25 @@ import * as securityhub from "aws-cdk-lib/aws-securityhub";
 import { Construct } from "constructs";
 import { ClientVpnTerminatorProps } from "./props";
 
-/** The schedule's and the findings' rules to `fn`; the custom action, when there is one. */
+/**
+ * The schedule's and the findings' rules to `fn` (the schedule's to `sweepTarget` when given); the
+ * custom action, when there is one.
+ */
 export function addRules(
   scope: Construct,
   fn: lambda.IFunction,
   props: ClientVpnTerminatorProps,
+  sweepTarget?: events.IRuleTarget,
 ): securityhub.CfnActionTarget | undefined {
   let customAction: securityhub.CfnActionTarget | undefined;
   const target = new targets.LambdaFunction(fn);
-  const rule = (name: string, options: events.RuleProps) => new events.Rule(scope, name, { ...options, targets: [target] });
+  const rule = (name: string, options: events.RuleProps) => new events.Rule(scope, name, { targets: [target], ...options });
   if (props.schedule) {
-    rule("Schedule", { description: "cvpn-terminator cleanup sweep", schedule: props.schedule });
+    rule("Schedule", {
+      description: "cvpn-terminator cleanup sweep",
+      schedule: props.schedule,
+      targets: [sweepTarget ?? target],
+    });
   }
   if (props.guardDuty ?? true) {
     rule("GuardDuty", {

@@ -28,6 +28,7 @@ pub mod policy;
 pub mod quarantine;
 pub mod scope;
 pub mod signal;
+pub mod split;
 pub mod targets;
 pub mod text;
 pub mod trigger;

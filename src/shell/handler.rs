@@ -221,6 +221,12 @@ where
                     Box::pin(invocation.refresh_organization()).await;
                 }
             }
+            Trigger::Places(request) => {
+                // The split sweep's chores, once a tick, as the whole sweep's.
+                Box::pin(invocation.expire_requests()).await;
+                Box::pin(invocation.refresh_organization()).await;
+                Box::pin(invocation.list_places(request)).await?;
+            }
             Trigger::Quarantine(request) => Box::pin(invocation.change_quarantine(request)).await?,
             Trigger::Answer(answer) => Box::pin(invocation.answer_request(answer)).await?,
             // Refused above: they have no source of their own.
@@ -228,10 +234,14 @@ where
         }
         let response = invocation.take_response();
         match trigger {
+            // A child sweep (some places) that could not sweep them all fails: its tick's
+            // ceiling holds across retries, and Step Functions retries it and counts it.
+            Trigger::Sweep(r) if r.overrides.places.is_some() && !response.complete() => {
+                Err(HandlerError::Incomplete(Box::new(response)))
+            }
             // A sweep's faults are in its answer and its summary line (at error level); what it
-            // left is the next tick's work. Failing would have Lambda retry the same tick and end
-            // another ceiling's worth of sessions.
-            Trigger::Sweep(_) => Ok(response),
+            // left is the next tick's work. A whole sweep's is one invocation a tick.
+            Trigger::Sweep(_) | Trigger::Places(_) => Ok(response),
             // An incident must leave nothing undone: failing lets Lambda's retry finish it.
             _ if response.complete() && response.deferred.is_empty() => Ok(response),
             _ => Err(HandlerError::Incomplete(Box::new(response))),

@@ -30,7 +30,7 @@ fn work_of(trigger: &Trigger) -> Option<Work> {
         Trigger::Findings(_) | Trigger::Direct(_) | Trigger::Idp(_) | Trigger::Answer(_) => {
             Some(Work::Incident)
         }
-        Trigger::Sweep(_) => Some(Work::Sweep),
+        Trigger::Sweep(_) | Trigger::Places(_) => Some(Work::Sweep),
         Trigger::Quarantine(_) => Some(Work::QuarantineChange),
         Trigger::Connect(_) | Trigger::Signal(_) => None,
     }

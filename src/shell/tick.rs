@@ -1,5 +1,6 @@
-//! A tick's sweeps: a sweep of some places only (`Targets`, a Distributed Map's child), and the
-//! tick's ceiling, which every sweep of the tick shares through the state table (`ticks.rs`).
+//! A tick's sweeps: which places its children sweep (`{"Places": …}`, a Distributed Map's first
+//! step), a sweep of some places only (`Targets`, a Distributed Map's child), and the tick's
+//! ceiling, which every sweep of the tick shares through the state table (`ticks.rs`).
 
 use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::ticks::TickStore;
@@ -7,11 +8,48 @@ use crate::adapters::state::StateStore;
 use crate::domain::model::Place;
 use crate::domain::plan::CallError;
 use crate::domain::policy::sweep::Decision;
+use crate::domain::split::{child_targets, same_place};
+use crate::domain::trigger::split::PlacesRequest;
 use crate::domain::trigger::SweepRequest;
 use crate::shell::app::HandlerError;
 use crate::shell::invocation::Invocation;
+use crate::shell::report::TickPlaces;
 
 impl<A: ClientVpnApi, S: StateStore + TickStore> Invocation<'_, A, S> {
+    /// The places the tick's children sweep, each named as a child's `Targets` takes it: every
+    /// target in scope. Refused when the children could not sweep them all (no state table to
+    /// share the ceiling through; a place with no Region, or named twice).
+    pub(crate) async fn list_places(
+        &mut self,
+        request: &PlacesRequest,
+    ) -> Result<(), HandlerError> {
+        if self.app.store.is_none() {
+            return Err(HandlerError::bad_event(
+                request.path.clone(),
+                "the children of a split sweep share their tick's ceiling through the state \
+                 table: it needs CVPN_STATE_TABLE; nothing was listed",
+            ));
+        }
+        let places: Vec<Place> = self.app.api.iter().map(|t| t.place.clone()).collect();
+        let twins = |own: Option<&str>| {
+            places
+                .iter()
+                .any(|p| places.iter().any(|t| same_place(t, p, own)))
+        };
+        if twins(None) {
+            self.ask_own_account().await;
+        }
+        let targets =
+            child_targets(&places, &self.scope, self.own_account.as_deref()).map_err(|why| {
+                HandlerError::bad_event(request.path.clone(), format!("{why}; nothing was listed"))
+            })?;
+        self.response.places = Some(TickPlaces {
+            time: request.time,
+            targets,
+        });
+        Ok(())
+    }
+
     /// A sweep of some places only (`Targets`, a Distributed Map's child): each must be one of
     /// the function's targets, or nothing is swept.
     pub(crate) async fn sweep_places(
@@ -91,48 +129,5 @@ impl<A: ClientVpnApi, S: StateStore + TickStore> Invocation<'_, A, S> {
                 decision.keep(0)
             }
         }
-    }
-}
-
-/// Whether `target` is `place` by another name: this account's place written by Region alone,
-/// beside a role target in this account (`own`; when not known, any account) at that Region.
-fn same_place(target: &Place, place: &Place, own: Option<&str>) -> bool {
-    target != place
-        && target.region == place.region
-        && match (&target.account, &place.account) {
-            (None, Some(a)) | (Some(a), None) => own.is_none_or(|o| o == a),
-            _ => false,
-        }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::same_place;
-    use crate::domain::model::Place;
-
-    #[test]
-    fn this_account_by_region_and_by_its_own_role_is_one_place() {
-        let at = |account: Option<&str>, region: &str| Place {
-            account: account.map(str::to_owned),
-            region: Some(region.to_owned()),
-        };
-        let own = Some("111122223333");
-        let by_region = at(None, "eu-west-1");
-        let by_role = at(own, "eu-west-1");
-        assert!(same_place(&by_role, &by_region, own) && same_place(&by_region, &by_role, own));
-        // Another account's role, another Region, or the place itself: not twins.
-        assert!(!same_place(
-            &at(Some("222233334444"), "eu-west-1"),
-            &by_region,
-            own
-        ));
-        assert!(!same_place(&at(own, "us-east-1"), &by_region, own));
-        assert!(!same_place(&by_region, &by_region, own));
-        // Not knowing this account, any role at that Region might be it.
-        assert!(same_place(
-            &at(Some("222233334444"), "eu-west-1"),
-            &by_region,
-            None
-        ));
     }
 }

@@ -26,6 +26,7 @@ mod quarantine;
 mod quarantine_faults;
 mod runtime_deadline;
 mod signals;
+mod split;
 mod storms;
 mod sweep;
 mod sweep_clock;

@@ -21,6 +21,7 @@ pub mod quarantine;
 pub mod request;
 pub mod schedule;
 pub mod source;
+pub mod split;
 pub mod takes;
 
 use crate::domain::json::{At, DecodeError};
@@ -39,6 +40,8 @@ pub enum Trigger {
     Findings(FindingEvent),
     Direct(DirectRequest),
     Sweep(SweepRequest),
+    /// Which places a tick's children sweep (a Distributed Map's first step).
+    Places(split::PlacesRequest),
     /// A person's change to the quarantine.
     Quarantine(QuarantineRequest),
     /// Client VPN asks whether a client may connect.
@@ -112,7 +115,7 @@ impl Trigger {
         Some(match self {
             Self::Findings(f) => f.source.into(),
             Self::Direct(_) => TriggerSource::Direct,
-            Self::Sweep(_) => TriggerSource::Schedule,
+            Self::Sweep(_) | Self::Places(_) => TriggerSource::Schedule,
             Self::Quarantine(q) => match q.change {
                 quarantine::Change::Hold { .. } => TriggerSource::Quarantine,
                 quarantine::Change::Release => TriggerSource::Release,
@@ -157,7 +160,7 @@ aws.guardduty (\"GuardDuty Finding\") or aws.securityhub (\"Security Hub Finding
 \"Findings Imported V2\"), aws.partner/okta.com/… (\"SystemLog\"), aws.sso-directory or aws.identitystore \
 (\"AWS API Call via CloudTrail\"), a GuardDuty or Security Hub finding as GetFindings returns it, or a direct \
 request with ClientVpnEndpointId, ConnectionId or Username, DryRun and Reason, a Function URL request (POST /global-token-revocation, /ssf/events), a Scheduler payload \
-{\"Sweep\": {...}}, a quarantine change {\"Quarantine\": {...}} or {\"Release\": {...}}, an answer to a \
+{\"Sweep\": {...}}, a request for a tick's places {\"Places\": {\"Time\": ...}}, a quarantine change {\"Quarantine\": {...}} or {\"Release\": {...}}, an answer to a \
 request for approval {\"Approve\": {...}} or {\"Deny\": {...}}, or a Client VPN client connect handler request";
 
 /// Decodes one finding of a format; the time is the envelope's, for findings that give none.
@@ -180,6 +183,9 @@ pub fn decode(event: &Value) -> Result<Trigger, DecodeError> {
     }
     if let Some(sweep) = schedule::payload(&root) {
         return sweep.map(Trigger::Sweep);
+    }
+    if let Some(places) = split::payload(&root) {
+        return places.map(Trigger::Places);
     }
     if let Some(change) = quarantine::payload(&root) {
         return change.map(Trigger::Quarantine);

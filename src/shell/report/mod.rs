@@ -73,6 +73,17 @@ pub struct Response {
     /// Entries left out of each list, by list (`CVPN_RESPONSE_MAX_ITEMS`); each has its log line.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub truncated: std::collections::BTreeMap<&'static str, usize>,
+    /// A request for a tick's places: what its children sweep (`{"Places": …}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub places: Option<TickPlaces>,
+}
+
+/// The places a tick's children sweep, each as a child's `Targets` names it, and the tick they
+/// share a ceiling in.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TickPlaces {
+    pub time: chrono::DateTime<chrono::Utc>,
+    pub targets: Vec<String>,
 }
 
 /// Where people were told.
@@ -202,6 +213,7 @@ impl Response {
             notifications: Vec::new(),
             counts: None,
             truncated: std::collections::BTreeMap::new(),
+            places: None,
         }
     }
 

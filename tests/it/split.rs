@@ -1,0 +1,195 @@
+//! A tick's sweep split into children (a Step Functions Distributed Map's): the request for the
+//! tick's places, children that sweep only the places they name, and the tick's ceiling, which
+//! every sweep of the tick shares through the state table.
+
+use crate::common::fleet::*;
+use crate::common::*;
+use cvpn_terminator::Config;
+use serde_json::json;
+
+fn child(tick: &str, targets: serde_json::Value) -> serde_json::Value {
+    json!({"Sweep": {"Time": tick, "MaxSessionMinutes": 60, "Targets": targets}})
+}
+
+fn places_of(tick: &str) -> serde_json::Value {
+    json!({"Places": {"Time": tick}})
+}
+
+#[tokio::test]
+async fn the_places_a_tick_lists_are_what_its_children_sweep() {
+    let moto = Moto::start();
+    let mut d = deploy(&everywhere(), Config::default()).await;
+    let tick = "2026-11-22T20:00:00Z";
+    // Without the state table the children could not share the tick's ceiling.
+    let e = d.app.handle(&places_of(tick)).await.unwrap_err();
+    assert!(e.to_string().contains("CVPN_STATE_TABLE"), "{e}");
+    d.app.store = Some(moto.table("split").await);
+    let answer = d
+        .app
+        .answer(&places_of(tick), Default::default())
+        .await
+        .unwrap();
+    let listed = &answer["places"];
+    assert_eq!(listed["time"], json!(tick));
+    let targets: Vec<String> = serde_json::from_value(listed["targets"].clone()).unwrap();
+    assert_eq!(
+        targets,
+        [
+            format!("{NETWORK}/eu-west-1"),
+            format!("{NETWORK}/us-east-1"),
+            format!("{BRANCH}/ap-southeast-2"),
+        ]
+    );
+    assert!(ended(&d).is_empty(), "listing ends nothing");
+    // One child a place: together they end what the sweep of every place would.
+    for place in &targets {
+        d.app.handle(&child(tick, json!([place]))).await.unwrap();
+    }
+    let at = |account: &str, region: &str, user: &str| {
+        (account.to_owned(), region.to_owned(), user.to_owned())
+    };
+    assert_eq!(
+        sorted_ended(&d),
+        [
+            at(NETWORK, "eu-west-1", ALICE),
+            at(NETWORK, "eu-west-1", "bob@example.com"),
+            at(NETWORK, "us-east-1", ALICE),
+            at(BRANCH, "ap-southeast-2", ALICE),
+            at(BRANCH, "ap-southeast-2", "carol@example.com"),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_function_of_its_own_place_lists_it_by_region() {
+    let moto = Moto::start();
+    let mut d = deploy(&[], Config::default()).await;
+    d.app.store = Some(moto.table("own").await);
+    let tick = "2026-11-22T20:00:00Z";
+    let r = d.app.handle(&places_of(tick)).await.unwrap();
+    let listed = r.places.expect("the places");
+    assert_eq!(listed.targets, ["eu-west-1"]);
+    // The child of that place sweeps it: dave, in the function's own account.
+    let swept = d
+        .app
+        .handle(&child(tick, json!(listed.targets)))
+        .await
+        .unwrap();
+    assert_eq!(swept.terminated.len(), 1, "{swept:?}");
+}
+
+#[tokio::test]
+async fn a_child_sweep_sweeps_only_the_places_it_names() {
+    let moto = Moto::start();
+    let mut d = deploy(&everywhere(), Config::default()).await;
+    // Without the state table a child cannot share its tick's ceiling: it is refused.
+    let tick = "2026-11-22T20:00:00Z";
+    let e = d
+        .app
+        .handle(&child(tick, json!([format!("{NETWORK}/us-east-1")])))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("CVPN_STATE_TABLE"), "{e}");
+    d.app.store = Some(moto.table("children").await);
+    let r = d
+        .app
+        .handle(&child(tick, json!([format!("{NETWORK}/us-east-1")])))
+        .await
+        .unwrap();
+    assert_eq!(places(&r), [(NETWORK.to_owned(), "us-east-1".to_owned())]);
+    assert_eq!(
+        ended(&d),
+        [(NETWORK.to_owned(), "us-east-1".to_owned(), ALICE.to_owned())]
+    );
+    // A place the function does not act in is a mistake: nothing is swept anywhere.
+    let e = d
+        .app
+        .handle(&child(
+            tick,
+            json!([
+                format!("{BRANCH}/ap-southeast-2"),
+                format!("{BRANCH}/eu-west-1")
+            ]),
+        ))
+        .await
+        .unwrap_err();
+    let said = e.to_string();
+    assert!(
+        said.contains("event.Sweep.Targets") && said.contains("333344445555/eu-west-1"),
+        "{said}"
+    );
+    assert_eq!(ended(&d).len(), 1);
+}
+
+#[tokio::test]
+async fn the_sweeps_of_one_tick_share_its_ceiling_retries_included() {
+    let moto = Moto::start();
+    let config = Config {
+        max_sweep_terminations: 3,
+        ..Config::default()
+    };
+    let mut d = deploy(&everywhere(), config).await;
+    d.app.store = Some(moto.table("ceiling").await);
+    let tick = "2026-11-22T20:00:00Z";
+    // eu-west-1 has alice and bob: both ended, one of the tick's three left.
+    let first = d
+        .app
+        .handle(&child(tick, json!([format!("{NETWORK}/eu-west-1")])))
+        .await
+        .unwrap();
+    assert_eq!(first.terminated.len(), 2);
+    // ap-southeast-2 has alice and carol: one is ended, the other waits for the next tick.
+    let second = d
+        .app
+        .handle(&child(tick, json!([format!("{BRANCH}/ap-southeast-2")])))
+        .await
+        .unwrap();
+    assert_eq!((second.terminated.len(), second.deferred.len()), (1, 1));
+    // Its retry, and another child of the tick, end nothing more.
+    for place in [
+        format!("{BRANCH}/ap-southeast-2"),
+        format!("{NETWORK}/us-east-1"),
+    ] {
+        let again = d.app.handle(&child(tick, json!([place]))).await.unwrap();
+        assert!(again.terminated.is_empty(), "{again:?}");
+    }
+    // Nor does the sweep of every place at that tick: it shares the ceiling too.
+    let whole = json!({"Sweep": {"Time": tick, "MaxSessionMinutes": 60}});
+    let all = d.app.handle(&whole).await.unwrap();
+    assert!(
+        all.terminated.is_empty() && !all.deferred.is_empty(),
+        "{all:?}"
+    );
+    assert_eq!(ended(&d).len(), 3);
+    // The next tick has a ceiling of its own.
+    let next = d
+        .app
+        .handle(&child(
+            "2026-11-22T20:05:00Z",
+            json!([format!("{NETWORK}/us-east-1")]),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(next.terminated.len(), 1);
+}
+
+#[tokio::test]
+async fn a_child_that_cannot_reach_a_place_fails_after_sweeping_the_rest() {
+    let moto = Moto::start();
+    let mut targets = everywhere();
+    targets.push(role("444455556666", "eu-west-1"));
+    let mut d = deploy(&targets, Config::default()).await;
+    d.app.store = Some(moto.table("unreachable").await);
+    let tick = "2026-11-22T20:00:00Z";
+    let batch = json!([format!("{NETWORK}/eu-west-1"), "444455556666/eu-west-1"]);
+    // Failing has Step Functions retry the batch and count it; what could be swept was.
+    let e = d.app.handle(&child(tick, batch.clone())).await.unwrap_err();
+    let r = e.response().expect("the sweep's answer");
+    assert!(!r.errors.is_empty(), "{r:?}");
+    assert_eq!(r.terminated.len(), 2);
+    assert_eq!(ended(&d).len(), 2);
+    // The retry ends nothing twice.
+    let again = d.app.handle(&child(tick, batch)).await.unwrap_err();
+    assert!(again.response().unwrap().terminated.is_empty());
+    assert_eq!(ended(&d).len(), 2);
+}
