@@ -1,7 +1,7 @@
-//! A client built on first use. Building an AWS SDK client validates its HTTP client, which builds
-//! a TLS connector (the platform's root certificates parsed) only to drop it: every start paid
-//! that for each client, whether the invocation called the service or not, and an organization's
-//! start paid it for every place.
+//! A client built on first use. Building an AWS SDK client builds its configuration and runtime
+//! plugins (and, with the SDK's default HTTP client, a TLS connector made only to be dropped, which
+//! `http.rs` spares): a start need not pay that for clients the invocation never calls, nor an
+//! organization's start for every place.
 
 use std::sync::{Arc, OnceLock};
 

@@ -9,6 +9,7 @@ pub mod assumed;
 pub mod aws;
 pub mod directory;
 pub mod ec2;
+pub mod http;
 pub mod keys;
 pub mod lazy;
 pub mod notify;

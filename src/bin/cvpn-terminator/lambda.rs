@@ -34,7 +34,8 @@ pub async fn run() -> ExitCode {
     };
     // The clients nearly every invocation calls (the state table's, this place's EC2) are built
     // in Lambda's init phase, at full CPU and ahead of time under provisioned concurrency, not
-    // within the connect handler's deadline; the others wait for their first call.
+    // within the connect handler's deadline; the others wait for their first call. The one
+    // connector they share is made by the first call (`adapters/http.rs`).
     if let Some(store) = &app.store {
         store.prepare();
     }
@@ -88,8 +89,8 @@ pub async fn run() -> ExitCode {
 
 /// The AWS configuration Lambda gives every function in its environment: the execution role's
 /// credentials and the Region. Taken from there directly, the start builds none of the default
-/// chain's providers (profile files, web identity and its STS client, containers, IMDS), each of
-/// which costs a TLS connector; without them (another runtime), the default chain.
+/// chain's providers (profile files, web identity and its STS client, containers, IMDS); without
+/// them (another runtime), the default chain.
 fn lambdas_own() -> aws_config::ConfigLoader {
     let loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     let set = |name| std::env::var(name).ok().filter(|v| !v.is_empty());

@@ -20,6 +20,7 @@ use aws_sdk_ec2::config::SharedCredentialsProvider;
 use clap::{CommandFactory, Parser};
 use common::Shown;
 use cvpn_terminator::adapters::directory::Directory;
+use cvpn_terminator::adapters::http::OneHttpClient;
 use cvpn_terminator::adapters::lazy::Lazy;
 use cvpn_terminator::adapters::notify::{Notifiers, OutcomeBus};
 use cvpn_terminator::adapters::organization::Organization;
@@ -85,9 +86,11 @@ async fn main() -> ExitCode {
     }
 }
 
-/// The AWS configuration, with the retries the settings ask for.
+/// The AWS configuration, with the retries the settings ask for and one HTTP client for every
+/// SDK client.
 async fn sdk(loader: aws_config::ConfigLoader, config: &Config) -> SdkConfig {
     loader
+        .http_client(OneHttpClient::shared())
         .retry_config(RetryConfig::adaptive().with_max_attempts(config.max_attempts))
         .load()
         .await
