@@ -16,37 +16,51 @@ pub fn same_place(target: &Place, place: &Place, own: Option<&str>) -> bool {
         }
 }
 
-/// The places in `scope` of `targets`, as a child's `Targets` names them (`ACCOUNT/REGION`, or
-/// `REGION` for this account), in the targets' order. Refused, with the reason, when a place
-/// cannot be named so (this place, set by no Region) or is a target by two names: its children
-/// would refuse it, and a split sweep would leave it unswept.
-pub fn child_targets(
-    targets: &[Place],
-    scope: &Scope,
-    own: Option<&str>,
-) -> Result<Vec<String>, String> {
-    let mut names = Vec::new();
+/// Why a child cannot sweep `place` of `targets`, or `None` when it can: one listing of a place
+/// named twice acts on neither (`listing.rs`), split, each would act.
+pub fn unsweepable(targets: &[Place], place: &Place, own: Option<&str>) -> Option<&'static str> {
+    if place.region.is_none() {
+        Some("has no Region to name it by (AWS_REGION unset)")
+    } else if !targets.contains(place) {
+        Some(
+            "is not one of the function's targets (CVPN_TARGETS, or the organization's accounts \
+             as this instance read them; this account is named by Region alone)",
+        )
+    } else if targets.iter().any(|t| same_place(t, place, own)) {
+        Some(
+            "is also a target by another name (this account by Region and by its own role): \
+             only the sweep of every place sweeps it",
+        )
+    } else {
+        None
+    }
+}
+
+/// A tick's places split for its children.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Split {
+    /// Each place a child may sweep, as its `Targets` names it (`ACCOUNT/REGION`, or `REGION`
+    /// for this account), in the targets' order.
+    pub names: Vec<String>,
+    /// The places in scope no child could sweep, and why.
+    pub refused: Vec<(Place, &'static str)>,
+}
+
+/// The places in `scope` of `targets`, split for the tick's children.
+pub fn child_targets(targets: &[Place], scope: &Scope, own: Option<&str>) -> Split {
+    let mut split = Split::default();
     for place in targets.iter().filter(|p| scope.holds(p)) {
-        let Some(region) = &place.region else {
-            return Err(format!(
-                "{} has no Region to name it by: a split sweep needs its targets named \
-                 (CVPN_TARGETS, or the organization's accounts)",
-                place.label()
-            ));
-        };
-        if targets.iter().any(|t| same_place(t, place, own)) {
-            return Err(format!(
-                "{} is also a target by another name (this account by Region and by its own \
-                 role): name it once for a split sweep",
-                place.label()
-            ));
+        if let Some(why) = unsweepable(targets, place, own) {
+            split.refused.push((place.clone(), why));
+            continue;
         }
-        names.push(match &place.account {
+        let region = place.region.as_deref().unwrap_or_default();
+        split.names.push(match &place.account {
             Some(account) => format!("{account}/{region}"),
-            None => region.clone(),
+            None => region.to_owned(),
         });
     }
-    Ok(names)
+    split
 }
 
 #[cfg(test)]
@@ -84,24 +98,31 @@ mod tests {
             at(None, Some("eu-west-1")),
             at(Some("222233334444"), Some("us-east-1")),
         ];
-        let named = child_targets(&targets, &Scope::default(), Some("111122223333"));
-        assert_eq!(named.unwrap(), ["eu-west-1", "222233334444/us-east-1"]);
+        let split = child_targets(&targets, &Scope::default(), Some("111122223333"));
+        assert_eq!(split.names, ["eu-west-1", "222233334444/us-east-1"]);
+        assert!(split.refused.is_empty());
         let narrowed = Scope::default().within(Some("222233334444".into()), None);
-        let named = child_targets(&targets, &narrowed, None).unwrap();
-        assert_eq!(named, ["222233334444/us-east-1"]);
-        // The function's own place, set by no Region.
-        let e = child_targets(&[Place::default()], &Scope::default(), None).unwrap_err();
-        assert!(
-            e.starts_with("this account/this Region has no Region"),
-            "{e}"
-        );
-        // This account twice: by Region and by its own role.
+        let split = child_targets(&targets, &narrowed, None);
+        assert_eq!(split.names, ["222233334444/us-east-1"]);
+        // The function's own place, set by no Region: refused, the others listed.
+        let mut unnamed = targets.to_vec();
+        unnamed.push(Place::default());
+        let split = child_targets(&unnamed, &Scope::default(), Some("111122223333"));
+        assert_eq!(split.names.len(), 2);
+        assert_eq!(split.refused.len(), 1);
+        assert!(split.refused[0].1.starts_with("has no Region"));
+        // This account twice, by Region and by its own role: neither is listed.
         let twins = [
             at(None, Some("eu-west-1")),
             at(Some("111122223333"), Some("eu-west-1")),
         ];
-        let e = child_targets(&twins, &Scope::default(), Some("111122223333")).unwrap_err();
-        assert!(e.contains("also a target by another name"), "{e}");
+        let split = child_targets(&twins, &Scope::default(), Some("111122223333"));
+        assert!(split.names.is_empty());
+        assert_eq!(split.refused.len(), 2);
+        assert!(split.refused[0].1.contains("also a target by another name"));
+        // A place that is no target.
+        let stranger = at(Some("999988887777"), Some("eu-west-1"));
+        assert!(unsweepable(&targets, &stranger, None).is_some());
     }
 
     fn place() -> impl Strategy<Value = Place> {
@@ -115,8 +136,8 @@ mod tests {
     }
 
     proptest! {
-        /// What the split names, a child takes back as exactly the places in scope, each once;
-        /// what it refuses, a child would have refused.
+        /// What the split names, a child takes back as exactly the places it may sweep; what it
+        /// refuses, a child would have refused.
         #[test]
         fn children_sweep_exactly_the_places_in_scope(
             mut targets in proptest::collection::vec(place(), 1..6),
@@ -125,19 +146,25 @@ mod tests {
             targets.sort();
             targets.dedup();
             let scope = Scope::default();
-            match child_targets(&targets, &scope, own) {
-                Ok(names) => {
-                    let child = json!({"Sweep": {"Time": "2026-12-07T10:00:00Z", "Targets": names}});
-                    let Ok(Trigger::Sweep(sweep)) = decode(&child) else {
-                        panic!("a child sweep: {child}")
-                    };
-                    prop_assert_eq!(sweep.overrides.places.unwrap(), targets.clone());
-                    for p in &targets {
-                        prop_assert!(!targets.iter().any(|t| same_place(t, p, own)));
-                    }
+            let split = child_targets(&targets, &scope, own);
+            // Every place is listed or refused, once.
+            prop_assert_eq!(split.names.len() + split.refused.len(), targets.len());
+            let listed: Vec<Place> = targets
+                .iter()
+                .filter(|p| unsweepable(&targets, p, own).is_none())
+                .cloned()
+                .collect();
+            if !listed.is_empty() {
+                let child = json!({"Sweep": {"Time": "2026-12-07T10:00:00Z", "Targets": split.names}});
+                let Ok(Trigger::Sweep(sweep)) = decode(&child) else {
+                    panic!("a child sweep: {child}")
+                };
+                // What the children take back is exactly what was listed, and each may sweep it.
+                let places = sweep.overrides.places.unwrap();
+                prop_assert_eq!(&places, &listed);
+                for p in &places {
+                    prop_assert!(unsweepable(&targets, p, own).is_none());
                 }
-                Err(_) => prop_assert!(targets.iter().any(|p| p.region.is_none()
-                    || targets.iter().any(|t| same_place(t, p, own)))),
             }
         }
     }

@@ -222,10 +222,11 @@ where
                 }
             }
             Trigger::Places(request) => {
-                // The split sweep's chores, once a tick, as the whole sweep's.
+                // Listed first, so that a refusal changes nothing; then the split sweep's chores,
+                // once a tick, as the whole sweep's.
+                Box::pin(invocation.list_places(request)).await?;
                 Box::pin(invocation.expire_requests()).await;
                 Box::pin(invocation.refresh_organization()).await;
-                Box::pin(invocation.list_places(request)).await?;
             }
             Trigger::Quarantine(request) => Box::pin(invocation.change_quarantine(request)).await?,
             Trigger::Answer(answer) => Box::pin(invocation.answer_request(answer)).await?,

@@ -98,7 +98,9 @@ impl<A: ClientVpnApi, S: StateStore + InventoryStore + TickStore> Invocation<'_,
                 ));
             }
         }
-        self.sweep_places(request).await?;
+        if !self.sweep_places(request).await? {
+            return Ok(());
+        }
         let Some(endpoints) = self
             .endpoints_in_scope(request.overrides.endpoint_ids.clone())
             .await

@@ -5,10 +5,10 @@
 use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::ticks::TickStore;
 use crate::adapters::state::StateStore;
-use crate::domain::model::Place;
+use crate::domain::model::{ApiError, Place};
 use crate::domain::plan::CallError;
 use crate::domain::policy::sweep::Decision;
-use crate::domain::split::{child_targets, same_place};
+use crate::domain::split::{child_targets, same_place, unsweepable};
 use crate::domain::trigger::split::PlacesRequest;
 use crate::domain::trigger::SweepRequest;
 use crate::shell::app::HandlerError;
@@ -17,8 +17,9 @@ use crate::shell::report::TickPlaces;
 
 impl<A: ClientVpnApi, S: StateStore + TickStore> Invocation<'_, A, S> {
     /// The places the tick's children sweep, each named as a child's `Targets` takes it: every
-    /// target in scope. Refused when the children could not sweep them all (no state table to
-    /// share the ceiling through; a place with no Region, or named twice).
+    /// target in scope. Refused without the state table, through which the children share the
+    /// tick's ceiling; a place no child could sweep (no Region, named twice) is an error of the
+    /// answer, the others listed.
     pub(crate) async fn list_places(
         &mut self,
         request: &PlacesRequest,
@@ -31,33 +32,29 @@ impl<A: ClientVpnApi, S: StateStore + TickStore> Invocation<'_, A, S> {
             ));
         }
         let places: Vec<Place> = self.app.api.iter().map(|t| t.place.clone()).collect();
-        let twins = |own: Option<&str>| {
-            places
-                .iter()
-                .any(|p| places.iter().any(|t| same_place(t, p, own)))
-        };
-        if twins(None) {
+        if self.may_have_twins(&places) {
             self.ask_own_account().await;
         }
-        let targets =
-            child_targets(&places, &self.scope, self.own_account.as_deref()).map_err(|why| {
-                HandlerError::bad_event(request.path.clone(), format!("{why}; nothing was listed"))
-            })?;
+        let split = child_targets(&places, &self.scope, self.own_account.as_deref());
+        for (place, why) in split.refused {
+            self.place_refused(&place, "ListPlaces", why, None);
+        }
         self.response.places = Some(TickPlaces {
             time: request.time,
-            targets,
+            targets: split.names,
         });
         Ok(())
     }
 
-    /// A sweep of some places only (`Targets`, a Distributed Map's child): each must be one of
-    /// the function's targets, or nothing is swept.
+    /// Narrows this sweep to the places a child names (`Targets`, a Distributed Map's child).
+    /// One the function cannot sweep (no target of this instance's, named twice) is an error of
+    /// the answer, and the rest of the batch is swept; `false` when none is left.
     pub(crate) async fn sweep_places(
         &mut self,
         request: &SweepRequest,
-    ) -> Result<(), HandlerError> {
+    ) -> Result<bool, HandlerError> {
         let Some(places) = &request.overrides.places else {
-            return Ok(());
+            return Ok(true);
         };
         let field = format!("{}.Targets", request.path);
         // The children of one tick share its ceiling, kept in the state table under the tick.
@@ -68,36 +65,52 @@ impl<A: ClientVpnApi, S: StateStore + TickStore> Invocation<'_, A, S> {
                  it needs CVPN_STATE_TABLE and the tick's Time; nothing was swept",
             ));
         }
-        let targets = &self.app.api;
-        let twins = |own: Option<&str>| {
-            places
-                .iter()
-                .any(|p| targets.iter().any(|t| same_place(&t.place, p, own)))
-        };
-        // Under Lambda the invocation says which account this is; elsewhere STS does, when it
-        // matters.
-        if twins(None) {
+        let targets: Vec<Place> = self.app.api.iter().map(|t| t.place.clone()).collect();
+        let mut named = targets.clone();
+        named.extend(places.iter().cloned());
+        if self.may_have_twins(&named) {
             self.ask_own_account().await;
         }
-        let own = self.own_account.as_deref();
-        for place in places {
-            let why = if !targets.iter().any(|t| t.place == *place) {
-                "is not one of the function's targets (CVPN_TARGETS, or the organization's \
-                 accounts; this account is named by Region alone)"
-            } else if targets.iter().any(|t| same_place(&t.place, place, own)) {
-                // One listing of both acts on neither (`listing.rs`); split, each would act.
-                "is also a target by another name (this account by Region and by its own role): \
-                 only the sweep of every place sweeps it"
-            } else {
-                continue;
-            };
-            return Err(HandlerError::bad_event(
-                field,
-                format!("{} {why}; nothing was swept", place.label()),
-            ));
+        let own = self.own_account.clone();
+        let mut kept = Vec::new();
+        for (i, place) in places.iter().enumerate() {
+            match unsweepable(&targets, place, own.as_deref()) {
+                None => kept.push(place.clone()),
+                Some(why) => self.place_refused(place, "Sweep", why, Some(format!("{field}[{i}]"))),
+            }
         }
-        self.scope.places = places.clone();
-        Ok(())
+        // None left: an empty narrowing would be every place.
+        if kept.is_empty() {
+            return Ok(false);
+        }
+        self.scope.places = kept;
+        Ok(true)
+    }
+
+    /// Whether two of `places` might be one place by two names, this account being unknown:
+    /// then it is asked (under Lambda the invocation says; elsewhere STS does).
+    fn may_have_twins(&self, places: &[Place]) -> bool {
+        self.own_account.is_none()
+            && places
+                .iter()
+                .any(|p| places.iter().any(|t| same_place(t, p, None)))
+    }
+
+    /// A place left out, said loudly: the invocation's answer carries it as an error.
+    fn place_refused(
+        &mut self,
+        place: &Place,
+        action: &'static str,
+        why: &str,
+        path: Option<String>,
+    ) {
+        let refused = ApiError {
+            code: "PlaceNotSwept".into(),
+            message: format!("{} {why}; it was not swept", place.label()),
+        };
+        let mut e = CallError::new(None, action, refused).at(place);
+        e.path = path;
+        self.response.step_failed(e);
     }
 
     /// What this sweep may end of its tick's ceiling, shared with the tick's other sweeps

@@ -101,7 +101,8 @@ async fn a_child_sweep_sweeps_only_the_places_it_names() {
         ended(&d),
         [(NETWORK.to_owned(), "us-east-1".to_owned(), ALICE.to_owned())]
     );
-    // A place the function does not act in is a mistake: nothing is swept anywhere.
+    // A place this instance does not act in (an account gone from the organization since the
+    // places were listed) is not swept, loudly: the child fails, the rest of its batch swept.
     let e = d
         .app
         .handle(&child(
@@ -113,12 +114,24 @@ async fn a_child_sweep_sweeps_only_the_places_it_names() {
         ))
         .await
         .unwrap_err();
-    let said = e.to_string();
+    let r = e.response().expect("the sweep's answer");
+    assert_eq!(r.errors.len(), 1, "{r:?}");
+    let refused = &r.errors[0];
+    assert_eq!(refused.code, "PlaceNotSwept");
+    assert_eq!(refused.path.as_deref(), Some("event.Sweep.Targets[1]"));
     assert!(
-        said.contains("event.Sweep.Targets") && said.contains("333344445555/eu-west-1"),
-        "{said}"
+        refused.message.contains("333344445555/eu-west-1"),
+        "{refused:?}"
     );
-    assert_eq!(ended(&d).len(), 1);
+    assert_eq!(ended(&d).len(), 3);
+    // A batch of none it knows sweeps nothing at all (not every place).
+    let e = d
+        .app
+        .handle(&child(tick, json!(["999988887777/eu-west-1"])))
+        .await
+        .unwrap_err();
+    assert!(e.response().unwrap().terminated.is_empty());
+    assert_eq!(ended(&d).len(), 3);
 }
 
 #[tokio::test]
