@@ -54,9 +54,11 @@ def definition_checks(check, definition):
         check(f"sweep definition: the {name} retries Lambda's transient errors first, with backoff",
               transient and task["Retry"][0] is transient[0]
               and transient[0]["BackoffRate"] > 1 and transient[0]["MaxAttempts"] >= 3)
-    failed = [r for r in child["Retry"] if r["ErrorEquals"] == ["States.TaskFailed"]]
-    check("sweep definition: a child's function error (a place not reached) is retried at most twice, with backoff",
-          len(failed) == 1 and 1 <= failed[0]["MaxAttempts"] <= 2 and failed[0]["BackoffRate"] > 1
+    failed = [r for r in child["Retry"] if "Incomplete" in r["ErrorEquals"]]
+    check("sweep definition: a child that could not sweep all its places is retried at most twice, with backoff; "
+          "a refused request (BadEvent) never",
+          len(failed) == 1 and not any("BadEvent" in r["ErrorEquals"] or "States.TaskFailed" in r["ErrorEquals"]
+                                       for r in child["Retry"]) and 1 <= failed[0]["MaxAttempts"] <= 2 and failed[0]["BackoffRate"] > 1
           and not any("States.ALL" in r["ErrorEquals"] for _, t in tasks(states) for r in t.get("Retry", [])))
     return sweep["Label"]
 

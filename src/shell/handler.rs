@@ -17,6 +17,9 @@ use crate::shell::report::{self, Response};
 use serde_json::Value;
 use std::time::Instant;
 
+/// Entries a list in a child sweep's answer (`App::answer`).
+const CHILD_ITEMS: usize = 10;
+
 fn log_bad_event(e: &DecodeError) {
     tracing::error!(
         event = "bad_event",
@@ -62,7 +65,12 @@ where
             }
             Ok(Trigger::Signal(request)) => Ok(self.signal(&request, invoked).await.to_value()),
             decoded => {
-                let max = self.config.notify.response_max_items;
+                let mut max = self.config.notify.response_max_items;
+                // A child sweep answers Step Functions, which refuses a result over 256 KiB as a
+                // failure no retry mends: a few entries a list, the counts, the rest in the log.
+                if matches!(&decoded, Ok(Trigger::Sweep(r)) if r.overrides.places.is_some()) {
+                    max = max.min(CHILD_ITEMS);
+                }
                 self.report(decoded, delivery(event), invoked)
                     .await
                     .map(|r| serde_json::to_value(r.bounded(max)).expect("responses serialize"))

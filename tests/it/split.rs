@@ -206,3 +206,33 @@ async fn a_child_that_cannot_reach_a_place_fails_after_sweeping_the_rest() {
     assert!(again.response().unwrap().terminated.is_empty());
     assert_eq!(ended(&d).len(), 2);
 }
+
+#[tokio::test]
+async fn a_child_answers_step_functions_in_a_few_entries_a_list() {
+    let moto = Moto::start();
+    let users: Vec<String> = (0..15).map(|i| format!("user{i}@example.com")).collect();
+    let users: Vec<&str> = users.iter().map(String::as_str).collect();
+    let state = serde_json::from_value(json!({"accounts": [{"accountId": NETWORK,
+        "roles": [{"roleName": ROLE}], "regions": {"eu-west-1": {"endpoints": [endpoint(1, &users)]}}}]}))
+    .unwrap();
+    let emulator = cvpn_emulator::start("127.0.0.1:0", state, cvpn_emulator::Options::default())
+        .await
+        .unwrap();
+    // A schedule's own thresholds cap it as an incident is, too.
+    let config = Config {
+        max_sweep_terminations: 20,
+        max_terminations: 20,
+        ..Config::default()
+    };
+    let mut app = app_at(&emulator, &[role(NETWORK, "eu-west-1")], config).await;
+    app.store = Some(moto.table("bounded").await);
+    let batch = child(
+        "2026-11-22T20:00:00Z",
+        json!([format!("{NETWORK}/eu-west-1")]),
+    );
+    let answer = app.answer(&batch, Default::default()).await.unwrap();
+    // Every session ended, ten listed: Step Functions refuses a result over 256 KiB.
+    assert_eq!(answer["counts"]["terminated"], 15);
+    assert_eq!(answer["terminated"].as_array().unwrap().len(), 10);
+    assert_eq!(answer["truncated"]["terminated"], 5);
+}
