@@ -1,4 +1,5 @@
-//! Where Client VPN endpoints are, as the last sweep of every place saw them. Most account-Regions
+//! Where Client VPN endpoints are, as the last sweep of every place saw them, and since then the
+//! sweeps of some places (a split sweep's children), each place at its own time. Most account-Regions
 //! of an organization have none, yet without this an incident would assume a role and describe
 //! the endpoints in each before it could end anything. With it, an incident lists only the places
 //! that may have endpoints: those the sweep saw with some, those it could not list, and those it
@@ -22,6 +23,18 @@ pub struct Inventory {
     pub empty: BTreeSet<String>,
     /// The endpoints of each place that has some, by [`Place::label`].
     pub endpoints: BTreeMap<String, Vec<Listed>>,
+    /// Places the sweeps of some places saw, by [`Place::label`], each at its own time: where
+    /// newer, over what the rest says of them. Kept apart from the rest (`places` in the table),
+    /// each child adding its own.
+    #[serde(skip)]
+    pub recent: BTreeMap<String, Seen>,
+}
+
+/// One place as a sweep saw it: when, and its endpoints (none: it has none).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seen {
+    pub at: i64,
+    pub endpoints: Vec<Listed>,
 }
 
 /// An endpoint as the sweep listed it.
@@ -63,55 +76,99 @@ impl Inventory {
         inventory
     }
 
-    /// Whether it still speaks for the places at `now`: not older than [`MAX_AGE_SECONDS`], nor
-    /// from the future (a clock that was wrong).
-    pub fn fresh(&self, now: i64) -> bool {
-        (0..=MAX_AGE_SECONDS).contains(&(now - self.at))
+    /// Each place it saw in full, as a sweep of some places records it.
+    pub fn by_place(&self) -> BTreeMap<String, Seen> {
+        let seen = |endpoints: &[Listed]| Seen {
+            at: self.at,
+            endpoints: endpoints.to_vec(),
+        };
+        let mut places: BTreeMap<String, Seen> = self
+            .endpoints
+            .iter()
+            .map(|(label, listed)| (label.clone(), seen(listed)))
+            .collect();
+        places.extend(self.empty.iter().map(|label| (label.clone(), seen(&[]))));
+        places
     }
 
-    /// The places an incident lists among `places`, or `None` for all of them: no fresh
-    /// inventory, or `named` endpoints one of which it does not know in one of `places` (an
+    /// What it says of the place `label`, and since when; `None`: it never saw it in full.
+    fn view(&self, label: &str) -> Option<(i64, &[Listed])> {
+        let whole = match self.endpoints.get(label) {
+            Some(listed) => Some((self.at, listed.as_slice())),
+            None => self.empty.contains(label).then_some((self.at, &[][..])),
+        };
+        match (self.recent.get(label), whole) {
+            (Some(recent), Some((at, _))) if recent.at < at => whole,
+            (Some(recent), _) => Some((recent.at, recent.endpoints.as_slice())),
+            (None, whole) => whole,
+        }
+    }
+
+    /// The places an incident lists among `places`, or `None` for all of them: no place it saw
+    /// lately, or `named` endpoints one of which it does not know lately in one of `places` (an
     /// endpoint created since, a place that is no target now). With `named` endpoints it knows,
-    /// their places; otherwise every place it did not see empty.
+    /// their places; otherwise every place it did not see empty lately.
     pub fn to_list<'a>(
         inventory: Option<&Self>,
         places: impl IntoIterator<Item = &'a Place>,
         named: Option<&[String]>,
         now: i64,
     ) -> Option<Vec<Place>> {
-        let inventory = inventory.filter(|i| i.fresh(now))?;
+        let inventory = inventory?;
         let places: Vec<&Place> = places.into_iter().collect();
-        let labels: BTreeSet<String> = places.iter().map(|p| p.label()).collect();
-        let holding: Option<BTreeSet<&str>> = match named {
-            None => None,
-            Some(ids) => Some(
-                ids.iter()
-                    .map(|id| {
-                        inventory
-                            .endpoints
-                            .iter()
-                            .find(|(_, listed)| listed.iter().any(|l| &l.id == id))
-                            .map(|(label, _)| label.as_str())
-                            .filter(|label| labels.contains(*label))
-                    })
-                    .collect::<Option<_>>()?,
-            ),
+        // A place seen more than MAX_AGE_SECONDS ago, or in the future (a clock that was wrong),
+        // is as one never seen.
+        let lately = |place: &Place| {
+            inventory
+                .view(&place.label())
+                .filter(|(at, _)| (0..=MAX_AGE_SECONDS).contains(&(now - at)))
+                .map(|(_, listed)| listed.to_vec())
         };
-        let keep = |place: &Place| {
-            let label = place.label();
-            match &holding {
-                Some(held) => held.contains(label.as_str()),
-                None => !inventory.empty.contains(&label),
+        let views: Vec<(&Place, Option<Vec<Listed>>)> =
+            places.iter().map(|p| (*p, lately(p))).collect();
+        if views.iter().all(|(_, view)| view.is_none()) {
+            return None;
+        }
+        let Some(ids) = named else {
+            let may_have = |view: &Option<Vec<Listed>>| view.as_ref().is_none_or(|l| !l.is_empty());
+            return Some(
+                views
+                    .into_iter()
+                    .filter(|(_, v)| may_have(v))
+                    .map(|(p, _)| p.clone())
+                    .collect(),
+            );
+        };
+        let holds = |view: &Option<Vec<Listed>>, id: &String| {
+            view.as_ref().is_some_and(|l| l.iter().any(|e| &e.id == id))
+        };
+        let mut kept = Vec::new();
+        for id in ids {
+            let (place, _) = views.iter().find(|(_, v)| holds(v, id))?;
+            if !kept.contains(*place) {
+                kept.push((*place).clone());
             }
-        };
-        Some(places.into_iter().filter(|p| keep(p)).cloned().collect())
+        }
+        // In the targets' order, as without names.
+        Some(
+            places
+                .into_iter()
+                .filter(|p| kept.contains(p))
+                .cloned()
+                .collect(),
+        )
     }
 
     /// How many endpoints it knows, and how many of them call a connect handler.
     pub fn coverage(&self) -> (usize, usize) {
-        let all = self.endpoints.values().flatten();
-        let handled = all.clone().filter(|l| l.connect_handler).count();
-        (self.endpoints.values().map(Vec::len).sum(), handled)
+        let labels: BTreeSet<&String> = self.endpoints.keys().chain(self.recent.keys()).collect();
+        let known: Vec<&Listed> = labels
+            .into_iter()
+            .filter_map(|label| self.view(label))
+            .flat_map(|(_, listed)| listed)
+            .collect();
+        let handled = known.iter().filter(|l| l.connect_handler).count();
+        (known.len(), handled)
     }
 }
 
@@ -193,23 +250,95 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_childs_sighting_counts_where_newer_each_place_at_its_own_time() {
+        // The whole sweep (at 1,000) saw 1 with an endpoint, 2 and 3 empty.
+        let mut inv = Inventory::seen(
+            1_000,
+            [place(1), place(2), place(3)].iter(),
+            &[endpoint(1, "e-1", false)],
+        );
+        let seen = |at: i64, ids: &[&str]| Seen {
+            at,
+            endpoints: ids
+                .iter()
+                .map(|id| Listed {
+                    id: (*id).into(),
+                    connect_handler: true,
+                })
+                .collect(),
+        };
+        // A child since saw 2 with a new endpoint; an older child's word on 1 (empty) is stale.
+        inv.recent.insert(place(2).label(), seen(2_000, &["e-2"]));
+        inv.recent.insert(place(1).label(), seen(500, &[]));
+        let places: Vec<Place> = (1..=4).map(place).collect();
+        let listed = Inventory::to_list(Some(&inv), &places, None, 2_100).unwrap();
+        assert_eq!(listed, [place(1), place(2), place(4)]);
+        let named = ["e-2".to_owned()];
+        let straight = Inventory::to_list(Some(&inv), &places, Some(&named), 2_100);
+        assert_eq!(straight, Some(vec![place(2)]));
+        assert_eq!(inv.coverage(), (2, 1));
+        // An hour after the whole sweep, only the child's word still counts: 1 and 3 are listed
+        // again; the endpoint of 1 is no longer known.
+        let later = 1_000 + MAX_AGE_SECONDS + 1;
+        let listed = Inventory::to_list(Some(&inv), &places, None, later).unwrap();
+        assert_eq!(listed, [place(1), place(2), place(3), place(4)]);
+        let named = ["e-1".to_owned()];
+        assert_eq!(
+            Inventory::to_list(Some(&inv), &places, Some(&named), later),
+            None
+        );
+        // The children's word alone (no whole sweep ever): what they saw, and nothing else.
+        let split = Inventory {
+            recent: inv.recent.clone(),
+            ..Inventory::default()
+        };
+        let listed = Inventory::to_list(Some(&split), &places, None, 2_100).unwrap();
+        assert_eq!(listed, [place(2), place(3), place(4)]);
+        let empty_child = Inventory {
+            recent: [(place(3).label(), seen(2_000, &[]))].into(),
+            ..Inventory::default()
+        };
+        let listed = Inventory::to_list(Some(&empty_child), &places, None, 2_100).unwrap();
+        assert_eq!(listed, [place(1), place(2), place(4)]);
+    }
+
     proptest! {
-        /// Whatever the sweep saw, an incident never skips a place where it saw an endpoint, nor
-        /// one it did not list in full.
+        /// Whatever the sweep of every place and the children saw, an incident never skips a
+        /// place where the latest recent word saw an endpoint, nor one with no recent word.
         #[test]
-        fn no_place_that_may_have_an_endpoint_is_skipped(
+        fn no_place_that_may_have_an_endpoint_is_skipped_whoever_saw_it(
+            child in proptest::collection::btree_map(0u32..20, (any::<bool>(), 0i64..8_000), 0..10),
+            now in 5_000i64..=5_000 + MAX_AGE_SECONDS,
             listed in proptest::collection::btree_set(0u32..20, 0..20),
             with in proptest::collection::btree_set(0u32..20, 0..8),
-            age in 0i64..=MAX_AGE_SECONDS,
         ) {
             let endpoints: Vec<Endpoint> = with.iter().filter(|a| listed.contains(a))
                 .map(|a| endpoint(*a, &format!("e-{a}"), false)).collect();
             let listed_places: Vec<Place> = listed.iter().map(|a| place(*a)).collect();
-            let inv = Inventory::seen(5_000, &listed_places, &endpoints);
+            let mut inv = Inventory::seen(5_000, &listed_places, &endpoints);
+            for (a, (has, at)) in &child {
+                let endpoints = if *has {
+                    vec![Listed { id: format!("c-{a}"), connect_handler: false }]
+                } else {
+                    vec![]
+                };
+                inv.recent.insert(place(*a).label(), Seen { at: *at, endpoints });
+            }
             let places: Vec<Place> = (0..20).map(place).collect();
-            let kept = Inventory::to_list(Some(&inv), &places, None, 5_000 + age).unwrap();
+            // None: every place.
+            let kept = Inventory::to_list(Some(&inv), &places, None, now).unwrap_or(places.clone());
             for a in 0..20u32 {
-                let may_have = !listed.contains(&a) || with.contains(&a);
+                // The latest word on the place: the whole sweep's or the child's, if newer.
+                let whole = listed.contains(&a).then(|| (5_000, with.contains(&a)));
+                let latest = match (child.get(&a), whole) {
+                    (Some((has, at)), Some((w, _))) if *at >= w => Some((*at, *has)),
+                    (Some(_), w @ Some(_)) => w,
+                    (Some((has, at)), None) => Some((*at, *has)),
+                    (None, w) => w,
+                };
+                let lately = latest.filter(|(at, _)| (0..=MAX_AGE_SECONDS).contains(&(now - at)));
+                let may_have = lately.is_none_or(|(_, has)| has);
                 prop_assert_eq!(kept.contains(&place(a)), may_have, "account {}", a);
             }
         }

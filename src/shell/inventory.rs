@@ -1,5 +1,6 @@
 //! The inventory of where endpoints are (`domain/inventory.rs`) in use: a sweep that listed every
-//! place records what it saw; an incident reads it (once per few minutes in a warm function) and
+//! place records what it saw, a sweep of some places (a split sweep's child) what it saw of
+//! them; an incident reads it (once per few minutes in a warm function) and
 //! lists only the places that may have endpoints. A deployment of one place has no use for it.
 
 use crate::adapters::ec2::ClientVpnApi;
@@ -98,6 +99,27 @@ impl<'a, A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'a, A, S> {
                 "PutItem",
                 &e,
                 "the inventory could not be recorded: incidents list every place",
+            ),
+        }
+    }
+
+    /// Records what a sweep of some places saw of each, beside what the tick's other children
+    /// saw. A failure is logged: incidents then list those places.
+    pub(crate) async fn record_places(&mut self, seen: &Seen, started: i64) {
+        let (Some(store), true) = (&self.app.store, self.app.api.len() > 1) else {
+            return;
+        };
+        let places = Inventory::seen(started, &seen.listed, &seen.endpoints).by_place();
+        match self.budget.call(store.record_places(&places)).await {
+            Ok(()) => tracing::info!(
+                event = "inventory_recorded",
+                places = places.len(),
+                "where endpoints are in the places swept, for incidents to go straight there"
+            ),
+            Err(e) => report::log_call_warning(
+                "UpdateItem",
+                &e,
+                "the inventory of these places could not be recorded: incidents list them",
             ),
         }
     }

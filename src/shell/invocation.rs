@@ -162,12 +162,16 @@ impl<'a, A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'a, A, S> {
         if let Some(ids) = named.as_ref().filter(|_| targets.len() == 1) {
             return Some(listing::at(&targets[0].place, ids));
         }
-        // Every place listed, none named: what the inventory is made of.
+        // Every place listed, none named: what the inventory is made of. A sweep of some places
+        // (a split sweep's child) adds what it saw of them.
         let whole = named.is_none() && targets.len() == self.app.api.len();
+        let some = named.is_none() && !self.scope.places.is_empty();
         let started = chrono::Utc::now().timestamp();
         let seen = self.locate(&targets, named).await?;
         if whole {
             Box::pin(self.record_inventory(&seen, started)).await;
+        } else if some {
+            Box::pin(self.record_places(&seen, started)).await;
         }
         Some(seen.endpoints)
     }

@@ -236,3 +236,38 @@ async fn a_child_answers_step_functions_in_a_few_entries_a_list() {
     assert_eq!(answer["terminated"].as_array().unwrap().len(), 10);
     assert_eq!(answer["truncated"]["terminated"], 5);
 }
+
+#[tokio::test]
+async fn what_the_children_saw_sends_incidents_straight_to_the_endpoints() {
+    let moto = Moto::start();
+    // A fourth place, with no endpoint.
+    let mut targets = everywhere();
+    targets.push(role(BRANCH, "eu-west-1"));
+    let mut d = deploy(&targets, Config::default()).await;
+    d.app.store = Some(moto.table("inventory").await);
+    let tick = "2026-11-22T20:00:00Z";
+    let listed = d
+        .app
+        .handle(&places_of(tick))
+        .await
+        .unwrap()
+        .places
+        .unwrap();
+    assert_eq!(listed.targets.len(), 4);
+    // Two children of two places each, dry runs: what they see is all that matters here.
+    for batch in listed.targets.chunks(2) {
+        let mut request = child(tick, json!(batch));
+        request["Sweep"]["DryRun"] = json!(true);
+        d.app.handle(&request).await.unwrap();
+    }
+    let described =
+        |d: &Deployment| d.emulator.service().stats()["DescribeClientVpnEndpoints"].calls;
+    let before = described(&d);
+    d.app
+        .handle(&event("guardduty-iam-assumed-role.json"))
+        .await
+        .unwrap();
+    // The place the children saw empty is not described again.
+    assert_eq!(described(&d) - before, 3);
+    assert_eq!(sorted_ended(&d), alice_everywhere());
+}
