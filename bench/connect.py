@@ -2,6 +2,7 @@
 handed out -> answer posted) of the release function, beside bench/connect_handler.py (Python and
 boto3, the same lookup) against the same moto DynamoDB table on loopback, under one Runtime API."""
 import json
+import statistics
 import queue
 import subprocess
 import sys
@@ -114,11 +115,30 @@ def scenario(args, moto, base_env, summary, peak_rss):
            "AWS_LAMBDA_FUNCTION_NAME": "AWSClientVPN-bench", "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128"}
     out = {"scenario": "connect_handler", "runs": args.runs, "warm_decisions_per_run": args.warm}
-    for label, cmd in [("rust", [args.function]),
-                       ("python_boto3", [sys.executable, f"{args.root}/bench/connect_handler.py"])]:
-        cold, warm, rss = measure(cmd, env, args.runs, args.warm, peak_rss)
-        out[label] = {"cold_ms": summary(cold), "warm_ms": summary(warm), "peak_rss_mib": summary(rss)}
+    handlers = [("rust", [args.function]),
+                ("python_boto3", [sys.executable, f"{args.root}/bench/connect_handler.py"])]
+    # The floor (bench/floor.rs): what the harness and moto take for any handler.
+    if args.floor:
+        handlers.append(("floor", [args.floor]))
+    seen = {label: ([], [], []) for label, _ in handlers}
+    # Run by run, each handler in turn: this machine's speed drifts, and a handler measured minutes
+    # after another would carry the drift into the comparison.
+    for _ in range(args.runs):
+        for label, cmd in handlers:
+            floor = label == "floor"
+            cold, warm, rss = measure(cmd, env, 1, 0 if floor else args.warm, (lambda pid: 0) if floor else peak_rss)
+            for kept, new in zip(seen[label], (cold, warm, rss)):
+                kept.extend(new)
+    for label, (cold, warm, rss) in seen.items():
+        out[label] = {"cold_ms": summary(cold)} if label == "floor" else \
+            {"cold_ms": summary(cold), "warm_ms": summary(warm), "peak_rss_mib": summary(rss)}
     out["cold_speedup"] = round(out["python_boto3"]["cold_ms"]["median"] / out["rust"]["cold_ms"]["median"], 1)
+    if args.floor:
+        # Each handler's own start: its cold time less the floor's in the same run.
+        own = {k: statistics.median(c - f for c, f in zip(seen[k][0], seen["floor"][0]))
+               for k in ("rust", "python_boto3")}
+        out["own_cold_ms"] = {k: round(v, 1) for k, v in own.items()}
+        out["own_cold_speedup"] = round(own["python_boto3"] / own["rust"], 1) if own["rust"] > 0 else None
     out["warm_speedup"] = round(out["python_boto3"]["warm_ms"]["median"] / out["rust"]["warm_ms"]["median"], 1)
     return out
 
@@ -128,4 +148,7 @@ def row(r):
     return (f"connect handler  cold: rust {rust['cold_ms']['median']} ms, python/boto3 {py['cold_ms']['median']} ms "
             f"({r['cold_speedup']}x) | warm decision: rust {rust['warm_ms']['median']} ms, python/boto3 "
             f"{py['warm_ms']['median']} ms ({r['warm_speedup']}x) | peak RSS {rust['peak_rss_mib']['median']:.1f} / "
-            f"{py['peak_rss_mib']['median']:.1f} MiB")
+            f"{py['peak_rss_mib']['median']:.1f} MiB"
+            + (f" | floor (harness and moto alone) {r['floor']['cold_ms']['median']} ms, beyond it rust "
+               f"{r['own_cold_ms']['rust']} ms, python/boto3 {r['own_cold_ms']['python_boto3']} ms "
+               f"({r['own_cold_speedup']}x)" if "floor" in r else ""))

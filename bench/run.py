@@ -239,6 +239,7 @@ def main():
                    help="Terminate's refill per second (default: EC2's documented 50/5 scaled so the sweep takes about a minute)")
     p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--warm", type=int, default=200, help="warm connect decisions per run")
+    p.add_argument("--floor", help="bench/floor.rs built: the connect handler's floor (what the harness and moto take)")
     p.add_argument("--org-sizes", default="1,100,2500", help="places of the emulated organization")
     p.add_argument("--org-runs", type=int, default=3)
     p.add_argument("--scenarios", default="size,cold_start,incident,sweep,connect,signals,organization")

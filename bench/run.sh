@@ -17,8 +17,10 @@ arch=$(uname -m)
   cargo lambda build --release --arm64 --bin cvpn-terminator --lambda-dir "$release/lambda-arm64"
   [ "$arch" = aarch64 ] || cargo lambda build --release --x86-64 --bin cvpn-terminator --lambda-dir "$release/lambda-$arch"
   cargo build --release --locked -p cvpn-emulator
+  # The connect handler's floor: std alone, no crate to fetch.
+  rustc --edition 2021 -O bench/floor.rs -o "$release/bench-floor"
 )
 python3 bench/run.py \
   --function "$release/lambda-${arch/aarch64/arm64}/cvpn-terminator/bootstrap" \
   --arm64 "$release/lambda-arm64/cvpn-terminator/bootstrap" \
-  --emulator "$release/release/cvpn-emulator" "$@"
+  --emulator "$release/release/cvpn-emulator" --floor "$release/bench-floor" "$@"
