@@ -26,7 +26,7 @@ const SIGNED: [&str; 2] = ["Request", "Reason"];
 
 /// `Some` when the event is an answer (its one member is `Approve` or `Deny`).
 pub fn payload(root: &At) -> Option<Result<Answer, DecodeError>> {
-    let found = member(root, ["Approve", "Deny"], "an answer")?;
+    let found = member(root, &["Approve", "Deny"], "an answer")?;
     Some(found.and_then(|(key, at)| decode(&at, key == "Approve", None)))
 }
 
@@ -34,7 +34,7 @@ pub fn payload(root: &At) -> Option<Result<Answer, DecodeError>> {
 /// …}}` or `{"Deny": {…}}`, from `caller`, the identity Lambda verified: no `RequestedBy`, since
 /// who answers is the signer.
 pub fn signed(body: &At, caller: &str) -> Result<Answer, DecodeError> {
-    let (key, at) = member(body, ["Approve", "Deny"], "an answer")
+    let (key, at) = member(body, &["Approve", "Deny"], "an answer")
         .unwrap_or_else(|| Err(body.error("expected {\"Approve\": {…}} or {\"Deny\": {…}}")))?;
     decode(&at, key == "Approve", Some(caller))
 }

@@ -33,7 +33,7 @@ const RELEASE_FIELDS: [&str; 4] = ["Username", "CommonName", "Reason", "Requeste
 
 /// `Some` when the event is a quarantine change (its one member is `Quarantine` or `Release`).
 pub fn payload(root: &At) -> Option<Result<QuarantineRequest, DecodeError>> {
-    let found = member(root, ["Quarantine", "Release"], "a quarantine change")?;
+    let found = member(root, &["Quarantine", "Release"], "a quarantine change")?;
     Some(found.and_then(|(key, at)| decode(&at, key == "Quarantine")))
 }
 

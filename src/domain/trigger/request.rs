@@ -1,5 +1,6 @@
-//! How a person's request reads, whatever it asks (`quarantine.rs`, `approval.rs`): one member
-//! naming the kind, an object of known fields only, and text that is one plain value.
+//! How a request reads, whatever it asks (a person's: `quarantine.rs`, `approval.rs`; a
+//! schedule's: `schedule.rs`, `split.rs`): one member naming the kind, an object of known fields
+//! only, and text that is one plain value.
 
 use crate::domain::json::{kind, At, DecodeError};
 
@@ -7,11 +8,11 @@ use crate::domain::json::{kind, At, DecodeError};
 /// event has any other member beside it (`what` names such a request in the message).
 pub fn member<'a>(
     root: &At<'a>,
-    kinds: [&'static str; 2],
+    kinds: &[&'static str],
     what: &str,
 ) -> Option<Result<(&'static str, At<'a>), DecodeError>> {
     let object = root.value.as_object()?;
-    let (key, at) = kinds.into_iter().find_map(|k| Some((k, root.get(k)?)))?;
+    let (key, at) = kinds.iter().find_map(|k| Some((*k, root.get(k)?)))?;
     if let Some(other) = object.keys().find(|k| *k != key) {
         return Some(Err(DecodeError {
             path: format!("event.{other}"),

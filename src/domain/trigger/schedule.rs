@@ -5,6 +5,7 @@
 use crate::domain::json::{At, DecodeError};
 use crate::domain::model::{is_account_id, is_resource_id, Place, ENDPOINT_PREFIX};
 use crate::domain::targets::is_region;
+use crate::domain::trigger::request::member;
 use chrono::{DateTime, Utc};
 
 /// A scheduled cleanup: an EventBridge rule's `Scheduled Event`, or an EventBridge Scheduler payload
@@ -44,15 +45,8 @@ const SWEEP_FIELDS: [&str; 7] = [
 
 /// A Scheduler payload: an object whose only member is `Sweep`.
 pub fn payload(root: &At) -> Option<Result<SweepRequest, DecodeError>> {
-    let sweep = root.get("Sweep")?;
-    let object = root.value.as_object()?;
-    if let Some(other) = object.keys().find(|k| *k != "Sweep") {
-        return Some(Err(DecodeError {
-            path: format!("event.{other}"),
-            message: "a Scheduler payload holds only Sweep".into(),
-        }));
-    }
-    Some(decode(&sweep, None))
+    let found = member(root, &["Sweep"], "a Scheduler payload")?;
+    Some(found.and_then(|(_, sweep)| decode(&sweep, None)))
 }
 
 /// The overrides of a Scheduler payload's `Sweep`, or of a scheduled event's `detail` (where the

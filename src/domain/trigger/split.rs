@@ -3,6 +3,7 @@
 //! connection: the answer is the function's own targets.
 
 use crate::domain::json::{At, DecodeError};
+use crate::domain::trigger::request::{known_fields, member};
 use chrono::{DateTime, Utc};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,30 +16,12 @@ pub struct PlacesRequest {
 
 /// A request for the tick's places: an object whose only member is `Places`.
 pub fn payload(root: &At) -> Option<Result<PlacesRequest, DecodeError>> {
-    let places = root.get("Places")?;
-    let object = root.value.as_object()?;
-    if let Some(other) = object.keys().find(|k| *k != "Places") {
-        return Some(Err(DecodeError {
-            path: format!("event.{other}"),
-            message: "a request for the tick's places holds only Places".into(),
-        }));
-    }
-    Some(decode(&places))
+    let found = member(root, &["Places"], "a request for the tick's places")?;
+    Some(found.and_then(|(_, at)| decode(&at)))
 }
 
 fn decode(at: &At) -> Result<PlacesRequest, DecodeError> {
-    let object = at.value.as_object().ok_or_else(|| {
-        at.error(format!(
-            "expected an object, found {}",
-            crate::domain::json::kind(at.value)
-        ))
-    })?;
-    if let Some(unknown) = object.keys().find(|k| *k != "Time") {
-        return Err(DecodeError {
-            path: format!("{}.{unknown}", at.path()),
-            message: "not a setting of the request; expected Time".into(),
-        });
-    }
+    known_fields(at, &["Time"])?;
     let time = at
         .get("Time")
         .ok_or_else(|| at.error("Time is missing: the tick's children share its ceiling by it"))?
