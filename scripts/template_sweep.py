@@ -35,7 +35,8 @@ def definition_checks(check, definition):
               for _, t in tasks(states)) and "${" not in json.dumps(definition).replace("${FunctionArn}", ""))
     check("sweep definition: the lister gets the tick's time and its places feed the Map",
           lister["Parameters"]["Payload"] == {"Places": {"Time.$": "$.time"}} and lister["Next"] in states
-          and lister["ResultSelector"] == {"Time.$": "$.Payload.places.time", "Places.$": "$.Payload.places.targets"}
+          and lister["ResultSelector"] == {"Time.$": "$.Payload.places.time", "Places.$": "$.Payload.places.targets",
+                                           "Refused.$": "$.Payload.places.refused"}
           and sweep["ItemsPath"] == f"{lister['ResultPath']}.Places"
           and sweep["ItemBatcher"]["BatchInput"] == {"Time.$": f"{lister['ResultPath']}.Time"})
     check("sweep definition: a Distributed Map of STANDARD children (a sweep may outlast Express's five minutes)",
@@ -60,6 +61,13 @@ def definition_checks(check, definition):
           len(failed) == 1 and not any("BadEvent" in r["ErrorEquals"] or "States.TaskFailed" in r["ErrorEquals"]
                                        for r in child["Retry"]) and 1 <= failed[0]["MaxAttempts"] <= 2 and failed[0]["BackoffRate"] > 1
           and not any("States.ALL" in r["ErrorEquals"] for _, t in tasks(states) for r in t.get("Retry", [])))
+    after = states.get(sweep.get("Next"), {})
+    check("sweep definition: a tick with places the function could not list fails once its children are done",
+          after.get("Type") == "Choice"
+          and after["Choices"] == [{"Variable": f"{lister['ResultPath']}.Refused", "NumericGreaterThan": 0,
+                                    "Next": after["Choices"][0]["Next"]}]
+          and states[after["Choices"][0]["Next"]]["Type"] == "Fail"
+          and states[after["Default"]]["Type"] == "Succeed")
     return sweep["Label"]
 
 

@@ -76,38 +76,56 @@ impl Inventory {
         inventory
     }
 
-    /// Each place it saw in full, as a sweep of some places records it.
-    pub fn by_place(&self) -> BTreeMap<String, Seen> {
-        let seen = |endpoints: &[Listed]| Seen {
-            at: self.at,
+    /// Each place it saw in full, as a sweep of some places records it: a place seen empty dated
+    /// when the listing began (`at`), one seen with endpoints when it ended (`done`). Between
+    /// sightings the newer stands (`adapters/state/inventory.rs`), so an empty sighting is never
+    /// dated after what it saw, nor one with an endpoint before: an endpoint seen is never put
+    /// aside for an emptiness seen earlier.
+    pub fn by_place(&self, done: i64) -> BTreeMap<String, Seen> {
+        let seen = |at: i64, endpoints: &[Listed]| Seen {
+            at,
             endpoints: endpoints.to_vec(),
         };
         let mut places: BTreeMap<String, Seen> = self
             .endpoints
             .iter()
-            .map(|(label, listed)| (label.clone(), seen(listed)))
+            .map(|(label, listed)| (label.clone(), seen(done.max(self.at), listed)))
             .collect();
-        places.extend(self.empty.iter().map(|label| (label.clone(), seen(&[]))));
+        places.extend(
+            self.empty
+                .iter()
+                .map(|label| (label.clone(), seen(self.at, &[]))),
+        );
         places
     }
 
-    /// What it says of the place `label`, and since when; `None`: it never saw it in full.
-    fn view(&self, label: &str) -> Option<(i64, &[Listed])> {
+    /// What its recent words say of the place `label` at `now` (the sweep of every place's, a
+    /// child's; words over [`MAX_AGE_SECONDS`] old, or from the future, do not count): every
+    /// endpoint any of them saw there, or `None` when none speaks. A place is seen empty only
+    /// when every recent word saw it so.
+    fn lately(&self, label: &str, now: i64) -> Option<Vec<&Listed>> {
+        let recent = |at: i64| (0..=MAX_AGE_SECONDS).contains(&(now - at));
         let whole = match self.endpoints.get(label) {
-            Some(listed) => Some((self.at, listed.as_slice())),
-            None => self.empty.contains(label).then_some((self.at, &[][..])),
+            Some(listed) => Some(listed.as_slice()),
+            None => self.empty.contains(label).then_some(&[][..]),
         };
-        match (self.recent.get(label), whole) {
-            (Some(recent), Some((at, _))) if recent.at < at => whole,
-            (Some(recent), _) => Some((recent.at, recent.endpoints.as_slice())),
-            (None, whole) => whole,
-        }
+        let words: Vec<&[Listed]> = [
+            whole.filter(|_| recent(self.at)),
+            self.recent
+                .get(label)
+                .filter(|seen| recent(seen.at))
+                .map(|seen| seen.endpoints.as_slice()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        (!words.is_empty()).then(|| words.into_iter().flatten().collect())
     }
 
-    /// The places an incident lists among `places`, or `None` for all of them: no place it saw
-    /// lately, or `named` endpoints one of which it does not know lately in one of `places` (an
+    /// The places an incident lists among `places`, or `None` for all of them: no recent word on
+    /// any, or `named` endpoints one of which no recent word puts in one of `places` (an
     /// endpoint created since, a place that is no target now). With `named` endpoints it knows,
-    /// their places; otherwise every place it did not see empty lately.
+    /// their places; otherwise every place not seen empty lately.
     pub fn to_list<'a>(
         inventory: Option<&Self>,
         places: impl IntoIterator<Item = &'a Place>,
@@ -116,21 +134,16 @@ impl Inventory {
     ) -> Option<Vec<Place>> {
         let inventory = inventory?;
         let places: Vec<&Place> = places.into_iter().collect();
-        // A place seen more than MAX_AGE_SECONDS ago, or in the future (a clock that was wrong),
-        // is as one never seen.
-        let lately = |place: &Place| {
-            inventory
-                .view(&place.label())
-                .filter(|(at, _)| (0..=MAX_AGE_SECONDS).contains(&(now - at)))
-                .map(|(_, listed)| listed.to_vec())
-        };
-        let views: Vec<(&Place, Option<Vec<Listed>>)> =
-            places.iter().map(|p| (*p, lately(p))).collect();
+        let views: Vec<(&Place, Option<Vec<&Listed>>)> = places
+            .iter()
+            .map(|p| (*p, inventory.lately(&p.label(), now)))
+            .collect();
         if views.iter().all(|(_, view)| view.is_none()) {
             return None;
         }
         let Some(ids) = named else {
-            let may_have = |view: &Option<Vec<Listed>>| view.as_ref().is_none_or(|l| !l.is_empty());
+            let may_have =
+                |view: &Option<Vec<&Listed>>| view.as_ref().is_none_or(|l| !l.is_empty());
             return Some(
                 views
                     .into_iter()
@@ -139,15 +152,21 @@ impl Inventory {
                     .collect(),
             );
         };
-        let holds = |view: &Option<Vec<Listed>>, id: &String| {
+        let holds = |view: &Option<Vec<&Listed>>, id: &String| {
             view.as_ref().is_some_and(|l| l.iter().any(|e| &e.id == id))
         };
-        let mut kept = Vec::new();
+        let mut kept: Vec<&Place> = Vec::new();
         for id in ids {
-            let (place, _) = views.iter().find(|(_, v)| holds(v, id))?;
-            if !kept.contains(*place) {
-                kept.push((*place).clone());
+            // Every place a recent word puts it in: two words may disagree.
+            let at: Vec<&Place> = views
+                .iter()
+                .filter(|(_, v)| holds(v, id))
+                .map(|(p, _)| *p)
+                .collect();
+            if at.is_empty() {
+                return None;
             }
+            kept.extend(at);
         }
         // In the targets' order, as without names.
         Some(
@@ -159,13 +178,26 @@ impl Inventory {
         )
     }
 
+    /// What it says of the place `label`, whatever its age: the newer word.
+    fn newest(&self, label: &str) -> Option<&[Listed]> {
+        let whole = match self.endpoints.get(label) {
+            Some(listed) => Some((self.at, listed.as_slice())),
+            None => self.empty.contains(label).then_some((self.at, &[][..])),
+        };
+        match (self.recent.get(label), whole) {
+            (Some(recent), Some((at, listed))) if recent.at < at => Some(listed),
+            (Some(recent), _) => Some(recent.endpoints.as_slice()),
+            (None, whole) => whole.map(|(_, listed)| listed),
+        }
+    }
+
     /// How many endpoints it knows, and how many of them call a connect handler.
     pub fn coverage(&self) -> (usize, usize) {
         let labels: BTreeSet<&String> = self.endpoints.keys().chain(self.recent.keys()).collect();
         let known: Vec<&Listed> = labels
             .into_iter()
-            .filter_map(|label| self.view(label))
-            .flat_map(|(_, listed)| listed)
+            .filter_map(|label| self.newest(label))
+            .flatten()
             .collect();
         let handled = known.iter().filter(|l| l.connect_handler).count();
         (known.len(), handled)
@@ -251,7 +283,7 @@ mod tests {
     }
 
     #[test]
-    fn a_childs_sighting_counts_where_newer_each_place_at_its_own_time() {
+    fn a_place_is_skipped_only_when_every_recent_word_saw_it_empty() {
         // The whole sweep (at 1,000) saw 1 with an endpoint, 2 and 3 empty.
         let mut inv = Inventory::seen(
             1_000,
@@ -268,44 +300,53 @@ mod tests {
                 })
                 .collect(),
         };
-        // A child since saw 2 with a new endpoint; an older child's word on 1 (empty) is stale.
+        // A child since saw 2 with a new endpoint, and 1 empty: the endpoint the whole sweep saw
+        // there an hour ago or less still counts.
         inv.recent.insert(place(2).label(), seen(2_000, &["e-2"]));
-        inv.recent.insert(place(1).label(), seen(500, &[]));
+        inv.recent.insert(place(1).label(), seen(1_500, &[]));
         let places: Vec<Place> = (1..=4).map(place).collect();
         let listed = Inventory::to_list(Some(&inv), &places, None, 2_100).unwrap();
         assert_eq!(listed, [place(1), place(2), place(4)]);
         let named = ["e-2".to_owned()];
         let straight = Inventory::to_list(Some(&inv), &places, Some(&named), 2_100);
         assert_eq!(straight, Some(vec![place(2)]));
-        assert_eq!(inv.coverage(), (2, 1));
-        // An hour after the whole sweep, only the child's word still counts: 1 and 3 are listed
-        // again; the endpoint of 1 is no longer known.
+        // The newest word on each: e-2 alone.
+        assert_eq!(inv.coverage(), (1, 1));
+        // Over an hour after the whole sweep, only the children's words count: 1 is seen empty,
+        // 3 not seen lately; e-1 is no longer known.
         let later = 1_000 + MAX_AGE_SECONDS + 1;
         let listed = Inventory::to_list(Some(&inv), &places, None, later).unwrap();
-        assert_eq!(listed, [place(1), place(2), place(3), place(4)]);
+        assert_eq!(listed, [place(2), place(3), place(4)]);
         let named = ["e-1".to_owned()];
         assert_eq!(
             Inventory::to_list(Some(&inv), &places, Some(&named), later),
             None
         );
-        // The children's word alone (no whole sweep ever): what they saw, and nothing else.
+        // The children's words alone (no sweep of every place ever).
         let split = Inventory {
             recent: inv.recent.clone(),
             ..Inventory::default()
         };
         let listed = Inventory::to_list(Some(&split), &places, None, 2_100).unwrap();
         assert_eq!(listed, [place(2), place(3), place(4)]);
-        let empty_child = Inventory {
-            recent: [(place(3).label(), seen(2_000, &[]))].into(),
-            ..Inventory::default()
-        };
-        let listed = Inventory::to_list(Some(&empty_child), &places, None, 2_100).unwrap();
-        assert_eq!(listed, [place(1), place(2), place(4)]);
+    }
+
+    #[test]
+    fn a_childs_sighting_is_dated_so_an_endpoint_seen_outlasts_an_emptiness_seen_before() {
+        let inv = Inventory::seen(
+            1_000,
+            [place(1), place(2)].iter(),
+            &[endpoint(1, "e-1", false)],
+        );
+        let by_place = inv.by_place(1_090);
+        // Seen empty: when the listing began; seen with an endpoint: when it ended.
+        assert_eq!(by_place[&place(2).label()].at, 1_000);
+        assert_eq!(by_place[&place(1).label()].at, 1_090);
     }
 
     proptest! {
-        /// Whatever the sweep of every place and the children saw, an incident never skips a
-        /// place where the latest recent word saw an endpoint, nor one with no recent word.
+        /// Whatever the sweep of every place and the children saw, an incident skips a place only
+        /// when every recent word on it saw it empty.
         #[test]
         fn no_place_that_may_have_an_endpoint_is_skipped_whoever_saw_it(
             child in proptest::collection::btree_map(0u32..20, (any::<bool>(), 0i64..8_000), 0..10),
@@ -329,16 +370,16 @@ mod tests {
             // None: every place.
             let kept = Inventory::to_list(Some(&inv), &places, None, now).unwrap_or(places.clone());
             for a in 0..20u32 {
-                // The latest word on the place: the whole sweep's or the child's, if newer.
+                // The recent words on the place: the whole sweep's and the child's.
                 let whole = listed.contains(&a).then(|| (5_000, with.contains(&a)));
-                let latest = match (child.get(&a), whole) {
-                    (Some((has, at)), Some((w, _))) if *at >= w => Some((*at, *has)),
-                    (Some(_), w @ Some(_)) => w,
-                    (Some((has, at)), None) => Some((*at, *has)),
-                    (None, w) => w,
-                };
-                let lately = latest.filter(|(at, _)| (0..=MAX_AGE_SECONDS).contains(&(now - at)));
-                let may_have = lately.is_none_or(|(_, has)| has);
+                let child = child.get(&a).map(|(has, at)| (*at, *has));
+                let lately: Vec<bool> = [whole, child]
+                    .into_iter()
+                    .flatten()
+                    .filter(|(at, _)| (0..=MAX_AGE_SECONDS).contains(&(now - at)))
+                    .map(|(_, has)| has)
+                    .collect();
+                let may_have = lately.is_empty() || lately.contains(&true);
                 prop_assert_eq!(kept.contains(&place(a)), may_have, "account {}", a);
             }
         }

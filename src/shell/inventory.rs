@@ -103,17 +103,22 @@ impl<'a, A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'a, A, S> {
         }
     }
 
-    /// Records what a sweep of some places saw of each, beside what the tick's other children
-    /// saw. A failure is logged: incidents then list those places.
-    pub(crate) async fn record_places(&mut self, seen: &Seen, started: i64) {
+    /// Records what a sweep of some places saw of each (listing from `started` to `done`),
+    /// beside what the tick's other children saw. A failure is logged: incidents then list those
+    /// places.
+    pub(crate) async fn record_places(&mut self, seen: &Seen, started: i64, done: i64) {
         let (Some(store), true) = (&self.app.store, self.app.api.len() > 1) else {
             return;
         };
-        let places = Inventory::seen(started, &seen.listed, &seen.endpoints).by_place();
+        let places = Inventory::seen(started, &seen.listed, &seen.endpoints).by_place(done);
+        if places.is_empty() {
+            return;
+        }
         match self.budget.call(store.record_places(&places)).await {
-            Ok(()) => tracing::info!(
+            Ok(kept) => tracing::info!(
                 event = "inventory_recorded",
                 places = places.len(),
+                newer_kept = kept,
                 "where endpoints are in the places swept, for incidents to go straight there"
             ),
             Err(e) => report::log_call_warning(

@@ -38,7 +38,6 @@ pub(crate) struct Invocation<'a, A, S> {
     pub seed: Option<String>,
 }
 
-/// What the listing saw.
 /// What listing the endpoints saw.
 pub(crate) struct Seen {
     pub endpoints: Vec<Endpoint>,
@@ -164,14 +163,17 @@ impl<'a, A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'a, A, S> {
         }
         // Every place listed, none named: what the inventory is made of. A sweep of some places
         // (a split sweep's child) adds what it saw of them.
-        let whole = named.is_none() && targets.len() == self.app.api.len();
-        let some = named.is_none() && !self.scope.places.is_empty();
+        // A dry run writes nothing to the state table.
+        let records = named.is_none() && !self.response.dry_run;
+        let whole = records && targets.len() == self.app.api.len();
+        let some = records && !self.scope.places.is_empty();
         let started = chrono::Utc::now().timestamp();
         let seen = self.locate(&targets, named).await?;
         if whole {
             Box::pin(self.record_inventory(&seen, started)).await;
         } else if some {
-            Box::pin(self.record_places(&seen, started)).await;
+            let done = chrono::Utc::now().timestamp();
+            Box::pin(self.record_places(&seen, started, done)).await;
         }
         Some(seen.endpoints)
     }

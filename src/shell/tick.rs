@@ -36,12 +36,14 @@ impl<A: ClientVpnApi, S: StateStore + TickStore> Invocation<'_, A, S> {
             self.ask_own_account().await;
         }
         let split = child_targets(&places, &self.scope, self.own_account.as_deref());
+        let refused = split.refused.len();
         for (place, why) in split.refused {
             self.place_refused(&place, "ListPlaces", why, None);
         }
         self.response.places = Some(TickPlaces {
             time: request.time,
             targets: split.names,
+            refused,
         });
         Ok(())
     }

@@ -68,7 +68,10 @@ async fn a_function_of_its_own_place_lists_it_by_region() {
     let tick = "2026-11-22T20:00:00Z";
     let r = d.app.handle(&places_of(tick)).await.unwrap();
     let listed = r.places.expect("the places");
-    assert_eq!(listed.targets, ["eu-west-1"]);
+    assert_eq!(
+        (listed.targets.as_slice(), listed.refused),
+        (&["eu-west-1".to_owned()][..], 0)
+    );
     // The child of that place sweeps it: dave, in the function's own account.
     let swept = d
         .app
@@ -254,10 +257,11 @@ async fn what_the_children_saw_sends_incidents_straight_to_the_endpoints() {
         .places
         .unwrap();
     assert_eq!(listed.targets.len(), 4);
-    // Two children of two places each, dry runs: what they see is all that matters here.
+    // Two children of two places each, whose limit nobody is over: what they see is all that
+    // matters here.
     for batch in listed.targets.chunks(2) {
         let mut request = child(tick, json!(batch));
-        request["Sweep"]["DryRun"] = json!(true);
+        request["Sweep"]["MaxSessionMinutes"] = json!(5_000_000);
         d.app.handle(&request).await.unwrap();
     }
     let described =
@@ -270,4 +274,43 @@ async fn what_the_children_saw_sends_incidents_straight_to_the_endpoints() {
     // The place the children saw empty is not described again.
     assert_eq!(described(&d) - before, 3);
     assert_eq!(sorted_ended(&d), alice_everywhere());
+}
+
+#[tokio::test]
+async fn an_older_word_on_a_place_never_replaces_a_newer_one() {
+    use cvpn_terminator::adapters::state::inventory::InventoryStore;
+    use cvpn_terminator::domain::inventory::{Inventory, Listed, Seen};
+    use std::collections::BTreeMap;
+    let moto = Moto::start();
+    let store = moto.table("words").await;
+    let word = |at: i64, ids: &[&str]| Seen {
+        at,
+        endpoints: ids
+            .iter()
+            .map(|id| Listed {
+                id: (*id).to_owned(),
+                connect_handler: false,
+            })
+            .collect(),
+    };
+    let (a, b) = (
+        format!("{NETWORK}/eu-west-1"),
+        format!("{BRANCH}/eu-west-1"),
+    );
+    let newer = BTreeMap::from([(a.clone(), word(2_000, &["cvpn-endpoint-1"]))]);
+    assert_eq!(store.record_places(&newer).await.unwrap(), 1);
+    // A child that began earlier writes after it: its word on the same place stays out, its
+    // other place goes in.
+    let older = BTreeMap::from([(a.clone(), word(1_000, &[])), (b.clone(), word(1_000, &[]))]);
+    assert_eq!(store.record_places(&older).await.unwrap(), 1);
+    // The sweep of every place leaves the children's words beside its own.
+    let whole = Inventory {
+        at: 500,
+        ..Inventory::default()
+    };
+    assert!(store.record_inventory(&whole).await.unwrap());
+    let read = store.inventory().await.unwrap().unwrap();
+    assert_eq!(read.recent[&a], word(2_000, &["cvpn-endpoint-1"]));
+    assert_eq!(read.recent[&b], word(1_000, &[]));
+    assert_eq!(read.at, 500);
 }

@@ -1,13 +1,14 @@
 //! Where endpoints are (`domain/inventory.rs`): one item, `pk` = `inventory`, `kind` =
 //! `inventory`, `at` (epoch seconds of the last sweep of every place), `inventory` (the places it
 //! saw empty and each other place's endpoints, as JSON), `places` (a map: each place a sweep of
-//! some places saw since, by its label, to `{"at", "endpoints"}` as JSON), `expiresAt`. A sweep of
-//! every place writes the item whole, only over an older one, so an overlapping slower sweep
-//! cannot put an older picture back. A sweep of some places (a split sweep's child) sets its
-//! places' members of `places` alone, so children running at once never write over each other.
+//! some places saw, by its label, to `{at, endpoints}`, the endpoints as JSON), `expiresAt`. A
+//! sweep of every place sets its attributes only over an older one's, so an overlapping slower
+//! sweep cannot put an older picture back; a sweep of some places (a split sweep's child) sets
+//! each of its places' members of `places` only over an older word, so children running at once,
+//! or one tick's over the next's, never put an older word back.
 
-use super::{Dynamo, Item};
-use crate::adapters::aws::api_error;
+use super::Dynamo;
+use crate::adapters::aws::{api_error, condition_failed};
 use crate::domain::inventory::{Inventory, Seen};
 use crate::domain::model::ApiError;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -17,8 +18,9 @@ use std::future::Future;
 const KEY: &str = "inventory";
 /// Kept well past the age an incident still uses it, for `check` to report.
 const KEEP_SECONDS: i64 = 7 * 24 * 60 * 60;
-/// Places set by one UpdateItem: its expression stays well under DynamoDB's 4 KB.
-const PLACES_PER_WRITE: usize = 100;
+/// Places set by one UpdateItem: its expressions (each member's condition too) stay well under
+/// DynamoDB's 4 KB.
+const PLACES_PER_WRITE: usize = 25;
 
 pub trait InventoryStore: Send + Sync {
     /// The last sweep's inventory, if any.
@@ -30,11 +32,12 @@ pub trait InventoryStore: Send + Sync {
         inventory: &Inventory,
     ) -> impl Future<Output = Result<bool, ApiError>> + Send;
 
-    /// Records what a sweep of some places saw of each, beside what the others saw.
+    /// Records what a sweep of some places saw of each, beside what the others saw, where no
+    /// newer word is there: how many were (and stand).
     fn record_places(
         &self,
         places: &BTreeMap<String, Seen>,
-    ) -> impl Future<Output = Result<(), ApiError>> + Send;
+    ) -> impl Future<Output = Result<usize, ApiError>> + Send;
 }
 
 fn unreadable(what: &str, e: serde_json::Error) -> ApiError {
@@ -55,14 +58,12 @@ impl InventoryStore for Dynamo {
         };
         if let Some(places) = item.get("places").and_then(|v| v.as_m().ok()) {
             for (label, seen) in places {
-                let text = seen.as_s().map_err(|_| ApiError {
+                let seen = seen_of(seen).ok_or_else(|| ApiError {
                     code: "UnreadableItem".into(),
                     message: format!(
-                        "the inventory item cannot be read: places.{label} is not a string"
+                        "the inventory item cannot be read: places.{label} is not {{at, endpoints}}"
                     ),
                 })?;
-                let seen = serde_json::from_str(text)
-                    .map_err(|e| unreadable(&format!("places.{label}"), e))?;
                 inventory.recent.insert(label.clone(), seen);
             }
         }
@@ -72,27 +73,41 @@ impl InventoryStore for Dynamo {
     async fn record_inventory(&self, inventory: &Inventory) -> Result<bool, ApiError> {
         let n = |v: i64| AttributeValue::N(v.to_string());
         let text = serde_json::to_string(inventory).expect("inventories serialize");
-        self.put_unless_later(Item::from([
-            ("pk".into(), AttributeValue::S(KEY.into())),
-            ("kind".into(), AttributeValue::S(KEY.into())),
-            ("at".into(), n(inventory.at)),
-            ("inventory".into(), AttributeValue::S(text)),
-            ("expiresAt".into(), n(inventory.at + KEEP_SECONDS)),
-        ]))
-        .await
+        // Set, not put: the children's words in `places` stay, and the newer word counts.
+        let written = self
+            .client()
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(KEY.into()))
+            .update_expression(
+                "SET #at = :at, inventory = :inventory, #kind = :kind, expiresAt = :until",
+            )
+            .condition_expression("attribute_not_exists(#at) OR #at <= :at OR #at > :future")
+            .expression_attribute_names("#at", "at")
+            .expression_attribute_names("#kind", "kind")
+            .expression_attribute_values(":at", n(inventory.at))
+            .expression_attribute_values(":future", n(inventory.at + 300))
+            .expression_attribute_values(":inventory", AttributeValue::S(text))
+            .expression_attribute_values(":kind", AttributeValue::S(KEY.into()))
+            .expression_attribute_values(":until", n(inventory.at + KEEP_SECONDS))
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(true),
+            Err(e) if condition_failed(&e) => Ok(false),
+            Err(e) => Err(api_error(e)),
+        }
     }
 
-    async fn record_places(&self, places: &BTreeMap<String, Seen>) -> Result<(), ApiError> {
-        let key = AttributeValue::S(KEY.into());
+    async fn record_places(&self, places: &BTreeMap<String, Seen>) -> Result<usize, ApiError> {
         let at = places.values().map(|s| s.at).max().unwrap_or_default();
         // A member of `places` can be set only once the map is there.
         self.client()
             .update_item()
             .table_name(&self.table)
-            .key("pk", key.clone())
+            .key("pk", AttributeValue::S(KEY.into()))
             .update_expression(
-                "SET places = if_not_exists(places, :none), #kind = :kind, \
-                 expiresAt = :until",
+                "SET places = if_not_exists(places, :none), #kind = :kind, expiresAt = :until",
             )
             .expression_attribute_names("#kind", "kind")
             .expression_attribute_values(":none", AttributeValue::M(Default::default()))
@@ -105,26 +120,75 @@ impl InventoryStore for Dynamo {
             .await
             .map_err(api_error)?;
         let places: Vec<(&String, &Seen)> = places.iter().collect();
+        let mut written = 0;
         for chunk in places.chunks(PLACES_PER_WRITE) {
-            let mut update = self
-                .client()
-                .update_item()
-                .table_name(&self.table)
-                .key("pk", key.clone());
-            let mut sets = Vec::with_capacity(chunk.len());
-            for (i, (label, seen)) in chunk.iter().enumerate() {
-                let text = serde_json::to_string(seen).expect("sightings serialize");
-                sets.push(format!("places.#p{i} = :p{i}"));
-                update = update
-                    .expression_attribute_names(format!("#p{i}"), label.as_str())
-                    .expression_attribute_values(format!(":p{i}"), AttributeValue::S(text));
-            }
-            update
-                .update_expression(format!("SET {}", sets.join(", ")))
-                .send()
-                .await
-                .map_err(api_error)?;
+            written += match self.set_places(chunk).await {
+                Ok(true) => chunk.len(),
+                // A newer word on one of them: each on its own, so the others are written.
+                Ok(false) => {
+                    let mut each = 0;
+                    for place in chunk {
+                        each += usize::from(self.set_places(std::slice::from_ref(place)).await?);
+                    }
+                    each
+                }
+                Err(e) => return Err(e),
+            };
         }
-        Ok(())
+        Ok(written)
+    }
+}
+
+/// A member of `places`: `{at, endpoints}`.
+fn seen_of(value: &AttributeValue) -> Option<Seen> {
+    let member = value.as_m().ok()?;
+    Some(Seen {
+        at: member.get("at")?.as_n().ok()?.parse().ok()?,
+        endpoints: serde_json::from_str(member.get("endpoints")?.as_s().ok()?).ok()?,
+    })
+}
+
+impl Dynamo {
+    /// Sets `places`' members where each is absent or older: `Ok(false)` when one is newer, and
+    /// none is set.
+    async fn set_places(&self, places: &[(&String, &Seen)]) -> Result<bool, ApiError> {
+        let mut update = self
+            .client()
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(KEY.into()))
+            .expression_attribute_names("#at", "at");
+        let (mut sets, mut conditions) = (Vec::new(), Vec::new());
+        for (i, (label, seen)) in places.iter().enumerate() {
+            let endpoints = serde_json::to_string(&seen.endpoints).expect("endpoints serialize");
+            let member = AttributeValue::M(
+                [
+                    ("at".to_owned(), AttributeValue::N(seen.at.to_string())),
+                    ("endpoints".to_owned(), AttributeValue::S(endpoints)),
+                ]
+                .into(),
+            );
+            sets.push(format!("places.#p{i} = :p{i}"));
+            conditions.push(format!(
+                "(attribute_not_exists(places.#p{i}) OR places.#p{i}.#at <= :a{i})"
+            ));
+            update = update
+                .expression_attribute_names(format!("#p{i}"), label.as_str())
+                .expression_attribute_values(format!(":p{i}"), member)
+                .expression_attribute_values(
+                    format!(":a{i}"),
+                    AttributeValue::N(seen.at.to_string()),
+                );
+        }
+        let written = update
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .condition_expression(conditions.join(" AND "))
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(true),
+            Err(e) if condition_failed(&e) => Ok(false),
+            Err(e) => Err(api_error(e)),
+        }
     }
 }

@@ -187,7 +187,7 @@ pub fn log_call_warning(action: &str, e: &ApiError, consequence: &str) {
 }
 
 pub fn log_call_error(e: &CallError) {
-    if let Some(path) = &e.path {
+    if let (Some(path), Some(_)) = (&e.path, e.index) {
         tracing::error!(
             target: AUDIT,
             event = "bad_finding",
@@ -205,6 +205,8 @@ pub fn log_call_error(e: &CallError) {
         account = e.place.account.as_deref(),
         region = e.place.region.as_deref(),
         endpoint_id = e.endpoint_id.as_deref(),
+        // The request's field the failure is about, where one is (a child sweep's place).
+        path = e.path.as_deref(),
         error_code = e.code.as_str(),
         error = e.message.as_str(),
         "a call failed"

@@ -84,6 +84,8 @@ pub struct Response {
 pub struct TickPlaces {
     pub time: chrono::DateTime<chrono::Utc>,
     pub targets: Vec<String>,
+    /// Places in scope no child can sweep (each an `errors` entry): the tick fails for them.
+    pub refused: usize,
 }
 
 /// Where people were told.
