@@ -3,6 +3,7 @@
 //! ceiling, which every sweep of the tick shares through the state table (`ticks.rs`).
 
 use crate::adapters::ec2::ClientVpnApi;
+use crate::adapters::state::inventory::InventoryStore;
 use crate::adapters::state::ticks::TickStore;
 use crate::adapters::state::StateStore;
 use crate::domain::model::{ApiError, Place};
@@ -13,9 +14,10 @@ use crate::domain::trigger::split::PlacesRequest;
 use crate::domain::trigger::SweepRequest;
 use crate::shell::app::HandlerError;
 use crate::shell::invocation::Invocation;
-use crate::shell::report::TickPlaces;
+use crate::shell::report::{self, TickPlaces};
+use std::collections::BTreeSet;
 
-impl<A: ClientVpnApi, S: StateStore + TickStore> Invocation<'_, A, S> {
+impl<A: ClientVpnApi, S: StateStore + TickStore + InventoryStore> Invocation<'_, A, S> {
     /// The places the tick's children sweep, each named as a child's `Targets` takes it: every
     /// target in scope. Refused without the state table, through which the children share the
     /// tick's ceiling; a place no child could sweep (no Region, named twice) is an error of the
@@ -45,6 +47,7 @@ impl<A: ClientVpnApi, S: StateStore + TickStore> Invocation<'_, A, S> {
             targets: split.names,
             refused,
         });
+        self.forget_places().await;
         Ok(())
     }
 
@@ -87,6 +90,29 @@ impl<A: ClientVpnApi, S: StateStore + TickStore> Invocation<'_, A, S> {
         }
         self.scope.places = kept;
         Ok(true)
+    }
+
+    /// Forgets the inventory's words on places that are no targets now, once a tick, so that the
+    /// item does not grow with every account that ever was. Not done, it is only said: what stays
+    /// is never listed.
+    async fn forget_places(&self) {
+        let (Some(store), false) = (&self.app.store, self.response.dry_run) else {
+            return;
+        };
+        let targets: BTreeSet<String> = self.app.api.iter().map(|t| t.place.label()).collect();
+        match self.budget.call(store.forget_places(&targets)).await {
+            Ok(0) => {}
+            Ok(forgotten) => tracing::info!(
+                event = "inventory_forgotten",
+                places = forgotten,
+                "the inventory's words on places that are no targets now are gone"
+            ),
+            Err(e) => report::log_call_warning(
+                "UpdateItem",
+                &e,
+                "the inventory's words on places that are no targets now stay",
+            ),
+        }
     }
 
     /// Whether two of `places` might be one place by two names, this account being unknown:

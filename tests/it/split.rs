@@ -277,7 +277,7 @@ async fn what_the_children_saw_sends_incidents_straight_to_the_endpoints() {
 }
 
 #[tokio::test]
-async fn an_older_word_on_a_place_never_replaces_a_newer_one() {
+async fn an_older_word_on_a_place_never_replaces_a_newer_one_and_gone_places_are_forgotten() {
     use cvpn_terminator::adapters::state::inventory::InventoryStore;
     use cvpn_terminator::domain::inventory::{Inventory, Listed, Seen};
     use std::collections::BTreeMap;
@@ -313,4 +313,9 @@ async fn an_older_word_on_a_place_never_replaces_a_newer_one() {
     assert_eq!(read.recent[&a], word(2_000, &["cvpn-endpoint-1"]));
     assert_eq!(read.recent[&b], word(1_000, &[]));
     assert_eq!(read.at, 500);
+    // A place that is no target now (an account gone) is forgotten; the others stay.
+    let targets = std::collections::BTreeSet::from([a.clone()]);
+    assert_eq!(store.forget_places(&targets).await.unwrap(), 1);
+    let read = store.inventory().await.unwrap().unwrap();
+    assert_eq!(read.recent.keys().collect::<Vec<_>>(), [&a]);
 }

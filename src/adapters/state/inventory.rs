@@ -12,7 +12,7 @@ use crate::adapters::aws::{api_error, condition_failed};
 use crate::domain::inventory::{Inventory, Seen};
 use crate::domain::model::ApiError;
 use aws_sdk_dynamodb::types::AttributeValue;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 
 const KEY: &str = "inventory";
@@ -31,6 +31,13 @@ pub trait InventoryStore: Send + Sync {
         &self,
         inventory: &Inventory,
     ) -> impl Future<Output = Result<bool, ApiError>> + Send;
+
+    /// Forgets the children's words on places not among `targets` (accounts gone from the
+    /// organization): how many.
+    fn forget_places(
+        &self,
+        targets: &BTreeSet<String>,
+    ) -> impl Future<Output = Result<usize, ApiError>> + Send;
 
     /// Records what a sweep of some places saw of each, beside what the others saw, where no
     /// newer word is there: how many were (and stand).
@@ -97,6 +104,34 @@ impl InventoryStore for Dynamo {
             Err(e) if condition_failed(&e) => Ok(false),
             Err(e) => Err(api_error(e)),
         }
+    }
+
+    async fn forget_places(&self, targets: &BTreeSet<String>) -> Result<usize, ApiError> {
+        let item = self.item(AttributeValue::S(KEY.into())).await?;
+        let gone: Vec<&String> = item
+            .as_ref()
+            .and_then(|i| i.get("places"))
+            .and_then(|v| v.as_m().ok())
+            .map(|places| places.keys().filter(|l| !targets.contains(*l)).collect())
+            .unwrap_or_default();
+        for chunk in gone.chunks(PLACES_PER_WRITE) {
+            let mut update = self
+                .client()
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", AttributeValue::S(KEY.into()));
+            let mut removed = Vec::with_capacity(chunk.len());
+            for (i, label) in chunk.iter().enumerate() {
+                removed.push(format!("places.#p{i}"));
+                update = update.expression_attribute_names(format!("#p{i}"), label.as_str());
+            }
+            update
+                .update_expression(format!("REMOVE {}", removed.join(", ")))
+                .send()
+                .await
+                .map_err(api_error)?;
+        }
+        Ok(gone.len())
     }
 
     async fn record_places(&self, places: &BTreeMap<String, Seen>) -> Result<usize, ApiError> {
