@@ -59,8 +59,8 @@ function settings(props: SweepFanOutProps): Record<string, number> {
 
 /**
  * The Distributed Map starts a child execution per batch (StartExecution on the state machine),
- * follows and stops them (this machine's executions, NAME:ID and the children NAME/LABEL:ID), and a
- * redriven tick redrives its failed children. A policy of its own: in the role's default policy,
+ * follows and stops them (the children's executions, NAME/LABEL:ID), and a redriven tick redrives
+ * its failed children; of its own executions it needs nothing. A policy of its own: in the role's default policy,
  * which the state machine depends on, naming the machine would be a circular reference.
  */
 function allowChildren(scope: Construct, machine: sfn.StateMachine): iam.Policy {
@@ -71,14 +71,15 @@ function allowChildren(scope: Construct, machine: sfn.StateMachine): iam.Policy 
       resourceName: name,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
-  const own = executions(`${machine.stateMachineName}:*`);
   const children = executions(`${machine.stateMachineName}/${MAP_LABEL}:*`);
   return new iam.Policy(scope, "SweepChildren", {
     roles: [machine.role],
     statements: [
       new iam.PolicyStatement({ actions: ["states:StartExecution"], resources: [machine.stateMachineArn] }),
-      new iam.PolicyStatement({ actions: ["states:DescribeExecution", "states:StopExecution"], resources: [own, children] }),
-      new iam.PolicyStatement({ actions: ["states:RedriveExecution"], resources: [children] }),
+      new iam.PolicyStatement({
+        actions: ["states:DescribeExecution", "states:StopExecution", "states:RedriveExecution"],
+        resources: [children],
+      }),
     ],
   });
 }
@@ -140,8 +141,8 @@ function suppressFindings(stateMachine: sfn.StateMachine, children: iam.Policy):
     {
       id: "AwsSolutions-IAM5",
       reason:
-        "Executions are named when they start: these are this state machine's own, and its Distributed Map's children.",
-      appliesTo: [{ regex: "/^Resource::arn:<AWS::Partition>:states:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|\\d{12}):execution:<[A-Za-z0-9]+\\.Name>(\\/SweepPlaces)?:\\*$/" }],
+        "Executions are named when they start: these are this state machine's Distributed Map's children.",
+      appliesTo: [{ regex: "/^Resource::arn:<AWS::Partition>:states:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|\\d{12}):execution:<[A-Za-z0-9]+\\.Name>\\/SweepPlaces:\\*$/" }],
     },
   ]);
 }
