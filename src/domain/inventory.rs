@@ -178,6 +178,19 @@ impl Inventory {
         )
     }
 
+    /// The endpoints its recent words saw at `place` at `now`, each once.
+    pub fn endpoints_lately(&self, place: &Place, now: i64) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .lately(&place.label(), now)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|l| l.id.clone())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
     /// What it says of the place `label`, whatever its age: the newer word.
     fn newest(&self, label: &str) -> Option<&[Listed]> {
         let whole = match self.endpoints.get(label) {

@@ -8,9 +8,12 @@ use crate::adapters::state::inventory::InventoryStore;
 use crate::adapters::state::StateStore;
 use crate::adapters::targets::Target;
 use crate::domain::inventory::Inventory;
+use crate::domain::model::{Connection, Endpoint, Place};
+use crate::domain::plan::CallError;
 use crate::shell::app::App;
 use crate::shell::budget::Budget;
 use crate::shell::invocation::{Invocation, Seen};
+use crate::shell::listing;
 use crate::shell::report;
 use std::time::Duration;
 
@@ -68,7 +71,88 @@ impl<A: ClientVpnApi, S: StateStore + InventoryStore> App<A, S> {
     }
 }
 
+impl<A: ClientVpnApi, S> App<A, S> {
+    /// The endpoints the inventory (as last read) lately saw in `targets`, where it speaks for
+    /// more than one place.
+    pub(crate) fn known_endpoints(&self, targets: &[&Target<A>]) -> Vec<Endpoint> {
+        let Some(inventory) = self.api.inventory_read_within(REREAD).flatten() else {
+            return Vec::new();
+        };
+        if targets.len() < 2 {
+            return Vec::new();
+        }
+        let now = chrono::Utc::now().timestamp();
+        targets
+            .iter()
+            .flat_map(|t| listing::at(&t.place, &inventory.endpoints_lately(&t.place, now)))
+            .collect()
+    }
+}
+
 impl<'a, A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'a, A, S> {
+    /// The connections of the endpoints the inventory lately saw (`known`), listed while every
+    /// place of `targets` is described, so the description costs no round trip of its own. The
+    /// description decides: an endpoint it finds that the inventory did not know is listed
+    /// after; one it no longer finds in a place it listed in full, or finds in two places, is
+    /// put aside. `None` when no place could be described.
+    pub(crate) async fn known_first(
+        &mut self,
+        targets: &[&Target<A>],
+        known: Vec<Endpoint>,
+    ) -> Option<(Seen, (Vec<Connection>, Vec<CallError>))> {
+        let app = self.app;
+        let config = &app.config;
+        let describing = listing::locate(targets, None, config.place_concurrency, &self.budget);
+        let listing = listing::list_connections(&app.api, &known, config.concurrency, &self.budget);
+        let (located, (mut connections, mut errors)) = futures::join!(describing, listing);
+        let ambiguous: Vec<String> = located
+            .ambiguous
+            .iter()
+            .filter_map(|e| e.endpoint_id.clone())
+            .collect();
+        let mut seen = self.seen_of(targets, located)?;
+        let same = |a: &Endpoint, b: &Endpoint| a.id == b.id && a.place == b.place;
+        let put_aside: Vec<&Endpoint> = known
+            .iter()
+            .filter(|k| {
+                ambiguous.contains(&k.id)
+                    || (seen.listed.contains(&k.place)
+                        && !seen.endpoints.iter().any(|d| same(d, k)))
+            })
+            .collect();
+        let aside = |place: &Place, id: Option<&String>| {
+            put_aside
+                .iter()
+                .any(|k| &k.place == place && Some(&k.id) == id)
+        };
+        connections.retain(|c| !aside(&c.place, Some(&c.endpoint_id)));
+        errors.retain(|e| !aside(&e.place, e.endpoint_id.as_ref()));
+        let new: Vec<Endpoint> = seen
+            .endpoints
+            .iter()
+            .filter(|d| !known.iter().any(|k| same(k, d)))
+            .cloned()
+            .collect();
+        if !new.is_empty() {
+            let (more, failed) =
+                listing::list_connections(&app.api, &new, config.concurrency, &self.budget).await;
+            connections.extend(more);
+            errors.extend(failed);
+        }
+        // Known endpoints of places that could not be described are as named ones: listed.
+        let undescribed: Vec<Endpoint> = known
+            .iter()
+            .filter(|k| {
+                !seen.listed.contains(&k.place)
+                    && !ambiguous.contains(&k.id)
+                    && !seen.endpoints.iter().any(|d| same(d, k))
+            })
+            .cloned()
+            .collect();
+        seen.endpoints.extend(undescribed);
+        Some((seen, (connections, errors)))
+    }
+
     /// Records what a sweep that listed every place saw, for incidents to go straight to the
     /// places with endpoints. A failure is logged: incidents then list every place.
     pub(crate) async fn record_inventory(&mut self, seen: &Seen, started: i64) {

@@ -15,7 +15,7 @@ use crate::domain::scope::Scope;
 use crate::shell::app::{App, HandlerError};
 use crate::shell::budget::Budget;
 use crate::shell::execute;
-use crate::shell::listing;
+use crate::shell::listing::{self, Located};
 use crate::shell::pace::Paces;
 use crate::shell::report::{self, Response};
 use futures::{future, Stream, StreamExt};
@@ -188,6 +188,12 @@ impl<'a, A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'a, A, S> {
             &self.budget,
         )
         .await;
+        self.seen_of(targets, located)
+    }
+
+    /// What locating `targets` saw, with what went wrong recorded; `None` when no target could
+    /// be listed.
+    pub(crate) fn seen_of(&mut self, targets: &[&Target<A>], located: Located) -> Option<Seen> {
         let listed_none = located.failed.len() == targets.len();
         let unknown = located.failed.len() + located.ambiguous.len();
         // An endpoint two targets list is in neither's listing: neither place is known in full.
@@ -232,6 +238,10 @@ impl<'a, A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'a, A, S> {
         let targets = Box::pin(inventoried).await;
         let mut described = true;
         let mut unlisted = 0;
+        let known = match named {
+            None => app.known_endpoints(&targets),
+            Some(_) => Vec::new(),
+        };
         let (endpoints, (connections, errors)) = match named {
             // One target, endpoints known: their connections, and (if asked) their descriptions
             // at the same time, so those cost no round trip of their own.
@@ -240,6 +250,13 @@ impl<'a, A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'a, A, S> {
                     self.at_one_place(&targets, &ids, describe).await?;
                 described = all_described;
                 (endpoints, listed)
+            }
+            // The endpoints the inventory lately saw: their connections while the places are
+            // described (`inventory.rs`).
+            None if !known.is_empty() => {
+                let (seen, listed) = Box::pin(self.known_first(&targets, known)).await?;
+                unlisted += seen.unknown;
+                (seen.endpoints, listed)
             }
             // Otherwise every target's endpoints first: they say where each endpoint is.
             named => {

@@ -319,3 +319,49 @@ async fn an_older_word_on_a_place_never_replaces_a_newer_one_and_gone_places_are
     let read = store.inventory().await.unwrap().unwrap();
     assert_eq!(read.recent.keys().collect::<Vec<_>>(), [&a]);
 }
+
+/// A GuardDuty finding for alice at the fleet, with an inventory `ago` seconds old that knows
+/// eu-west-1's endpoint 1, us-east-1's 2, and ap-southeast-2's 9, deleted since (3 was created
+/// since): alice's sessions ended, the answer's errors, and how many listings of connections.
+async fn incident_with_inventory(ago: i64) -> (Vec<(String, String, String)>, usize, u64) {
+    use cvpn_terminator::adapters::state::inventory::InventoryStore;
+    use cvpn_terminator::domain::inventory::{Inventory, Listed};
+    let moto = Moto::start();
+    let mut d = deploy(&everywhere(), Config::default()).await;
+    let store = moto.table("known").await;
+    let listed = |id: u32| Listed {
+        id: format!("cvpn-endpoint-{id:017x}"),
+        connect_handler: false,
+    };
+    let word = Inventory {
+        at: chrono::Utc::now().timestamp() - ago,
+        endpoints: [
+            (format!("{NETWORK}/eu-west-1"), vec![listed(1)]),
+            (format!("{NETWORK}/us-east-1"), vec![listed(2)]),
+            (format!("{BRANCH}/ap-southeast-2"), vec![listed(9)]),
+        ]
+        .into(),
+        ..Inventory::default()
+    };
+    assert!(store.record_inventory(&word).await.unwrap());
+    d.app.store = Some(store);
+    let r = d
+        .app
+        .handle(&event("guardduty-iam-assumed-role.json"))
+        .await
+        .expect("an endpoint gone since is put aside, not a failure");
+    let listings = d.emulator.service().stats()["DescribeClientVpnConnections"].calls;
+    (sorted_ended(&d), r.errors.len(), listings)
+}
+
+#[tokio::test]
+async fn endpoints_the_inventory_knows_are_listed_while_their_places_are_described() {
+    // The description decides: endpoint 3 is listed after it, so alice is ended everywhere, and
+    // endpoint 9, gone, is no failure.
+    let (ended, errors, listings) = incident_with_inventory(60).await;
+    assert_eq!((ended, errors), (alice_everywhere(), 0));
+    // Without a recent word, the places are described first: one listing fewer (9's).
+    let (ended, errors, described_first) = incident_with_inventory(7_200).await;
+    assert_eq!((ended, errors), (alice_everywhere(), 0));
+    assert_eq!(listings, described_first + 1);
+}
