@@ -8,7 +8,8 @@ use crate::adapters::state::inventory::InventoryStore;
 use crate::adapters::state::StateStore;
 use crate::adapters::targets::Target;
 use crate::domain::inventory::Inventory;
-use crate::domain::model::{Connection, Endpoint, Place};
+use crate::domain::model::{ApiError, Connection, Endpoint, Place};
+use crate::domain::plan::known::reconcile;
 use crate::domain::plan::CallError;
 use crate::shell::app::App;
 use crate::shell::budget::Budget;
@@ -91,66 +92,62 @@ impl<A: ClientVpnApi, S> App<A, S> {
 
 impl<'a, A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'a, A, S> {
     /// The connections of the endpoints the inventory lately saw (`known`), listed while every
-    /// place of `targets` is described, so the description costs no round trip of its own. The
-    /// description decides: an endpoint it finds that the inventory did not know is listed
-    /// after; one it no longer finds in a place it listed in full, or finds in two places, is
-    /// put aside. `None` when no place could be described.
+    /// place of `targets` is described, so the description costs no round trip of its own; then
+    /// reconciled with it (`domain/plan/known.rs`): the endpoints it found that the inventory
+    /// did not know are listed after it. Whether every endpoint was described comes third;
+    /// `None` when no place could be described.
     pub(crate) async fn known_first(
         &mut self,
         targets: &[&Target<A>],
         known: Vec<Endpoint>,
-    ) -> Option<(Seen, (Vec<Connection>, Vec<CallError>))> {
+    ) -> Option<(Seen, (Vec<Connection>, Vec<CallError>), bool)> {
         let app = self.app;
         let config = &app.config;
         let describing = listing::locate(targets, None, config.place_concurrency, &self.budget);
         let listing = listing::list_connections(&app.api, &known, config.concurrency, &self.budget);
         let (located, (mut connections, mut errors)) = futures::join!(describing, listing);
-        let ambiguous: Vec<String> = located
+        let twice: Vec<String> = located
             .ambiguous
             .iter()
             .filter_map(|e| e.endpoint_id.clone())
             .collect();
+        let failed: Vec<Place> = located.failed.iter().map(|e| e.place.clone()).collect();
+        let r = reconcile(&known, &located.endpoints, &twice, &failed);
         let mut seen = self.seen_of(targets, located)?;
-        let same = |a: &Endpoint, b: &Endpoint| a.id == b.id && a.place == b.place;
-        let put_aside: Vec<&Endpoint> = known
-            .iter()
-            .filter(|k| {
-                ambiguous.contains(&k.id)
-                    || (seen.listed.contains(&k.place)
-                        && !seen.endpoints.iter().any(|d| same(d, k)))
-            })
-            .collect();
+        for (id, places) in &r.ambiguous {
+            let labels: Vec<String> = places.iter().map(Place::label).collect();
+            self.response.step_failed(CallError::new(
+                Some(id.clone()),
+                "DescribeClientVpnEndpoints",
+                ApiError {
+                    code: "AmbiguousEndpoint".into(),
+                    message: format!(
+                        "in the inventory and the description at several places ({}): acted on \
+                         at none",
+                        labels.join(", ")
+                    ),
+                },
+            ));
+            seen.unknown += 1;
+        }
+        let at_two = |id: &String| r.ambiguous.iter().any(|(a, _)| a == id);
+        seen.endpoints.retain(|e| !at_two(&e.id));
         let aside = |place: &Place, id: Option<&String>| {
-            put_aside
+            r.aside
                 .iter()
                 .any(|k| &k.place == place && Some(&k.id) == id)
         };
         connections.retain(|c| !aside(&c.place, Some(&c.endpoint_id)));
         errors.retain(|e| !aside(&e.place, e.endpoint_id.as_ref()));
-        let new: Vec<Endpoint> = seen
-            .endpoints
-            .iter()
-            .filter(|d| !known.iter().any(|k| same(k, d)))
-            .cloned()
-            .collect();
-        if !new.is_empty() {
+        if !r.new.is_empty() {
             let (more, failed) =
-                listing::list_connections(&app.api, &new, config.concurrency, &self.budget).await;
+                listing::list_connections(&app.api, &r.new, config.concurrency, &self.budget).await;
             connections.extend(more);
             errors.extend(failed);
         }
-        // Known endpoints of places that could not be described are as named ones: listed.
-        let undescribed: Vec<Endpoint> = known
-            .iter()
-            .filter(|k| {
-                !seen.listed.contains(&k.place)
-                    && !ambiguous.contains(&k.id)
-                    && !seen.endpoints.iter().any(|d| same(d, k))
-            })
-            .cloned()
-            .collect();
-        seen.endpoints.extend(undescribed);
-        Some((seen, (connections, errors)))
+        let all_described = r.undescribed.is_empty();
+        seen.endpoints.extend(r.undescribed);
+        Some((seen, (connections, errors), all_described))
     }
 
     /// Records what a sweep that listed every place saw, for incidents to go straight to the

@@ -254,8 +254,10 @@ impl<'a, A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'a, A, S> {
             // The endpoints the inventory lately saw: their connections while the places are
             // described (`inventory.rs`).
             None if !known.is_empty() => {
-                let (seen, listed) = Box::pin(self.known_first(&targets, known)).await?;
+                let (seen, listed, all_described) =
+                    Box::pin(self.known_first(&targets, known)).await?;
                 unlisted += seen.unknown;
+                described = all_described;
                 (seen.endpoints, listed)
             }
             // Otherwise every target's endpoints first: they say where each endpoint is.

@@ -365,3 +365,46 @@ async fn endpoints_the_inventory_knows_are_listed_while_their_places_are_describ
     assert_eq!((ended, errors), (alice_everywhere(), 0));
     assert_eq!(listings, described_first + 1);
 }
+
+#[tokio::test]
+async fn an_endpoint_the_inventory_puts_where_nothing_could_be_described_is_acted_on_nowhere() {
+    use cvpn_terminator::adapters::state::inventory::InventoryStore;
+    use cvpn_terminator::domain::inventory::{Inventory, Listed};
+    let moto = Moto::start();
+    // A fourth place whose role is missing: it cannot be described.
+    let mut targets = everywhere();
+    targets.push(role("444455556666", "eu-west-1"));
+    let mut d = deploy(&targets, Config::default()).await;
+    let store = moto.table("twice").await;
+    let one = Listed {
+        id: format!("cvpn-endpoint-{:017x}", 1),
+        connect_handler: false,
+    };
+    // The inventory puts endpoint 1 there, and it is described at NETWORK/eu-west-1: which is
+    // it? Neither is acted on; the others are.
+    let word = Inventory {
+        at: chrono::Utc::now().timestamp() - 60,
+        endpoints: [("444455556666/eu-west-1".to_owned(), vec![one])].into(),
+        ..Inventory::default()
+    };
+    assert!(store.record_inventory(&word).await.unwrap());
+    d.app.store = Some(store);
+    let e = d
+        .app
+        .handle(&event("guardduty-iam-assumed-role.json"))
+        .await
+        .unwrap_err();
+    let r = e.response().expect("the incident's answer");
+    assert!(
+        r.errors.iter().any(|e| e.code == "AmbiguousEndpoint"),
+        "{:?}",
+        r.errors
+    );
+    let ended = sorted_ended(&d);
+    assert!(!ended.contains(&(NETWORK.to_owned(), "eu-west-1".to_owned(), ALICE.to_owned())));
+    assert!(ended.contains(&(
+        BRANCH.to_owned(),
+        "ap-southeast-2".to_owned(),
+        ALICE.to_owned()
+    )));
+}

@@ -13,6 +13,7 @@ mod calls;
 mod finding;
 pub mod incident;
 mod ip;
+pub mod known;
 pub mod outcome;
 mod partial;
 pub use calls::{calls, single, Call};
