@@ -50,6 +50,20 @@ pub fn condition_failed<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool 
     e.code() == Some("ConditionalCheckFailedException")
 }
 
+/// A conditional write's answer: `true` written, `false` refused by its condition (an answer, not
+/// a failure).
+pub fn written<T, E, R>(result: Result<T, SdkError<E, R>>) -> Result<bool, ApiError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if condition_failed(&e) => Ok(false),
+        Err(e) => Err(api_error(e)),
+    }
+}
+
 /// What STS said when the call's credentials could not be had (an assumed role refused or not
 /// found): its code (`AccessDenied`) and message, without the SDK's dump of the response. A
 /// failure to reach STS is `CredentialsUnavailable`, still worth another try.

@@ -8,7 +8,7 @@
 //! or one tick's over the next's, never put an older word back.
 
 use super::Dynamo;
-use crate::adapters::aws::{api_error, condition_failed};
+use crate::adapters::aws::{api_error, written};
 use crate::domain::inventory::{Inventory, Seen};
 use crate::domain::model::ApiError;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -81,7 +81,7 @@ impl InventoryStore for Dynamo {
         let n = |v: i64| AttributeValue::N(v.to_string());
         let text = serde_json::to_string(inventory).expect("inventories serialize");
         // Set, not put: the children's words in `places` stay, and the newer word counts.
-        let written = self
+        let answer = self
             .client()
             .update_item()
             .table_name(&self.table)
@@ -99,11 +99,7 @@ impl InventoryStore for Dynamo {
             .expression_attribute_values(":until", n(inventory.at + KEEP_SECONDS))
             .send()
             .await;
-        match written {
-            Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
-            Err(e) => Err(api_error(e)),
-        }
+        written(answer)
     }
 
     async fn forget_places(&self, targets: &BTreeSet<String>) -> Result<usize, ApiError> {
@@ -155,9 +151,9 @@ impl InventoryStore for Dynamo {
             .await
             .map_err(api_error)?;
         let places: Vec<(&String, &Seen)> = places.iter().collect();
-        let mut written = 0;
+        let mut stood = 0;
         for chunk in places.chunks(PLACES_PER_WRITE) {
-            written += match self.set_places(chunk).await {
+            stood += match self.set_places(chunk).await {
                 Ok(true) => chunk.len(),
                 // A newer word on one of them: each on its own, so the others are written.
                 Ok(false) => {
@@ -170,7 +166,7 @@ impl InventoryStore for Dynamo {
                 Err(e) => return Err(e),
             };
         }
-        Ok(written)
+        Ok(stood)
     }
 }
 
@@ -215,15 +211,11 @@ impl Dynamo {
                     AttributeValue::N(seen.at.to_string()),
                 );
         }
-        let written = update
+        let answer = update
             .update_expression(format!("SET {}", sets.join(", ")))
             .condition_expression(conditions.join(" AND "))
             .send()
             .await;
-        match written {
-            Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
-            Err(e) => Err(api_error(e)),
-        }
+        written(answer)
     }
 }

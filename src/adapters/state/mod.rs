@@ -21,7 +21,7 @@ pub mod said;
 pub mod ticks;
 pub mod tokens;
 
-use crate::adapters::aws::{api_error, build_error, condition_failed};
+use crate::adapters::aws::{api_error, build_error, written};
 use crate::adapters::lazy::Lazy;
 use crate::domain::model::ApiError;
 use crate::domain::policy::Track;
@@ -155,11 +155,7 @@ impl Dynamo {
             .expression_attribute_values(":future", n(at + 300))
             .send()
             .await;
-        match put {
-            Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
-            Err(e) => Err(api_error(e)),
-        }
+        written(put)
     }
 
     /// Items by key with BatchGetItem (at most [`BATCH`] keys), strongly consistent, asking again
@@ -309,10 +305,6 @@ impl StateStore for Dynamo {
                     AttributeValue::N(t.last_active_total.to_string()),
                 ),
         };
-        match request.send().await {
-            Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
-            Err(e) => Err(api_error(e)),
-        }
+        written(request.send().await)
     }
 }
