@@ -77,6 +77,11 @@ impl<A> Targets<A> {
         self.list.iter()
     }
 
+    /// Where each target is, in their order.
+    pub fn places(&self) -> impl Iterator<Item = &Place> {
+        self.list.iter().map(|t| &t.place)
+    }
+
     pub fn len(&self) -> usize {
         self.list.len()
     }

@@ -105,10 +105,7 @@ impl Inventory {
     /// when every recent word saw it so.
     fn lately(&self, label: &str, now: i64) -> Option<Vec<&Listed>> {
         let recent = |at: i64| (0..=MAX_AGE_SECONDS).contains(&(now - at));
-        let whole = match self.endpoints.get(label) {
-            Some(listed) => Some(listed.as_slice()),
-            None => self.empty.contains(label).then_some(&[][..]),
-        };
+        let whole = self.whole_word(label);
         let words: Vec<&[Listed]> = [
             whole.filter(|_| recent(self.at)),
             self.recent
@@ -191,16 +188,21 @@ impl Inventory {
         ids
     }
 
+    /// What the sweep of every place saw at the place `label`, if it listed it in full.
+    fn whole_word(&self, label: &str) -> Option<&[Listed]> {
+        match self.endpoints.get(label) {
+            Some(listed) => Some(listed.as_slice()),
+            None => self.empty.contains(label).then_some(&[][..]),
+        }
+    }
+
     /// What it says of the place `label`, whatever its age: the newer word.
     fn newest(&self, label: &str) -> Option<&[Listed]> {
-        let whole = match self.endpoints.get(label) {
-            Some(listed) => Some((self.at, listed.as_slice())),
-            None => self.empty.contains(label).then_some((self.at, &[][..])),
-        };
+        let whole = self.whole_word(label);
         match (self.recent.get(label), whole) {
-            (Some(recent), Some((at, listed))) if recent.at < at => Some(listed),
+            (Some(recent), Some(listed)) if recent.at < self.at => Some(listed),
             (Some(recent), _) => Some(recent.endpoints.as_slice()),
-            (None, whole) => whole.map(|(_, listed)| listed),
+            (None, whole) => whole,
         }
     }
 

@@ -68,7 +68,7 @@ where
                 let mut max = self.config.notify.response_max_items;
                 // A child sweep answers Step Functions, which refuses a result over 256 KiB as a
                 // failure no retry mends: a few entries a list, the counts, the rest in the log.
-                if matches!(&decoded, Ok(Trigger::Sweep(r)) if r.overrides.places.is_some()) {
+                if matches!(&decoded, Ok(Trigger::Sweep(r)) if r.is_child()) {
                     max = max.min(CHILD_ITEMS);
                 }
                 self.report(decoded, delivery(event), invoked)
@@ -220,7 +220,7 @@ where
             Trigger::Sweep(request) => {
                 // A child sweep (`Targets`) sweeps its places only: the organization-wide chores
                 // are the whole sweep's, once a tick.
-                let whole = request.overrides.places.is_none();
+                let whole = !request.is_child();
                 if whole {
                     Box::pin(invocation.expire_requests()).await;
                 }
@@ -245,7 +245,7 @@ where
         match trigger {
             // A child sweep (some places) that could not sweep them all fails: its tick's
             // ceiling holds across retries, and Step Functions retries it and counts it.
-            Trigger::Sweep(r) if r.overrides.places.is_some() && !response.complete() => {
+            Trigger::Sweep(r) if r.is_child() && !response.complete() => {
                 Err(HandlerError::Incomplete(Box::new(response)))
             }
             // A sweep's faults are in its answer and its summary line (at error level); what it

@@ -133,8 +133,11 @@ impl<'a, A: ClientVpnApi, S: StateStore> Invocation<'a, A, S> {
     /// A pace per target, each learning its own bucket.
     fn pace(&self) -> Paces {
         let config = &self.app.config;
-        let places = self.app.api.iter().map(|t| &t.place);
-        Paces::new(places, config.terminate_rate, config.max_attempts)
+        Paces::new(
+            self.app.api.places(),
+            config.terminate_rate,
+            config.max_attempts,
+        )
     }
 
     pub fn record_outcomes(&mut self, outcomes: &[Outcome]) {

@@ -33,8 +33,8 @@ impl<A: ClientVpnApi, S: StateStore + TickStore + InventoryStore> Invocation<'_,
                  table: it needs CVPN_STATE_TABLE; nothing was listed",
             ));
         }
-        let places: Vec<Place> = self.app.api.iter().map(|t| t.place.clone()).collect();
-        if self.may_have_twins(&places) {
+        let places: Vec<Place> = self.app.api.places().cloned().collect();
+        if self.may_have_twins(&places, &places) {
             self.ask_own_account().await;
         }
         let split = child_targets(&places, &self.scope, self.own_account.as_deref());
@@ -70,10 +70,8 @@ impl<A: ClientVpnApi, S: StateStore + TickStore + InventoryStore> Invocation<'_,
                  it needs CVPN_STATE_TABLE and the tick's Time; nothing was swept",
             ));
         }
-        let targets: Vec<Place> = self.app.api.iter().map(|t| t.place.clone()).collect();
-        let mut named = targets.clone();
-        named.extend(places.iter().cloned());
-        if self.may_have_twins(&named) {
+        let targets: Vec<Place> = self.app.api.places().cloned().collect();
+        if self.may_have_twins(&targets, places) {
             self.ask_own_account().await;
         }
         let own = self.own_account.clone();
@@ -99,7 +97,7 @@ impl<A: ClientVpnApi, S: StateStore + TickStore + InventoryStore> Invocation<'_,
         let (Some(store), false) = (&self.app.store, self.response.dry_run) else {
             return;
         };
-        let targets: BTreeSet<String> = self.app.api.iter().map(|t| t.place.label()).collect();
+        let targets: BTreeSet<String> = self.app.api.places().map(Place::label).collect();
         match self.budget.call(store.forget_places(&targets)).await {
             Ok(0) => {}
             Ok(forgotten) => tracing::info!(
@@ -115,13 +113,13 @@ impl<A: ClientVpnApi, S: StateStore + TickStore + InventoryStore> Invocation<'_,
         }
     }
 
-    /// Whether two of `places` might be one place by two names, this account being unknown:
-    /// then it is asked (under Lambda the invocation says; elsewhere STS does).
-    fn may_have_twins(&self, places: &[Place]) -> bool {
+    /// Whether one of `places` might be one of `targets` by another name, this account being
+    /// unknown: then it is asked (under Lambda the invocation says; elsewhere STS does).
+    fn may_have_twins(&self, targets: &[Place], places: &[Place]) -> bool {
         self.own_account.is_none()
             && places
                 .iter()
-                .any(|p| places.iter().any(|t| same_place(t, p, None)))
+                .any(|p| targets.iter().any(|t| same_place(t, p, None)))
     }
 
     /// A place left out, said loudly: the invocation's answer carries it as an error.

@@ -47,10 +47,10 @@ pub trait InventoryStore: Send + Sync {
     ) -> impl Future<Output = Result<usize, ApiError>> + Send;
 }
 
-fn unreadable(what: &str, e: serde_json::Error) -> ApiError {
+fn unreadable(what: impl std::fmt::Display) -> ApiError {
     ApiError {
         code: "UnreadableItem".into(),
-        message: format!("the inventory item cannot be read: {what}: {e}"),
+        message: format!("the inventory item cannot be read: {what}"),
     }
 }
 
@@ -60,16 +60,15 @@ impl InventoryStore for Dynamo {
             return Ok(None);
         };
         let mut inventory = match item.get("inventory").and_then(|v| v.as_s().ok()) {
-            Some(text) => serde_json::from_str(text).map_err(|e| unreadable("inventory", e))?,
+            Some(text) => {
+                serde_json::from_str(text).map_err(|e| unreadable(format!("inventory: {e}")))?
+            }
             None => Inventory::default(),
         };
         if let Some(places) = item.get("places").and_then(|v| v.as_m().ok()) {
             for (label, seen) in places {
-                let seen = seen_of(seen).ok_or_else(|| ApiError {
-                    code: "UnreadableItem".into(),
-                    message: format!(
-                        "the inventory item cannot be read: places.{label} is not {{at, endpoints}}"
-                    ),
+                let seen = seen_of(seen).ok_or_else(|| {
+                    unreadable(format!("places.{label} is not {{at, endpoints}}"))
                 })?;
                 inventory.recent.insert(label.clone(), seen);
             }
@@ -153,18 +152,14 @@ impl InventoryStore for Dynamo {
         let places: Vec<(&String, &Seen)> = places.iter().collect();
         let mut stood = 0;
         for chunk in places.chunks(PLACES_PER_WRITE) {
-            stood += match self.set_places(chunk).await {
-                Ok(true) => chunk.len(),
-                // A newer word on one of them: each on its own, so the others are written.
-                Ok(false) => {
-                    let mut each = 0;
-                    for place in chunk {
-                        each += usize::from(self.set_places(std::slice::from_ref(place)).await?);
-                    }
-                    each
-                }
-                Err(e) => return Err(e),
-            };
+            if self.set_places(chunk).await? {
+                stood += chunk.len();
+                continue;
+            }
+            // A newer word on one of them: each on its own, so the others are written.
+            for place in chunk {
+                stood += usize::from(self.set_places(std::slice::from_ref(place)).await?);
+            }
         }
         Ok(stood)
     }

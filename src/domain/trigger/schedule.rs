@@ -21,6 +21,13 @@ pub struct SweepRequest {
     pub overrides: SweepOverrides,
 }
 
+impl SweepRequest {
+    /// A sweep of some places only (`Targets`): a split sweep's child.
+    pub fn is_child(&self) -> bool {
+        self.overrides.places.is_some()
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SweepOverrides {
     pub endpoint_ids: Option<Vec<String>>,
