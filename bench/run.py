@@ -216,6 +216,8 @@ def table(results, machine):
             rows.append(connect.row(r))
         elif s == "signals":
             rows.append(idp_signals.row(r))
+        elif s.startswith("organization_limit"):
+            rows.append(organization.limit_row(r))
         elif s.startswith("organization"):
             rows.append(organization.row(r))
         elif s == "size":
@@ -242,6 +244,8 @@ def main():
     p.add_argument("--floor", help="bench/floor.rs built: the connect handler's floor (what the harness and moto take)")
     p.add_argument("--org-sizes", default="1,100,2500", help="places of the emulated organization")
     p.add_argument("--org-runs", type=int, default=3)
+    p.add_argument("--org-limit-accounts", default="2000,5000",
+                   help="accounts of moto's Organizations for the organization_limit scenario (x five Regions)")
     p.add_argument("--scenarios", default="size,cold_start,incident,sweep,connect,signals,organization")
     args = p.parse_args()
     machine = {"cores": os.cpu_count(), "cpu": platform.processor() or platform.machine(), "profile": "release (lto, codegen-units=1, panic=abort)"}
@@ -256,7 +260,9 @@ def main():
                     [("connect", lambda: connect.scenario(args, moto, base_env(emulator), summary, peak_rss)),
                      ("signals", lambda: idp_signals.scenario(args, emulator, moto, base_env(emulator), ENDPOINTS))] + \
                     [("organization", lambda n=int(n): organization.scenario(args, emulator, moto, n))
-                     for n in args.org_sizes.split(",") if n]
+                     for n in args.org_sizes.split(",") if n] + \
+                    [("organization_limit", lambda n=int(n): organization.limit(args, emulator, moto, n))
+                     for n in args.org_limit_accounts.split(",") if n]
         for name, run in scenarios:
             if name not in chosen:
                 continue

@@ -14,7 +14,7 @@ use crate::domain::plan::{self, incident, Call, Planned, Rules, Selector};
 use crate::domain::quarantine::Hold;
 use crate::shell::app::HandlerError;
 use crate::shell::invocation::Invocation;
-use crate::shell::listing;
+use crate::shell::listing::{self, Spread};
 use crate::shell::report::{self, Entry};
 use std::collections::BTreeSet;
 
@@ -179,7 +179,7 @@ where
         let app = self.app;
         let config = &app.config;
         let (connections, errors) =
-            listing::list_connections(&app.api, &endpoints, config.concurrency, &self.budget).await;
+            listing::list_connections(&app.api, &endpoints, Spread::of(config), &self.budget).await;
         errors
             .into_iter()
             .for_each(|e| self.response.step_failed(e));

@@ -14,7 +14,7 @@ use crate::domain::plan::CallError;
 use crate::shell::app::App;
 use crate::shell::budget::Budget;
 use crate::shell::invocation::{Invocation, Seen};
-use crate::shell::listing;
+use crate::shell::listing::{self, Spread};
 use crate::shell::report;
 use std::time::Duration;
 
@@ -104,7 +104,7 @@ impl<'a, A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'a, A, S> {
         let app = self.app;
         let config = &app.config;
         let describing = listing::locate(targets, None, config.place_concurrency, &self.budget);
-        let listing = listing::list_connections(&app.api, &known, config.concurrency, &self.budget);
+        let listing = listing::list_connections(&app.api, &known, Spread::of(config), &self.budget);
         let (located, (mut connections, mut errors)) = futures::join!(describing, listing);
         let twice: Vec<String> = located
             .ambiguous
@@ -141,7 +141,7 @@ impl<'a, A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'a, A, S> {
         errors.retain(|e| !aside(&e.place, e.endpoint_id.as_ref()));
         if !r.new.is_empty() {
             let (more, failed) =
-                listing::list_connections(&app.api, &r.new, config.concurrency, &self.budget).await;
+                listing::list_connections(&app.api, &r.new, Spread::of(config), &self.budget).await;
             connections.extend(more);
             errors.extend(failed);
         }

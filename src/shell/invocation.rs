@@ -15,7 +15,7 @@ use crate::domain::scope::Scope;
 use crate::shell::app::{App, HandlerError};
 use crate::shell::budget::Budget;
 use crate::shell::execute;
-use crate::shell::listing::{self, Located};
+use crate::shell::listing::{self, Located, Spread};
 use crate::shell::pace::Paces;
 use crate::shell::report::{self, Response};
 use futures::{future, Stream, StreamExt};
@@ -271,7 +271,7 @@ impl<'a, A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'a, A, S> {
                 let listed = listing::list_connections(
                     &app.api,
                     &endpoints,
-                    config.concurrency,
+                    Spread::of(config),
                     &self.budget,
                 )
                 .await;
@@ -307,7 +307,7 @@ impl<'a, A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'a, A, S> {
         let config = &app.config;
         let mut described = true;
         let named = listing::at(&targets[0].place, ids);
-        let listing = listing::list_connections(&app.api, &named, config.concurrency, &self.budget);
+        let listing = listing::list_connections(&app.api, &named, Spread::of(config), &self.budget);
         let describing = async {
             if describe != Describe::No {
                 Some(listing::list_endpoints(targets, config.place_concurrency, &self.budget).await)

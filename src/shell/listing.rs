@@ -8,6 +8,7 @@ use crate::adapters::targets::{Target, Targets};
 use crate::domain::model::{ApiError, Connection, Endpoint, Page, Place, ENDPOINT_NOT_FOUND};
 use crate::domain::plan::CallError;
 use crate::shell::budget::Budget;
+use crate::shell::config::Config;
 use futures::future;
 use futures::stream::{self, Stream, StreamExt, TryStreamExt};
 use std::collections::BTreeMap;
@@ -168,35 +169,77 @@ fn find(ids: Vec<String>, all: &[Endpoint]) -> (Vec<Endpoint>, Vec<CallError>) {
     (found, absent)
 }
 
+/// How many connection listings an incident runs at once: `per_place` in one place (its account
+/// and Region, which EC2 throttles as one) and `places` places at a time, so endpoints spread over
+/// an organization are listed in one wave rather than `per_place` at a time in all.
+#[derive(Clone, Copy, Debug)]
+pub struct Spread {
+    pub places: usize,
+    pub per_place: usize,
+}
+
+impl Spread {
+    /// `CVPN_PLACE_CONCURRENCY` places at a time, `CVPN_CONCURRENCY` listings in each.
+    pub fn of(config: &Config) -> Self {
+        Spread {
+            places: config.place_concurrency,
+            per_place: config.concurrency,
+        }
+    }
+}
+
 /// The connections of `endpoints`, each listed in its target, each endpoint paged in turn and
-/// endpoints listed concurrently.
+/// endpoints listed concurrently as `spread` allows; in the order of `endpoints`.
 pub async fn list_connections<A: ClientVpnApi>(
     targets: &Targets<A>,
     endpoints: &[Endpoint],
-    concurrency: usize,
+    spread: Spread,
     budget: &Budget,
 ) -> (Vec<Connection>, Vec<CallError>) {
-    let results: Vec<Result<Vec<Connection>, CallError>> = stream::iter(endpoints)
-        .map(|endpoint| async move {
-            let api = targets
-                .at(&endpoint.place)
-                .ok_or_else(|| no_target(endpoint))?;
-            all_pages(budget, |token| api.connections_page(&endpoint.id, token))
-                .await
-                .map_err(unlisted(endpoint))
-        })
-        .buffered(concurrency.max(1))
-        .collect()
-        .await;
+    let mut by_place: BTreeMap<&Place, Vec<(usize, &Endpoint)>> = BTreeMap::new();
+    for (i, endpoint) in endpoints.iter().enumerate() {
+        by_place
+            .entry(&endpoint.place)
+            .or_default()
+            .push((i, endpoint));
+    }
+    let mut results: Vec<(usize, Result<Vec<Connection>, CallError>)> =
+        stream::iter(by_place.into_values())
+            .map(|place| {
+                stream::iter(place)
+                    .map(|(i, endpoint)| async move {
+                        (i, connections_of(targets, endpoint, budget).await)
+                    })
+                    .buffer_unordered(spread.per_place.max(1))
+            })
+            .flatten_unordered(spread.places.max(1))
+            .collect()
+            .await;
+    // Answers come as they finish; the plan and the answer list them as the endpoints were given.
+    results.sort_unstable_by_key(|(i, _)| *i);
     let mut connections = Vec::new();
     let mut errors = Vec::new();
-    for r in results {
+    for (_, r) in results {
         match r {
             Ok(c) => connections.extend(c),
             Err(e) => errors.push(e),
         }
     }
     (connections, errors)
+}
+
+/// Every connection of one endpoint, listed in its target.
+async fn connections_of<A: ClientVpnApi>(
+    targets: &Targets<A>,
+    endpoint: &Endpoint,
+    budget: &Budget,
+) -> Result<Vec<Connection>, CallError> {
+    let api = targets
+        .at(&endpoint.place)
+        .ok_or_else(|| no_target(endpoint))?;
+    all_pages(budget, |token| api.connections_page(&endpoint.id, token))
+        .await
+        .map_err(unlisted(endpoint))
 }
 
 /// The connections of `endpoints` page by page as they arrive, each endpoint listed in its target
@@ -256,13 +299,7 @@ mod tests {
 
     impl ClientVpnApi for Counted<'_> {
         async fn endpoints_page(&self, _: Option<String>) -> Result<Page<Endpoint>, ApiError> {
-            let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
-            self.most.fetch_max(now, Ordering::SeqCst);
-            // Gives every other listing the chance to start before this one ends.
-            for _ in 0..8 {
-                tokio::task::yield_now().await;
-            }
-            self.now.fetch_sub(1, Ordering::SeqCst);
+            self.in_flight().await;
             Ok(Page {
                 items: Vec::new(),
                 next_token: None,
@@ -274,33 +311,56 @@ mod tests {
             _: &str,
             _: Option<String>,
         ) -> Result<Page<Connection>, ApiError> {
-            unreachable!("only endpoints are listed here")
+            self.in_flight().await;
+            Ok(Page {
+                items: Vec::new(),
+                next_token: None,
+            })
         }
 
         async fn user_connections(&self, _: &str, _: &str) -> Result<Vec<Connection>, ApiError> {
-            unreachable!("only endpoints are listed here")
+            unreachable!("only listings are counted here")
         }
 
         async fn terminate(&self, _: &str, _: &By, _: bool) -> Result<Vec<StatusChange>, ApiError> {
-            unreachable!("only endpoints are listed here")
+            unreachable!("only listings are counted here")
         }
     }
 
-    #[tokio::test]
-    async fn places_are_listed_a_bounded_number_at_a_time() {
-        let (now, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
-        let targets: Vec<Target<Counted>> = (0..40)
+    impl Counted<'_> {
+        /// One listing in flight, counted, giving every other listing the chance to start
+        /// before this one ends.
+        async fn in_flight(&self) {
+            let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most.fetch_max(now, Ordering::SeqCst);
+            for _ in 0..8 {
+                tokio::task::yield_now().await;
+            }
+            self.now.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// `n` places in eu-west-1, each counting into `now` and `most`.
+    fn counted<'a>(
+        n: usize,
+        now: &'a AtomicUsize,
+        most: &'a AtomicUsize,
+    ) -> Vec<Target<Counted<'a>>> {
+        (0..n)
             .map(|n| Target {
                 place: Place {
                     account: Some(format!("{n:012}")),
                     region: Some("eu-west-1".into()),
                 },
-                api: Counted {
-                    now: &now,
-                    most: &most,
-                },
+                api: Counted { now, most },
             })
-            .collect();
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn places_are_listed_a_bounded_number_at_a_time() {
+        let (now, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let targets = counted(40, &now, &most);
         let all: Vec<&Target<Counted>> = targets.iter().collect();
         let budget = Budget::new(None);
         for places in [1, 3, 16] {
@@ -308,6 +368,35 @@ mod tests {
             let (endpoints, failed) = list_endpoints(&all, places, &budget).await;
             assert!(endpoints.is_empty() && failed.is_empty());
             assert_eq!(most.load(Ordering::SeqCst), places, "{places} at a time");
+        }
+    }
+
+    #[tokio::test]
+    async fn connections_are_listed_per_place_and_places_at_once() {
+        let (now, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let places = counted(6, &now, &most);
+        let home = places[0].place.clone();
+        let targets = Targets::new(places, home);
+        // Five endpoints in each of the six places, given place by place in turn.
+        let endpoints: Vec<Endpoint> = (0..30)
+            .map(|n| Endpoint {
+                id: format!("cvpn-endpoint-{n:017x}"),
+                place: targets.iter().nth(n % 6).unwrap().place.clone(),
+                client_cidr: None,
+                connect_handler: None,
+            })
+            .collect();
+        let budget = Budget::new(None);
+        // (places at once, listings in a place) → the most in flight.
+        for (places, per_place, expected) in
+            [(1, 1, 1), (6, 1, 6), (1, 3, 3), (4, 2, 8), (32, 8, 30)]
+        {
+            most.store(0, Ordering::SeqCst);
+            let spread = Spread { places, per_place };
+            let (connections, failed) =
+                list_connections(&targets, &endpoints, spread, &budget).await;
+            assert!(connections.is_empty() && failed.is_empty());
+            assert_eq!(most.load(Ordering::SeqCst), expected, "{spread:?}");
         }
     }
 }

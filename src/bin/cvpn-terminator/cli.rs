@@ -10,7 +10,7 @@ use cvpn_terminator::domain::model::Endpoint;
 use cvpn_terminator::domain::plan::CallError;
 use cvpn_terminator::domain::quarantine;
 use cvpn_terminator::shell::budget::Budget;
-use cvpn_terminator::shell::listing;
+use cvpn_terminator::shell::listing::{self, Spread};
 use cvpn_terminator::{App, Dynamo, Ec2, QuarantineStore};
 use serde_json::{json, Value};
 use std::io::Read;
@@ -107,7 +107,7 @@ async fn connections(app: &App<Ec2, Dynamo>, shown: Shown, endpoint: Option<Stri
         }
     };
     let (connections, errors) =
-        listing::list_connections(&app.api, &endpoints, app.config.concurrency, &budget).await;
+        listing::list_connections(&app.api, &endpoints, Spread::of(&app.config), &budget).await;
     shown.rows(&connections, render::connections);
     errors.iter().for_each(print_error);
     if errors.is_empty() {
