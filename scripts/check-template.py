@@ -100,10 +100,11 @@ check("Terminate is pinned to the account, and to the Region unless Targets or t
 check("Terminate's ARN names this account in every branch",
       all(":${AWS::AccountId}:client-vpn-endpoint/*" in json.dumps(r) for r in resources if "Fn::Sub" in json.dumps(r)))
 assume = [s for s in stmts if s["Action"] == "sts:AssumeRole"]
-check("sts:AssumeRole only on roles named TargetRoleName (with Targets or an organization) and the organization's reader",
+check("sts:AssumeRole only on roles named TargetRoleName (with Targets or an organization), the organization's reader "
+      "and the Config aggregator's",
       sorted(json.dumps(s["Resource"]) for s in assume)
       == sorted([json.dumps({"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${TargetRoleName}"}),
-                 json.dumps({"Ref": "OrganizationRoleArn"})])
+                 json.dumps({"Ref": "OrganizationRoleArn"}), json.dumps({"Ref": "ConfigAggregatorRoleArn"})])
       and any(p.get("Fn::If", [None])[0] == "ManyPlaces" and "assume-target-roles" in json.dumps(p)
               for p in res["FunctionRole"]["Properties"]["Policies"]))
 for var, p in [("CVPN_TARGETS", "Targets"), ("CVPN_EXTERNAL_ID", "ExternalId")]:

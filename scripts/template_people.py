@@ -129,6 +129,22 @@ def run(check, template, raw, out, env, branches, permissions):
           all(organization_env.items() <= res[f]["Properties"]["Environment"]["Variables"].items()
               for f in ["Function", "SignalFunction", "AnswerFunction", "ChatFunction"]))
 
+    # AWS Config's aggregator: asked through its role, or here on this account's aggregators only.
+    aggregator_policy = [p["Fn::If"] for p in res["FunctionRole"]["Properties"]["Policies"]
+                         if "Fn::If" in p and p["Fn::If"][1]["PolicyName"] == "ask-config-aggregator"]
+    aggregator_statements = branches(aggregator_policy[0][1]["PolicyDocument"]["Statement"][0]) if aggregator_policy else []
+    check("aggregator: asked through ConfigAggregatorRoleArn, or here with SelectAggregateResourceConfig on this account's aggregators",
+          aggregator_policy and aggregator_policy[0][0] == "AggregatorOn"
+          and {"Action": "sts:AssumeRole", "Resource": {"Ref": "ConfigAggregatorRoleArn"}}.items() <= aggregator_statements[0].items()
+          and aggregator_statements[1]["Action"] == "config:SelectAggregateResourceConfig"
+          and aggregator_statements[1]["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:config:*:${AWS::AccountId}:config-aggregator/*"})
+    aggregator_env = {"CVPN_CONFIG_AGGREGATOR": {"Ref": "ConfigAggregator"},
+                      "CVPN_CONFIG_AGGREGATOR_ROLE": {"Ref": "ConfigAggregatorRoleArn"}}
+    check("aggregator: every function that acts is given it, and its role only with it",
+          all(aggregator_env.items() <= res[f]["Properties"]["Environment"]["Variables"].items()
+              for f in ["Function", "SignalFunction", "AnswerFunction", "ChatFunction"])
+          and "AggregatorRoleNeedsAggregator" in template["Rules"])
+
     dashboard(check, template, res)
 
 

@@ -23,6 +23,13 @@ export interface ManyTargetsProps {
    * brings.
    */
   readonly organization?: OrganizationProps;
+  /**
+   * An AWS Config aggregator that records AWS::EC2::ClientVpnEndpoint across the targets
+   * (CVPN_CONFIG_AGGREGATOR*): where no sweep has lately said where endpoints are, an incident asks
+   * it (one advanced query) and lists only the places it shows with endpoints. Default: none;
+   * incidents list every place until a sweep has run.
+   */
+  readonly configAggregator?: ConfigAggregatorProps;
   /** Passed when assuming the target roles (CVPN_EXTERNAL_ID); the targets' externalId. */
   readonly externalId?: string;
   /** The target roles' name; the function may assume roles of this name only. Default: cvpn-terminator-target. */
@@ -42,7 +49,16 @@ export interface OrganizationProps {
   readonly readerRoleArn?: string;
 }
 
+export interface ConfigAggregatorProps {
+  readonly name: string;
+  /** The aggregator's Region. Default: the function's. */
+  readonly region?: string;
+  /** A role in the aggregator's account that may ask it. Default: the function's own role asks (it is in this account). */
+  readonly readerRoleArn?: string;
+}
+
 export const DEFAULT_TARGET_ROLE_NAME = "cvpn-terminator-target";
+const AGGREGATOR_NAME = /^[A-Za-z0-9_-]{1,256}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 const UNIT = /^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$/;
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_/-]+$/;
@@ -98,6 +114,7 @@ export function checkManyTargets(props: ManyTargetsProps): void {
     places.add(place);
   }
   checkOrganization(props);
+  checkAggregator(props.configAggregator);
   if (props.externalId && !props.organization && !(props.targets ?? []).some((t) => t.includes("@"))) {
     throw new Error("externalId is set, but targets name no role to assume with it");
   }
@@ -108,6 +125,22 @@ export function checkManyTargets(props: ManyTargetsProps): void {
     if (!/^\d{12}$/.test(account)) {
       throw new Error(`targetAccountIds: ${account} is not an AWS account ID`);
     }
+  }
+}
+
+/** Refuses at synth what the function would refuse at start of the aggregator's settings. */
+function checkAggregator(aggregator?: ConfigAggregatorProps): void {
+  if (aggregator === undefined) {
+    return;
+  }
+  if (!AGGREGATOR_NAME.test(aggregator.name)) {
+    throw new Error(`configAggregator.name ${aggregator.name} is not an aggregator's name (letters, digits, _ or -)`);
+  }
+  if (aggregator.region !== undefined && !REGION.test(aggregator.region)) {
+    throw new Error(`configAggregator.region ${aggregator.region} is not a Region`);
+  }
+  if (aggregator.readerRoleArn !== undefined && !ROLE_ARN.test(aggregator.readerRoleArn)) {
+    throw new Error(`configAggregator.readerRoleArn ${aggregator.readerRoleArn} is not a role ARN`);
   }
 }
 
@@ -189,6 +222,8 @@ export function reachTargets(scope: Construct, props: ManyTargetsProps, role: ia
       true,
     );
   }
+  const aggregator = props.configAggregator;
+  askAggregator(scope, aggregator, role);
   return {
     CVPN_TARGETS: (props.targets ?? []).join(","),
     CVPN_EXTERNAL_ID: props.externalId ?? "",
@@ -197,7 +232,38 @@ export function reachTargets(scope: Construct, props: ManyTargetsProps, role: ia
     CVPN_ORGANIZATION_EXCLUDED_ACCOUNTS: (org?.excludedAccounts ?? []).join(","),
     CVPN_ORGANIZATION_ROLE: org?.readerRoleArn ?? "",
     CVPN_TARGET_ROLE_NAME: props.targetRoleName ?? DEFAULT_TARGET_ROLE_NAME,
+    CVPN_CONFIG_AGGREGATOR: aggregator ? aggregator.name + (aggregator.region ? `@${aggregator.region}` : "") : "",
+    CVPN_CONFIG_AGGREGATOR_ROLE: aggregator?.readerRoleArn ?? "",
   };
+}
+
+/** AWS Config's aggregator: asked through its reader role, or here on this account's aggregators. */
+function askAggregator(scope: Construct, aggregator: ConfigAggregatorProps | undefined, role: iam.IRole): void {
+  if (aggregator?.readerRoleArn) {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: "AssumeAggregatorReader", actions: ["sts:AssumeRole"], resources: [aggregator.readerRoleArn] }),
+    );
+  } else if (aggregator) {
+    const stack = Stack.of(scope);
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: "SelectAggregateResourceConfig",
+        actions: ["config:SelectAggregateResourceConfig"],
+        resources: [`arn:${stack.partition}:config:*:${stack.account}:config-aggregator/*`],
+      }),
+    );
+    NagSuppressions.addResourceSuppressions(
+      role,
+      [
+        {
+          id: "AwsSolutions-IAM5",
+          reason: "An aggregator's ARN carries an ID Config assigns, not its name: this account's aggregators, read only.",
+          appliesTo: [{ regex: "/^Resource::arn:<AWS::Partition>:config:\\*:[^:*]+:config-aggregator\\/\\*$/" }],
+        },
+      ],
+      true,
+    );
+  }
 }
 
 /** The connect handler's role: the one wildcard cdk-nag flags, and why it stays. */

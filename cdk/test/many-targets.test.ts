@@ -208,6 +208,8 @@ test("cdk-nag AwsSolutions: no unsuppressed findings, main with targets and ever
     synthMain({ targets: ["us-east-1"], endpointIds: ["cvpn-endpoint-0a1b2c3d4e5f60718"] }).stack,
     synthMain({ organization: { regions: ["eu-west-1", "us-east-1"] }, externalId: "x" }).stack,
     synthMain({ organization: { regions: ["eu-west-1"], readerRoleArn: "arn:aws:iam::999988887777:role/org-reader" } }).stack,
+    synthMain({ organization: { regions: ["eu-west-1"] }, configAggregator: { name: "org-wide" } }).stack,
+    synthMain({ organization: { regions: ["eu-west-1"] }, configAggregator: { name: "org", region: "us-east-1", readerRoleArn: "arn:aws:iam::999988887777:role/config-reader" } }).stack,
     synthTarget().stack,
     synthTarget({}, true).stack,
     synthTarget({ externalId: "x", maxConnectionsPerUser: 1, endpointIds: ["cvpn-endpoint-0a1b2c3d4e5f60718"] }).stack,
@@ -257,4 +259,32 @@ test("an organization's accounts as the targets: listed through the reader role,
   assert.throws(() => synthMain({ organization: { regions: ["eu-west-1"], units: ["finance"] } }), /organizational unit/);
   assert.throws(() => synthMain({ organization: { regions: ["eu-west-1", "eu-west-1"] } }), /named twice/);
   assert.throws(() => synthMain({ organization: { regions: ["eu-west-1"], excludedAccounts: ["mgmt"] } }), /account ID/);
+});
+
+test("AWS Config's aggregator: asked through its reader role, or here on this account's aggregators", () => {
+  const configAggregator = { name: "org", region: "us-east-1", readerRoleArn: "arn:aws:iam::999988887777:role/config-reader" };
+  const { template } = synthMain({ organization: { regions: ["eu-west-1"] }, configAggregator });
+  template.hasResourceProperties("AWS::Lambda::Function", {
+    Environment: {
+      Variables: Match.objectLike({
+        CVPN_CONFIG_AGGREGATOR: "org@us-east-1",
+        CVPN_CONFIG_AGGREGATOR_ROLE: "arn:aws:iam::999988887777:role/config-reader",
+      }),
+    },
+  });
+  const policies = JSON.stringify(template.findResources("AWS::IAM::Policy"));
+  assert.ok(policies.includes("config-reader"), policies);
+  assert.ok(!policies.includes("config:SelectAggregateResourceConfig"), "the reader role asks");
+  const own = synthMain({ organization: { regions: ["eu-west-1"] }, configAggregator: { name: "org-wide" } }).template;
+  own.hasResourceProperties("AWS::Lambda::Function", {
+    Environment: { Variables: Match.objectLike({ CVPN_CONFIG_AGGREGATOR: "org-wide", CVPN_CONFIG_AGGREGATOR_ROLE: "" }) },
+  });
+  const ownPolicies = JSON.stringify(own.findResources("AWS::IAM::Policy"));
+  assert.ok(ownPolicies.includes("config:SelectAggregateResourceConfig") && ownPolicies.includes("config-aggregator/*"), ownPolicies);
+  // Without one, nothing of it.
+  const none = JSON.stringify(synthMain({ organization: { regions: ["eu-west-1"] } }).template.toJSON());
+  assert.ok(!none.includes("SelectAggregateResourceConfig"), "no aggregator, no permission");
+  assert.throws(() => synthMain({ configAggregator: { name: "org wide" } }), /aggregator's name/);
+  assert.throws(() => synthMain({ configAggregator: { name: "org", region: "mars" } }), /Region/);
+  assert.throws(() => synthMain({ configAggregator: { name: "org", readerRoleArn: "reader" } }), /role ARN/);
 });

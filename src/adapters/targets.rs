@@ -3,6 +3,7 @@
 //! accounts reached by assuming a role (`assumed.rs`, which keeps the credentials and asks again
 //! before they expire). The places share one EC2 client and one STS client.
 
+use crate::adapters::aggregator::Aggregator;
 use crate::adapters::assumed::AssumedRole;
 use crate::adapters::ec2::Ec2;
 use crate::adapters::lazy::Lazy;
@@ -34,6 +35,8 @@ pub struct Targets<A> {
     inventory: Mutex<Option<(Instant, Option<Inventory>)>>,
     /// The organization whose accounts are the targets, when they are: sweeps list it again.
     organization: Option<Organization>,
+    /// AWS Config's aggregator, which says where endpoints are when no sweep lately has.
+    aggregator: Option<Aggregator>,
 }
 
 impl<A> Targets<A> {
@@ -45,7 +48,17 @@ impl<A> Targets<A> {
             home,
             inventory: Mutex::default(),
             organization: None,
+            aggregator: None,
         }
+    }
+
+    /// Where endpoints are, when no sweep lately has said, asked of `aggregator`.
+    pub fn set_aggregator(&mut self, aggregator: Aggregator) {
+        self.aggregator = Some(aggregator);
+    }
+
+    pub fn aggregator(&self) -> Option<&Aggregator> {
+        self.aggregator.as_ref()
     }
 
     /// The targets as `organization`'s accounts: sweeps list it again.
@@ -120,6 +133,7 @@ impl<A> From<A> for Targets<A> {
             home: Place::default(),
             inventory: Mutex::default(),
             organization: None,
+            aggregator: None,
         }
     }
 }

@@ -7,7 +7,7 @@ use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::inventory::InventoryStore;
 use crate::adapters::state::StateStore;
 use crate::adapters::targets::Target;
-use crate::domain::inventory::Inventory;
+use crate::domain::inventory::{aggregator, Inventory};
 use crate::domain::model::{ApiError, Connection, Endpoint, Place};
 use crate::domain::plan::known::reconcile;
 use crate::domain::plan::CallError;
@@ -24,38 +24,34 @@ const REREAD: Duration = Duration::from_secs(5 * 60);
 
 impl<A: ClientVpnApi, S: StateStore + InventoryStore> App<A, S> {
     /// Of `targets`, those to list: the places the inventory says may have endpoints (with
-    /// `named` endpoints it knows, their places), or all of them without a fresh inventory.
+    /// `named` endpoints it knows, their places), or, without a fresh inventory, the places AWS
+    /// Config's aggregator says may have (`own`: this account, when known), or all of them.
     pub async fn inventoried<'t>(
         &'t self,
         targets: Vec<&'t Target<A>>,
         named: Option<&[String]>,
+        own: Option<&str>,
         budget: &Budget,
     ) -> Vec<&'t Target<A>> {
-        let (Some(store), true) = (&self.store, targets.len() > 1) else {
+        if targets.len() < 2 {
             return targets;
-        };
-        let inventory = match self.api.inventory_read_within(REREAD) {
-            Some(remembered) => remembered,
-            None => match budget.call(store.inventory()).await {
-                Ok(read) => {
-                    self.api.remember_inventory(read.clone());
-                    read
-                }
-                Err(e) => {
-                    // Not knowing where endpoints are is listing everywhere, as without one.
-                    report::log_call_warning(
-                        "GetItem",
-                        &e,
-                        "the inventory could not be read: every place is listed",
-                    );
-                    None
-                }
-            },
-        };
+        }
+        let inventory = self.stored_inventory(budget).await;
         let now = chrono::Utc::now().timestamp();
-        let places = targets.iter().map(|t| &t.place);
-        let Some(keep) = Inventory::to_list(inventory.as_ref(), places, named, now) else {
-            return targets;
+        let places: Vec<&Place> = targets.iter().map(|t| &t.place).collect();
+        let keep = match Inventory::to_list(inventory.as_ref(), places.iter().copied(), named, now)
+        {
+            Some(keep) => keep,
+            None => {
+                let before = inventory.as_ref();
+                match self
+                    .aggregated(&places, named, own, before, now, budget)
+                    .await
+                {
+                    Some(keep) => keep,
+                    None => return targets,
+                }
+            }
         };
         let all = targets.len();
         let kept: Vec<&'t Target<A>> = targets
@@ -69,6 +65,75 @@ impl<A: ClientVpnApi, S: StateStore + InventoryStore> App<A, S> {
             "listing only the places the inventory says may have endpoints"
         );
         kept
+    }
+
+    /// The inventory as a warm function remembers it, or as read from the state table.
+    async fn stored_inventory(&self, budget: &Budget) -> Option<Inventory> {
+        if let Some(remembered) = self.api.inventory_read_within(REREAD) {
+            return remembered;
+        }
+        let store = self.store.as_ref()?;
+        match budget.call(store.inventory()).await {
+            Ok(read) => {
+                self.api.remember_inventory(read.clone());
+                read
+            }
+            Err(e) => {
+                // Not knowing where endpoints are is listing everywhere, as without one.
+                report::log_call_warning(
+                    "GetItem",
+                    &e,
+                    "the inventory could not be read: every place is listed",
+                );
+                None
+            }
+        }
+    }
+
+    /// The places to list as AWS Config's aggregator says, when one is named and its answer is
+    /// used (`domain/inventory/aggregator.rs`); its word is then remembered as the inventory's.
+    async fn aggregated(
+        &self,
+        places: &[&Place],
+        named: Option<&[String]>,
+        own: Option<&str>,
+        before: Option<&Inventory>,
+        now: i64,
+        budget: &Budget,
+    ) -> Option<Vec<Place>> {
+        let aggregator = self.api.aggregator()?;
+        let rows = match budget.call(aggregator.rows()).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                report::log_call_warning(
+                    "SelectAggregateResourceConfig",
+                    &e,
+                    "AWS Config's aggregator could not be asked: every place is listed",
+                );
+                return None;
+            }
+        };
+        let home = self.api.home_place().region.as_deref();
+        let word = match aggregator::word(&rows, places, own, home, now, before) {
+            Ok(word) => word,
+            Err(refused) => {
+                tracing::warn!(
+                    event = "aggregator_refused",
+                    error = refused.message(),
+                    "AWS Config's aggregator's answer is not used: every place is listed"
+                );
+                return None;
+            }
+        };
+        let keep = Inventory::to_list(Some(&word), places.iter().copied(), named, now)?;
+        tracing::info!(
+            event = "aggregator_used",
+            places_with_endpoints = word.endpoints.len(),
+            places_empty = word.empty.len(),
+            "where endpoints are, as AWS Config's aggregator says"
+        );
+        self.api.remember_inventory(Some(word));
+        Some(keep)
     }
 }
 

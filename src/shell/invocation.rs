@@ -235,9 +235,12 @@ impl<'a, A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'a, A, S> {
         let app = self.app;
         let config = &app.config;
         let named = self.named(endpoints);
-        let inventoried = self
-            .app
-            .inventoried(self.scope(), named.as_deref(), &self.budget);
+        let inventoried = self.app.inventoried(
+            self.scope(),
+            named.as_deref(),
+            self.own_account.as_deref(),
+            &self.budget,
+        );
         let targets = Box::pin(inventoried).await;
         let mut described = true;
         let mut unlisted = 0;

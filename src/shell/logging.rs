@@ -117,6 +117,7 @@ fn directives(style: Style, asked: Option<String>) -> String {
         "aws_sdk_securityhub",
         "aws_sdk_organizations",
         "aws_sdk_identitystore",
+        "aws_sdk_config",
         "lambda_runtime",
         "hyper",
         "hyper_util",

@@ -8,6 +8,7 @@
 
 mod common;
 
+mod aggregator;
 mod approval;
 mod cli;
 mod connect_properties;

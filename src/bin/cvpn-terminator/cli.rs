@@ -297,12 +297,12 @@ async fn endpoints_of(
 ) -> Option<Vec<Endpoint>> {
     // Where the inventory says endpoints are (every place without a fresh one), as incidents do.
     let targets = app
-        .inventoried(app.api.iter().collect(), named.as_deref(), budget)
+        .inventoried(app.api.iter().collect(), named.as_deref(), None, budget)
         .await;
     if targets.len() < app.api.len() {
         eprintln!(
             "cvpn-terminator: listed {} of {} target places: the others had no endpoints at the \
-             last sweep (within the hour)",
+             last sweep (within the hour), or as AWS Config's aggregator says",
             targets.len(),
             app.api.len()
         );

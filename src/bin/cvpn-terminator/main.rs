@@ -19,12 +19,15 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_ec2::config::SharedCredentialsProvider;
 use clap::{CommandFactory, Parser};
 use common::Shown;
+use cvpn_terminator::adapters::aggregator::Aggregator;
+use cvpn_terminator::adapters::assumed::AssumedRole;
 use cvpn_terminator::adapters::directory::Directory;
 use cvpn_terminator::adapters::http::OneHttpClient;
 use cvpn_terminator::adapters::lazy::Lazy;
 use cvpn_terminator::adapters::notify::{Notifiers, OutcomeBus};
 use cvpn_terminator::adapters::organization::Organization;
 use cvpn_terminator::adapters::targets::{ec2_targets, Targets, SESSION_NAME};
+use cvpn_terminator::shell::config;
 use cvpn_terminator::shell::logging::{self, Style};
 use cvpn_terminator::shell::organization::start_targets;
 use cvpn_terminator::{App, Config, Dynamo, Ec2};
@@ -136,7 +139,10 @@ async fn app(
         ..Notifiers::default()
     };
     let directory = (!config.idp.identity_stores.is_empty()).then(|| Directory::new(sdk.clone()));
-    let api = targets(sdk, &config, store.as_ref(), &notifiers).await?;
+    let mut api = targets(sdk, &config, store.as_ref(), &notifiers).await?;
+    if let Some(spec) = &config.aggregator {
+        api.set_aggregator(aggregator(sdk, spec, &sts));
+    }
     let app = App {
         config,
         api,
@@ -193,4 +199,28 @@ async fn targets(
             None
         }
     }
+}
+
+/// AWS Config's aggregator, asked in its Region through its role (`CVPN_CONFIG_AGGREGATOR*`),
+/// its client built on first use.
+fn aggregator(
+    sdk: &SdkConfig,
+    spec: &config::Aggregator,
+    sts: &Lazy<aws_sdk_sts::Client>,
+) -> Aggregator {
+    let (own, region) = (sdk.clone(), spec.region.clone());
+    let role = spec.role.as_deref().map(|role| {
+        SharedCredentialsProvider::new(AssumedRole::new(sts.clone(), role, SESSION_NAME, None))
+    });
+    let client = Lazy::new(move || {
+        let mut config = aws_sdk_config::config::Builder::from(&own);
+        if let Some(region) = &region {
+            config = config.region(aws_config::Region::new(region.clone()));
+        }
+        if let Some(role) = &role {
+            config = config.credentials_provider(role.clone());
+        }
+        aws_sdk_config::Client::from_conf(config.build())
+    });
+    Aggregator::new(client, &spec.name)
 }

@@ -14,6 +14,7 @@ use crate::domain::trigger::takes::Takes;
 use std::fmt;
 use std::time::Duration;
 
+mod aggregator;
 mod ask;
 mod env;
 mod findings;
@@ -24,6 +25,7 @@ mod organization;
 mod quarantine;
 mod sweep;
 mod values;
+pub use aggregator::Aggregator;
 pub use env::CONNECT_SETTINGS;
 pub use idp::{Idp, Signal};
 pub use notify::{Notify, Workflow};
@@ -37,6 +39,9 @@ pub struct Config {
     pub targets: Vec<TargetSpec>,
     /// An organization's accounts as the targets (`CVPN_ORGANIZATION_*`), listed at start.
     pub organization: Option<crate::domain::organization::Reach>,
+    /// AWS Config's aggregator, asked where endpoints are when no sweep lately has said
+    /// (`CVPN_CONFIG_AGGREGATOR*`).
+    pub aggregator: Option<Aggregator>,
     /// Given when assuming a target's role (`CVPN_EXTERNAL_ID`).
     pub external_id: Option<String>,
     /// The endpoints acted on (`CVPN_ENDPOINT_IDS`; none named: every endpoint of every target).
@@ -99,6 +104,7 @@ impl Default for Config {
         Self {
             targets: Vec::new(),
             organization: None,
+            aggregator: None,
             external_id: None,
             scope: Scope::default(),
             dry_run: false,
@@ -187,6 +193,7 @@ impl Config {
         Ok(Config {
             targets,
             organization,
+            aggregator: aggregator::aggregator(&get)?,
             external_id,
             scope: Scope::endpoints(endpoint_ids),
             dry_run,
