@@ -133,10 +133,12 @@ def run(check, template, raw, out, env, branches, permissions):
     aggregator_policy = [p["Fn::If"] for p in res["FunctionRole"]["Properties"]["Policies"]
                          if "Fn::If" in p and p["Fn::If"][1]["PolicyName"] == "ask-config-aggregator"]
     aggregator_statements = branches(aggregator_policy[0][1]["PolicyDocument"]["Statement"][0]) if aggregator_policy else []
-    check("aggregator: asked through ConfigAggregatorRoleArn, or here with SelectAggregateResourceConfig on this account's aggregators",
-          aggregator_policy and aggregator_policy[0][0] == "AggregatorOn"
+    check("aggregator: asked through ConfigAggregatorRoleArn, or here with its two read actions on this account's aggregators",
+          aggregator_policy and aggregator_policy[0][0] == "AsksAggregator"
+          and "ManyPlaces" in json.dumps(template["Conditions"]["AsksAggregator"])
           and {"Action": "sts:AssumeRole", "Resource": {"Ref": "ConfigAggregatorRoleArn"}}.items() <= aggregator_statements[0].items()
-          and aggregator_statements[1]["Action"] == "config:SelectAggregateResourceConfig"
+          and sorted(aggregator_statements[1]["Action"]) == ["config:DescribeConfigurationAggregatorSourcesStatus",
+                                                              "config:SelectAggregateResourceConfig"]
           and aggregator_statements[1]["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:config:*:${AWS::AccountId}:config-aggregator/*"})
     aggregator_env = {"CVPN_CONFIG_AGGREGATOR": {"Ref": "ConfigAggregator"},
                       "CVPN_CONFIG_AGGREGATOR_ROLE": {"Ref": "ConfigAggregatorRoleArn"}}

@@ -223,7 +223,10 @@ export function reachTargets(scope: Construct, props: ManyTargetsProps, role: ia
     );
   }
   const aggregator = props.configAggregator;
-  askAggregator(scope, aggregator, role);
+  // Asked only where there is more than one place to spare listing.
+  if (props.targets?.length || org) {
+    askAggregator(scope, aggregator, role);
+  }
   return {
     CVPN_TARGETS: (props.targets ?? []).join(","),
     CVPN_EXTERNAL_ID: props.externalId ?? "",
@@ -247,8 +250,9 @@ function askAggregator(scope: Construct, aggregator: ConfigAggregatorProps | und
     const stack = Stack.of(scope);
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        sid: "SelectAggregateResourceConfig",
-        actions: ["config:SelectAggregateResourceConfig"],
+        sid: "AskConfigAggregator",
+        // The advanced query, and whether each source's data came through.
+        actions: ["config:SelectAggregateResourceConfig", "config:DescribeConfigurationAggregatorSourcesStatus"],
         resources: [`arn:${stack.partition}:config:*:${stack.account}:config-aggregator/*`],
       }),
     );

@@ -281,6 +281,7 @@ test("AWS Config's aggregator: asked through its reader role, or here on this ac
   });
   const ownPolicies = JSON.stringify(own.findResources("AWS::IAM::Policy"));
   assert.ok(ownPolicies.includes("config:SelectAggregateResourceConfig") && ownPolicies.includes("config-aggregator/*"), ownPolicies);
+  assert.ok(ownPolicies.includes("config:DescribeConfigurationAggregatorSourcesStatus"), ownPolicies);
   // Without one, nothing of it.
   const none = JSON.stringify(synthMain({ organization: { regions: ["eu-west-1"] } }).template.toJSON());
   assert.ok(!none.includes("SelectAggregateResourceConfig"), "no aggregator, no permission");

@@ -8,6 +8,7 @@ use crate::adapters::assumed::AssumedRole;
 use crate::adapters::ec2::Ec2;
 use crate::adapters::lazy::Lazy;
 use crate::adapters::organization::Organization;
+use crate::domain::inventory::aggregator::Answer;
 use crate::domain::inventory::Inventory;
 use crate::domain::model::Place;
 use crate::domain::targets::TargetSpec;
@@ -35,8 +36,10 @@ pub struct Targets<A> {
     inventory: Mutex<Option<(Instant, Option<Inventory>)>>,
     /// The organization whose accounts are the targets, when they are: sweeps list it again.
     organization: Option<Organization>,
-    /// AWS Config's aggregator, which says where endpoints are when no sweep lately has.
+    /// AWS Config's aggregator, which says where endpoints are when no sweep lately has, and
+    /// its last answer, when it was had: kept as the inventory is.
     aggregator: Option<Aggregator>,
+    answer: Mutex<Option<(Instant, Answer)>>,
 }
 
 impl<A> Targets<A> {
@@ -49,6 +52,7 @@ impl<A> Targets<A> {
             inventory: Mutex::default(),
             organization: None,
             aggregator: None,
+            answer: Mutex::default(),
         }
     }
 
@@ -59,6 +63,21 @@ impl<A> Targets<A> {
 
     pub fn aggregator(&self) -> Option<&Aggregator> {
         self.aggregator.as_ref()
+    }
+
+    /// The aggregator's answer as had within `within`.
+    pub fn answer_within(&self, within: Duration) -> Option<Answer> {
+        let remembered = self.answer.lock().unwrap_or_else(|e| e.into_inner());
+        remembered
+            .as_ref()
+            .filter(|(had, _)| had.elapsed() <= within)
+            .map(|(_, answer)| answer.clone())
+    }
+
+    /// Remembers the aggregator's answer just had.
+    pub fn remember_answer(&self, answer: Answer) {
+        let mut remembered = self.answer.lock().unwrap_or_else(|e| e.into_inner());
+        *remembered = Some((Instant::now(), answer));
     }
 
     /// The targets as `organization`'s accounts: sweeps list it again.
@@ -134,6 +153,7 @@ impl<A> From<A> for Targets<A> {
             inventory: Mutex::default(),
             organization: None,
             aggregator: None,
+            answer: Mutex::default(),
         }
     }
 }

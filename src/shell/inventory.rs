@@ -12,19 +12,27 @@ use crate::domain::model::{ApiError, Connection, Endpoint, Place};
 use crate::domain::plan::known::reconcile;
 use crate::domain::plan::CallError;
 use crate::shell::app::App;
-use crate::shell::budget::Budget;
+use crate::shell::budget::{within, Budget};
 use crate::shell::invocation::{Invocation, Seen};
 use crate::shell::listing::{self, Spread};
+use crate::shell::logging::AUDIT;
 use crate::shell::report;
 use std::time::Duration;
 
 /// How long a warm function uses the inventory it read before reading it again: sweeps write it
-/// every few minutes, and an incident should not pay a read each time.
+/// every few minutes, and an incident should not pay a read each time. So too AWS Config's
+/// aggregator's answer.
 const REREAD: Duration = Duration::from_secs(5 * 60);
+/// Before AWS Config's aggregator is asked, the table is read again unless read this lately: a
+/// sweep may have written a word since that spares asking, or that Config does not know.
+const FRESH: Duration = Duration::from_secs(30);
+/// How long an incident waits for the aggregator (both its calls, every page and retry): past
+/// this, every place is listed.
+const ASK_WITHIN: Duration = Duration::from_secs(5);
 
 impl<A: ClientVpnApi, S: StateStore + InventoryStore> App<A, S> {
     /// Of `targets`, those to list: the places the inventory says may have endpoints (with
-    /// `named` endpoints it knows, their places), or, without a fresh inventory, the places AWS
+    /// `named` endpoints it knows, their places), or, without a recent word, the places AWS
     /// Config's aggregator says may have (`own`: this account, when known), or all of them.
     pub async fn inventoried<'t>(
         &'t self,
@@ -36,22 +44,18 @@ impl<A: ClientVpnApi, S: StateStore + InventoryStore> App<A, S> {
         if targets.len() < 2 {
             return targets;
         }
-        let inventory = self.stored_inventory(budget).await;
         let now = chrono::Utc::now().timestamp();
         let places: Vec<&Place> = targets.iter().map(|t| &t.place).collect();
-        let keep = match Inventory::to_list(inventory.as_ref(), places.iter().copied(), named, now)
-        {
+        // A table that cannot be read is every place listed, aggregator or not.
+        let Some(stored) = self.stored_inventory(REREAD, budget).await else {
+            return targets;
+        };
+        let keep = match Inventory::to_list(stored.as_ref(), places.iter().copied(), named, now) {
             Some(keep) => keep,
-            None => {
-                let before = inventory.as_ref();
-                match self
-                    .aggregated(&places, named, own, before, now, budget)
-                    .await
-                {
-                    Some(keep) => keep,
-                    None => return targets,
-                }
-            }
+            None => match self.aggregated(&places, named, own, now, budget).await {
+                Some(keep) => keep,
+                None => return targets,
+            },
         };
         let all = targets.len();
         let kept: Vec<&'t Target<A>> = targets
@@ -67,16 +71,23 @@ impl<A: ClientVpnApi, S: StateStore + InventoryStore> App<A, S> {
         kept
     }
 
-    /// The inventory as a warm function remembers it, or as read from the state table.
-    async fn stored_inventory(&self, budget: &Budget) -> Option<Inventory> {
-        if let Some(remembered) = self.api.inventory_read_within(REREAD) {
-            return remembered;
+    /// The inventory as a warm function read it within `within`, or as read from the state
+    /// table now (`Some(None)`: none there, or no table); `None` when it could not be read.
+    async fn stored_inventory(
+        &self,
+        within: Duration,
+        budget: &Budget,
+    ) -> Option<Option<Inventory>> {
+        if let Some(remembered) = self.api.inventory_read_within(within) {
+            return Some(remembered);
         }
-        let store = self.store.as_ref()?;
+        let Some(store) = &self.store else {
+            return Some(None);
+        };
         match budget.call(store.inventory()).await {
             Ok(read) => {
                 self.api.remember_inventory(read.clone());
-                read
+                Some(read)
             }
             Err(e) => {
                 // Not knowing where endpoints are is listing everywhere, as without one.
@@ -90,50 +101,69 @@ impl<A: ClientVpnApi, S: StateStore + InventoryStore> App<A, S> {
         }
     }
 
-    /// The places to list as AWS Config's aggregator says, when one is named and its answer is
-    /// used (`domain/inventory/aggregator.rs`); its word is then remembered as the inventory's.
+    /// Of `places`, those to list as AWS Config's aggregator says (`domain/inventory/aggregator.rs`),
+    /// beside what the table says, when one is named and its answer is used; its answer is kept
+    /// as the inventory is. The table is read again first unless just read: a sweep may have
+    /// written since a word that spares asking, or that Config does not know.
     async fn aggregated(
         &self,
         places: &[&Place],
         named: Option<&[String]>,
         own: Option<&str>,
-        before: Option<&Inventory>,
         now: i64,
         budget: &Budget,
     ) -> Option<Vec<Place>> {
+        let to_list = |inventory: Option<&Inventory>| {
+            Inventory::to_list(inventory, places.iter().copied(), named, now)
+        };
         let aggregator = self.api.aggregator()?;
-        let rows = match budget.call(aggregator.rows()).await {
-            Ok(rows) => rows,
-            Err(e) => {
-                report::log_call_warning(
-                    "SelectAggregateResourceConfig",
-                    &e,
-                    "AWS Config's aggregator could not be asked: every place is listed",
-                );
-                return None;
-            }
+        let stored = self.stored_inventory(FRESH, budget).await?;
+        if let Some(keep) = to_list(stored.as_ref()) {
+            return Some(keep);
+        }
+        let answer = match self.api.answer_within(REREAD) {
+            Some(answer) => answer,
+            None => match budget.call(within(ASK_WITHIN, aggregator.ask())).await {
+                Ok(answer) => {
+                    self.api.remember_answer(answer.clone());
+                    answer
+                }
+                Err(e) => {
+                    report::log_call_warning(
+                        "SelectAggregateResourceConfig",
+                        &e,
+                        "AWS Config's aggregator could not be asked: every place is listed",
+                    );
+                    return None;
+                }
+            },
         };
         let home = self.api.home_place().region.as_deref();
-        let word = match aggregator::word(&rows, places, own, home, now, before) {
-            Ok(word) => word,
+        match aggregator::word(&answer, places, own, home, now) {
+            Ok(word) => {
+                tracing::info!(
+                    target: AUDIT,
+                    event = "aggregator_used",
+                    places_with_endpoints = word.endpoints.len(),
+                    places_empty = word.empty.len(),
+                    of = places.len(),
+                    "where endpoints are, as AWS Config's aggregator says: places it cannot speak \
+                     for are listed"
+                );
+                to_list(Some(&aggregator::with_earlier(word, stored.as_ref())))
+            }
             Err(refused) => {
                 tracing::warn!(
+                    target: AUDIT,
                     event = "aggregator_refused",
+                    error_code = refused.code(),
                     error = refused.message(),
-                    "AWS Config's aggregator's answer is not used: every place is listed"
+                    consequence = "every place is listed",
+                    "AWS Config's aggregator's answer is not used"
                 );
-                return None;
+                None
             }
-        };
-        let keep = Inventory::to_list(Some(&word), places.iter().copied(), named, now)?;
-        tracing::info!(
-            event = "aggregator_used",
-            places_with_endpoints = word.endpoints.len(),
-            places_empty = word.empty.len(),
-            "where endpoints are, as AWS Config's aggregator says"
-        );
-        self.api.remember_inventory(Some(word));
-        Some(keep)
+        }
     }
 }
 

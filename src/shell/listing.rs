@@ -178,7 +178,18 @@ pub struct Spread {
     pub per_place: usize,
 }
 
+/// The most listings in flight at once, whatever the settings (each up to 256): every one is a
+/// connection, and Lambda allows a process 1,024 descriptors.
+const MOST_LISTINGS: usize = 256;
+
 impl Spread {
+    /// Places listed at once: as many as asked, but never more than [`MOST_LISTINGS`] listings.
+    fn places_at_once(self) -> usize {
+        self.places
+            .min(MOST_LISTINGS / self.per_place.max(1))
+            .max(1)
+    }
+
     /// `CVPN_PLACE_CONCURRENCY` places at a time, `CVPN_CONCURRENCY` listings in each.
     pub fn of(config: &Config) -> Self {
         Spread {
@@ -212,7 +223,7 @@ pub async fn list_connections<A: ClientVpnApi>(
                     })
                     .buffer_unordered(spread.per_place.max(1))
             })
-            .flatten_unordered(spread.places.max(1))
+            .flatten_unordered(spread.places_at_once())
             .collect()
             .await;
     // Answers come as they finish; the plan and the answer list them as the endpoints were given.
@@ -388,9 +399,15 @@ mod tests {
             .collect();
         let budget = Budget::new(None);
         // (places at once, listings in a place) → the most in flight.
-        for (places, per_place, expected) in
-            [(1, 1, 1), (6, 1, 6), (1, 3, 3), (4, 2, 8), (32, 8, 30)]
-        {
+        // At 256 listings a place, one place at a time however many are asked for.
+        for (places, per_place, expected) in [
+            (1, 1, 1),
+            (6, 1, 6),
+            (1, 3, 3),
+            (4, 2, 8),
+            (32, 8, 30),
+            (256, 256, 5),
+        ] {
             most.store(0, Ordering::SeqCst);
             let spread = Spread { places, per_place };
             let (connections, failed) =

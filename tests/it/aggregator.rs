@@ -6,11 +6,15 @@
 
 use crate::common::fleet::*;
 use crate::common::*;
+use aws_sdk_config::operation::describe_configuration_aggregator_sources_status::DescribeConfigurationAggregatorSourcesStatusOutput;
 use aws_sdk_config::operation::select_aggregate_resource_config::{
     SelectAggregateResourceConfigError, SelectAggregateResourceConfigInput,
     SelectAggregateResourceConfigOutput,
 };
 use aws_sdk_config::types::error::NoSuchConfigurationAggregatorException;
+use aws_sdk_config::types::{
+    AggregatedSourceStatus, AggregatedSourceStatusType, AggregatedSourceType,
+};
 use aws_smithy_mocks::{mock, MockResponseInterceptor, Rule, RuleMode};
 use cvpn_terminator::adapters::aggregator::Aggregator;
 use cvpn_terminator::adapters::lazy::Lazy;
@@ -46,8 +50,40 @@ fn the_fleet_as_config_shows_it() -> Vec<String> {
 
 type Asked = Arc<Mutex<Vec<SelectAggregateResourceConfigInput>>>;
 
-/// The aggregator `org-wide` answering with `rows` (`None`: it does not exist), each request kept.
-fn aggregator(rows: Option<Vec<String>>, asked: &Asked) -> (Aggregator, Rule) {
+/// The organization's data came through in every Region of the fleet, except in `failed`.
+fn sources(failed: &'static [&'static str]) -> Rule {
+    mock!(aws_sdk_config::Client::describe_configuration_aggregator_sources_status).then_output(
+        move || {
+            let status = |region: &str| {
+                AggregatedSourceStatus::builder()
+                    .source_id("o-exampleorgid")
+                    .source_type(AggregatedSourceType::Organization)
+                    .aws_region(region)
+                    .last_update_status(if failed.contains(&region) {
+                        AggregatedSourceStatusType::Failed
+                    } else {
+                        AggregatedSourceStatusType::Succeeded
+                    })
+                    .build()
+            };
+            ["eu-west-1", "us-east-1", "ap-southeast-2", "ap-northeast-1"]
+                .iter()
+                .fold(
+                    DescribeConfigurationAggregatorSourcesStatusOutput::builder(),
+                    |out, region| out.aggregated_source_status_list(status(region)),
+                )
+                .build()
+        },
+    )
+}
+
+/// The aggregator `org-wide` answering with `rows` (`None`: it does not exist), its data having
+/// failed to come through in the `failed` Regions; each query kept.
+fn aggregator(
+    rows: Option<Vec<String>>,
+    failed: &'static [&'static str],
+    asked: &Asked,
+) -> (Aggregator, Rule) {
     let keep = asked.clone();
     let rule = mock!(aws_sdk_config::Client::select_aggregate_resource_config).match_requests(
         move |req| {
@@ -85,7 +121,8 @@ fn aggregator(rows: Option<Vec<String>>, asked: &Asked) -> (Aggregator, Rule) {
         .interceptor(
             MockResponseInterceptor::new()
                 .rule_mode(RuleMode::MatchAny)
-                .with_rule(&rule),
+                .with_rule(&rule)
+                .with_rule(&sources(failed)),
         )
         .build();
     let client = aws_sdk_config::Client::from_conf(config);
@@ -99,7 +136,7 @@ fn describes(d: &Deployment) -> u64 {
 #[tokio::test]
 async fn before_any_sweep_an_incident_lists_only_where_config_shows_endpoints() {
     let asked = Asked::default();
-    let (config_aggregator, rule) = aggregator(Some(the_fleet_as_config_shows_it()), &asked);
+    let (config_aggregator, rule) = aggregator(Some(the_fleet_as_config_shows_it()), &[], &asked);
     let mut d = deploy(&four_places(), Config::default()).await;
     d.app.api.set_aggregator(config_aggregator);
     let finding = event("guardduty-iam-assumed-role.json");
@@ -131,7 +168,7 @@ async fn an_aggregator_that_cannot_be_asked_or_believed_leaves_every_place_liste
         json!({"accountId": NETWORK, "resourceId": "cvpn-endpoint-00000000000000002"}).to_string();
     for rows in [None, Some(Vec::new()), Some(garbled)] {
         let asked = Asked::default();
-        let (config_aggregator, rule) = aggregator(rows.clone(), &asked);
+        let (config_aggregator, rule) = aggregator(rows.clone(), &[], &asked);
         let mut d = deploy(&four_places(), Config::default()).await;
         d.app.api.set_aggregator(config_aggregator);
         let r = d.app.handle(&anew(&finding, "asked")).await.unwrap();
@@ -140,4 +177,22 @@ async fn an_aggregator_that_cannot_be_asked_or_believed_leaves_every_place_liste
         assert_eq!(describes(&d), 4, "{rows:?}");
         assert_eq!(sorted_ended(&d), alice_everywhere(), "{rows:?}");
     }
+}
+
+#[tokio::test]
+async fn a_place_whose_data_did_not_come_through_is_listed() {
+    let asked = Asked::default();
+    let rows = Some(the_fleet_as_config_shows_it());
+    let (config_aggregator, _) = aggregator(rows, &["ap-northeast-1"], &asked);
+    let mut d = deploy(&four_places(), Config::default()).await;
+    d.app.api.set_aggregator(config_aggregator);
+    let r = d
+        .app
+        .handle(&event("guardduty-iam-assumed-role.json"))
+        .await
+        .unwrap();
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    // Config's silence on Tokyo says nothing: its data did not come through.
+    assert_eq!(describes(&d), 4);
+    assert_eq!(sorted_ended(&d), alice_everywhere());
 }
