@@ -24,6 +24,15 @@ impl Place {
             self.region.as_deref().unwrap_or("this Region")
         )
     }
+
+    /// The place of `account` in `region` (`None`: the function's own), for tests.
+    #[cfg(test)]
+    pub fn at(account: Option<&str>, region: Option<&str>) -> Place {
+        Place {
+            account: account.map(str::to_owned),
+            region: region.map(str::to_owned),
+        }
+    }
 }
 
 /// One Client VPN connection as Describe reports it, and where its endpoint is.

@@ -70,23 +70,20 @@ mod tests {
     use proptest::prelude::*;
     use serde_json::json;
 
-    fn at(account: Option<&str>, region: Option<&str>) -> Place {
-        Place {
-            account: account.map(str::to_owned),
-            region: region.map(str::to_owned),
-        }
-    }
-
     #[test]
     fn this_account_by_region_and_by_its_own_role_is_one_place() {
         let own = Some("111122223333");
-        let by_region = at(None, Some("eu-west-1"));
-        let by_role = at(own, Some("eu-west-1"));
+        let by_region = Place::at(None, Some("eu-west-1"));
+        let by_role = Place::at(own, Some("eu-west-1"));
         assert!(same_place(&by_role, &by_region, own) && same_place(&by_region, &by_role, own));
         // Another account's role, another Region, or the place itself: not twins.
-        let other = at(Some("222233334444"), Some("eu-west-1"));
+        let other = Place::at(Some("222233334444"), Some("eu-west-1"));
         assert!(!same_place(&other, &by_region, own));
-        assert!(!same_place(&at(own, Some("us-east-1")), &by_region, own));
+        assert!(!same_place(
+            &Place::at(own, Some("us-east-1")),
+            &by_region,
+            own
+        ));
         assert!(!same_place(&by_region, &by_region, own));
         // Not knowing this account, any role at that Region might be it.
         assert!(same_place(&other, &by_region, None));
@@ -95,8 +92,8 @@ mod tests {
     #[test]
     fn places_are_named_as_a_child_names_them_or_refused() {
         let targets = [
-            at(None, Some("eu-west-1")),
-            at(Some("222233334444"), Some("us-east-1")),
+            Place::at(None, Some("eu-west-1")),
+            Place::at(Some("222233334444"), Some("us-east-1")),
         ];
         let split = child_targets(&targets, &Scope::default(), Some("111122223333"));
         assert_eq!(split.names, ["eu-west-1", "222233334444/us-east-1"]);
@@ -113,15 +110,15 @@ mod tests {
         assert!(split.refused[0].1.starts_with("has no Region"));
         // This account twice, by Region and by its own role: neither is listed.
         let twins = [
-            at(None, Some("eu-west-1")),
-            at(Some("111122223333"), Some("eu-west-1")),
+            Place::at(None, Some("eu-west-1")),
+            Place::at(Some("111122223333"), Some("eu-west-1")),
         ];
         let split = child_targets(&twins, &Scope::default(), Some("111122223333"));
         assert!(split.names.is_empty());
         assert_eq!(split.refused.len(), 2);
         assert!(split.refused[0].1.contains("also a target by another name"));
         // A place that is no target.
-        let stranger = at(Some("999988887777"), Some("eu-west-1"));
+        let stranger = Place::at(Some("999988887777"), Some("eu-west-1"));
         assert!(unsweepable(&targets, &stranger, None).is_some());
     }
 
@@ -132,7 +129,7 @@ mod tests {
             Just(Some("222233334444"))
         ];
         let region = prop_oneof![Just(None), Just(Some("eu-west-1")), Just(Some("us-east-1"))];
-        (account, region).prop_map(|(a, r)| at(a, r))
+        (account, region).prop_map(|(a, r)| Place::at(a, r))
     }
 
     proptest! {

@@ -50,17 +50,7 @@ fn securityhub(
             )
             .build()
         });
-    let config = aws_sdk_securityhub::Config::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("eu-west-1"))
-        .credentials_provider(aws_sdk_securityhub::config::Credentials::new(
-            "AKIDEXAMPLE",
-            "example-secret",
-            None,
-            None,
-            "test",
-        ))
-        .http_client(aws_smithy_mocks::create_mock_http_client())
+    let config = aws_sdk_securityhub::config::Builder::from(&mocked_sdk())
         .interceptor(
             MockResponseInterceptor::new()
                 .rule_mode(RuleMode::MatchAny)

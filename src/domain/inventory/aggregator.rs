@@ -188,13 +188,6 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn at(account: Option<&str>, region: Option<&str>) -> Place {
-        Place {
-            account: account.map(str::to_owned),
-            region: region.map(str::to_owned),
-        }
-    }
-
     fn row_of(account: &str, region: &str, id: u32, handler: bool) -> String {
         serde_json::json!({
             "accountId": account, "awsRegion": region,
@@ -231,8 +224,8 @@ mod tests {
     #[test]
     fn endpoints_go_to_their_places_and_the_rest_is_seen_empty() {
         let (a, b) = (
-            at(Some(A), Some("eu-west-1")),
-            at(Some(B), Some("eu-west-1")),
+            Place::at(Some(A), Some("eu-west-1")),
+            Place::at(Some(B), Some("eu-west-1")),
         );
         let rows = [
             row_of(A, "eu-west-1", 1, true),
@@ -248,10 +241,28 @@ mod tests {
         assert!(w.empty.contains(&b.label()) && w.endpoints.len() == 1);
     }
 
+    /// The word on `places`, from `rows` and `sources`, this account and Region unknown.
+    fn spoken(
+        rows: &[String],
+        sources: Vec<Source>,
+        places: &[&Place],
+    ) -> Result<Inventory, Refused> {
+        word(
+            &Answer {
+                rows: rows.to_vec(),
+                sources,
+            },
+            places,
+            None,
+            None,
+            5,
+        )
+    }
+
     #[test]
     fn only_places_whose_data_came_through_are_spoken_for() {
-        let places = [A, B].map(|a| at(Some(a), Some("eu-west-1")));
-        let tokyo = at(Some(B), Some("ap-northeast-1"));
+        let places = [A, B].map(|a| Place::at(Some(a), Some("eu-west-1")));
+        let tokyo = Place::at(Some(B), Some("ap-northeast-1"));
         let refs = [&places[0], &places[1], &tokyo];
         let rows = [row_of(A, "eu-west-1", 1, true)];
         let source = |account: Option<&str>, succeeded| Source {
@@ -261,53 +272,24 @@ mod tests {
         };
         // The organization's data came through, but B's own failed; Tokyo has no source at all.
         let sources = vec![source(None, true), source(Some(B), false)];
-        let w = word(
-            &Answer {
-                rows: rows.to_vec(),
-                sources,
-            },
-            &refs,
-            None,
-            None,
-            5,
-        )
-        .unwrap();
+        let w = spoken(&rows, sources, &refs).unwrap();
         assert_eq!(w.endpoints.len(), 1);
         assert!(w.empty.is_empty(), "B and Tokyo have no word: {w:?}");
         // An account's own source that came through speaks for it alone.
         let sources = vec![source(Some(B), true), source(Some(A), true)];
-        let w = word(
-            &Answer {
-                rows: rows.to_vec(),
-                sources,
-            },
-            &refs,
-            None,
-            None,
-            5,
-        )
-        .unwrap();
+        let w = spoken(&rows, sources, &refs).unwrap();
         assert_eq!(w.empty.iter().collect::<Vec<_>>(), [&places[1].label()]);
         // The organization's data outdated: no word anywhere, so nothing seen, refused.
         let sources = vec![source(None, false)];
-        let refused = word(
-            &Answer {
-                rows: rows.to_vec(),
-                sources,
-            },
-            &refs,
-            None,
-            None,
-            5,
-        );
+        let refused = spoken(&rows, sources, &refs);
         assert_eq!(refused, Err(Refused::Nothing));
     }
 
     #[test]
     fn this_account_is_spoken_for_only_when_known() {
-        let home = at(None, Some("eu-west-1"));
-        let own_region = at(Some(A), None);
-        let other = at(Some(B), Some("eu-west-1"));
+        let home = Place::at(None, Some("eu-west-1"));
+        let own_region = Place::at(Some(A), None);
+        let other = Place::at(Some(B), Some("eu-west-1"));
         let rows = [
             row_of(A, "eu-west-1", 1, true),
             row_of(B, "eu-west-1", 2, true),
@@ -327,11 +309,11 @@ mod tests {
 
     #[test]
     fn deleted_endpoints_are_not_there_and_none_in_a_target_is_refused() {
-        let a = at(Some(A), Some("eu-west-1"));
+        let a = Place::at(Some(A), Some("eu-west-1"));
         let mut gone: Value = serde_json::from_str(&row_of(A, "eu-west-1", 1, true)).unwrap();
         gone["configurationItemStatus"] = "ResourceDeleted".into();
         let rows = [gone.to_string(), row_of(A, "us-east-1", 2, false)];
-        let us = at(Some(A), Some("us-east-1"));
+        let us = Place::at(Some(A), Some("us-east-1"));
         let w = word(&answer(&rows), &[&a, &us], None, None, 5).unwrap();
         assert!(w.empty.contains(&a.label()));
         // Endpoints only where no target is, or none at all: refused.
@@ -347,7 +329,7 @@ mod tests {
 
     #[test]
     fn a_row_not_as_queried_refuses_the_answer_and_names_itself() {
-        let a = at(Some(A), Some("eu-west-1"));
+        let a = Place::at(Some(A), Some("eu-west-1"));
         let good = row_of(A, "eu-west-1", 1, true);
         for (bad, field) in [
             ("not json".to_owned(), "(JSON)"),
@@ -364,8 +346,8 @@ mod tests {
     #[test]
     fn what_an_earlier_word_saw_is_not_undone_by_silence() {
         let (a, b) = (
-            at(Some(A), Some("eu-west-1")),
-            at(Some(B), Some("eu-west-1")),
+            Place::at(Some(A), Some("eu-west-1")),
+            Place::at(Some(B), Some("eu-west-1")),
         );
         let endpoint = Endpoint {
             place: b.clone(),
@@ -401,7 +383,7 @@ mod tests {
                 .map(|&(a, r, id)| row_of(accounts[a], REGIONS[r], id, id % 2 == 0)).collect();
             // Account index 3: this account named by Region alone; as a source, the organization.
             let places: Vec<Place> = targets.iter()
-                .map(|&(a, r)| at(accounts.get(a).copied(), Some(REGIONS[r]))).collect();
+                .map(|&(a, r)| Place::at(accounts.get(a).copied(), Some(REGIONS[r]))).collect();
             let sources: Vec<Source> = sources.iter().map(|&(a, r, succeeded)| Source {
                 account: accounts.get(a).map(|a| a.to_string()),
                 region: REGIONS[r].into(),

@@ -461,3 +461,22 @@ impl ClientVpnApi for Faulty<'_> {
         self.inner.terminate(endpoint_id, by, dry_run).await
     }
 }
+
+/// The SDK's configuration for a client aws-smithy-mocks answers (for the actions neither moto's
+/// server nor the emulator has): each test adds its rules on the service's own builder.
+pub fn mocked_sdk() -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("eu-west-1"))
+        .credentials_provider(aws_sdk_ec2::config::SharedCredentialsProvider::new(
+            aws_sdk_ec2::config::Credentials::new(
+                "AKIDEXAMPLE",
+                "example-secret",
+                None,
+                None,
+                "test",
+            ),
+        ))
+        .http_client(aws_smithy_mocks::create_mock_http_client())
+        .build()
+}
