@@ -26,8 +26,9 @@ export interface ManyTargetsProps {
   /**
    * An AWS Config aggregator that records AWS::EC2::ClientVpnEndpoint across the targets
    * (CVPN_CONFIG_AGGREGATOR*): where no sweep has lately said where endpoints are, an incident asks
-   * it (one advanced query) and lists only the places it shows with endpoints. Default: none;
-   * incidents list every place until a sweep has run.
+   * it (two advanced queries and its sources' status) and spares the places where it records, its
+   * sources succeeded, and it shows no endpoint. Default: none; incidents list every place until a
+   * sweep has run.
    */
   readonly configAggregator?: ConfigAggregatorProps;
   /** Passed when assuming the target roles (CVPN_EXTERNAL_ID); the targets' externalId. */
@@ -59,7 +60,9 @@ export interface ConfigAggregatorProps {
 
 export const DEFAULT_TARGET_ROLE_NAME = "cvpn-terminator-target";
 const AGGREGATOR_NAME = /^[A-Za-z0-9_-]{1,256}$/;
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+// AWS's Region grammar, as the function checks it (src/domain/targets.rs is_region).
+const REGION =
+  /^([a-z]{2}(-(gov|iso|isob|isoe|isof))?|eusc-de)-(north|south|east|west|central|northeast|northwest|southeast|southwest)-[1-9]\d?$/;
 const UNIT = /^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$/;
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_/-]+$/;
 

@@ -39,7 +39,7 @@ pub struct Targets<A> {
     /// AWS Config's aggregator, which says where endpoints are when no sweep lately has, and
     /// its last answer, when it was had: kept as the inventory is.
     aggregator: Option<Aggregator>,
-    answer: Mutex<Option<(Instant, Answer)>>,
+    answer: Mutex<Option<(Instant, Result<Answer, ()>)>>,
 }
 
 impl<A> Targets<A> {
@@ -65,17 +65,28 @@ impl<A> Targets<A> {
         self.aggregator.as_ref()
     }
 
-    /// The aggregator's answer as had within `within`.
-    pub fn answer_within(&self, within: Duration) -> Option<Answer> {
+    /// The aggregator's answer as had within `within`, or its failure within `failed_within`.
+    pub fn answer_within(
+        &self,
+        within: Duration,
+        failed_within: Duration,
+    ) -> Option<Result<Answer, ()>> {
         let remembered = self.answer.lock().unwrap_or_else(|e| e.into_inner());
         remembered
             .as_ref()
-            .filter(|(had, _)| had.elapsed() <= within)
+            .filter(|(had, answer)| {
+                had.elapsed()
+                    <= if answer.is_ok() {
+                        within
+                    } else {
+                        failed_within
+                    }
+            })
             .map(|(_, answer)| answer.clone())
     }
 
-    /// Remembers the aggregator's answer just had.
-    pub fn remember_answer(&self, answer: Answer) {
+    /// Remembers the aggregator's answer just had, or that it could not be had.
+    pub fn remember_answer(&self, answer: Result<Answer, ()>) {
         let mut remembered = self.answer.lock().unwrap_or_else(|e| e.into_inner());
         *remembered = Some((Instant::now(), answer));
     }

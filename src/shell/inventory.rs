@@ -3,11 +3,13 @@
 //! them; an incident reads it (once per few minutes in a warm function) and
 //! lists only the places that may have endpoints. A deployment of one place has no use for it.
 
+use crate::adapters::aggregator::{Aggregator, Failed};
 use crate::adapters::ec2::ClientVpnApi;
 use crate::adapters::state::inventory::InventoryStore;
 use crate::adapters::state::StateStore;
 use crate::adapters::targets::Target;
-use crate::domain::inventory::{aggregator, Inventory};
+use crate::domain::inventory::aggregator::{self, Answer};
+use crate::domain::inventory::Inventory;
 use crate::domain::model::{ApiError, Connection, Endpoint, Place};
 use crate::domain::plan::known::reconcile;
 use crate::domain::plan::CallError;
@@ -26,9 +28,11 @@ const REREAD: Duration = Duration::from_secs(5 * 60);
 /// Before AWS Config's aggregator is asked, the table is read again unless read this lately: a
 /// sweep may have written a word since that spares asking, or that Config does not know.
 const FRESH: Duration = Duration::from_secs(30);
-/// How long an incident waits for the aggregator (both its calls, every page and retry): past
+/// How long an incident waits for the aggregator (all its calls, every page and retry): past
 /// this, every place is listed.
 const ASK_WITHIN: Duration = Duration::from_secs(5);
+/// After the aggregator failed, how long incidents list every place without asking it again.
+const FAILED_AGAIN: Duration = Duration::from_secs(60);
 
 impl<A: ClientVpnApi, S: StateStore + InventoryStore> App<A, S> {
     /// Of `targets`, those to list: the places the inventory says may have endpoints (with
@@ -121,22 +125,15 @@ impl<A: ClientVpnApi, S: StateStore + InventoryStore> App<A, S> {
         if let Some(keep) = to_list(stored.as_ref()) {
             return Some(keep);
         }
-        let answer = match self.api.answer_within(REREAD) {
-            Some(answer) => answer,
-            None => match budget.call(within(ASK_WITHIN, aggregator.ask())).await {
-                Ok(answer) => {
-                    self.api.remember_answer(answer.clone());
-                    answer
-                }
-                Err(e) => {
-                    report::log_call_warning(
-                        "SelectAggregateResourceConfig",
-                        &e,
-                        "AWS Config's aggregator could not be asked: every place is listed",
-                    );
-                    return None;
-                }
-            },
+        let answer = match self.api.answer_within(REREAD, FAILED_AGAIN) {
+            Some(Ok(answer)) => answer,
+            // It failed lately: every place is listed without waiting for it again.
+            Some(Err(())) => return None,
+            None => {
+                let answer = ask(aggregator, budget).await;
+                self.api.remember_answer(answer.clone().ok_or(()));
+                answer?
+            }
         };
         let home = self.api.home_place().region.as_deref();
         match aggregator::word(&answer, places, own, home, now) {
@@ -302,6 +299,34 @@ impl<'a, A: ClientVpnApi, S: StateStore + InventoryStore> Invocation<'a, A, S> {
                 &e,
                 "the inventory of these places could not be recorded: incidents list them",
             ),
+        }
+    }
+}
+
+/// The aggregator's answer, within [`ASK_WITHIN`]; `None`, said, when it could not be had.
+async fn ask(aggregator: &Aggregator, budget: &Budget) -> Option<Answer> {
+    let failed = |action: &str, e: &ApiError| {
+        report::log_call_warning(
+            action,
+            e,
+            "AWS Config's aggregator could not be asked: every place is listed",
+        )
+    };
+    match budget
+        .call(within(ASK_WITHIN, async { Ok(aggregator.ask().await) }))
+        .await
+    {
+        Ok(Ok(answer)) => Some(answer),
+        Ok(Err(Failed { action, error })) => {
+            failed(action, &error);
+            None
+        }
+        Err(e) => {
+            failed(
+                "SelectAggregateResourceConfig, DescribeConfigurationAggregatorSourcesStatus",
+                &e,
+            );
+            None
         }
     }
 }

@@ -18,6 +18,7 @@ use aws_sdk_config::types::{
 use aws_smithy_mocks::{mock, MockResponseInterceptor, Rule, RuleMode};
 use cvpn_terminator::adapters::aggregator::Aggregator;
 use cvpn_terminator::adapters::lazy::Lazy;
+use cvpn_terminator::domain::inventory::aggregator::{QUERY, RECORDED};
 use cvpn_terminator::Config;
 use serde_json::json;
 use std::sync::{Arc, Mutex};
@@ -50,6 +51,29 @@ fn the_fleet_as_config_shows_it() -> Vec<String> {
 
 type Asked = Arc<Mutex<Vec<SelectAggregateResourceConfigInput>>>;
 
+/// Where Config records anything: every place of the fleet, but `unrecorded`.
+fn recorded(unrecorded: &'static [&'static str]) -> Rule {
+    mock!(aws_sdk_config::Client::select_aggregate_resource_config)
+        .match_requests(|req| req.expression() == Some(RECORDED))
+        .then_output(move || {
+            [
+                (NETWORK, "eu-west-1"),
+                (NETWORK, "us-east-1"),
+                (BRANCH, "ap-southeast-2"),
+                (NETWORK, "ap-northeast-1"),
+            ]
+            .iter()
+            .filter(|(_, region)| !unrecorded.contains(region))
+            .fold(
+                SelectAggregateResourceConfigOutput::builder(),
+                |out, (a, r)| {
+                    out.results(json!({"accountId": a, "awsRegion": r, "COUNT(*)": 12}).to_string())
+                },
+            )
+            .build()
+        })
+}
+
 /// The organization's data came through in every Region of the fleet, except in `failed`.
 fn sources(failed: &'static [&'static str]) -> Rule {
     mock!(aws_sdk_config::Client::describe_configuration_aggregator_sources_status).then_output(
@@ -77,18 +101,20 @@ fn sources(failed: &'static [&'static str]) -> Rule {
     )
 }
 
-/// The aggregator `org-wide` answering with `rows` (`None`: it does not exist), its data having
-/// failed to come through in the `failed` Regions; each query kept.
+/// The aggregator `org-wide` answering with `rows` (`None`: it does not exist), its sources
+/// having failed in the `failed` Regions and nothing recorded in the `unrecorded` ones; each
+/// query kept.
 fn aggregator(
     rows: Option<Vec<String>>,
     failed: &'static [&'static str],
+    unrecorded: &'static [&'static str],
     asked: &Asked,
 ) -> (Aggregator, Rule) {
     let keep = asked.clone();
     let rule = mock!(aws_sdk_config::Client::select_aggregate_resource_config).match_requests(
         move |req| {
             keep.lock().unwrap().push(req.clone());
-            true
+            req.expression() == Some(QUERY)
         },
     );
     let rule = match rows {
@@ -112,6 +138,7 @@ fn aggregator(
             MockResponseInterceptor::new()
                 .rule_mode(RuleMode::MatchAny)
                 .with_rule(&rule)
+                .with_rule(&recorded(unrecorded))
                 .with_rule(&sources(failed)),
         )
         .build();
@@ -126,7 +153,8 @@ fn describes(d: &Deployment) -> u64 {
 #[tokio::test]
 async fn before_any_sweep_an_incident_lists_only_where_config_shows_endpoints() {
     let asked = Asked::default();
-    let (config_aggregator, rule) = aggregator(Some(the_fleet_as_config_shows_it()), &[], &asked);
+    let (config_aggregator, rule) =
+        aggregator(Some(the_fleet_as_config_shows_it()), &[], &[], &asked);
     let mut d = deploy(&four_places(), Config::default()).await;
     d.app.api.set_aggregator(config_aggregator);
     let finding = event("guardduty-iam-assumed-role.json");
@@ -135,14 +163,15 @@ async fn before_any_sweep_an_incident_lists_only_where_config_shows_endpoints() 
     assert_eq!(sorted_ended(&d), alice_everywhere());
     // Tokyo, where Config's only endpoint is deleted, is not described.
     assert_eq!(describes(&d), 3);
+    // Both queries, of the aggregator named: where the endpoints are, and where it records.
     let sent = asked.lock().unwrap().clone();
-    assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].configuration_aggregator_name(), Some("org-wide"));
-    let query = sent[0].expression().unwrap();
-    assert!(
-        query.contains("resourceType = 'AWS::EC2::ClientVpnEndpoint'"),
-        "{query}"
-    );
+    let mut queries: Vec<&str> = sent.iter().filter_map(|q| q.expression()).collect();
+    queries.sort();
+    assert_eq!(queries, [RECORDED, QUERY]);
+    assert!(sent
+        .iter()
+        .all(|q| q.configuration_aggregator_name() == Some("org-wide")));
+    assert!(QUERY.contains("resourceType = 'AWS::EC2::ClientVpnEndpoint'"));
     // A warm function asks again only after a few minutes: the next incident goes by its word.
     d.app.handle(&anew(&finding, "second")).await.unwrap();
     assert_eq!(describes(&d), 6);
@@ -158,7 +187,7 @@ async fn an_aggregator_that_cannot_be_asked_or_believed_leaves_every_place_liste
         json!({"accountId": NETWORK, "resourceId": "cvpn-endpoint-00000000000000002"}).to_string();
     for rows in [None, Some(Vec::new()), Some(garbled)] {
         let asked = Asked::default();
-        let (config_aggregator, rule) = aggregator(rows.clone(), &[], &asked);
+        let (config_aggregator, rule) = aggregator(rows.clone(), &[], &[], &asked);
         let mut d = deploy(&four_places(), Config::default()).await;
         d.app.api.set_aggregator(config_aggregator);
         let r = d.app.handle(&anew(&finding, "asked")).await.unwrap();
@@ -166,23 +195,34 @@ async fn an_aggregator_that_cannot_be_asked_or_believed_leaves_every_place_liste
         assert_eq!(rule.num_calls(), 1, "{rows:?}");
         assert_eq!(describes(&d), 4, "{rows:?}");
         assert_eq!(sorted_ended(&d), alice_everywhere(), "{rows:?}");
+        // The next incident does not wait for it again: a failure is kept a minute, an answer
+        // five.
+        d.app.handle(&anew(&finding, "again")).await.unwrap();
+        assert_eq!(rule.num_calls(), 1, "{rows:?}");
+        assert_eq!(describes(&d), 8, "{rows:?}");
     }
 }
 
 #[tokio::test]
-async fn a_place_whose_data_did_not_come_through_is_listed() {
+async fn a_place_where_config_may_not_speak_is_listed() {
     let asked = Asked::default();
     let rows = Some(the_fleet_as_config_shows_it());
-    let (config_aggregator, _) = aggregator(rows, &["ap-northeast-1"], &asked);
-    let mut d = deploy(&four_places(), Config::default()).await;
-    d.app.api.set_aggregator(config_aggregator);
-    let r = d
-        .app
-        .handle(&event("guardduty-iam-assumed-role.json"))
-        .await
-        .unwrap();
-    assert!(r.errors.is_empty(), "{:?}", r.errors);
-    // Config's silence on Tokyo says nothing: its data did not come through.
-    assert_eq!(describes(&d), 4);
-    assert_eq!(sorted_ended(&d), alice_everywhere());
+    // Tokyo's source failed; Tokyo records nothing (no recorder there).
+    for (failed, unrecorded) in [
+        (&["ap-northeast-1"][..], &[][..]),
+        (&[], &["ap-northeast-1"]),
+    ] {
+        let (config_aggregator, _) = aggregator(rows.clone(), failed, unrecorded, &asked);
+        let mut d = deploy(&four_places(), Config::default()).await;
+        d.app.api.set_aggregator(config_aggregator);
+        let r = d
+            .app
+            .handle(&event("guardduty-iam-assumed-role.json"))
+            .await
+            .unwrap();
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        // Config's silence on Tokyo says nothing there.
+        assert_eq!(describes(&d), 4, "{failed:?} {unrecorded:?}");
+        assert_eq!(sorted_ended(&d), alice_everywhere());
+    }
 }
