@@ -17,7 +17,7 @@ pub fn same_place(target: &Place, place: &Place, own: Option<&str>) -> bool {
 }
 
 /// Why a child cannot sweep `place` of `targets`, or `None` when it can: one listing of a place
-/// named twice acts on neither (`listing.rs`), split, each would act.
+/// named twice acts on neither (`shell/listing`), split, each would act.
 pub fn unsweepable(targets: &[Place], place: &Place, own: Option<&str>) -> Option<&'static str> {
     if place.region.is_none() {
         Some("has no Region to name it by (AWS_REGION unset)")
