@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { App, Aspects, Stack } from "aws-cdk-lib";
-import { Template } from "aws-cdk-lib/assertions";
+import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { ClientVpnTerminator, ClientVpnTerminatorProps } from "../lib/client-vpn-terminator";
 
@@ -21,3 +21,10 @@ export function synth(props: ClientVpnTerminatorProps = {}, agnostic = false): {
   return { stack, template: Template.fromStack(stack) };
 }
 
+/** cdk-nag's AwsSolutions findings on `stack`, errors and warnings, each as `id: text`. */
+export function nagFindings(stack: Stack): string[] {
+  return [
+    ...Annotations.fromStack(stack).findError("*", Match.stringLikeRegexp("AwsSolutions-.*")),
+    ...Annotations.fromStack(stack).findWarning("*", Match.stringLikeRegexp("AwsSolutions-.*")),
+  ].map((f) => `${f.id}: ${f.entry.data}`);
+}
