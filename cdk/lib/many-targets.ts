@@ -26,9 +26,9 @@ export interface ManyTargetsProps {
   /**
    * An AWS Config aggregator that records AWS::EC2::ClientVpnEndpoint across the targets
    * (CVPN_CONFIG_AGGREGATOR*): where no sweep has lately said where endpoints are, an incident asks
-   * it (two advanced queries and its sources' status) and spares the places where it records, its
-   * sources succeeded, and it shows no endpoint. Default: none; incidents list every place until a
-   * sweep has run.
+   * it (two advanced queries and its sources' status) and spares the places where a recorder
+   * records Client VPN endpoints, its sources succeeded, and it shows none. Default: none;
+   * incidents list every place until a sweep has run.
    */
   readonly configAggregator?: ConfigAggregatorProps;
   /** Passed when assuming the target roles (CVPN_EXTERNAL_ID); the targets' externalId. */

@@ -128,7 +128,14 @@ impl<A: ClientVpnApi, S: StateStore + InventoryStore> App<A, S> {
         let answer = match self.api.answer_within(REREAD, FAILED_AGAIN) {
             Some(Ok(answer)) => answer,
             // It failed lately: every place is listed without waiting for it again.
-            Some(Err(())) => return None,
+            Some(Err(())) => {
+                tracing::info!(
+                    target: AUDIT,
+                    event = "aggregator_skipped",
+                    "AWS Config's aggregator failed within the last minute: every place is listed"
+                );
+                return None;
+            }
             None => {
                 let answer = ask(aggregator, budget).await;
                 self.api.remember_answer(answer.clone().ok_or(()));

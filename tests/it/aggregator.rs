@@ -33,7 +33,7 @@ fn four_places() -> Vec<String> {
 fn row(account: &str, region: &str, n: u32, status: &str) -> String {
     json!({"accountId": account, "awsRegion": region,
            "resourceId": format!("cvpn-endpoint-{n:017x}"), "configurationItemStatus": status,
-           "configuration": {"clientConnectOptions": {"enabled": false}}})
+           "configuration": {"ClientConnectOptions": {"Enabled": false}}})
     .to_string()
 }
 
@@ -51,7 +51,7 @@ fn the_fleet_as_config_shows_it() -> Vec<String> {
 
 type Asked = Arc<Mutex<Vec<SelectAggregateResourceConfigInput>>>;
 
-/// Where Config records anything: every place of the fleet, but `unrecorded`.
+/// Where a recorder records every supported type: every place of the fleet, but `unrecorded`.
 fn recorded(unrecorded: &'static [&'static str]) -> Rule {
     mock!(aws_sdk_config::Client::select_aggregate_resource_config)
         .match_requests(|req| req.expression() == Some(RECORDED))
@@ -67,7 +67,11 @@ fn recorded(unrecorded: &'static [&'static str]) -> Rule {
             .fold(
                 SelectAggregateResourceConfigOutput::builder(),
                 |out, (a, r)| {
-                    out.results(json!({"accountId": a, "awsRegion": r, "COUNT(*)": 12}).to_string())
+                    out.results(
+                    json!({"accountId": a, "awsRegion": r, "configurationItemStatus": "OK",
+                        "configuration": {"Recording": true, "RecordingGroup": {"AllSupported": true}}})
+                    .to_string(),
+                )
                 },
             )
             .build()
@@ -207,7 +211,7 @@ async fn an_aggregator_that_cannot_be_asked_or_believed_leaves_every_place_liste
 async fn a_place_where_config_may_not_speak_is_listed() {
     let asked = Asked::default();
     let rows = Some(the_fleet_as_config_shows_it());
-    // Tokyo's source failed; Tokyo records nothing (no recorder there).
+    // Tokyo's source failed; no recorder records there.
     for (failed, unrecorded) in [
         (&["ap-northeast-1"][..], &[][..]),
         (&[], &["ap-northeast-1"]),

@@ -2,14 +2,14 @@
 //! accounts and Regions it aggregates are, from two advanced queries and the status of its
 //! sources. It stands in for a sweep's word where no recent one exists (no sweep has run, or none
 //! lately), so an incident can go straight to the places with endpoints. Config is believed only
-//! as far as it can be. It speaks only for an account and Region where it records something (a
-//! recorder runs there: Control Tower, for one, records only in governed Regions) and whose
-//! source's status is `SUCCEEDED` with no failure of it there; a place it cannot be told to speak
-//! for (this account, when which one it is is not known) gets no word and is listed; a place an
-//! earlier word of the inventory saw with endpoints is not taken as empty on its silence; and an
-//! answer that speaks for no target place, or sees no endpoint in any it speaks for, is refused.
-//! That a recorder records `AWS::EC2::ClientVpnEndpoint` among other types cannot be told from
-//! outside: naming the aggregator says so. Pure.
+//! as far as it can be. It speaks only for an account and Region where a configuration recorder
+//! is recording and records `AWS::EC2::ClientVpnEndpoint` (as its own item there says: a stopped,
+//! deleted or narrowed recorder leaves the old items behind, and Control Tower records only in its
+//! governed Regions), and whose sources' status is `SUCCEEDED` with none failed there; a place it
+//! cannot be told to speak for (this account, when which one it is is not known) gets no word and
+//! is listed; a place an earlier word of the inventory saw with endpoints is not taken as empty on
+//! its silence; and an answer that speaks for no target place, or sees no endpoint in any it
+//! speaks for, is refused. Pure.
 
 use super::{Inventory, Listed};
 use crate::domain::model::{is_account_id, is_resource_id, Endpoint, Place, ENDPOINT_PREFIX};
@@ -17,17 +17,23 @@ use crate::domain::targets::is_region;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
-/// The advanced query: every Client VPN endpoint the aggregator knows, where it is, whether it
-/// is still there, and whether it calls a connect handler.
-pub const QUERY: &str = "SELECT accountId, awsRegion, resourceId, configurationItemStatus, \
-    configuration.clientConnectOptions WHERE resourceType = 'AWS::EC2::ClientVpnEndpoint'";
+/// The resource type whose absence Config's silence is taken for.
+const ENDPOINT_TYPE: &str = "AWS::EC2::ClientVpnEndpoint";
 
-/// The advanced query for where it records anything at all: an account and Region without a
-/// recorder has no items, and Config's silence on its endpoints says nothing.
-pub const RECORDED: &str = "SELECT accountId, awsRegion, COUNT(*) GROUP BY accountId, awsRegion";
+/// The advanced query: every Client VPN endpoint the aggregator knows, where it is, whether it
+/// is still there, and whether it calls a connect handler (property names as Config's schema
+/// has them).
+pub const QUERY: &str = "SELECT accountId, awsRegion, resourceId, configurationItemStatus, \
+    configuration.ClientConnectOptions WHERE resourceType = 'AWS::EC2::ClientVpnEndpoint'";
+
+/// The advanced query for where a recorder records Client VPN endpoints: each configuration
+/// recorder's own item, whether it is recording and what.
+pub const RECORDED: &str = "SELECT accountId, awsRegion, configurationItemStatus, \
+    configuration.Recording, configuration.RecordingGroup \
+    WHERE resourceType = 'AWS::Config::ConfigurationRecorder'";
 
 /// What the aggregator answered: the rows of [`QUERY`] (one JSON text an endpoint) and of
-/// [`RECORDED`] (one an account and Region), and its sources' status.
+/// [`RECORDED`] (one a configuration recorder), and its sources' status.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Answer {
     pub rows: Vec<String>,
@@ -88,8 +94,8 @@ impl Refused {
                 };
                 format!("{list}[{row}].{field} is not as queried")
             }
-            Refused::Unspoken => "no target account and Region has both recorded items and a \
-                source whose last update succeeded"
+            Refused::Unspoken => "no target account and Region has both a recorder recording \
+                AWS::EC2::ClientVpnEndpoint and sources whose last update succeeded"
                 .into(),
             Refused::Nothing => "no Client VPN endpoint in any target account and Region it \
                 speaks for: is AWS::EC2::ClientVpnEndpoint recorded there?"
@@ -98,8 +104,9 @@ impl Refused {
     }
 }
 
-/// Whether the aggregator may speak for `account` in `region`: it records something there, a
-/// source of it there (the account's, or the organization's) succeeded, and none failed.
+/// Whether the aggregator may speak for `account` in `region`: a recorder there records Client
+/// VPN endpoints, a source of it there (the account's, or the organization's) succeeded, and
+/// none failed.
 fn covers(answer: &Where, account: &str, region: &str) -> bool {
     let of_it: Vec<&Source> = answer
         .sources
@@ -113,7 +120,7 @@ fn covers(answer: &Where, account: &str, region: &str) -> bool {
         && of_it.iter().all(|s| s.succeeded)
 }
 
-/// The answer read: where it records, and its sources.
+/// The answer read: where a recorder records Client VPN endpoints, and its sources.
 struct Where<'a> {
     recorded: BTreeSet<(String, String)>,
     sources: &'a [Source],
@@ -133,20 +140,62 @@ fn account_and_region(
     ))
 }
 
-/// Where [`RECORDED`] says items are.
+/// `value`'s field `name`, as Config's schema spells it or in camel case.
+fn field<'v>(value: &'v Value, name: &str) -> Option<&'v Value> {
+    let mut camel = name.to_owned();
+    camel[..1].make_ascii_lowercase();
+    value.get(name).or_else(|| value.get(&camel))
+}
+
+/// The resource types of a list field.
+fn types(value: Option<&Value>) -> Vec<&str> {
+    value
+        .and_then(Value::as_array)
+        .map(|list| list.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+/// Whether a recorder's item says it records Client VPN endpoints: it is recording, and its
+/// recording group takes every supported type, or this one, or all but some that exclude not
+/// this one.
+fn records_endpoints(configuration: Option<&Value>) -> bool {
+    let Some(c) = configuration else {
+        return false;
+    };
+    let group = field(c, "RecordingGroup");
+    let of_group = |name| group.and_then(|g| field(g, name));
+    let excluded =
+        types(of_group("ExclusionByResourceTypes").and_then(|e| field(e, "ResourceTypes")));
+    let strategy = of_group("RecordingStrategy")
+        .and_then(|r| field(r, "UseOnly"))
+        .and_then(Value::as_str);
+    field(c, "Recording").and_then(Value::as_bool) == Some(true)
+        && !excluded.contains(&ENDPOINT_TYPE)
+        && (of_group("AllSupported").and_then(Value::as_bool) == Some(true)
+            || types(of_group("ResourceTypes")).contains(&ENDPOINT_TYPE)
+            || strategy == Some("EXCLUSION_BY_RESOURCE_TYPES"))
+}
+
+/// Where [`RECORDED`] says a recorder records Client VPN endpoints.
 fn recorded(rows: &[String]) -> Result<BTreeSet<(String, String)>, Refused> {
-    rows.iter()
-        .enumerate()
-        .map(|(i, text)| {
-            let bad = |field| Refused::Row {
-                of: Rows::Recorded,
-                row: i,
-                field,
-            };
-            let value: Value = serde_json::from_str(text).map_err(|_| bad("(JSON)"))?;
-            account_and_region(&value, bad)
-        })
-        .collect()
+    let mut places = BTreeSet::new();
+    for (i, text) in rows.iter().enumerate() {
+        let bad = |field| Refused::Row {
+            of: Rows::Recorded,
+            row: i,
+            field,
+        };
+        let value: Value = serde_json::from_str(text).map_err(|_| bad("(JSON)"))?;
+        let place = account_and_region(&value, bad)?;
+        let gone = value
+            .get("configurationItemStatus")
+            .and_then(Value::as_str)
+            .is_some_and(|s| GONE.contains(&s));
+        if !gone && records_endpoints(value.get("configuration")) {
+            places.insert(place);
+        }
+    }
+    Ok(places)
 }
 
 /// One row: an endpoint, at an account and Region, and the connect handler it calls.
@@ -157,7 +206,7 @@ struct Row {
     connect_handler: Option<String>,
 }
 
-/// Deleted resources stay in Config as items of these statuses: no endpoint there.
+/// Deleted resources stay in Config as items of these statuses: they are not there.
 const GONE: [&str; 2] = ["ResourceDeleted", "ResourceDeletedNotRecorded"];
 
 /// A row as the query asked for it; `None` for an endpoint Config says is deleted.
@@ -174,10 +223,12 @@ fn row(index: usize, text: &str) -> Result<Option<Row>, Refused> {
     }
     let (account, region) = account_and_region(&value, bad)?;
     let id = text_of("resourceId").filter(|id| is_resource_id(id, ENDPOINT_PREFIX));
-    let options = value.pointer("/configuration/clientConnectOptions");
+    let options = value
+        .get("configuration")
+        .and_then(|c| field(c, "ClientConnectOptions"));
     let connect_handler = options
-        .filter(|o| o.get("enabled").and_then(Value::as_bool) == Some(true))
-        .and_then(|o| o.get("lambdaFunctionArn").and_then(Value::as_str))
+        .filter(|o| field(o, "Enabled").and_then(Value::as_bool) == Some(true))
+        .and_then(|o| field(o, "LambdaFunctionArn").and_then(Value::as_str))
         .filter(|arn| !arn.is_empty())
         .map(str::to_owned);
     Ok(Some(Row {

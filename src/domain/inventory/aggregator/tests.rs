@@ -6,15 +6,23 @@ fn row_of(account: &str, region: &str, id: u32, handler: bool) -> String {
         "accountId": account, "awsRegion": region,
         "resourceId": format!("cvpn-endpoint-{id:017x}"),
         "configurationItemStatus": "OK",
-        "configuration": {"clientConnectOptions": {"enabled": handler,
-            "lambdaFunctionArn": "arn:aws:lambda:eu-west-1:111122223333:function:AWSClientVPN-x"}}
+        "configuration": {"ClientConnectOptions": {"Enabled": handler,
+            "LambdaFunctionArn": "arn:aws:lambda:eu-west-1:111122223333:function:AWSClientVPN-x"}}
     })
     .to_string()
 }
 
-/// A row of [`RECORDED`]: items recorded in `account` at `region`.
+/// A row of [`RECORDED`]: the recorder of `account` at `region`, its configuration `configuration`.
+fn recorder(account: &str, region: &str, configuration: Value) -> String {
+    serde_json::json!({"accountId": account, "awsRegion": region, "configurationItemStatus": "OK",
+        "configuration": configuration})
+    .to_string()
+}
+
+/// A row of [`RECORDED`]: a recorder recording every supported type in `account` at `region`.
 fn recorded_at(account: &str, region: &str) -> String {
-    serde_json::json!({"accountId": account, "awsRegion": region, "COUNT(*)": 42}).to_string()
+    let all = serde_json::json!({"Recording": true, "RecordingGroup": {"AllSupported": true}});
+    recorder(account, region, all)
 }
 
 const A: &str = "111122223333";
@@ -105,6 +113,83 @@ fn only_where_it_records_and_its_sources_succeeded_does_it_speak() {
 }
 
 #[test]
+fn only_a_recorder_that_records_client_vpn_endpoints_lets_it_speak() {
+    let a = Place::at(Some(A), Some("eu-west-1"));
+    let b = Place::at(Some(B), Some("eu-west-1"));
+    let rows = [row_of(A, "eu-west-1", 1, true)];
+    let spoken_for_b = |configuration: Value, status: &str| {
+        let mut row: Value =
+            serde_json::from_str(&recorder(B, "eu-west-1", configuration)).unwrap();
+        row["configurationItemStatus"] = status.into();
+        let answer = Answer {
+            recorded: vec![recorded_at(A, "eu-west-1"), row.to_string()],
+            ..answer(&rows)
+        };
+        let w = word(&answer, &[&a, &b], None, None, 5).unwrap();
+        w.empty.contains(&b.label())
+    };
+    let json = |v: &str| serde_json::from_str::<Value>(v).unwrap();
+    for (configuration, status, speaks) in [
+        (
+            r#"{"Recording": true, "RecordingGroup": {"AllSupported": true}}"#,
+            "OK",
+            true,
+        ),
+        (
+            r#"{"recording": true, "recordingGroup": {"allSupported": true}}"#,
+            "OK",
+            true,
+        ),
+        // Stopped, or deleted: the items it recorded stay, and say nothing of today.
+        (
+            r#"{"Recording": false, "RecordingGroup": {"AllSupported": true}}"#,
+            "OK",
+            false,
+        ),
+        (
+            r#"{"Recording": true, "RecordingGroup": {"AllSupported": true}}"#,
+            "ResourceDeleted",
+            false,
+        ),
+        (r#"{"RecordingGroup": {"AllSupported": true}}"#, "OK", false),
+        // Some types: this one among them, or not.
+        (
+            r#"{"Recording": true, "RecordingGroup": {"AllSupported": false,
+            "ResourceTypes": ["AWS::EC2::VPC", "AWS::EC2::ClientVpnEndpoint"]}}"#,
+            "OK",
+            true,
+        ),
+        (
+            r#"{"Recording": true, "RecordingGroup": {"AllSupported": false,
+            "ResourceTypes": ["AWS::EC2::VPC"]}}"#,
+            "OK",
+            false,
+        ),
+        // All but some: this one excluded, or not.
+        (
+            r#"{"Recording": true, "RecordingGroup": {"AllSupported": false,
+            "RecordingStrategy": {"UseOnly": "EXCLUSION_BY_RESOURCE_TYPES"},
+            "ExclusionByResourceTypes": {"ResourceTypes": ["AWS::EC2::ClientVpnEndpoint"]}}}"#,
+            "OK",
+            false,
+        ),
+        (
+            r#"{"Recording": true, "RecordingGroup": {"AllSupported": false,
+            "RecordingStrategy": {"UseOnly": "EXCLUSION_BY_RESOURCE_TYPES"},
+            "ExclusionByResourceTypes": {"ResourceTypes": ["AWS::IAM::Role"]}}}"#,
+            "OK",
+            true,
+        ),
+    ] {
+        assert_eq!(
+            spoken_for_b(json(configuration), status),
+            speaks,
+            "{configuration} {status}"
+        );
+    }
+}
+
+#[test]
 fn this_account_is_spoken_for_only_when_known() {
     let home = Place::at(None, Some("eu-west-1"));
     let own_region = Place::at(Some(A), None);
@@ -162,7 +247,7 @@ fn a_row_not_as_queried_refuses_the_answer_and_names_itself() {
         assert!(refused.message().starts_with("Results[1]."));
     }
     let mut garbled = answer(&[good]);
-    garbled.recorded[2] = serde_json::json!({"accountId": A, "COUNT(*)": 1}).to_string();
+    garbled.recorded[2] = serde_json::json!({"accountId": A, "configuration": {}}).to_string();
     let refused = word(&garbled, &[&a], None, None, 5).unwrap_err();
     assert_eq!(refused.message(), "Recorded[2].awsRegion is not as queried");
 }
