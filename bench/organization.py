@@ -50,14 +50,34 @@ def faults(ms):
              "TerminateClientVpnConnections"]}}
 
 
+def env_of(emulator, moto, **settings):
+    """The function's environment in every organization scenario: STS at the emulator, the table at
+    moto, sweeps that end nothing, and `settings`."""
+    return {**base_env(emulator), "AWS_ENDPOINT_URL_STS": emulator.url, "AWS_ENDPOINT_URL_DYNAMODB": moto.url,
+            "CVPN_IDENTITY_ACCOUNTS": "111122223333", "CVPN_QUARANTINE_MINUTES": "0",
+            "CVPN_MAX_SESSION_MINUTES": "100000", "CVPN_MAX_ATTEMPTS": "3", **settings}
+
+
+def reset(emulator, world, latency_ms):
+    """The emulator with `world`, every call `latency_ms` late, its counts at zero."""
+    http("PUT", emulator.url + "/_emulator/state", world)
+    http("PUT", emulator.url + "/_emulator/faults", faults(latency_ms))
+    http("DELETE", emulator.url + "/_emulator/stats")
+
+
+def tick(event_id):
+    """A scheduled tick: a sweep of every place."""
+    return {"version": "0", "id": event_id, "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": "111122223333", "time": "2026-11-22T09:00:00Z", "region": "eu-west-1", "resources": [],
+            "detail": {}}
+
+
 def scenario(args, emulator, moto, size):
     world, person = state(places(size))
     targets = ",".join(f"arn:aws:iam::{a}:role/{ROLE}@{r}" for a, r in places(size))
     finding = json.load(open(f"{args.root}/events/guardduty-iam-assumed-role.json"))
     finding["detail"]["resource"]["accessKeyDetails"]["principalId"] = f"AROAEXAMPLEEXAMPLE0001:{PERSON}"
-    env = {**base_env(emulator), "AWS_ENDPOINT_URL_STS": emulator.url, "AWS_ENDPOINT_URL_DYNAMODB": moto.url,
-           "CVPN_TARGETS": targets, "CVPN_IDENTITY_ACCOUNTS": "111122223333", "CVPN_QUARANTINE_MINUTES": "0",
-           "CVPN_MAX_SESSION_MINUTES": "100000", "CVPN_MAX_ATTEMPTS": "3"}
+    env = env_of(emulator, moto, CVPN_TARGETS=targets)
     runs = {}
     for label in ("before_inventory", "sweep", "with_inventory"):
         runs[label] = {"wall_s": [], "ended_s": [], "rss": [], "calls": []}
@@ -65,13 +85,9 @@ def scenario(args, emulator, moto, size):
         table = f"org-{size}-{run}"
         moto.create_table(table)
         for label in ("before_inventory", "sweep", "with_inventory"):
-            http("PUT", emulator.url + "/_emulator/state", world)
-            http("PUT", emulator.url + "/_emulator/faults", faults(args.latency_ms))
-            http("DELETE", emulator.url + "/_emulator/stats")
+            reset(emulator, world, args.latency_ms)
             if label == "sweep":
-                event = {"version": "0", "id": f"tick-{size}-{run}", "detail-type": "Scheduled Event",
-                         "source": "aws.events", "account": "111122223333", "time": "2026-11-22T09:00:00Z",
-                         "region": "eu-west-1", "resources": [], "detail": {}}
+                event = tick(f"tick-{size}-{run}")
             else:
                 event = {**finding, "id": f"{label}-{size}-{run}"}
             # Each ended session has its log line (at info) when its Terminate answers: the last
@@ -131,17 +147,11 @@ def limit(args, emulator, moto, accounts):
     world, _ = state(where)
     table = f"org-limit-{len(ids)}"
     moto.create_table(table)
-    http("PUT", emulator.url + "/_emulator/state", world)
-    http("PUT", emulator.url + "/_emulator/faults", faults(args.latency_ms))
-    http("DELETE", emulator.url + "/_emulator/stats")
-    env = {**base_env(emulator), "AWS_ENDPOINT_URL_STS": emulator.url, "AWS_ENDPOINT_URL_DYNAMODB": moto.url,
-           "AWS_ENDPOINT_URL_ORGANIZATIONS": moto.url, "CVPN_ORGANIZATION_REGIONS": ",".join(REGIONS),
-           "CVPN_TARGET_ROLE_NAME": ROLE, "CVPN_STATE_TABLE": table, "CVPN_IDENTITY_ACCOUNTS": "111122223333",
-           "CVPN_QUARANTINE_MINUTES": "0", "CVPN_MAX_SESSION_MINUTES": "100000", "CVPN_MAX_ATTEMPTS": "3"}
-    event = {"version": "0", "id": f"limit-{len(ids)}", "detail-type": "Scheduled Event", "source": "aws.events",
-             "account": "111122223333", "time": "2026-11-22T09:00:00Z", "region": "eu-west-1", "resources": [],
-             "detail": {}}
-    seconds, peak, code, out = measured([args.function, "invoke", "--event", "-"], env, json.dumps(event))
+    reset(emulator, world, args.latency_ms)
+    env = env_of(emulator, moto, AWS_ENDPOINT_URL_ORGANIZATIONS=moto.url, CVPN_ORGANIZATION_REGIONS=",".join(REGIONS),
+                 CVPN_TARGET_ROLE_NAME=ROLE, CVPN_STATE_TABLE=table)
+    seconds, peak, code, out = measured([args.function, "invoke", "--event", "-"], env,
+                                        json.dumps(tick(f"limit-{len(ids)}")))
     r = json.loads(out) if out else {}
     assert code == 0 and not r.get("errors"), (code, out[:600])
     stats = http("GET", emulator.url + "/_emulator/stats")

@@ -31,15 +31,37 @@ pub struct Targets<A> {
     list: Vec<Target<A>>,
     /// The function's own account and Region.
     home: Place,
-    /// Where endpoints are, as last read from the state table, and when it was read: kept for
-    /// the invocations a warm function serves.
-    inventory: Mutex<Option<(Instant, Option<Inventory>)>>,
+    /// Where endpoints are, as last read from the state table.
+    inventory: Kept<Option<Inventory>>,
     /// The organization whose accounts are the targets, when they are: sweeps list it again.
     organization: Option<Organization>,
     /// AWS Config's aggregator, which says where endpoints are when no sweep lately has, and
-    /// its last answer, when it was had: kept as the inventory is.
+    /// its last answer (`Err`: it could not be had).
     aggregator: Option<Aggregator>,
-    answer: Mutex<Option<(Instant, Result<Answer, ()>)>>,
+    answer: Kept<Result<Answer, ()>>,
+}
+
+/// A value and when it was had, kept for the invocations a warm function serves.
+struct Kept<T>(Mutex<Option<(Instant, T)>>);
+
+impl<T> Default for Kept<T> {
+    fn default() -> Self {
+        Self(Mutex::new(None))
+    }
+}
+
+impl<T: Clone> Kept<T> {
+    /// The value, if had within what `fresh_for` allows for it.
+    fn within(&self, fresh_for: impl Fn(&T) -> Duration) -> Option<T> {
+        let kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        kept.as_ref()
+            .filter(|(had, value)| had.elapsed() <= fresh_for(value))
+            .map(|(_, value)| value.clone())
+    }
+
+    fn keep(&self, value: T) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), value));
+    }
 }
 
 impl<A> Targets<A> {
@@ -49,10 +71,10 @@ impl<A> Targets<A> {
         Self {
             list,
             home,
-            inventory: Mutex::default(),
+            inventory: Kept::default(),
             organization: None,
             aggregator: None,
-            answer: Mutex::default(),
+            answer: Kept::default(),
         }
     }
 
@@ -71,24 +93,18 @@ impl<A> Targets<A> {
         within: Duration,
         failed_within: Duration,
     ) -> Option<Result<Answer, ()>> {
-        let remembered = self.answer.lock().unwrap_or_else(|e| e.into_inner());
-        remembered
-            .as_ref()
-            .filter(|(had, answer)| {
-                had.elapsed()
-                    <= if answer.is_ok() {
-                        within
-                    } else {
-                        failed_within
-                    }
-            })
-            .map(|(_, answer)| answer.clone())
+        self.answer.within(|answer| {
+            if answer.is_ok() {
+                within
+            } else {
+                failed_within
+            }
+        })
     }
 
     /// Remembers the aggregator's answer just had, or that it could not be had.
     pub fn remember_answer(&self, answer: Result<Answer, ()>) {
-        let mut remembered = self.answer.lock().unwrap_or_else(|e| e.into_inner());
-        *remembered = Some((Instant::now(), answer));
+        self.answer.keep(answer);
     }
 
     /// The targets as `organization`'s accounts: sweeps list it again.
@@ -103,17 +119,12 @@ impl<A> Targets<A> {
     /// The inventory as read within `within`: `None` when it must be read again, `Some(None)`
     /// when the table had none.
     pub fn inventory_read_within(&self, within: Duration) -> Option<Option<Inventory>> {
-        let remembered = self.inventory.lock().unwrap_or_else(|e| e.into_inner());
-        remembered
-            .as_ref()
-            .filter(|(read, _)| read.elapsed() <= within)
-            .map(|(_, inventory)| inventory.clone())
+        self.inventory.within(|_| within)
     }
 
     /// Remembers the inventory just read (or written).
     pub fn remember_inventory(&self, inventory: Option<Inventory>) {
-        let mut remembered = self.inventory.lock().unwrap_or_else(|e| e.into_inner());
-        *remembered = Some((Instant::now(), inventory));
+        self.inventory.keep(inventory);
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Target<A>> {
@@ -161,10 +172,10 @@ impl<A> From<A> for Targets<A> {
                 api,
             }],
             home: Place::default(),
-            inventory: Mutex::default(),
+            inventory: Kept::default(),
             organization: None,
             aggregator: None,
-            answer: Mutex::default(),
+            answer: Kept::default(),
         }
     }
 }

@@ -205,7 +205,7 @@ async fn targets(
 /// its client built on first use.
 fn aggregator(
     sdk: &SdkConfig,
-    spec: &config::Aggregator,
+    spec: &config::AggregatorSpec,
     sts: &Lazy<aws_sdk_sts::Client>,
 ) -> Aggregator {
     let (own, region) = (sdk.clone(), spec.region.clone());

@@ -7,7 +7,7 @@ use crate::domain::targets::{is_region, role_account};
 
 /// The aggregator to ask, where, and through which role.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Aggregator {
+pub struct AggregatorSpec {
     pub name: String,
     /// `None`: the function's own Region.
     pub region: Option<String>,
@@ -26,7 +26,7 @@ fn is_name(text: &str) -> bool {
 /// The aggregator, or `None` when `CVPN_CONFIG_AGGREGATOR` is not set.
 pub(super) fn aggregator(
     get: &impl Fn(&str) -> Option<String>,
-) -> Result<Option<Aggregator>, ConfigError> {
+) -> Result<Option<AggregatorSpec>, ConfigError> {
     let given = |v: &str| {
         get(v)
             .map(|s| s.trim().to_owned())
@@ -64,7 +64,7 @@ pub(super) fn aggregator(
             message: format!("`{bad}` is not a role ARN (arn:PARTITION:iam::ACCOUNT:role/NAME)"),
         });
     }
-    Ok(Some(Aggregator {
+    Ok(Some(AggregatorSpec {
         name: name.to_owned(),
         region: region.map(str::to_owned),
         role,
@@ -75,7 +75,7 @@ pub(super) fn aggregator(
 mod tests {
     use super::*;
 
-    fn read(vars: &[(&str, &str)]) -> Result<Option<Aggregator>, ConfigError> {
+    fn read(vars: &[(&str, &str)]) -> Result<Option<AggregatorSpec>, ConfigError> {
         let vars: Vec<(String, String)> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -25,7 +25,7 @@ mod organization;
 mod quarantine;
 mod sweep;
 mod values;
-pub use aggregator::Aggregator;
+pub use aggregator::AggregatorSpec;
 pub use env::CONNECT_SETTINGS;
 pub use idp::{Idp, Signal};
 pub use notify::{Notify, Workflow};
@@ -41,7 +41,7 @@ pub struct Config {
     pub organization: Option<crate::domain::organization::Reach>,
     /// AWS Config's aggregator, asked where endpoints are when no sweep lately has said
     /// (`CVPN_CONFIG_AGGREGATOR*`).
-    pub aggregator: Option<Aggregator>,
+    pub aggregator: Option<AggregatorSpec>,
     /// Given when assuming a target's role (`CVPN_EXTERNAL_ID`).
     pub external_id: Option<String>,
     /// The endpoints acted on (`CVPN_ENDPOINT_IDS`; none named: every endpoint of every target).
